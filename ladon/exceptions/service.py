@@ -1,0 +1,121 @@
+"""Faults: the errors that travel to the client.
+
+A service method raises :class:`ClientFault` when the caller is wrong and
+:class:`ServerFault` when the service is; the interface in use turns the
+fault into its own wire format (SOAP Fault, JSON-WSP fault, ...). Any other
+exception raised by a method is logged and sent as a generic server fault,
+without a traceback unless the application runs with ``debug=True``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .base import LadonError
+
+
+class ServiceFault(LadonError):
+    """Base class of every fault.
+
+    :param faultcode: ``"client"`` or ``"server"`` (Ladon 1.0 spelling).
+    :param faultstring: the human readable message.
+    :param detail: optional longer text (sent as the fault's detail).
+    :param stack_depth: accepted for Ladon 1.0 compatibility and ignored;
+        no frame is ever inspected.
+    :param hint: optional short text telling the client what to try.
+
+    .. versionadded:: 2.0
+    """
+
+    code: ClassVar[str] = "server"
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        faultcode: str = "",
+        faultstring: str = "",
+        detail: str | None = None,
+        stack_depth: int = 1,
+        hint: str = "",
+    ) -> None:
+        if faultcode not in ("", "client", "server"):
+            # Ladon 1.0 code sometimes passes the message first.
+            faultstring, faultcode = faultcode, ""
+        self.faultcode = faultcode or self.code
+        self.faultstring = str(faultstring) if faultstring else self.default_message
+        self.detail = detail
+        self.hint = hint
+        super().__init__(self.faultstring)
+
+    @property
+    def is_client(self) -> bool:
+        """True when the caller is at fault (``client`` code)."""
+        return self.faultcode == "client"
+
+    def __str__(self) -> str:
+        return self.faultstring
+
+
+class ClientFault(ServiceFault):
+    """The request was wrong: bad argument, unknown method, malformed body.
+
+    Signature as in Ladon 1.0: ``ClientFault(faultstring, detail=None,
+    stack_depth=2, hint='')``.
+
+    .. versionadded:: 2.0
+    """
+
+    code: ClassVar[str] = "client"
+    default_message: ClassVar[str] = "Bad request"
+
+    def __init__(
+        self, faultstring: str = "", detail: str | None = None, stack_depth: int = 2, hint: str = ""
+    ) -> None:
+        super().__init__("client", faultstring, detail, stack_depth, hint)
+
+
+class ServerFault(ServiceFault):
+    """The service failed; the request may be fine.
+
+    .. versionadded:: 2.0
+    """
+
+    code: ClassVar[str] = "server"
+
+    def __init__(
+        self, faultstring: str = "", detail: str | None = None, stack_depth: int = 2, hint: str = ""
+    ) -> None:
+        super().__init__("server", faultstring, detail, stack_depth, hint)
+
+
+class MalformedRequest(ClientFault):
+    """The request body cannot be parsed for the interface in use."""
+
+
+class UnknownMethod(ClientFault):
+    """The request names a method the service does not publish."""
+
+
+class ArgumentError(ClientFault, ValueError):
+    """An argument (or a part of it) has the wrong type or is missing.
+
+    :param path: where the bad value sits, e.g. ``items[3].name``.
+    :param message: what is wrong with it.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        text = f'Argument "{path}": {message}' if path else message
+        super().__init__(text)
+
+
+class ResultError(ServerFault):
+    """The method returned a value that does not match its declared type."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f'Method result "{path}": {message}')
+
+
+#: Alias used in the style guide.
+Fault = ServiceFault

@@ -1,0 +1,87 @@
+"""JSON reading and writing shared by the JSON interfaces."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..exceptions.service import MalformedRequest
+
+
+def charset_of(headers: Mapping[str, str]) -> str | None:
+    """The ``charset=`` parameter of the request's Content-Type, if any."""
+    ctype = headers.get("Content-Type") or headers.get("content-type") or ""
+    for part in ctype.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"') or None
+    return None
+
+
+def decode_text(body: bytes, headers: Mapping[str, str]) -> str:
+    """Decode a request body: BOM first, then the declared charset, else UTF-8.
+
+    :raises MalformedRequest: unknown charset or undecodable bytes.
+    """
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if body.startswith(bom):
+            charset = codec
+            break
+    else:
+        charset = charset_of(headers) or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        raise MalformedRequest(f"Unknown charset {charset[:40]!r} in Content-Type") from None
+    try:
+        return body.decode(charset)
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest(
+            f"The request body is not valid {charset}: byte {exc.start}"
+        ) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    """Parse a JSON request object.
+
+    :raises MalformedRequest: not JSON, too deep, or not an object.
+    """
+    if not body.strip():
+        raise MalformedRequest("The request body is empty; expected a JSON object")
+    text = decode_text(body, headers)
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise MalformedRequest("The JSON request is nested too deeply") from None
+    except ValueError as exc:
+        msg = str(exc).split(": line")[0] if isinstance(exc, json.JSONDecodeError) else str(exc)
+        where = (
+            f" (line {exc.lineno}, column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise MalformedRequest(f"The request is not valid JSON: {msg}{where}") from None
+    if not isinstance(data, dict):
+        raise MalformedRequest("The request must be a JSON object")
+    return data
+
+
+def dumps_bytes(obj: object) -> bytes:
+    """Serialise to UTF-8 JSON (non-ASCII written raw, as Ladon 1.0 did)."""
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: escape them instead
+        return json.dumps(obj, ensure_ascii=True, allow_nan=False).encode("ascii")

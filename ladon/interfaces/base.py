@@ -1,0 +1,170 @@
+"""The interface plug-in API.
+
+An interface is a sans-I/O class: it turns request bytes into a
+:class:`Call`, and results or faults into a :class:`Payload`. It never
+calls the service; the server does that between ``decode_call`` and
+``encode_result``. One instance serves one service and is reused.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import ClassVar
+
+from ..exceptions.service import ArgumentError
+from ..exceptions.service import ServiceFault
+from ..exceptions.service import UnknownMethod
+from ..ladonizer.model import MethodInfo
+from ..ladonizer.model import ServiceInfo
+from ..types.convert import Options
+from ..types.convert import dump
+from ..types.convert import load
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What an interface answers: body, content type, HTTP status, headers.
+
+    .. versionadded:: 2.0
+    """
+
+    body: bytes
+    content_type: str
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(slots=True)
+class Call:
+    """A decoded method call.
+
+    :param method: the method called.
+    :param args: the converted arguments, in the method's parameter order.
+    :param context: what the interface needs to echo in its answer
+        (JSON-WSP ``mirror``, JSON-RPC ``id``...).
+
+    .. versionadded:: 2.0
+    """
+
+    method: MethodInfo
+    args: list[Any]
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def options_of(method: MethodInfo) -> Options:
+    """The conversion options of a method."""
+    return Options(method.encoding, method.allow_unsafe_conversion)
+
+
+class Interface(abc.ABC):
+    """Base class of every interface (protocol).
+
+    :param service: the service this instance serves.
+    :param debug: whether faults may carry tracebacks (the server puts them
+        in :attr:`ServiceFault.detail` only in debug mode).
+
+    .. versionadded:: 2.0
+    """
+
+    #: URL segment and mapping key, e.g. ``"jsonwsp"``.
+    name: ClassVar[str]
+    #: Content type of responses.
+    content_type: ClassVar[str]
+
+    def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
+        self.service = service
+        self.debug = debug
+        self._options: dict[str, Options] = {}
+
+    @abc.abstractmethod
+    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
+        """Parse a request body.
+
+        :raises ServiceFault: (usually a :class:`ClientFault`) the request is wrong.
+        """
+
+    @abc.abstractmethod
+    def encode_result(self, call: Call, result: object) -> Payload:
+        """Serialise what the method returned."""
+
+    @abc.abstractmethod
+    def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
+        """Serialise a fault (``call`` is ``None`` when the request could not
+        be decoded)."""
+
+    def describe(self, base_url: str, query: Mapping[str, str]) -> Payload | None:
+        """The description document (WSDL, JSON description...), if any.
+
+        :param base_url: the application's public URL, without trailing ``/``.
+        :param query: the query parameters of the description request.
+        """
+        return None
+
+    # -- helpers for subclasses ------------------------------------------------
+
+    def endpoint_url(self, base_url: str) -> str:
+        return f"{base_url}/{self.service.name}/{self.name}"
+
+    def method(self, name: object) -> MethodInfo:
+        """Look a method up by its wire name.
+
+        :raises UnknownMethod: no such method.
+        """
+        if not isinstance(name, str) or not name:
+            raise UnknownMethod("The request does not name a method")
+        m = self.service.methods.get(name)
+        if m is None:
+            shown = name if len(name) <= 60 else name[:57] + "..."
+            raise UnknownMethod(f"Service {self.service.name} has no method {shown!r}")
+        return m
+
+    def options(self, method: MethodInfo) -> Options:
+        opts = self._options.get(method.name)
+        if opts is None:
+            opts = self._options[method.name] = options_of(method)
+        return opts
+
+    def bind_named(self, method: MethodInfo, values: Mapping[str, Any]) -> list[Any]:
+        """Convert named wire arguments into positional Python arguments.
+
+        :raises ArgumentError: an argument is missing, unknown or of the wrong type.
+        """
+        opts = self.options(method)
+        args = []
+        for p in method.params:
+            if p.name in values:
+                args.append(load(p.type, values[p.name], p.name, opts, p.nullable))
+            elif p.optional:
+                args.append(p.default)
+            else:
+                raise ArgumentError(p.name, "is not optional and was not given")
+        if len(values) > len(args) or any(method.param(k) is None for k in values):
+            unknown = sorted(k for k in values if method.param(k) is None)
+            if unknown:
+                raise ArgumentError(
+                    "", f"Method {method.name} has no parameter(s) {', '.join(map(repr, unknown))}"
+                )
+        return args
+
+    def bind_positional(self, method: MethodInfo, values: Sequence[Any]) -> list[Any]:
+        """Convert positional wire arguments; trailing optional ones may be left out."""
+        if len(values) > len(method.params):
+            raise ArgumentError(
+                "",
+                f"Method {method.name} takes {len(method.params)} argument(s), {len(values)} given",
+            )
+        named = {p.name: v for p, v in zip(method.params, values, strict=False)}
+        return self.bind_named(method, named)
+
+    def dump_result(self, call: Call, result: object) -> Any:
+        """The plain wire value of a result (checks its type).
+
+        :raises ResultError: the result does not match the declared type.
+        """
+        m = call.method
+        return dump(m.rtype, result, "result", self.options(m), m.rtype_nullable)

@@ -1,0 +1,166 @@
+"""JSON-WSP 1.0/1.1 (Ladon 1.0's JSON protocol).
+
+Request ``{"methodname": M, "args": {...}, "mirror": any}``; response
+``{"servicename", "servicenumber", "result", "reflection", "type":
+"jsonwsp/response", "version": "1.0", "methodname"}``; fault
+``{"type": "jsonwsp/fault", "version": "1.0", "fault": {"code", "string",
+"detail", "filename", "lineno", "hint"}}`` (always HTTP 200, as Ladon 1.0
+clients expect). Description: ``jsonwsp/description`` version 1.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from typing import ClassVar
+
+from ..exceptions.service import ServiceFault
+from ..ladonizer.model import ParamInfo
+from ..types.convert import Options
+from ..types.convert import dump
+from ..types.ladontype import FieldInfo
+from ..types.spec import ListOf
+from ..types.spec import TypeSpec
+from ..types.spec import is_attachment
+from ._json import dumps_bytes
+from ._json import loads_request
+from .base import Call
+from .base import Interface
+from .base import Payload
+
+
+def json_type(spec: TypeSpec) -> Any:
+    """The JSON-WSP type name of a spec (a one-element list for lists)."""
+    from ..compat import type_to_jsontype
+
+    if isinstance(spec, ListOf):
+        return [json_type(spec.item)]
+    name = type_to_jsontype.get(spec)
+    if name is not None:
+        return name
+    if is_attachment(spec):
+        return "attachment"
+    return spec.__name__
+
+
+def _doc(lines: tuple[str, ...], include: bool) -> list[str]:
+    return list(lines) if include else []
+
+
+class JSONWSPInterface(Interface):
+    """The ``jsonwsp`` interface.
+
+    .. versionadded:: 2.0
+    """
+
+    name: ClassVar[str] = "jsonwsp"
+    content_type: ClassVar[str] = "application/json; charset=utf-8"
+
+    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
+        req = loads_request(body, headers)
+        m = self.method(req.get("methodname"))
+        args = req.get("args", {})
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            from ..exceptions.service import MalformedRequest
+
+            raise MalformedRequest('"args" must be a JSON object of named arguments')
+        context: dict[str, Any] = {}
+        if "mirror" in req:
+            context["mirror"] = req["mirror"]
+        if "id" in req:
+            context["id"] = req["id"]
+        call = Call(m, [], context)
+        call.args = self.bind_named(m, args)
+        return call
+
+    def encode_result(self, call: Call, result: object) -> Payload:
+        out: dict[str, Any] = {
+            "servicename": self.service.name,
+            "servicenumber": self.service.number,
+            "result": self.dump_result(call, result),
+        }
+        if "mirror" in call.context:
+            out["reflection"] = call.context["mirror"]
+        out["type"] = "jsonwsp/response"
+        out["version"] = "1.0"
+        out["methodname"] = call.method.name
+        if "id" in call.context:
+            out["id"] = call.context["id"]
+        return Payload(dumps_bytes(out), self.content_type)
+
+    def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
+        out: dict[str, Any] = {
+            "type": "jsonwsp/fault",
+            "version": "1.0",
+            "fault": {
+                "code": fault.faultcode,
+                "string": fault.faultstring,
+                "detail": fault.detail.splitlines() if fault.detail else [],
+                "filename": None,
+                "lineno": None,
+                "hint": fault.hint,
+            },
+        }
+        if call is not None and "mirror" in call.context:
+            out["reflection"] = call.context["mirror"]
+        if call is not None and "id" in call.context:
+            out["id"] = call.context["id"]
+        return Payload(dumps_bytes(out), self.content_type)
+
+    # -- description -------------------------------------------------------------
+
+    def _field(self, f: FieldInfo, include_doc: bool) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": json_type(f.type)}
+        if f.nullable:
+            d["nullable"] = True
+        if f.has_default:
+            d["default"] = dump(f.type, f.default, f.name, Options(), f.nullable)
+        if include_doc and f.doc:
+            d["doc"] = list(f.doc)
+        return d
+
+    def _param(self, order: int, p: ParamInfo, include_doc: bool) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "type": json_type(p.type),
+            "def_order": order,
+            "optional": p.optional,
+            "doc_lines": _doc(p.doc, include_doc),
+        }
+        if p.optional:
+            d["default"] = str(p.default)
+        if p.nullable:
+            d["nullable"] = True
+        return d
+
+    def description(self, base_url: str, include_doc: bool) -> dict[str, Any]:
+        """The description as a dict (also used by the docs pages)."""
+        types = {
+            t.__name__: {f.name: self._field(f, include_doc) for f in t.ladon_type_info().fields}
+            for t in self.service.types
+        }
+        methods = {}
+        for m in self.service.methods.values():
+            methods[m.name] = {
+                "params": {
+                    p.name: self._param(i, p, include_doc) for i, p in enumerate(m.params, 1)
+                },
+                "doc_lines": _doc(m.doc, include_doc),
+                "ret_info": {
+                    "type": json_type(m.rtype),
+                    "doc_lines": _doc(m.rtype_doc, include_doc),
+                },
+            }
+        return {
+            "servicename": self.service.name,
+            "url": self.endpoint_url(base_url),
+            "type": "jsonwsp/description",
+            "version": "1.1",
+            "types": types,
+            "methods": methods,
+        }
+
+    def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
+        include_doc = bool(query.get("include_doc"))
+        return Payload(dumps_bytes(self.description(base_url, include_doc)), self.content_type)

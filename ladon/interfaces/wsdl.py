@@ -1,0 +1,228 @@
+"""WSDL 1.1 documents for both SOAP interfaces, rendered from the service model.
+
+Document/literal (``soap``): two schemas. The ``Arrays`` schema holds one
+complexType per LadonType and per list type (``ArrayOfint``, ``ArrayOfPoint``);
+the ``tempuri`` schema imports it and holds the wrapper elements ``M`` and
+``MResponse``. Both are ``elementFormDefault="qualified"``, matching the
+namespaces the responses use.
+
+RPC (``soap11``): one unqualified schema in ``urn:<Service>``, messages with
+one part per parameter, ``use="encoded"`` bodies, as Ladon 1.0 described it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+
+from lxml import etree
+
+from ..compat import type_to_xsd
+from ..ladonizer.model import MethodInfo
+from ..ladonizer.model import ServiceInfo
+from ..types.ladontype import LadonType
+from ..types.spec import ListOf
+from ..types.spec import TypeSpec
+from ..types.spec import is_attachment
+from ._xml import XSD
+from ._xml import wire_name
+from .soap import ARRAYS_NS
+from .soap import SOAP_ENC
+from .soap import TEMPURI
+from .soap11 import service_ns
+
+WSDL = "http://schemas.xmlsoap.org/wsdl/"
+WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+MIME = "http://schemas.xmlsoap.org/wsdl/mime/"
+HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"
+
+_PY_NAMES = {datetime.datetime: "datetime", datetime.date: "date", decimal.Decimal: "Decimal"}
+
+
+def array_name(spec: ListOf) -> str:
+    """``ArrayOf<PythonClassName>``, as Ladon 1.0 named list types."""
+    item = spec.item
+    if isinstance(item, ListOf):
+        return "ArrayOf" + array_name(item)
+    return "ArrayOf" + _PY_NAMES.get(item, item.__name__)
+
+
+def _lists_of(service: ServiceInfo) -> list[ListOf]:
+    found: list[ListOf] = []
+
+    def visit(spec: TypeSpec) -> None:
+        if isinstance(spec, ListOf):
+            visit(spec.item)
+            if spec not in found:
+                found.append(spec)
+
+    for m in service.methods.values():
+        for p in m.params:
+            visit(p.type)
+        visit(m.rtype)
+    for t in service.types:
+        for f in t.ladon_type_info().fields:
+            visit(f.type)
+    return found
+
+
+def _xsd_type(spec: TypeSpec, types_prefix: str) -> str:
+    if isinstance(spec, ListOf):
+        return f"{types_prefix}:{array_name(spec)}"
+    if isinstance(spec, type) and issubclass(spec, LadonType):
+        return f"{types_prefix}:{spec.__name__}"
+    if is_attachment(spec):
+        return "xsd:base64Binary"
+    return "xsd:" + type_to_xsd[spec]
+
+
+def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
+    return etree.SubElement(parent, tag, {k.rstrip("_"): v for k, v in attrs.items()})
+
+
+def _field_element(
+    seq: etree._Element, name: str, spec: TypeSpec, optional: bool, nullable: bool, prefix: str
+) -> None:
+    attrs = {"name": wire_name(name), "type": _xsd_type(spec, prefix)}
+    if optional:
+        attrs["minOccurs"] = "0"
+    if nullable or isinstance(spec, ListOf):
+        attrs["nillable"] = "true"
+    _el(seq, f"{{{XSD}}}element", **attrs)
+
+
+def _complex_types(schema: etree._Element, service: ServiceInfo, prefix: str) -> None:
+    xs = f"{{{XSD}}}"
+    for t in service.types:
+        info = t.ladon_type_info()
+        ct = _el(schema, xs + "complexType", name=t.__name__)
+        if info.doc:
+            _el(_el(ct, xs + "annotation"), xs + "documentation").text = info.doc
+        seq = _el(ct, xs + "sequence")
+        for f in info.fields:
+            _field_element(seq, f.name, f.type, f.optional, f.nullable, prefix)
+    for lst in _lists_of(service):
+        ct = _el(schema, xs + "complexType", name=array_name(lst))
+        seq = _el(ct, xs + "sequence")
+        _el(
+            seq,
+            xs + "element",
+            name="item",
+            type=_xsd_type(lst.item, prefix),
+            minOccurs="0",
+            maxOccurs="unbounded",
+            nillable="true",
+        )
+
+
+def _doc(method: MethodInfo) -> str:
+    return "\n".join(method.doc).strip()
+
+
+def _tostring(root: etree._Element) -> bytes:
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def document_literal_wsdl(service: ServiceInfo, url: str) -> bytes:
+    """The WSDL of the ``soap`` interface."""
+    xs = f"{{{XSD}}}"
+    w = f"{{{WSDL}}}"
+    s = f"{{{WSDL_SOAP}}}"
+    nsmap = {
+        None: WSDL,
+        "soap": WSDL_SOAP,
+        "xsd": XSD,
+        "mime": MIME,
+        "tns": TEMPURI,
+        "ns1": ARRAYS_NS,
+    }
+    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=TEMPURI)
+    types = _el(root, w + "types")
+    arrays = _el(types, xs + "schema", targetNamespace=ARRAYS_NS, elementFormDefault="qualified")
+    _complex_types(arrays, service, "ns1")
+    wrappers = _el(types, xs + "schema", targetNamespace=TEMPURI, elementFormDefault="qualified")
+    _el(wrappers, xs + "import", namespace=ARRAYS_NS)
+    for m in service.methods.values():
+        seq = _el(
+            _el(_el(wrappers, xs + "element", name=m.name), xs + "complexType"), xs + "sequence"
+        )
+        for p in m.params:
+            _field_element(seq, p.name, p.type, p.optional, p.nullable, "ns1")
+        rseq = _el(
+            _el(_el(wrappers, xs + "element", name=m.name + "Response"), xs + "complexType"),
+            xs + "sequence",
+        )
+        rtype = m.rtype
+        if isinstance(rtype, type) and issubclass(rtype, LadonType):
+            for f in rtype.ladon_type_info().fields:
+                _field_element(rseq, f.name, f.type, f.optional, f.nullable, "ns1")
+        else:
+            _field_element(rseq, "result", rtype, False, m.rtype_nullable, "ns1")
+    for m in service.methods.values():
+        for suffix in ("", "Response"):
+            msg = _el(root, w + "message", name=m.name + suffix)
+            _el(msg, w + "part", name="parameters", element=f"tns:{m.name}{suffix}")
+    port_type = _el(root, w + "portType", name=service.name + "PortType")
+    for m in service.methods.values():
+        op = _el(port_type, w + "operation", name=m.name)
+        if _doc(m):
+            _el(op, w + "documentation").text = _doc(m)
+        _el(op, w + "input", message=f"tns:{m.name}")
+        _el(op, w + "output", message=f"tns:{m.name}Response")
+    binding = _el(root, w + "binding", name=service.name, type=f"tns:{service.name}PortType")
+    _el(binding, s + "binding", style="document", transport=HTTP_TRANSPORT)
+    for m in service.methods.values():
+        op = _el(binding, w + "operation", name=m.name)
+        _el(op, s + "operation", soapAction=f"{url}/{m.name}", style="document")
+        for direction in ("input", "output"):
+            _el(_el(op, w + direction), s + "body", use="literal")
+    svc = _el(root, w + "service", name=service.name)
+    if service.doc:
+        _el(svc, w + "documentation").text = service.doc
+    port = _el(svc, w + "port", name=service.name, binding=f"tns:{service.name}")
+    _el(port, s + "address", location=url)
+    return _tostring(root)
+
+
+def rpc_wsdl(service: ServiceInfo, url: str) -> bytes:
+    """The WSDL of the ``soap11`` (rpc) interface."""
+    ns = service_ns(service.name)
+    xs = f"{{{XSD}}}"
+    w = f"{{{WSDL}}}"
+    s = f"{{{WSDL_SOAP}}}"
+    nsmap = {"wsdl": WSDL, "soap": WSDL_SOAP, "xsd": XSD, "soapenc": SOAP_ENC, "tns": ns}
+    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=ns)
+    schema = _el(_el(root, w + "types"), xs + "schema", targetNamespace=ns)
+    _complex_types(schema, service, "tns")
+    for m in service.methods.values():
+        msg = _el(root, w + "message", name=m.name)
+        for p in m.params:
+            _el(msg, w + "part", name=wire_name(p.name), type=_xsd_type(p.type, "tns"))
+        rmsg = _el(root, w + "message", name=m.name + "Response")
+        _el(rmsg, w + "part", name="result", type=_xsd_type(m.rtype, "tns"))
+    port_type = _el(root, w + "portType", name=service.name + "PortType")
+    for m in service.methods.values():
+        op = _el(port_type, w + "operation", name=m.name)
+        if _doc(m):
+            _el(op, w + "documentation").text = _doc(m)
+        _el(op, w + "input", message=f"tns:{m.name}")
+        _el(op, w + "output", message=f"tns:{m.name}Response")
+    binding = _el(root, w + "binding", name=service.name, type=f"tns:{service.name}PortType")
+    _el(binding, s + "binding", style="rpc", transport=HTTP_TRANSPORT)
+    for m in service.methods.values():
+        op = _el(binding, w + "operation", name=m.name)
+        _el(op, s + "operation", soapAction=f"{url}/{m.name}", style="rpc")
+        for direction in ("input", "output"):
+            _el(
+                _el(op, w + direction),
+                s + "body",
+                use="encoded",
+                namespace=ns,
+                encodingStyle=SOAP_ENC,
+            )
+    svc = _el(root, w + "service", name=service.name)
+    if service.doc:
+        _el(svc, w + "documentation").text = service.doc
+    port = _el(svc, w + "port", name=service.name, binding=f"tns:{service.name}")
+    _el(port, s + "address", location=url)
+    return _tostring(root)

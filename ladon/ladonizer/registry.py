@@ -1,0 +1,284 @@
+"""Finding services and building the service model.
+
+Services are given to the application as module names (imported after the
+``path_list`` directories are appended to ``sys.path``, as Ladon 1.0 did),
+file or directory paths, modules, classes or configured instances. A class
+publishes every ``@ladonize`` method found along its MRO: base classes
+first, definition order within a class; a subclass override wins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import types
+from collections.abc import Iterable
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..exceptions.base import DefinitionError
+from ..types.ladontype import LadonType
+from ..types.spec import ListOf
+from ..types.spec import TypeSpec
+from ..types.tasktype import TaskInfoResponse
+from ..types.tasktype import TaskProgressResponse
+from .decorator import MethodSpec
+from .decorator import get_spec
+from .docstrings import parse_docstring
+from .model import MethodInfo
+from .model import MethodKind
+from .model import ParamInfo
+from .model import ServiceInfo
+
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+TASK_SUFFIXES = ("_progress", "_result", "_cancel")
+
+
+def _import_file(path: Path) -> types.ModuleType:
+    path = path.resolve()
+    directory = str(path.parent)
+    if directory not in sys.path:
+        sys.path.append(directory)  # sibling imports work, as with path_list
+    name = path.stem
+    existing = sys.modules.get(name)
+    if existing is not None:
+        if getattr(existing, "__file__", None) and Path(existing.__file__ or "").resolve() == path:
+            return existing
+        name = f"_ladon_services_{abs(hash(str(path))):x}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise DefinitionError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def publishes(cls: type) -> bool:
+    """Whether a class has at least one ``@ladonize`` method."""
+    return any(get_spec(v) for klass in cls.__mro__ for v in vars(klass).values())
+
+
+def classes_of(module: types.ModuleType) -> list[type]:
+    """The classes defined in ``module`` that publish methods, in order."""
+    return [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type) and obj.__module__ == module.__name__ and publishes(obj)
+    ]
+
+
+def _modules_for(item: str | os.PathLike[str]) -> list[types.ModuleType]:
+    text = os.fspath(item)
+    path = Path(text)
+    if path.is_dir():
+        return [_import_file(p) for p in sorted(path.glob("*.py")) if not p.name.startswith("_")]
+    if text.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise DefinitionError(f"service file {text!r} does not exist")
+        return [_import_file(path)]
+    return [importlib.import_module(text)]
+
+
+def discover(services: object, path_list: str | Sequence[str] | None = None) -> list[object]:
+    """Resolve what the application was given into classes and instances.
+
+    :param services: one item or a list of: module names, file or directory
+        paths, modules, classes, instances.
+    :param path_list: directories appended to ``sys.path`` first.
+    """
+    if isinstance(path_list, str):
+        path_list = [path_list]
+    for directory in path_list or ():
+        if directory not in sys.path:
+            sys.path.append(directory)
+    items: Iterable[Any]
+    if isinstance(services, (list, tuple)):
+        items = services
+    else:
+        items = [services]
+    found: list[object] = []
+    for item in items:
+        if isinstance(item, (str, os.PathLike)):
+            for module in _modules_for(item):
+                found.extend(classes_of(module))
+        elif isinstance(item, types.ModuleType):
+            found.extend(classes_of(item))
+        else:
+            found.append(item)
+    return found
+
+
+def _collect_types(specs: Iterable[TypeSpec]) -> tuple[type[LadonType], ...]:
+    """Every LadonType reachable from ``specs``, dependencies first."""
+    ordered: list[type[LadonType]] = []
+    seen: set[type] = set()
+
+    def visit(spec: TypeSpec) -> None:
+        while isinstance(spec, ListOf):
+            spec = spec.item
+        if not (isinstance(spec, type) and issubclass(spec, LadonType)) or spec in seen:
+            return
+        seen.add(spec)
+        for dep in spec.ladon_type_info().dependencies():
+            visit(dep)
+        ordered.append(spec)
+
+    for s in specs:
+        visit(s)
+    return tuple(ordered)
+
+
+def _task_methods(info: MethodInfo) -> list[MethodInfo]:
+    task_id = (ParamInfo("task_id", str, doc=("The id returned when the task was started.",)),)
+    start = MethodInfo(
+        **{**_fields(info), "rtype": TaskInfoResponse, "rtype_nullable": False},
+        kind=MethodKind.TASK_START,
+    )
+    common = {"attr": info.attr, "params": task_id, "task_of": info.name, "encoding": info.encoding}
+    return [
+        start,
+        MethodInfo(
+            name=info.name + "_progress",
+            rtype=TaskProgressResponse,
+            doc=(f"Progress and state of a task started with {info.name}.",),
+            kind=MethodKind.TASK_PROGRESS,
+            **common,  # type: ignore[arg-type]
+        ),
+        MethodInfo(
+            name=info.name + "_result",
+            rtype=info.rtype,
+            rtype_nullable=info.rtype_nullable,
+            doc=(f"The result of a task started with {info.name}.",),
+            rtype_doc=info.rtype_doc,
+            allow_unsafe_conversion=info.allow_unsafe_conversion,
+            kind=MethodKind.TASK_RESULT,
+            **common,  # type: ignore[arg-type]
+        ),
+        MethodInfo(
+            name=info.name + "_cancel",
+            rtype=TaskProgressResponse,
+            doc=(f"Ask a task started with {info.name} to stop.",),
+            kind=MethodKind.TASK_CANCEL,
+            **common,  # type: ignore[arg-type]
+        ),
+    ]
+
+
+def _fields(info: MethodInfo) -> dict[str, Any]:
+    return {name: getattr(info, name) for name in MethodInfo.__dataclass_fields__ if name != "kind"}
+
+
+def method_info(attr: str, spec: MethodSpec) -> MethodInfo:
+    """Build the published description of one decorated method."""
+    params, rtype, rtype_nullable, accepts_kw = spec.resolve()
+    doc = parse_docstring(inspect.getdoc(spec.func), [p.name for p in params])
+    params = tuple(
+        ParamInfo(p.name, p.type, p.default, p.nullable, tuple(doc.params.get(p.name, ())))
+        for p in params
+    )
+    return MethodInfo(
+        name=spec.options.get("override_method_name") or attr,
+        attr=attr,
+        params=params,
+        rtype=rtype,
+        rtype_nullable=rtype_nullable,
+        doc=tuple(doc.description),
+        rtype_doc=tuple(doc.rtype),
+        publisher=doc.publisher,
+        encoding=spec.encoding,
+        allow_unsafe_conversion=spec.allow_unsafe_conversion,
+        accepts_kw=accepts_kw,
+    )
+
+
+def build_service(obj: object, number: int = 1) -> ServiceInfo:
+    """Build the :class:`ServiceInfo` of a class or a configured instance."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    name = getattr(obj, "service_name", None)
+    if not isinstance(name, str):
+        name = cls.__name__
+    if not _NAME_RE.match(name):
+        raise DefinitionError(
+            f"service name {name!r} ({cls.__qualname__}) is not a valid URL segment"
+        )
+    specs: dict[str, MethodSpec] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            spec = get_spec(value)
+            if spec is not None:
+                specs[attr] = spec
+    if not specs:
+        raise DefinitionError(f"{cls.__qualname__} publishes no method (no @ladonize)")
+    methods: dict[str, MethodInfo] = {}
+    for attr, spec in specs.items():
+        info = method_info(attr, spec)
+        expanded = _task_methods(info) if spec.tasktype else [info]
+        for m in expanded:
+            if m.name in methods:
+                raise DefinitionError(
+                    f"{cls.__qualname__}: method name {m.name!r} is published twice "
+                    "(task methods also publish NAME_progress, NAME_result and NAME_cancel)"
+                )
+            methods[m.name] = m
+    if isinstance(obj, type):
+        _check_constructible(obj)
+        factory: Any = obj
+    else:
+        instance = obj
+
+        def factory() -> object:
+            return instance
+
+    doc = getattr(obj, "service_doc", None)
+    if not isinstance(doc, str):
+        doc = inspect.getdoc(cls) or ""
+    all_specs: list[TypeSpec] = []
+    for m in methods.values():
+        all_specs.extend(p.type for p in m.params)
+        all_specs.append(m.rtype)
+    return ServiceInfo(name, doc, methods, _collect_types(all_specs), factory, number, obj)
+
+
+def _check_constructible(cls: type) -> None:
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return
+    required = [
+        p.name
+        for p in sig.parameters.values()
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    if required:
+        raise DefinitionError(
+            f"{cls.__qualname__} needs constructor arguments ({', '.join(required)}); "
+            "serve a configured instance instead of the class"
+        )
+
+
+def build_services(objects: Iterable[object]) -> list[ServiceInfo]:
+    """Build every service; names must be unique (case-insensitively)."""
+    out: list[ServiceInfo] = []
+    seen: dict[str, ServiceInfo] = {}
+    for number, obj in enumerate(objects, start=1):
+        info = build_service(obj, number)
+        other = seen.get(info.name.lower())
+        if other is not None:
+            raise DefinitionError(
+                f"two services are named {info.name!r} ({other.source!r} and {obj!r}); "
+                "give one a different service_name"
+            )
+        seen[info.name.lower()] = info
+        out.append(info)
+    return out

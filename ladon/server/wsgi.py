@@ -1,0 +1,258 @@
+"""``LadonWSGIApplication``: one WSGI app serving every service through every
+interface, with the docs pages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response
+
+from ..exceptions.base import DefinitionError
+from ..exceptions.service import ServiceFault
+from ..interfaces import DEFAULT_INTERFACES
+from ..interfaces.base import Call
+from ..interfaces.base import Interface
+from ..interfaces.base import Payload
+from ..ladonizer.model import ServiceInfo
+from ..ladonizer.registry import build_services
+from ..ladonizer.registry import discover
+from ..tasks import DEFAULT_TASKS_ENV
+from ..tasks import TaskBackend
+from ..tasks import ThreadTaskBackend
+from ..tasks import backend_from_url
+from .body import read_body
+from .dispatch import Dispatcher
+from .dispatch import internal_error
+from .pages import Pages
+from .routing import RouteKind
+from .routing import match
+
+logger = logging.getLogger("ladon")
+
+StartResponse = Callable[..., Any]
+WSGIEnviron = dict[str, Any]
+
+DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+
+class LadonWSGIApplication:
+    """The WSGI application.
+
+    :param services: one item or a list of: module names (imported after the
+        ``path_list`` directories are appended to ``sys.path``), paths of
+        ``.py`` files or directories, modules, classes (a fresh instance per
+        call) and configured instances (served as they are).
+    :param path_list: directories to append to ``sys.path`` first.
+    :param catalog_name: title of the catalog page.
+    :param catalog_desc: description on the catalog page.
+    :param logging: Ladon 1.0 logging flags (``ladon.server.LOG_*``).
+    :param tasks: task backend: an instance, or a URL such as ``thread://``;
+        default: the ``LADON_TASKS`` environment variable, else an embedded
+        :class:`~ladon.tasks.ThreadTaskBackend`.
+    :param interfaces: name -> interface class; default
+        :data:`~ladon.interfaces.DEFAULT_INTERFACES`.
+    :param debug: put tracebacks in faults (never in production).
+    :param max_content_length: largest request body accepted, in bytes.
+    :param base_url: public URL of the application (used in descriptions);
+        default: built from the WSGI environ (scheme, SERVER_NAME,
+        SERVER_PORT, SCRIPT_NAME), never from request headers.
+    :param trust_proxy: build the public URL from ``X-Forwarded-Proto``,
+        ``X-Forwarded-Host`` and ``X-Forwarded-Prefix`` (only behind a proxy
+        that sets them).
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(
+        self,
+        services: object,
+        path_list: str | Sequence[str] | None = None,
+        catalog_name: str | None = None,
+        catalog_desc: str | None = None,
+        logging: int = 0,
+        *,
+        tasks: TaskBackend | str | None = None,
+        interfaces: Mapping[str, type[Interface]] | None = None,
+        debug: bool = False,
+        max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
+        base_url: str | None = None,
+        trust_proxy: bool = False,
+    ) -> None:
+        self.services: list[ServiceInfo] = build_services(discover(services, path_list))
+        self._by_name = {s.name.lower(): s for s in self.services}
+        self.interfaces = dict(DEFAULT_INTERFACES if interfaces is None else interfaces)
+        for name, cls in self.interfaces.items():
+            if (
+                not name
+                or "/" in name
+                or not (isinstance(cls, type) and issubclass(cls, Interface))
+            ):
+                raise DefinitionError(f"interface {name!r}: expected an Interface subclass")
+        self.debug = debug
+        self.logging = logging
+        self.max_content_length = max_content_length
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.trust_proxy = trust_proxy
+        self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "")
+        self._instances: dict[tuple[str, str], Interface] = {}
+        self._tasks_config: TaskBackend | str | None = tasks or os.environ.get(DEFAULT_TASKS_ENV)
+        self._tasks: TaskBackend | None = None
+        self._lock = threading.Lock()
+        self.dispatcher = Dispatcher(self.task_backend, debug)
+        self._has_tasks = any(
+            m.task_of or m.is_task for s in self.services for m in s.methods.values()
+        )
+        if self._has_tasks and isinstance(self._tasks_config, str):
+            backend_from_url(self._tasks_config).close()  # a bad URL fails now, not on first call
+
+    # -- pieces ---------------------------------------------------------------
+
+    def task_backend(self) -> TaskBackend:
+        """The task backend (created on first use)."""
+        if self._tasks is None:
+            with self._lock:
+                if self._tasks is None:
+                    cfg = self._tasks_config
+                    if cfg is None:
+                        self._tasks = ThreadTaskBackend()
+                    elif isinstance(cfg, str):
+                        self._tasks = backend_from_url(cfg)
+                    else:
+                        self._tasks = cfg
+        return self._tasks
+
+    def close(self) -> None:
+        """Stop the task backend (waits for running tasks)."""
+        if self._tasks is not None:
+            self._tasks.close()
+
+    def service(self, name: str) -> ServiceInfo | None:
+        """A service by name, case-insensitively."""
+        return self._by_name.get(name.lower())
+
+    def interface(self, service: ServiceInfo, name: str) -> Interface | None:
+        """The interface instance serving ``service`` under ``name``."""
+        key = (service.name, name)
+        inst = self._instances.get(key)
+        if inst is None:
+            cls = self.interfaces.get(name)
+            if cls is None:
+                return None
+            inst = self._instances[key] = cls(service, debug=self.debug)
+        return inst
+
+    def public_url(self, environ: Mapping[str, Any]) -> str:
+        """The application's public base URL, without a trailing slash."""
+        if self.base_url:
+            return self.base_url
+        scheme = str(environ.get("wsgi.url_scheme", "http"))
+        host = str(environ.get("SERVER_NAME", "localhost"))
+        port = str(environ.get("SERVER_PORT", ""))
+        prefix = quote(str(environ.get("SCRIPT_NAME", "")))
+        if self.trust_proxy:
+            scheme = str(environ.get("HTTP_X_FORWARDED_PROTO", scheme)).split(",")[0].strip()
+            fwd_host = environ.get("HTTP_X_FORWARDED_HOST")
+            if fwd_host:
+                host, port = str(fwd_host).split(",")[0].strip(), ""
+            prefix = str(environ.get("HTTP_X_FORWARDED_PREFIX", "")).rstrip("/") + prefix
+        if ":" in host and not host.startswith("["):
+            if host.count(":") == 1:
+                host, port = host.split(":")
+            else:
+                host = f"[{host}]"
+        default_port = {"http": "80", "https": "443"}.get(scheme)
+        netloc = host if not port or port == default_port else f"{host}:{port}"
+        return f"{scheme}://{netloc}{prefix.rstrip('/')}"
+
+    # -- WSGI -----------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            response = self._handle(environ)
+        except HTTPException as exc:
+            response = _plain(exc.code or 500, exc.description or exc.name)
+            if isinstance(exc, MethodNotAllowed):
+                response.headers["Allow"] = "POST"
+        except Exception as exc:
+            logger.error("Unexpected error handling %s", environ.get("PATH_INFO"), exc_info=exc)
+            response = _plain(500, "Internal server error")
+        return response(environ, start_response)
+
+    def _handle(self, environ: WSGIEnviron) -> Response:
+        route = match(environ.get("PATH_INFO", "") or "")
+        if route.kind is RouteKind.CATALOG:
+            html = self.pages.catalog(self.services, _script(environ))
+            return Response(html, content_type="text/html; charset=utf-8")
+        if route.kind is RouteKind.STATIC:
+            raise NotFound("No such file")
+        service = self.service(route.service)
+        if service is None:
+            raise NotFound(f"No service named {route.service[:100]!r}")
+        if route.kind is RouteKind.SERVICE:
+            names = sorted(self.interfaces)
+            html = self.pages.service(service, names, _script(environ))
+            return Response(html, content_type="text/html; charset=utf-8")
+        iface = self.interface(service, route.interface)
+        if iface is None:
+            raise NotFound(f"No interface named {route.interface[:100]!r}")
+        if route.kind is RouteKind.DESCRIPTION:
+            query = Request(environ).args
+            payload = iface.describe(self.public_url(environ), query)
+            if payload is None:
+                raise NotFound(f"Interface {iface.name} has no description document")
+            return _payload(payload)
+        if environ.get("REQUEST_METHOD") != "POST":
+            raise MethodNotAllowed(
+                description=f"Requests for {service.name} {route.interface} interface must be posted"
+            )
+        body = read_body(environ, self.max_content_length)
+        return _payload(self.call(service, iface, body, environ))
+
+    def call(
+        self, service: ServiceInfo, iface: Interface, body: bytes, environ: Mapping[str, Any]
+    ) -> Payload:
+        """Decode, run and encode one call; every failure becomes a fault."""
+        call: Call | None = None
+        try:
+            headers = {"Content-Type": str(environ.get("CONTENT_TYPE", ""))}
+            call = iface.decode_call(body, headers)
+            result = self.dispatcher.invoke(service, call, environ)
+            return iface.encode_result(call, result)
+        except ServiceFault as fault:
+            return self._fault(iface, fault, call)
+        except Exception as exc:
+            return self._fault(iface, internal_error(exc, self.debug), call)
+
+    def _fault(self, iface: Interface, fault: ServiceFault, call: Call | None) -> Payload:
+        try:
+            return iface.encode_fault(fault, call)
+        except Exception as exc:
+            logger.error("Interface %s failed to encode a fault", iface.name, exc_info=exc)
+            return Payload(b"Internal server error", "text/plain; charset=utf-8", 500)
+
+
+def _script(environ: Mapping[str, Any]) -> str:
+    return quote(str(environ.get("SCRIPT_NAME", ""))).rstrip("/")
+
+
+def _plain(status: int, text: str) -> Response:
+    return Response(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _payload(p: Payload) -> Response:
+    resp = Response(p.body, status=p.status, content_type=p.content_type)
+    for k, v in p.headers:
+        resp.headers[k] = v
+    return resp

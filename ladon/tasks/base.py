@@ -1,0 +1,334 @@
+"""The task protocol: what every background-task backend offers.
+
+A service method declared with ``tasktype=True`` does not answer with its
+result. The call returns a task id at once and the work runs in the
+background; the client follows it with ``m_progress(id)``, fetches the
+outcome with ``m_result(id)`` and may stop it with ``m_cancel(id)``.
+
+The framework turns each such call into a *job*: a callable that takes a
+:class:`TaskHandle` and returns the method's result. A :class:`TaskBackend`
+stores the job's state and runs it somewhere (threads of this process, a
+pool of processes sharing an SQLite file, RQ workers behind Redis). The
+protocol is deliberately small and store-shaped so that every backend
+answers the same questions the same way.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+#: Longest progress message stored; longer ones are truncated.
+MAX_MESSAGE_LENGTH = 1000
+
+
+class TaskState(str, enum.Enum):
+    """Where a task is in its life.
+
+    ``PENDING`` -> ``RUNNING`` -> one of ``SUCCEEDED``, ``FAILED`` or
+    ``CANCELLED``. A pending task may also go straight to ``CANCELLED``.
+    The values are the lower-case names, as sent on the wire.
+
+    .. versionadded:: 2.0
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        """True when the task will not change any more."""
+        return self in _FINISHED_STATES
+
+
+_FINISHED_STATES = frozenset({TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatus:
+    """A snapshot of one task, as a backend reports it.
+
+    :param task_id: the task's id (see :func:`new_task_id`).
+    :param method: the key of the service method that owns the task.
+    :param state: the task's :class:`TaskState`.
+    :param progress: between 0.0 and 1.0; it never decreases.
+    :param message: the last progress message the task gave, if any.
+    :param created: when the task was submitted (epoch seconds).
+    :param started: when a worker started it (epoch seconds), or ``None``.
+    :param finished: when it ended (epoch seconds), or ``None``.
+    :param result: what the job returned; meaningful only when the state is
+        ``SUCCEEDED`` (falsy values such as ``0``, ``""`` or ``[]`` are valid
+        results).
+    :param error: for ``FAILED``, a short message: the exception's text, its
+        class name when the text is empty, or e.g. ``"worker lost"``.
+    :param error_detail: for ``FAILED``, the formatted traceback. The
+        framework shows it to clients only in debug mode.
+
+    .. versionadded:: 2.0
+    """
+
+    task_id: str
+    method: str
+    state: TaskState
+    progress: float
+    message: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    result: object = None
+    error: str | None = None
+    error_detail: str | None = None
+
+    @property
+    def starttime(self) -> float:
+        """When the task started, or when it was submitted if it has not
+        started (epoch seconds, as Ladon 1.0's ``starttime``)."""
+        return self.started if self.started is not None else self.created
+
+    @property
+    def duration(self) -> float:
+        """Seconds from :attr:`starttime` to the end, or to now while the task
+        has not finished. Never negative."""
+        end = self.finished if self.finished is not None else time.time()
+        return max(0.0, end - self.starttime)
+
+
+class TaskError(Exception):
+    """Base class of the errors a task backend raises.
+
+    .. versionadded:: 2.0
+    """
+
+
+class UnknownTask(TaskError):
+    """No task with this id is visible to this method.
+
+    Raised alike for ids that never existed, results that expired and ids
+    that belong to another method, so that a client cannot probe for the
+    existence of other methods' tasks.
+
+    :param task_id: the id that was asked for.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        shown = task_id if len(task_id) <= 64 else task_id[:64] + "..."
+        super().__init__(f"unknown task {shown!r} (it does not exist or has expired)")
+
+
+class TaskRejected(TaskError):
+    """The backend refuses new work: its queue is full or it was closed.
+
+    .. versionadded:: 2.0
+    """
+
+
+class TaskCancelled(BaseException):
+    """Raised inside a job, by its :class:`TaskHandle`, once the task was
+    cancelled.
+
+    It derives from :class:`BaseException` (like
+    :class:`asyncio.CancelledError`) so that a job's ``except Exception``
+    does not swallow it. A job may also raise it itself to stop.
+
+    :param task_id: the id of the cancelled task.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, task_id: str = "") -> None:
+        self.task_id = task_id
+        super().__init__(f"task {task_id} was cancelled" if task_id else "task was cancelled")
+
+
+def new_task_id() -> str:
+    """Return a fresh task id: 40 hexadecimal digits (160 random bits), like
+    Ladon 1.0's ids.
+
+    .. versionadded:: 2.0
+    """
+    return secrets.token_hex(20)
+
+
+def clamp_progress(value: object) -> float | None:
+    """Normalise a progress value reported by a task.
+
+    :param value: what the task passed. ``int`` and ``float`` values (but not
+        ``bool``) are clamped to 0.0..1.0; anything else (``None``, strings,
+        booleans, NaN, infinities, other types) is ignored.
+    :returns: the clamped value, or ``None`` when the value is ignored.
+
+    .. versionadded:: 2.0
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        # Compared as int: float() of a huge int would overflow.
+        return 0.0 if value <= 0 else 1.0
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return min(1.0, max(0.0, float(value)))
+    return None
+
+
+def clean_message(message: object) -> str | None:
+    """Normalise a progress message: a ``str`` truncated to
+    :data:`MAX_MESSAGE_LENGTH` characters, or ``None`` for anything else.
+
+    :param message: what the task passed.
+
+    .. versionadded:: 2.0
+    """
+    if isinstance(message, str):
+        return message[:MAX_MESSAGE_LENGTH]
+    return None
+
+
+class TaskReporter(Protocol):
+    """The two calls a :class:`TaskHandle` makes to its backend.
+
+    Each backend implements them on its own store, so that one
+    :class:`TaskHandle` class serves them all.
+
+    .. versionadded:: 2.0
+    """
+
+    def report_progress(self, task_id: str, progress: float | None, message: str | None) -> bool:
+        """Store a progress report of a running task.
+
+        :param task_id: the reporting task.
+        :param progress: a value already clamped by :func:`clamp_progress`,
+            or ``None`` to leave the progress alone. The stored progress is
+            the maximum of the old and the new value: it never decreases.
+        :param message: the new message, or ``None`` to keep the old one.
+        :returns: True when a cancel of the task was requested (the report
+            is then dropped and the handle raises :class:`TaskCancelled`).
+        """
+        ...
+
+    def is_cancel_requested(self, task_id: str) -> bool:
+        """Return True when a cancel of the task was requested.
+
+        :param task_id: the task asking.
+        """
+        ...
+
+
+class TaskHandle:
+    """What a running job receives: its id, a way to report progress and a
+    way to learn that it was cancelled.
+
+    :param task_id: the task's id.
+    :param reporter: the backend that stores the task.
+
+    A job that runs long should check :attr:`cancelled` now and then, or
+    report progress: once a cancel was requested, :meth:`progress` raises
+    :class:`TaskCancelled`, which ends the job.
+
+    .. versionadded:: 2.0
+    """
+
+    __slots__ = ("_id", "_reporter")
+
+    def __init__(self, task_id: str, reporter: TaskReporter) -> None:
+        self._id = task_id
+        self._reporter = reporter
+
+    @property
+    def id(self) -> str:
+        """The task's id."""
+        return self._id
+
+    @property
+    def cancelled(self) -> bool:
+        """True once a cancel of this task was requested."""
+        return self._reporter.is_cancel_requested(self._id)
+
+    def progress(self, value: object, message: str | None = None) -> None:
+        """Report progress.
+
+        :param value: a fraction between 0.0 and 1.0; ints and floats are
+            clamped into that range, anything else (``None``, ``bool``,
+            strings, NaN, infinities) is ignored without error. A lower value
+            than one reported before is ignored too, so clients never see the
+            progress go down.
+        :param message: an optional short text (e.g. ``"step 2 of 5"``),
+            truncated to :data:`MAX_MESSAGE_LENGTH` characters; ``None``
+            keeps the previous message.
+        :raises TaskCancelled: when a cancel of this task was requested.
+        """
+        if self._reporter.report_progress(self._id, clamp_progress(value), clean_message(message)):
+            raise TaskCancelled(self._id)
+
+    def update_progress(self, value: object) -> None:
+        """Report progress; the Ladon 1.0 name of :meth:`progress` without a
+        message.
+
+        :param value: as for :meth:`progress`.
+        :raises TaskCancelled: when a cancel of this task was requested.
+        """
+        self.progress(value)
+
+    def __repr__(self) -> str:
+        return f"<TaskHandle {self._id}>"
+
+
+class TaskBackend(Protocol):
+    """Runs jobs in the background and keeps their state.
+
+    Every call names the method that owns the task: an id submitted under one
+    method is unknown under another.
+
+    .. versionadded:: 2.0
+    """
+
+    def submit(self, method: str, job: Callable[[TaskHandle], object]) -> str:
+        """Queue a job and return its new task id at once.
+
+        :param method: the key of the method that owns the task.
+        :param job: called with the task's :class:`TaskHandle`; what it
+            returns is the task's result.
+        :raises TaskRejected: when the queue is full or the backend closed.
+        """
+        ...
+
+    def status(self, method: str, task_id: str) -> TaskStatus:
+        """Return the task's current status. It can be asked again and again
+        until the finished task expires.
+
+        :param method: the key of the method that owns the task.
+        :param task_id: the id :meth:`submit` returned.
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        """
+        ...
+
+    def cancel(self, method: str, task_id: str) -> TaskStatus:
+        """Cancel the task and return its status.
+
+        A pending task becomes ``CANCELLED`` at once and never runs. A running
+        task is asked to stop (the returned status may still be ``RUNNING``).
+        A finished task is left as it is.
+
+        :param method: the key of the method that owns the task.
+        :param task_id: the id :meth:`submit` returned.
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        """
+        ...
+
+    def close(self, wait: bool = True) -> None:
+        """Refuse new tasks and release the backend's resources.
+
+        :param wait: wait for running tasks to end.
+        """
+        ...

@@ -1,0 +1,326 @@
+"""The embedded task backend: a bounded pool of threads in this process.
+
+Tasks and their results live in memory, so they are visible only to the
+process that runs them. That suits a single-process server (the development
+server, a threaded WSGI server); a server with several worker processes
+needs a shared backend.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .base import TaskCancelled
+from .base import TaskHandle
+from .base import TaskRejected
+from .base import TaskState
+from .base import TaskStatus
+from .base import UnknownTask
+from .base import new_task_id
+
+Job = Callable[[TaskHandle], object]
+
+
+@dataclass(slots=True)
+class _Record:
+    """The mutable state of one task; guarded by the backend's lock."""
+
+    task_id: str
+    method: str
+    state: TaskState
+    created: float
+    progress: float = 0.0
+    message: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    result: object = None
+    error: str | None = None
+    error_detail: str | None = None
+    cancel_requested: bool = False
+
+    def snapshot(self) -> TaskStatus:
+        return TaskStatus(
+            task_id=self.task_id,
+            method=self.method,
+            state=self.state,
+            progress=self.progress,
+            message=self.message,
+            created=self.created,
+            started=self.started,
+            finished=self.finished,
+            result=self.result,
+            error=self.error,
+            error_detail=self.error_detail,
+        )
+
+
+def _describe_failure(exc: BaseException) -> tuple[str, str]:
+    """Return the short error message and the formatted traceback."""
+    message = str(exc) or type(exc).__name__
+    tb = exc.__traceback__
+    # Drop the backend's own frame; keep the job's.
+    if tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    detail = "".join(traceback.format_exception(type(exc), exc, tb))
+    return message, detail
+
+
+class ThreadTaskBackend:
+    """Runs tasks on a bounded pool of threads and keeps them in memory.
+
+    :param max_workers: how many tasks run at once; more wait as
+        ``PENDING``. Defaults to ``min(32, os.cpu_count() + 4)``.
+    :param result_ttl: seconds a finished task is kept (and its result can be
+        fetched) before it is forgotten.
+    :param max_pending: how many tasks may wait for a worker; beyond that
+        :meth:`submit` raises :class:`~ladon.tasks.TaskRejected`.
+
+    No thread is started before the first :meth:`submit`. Expired tasks are
+    swept lazily whenever the backend is used, so memory stays bounded
+    however many tasks run.
+
+    A task whose cancel was requested ends ``CANCELLED`` however its job ends
+    (returning, raising :class:`~ladon.tasks.TaskCancelled` or another
+    exception); its result, if any, is dropped.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        result_ttl: float = 3600.0,
+        max_pending: int = 10_000,
+    ) -> None:
+        if max_workers is None:
+            max_workers = min(32, (os.cpu_count() or 1) + 4)
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be at least 1, not {max_workers!r}")
+        if not result_ttl >= 0:  # also refuses NaN
+            raise ValueError(f"result_ttl must be zero or more seconds, not {result_ttl!r}")
+        if max_pending < 0:
+            raise ValueError(f"max_pending must be zero or more, not {max_pending!r}")
+        self._max_workers = max_workers
+        self._result_ttl = float(result_ttl)
+        self._max_pending = max_pending
+        self._lock = threading.Lock()
+        self._tasks: dict[str, _Record] = {}
+        # (monotonic finish time, id) in finish order, hence in expiry order.
+        self._expiry: deque[tuple[float, str]] = deque()
+        self._pending = 0
+        self._closed = False
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def max_workers(self) -> int:
+        """How many tasks run at once."""
+        return self._max_workers
+
+    @property
+    def result_ttl(self) -> float:
+        """Seconds a finished task is kept."""
+        return self._result_ttl
+
+    @property
+    def max_pending(self) -> int:
+        """How many tasks may wait for a worker."""
+        return self._max_pending
+
+    def __len__(self) -> int:
+        """The number of tasks stored (pending, running and not yet expired)."""
+        with self._lock:
+            self._sweep()
+            return len(self._tasks)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ThreadTaskBackend max_workers={self._max_workers}"
+            f" result_ttl={self._result_ttl} tasks={len(self._tasks)}"
+            f"{' closed' if self._closed else ''}>"
+        )
+
+    # -- TaskBackend ---------------------------------------------------------
+
+    def submit(self, method: str, job: Job) -> str:
+        """Queue a job; see :meth:`ladon.tasks.TaskBackend.submit`.
+
+        :param method: the key of the method that owns the task.
+        :param job: called with the task's :class:`~ladon.tasks.TaskHandle`.
+        :raises TaskRejected: when the backend is closed or ``max_pending``
+            tasks already wait.
+        """
+        with self._lock:
+            if self._closed:
+                raise TaskRejected("the task backend is closed")
+            self._sweep()
+            if self._pending >= self._max_pending:
+                raise TaskRejected(f"too many pending tasks ({self._pending}); try again later")
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._max_workers, thread_name_prefix="ladon-task"
+                )
+            task_id = new_task_id()
+            record = _Record(task_id, method, TaskState.PENDING, time.time())
+            # Submitted under the lock so that close() cannot shut the pool
+            # down in between; the worker blocks on the lock until we return.
+            try:
+                self._executor.submit(self._run, record, job)
+            except RuntimeError as exc:  # the interpreter is shutting down
+                raise TaskRejected(f"the task backend cannot start tasks: {exc}") from exc
+            self._tasks[task_id] = record
+            self._pending += 1
+            return task_id
+
+    def status(self, method: str, task_id: str) -> TaskStatus:
+        """Return the task's status; see :meth:`ladon.tasks.TaskBackend.status`.
+
+        :param method: the key of the method that owns the task.
+        :param task_id: the id :meth:`submit` returned.
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        """
+        with self._lock:
+            return self._lookup(method, task_id).snapshot()
+
+    def cancel(self, method: str, task_id: str) -> TaskStatus:
+        """Cancel the task; see :meth:`ladon.tasks.TaskBackend.cancel`.
+
+        :param method: the key of the method that owns the task.
+        :param task_id: the id :meth:`submit` returned.
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        """
+        with self._lock:
+            record = self._lookup(method, task_id)
+            if record.state is TaskState.PENDING:
+                record.cancel_requested = True
+                self._pending -= 1
+                self._finish(record, TaskState.CANCELLED)
+            elif record.state is TaskState.RUNNING:
+                record.cancel_requested = True
+            return record.snapshot()
+
+    def close(self, wait: bool = True) -> None:
+        """Refuse new tasks, cancel the pending ones and shut the pool down.
+
+        Running tasks are not interrupted. Closing again is harmless; the
+        task table stays readable.
+
+        :param wait: wait until the running tasks have ended.
+        """
+        with self._lock:
+            self._closed = True
+            pending = [r for r in self._tasks.values() if r.state is TaskState.PENDING]
+            for record in pending:  # _finish() may evict: not while iterating
+                record.cancel_requested = True
+                self._finish(record, TaskState.CANCELLED)
+            self._pending = 0
+            executor = self._executor
+        if executor is not None:
+            executor.shutdown(wait=wait, cancel_futures=True)
+
+    # -- TaskReporter (used by TaskHandle) ------------------------------------
+
+    def report_progress(self, task_id: str, progress: float | None, message: str | None) -> bool:
+        """Store a running task's progress report; see
+        :meth:`ladon.tasks.base.TaskReporter.report_progress`.
+
+        :param task_id: the reporting task.
+        :param progress: the clamped value, or ``None``.
+        :param message: the new message, or ``None``.
+        :returns: True when a cancel was requested.
+        """
+        with self._lock:
+            record = self._tasks.get(task_id)
+            if record is None or record.state is not TaskState.RUNNING:
+                return False  # a handle used after its job ended
+            if record.cancel_requested:
+                return True
+            if progress is not None and progress > record.progress:
+                record.progress = progress
+            if message is not None:
+                record.message = message
+            return False
+
+    def is_cancel_requested(self, task_id: str) -> bool:
+        """Return True when a cancel of the task was requested.
+
+        :param task_id: the task asking.
+        """
+        with self._lock:
+            record = self._tasks.get(task_id)
+            return record is not None and record.cancel_requested
+
+    # -- internals (call with the lock held unless noted) ---------------------
+
+    def _lookup(self, method: str, task_id: str) -> _Record:
+        self._sweep()
+        record = self._tasks.get(task_id)
+        if record is None or record.method != method:
+            raise UnknownTask(task_id)
+        return record
+
+    def _sweep(self) -> None:
+        """Forget the finished tasks whose time is up (amortised O(1))."""
+        expiry = self._expiry
+        if not expiry:
+            return
+        deadline = time.monotonic() - self._result_ttl
+        while expiry and expiry[0][0] <= deadline:
+            _, task_id = expiry.popleft()
+            self._tasks.pop(task_id, None)
+
+    def _finish(
+        self,
+        record: _Record,
+        state: TaskState,
+        result: object = None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        if record.cancel_requested:
+            state = TaskState.CANCELLED  # a cancelled task ends cancelled
+        record.state = state
+        record.finished = time.time()
+        if state is TaskState.SUCCEEDED:
+            record.result = result
+            record.progress = 1.0
+        elif state is TaskState.FAILED:
+            record.progress = 1.0
+            if error is not None:
+                record.error, record.error_detail = error
+        self._expiry.append((time.monotonic(), record.task_id))
+        self._sweep()
+
+    def _run(self, record: _Record, job: Job) -> None:
+        """Run one job on a pool thread (called without the lock)."""
+        with self._lock:
+            if record.state is not TaskState.PENDING:
+                return  # cancelled while it waited
+            self._pending -= 1
+            record.state = TaskState.RUNNING
+            record.started = time.time()
+            record.progress = 0.0
+        try:
+            result = job(TaskHandle(record.task_id, self))
+        except TaskCancelled:
+            with self._lock:
+                self._finish(record, TaskState.CANCELLED)
+        except Exception as exc:
+            failure = _describe_failure(exc)
+            with self._lock:
+                self._finish(record, TaskState.FAILED, error=failure)
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt...: record the failure, then let
+            # it go on (the pool's future swallows it).
+            failure = _describe_failure(exc)
+            with self._lock:
+                self._finish(record, TaskState.FAILED, error=failure)
+            raise
+        else:
+            with self._lock:
+                self._finish(record, TaskState.SUCCEEDED, result=result)

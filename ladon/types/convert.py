@@ -1,0 +1,407 @@
+"""Conversion between wire values and Python values.
+
+Interfaces first reduce a request to *plain* values: ``str`` (XML text, JSON
+strings), ``int``/``float``/``bool``/``None`` (native JSON or XML-RPC values),
+``bytes``, ``dict`` and ``list``. :func:`load` turns plain values into the
+Python values a method declared; :func:`dump` turns a method's result back
+into plain values (``dict`` with fields in alphabetical order, ``list``,
+``str``, ``int``, ``float``, ``bool``, ``None``). Both are pure functions;
+errors name the path of the bad value (``items[3].name``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import math
+import re
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions.service import ArgumentError
+from ..exceptions.service import ResultError
+from .ladontype import LadonType
+from .spec import ListOf
+from .spec import TypeSpec
+from .spec import is_attachment
+from .spec import type_name
+
+_INT_RE = re.compile(r"\s*[+-]?\d+\s*\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Per-method conversion settings.
+
+    :param encoding: codec between text on the wire and ``bytes`` values.
+    :param allow_unsafe: when dumping, coerce values of the wrong type
+        (``int(2.7)``) instead of failing (Ladon 1.0 ``allow_unsafe_conversion``).
+    """
+
+    encoding: str = "UTF-8"
+    allow_unsafe: bool = False
+
+
+def describe_value(value: object) -> str:
+    """A short description of a wire value for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (str, int, float)):
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "...'"
+    return f"a {type(value).__name__}"
+
+
+class _Bad(Exception):
+    """Internal: a primitive could not be converted (message says why)."""
+
+
+# -- loading (wire -> python) --------------------------------------------------
+
+
+def _load_int(v: object, opts: Options) -> int:
+    if isinstance(v, bool):
+        raise _Bad("expected an integer")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and _INT_RE.match(v):
+        try:
+            return int(v)
+        except ValueError:  # more digits than int() accepts
+            raise _Bad("integer is too long") from None
+    raise _Bad("expected an integer")
+
+
+def _finite(x: float) -> float:
+    if not math.isfinite(x):
+        raise _Bad("expected a finite number")
+    return x
+
+
+def _load_float(v: object, opts: Options) -> float:
+    if isinstance(v, bool):
+        raise _Bad("expected a number")
+    if isinstance(v, (int, float)):
+        try:
+            return _finite(float(v))
+        except OverflowError:
+            raise _Bad("number is too large") from None
+    if isinstance(v, str):
+        try:
+            return _finite(float(v))
+        except ValueError:
+            pass
+    raise _Bad("expected a number")
+
+
+def _load_bool(v: object, opts: Options) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str):
+        s = v.strip()
+        if s:
+            # Ladon 1.0 rule: F..., f... and 0 are false, other text is true.
+            return not (s[0] in "fF" or s == "0")
+    raise _Bad("expected a boolean (true or false)")
+
+
+def _load_str(v: object, opts: Options) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v)
+    if isinstance(v, bytes):
+        try:
+            return v.decode(opts.encoding)
+        except UnicodeDecodeError:
+            raise _Bad(f"bytes are not valid {opts.encoding}") from None
+    raise _Bad("expected a string")
+
+
+def _load_bytes(v: object, opts: Options) -> bytes:
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v)
+    if isinstance(v, str):
+        try:
+            return v.encode(opts.encoding)
+        except UnicodeEncodeError:
+            raise _Bad(f"text cannot be encoded as {opts.encoding}") from None
+    raise _Bad("expected a string")
+
+
+def _parse_datetime(text: str) -> datetime.datetime:
+    s = text.strip()
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    try:
+        return datetime.datetime.fromisoformat(s)
+    except ValueError:
+        raise _Bad("expected an ISO 8601 date and time, like 2024-05-01T12:30:00") from None
+
+
+def _load_datetime(v: object, opts: Options) -> datetime.datetime:
+    if isinstance(v, datetime.datetime):
+        return v
+    if isinstance(v, str):
+        return _parse_datetime(v)
+    raise _Bad("expected an ISO 8601 date and time, like 2024-05-01T12:30:00")
+
+
+def _load_date(v: object, opts: Options) -> datetime.date:
+    if isinstance(v, datetime.datetime):
+        return v.date()
+    if isinstance(v, datetime.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return datetime.date.fromisoformat(v.strip())
+        except ValueError:
+            pass
+    raise _Bad("expected an ISO 8601 date, like 2024-05-01")
+
+
+def _load_decimal(v: object, opts: Options) -> decimal.Decimal:
+    if isinstance(v, bool):
+        raise _Bad("expected a decimal number")
+    if isinstance(v, decimal.Decimal):
+        d = v
+    elif isinstance(v, (int, float, str)):
+        try:
+            d = decimal.Decimal(v.strip() if isinstance(v, str) else str(v))
+        except (decimal.InvalidOperation, ValueError):
+            raise _Bad("expected a decimal number") from None
+    else:
+        raise _Bad("expected a decimal number")
+    if not d.is_finite():
+        raise _Bad("expected a finite decimal number")
+    return d
+
+
+_LOADERS: dict[type, Callable[[Any, Options], Any]] = {
+    int: _load_int,
+    float: _load_float,
+    bool: _load_bool,
+    str: _load_str,
+    bytes: _load_bytes,
+    datetime.datetime: _load_datetime,
+    datetime.date: _load_date,
+    decimal.Decimal: _load_decimal,
+}
+
+
+def _apply(funcs: Iterable[Callable[[Any], Any]], value: Any) -> Any:
+    for f in funcs:
+        value = f(value)
+    return value
+
+
+def _load_object(cls: type[LadonType], value: object, path: str, opts: Options) -> LadonType:
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise ArgumentError(
+            path, f"expected an object ({cls.__name__}), got {describe_value(value)}"
+        )
+    obj = cls.__new__(cls)
+    for f in cls.ladon_type_info().fields:
+        fpath = f"{path}.{f.name}"
+        if f.name in value and not (value[f.name] is None and f.is_list):
+            raw = value[f.name]
+            if "incoming_raw" in f.filters:
+                raw = _apply(f.filters["incoming_raw"], raw)
+            py = load(f.type, raw, fpath, opts, nullable=f.nullable)
+            if "incoming" in f.filters:
+                py = _apply(f.filters["incoming"], py)
+        else:
+            try:
+                py = f.missing_value()
+            except LookupError:
+                raise ArgumentError(fpath, "is mandatory but missing") from None
+            if isinstance(py, list):
+                py = list(py)
+        obj.__dict__[f.name] = py
+    return obj
+
+
+def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool = False) -> Any:
+    """Convert a plain wire value to the Python value of ``spec``.
+
+    :param spec: the declared type.
+    :param value: the plain value from the request.
+    :param path: where the value sits, for error messages.
+    :param opts: the method's conversion options.
+    :param nullable: whether ``None`` is acceptable.
+    :raises ArgumentError: the value does not fit the type.
+    """
+    if value is None:
+        if nullable:
+            return None
+        if isinstance(spec, ListOf):
+            return []
+        raise ArgumentError(path, f"expected {type_name(spec)}, got null")
+    if isinstance(spec, ListOf):
+        if isinstance(value, str) and not value.strip():
+            return []  # an empty XML element
+        if not isinstance(value, (list, tuple)):
+            raise ArgumentError(path, f"expected a list, got {describe_value(value)}")
+        item = spec.item
+        return [load(item, v, f"{path}[{i}]", opts) for i, v in enumerate(value)]
+    loader = _LOADERS.get(spec)
+    if loader is not None:
+        try:
+            return loader(value, opts)
+        except _Bad as exc:
+            raise ArgumentError(path, f"{exc}, got {describe_value(value)}") from None
+    if isinstance(spec, type) and issubclass(spec, LadonType):
+        return _load_object(spec, value, path, opts)
+    if is_attachment(spec):
+        if isinstance(value, spec):
+            return value
+        raise ArgumentError(path, f"expected an attachment, got {describe_value(value)}")
+    raise ArgumentError(path, f"unsupported type {type_name(spec)}")  # pragma: no cover
+
+
+# -- dumping (python -> wire) --------------------------------------------------
+
+
+def _dump_int(v: object, opts: Options) -> int:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    if opts.allow_unsafe and isinstance(v, (int, float, decimal.Decimal, str)):
+        try:
+            return int(v)
+        except (ValueError, OverflowError):
+            pass
+    raise _Bad("expected int")
+
+
+def _dump_float(v: object, opts: Options) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        x = float(v)
+    elif opts.allow_unsafe and isinstance(v, (decimal.Decimal, str)):
+        try:
+            x = float(v)
+        except ValueError:
+            raise _Bad("expected float") from None
+    else:
+        raise _Bad("expected float")
+    if not math.isfinite(x):
+        raise _Bad("NaN and infinity cannot be sent")
+    return x
+
+
+def _dump_bool(v: object, opts: Options) -> bool:
+    if isinstance(v, bool):
+        return v
+    if opts.allow_unsafe:
+        return bool(v)
+    raise _Bad("expected bool")
+
+
+def _dump_str(v: object, opts: Options) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bytes):
+        try:
+            return v.decode(opts.encoding)
+        except UnicodeDecodeError:
+            raise _Bad(f"bytes are not valid {opts.encoding}") from None
+    if opts.allow_unsafe and v is not None:
+        return str(v)
+    raise _Bad("expected str")
+
+
+def _dump_datetime(v: object, opts: Options) -> str:
+    if isinstance(v, datetime.datetime):
+        return v.isoformat()
+    raise _Bad("expected datetime")
+
+
+def _dump_date(v: object, opts: Options) -> str:
+    if isinstance(v, datetime.datetime):
+        return v.date().isoformat()
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    raise _Bad("expected date")
+
+
+def _dump_decimal(v: object, opts: Options) -> str:
+    if isinstance(v, (int, decimal.Decimal)) and not isinstance(v, bool):
+        d = decimal.Decimal(v)
+        if d.is_finite():
+            return format(d, "f")
+    raise _Bad("expected a finite Decimal")
+
+
+_DUMPERS: dict[type, Callable[[Any, Options], Any]] = {
+    int: _dump_int,
+    float: _dump_float,
+    bool: _dump_bool,
+    str: _dump_str,
+    bytes: _dump_str,
+    datetime.datetime: _dump_datetime,
+    datetime.date: _dump_date,
+    decimal.Decimal: _dump_decimal,
+}
+
+
+def _dump_object(cls: type[LadonType], value: object, path: str, opts: Options) -> dict[str, Any]:
+    is_map = isinstance(value, Mapping)
+    if not (is_map or isinstance(value, cls)):
+        raise ResultError(path, f"expected {cls.__name__}, got {type(value).__name__}")
+    values: Mapping[str, Any] = value if is_map else value.__dict__  # type: ignore[assignment]
+    out: dict[str, Any] = {}
+    for f in cls.ladon_type_info().fields:
+        fpath = f"{path}.{f.name}"
+        if f.name in values:
+            v = values[f.name]
+        else:
+            try:
+                v = f.missing_value()
+            except LookupError:
+                raise ResultError(fpath, "mandatory field was not set") from None
+        if "outgoing" in f.filters:
+            v = _apply(f.filters["outgoing"], v)
+        w = dump(f.type, v, fpath, opts, nullable=f.nullable)
+        if "outgoing_raw" in f.filters:
+            w = _apply(f.filters["outgoing_raw"], w)
+        out[f.name] = w
+    return out
+
+
+def dump(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool = False) -> Any:
+    """Convert a method's Python value to a plain wire value.
+
+    :raises ResultError: the value does not match the declared type.
+    """
+    if value is None:
+        if nullable:
+            return None
+        raise ResultError(path, f"expected {type_name(spec)}, got None")
+    if isinstance(spec, ListOf):
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+            raise ResultError(path, f"expected a list, got {type(value).__name__}")
+        item = spec.item
+        return [dump(item, v, f"{path}[{i}]", opts) for i, v in enumerate(value)]
+    dumper = _DUMPERS.get(spec)
+    if dumper is not None:
+        try:
+            return dumper(value, opts)
+        except _Bad as exc:
+            raise ResultError(path, f"{exc}, got {type(value).__name__}") from None
+    if isinstance(spec, type) and issubclass(spec, LadonType):
+        return _dump_object(spec, value, path, opts)
+    if is_attachment(spec):
+        return value
+    raise ResultError(path, f"unsupported type {type_name(spec)}")  # pragma: no cover

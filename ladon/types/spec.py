@@ -1,0 +1,123 @@
+"""Type specifications: what a parameter, field or result may hold.
+
+A spec is one of
+
+* a primitive Python type (``int``, ``float``, ``bool``, ``str``, ``bytes``,
+  ``datetime.datetime``, ``datetime.date``, ``decimal.Decimal``),
+* :class:`~ladon.types.attachment.attachment`,
+* a :class:`~ladon.types.ladontype.LadonType` subclass,
+* :class:`ListOf` of a spec (written ``[T]`` or ``list[T]`` by service code).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import types
+import typing
+from dataclasses import dataclass
+
+from ..exceptions.ladonizer import NeedToDefineParseTimeException
+
+PRIMITIVES: tuple[type, ...] = (
+    int,
+    float,
+    bool,
+    str,
+    bytes,
+    datetime.datetime,
+    datetime.date,
+    decimal.Decimal,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf:
+    """A list whose items all have the spec ``item``.
+
+    .. versionadded:: 2.0
+    """
+
+    item: TypeSpec
+
+
+TypeSpec = typing.Union[type, ListOf]
+
+
+def is_ladontype(spec: object) -> bool:
+    """True for a :class:`LadonType` subclass."""
+    return isinstance(spec, type) and getattr(spec, "_ladon_is_type", False) is True
+
+
+def is_attachment(spec: object) -> bool:
+    """True for the attachment type."""
+    return isinstance(spec, type) and getattr(spec, "_ladon_is_attachment", False) is True
+
+
+def type_name(spec: TypeSpec) -> str:
+    """A short readable name: ``int``, ``[Point]``."""
+    if isinstance(spec, ListOf):
+        return f"[{type_name(spec.item)}]"
+    if spec is datetime.datetime:
+        return "datetime"
+    if spec is decimal.Decimal:
+        return "Decimal"
+    return spec.__name__
+
+
+def normalize(declared: object, where: str) -> TypeSpec:
+    """Turn a declared type (``int``, ``[Point]``, ``list[int]``) into a spec.
+
+    :param declared: what the service code wrote.
+    :param where: where it was written, for the error message.
+    :raises DefinitionError: for anything Ladon cannot serve.
+    """
+    if isinstance(declared, ListOf):
+        return declared
+    if isinstance(declared, list):
+        if len(declared) != 1:
+            raise NeedToDefineParseTimeException(
+                f"{where}: a list type must hold exactly one item type, like [int]; "
+                f"got {declared!r}"
+            )
+        return ListOf(normalize(declared[0], where))
+    origin = typing.get_origin(declared)
+    if origin in (list, typing.List):  # noqa: UP006 - typing.List is what users may write
+        (arg,) = typing.get_args(declared) or (None,)
+        if arg is None:
+            raise NeedToDefineParseTimeException(
+                f"{where}: list needs an item type, like list[int]"
+            )
+        return ListOf(normalize(arg, where))
+    if isinstance(declared, type) and (
+        declared in PRIMITIVES or is_ladontype(declared) or is_attachment(declared)
+    ):
+        return declared
+    raise NeedToDefineParseTimeException(
+        f"{where}: unsupported type {declared!r}; use int, float, bool, str, bytes, "
+        "datetime, date, Decimal, attachment, a LadonType subclass, or a list of one of these"
+    )
+
+
+def split_optional(annotation: object) -> tuple[object, bool]:
+    """Split ``T | None`` / ``Optional[T]`` into ``(T, True)``; else ``(T, False)``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
+            return args[0], True
+    return annotation, False
+
+
+def matches(spec: TypeSpec, value: object) -> bool:
+    """Whether ``value`` is a valid Python value for ``spec`` (used to check
+    defaults). ``bool`` is not an ``int`` and vice versa."""
+    if isinstance(spec, ListOf):
+        return isinstance(value, (list, tuple)) and all(matches(spec.item, v) for v in value)
+    if spec is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if spec is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if spec is datetime.date:
+        return isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+    return isinstance(value, spec)
