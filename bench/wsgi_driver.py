@@ -21,6 +21,7 @@ Anything the frameworks print goes to stderr, so stdout carries only replies.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import os
@@ -301,9 +302,7 @@ def _patch_python_for_ladon107() -> list[str]:
 
         inspect.getargspec = getargspec  # type: ignore[attr-defined]
         applied.append("inspect.getargspec")
-    try:
-        import imp  # noqa: F401
-    except ModuleNotFoundError:
+    if importlib.util.find_spec("imp") is None:
         sys.modules["imp"] = types.ModuleType("imp")
         applied.append("imp (empty stub)")
     return applied

@@ -34,7 +34,7 @@ class MinMax(ComplexModel):
 
 class BenchService(ServiceBase):
     @rpc(Integer, Integer, _returns=Integer)
-    def add(ctx: Any, a: int, b: int) -> int:  # noqa: B902
+    def add(ctx: Any, a: int, b: int) -> int:
         return a + b
 
     @rpc(Unicode, _returns=Unicode)

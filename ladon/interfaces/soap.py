@@ -131,7 +131,7 @@ class SOAPInterface(SOAPBase):
         plain = self.dump_result(call, result)
         env, body = self.envelope()
         m = call.method
-        resp = etree.SubElement(body, f"{{{TEMPURI}}}{m.name}Response", nsmap={None: TEMPURI})
+        resp = etree.SubElement(body, f"{{{TEMPURI}}}{m.name}Response", nsmap={None: TEMPURI})  # type: ignore[dict-item]
         rtype = m.rtype
         try:
             if isinstance(rtype, type) and issubclass(rtype, LadonType) and plain is not None:

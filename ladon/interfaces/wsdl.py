@@ -136,7 +136,7 @@ def document_literal_wsdl(service: ServiceInfo, url: str) -> bytes:
         "tns": TEMPURI,
         "ns1": ARRAYS_NS,
     }
-    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=TEMPURI)
+    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=TEMPURI)  # type: ignore[arg-type]
     types = _el(root, w + "types")
     arrays = _el(types, xs + "schema", targetNamespace=ARRAYS_NS, elementFormDefault="qualified")
     _complex_types(arrays, service, "ns1")

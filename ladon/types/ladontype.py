@@ -258,7 +258,7 @@ class LadonType:
             return NotImplemented
         try:
             return all(
-                self._field_value(f) == other._field_value(f)  # type: ignore[attr-defined]
+                self._field_value(f) == other._field_value(f)
                 for f in type(self).ladon_type_info().fields
             )
         except LookupError:

@@ -41,7 +41,7 @@ class ListOf:
     item: TypeSpec
 
 
-TypeSpec = typing.Union[type, ListOf]
+TypeSpec = type | ListOf
 
 
 def is_ladontype(spec: object) -> bool:
