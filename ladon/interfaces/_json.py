@@ -66,6 +66,8 @@ def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     except RecursionError:
         raise MalformedRequest("The JSON request is nested too deeply") from None
     except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            raise MalformedRequest("The request holds a number with too many digits") from None
         msg = str(exc).split(": line")[0] if isinstance(exc, json.JSONDecodeError) else str(exc)
         where = (
             f" (line {exc.lineno}, column {exc.colno})"
