@@ -38,6 +38,8 @@ SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
 TEMPURI = "http://tempuri.org/"
 ARRAYS_NS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
 _ENVELOPE_NSMAP = {"SOAP-ENV": SOAP_ENV, "xsi": XSI, "xsd": XSD}
+# Items and type fields live in the Arrays namespace: declared once per response.
+_RESPONSE_NSMAP = {None: TEMPURI, "arr": ARRAYS_NS}
 
 
 class VersionMismatch(ClientFault):
@@ -131,7 +133,7 @@ class SOAPInterface(SOAPBase):
         plain = self.dump_result(call, result)
         env, body = self.envelope()
         m = call.method
-        resp = etree.SubElement(body, f"{{{TEMPURI}}}{m.name}Response", nsmap={None: TEMPURI})  # type: ignore[dict-item]
+        resp = etree.SubElement(body, f"{{{TEMPURI}}}{m.name}Response", nsmap=_RESPONSE_NSMAP)  # type: ignore[arg-type]
         rtype = m.rtype
         try:
             if isinstance(rtype, type) and issubclass(rtype, LadonType) and plain is not None:
