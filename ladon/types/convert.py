@@ -29,7 +29,10 @@ from .spec import TypeSpec
 from .spec import is_attachment
 from .spec import type_name
 
-_INT_RE = re.compile(r"\s*[+-]?\d+\s*\Z")
+_INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
+#: Largest decimal exponent accepted or sent (1e999999999 would print a
+#: billion digits).
+MAX_DECIMAL_EXPONENT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ def describe_value(value: object) -> str:
         return "an object"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, int) and value.bit_length() > 256:
+        return "an integer too long to show"
     if isinstance(value, (str, int, float)):
         text = repr(value)
         return text if len(text) <= 40 else text[:37] + "...'"
@@ -95,7 +100,7 @@ def _load_float(v: object, opts: Options) -> float:
             return _finite(float(v))
         except OverflowError:
             raise _Bad("number is too large") from None
-    if isinstance(v, str):
+    if isinstance(v, str) and "_" not in v:
         try:
             return _finite(float(v))
         except ValueError:
@@ -106,8 +111,8 @@ def _load_float(v: object, opts: Options) -> float:
 def _load_bool(v: object, opts: Options) -> bool:
     if isinstance(v, bool):
         return v
-    if isinstance(v, int) and v in (0, 1):
-        return bool(v)
+    if isinstance(v, int):  # a JSON number, read as text by Ladon 1.0: 0 is false
+        return v != 0
     if isinstance(v, str):
         s = v.strip()
         if s:
@@ -120,7 +125,10 @@ def _load_str(v: object, opts: Options) -> str:
     if isinstance(v, str):
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return str(v)
+        try:
+            return str(v)
+        except ValueError:  # more digits than str() writes
+            raise _Bad("number is too long") from None
     if isinstance(v, bytes):
         try:
             return v.decode(opts.encoding)
@@ -178,13 +186,18 @@ def _load_decimal(v: object, opts: Options) -> decimal.Decimal:
         d = v
     elif isinstance(v, (int, float, str)):
         try:
-            d = decimal.Decimal(v.strip() if isinstance(v, str) else str(v))
+            text = v.strip() if isinstance(v, str) else str(v)
+            if "_" in text:
+                raise ValueError(text)
+            d = decimal.Decimal(text)
         except (decimal.InvalidOperation, ValueError):
             raise _Bad("expected a decimal number") from None
     else:
         raise _Bad("expected a decimal number")
     if not d.is_finite():
         raise _Bad("expected a finite decimal number")
+    if abs(d.adjusted()) > MAX_DECIMAL_EXPONENT:
+        raise _Bad(f"decimal exponent beyond +/-{MAX_DECIMAL_EXPONENT}")
     return d
 
 
@@ -288,7 +301,10 @@ def _dump_int(v: object, opts: Options) -> int:
 
 def _dump_float(v: object, opts: Options) -> float:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        x = float(v)
+        try:
+            x = float(v)
+        except OverflowError:
+            raise _Bad("number is too large for a float") from None
     elif opts.allow_unsafe and isinstance(v, (decimal.Decimal, str)):
         try:
             x = float(v)
@@ -339,7 +355,7 @@ def _dump_date(v: object, opts: Options) -> str:
 def _dump_decimal(v: object, opts: Options) -> str:
     if isinstance(v, (int, decimal.Decimal)) and not isinstance(v, bool):
         d = decimal.Decimal(v)
-        if d.is_finite():
+        if d.is_finite() and abs(d.adjusted()) <= MAX_DECIMAL_EXPONENT:
             return format(d, "f")
     raise _Bad("expected a finite Decimal")
 

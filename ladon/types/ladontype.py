@@ -166,11 +166,13 @@ def _compile(cls: type[LadonType]) -> TypeInfo:
             continue
         hints.update(typing.get_type_hints(klass))
     fields: dict[str, FieldInfo] = {}
+    class_vars: set[str] = set()
     for name, hint in hints.items():
-        if name.startswith("_") or typing.get_origin(hint) is ClassVar or hint is ClassVar:
-            continue
-        fields[name] = _annotated_field(cls, name, hint)
-    base_names = set(dir(LadonType))
+        if typing.get_origin(hint) is ClassVar or hint is ClassVar:
+            class_vars.add(name)
+        elif not name.startswith("_"):
+            fields[name] = _annotated_field(cls, name, hint)
+    base_names = set(dir(LadonType)) | class_vars
     for name in dir(cls):
         if name.startswith("_") or name in base_names or name in fields:
             continue
