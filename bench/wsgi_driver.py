@@ -21,14 +21,12 @@ Anything the frameworks print goes to stderr, so stdout carries only replies.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import os
 import sys
 import time
 import traceback
-import types
 import xml.etree.ElementTree as ET
 from collections import namedtuple
 from collections.abc import Callable
@@ -282,30 +280,26 @@ def build_ladon(repo: str) -> tuple[AppFor, dict[str, str]]:
 
 
 def _patch_python_for_ladon107() -> list[str]:
-    """Ladon 1.0.7 predates Python 3.11/3.12; give back what it uses.
+    """Give Ladon 1.0.7 back ``inspect.getargspec`` (removed in Python 3.11).
 
-    * ``inspect.getargspec`` (removed in 3.11): Ladon reads ``.args``,
-      ``.keywords`` and ``.defaults`` from it, so it needs a named tuple with
-      the old field names, not just a 4-tuple.
-    * ``imp`` (removed in 3.12): ``ladon.interfaces`` imports it but never
-      uses it, so an empty module is enough.
+    Ladon reads ``.args``, ``.keywords`` and ``.defaults`` from the result, so
+    it needs a named tuple with the old field names, not a plain 4-tuple.
+    That is the only patch it needs on 3.11 (it also imports ``imp``, which
+    3.11 still has; its setup.py needs ``imp`` too, so it cannot even be
+    installed on 3.12+).
     """
     import inspect
 
-    applied = []
-    if not hasattr(inspect, "getargspec"):
-        argspec = namedtuple("ArgSpec", "args varargs keywords defaults")
+    if hasattr(inspect, "getargspec"):
+        return []
+    argspec = namedtuple("ArgSpec", "args varargs keywords defaults")
 
-        def getargspec(func: Callable[..., Any]) -> Any:
-            spec = inspect.getfullargspec(func)
-            return argspec(spec.args, spec.varargs, spec.varkw, spec.defaults)
+    def getargspec(func: Callable[..., Any]) -> Any:
+        spec = inspect.getfullargspec(func)
+        return argspec(spec.args, spec.varargs, spec.varkw, spec.defaults)
 
-        inspect.getargspec = getargspec  # type: ignore[attr-defined]
-        applied.append("inspect.getargspec")
-    if importlib.util.find_spec("imp") is None:
-        sys.modules["imp"] = types.ModuleType("imp")
-        applied.append("imp (empty stub)")
-    return applied
+    inspect.getargspec = getargspec  # type: ignore[attr-defined]
+    return ["inspect.getargspec"]
 
 
 def build_ladon107(repo: str) -> tuple[AppFor, dict[str, str]]:

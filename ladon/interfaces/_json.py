@@ -25,6 +25,11 @@ def decode_text(body: bytes, headers: Mapping[str, str]) -> str:
 
     :raises MalformedRequest: unknown charset or undecodable bytes.
     """
+    if body[:1] not in _BOM_STARTS and "charset" not in headers.get("Content-Type", ""):
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # the slow path says where
     for bom, codec in (
         (codecs.BOM_UTF32_LE, "utf-32"),
         (codecs.BOM_UTF32_BE, "utf-32"),
@@ -53,6 +58,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_BOM_STARTS = (b"\xef", b"\xfe", b"\xff", b"\x00")
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
+
+
 def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     """Parse a JSON request object.
 
@@ -62,7 +73,7 @@ def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
         raise MalformedRequest("The request body is empty; expected a JSON object")
     text = decode_text(body, headers)
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = _DECODER.decode(text)
     except RecursionError:
         raise MalformedRequest("The JSON request is nested too deeply") from None
     except ValueError as exc:
@@ -82,8 +93,8 @@ def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
 
 def dumps_bytes(obj: object) -> bytes:
     """Serialise to UTF-8 JSON (non-ASCII written raw, as Ladon 1.0 did)."""
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    text = _ENCODER.encode(obj)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: escape them instead
-        return json.dumps(obj, ensure_ascii=True, allow_nan=False).encode("ascii")
+        return _ASCII_ENCODER.encode(obj).encode("ascii")

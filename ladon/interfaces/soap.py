@@ -10,6 +10,7 @@ Faults are HTTP 500 with ``SOAP-ENV:Client`` / ``SOAP-ENV:Server`` codes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 from typing import ClassVar
@@ -23,6 +24,7 @@ from ..exceptions.service import ServiceFault
 from ..types.ladontype import LadonType
 from ._xml import XSD
 from ._xml import XSI
+from ._xml import escape
 from ._xml import local
 from ._xml import parse_xml
 from ._xml import py_name
@@ -37,15 +39,22 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
 TEMPURI = "http://tempuri.org/"
 ARRAYS_NS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
-_ENVELOPE_NSMAP = {"SOAP-ENV": SOAP_ENV, "xsi": XSI, "xsd": XSD}
-# Items and type fields live in the Arrays namespace: declared once per response.
-_RESPONSE_NSMAP = {None: TEMPURI, "arr": ARRAYS_NS}
 
 
 class VersionMismatch(ClientFault):
     """The envelope is not a SOAP 1.1 envelope (SOAP 1.1 section 4.4.1)."""
 
     soap_code: ClassVar[str] = "VersionMismatch"
+
+
+_ENVELOPE_START = (
+    "<?xml version='1.0' encoding='UTF-8'?>\n"
+    f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">'
+    "<SOAP-ENV:Body>"
+)
+_ENVELOPE_END = "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+_ENVELOPE_TAG = f"{{{SOAP_ENV}}}Envelope"
+_BODY_TAG = f"{{{SOAP_ENV}}}Body"
 
 
 class SOAPBase(Interface):
@@ -55,14 +64,14 @@ class SOAPBase(Interface):
 
     def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
         root = parse_xml(body)
-        if local(root.tag) != "Envelope":
-            raise MalformedRequest("The request is not a SOAP envelope")
-        if etree.QName(root).namespace != SOAP_ENV:
+        if root.tag != _ENVELOPE_TAG:
+            if local(root.tag) != "Envelope":
+                raise MalformedRequest("The request is not a SOAP envelope")
             raise VersionMismatch(
                 f"Expected a SOAP 1.1 envelope (namespace {SOAP_ENV}), "
                 f"got namespace {etree.QName(root).namespace!r}"
             )
-        body_el = root.find(f"{{{SOAP_ENV}}}Body")
+        body_el = next((c for c in root if c.tag == _BODY_TAG), None)
         if body_el is None:
             raise MalformedRequest("The SOAP envelope has no Body")
         method_el = next((c for c in body_el if isinstance(c.tag, str)), None)
@@ -83,30 +92,34 @@ class SOAPBase(Interface):
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         code = getattr(fault, "soap_code", None) or ("Client" if fault.is_client else "Server")
-        env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"SOAP-ENV": SOAP_ENV})
-        f = etree.SubElement(etree.SubElement(env, f"{{{SOAP_ENV}}}Body"), f"{{{SOAP_ENV}}}Fault")
-        etree.SubElement(f, "faultcode").text = f"SOAP-ENV:{code}"
-        etree.SubElement(f, "faultstring").text = _xml_safe(fault.faultstring)
         detail = fault.detail or ""
         if fault.hint:
             detail = f"{detail}\n{fault.hint}" if detail else fault.hint
+        parts = [
+            _ENVELOPE_START,
+            f"<SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode>",
+            f"<faultstring>{escape(_xml_safe(fault.faultstring))}</faultstring>",
+        ]
         if detail:
-            etree.SubElement(f, "detail").text = _xml_safe(detail)
-        return Payload(_serialize(env), self.content_type, 500)
+            parts.append(f"<detail>{escape(_xml_safe(detail))}</detail>")
+        parts.append("</SOAP-ENV:Fault>" + _ENVELOPE_END)
+        return Payload("".join(parts).encode("utf-8"), self.content_type, 500)
 
-    def envelope(self) -> tuple[etree._Element, etree._Element]:
-        env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap=_ENVELOPE_NSMAP)
-        return env, etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
-
-    def result_payload(self, env: etree._Element) -> Payload:
+    def respond(
+        self, open_tag: str, close_tag: str, write_result: Callable[[list[str]], None]
+    ) -> Payload:
+        """Wrap what ``write_result`` writes in the envelope and response element."""
+        out = [_ENVELOPE_START, open_tag]
         try:
-            return Payload(_serialize(env), self.content_type)
-        except ValueError as exc:  # pragma: no cover - caught earlier by _check_text
+            write_result(out)
+        except ValueError as exc:
             raise ServerFault(f"The result cannot be written as XML: {exc}") from None
-
-
-def _serialize(el: etree._Element) -> bytes:
-    return bytes(etree.tostring(el, xml_declaration=True, encoding="UTF-8"))
+        out.append(close_tag)
+        out.append(_ENVELOPE_END)
+        try:
+            return Payload("".join(out).encode("utf-8"), self.content_type)
+        except UnicodeEncodeError:
+            raise ServerFault("The result cannot be written as XML: lone surrogates") from None
 
 
 def _xml_safe(text: str) -> str:
@@ -131,19 +144,18 @@ class SOAPInterface(SOAPBase):
 
     def encode_result(self, call: Call, result: object) -> Payload:
         plain = self.dump_result(call, result)
-        env, body = self.envelope()
         m = call.method
-        resp = etree.SubElement(body, f"{{{TEMPURI}}}{m.name}Response", nsmap=_RESPONSE_NSMAP)  # type: ignore[arg-type]
         rtype = m.rtype
-        try:
+        open_tag = f'<{m.name}Response xmlns="{TEMPURI}" xmlns:arr="{ARRAYS_NS}">'
+
+        def write_result(out: list[str]) -> None:
             if isinstance(rtype, type) and issubclass(rtype, LadonType) and plain is not None:
                 # Ladon 1.0 wire shape: the fields sit directly in MResponse.
-                write_fields(resp, rtype, plain, f"{{{TEMPURI}}}", ARRAYS_NS)
+                write_fields(out, rtype, plain, "", "arr:")
             else:
-                write(resp, f"{{{TEMPURI}}}result", rtype, plain, ARRAYS_NS)
-        except ValueError as exc:
-            raise ServerFault(f"The result cannot be written as XML: {_reason(exc)}") from None
-        return self.result_payload(env)
+                write(out, "result", rtype, plain, "arr:")
+
+        return self.respond(open_tag, f"</{m.name}Response>", write_result)
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
         from .wsdl import document_literal_wsdl
@@ -151,10 +163,3 @@ class SOAPInterface(SOAPBase):
         return Payload(
             document_literal_wsdl(self.service, self.endpoint_url(base_url)), self.content_type
         )
-
-
-def _reason(exc: ValueError) -> str:
-    text = str(exc)
-    if "XML compatible" in text:
-        return "it contains characters that XML cannot carry"
-    return text

@@ -10,14 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from lxml import etree
-
-from ..exceptions.service import ServerFault
 from ._xml import write
 from .base import Call
 from .base import Payload
 from .soap import SOAPBase
-from .soap import _reason
 
 
 def service_ns(service_name: str) -> str:
@@ -34,14 +30,15 @@ class SOAP11Interface(SOAPBase):
 
     def encode_result(self, call: Call, result: object) -> Payload:
         plain = self.dump_result(call, result)
-        env, body = self.envelope()
+        m = call.method
         ns = service_ns(self.service.name)
-        resp = etree.SubElement(body, f"{{{ns}}}{call.method.name}Response", nsmap={"ns": ns})
-        try:
-            write(resp, "result", call.method.rtype, plain, None)
-        except ValueError as exc:
-            raise ServerFault(f"The result cannot be written as XML: {_reason(exc)}") from None
-        return self.result_payload(env)
+
+        def write_result(out: list[str]) -> None:
+            write(out, "result", m.rtype, plain, "")
+
+        return self.respond(
+            f'<ns:{m.name}Response xmlns:ns="{ns}">', f"</ns:{m.name}Response>", write_result
+        )
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
         from .wsdl import rpc_wsdl

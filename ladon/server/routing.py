@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 
@@ -31,6 +32,7 @@ class Route:
     path: str = ""
 
 
+@functools.lru_cache(maxsize=1024)
 def match(path_info: str) -> Route:
     """Route a PATH_INFO; empty segments are ignored, as in Ladon 1.0."""
     parts = [p for p in path_info.split("/") if p]
