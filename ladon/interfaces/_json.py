@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from ..exceptions.service import MalformedRequest
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_BOM_STARTS = (b"\xef", b"\xfe", b"\xff", b"\x00")
+
 
 def charset_of(headers: Mapping[str, str]) -> str | None:
     """The ``charset=`` parameter of the request's Content-Type, if any."""
-    ctype = headers.get("Content-Type") or headers.get("content-type") or ""
+    return _charset(headers.get("Content-Type") or headers.get("content-type") or "")
+
+
+@functools.lru_cache(maxsize=256)
+def _charset(ctype: str) -> str | None:
     for part in ctype.split(";")[1:]:
         key, _, value = part.strip().partition("=")
         if key.strip().lower() == "charset":
@@ -25,27 +39,23 @@ def decode_text(body: bytes, headers: Mapping[str, str]) -> str:
 
     :raises MalformedRequest: unknown charset or undecodable bytes.
     """
-    if body[:1] not in _BOM_STARTS and "charset" not in headers.get("Content-Type", ""):
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError:
-            pass  # the slow path says where
-    for bom, codec in (
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if body.startswith(bom):
-            charset = codec
-            break
-    else:
+    charset = None
+    if body[:1] in _BOM_STARTS:
+        for bom, codec in _BOMS:
+            if body.startswith(bom):
+                charset = codec
+                break
+    if charset is None:
         charset = charset_of(headers) or "utf-8"
-    try:
-        codecs.lookup(charset)
-    except LookupError:
-        raise MalformedRequest(f"Unknown charset {charset[:40]!r} in Content-Type") from None
+        if charset.lower() in ("utf-8", "utf8"):
+            charset = "utf-8"
+        else:
+            try:
+                codecs.lookup(charset)
+            except LookupError:
+                raise MalformedRequest(
+                    f"Unknown charset {charset[:40]!r} in Content-Type"
+                ) from None
     try:
         return body.decode(charset)
     except UnicodeDecodeError as exc:
@@ -58,7 +68,6 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_BOM_STARTS = (b"\xef", b"\xfe", b"\xff", b"\x00")
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False)

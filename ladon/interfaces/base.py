@@ -80,6 +80,7 @@ class Interface(abc.ABC):
         self.service = service
         self.debug = debug
         self._options: dict[str, Options] = {}
+        self._plans: dict[str, tuple[Options, tuple[tuple[Any, ...], ...]]] = {}
 
     @abc.abstractmethod
     def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
@@ -129,26 +130,36 @@ class Interface(abc.ABC):
             opts = self._options[method.name] = options_of(method)
         return opts
 
+    def _plan(self, method: MethodInfo) -> tuple[Options, tuple[tuple[Any, ...], ...]]:
+        plan = self._plans.get(method.name)
+        if plan is None:
+            params = tuple(
+                (p.name, p.type, p.nullable, p.optional, p.default) for p in method.params
+            )
+            plan = self._plans[method.name] = (self.options(method), params)
+        return plan
+
     def bind_named(self, method: MethodInfo, values: Mapping[str, Any]) -> list[Any]:
         """Convert named wire arguments into positional Python arguments.
 
         :raises ArgumentError: an argument is missing, unknown or of the wrong type.
         """
-        opts = self.options(method)
+        opts, params = self._plan(method)
         args = []
-        for p in method.params:
-            if p.name in values:
-                args.append(load(p.type, values[p.name], p.name, opts, p.nullable))
-            elif p.optional:
-                args.append(p.default)
+        found = 0
+        for name, spec, nullable, optional, default in params:
+            if name in values:
+                found += 1
+                args.append(load(spec, values[name], name, opts, nullable))
+            elif optional:
+                args.append(default)
             else:
-                raise ArgumentError(p.name, "is not optional and was not given")
-        if len(values) > len(args) or any(method.param(k) is None for k in values):
-            unknown = sorted(k for k in values if method.param(k) is None)
-            if unknown:
-                raise ArgumentError(
-                    "", f"Method {method.name} has no parameter(s) {', '.join(map(repr, unknown))}"
-                )
+                raise ArgumentError(name, "is not optional and was not given")
+        if found != len(values):
+            unknown = sorted(str(k) for k in values if method.param(k) is None)
+            raise ArgumentError(
+                "", f"Method {method.name} has no parameter(s) {', '.join(map(repr, unknown))}"
+            )
         return args
 
     def bind_positional(self, method: MethodInfo, values: Sequence[Any]) -> list[Any]:
