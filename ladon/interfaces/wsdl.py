@@ -123,11 +123,38 @@ def _tostring(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
+def _operations(
+    root: etree._Element, service: ServiceInfo, url: str, style: str, body: dict[str, str]
+) -> None:
+    """Append portType, binding and service: the same for both styles but for
+    the binding style and the attributes of ``soap:body``."""
+    w = f"{{{WSDL}}}"
+    s = f"{{{WSDL_SOAP}}}"
+    port_type = _el(root, w + "portType", name=service.name + "PortType")
+    for m in service.methods.values():
+        op = _el(port_type, w + "operation", name=m.name)
+        if _doc(m):
+            _el(op, w + "documentation").text = _doc(m)
+        _el(op, w + "input", message=f"tns:{m.name}")
+        _el(op, w + "output", message=f"tns:{m.name}Response")
+    binding = _el(root, w + "binding", name=service.name, type=f"tns:{service.name}PortType")
+    _el(binding, s + "binding", style=style, transport=HTTP_TRANSPORT)
+    for m in service.methods.values():
+        op = _el(binding, w + "operation", name=m.name)
+        _el(op, s + "operation", soapAction=f"{url}/{m.name}", style=style)
+        for direction in ("input", "output"):
+            _el(_el(op, w + direction), s + "body", **body)
+    svc = _el(root, w + "service", name=service.name)
+    if service.doc:
+        _el(svc, w + "documentation").text = service.doc
+    port = _el(svc, w + "port", name=service.name, binding=f"tns:{service.name}")
+    _el(port, s + "address", location=url)
+
+
 def document_literal_wsdl(service: ServiceInfo, url: str) -> bytes:
     """The WSDL of the ``soap`` interface."""
     xs = f"{{{XSD}}}"
     w = f"{{{WSDL}}}"
-    s = f"{{{WSDL_SOAP}}}"
     nsmap = {
         None: WSDL,
         "soap": WSDL_SOAP,
@@ -162,25 +189,7 @@ def document_literal_wsdl(service: ServiceInfo, url: str) -> bytes:
         for suffix in ("", "Response"):
             msg = _el(root, w + "message", name=m.name + suffix)
             _el(msg, w + "part", name="parameters", element=f"tns:{m.name}{suffix}")
-    port_type = _el(root, w + "portType", name=service.name + "PortType")
-    for m in service.methods.values():
-        op = _el(port_type, w + "operation", name=m.name)
-        if _doc(m):
-            _el(op, w + "documentation").text = _doc(m)
-        _el(op, w + "input", message=f"tns:{m.name}")
-        _el(op, w + "output", message=f"tns:{m.name}Response")
-    binding = _el(root, w + "binding", name=service.name, type=f"tns:{service.name}PortType")
-    _el(binding, s + "binding", style="document", transport=HTTP_TRANSPORT)
-    for m in service.methods.values():
-        op = _el(binding, w + "operation", name=m.name)
-        _el(op, s + "operation", soapAction=f"{url}/{m.name}", style="document")
-        for direction in ("input", "output"):
-            _el(_el(op, w + direction), s + "body", use="literal")
-    svc = _el(root, w + "service", name=service.name)
-    if service.doc:
-        _el(svc, w + "documentation").text = service.doc
-    port = _el(svc, w + "port", name=service.name, binding=f"tns:{service.name}")
-    _el(port, s + "address", location=url)
+    _operations(root, service, url, "document", {"use": "literal"})
     return _tostring(root)
 
 
@@ -189,7 +198,6 @@ def rpc_wsdl(service: ServiceInfo, url: str) -> bytes:
     ns = service_ns(service.name)
     xs = f"{{{XSD}}}"
     w = f"{{{WSDL}}}"
-    s = f"{{{WSDL_SOAP}}}"
     nsmap = {"wsdl": WSDL, "soap": WSDL_SOAP, "xsd": XSD, "soapenc": SOAP_ENC, "tns": ns}
     root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=ns)
     schema = _el(_el(root, w + "types"), xs + "schema", targetNamespace=ns)
@@ -200,29 +208,6 @@ def rpc_wsdl(service: ServiceInfo, url: str) -> bytes:
             _el(msg, w + "part", name=wire_name(p.name), type=_xsd_type(p.type, "tns"))
         rmsg = _el(root, w + "message", name=m.name + "Response")
         _el(rmsg, w + "part", name="result", type=_xsd_type(m.rtype, "tns"))
-    port_type = _el(root, w + "portType", name=service.name + "PortType")
-    for m in service.methods.values():
-        op = _el(port_type, w + "operation", name=m.name)
-        if _doc(m):
-            _el(op, w + "documentation").text = _doc(m)
-        _el(op, w + "input", message=f"tns:{m.name}")
-        _el(op, w + "output", message=f"tns:{m.name}Response")
-    binding = _el(root, w + "binding", name=service.name, type=f"tns:{service.name}PortType")
-    _el(binding, s + "binding", style="rpc", transport=HTTP_TRANSPORT)
-    for m in service.methods.values():
-        op = _el(binding, w + "operation", name=m.name)
-        _el(op, s + "operation", soapAction=f"{url}/{m.name}", style="rpc")
-        for direction in ("input", "output"):
-            _el(
-                _el(op, w + direction),
-                s + "body",
-                use="encoded",
-                namespace=ns,
-                encodingStyle=SOAP_ENC,
-            )
-    svc = _el(root, w + "service", name=service.name)
-    if service.doc:
-        _el(svc, w + "documentation").text = service.doc
-    port = _el(svc, w + "port", name=service.name, binding=f"tns:{service.name}")
-    _el(port, s + "address", location=url)
+    body = {"use": "encoded", "namespace": ns, "encodingStyle": SOAP_ENC}
+    _operations(root, service, url, "rpc", body)
     return _tostring(root)
