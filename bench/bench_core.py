@@ -136,13 +136,23 @@ def ensure_venv(name: str, venv_dir: Path, install: bool, base_python: str | Non
 class Worker:
     """One ``wsgi_driver.py`` subprocess, spoken to in JSON lines."""
 
-    def __init__(self, impl: str, python: Path | str, verbose: bool) -> None:
+    def __init__(
+        self,
+        impl: str,
+        python: Path | str,
+        verbose: bool,
+        script_args: list[str] | None = None,
+    ) -> None:
+        """Start ``python wsgi_driver.py IMPL --repo REPO``, or ``python
+        *script_args`` when given (another worker script speaking JSON lines)."""
         self.impl = impl
+        if script_args is None:
+            script_args = [str(DRIVER), impl, "--repo", str(REPO)]
         self._stderr: IO[bytes] | None = None if verbose else tempfile.TemporaryFile()
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)  # the old Ladon must not see this checkout's ladon
         self._proc = subprocess.Popen(
-            [str(python), str(DRIVER), impl, "--repo", str(REPO)],
+            [str(python), *script_args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -229,10 +239,11 @@ def python_for(impl: str, args: argparse.Namespace) -> Path | str:
     return sys.executable
 
 
-def start(impl: Impl, args: argparse.Namespace) -> None:
+def start(impl: Impl, args: argparse.Namespace, script_args: list[str] | None = None) -> None:
     """Start the worker; it builds the app and checks one call per benchmark."""
     try:
-        impl.worker = Worker(impl.name, python_for(impl.name, args), args.verbose)
+        python = python_for(impl.name, args)
+        impl.worker = Worker(impl.name, python, args.verbose, script_args)
         hello = impl.worker.receive(START_TIMEOUT)
         if not hello.get("ready"):
             raise Unavailable(f"{hello.get('error')}\n{impl.worker.stderr_tail()}".rstrip())

@@ -265,8 +265,11 @@ def _services_dir(repo: str) -> str:
     return os.path.join(repo, "bench", "services")
 
 
-def build_ladon(repo: str) -> tuple[AppFor, dict[str, str]]:
-    """The new Ladon, imported from the repository checkout."""
+def build_ladon(
+    repo: str, modules: tuple[str, ...] = ("benchsvc",), **app_kw: Any
+) -> tuple[AppFor, dict[str, str]]:
+    """The new Ladon, imported from the repository checkout, serving
+    ``modules`` from bench/services (``app_kw`` go to the application)."""
     sys.path.insert(0, repo)
     import ladon
     from ladon.server.wsgi import LadonWSGIApplication
@@ -274,7 +277,7 @@ def build_ladon(repo: str) -> tuple[AppFor, dict[str, str]]:
     origin = os.path.dirname(os.path.abspath(ladon.__file__ or ""))
     if origin != os.path.join(os.path.abspath(repo), "ladon"):
         raise RuntimeError(f"imported ladon from {origin}, not from the repository {repo}")
-    app = LadonWSGIApplication(["benchsvc"], [_services_dir(repo)])
+    app = LadonWSGIApplication(list(modules), [_services_dir(repo)], **app_kw)
     version = getattr(ladon, "__version__", "repository checkout")
     return (lambda _bench: app), {"version": f"{version} ({origin})"}
 
@@ -302,8 +305,10 @@ def _patch_python_for_ladon107() -> list[str]:
     return ["inspect.getargspec"]
 
 
-def build_ladon107(repo: str) -> tuple[AppFor, dict[str, str]]:
-    """Ladon 1.0.7 from PyPI, serving the very same service module."""
+def build_ladon107(
+    repo: str, modules: tuple[str, ...] = ("benchsvc",)
+) -> tuple[AppFor, dict[str, str]]:
+    """Ladon 1.0.7 from PyPI, serving the very same service modules."""
     applied = _patch_python_for_ladon107()
     import ladon
     from ladon.server.wsgi import LadonWSGIApplication
@@ -311,7 +316,7 @@ def build_ladon107(repo: str) -> tuple[AppFor, dict[str, str]]:
     origin = os.path.dirname(os.path.abspath(ladon.__file__ or ""))
     if origin.startswith(os.path.abspath(repo) + os.sep):
         raise RuntimeError(f"imported the repository's ladon ({origin}) instead of 1.0.7")
-    app = LadonWSGIApplication(["benchsvc"], [_services_dir(repo)])
+    app = LadonWSGIApplication(list(modules), [_services_dir(repo)])
     patches = ", ".join(applied) or "none"
     return (lambda _bench: app), {"version": f"1.0.7 ({origin}); patches: {patches}"}
 

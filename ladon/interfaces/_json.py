@@ -70,6 +70,37 @@ def _reject_constant(name: str) -> Any:
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
+def _unserialisable(obj: object) -> Any:
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+# NOTE: JSONEncoder.encode() builds a new C encoder on every call; build it
+# once (no circular check: results are trees made by convert.dump).
+_C_ENCODER: Any = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None,
+        _unserialisable,
+        json.encoder.encode_basestring,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        False,
+    )
+    if getattr(json.encoder, "c_make_encoder", None) is not None
+    else None
+)
+
+
+def _encode(obj: object) -> str:
+    if _C_ENCODER is None:  # pragma: no cover - CPython always has it
+        return _ENCODER.encode(obj)
+    return "".join(_C_ENCODER(obj, 0))
+
+
 _ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
 
 
@@ -78,7 +109,7 @@ def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
 
     :raises MalformedRequest: not JSON, too deep, or not an object.
     """
-    if not body.strip():
+    if not body or body.isspace():
         raise MalformedRequest("The request body is empty; expected a JSON object")
     text = decode_text(body, headers)
     try:
@@ -102,7 +133,7 @@ def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
 
 def dumps_bytes(obj: object) -> bytes:
     """Serialise to UTF-8 JSON (non-ASCII written raw, as Ladon 1.0 did)."""
-    text = _ENCODER.encode(obj)
+    text = _encode(obj)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: escape them instead

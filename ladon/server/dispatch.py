@@ -21,8 +21,6 @@ from ..tasks import TaskRejected
 from ..tasks import TaskState
 from ..tasks import TaskStatus
 from ..tasks import UnknownTask
-from ..types.tasktype import TaskInfoResponse
-from ..types.tasktype import TaskProgressResponse
 
 logger = logging.getLogger("ladon")
 
@@ -60,15 +58,16 @@ def task_key(service: ServiceInfo, method: MethodInfo) -> str:
     return f"{service.name}.{method.task_of or method.name}"
 
 
-def _progress(status: TaskStatus) -> TaskProgressResponse:
-    return TaskProgressResponse(
-        task_id=status.task_id,
-        progress=float(status.progress),
-        duration=float(status.duration),
-        starttime=float(status.starttime),
-        state=status.state.value,
-        message=status.message,
-    )
+def _progress(status: TaskStatus) -> dict[str, object]:
+    """A ``TaskProgressResponse``, as the plain mapping the encoders take."""
+    return {
+        "task_id": status.task_id,
+        "progress": float(status.progress),
+        "duration": float(status.duration),
+        "starttime": float(status.starttime),
+        "state": status.state.value,
+        "message": status.message,
+    }
 
 
 class Dispatcher:
@@ -106,26 +105,24 @@ class Dispatcher:
 
     def _start(
         self, service: ServiceInfo, call: Call, environ: Mapping[str, Any]
-    ) -> TaskInfoResponse:
+    ) -> dict[str, str]:
         m = call.method
-        args = list(call.args)
-        env = dict(environ) if m.accepts_kw else {}
-        env.pop("wsgi.input", None)
+        args = call.args
+        base_kw = extras(m, environ) if m.accepts_kw else None
+        if base_kw is not None:
+            base_kw.pop("wsgi.input", None)  # the request is over when the task runs
 
         def job(handle: TaskHandle) -> object:
             target = getattr(service.factory(), m.attr)
-            if not m.accepts_kw:
+            if base_kw is None:
                 return target(*args)
-            kw = extras(m, env)
-            kw["update_progress"] = handle.update_progress
-            kw["task"] = handle
-            return target(*args, **kw)
+            return target(*args, **base_kw, update_progress=handle.update_progress, task=handle)
 
         try:
             task_id = self._tasks().submit(task_key(service, m), job)
         except TaskRejected as exc:
             raise ServerFault(f"The task was not started: {exc}") from None
-        return TaskInfoResponse(task_id=task_id)
+        return {"task_id": task_id}
 
     def _result(self, status: TaskStatus) -> object:
         state = status.state

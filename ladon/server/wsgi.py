@@ -38,6 +38,7 @@ from .body import read_body
 from .dispatch import Dispatcher
 from .dispatch import internal_error
 from .pages import Pages
+from .routing import Route
 from .routing import RouteKind
 from .routing import match
 
@@ -109,6 +110,7 @@ class LadonWSGIApplication:
         self.trust_proxy = trust_proxy
         self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "")
         self._instances: dict[tuple[str, str], Interface] = {}
+        self._endpoints: dict[Route, tuple[ServiceInfo, Interface]] = {}
         self._tasks_config: TaskBackend | str | None = (
             tasks if tasks is not None else os.environ.get(DEFAULT_TASKS_ENV)
         )
@@ -206,6 +208,11 @@ class LadonWSGIApplication:
 
     def _handle(self, environ: WSGIEnviron) -> Response | Payload:
         route = match(environ.get("PATH_INFO", "") or "")
+        endpoint = self._endpoints.get(route)
+        if endpoint is not None and environ.get("REQUEST_METHOD") == "POST":
+            # NOTE: the hot path: a call to an endpoint seen before.
+            body = read_body(environ, self.max_content_length)
+            return self.call(endpoint[0], endpoint[1], body, environ)
         if route.kind is RouteKind.CATALOG:
             html = self.pages.catalog(self.services, _script(environ))
             return Response(html, content_type="text/html; charset=utf-8")
@@ -231,6 +238,9 @@ class LadonWSGIApplication:
             raise MethodNotAllowed(
                 description=f"Requests for {service.name} {route.interface} interface must be posted"
             )
+        if len(self._endpoints) >= 1024:  # bounded: paths are client-chosen
+            self._endpoints.clear()
+        self._endpoints[route] = (service, iface)
         body = read_body(environ, self.max_content_length)
         return self.call(service, iface, body, environ)
 

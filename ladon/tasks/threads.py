@@ -14,9 +14,9 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from ._pool import WorkerPool
 from .base import TaskCancelled
 from .base import TaskHandle
 from .base import TaskRejected
@@ -116,7 +116,7 @@ class ThreadTaskBackend:
         self._expiry: deque[tuple[float, str]] = deque()
         self._pending = 0
         self._closed = False
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: WorkerPool | None = None
 
     @property
     def max_workers(self) -> int:
@@ -163,20 +163,23 @@ class ThreadTaskBackend:
             if self._pending >= self._max_pending:
                 raise TaskRejected(f"too many pending tasks ({self._pending}); try again later")
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self._max_workers, thread_name_prefix="ladon-task"
-                )
+                self._executor = WorkerPool(self._max_workers)
             task_id = new_task_id()
             record = _Record(task_id, method, TaskState.PENDING, time.time())
-            # Submitted under the lock so that close() cannot shut the pool
-            # down in between; the worker blocks on the lock until we return.
-            try:
-                self._executor.submit(self._run, record, job)
-            except RuntimeError as exc:  # the interpreter is shutting down
-                raise TaskRejected(f"the task backend cannot start tasks: {exc}") from exc
             self._tasks[task_id] = record
             self._pending += 1
-            return task_id
+            executor = self._executor
+        # NOTE: handed to the pool outside the lock: a woken pool thread would
+        # otherwise block on it at once, and the two threads ping-pong on the GIL.
+        try:
+            executor.submit(self._run, record, job)
+        except RuntimeError as exc:  # closed meanwhile, or the interpreter exits
+            with self._lock:
+                if record.state is TaskState.PENDING:
+                    self._pending -= 1
+                    self._tasks.pop(task_id, None)
+            raise TaskRejected(f"the task backend cannot start tasks: {exc}") from exc
+        return task_id
 
     def status(self, method: str, task_id: str) -> TaskStatus:
         """Return the task's status; see :meth:`ladon.tasks.TaskBackend.status`.
@@ -222,7 +225,7 @@ class ThreadTaskBackend:
             self._pending = 0
             executor = self._executor
         if executor is not None:
-            executor.shutdown(wait=wait, cancel_futures=True)
+            executor.shutdown(wait=wait)
 
     # -- TaskReporter (used by TaskHandle) ------------------------------------
 

@@ -257,6 +257,8 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     :param nullable: whether ``None`` is acceptable.
     :raises ArgumentError: the value does not fit the type.
     """
+    if type(value) is spec and (spec is int or spec is str):
+        return value  # the common case, already right (bool is not int here)
     if value is None:
         if nullable:
             return None
@@ -401,6 +403,8 @@ def dump(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
 
     :raises ResultError: the value does not match the declared type.
     """
+    if type(value) is spec and (spec is int or spec is str or spec is bool):
+        return value  # the common case, already right
     if value is None:
         if nullable:
             return None
