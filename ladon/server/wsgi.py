@@ -228,7 +228,11 @@ class LadonWSGIApplication:
         iface = self.interface(service, route.interface)
         if iface is None:
             raise NotFound(f"No interface named {route.interface[:100]!r}")
-        if route.kind is RouteKind.DESCRIPTION:
+        wants_wsdl = str(environ.get("QUERY_STRING", "")).lower() in ("wsdl", "wsdl=")
+        if route.kind is RouteKind.DESCRIPTION or (
+            wants_wsdl and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+        ):
+            # ``<endpoint>?wsdl`` is where many SOAP tools look first.
             query = Request(environ).args
             payload = iface.describe(self.public_url(environ), query)
             if payload is None:

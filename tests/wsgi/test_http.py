@@ -701,3 +701,12 @@ def test_ladon1_positional_catalog_name_and_description(client: TestApp) -> None
         assert "Things I serve" in html
     finally:
         application.close()
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11", "jsonwsp"])
+def test_endpoint_with_wsdl_query_serves_the_description(client: TestApp, iface: str) -> None:
+    described = client.get(f"/Shapes/{iface}/description")
+    via_query = client.get(f"/Shapes/{iface}?wsdl")
+    assert via_query.status_int == 200
+    assert via_query.body == described.body
+    assert via_query.content_type == described.content_type
