@@ -1,0 +1,31 @@
+"""JSON-RPC 1.0 (Ladon 1.0's jsonrpc10)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from ..exceptions.service import MalformedRequest
+from ..exceptions.service import ServiceFault
+from .base import Call
+from .base import Interface
+from .base import Payload
+
+
+class JSONRPC10Interface(Interface):
+    """The ``jsonrpc10`` interface.
+
+    .. versionadded:: 2.0
+    """
+
+    name: ClassVar[str] = "jsonrpc10"
+    content_type: ClassVar[str] = "application/json; charset=utf-8"
+
+    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
+        raise MalformedRequest("not implemented yet")
+
+    def encode_result(self, call: Call, result: object) -> Payload:
+        raise NotImplementedError
+
+    def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
+        return Payload(fault.faultstring.encode(), "text/plain; charset=utf-8", 200)
