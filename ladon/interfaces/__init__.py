@@ -7,8 +7,10 @@ application: ``LadonWSGIApplication(..., interfaces={**DEFAULT_INTERFACES,
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TypeVar
 
 from .base import Call as Call
 from .base import Interface as Interface
@@ -32,3 +34,44 @@ DEFAULT_INTERFACES: Mapping[str, type[Interface]] = MappingProxyType(
         "xmlrpc": XMLRPCInterface,
     }
 )
+
+#: Entry-point group third-party packages use to offer interfaces.
+ENTRY_POINT_GROUP = "ladon.interfaces"
+
+IfaceT = TypeVar("IfaceT", bound=type[Interface])
+
+_exposed: dict[str, type[Interface]] = {}
+
+
+def expose(cls: IfaceT) -> IfaceT:
+    """Ladon 1.0's class decorator: offer an interface to every application
+    built afterwards with the default interfaces (``interfaces=None``).
+
+    Prefer passing ``interfaces={**DEFAULT_INTERFACES, "name": cls}``.
+
+    .. versionadded:: 2.0
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Interface)):
+        raise TypeError(f"expose() takes an Interface subclass, not {cls!r}")
+    _exposed[cls.name] = cls
+    return cls
+
+
+def exposed_interfaces() -> dict[str, type[Interface]]:
+    """The interfaces registered with :func:`expose`."""
+    return dict(_exposed)
+
+
+def entry_point_interfaces(group: str = ENTRY_POINT_GROUP) -> dict[str, type[Interface]]:
+    """Interfaces offered by installed packages in the ``ladon.interfaces``
+    entry-point group (the entry point's name is the interface name).
+
+    :raises TypeError: an entry point does not name an Interface subclass.
+    """
+    found: dict[str, type[Interface]] = {}
+    for ep in importlib.metadata.entry_points(group=group):
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, Interface)):
+            raise TypeError(f"entry point {ep.name!r} ({ep.value}) is not an Interface subclass")
+        found[ep.name] = cls
+    return found

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import functools
 import http
+import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -24,6 +26,8 @@ from werkzeug.wrappers import Response
 from ..exceptions.base import DefinitionError
 from ..exceptions.service import ServiceFault
 from ..interfaces import DEFAULT_INTERFACES
+from ..interfaces import entry_point_interfaces
+from ..interfaces import exposed_interfaces
 from ..interfaces.base import Call
 from ..interfaces.base import Interface
 from ..interfaces.base import Payload
@@ -34,7 +38,13 @@ from ..tasks import DEFAULT_TASKS_ENV
 from ..tasks import TaskBackend
 from ..tasks import ThreadTaskBackend
 from ..tasks import backend_from_url
+from . import LOG_EXECUTION_TIME
+from . import LOG_JSON_FORMAT
+from . import LOG_REQUEST_ACCESS
+from . import LOG_REQUEST_DICT
+from . import LOG_RESPONSE_DICT
 from .body import read_body
+from .customresponse import CustomResponse
 from .dispatch import Dispatcher
 from .dispatch import internal_error
 from .pages import Pages
@@ -43,6 +53,8 @@ from .routing import RouteKind
 from .routing import match
 
 logger = logging.getLogger("ladon")
+access_logger = logging.getLogger("ladon.access")
+call_logger = logging.getLogger("ladon.calls")
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
@@ -71,6 +83,8 @@ class LadonWSGIApplication:
     :param base_url: public URL of the application (used in descriptions);
         default: built from the WSGI environ (scheme, SERVER_NAME,
         SERVER_PORT, SCRIPT_NAME), never from request headers.
+    :param interface_plugins: also serve the interfaces installed packages
+        offer in the ``ladon.interfaces`` entry-point group.
     :param trust_proxy: build the public URL from ``X-Forwarded-Proto``,
         ``X-Forwarded-Host`` and ``X-Forwarded-Prefix`` (only behind a proxy
         that sets them).
@@ -92,10 +106,16 @@ class LadonWSGIApplication:
         max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
         base_url: str | None = None,
         trust_proxy: bool = False,
+        interface_plugins: bool = False,
     ) -> None:
         self.services: list[ServiceInfo] = build_services(discover(services, path_list))
         self._by_name = {s.name.lower(): s for s in self.services}
-        self.interfaces = dict(DEFAULT_INTERFACES if interfaces is None else interfaces)
+        if interfaces is None:
+            self.interfaces = {**DEFAULT_INTERFACES, **exposed_interfaces()}
+        else:
+            self.interfaces = dict(interfaces)
+        if interface_plugins:
+            self.interfaces.update(entry_point_interfaces())
         for name, cls in self.interfaces.items():
             if (
                 not name
@@ -196,14 +216,20 @@ class LadonWSGIApplication:
                     *response.headers,
                 ]
                 start_response(_status_line(response.status), headers)
+                if self.logging & LOG_REQUEST_ACCESS:
+                    _log_access(environ, response.status)
                 return [response.body]
         except HTTPException as exc:
             response = _plain(exc.code or 500, exc.description or exc.name)
+            if self.logging & LOG_REQUEST_ACCESS:
+                _log_access(environ, response.status_code)
             if isinstance(exc, MethodNotAllowed):
                 response.headers["Allow"] = "POST"
         except Exception as exc:
             logger.error("Unexpected error handling %s", environ.get("PATH_INFO"), exc_info=exc)
             response = _plain(500, "Internal server error")
+        if self.logging & LOG_REQUEST_ACCESS and response.status_code < 400:
+            _log_access(environ, response.status_code)
         return response(environ, start_response)
 
     def _handle(self, environ: WSGIEnviron) -> Response | Payload:
@@ -256,12 +282,42 @@ class LadonWSGIApplication:
         try:
             headers = {"Content-Type": str(environ.get("CONTENT_TYPE", ""))}
             call = iface.decode_call(body, headers)
+            started = time.perf_counter() if self.logging else 0.0
             result = self.dispatcher.invoke(service, call, environ)
+            if self.logging:
+                self._log_call(service, iface, call, result, time.perf_counter() - started)
+            if isinstance(result, CustomResponse):
+                return _custom(result)
             return iface.encode_result(call, result)
         except ServiceFault as fault:
             return self._fault(iface, fault, call)
         except Exception as exc:
             return self._fault(iface, internal_error(exc, self.debug), call)
+
+    def _log_call(
+        self, service: ServiceInfo, iface: Interface, call: Call, result: object, seconds: float
+    ) -> None:
+        """Ladon 1.0 ``logging=`` flags, through the ``ladon.calls`` logger."""
+        flags = self.logging
+        record: dict[str, object] = {
+            "service": service.name,
+            "interface": iface.name,
+            "method": call.method.name,
+        }
+        if flags & LOG_REQUEST_DICT:
+            record["args"] = {
+                p.name: a for p, a in zip(call.method.params, call.args, strict=False)
+            }
+        if flags & LOG_RESPONSE_DICT:
+            record["result"] = result
+        if flags & LOG_EXECUTION_TIME:
+            record["seconds"] = round(seconds, 6)
+        if len(record) == 3:
+            return
+        if flags & LOG_JSON_FORMAT:
+            call_logger.info(json.dumps(record, default=repr, ensure_ascii=False))
+        else:
+            call_logger.info(" ".join(f"{k}={v!r}" for k, v in record.items()))
 
     def _fault(self, iface: Interface, fault: ServiceFault, call: Call | None) -> Payload:
         try:
@@ -269,6 +325,25 @@ class LadonWSGIApplication:
         except Exception as exc:
             logger.error("Interface %s failed to encode a fault", iface.name, exc_info=exc)
             return Payload(b"Internal server error", "text/plain; charset=utf-8", 500)
+
+
+def _log_access(environ: Mapping[str, Any], status: int) -> None:
+    access_logger.info(
+        "%s %s %s %s",
+        environ.get("REMOTE_ADDR", "-"),
+        environ.get("REQUEST_METHOD", "-"),
+        quote(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))),
+        status,
+    )
+
+
+def _custom(result: CustomResponse) -> Payload:
+    headers = list(result.response_headers())
+    ctype = next((v for k, v in headers if k.lower() == "content-type"), "application/octet-stream")
+    rest = tuple((k, v) for k, v in headers if k.lower() not in ("content-type", "content-length"))
+    data = result.response_data()
+    body = data if isinstance(data, bytes) else b"".join(data)
+    return Payload(body, ctype, 200, rest)
 
 
 @functools.lru_cache(maxsize=64)
