@@ -5,10 +5,12 @@ from __future__ import annotations
 import codecs
 import functools
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..exceptions.service import MalformedRequest
+from ..exceptions.service import ServiceFault
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -18,6 +20,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BOM_STARTS = (b"\xef", b"\xfe", b"\xff", b"\x00")
+_WS = re.compile(rb"[ \t\r\n]*")
 
 
 def charset_of(headers: Mapping[str, str]) -> str | None:
@@ -104,16 +107,18 @@ def _encode(obj: object) -> str:
 _ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
 
 
-def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-    """Parse a JSON request object.
+def loads_json(body: bytes, headers: Mapping[str, str]) -> Any:
+    """Parse a JSON request body of any shape (object, array, scalar).
 
-    :raises MalformedRequest: not JSON, too deep, or not an object.
+    :raises MalformedRequest: empty, undecodable, not JSON, or too deep.
+
+    .. versionadded:: 2.0
     """
     if not body or body.isspace():
         raise MalformedRequest("The request body is empty; expected a JSON object")
     text = decode_text(body, headers)
     try:
-        data = _DECODER.decode(text)
+        return _DECODER.decode(text)
     except RecursionError:
         raise MalformedRequest("The JSON request is nested too deeply") from None
     except ValueError as exc:
@@ -126,9 +131,68 @@ def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
             else ""
         )
         raise MalformedRequest(f"The request is not valid JSON: {msg}{where}") from None
+
+
+def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    """Parse a JSON request object.
+
+    :raises MalformedRequest: not JSON, too deep, or not an object.
+    """
+    data = loads_json(body, headers)
     if not isinstance(data, dict):
         raise MalformedRequest("The request must be a JSON object")
     return data
+
+
+def starts_array(body: bytes, headers: Mapping[str, str]) -> bool:
+    """Whether a body's first JSON character is ``[`` (e.g. a JSON-RPC batch).
+
+    Decides on the first bytes without parsing when the body starts with
+    ASCII; other bodies (byte-order mark, UTF-16...) are decoded first, and
+    an undecodable body is not an array.
+
+    .. versionadded:: 2.0
+    """
+    ws = _WS.match(body)
+    first = body[ws.end() : ws.end() + 1] if ws else body[:1]
+    if first in (b"[", b"{", b""):
+        return first == b"["
+    if first not in _BOM_STARTS and charset_of(headers) is None:
+        return False
+    try:
+        text = decode_text(body, headers)
+    except MalformedRequest:
+        return False
+    return text.lstrip(" \t\r\n").startswith("[")
+
+
+class RequestFault(ServiceFault):
+    """A fault raised while decoding a request, carrying what the answer must
+    echo (e.g. a JSON-RPC ``id``) although no :class:`~.base.Call` exists yet.
+
+    :param fault: the original fault (kept in :attr:`original`).
+    :param context: what the fault answer needs (``id``, ``notification``...).
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, fault: ServiceFault, context: dict[str, Any]) -> None:
+        super().__init__(fault.faultcode, fault.faultstring, fault.detail, hint=fault.hint)
+        self.original = fault
+        self.context = context
+
+
+def fault_members(fault: ServiceFault) -> dict[str, Any]:
+    """The Ladon 1.0 fault object of JSON-WSP and JSON-RPC 1.0 (``filename``
+    and ``lineno`` kept for old clients, always ``null``)."""
+    return {
+        "code": fault.faultcode,
+        "string": fault.faultstring,
+        "detail": fault.detail.splitlines() if fault.detail else [],
+        "filename": None,
+        "lineno": None,
+        "hint": fault.hint,
+    }
 
 
 def dumps_bytes(obj: object) -> bytes:

@@ -9,6 +9,7 @@ calls the service; the server does that between ``decode_call`` and
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ class Interface(abc.ABC):
     name: ClassVar[str]
     #: Content type of responses.
     content_type: ClassVar[str]
+    #: Whether :meth:`call_batch` may answer a request (several calls in one body).
+    batches: ClassVar[bool] = False
 
     def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
         self.service = service
@@ -97,6 +100,20 @@ class Interface(abc.ABC):
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         """Serialise a fault (``call`` is ``None`` when the request could not
         be decoded)."""
+
+    def call_batch(
+        self, body: bytes, headers: Mapping[str, str], run: Callable[[Call], object]
+    ) -> Payload | None:
+        """Answer a request that holds several calls (e.g. a JSON-RPC 2.0
+        batch), or return ``None`` when ``body`` is an ordinary request.
+
+        The server asks this first when the class sets :attr:`batches`; on
+        ``None`` it goes on with :meth:`decode_call`.
+
+        :param run: invokes the service method of one decoded call and
+            returns its result.
+        """
+        return None
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload | None:
         """The description document (WSDL, JSON description...), if any.

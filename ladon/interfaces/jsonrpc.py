@@ -1,31 +1,282 @@
-"""JSON-RPC 2.0."""
+"""JSON-RPC 2.0 (https://www.jsonrpc.org/specification).
+
+Request ``{"jsonrpc": "2.0", "method": M, "params": [...] | {...}, "id": X}``:
+``params`` may be left out (no arguments) and is positional (an array, in
+declaration order, trailing optional parameters may be left out) or named
+(an object). ``id`` is a string, a number or ``null``; without it the
+request is a *notification*: the method runs and nothing is answered (HTTP
+204, empty body), errors included, as the specification requires.
+
+Response ``{"jsonrpc": "2.0", "result": R, "id": X}`` (the id in its own JSON
+type) or ``{"jsonrpc": "2.0", "error": {"code", "message", "data"}, "id": X}``
+with ``id`` ``null`` when it could not be read from the request. Every
+error is HTTP 200 (as for the other JSON protocols). ``data`` is always
+``{"code": "client"|"server", "detail": [lines], "hint": str}``, the Ladon
+fault members (``detail`` carries a traceback only in debug mode).
+
+Error codes:
+
+======  ================  ==================================================
+code    message           when
+======  ================  ==================================================
+-32700  (the reason)      the body is not JSON: malformed, not valid in its
+                          charset, empty, or nested too deeply
+-32600  (the reason)      not a Request object: not an object, ``jsonrpc``
+                          not ``"2.0"``, ``method`` not a string, ``params``
+                          neither array nor object, ``id`` of another type,
+                          empty or oversized batch
+-32601  (the reason)      the service has no such method
+-32602  (the reason)      an argument is missing, unknown or of the wrong
+                          type (the message names it)
+-32603  Internal error    an unexpected exception in a batch element (logged,
+                          no traceback unless in debug mode)
+-32603  (the reason)      the method's result does not match its declared
+                          type
+-32000  faultstring       the method raised a :class:`ClientFault`
+-32001  faultstring       the method raised a :class:`ServerFault` (or the
+                          server turned an unexpected exception into one)
+======  ================  ==================================================
+
+Batches: a JSON array of requests is answered by an array of responses
+(none for notifications; HTTP 204 with an empty body when every element is
+a notification); each element is decoded, run and answered on its own. The
+server runs them through :meth:`JSONRPCInterface.call_batch`, since the
+:class:`~.base.Interface` API decodes one call per request. A batch holds at
+most :attr:`JSONRPCInterface.max_batch` elements.
+
+Description (``/<Service>/jsonrpc/description``): the ``jsonrpc10`` one
+(``"type": "jsonrpc/description"``) with ``"version": "2.0"``.
+"""
 
 from __future__ import annotations
 
+import logging
+import traceback
+from collections.abc import Callable
 from collections.abc import Mapping
+from typing import Any
 from typing import ClassVar
 
+from ..exceptions.service import ArgumentError
 from ..exceptions.service import MalformedRequest
+from ..exceptions.service import ResultError
+from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
+from ..exceptions.service import UnknownMethod
+from ._json import RequestFault
+from ._json import dumps_bytes
+from ._json import loads_json
+from ._json import starts_array
 from .base import Call
 from .base import Interface
 from .base import Payload
+from .jsonrpc10 import rpc_description
+
+logger = logging.getLogger("ladon")
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+#: A :class:`ClientFault` raised by the method.
+CLIENT_FAULT = -32000
+#: A :class:`ServerFault` raised by the method.
+SERVER_FAULT = -32001
+
+_ABSENT: Any = object()
+
+
+class InvalidRequest(MalformedRequest):
+    """The body is JSON but not a JSON-RPC 2.0 Request object (-32600).
+
+    .. versionadded:: 2.0
+    """
+
+
+class InternalError(ServerFault):
+    """An unexpected exception while running a batch element (-32603).
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__("Internal error", detail=detail)
+
+
+def error_code(fault: ServiceFault) -> int:
+    """The JSON-RPC 2.0 error code of a fault (see the module docstring)."""
+    if isinstance(fault, RequestFault):
+        fault = fault.original
+    if isinstance(fault, InvalidRequest):
+        return INVALID_REQUEST
+    if isinstance(fault, MalformedRequest):
+        return PARSE_ERROR
+    if isinstance(fault, UnknownMethod):
+        return METHOD_NOT_FOUND
+    if isinstance(fault, ArgumentError):
+        return INVALID_PARAMS
+    if isinstance(fault, InternalError | ResultError):
+        return INTERNAL_ERROR
+    return CLIENT_FAULT if fault.is_client else SERVER_FAULT
+
+
+def _valid_id(value: object) -> bool:
+    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
 
 
 class JSONRPCInterface(Interface):
-    """The ``jsonrpc`` interface.
+    """The ``jsonrpc`` interface (JSON-RPC 2.0).
 
     .. versionadded:: 2.0
     """
 
     name: ClassVar[str] = "jsonrpc"
     content_type: ClassVar[str] = "application/json; charset=utf-8"
+    batches: ClassVar[bool] = True
+    #: Largest number of requests in one batch.
+    max_batch: ClassVar[int] = 1000
+
+    # -- one request ---------------------------------------------------------------
 
     def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
-        raise MalformedRequest("not implemented yet")
+        data = loads_json(body, headers)
+        if isinstance(data, list):
+            raise InvalidRequest(
+                "A batch request holds several calls; it is answered by call_batch()"
+            )
+        return self._decode(data)
+
+    def _decode(self, data: object) -> Call:
+        """Check one Request object and bind its arguments.
+
+        :raises RequestFault: wrapping the fault, with the id to answer with.
+        """
+        context: dict[str, Any] = {}
+        try:
+            if not isinstance(data, dict):
+                raise InvalidRequest("A request must be a JSON object")
+            rid = data.get("id", _ABSENT)
+            if rid is not _ABSENT:
+                if not _valid_id(rid):
+                    raise InvalidRequest('"id" must be a string, a number or null')
+                context["id"] = rid
+            if data.get("jsonrpc") != "2.0":
+                raise InvalidRequest('The request must have "jsonrpc": "2.0"')
+            name = data.get("method")
+            if not isinstance(name, str):
+                raise InvalidRequest('"method" must be a string')
+            if rid is _ABSENT:
+                context["notification"] = True
+            m = self.method(name)
+            params = data.get("params", _ABSENT)
+            if params is _ABSENT:
+                args = self.bind_named(m, {})
+            elif isinstance(params, list):
+                args = self.bind_positional(m, params)
+            elif isinstance(params, dict):
+                args = self.bind_named(m, params)
+            else:
+                raise InvalidRequest('"params" must be an array or an object')
+        except ServiceFault as fault:
+            raise RequestFault(fault, context) from None
+        return Call(m, args, context)
 
     def encode_result(self, call: Call, result: object) -> Payload:
-        raise NotImplementedError
+        return self._payload(self._result_object(call, result))
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
-        return Payload(fault.faultstring.encode(), "text/plain; charset=utf-8", 200)
+        return self._payload(self._error_object(fault, call))
+
+    def _payload(self, response: dict[str, Any] | None) -> Payload:
+        if response is None:
+            return Payload(b"", self.content_type, 204)
+        return Payload(dumps_bytes(response), self.content_type)
+
+    def _result_object(self, call: Call, result: object) -> dict[str, Any] | None:
+        if call.context.get("notification"):
+            return None
+        return {
+            "jsonrpc": "2.0",
+            "result": self.dump_result(call, result),
+            "id": call.context.get("id"),
+        }
+
+    def _error_object(self, fault: ServiceFault, call: Call | None) -> dict[str, Any] | None:
+        if call is not None:
+            context = call.context
+        elif isinstance(fault, RequestFault):
+            context = fault.context
+        else:
+            context = {}
+        if context.get("notification"):
+            return None
+        error = {
+            "code": error_code(fault),
+            "message": fault.faultstring,
+            "data": {
+                "code": fault.faultcode,
+                "detail": fault.detail.splitlines() if fault.detail else [],
+                "hint": fault.hint,
+            },
+        }
+        return {"jsonrpc": "2.0", "error": error, "id": context.get("id")}
+
+    # -- batches -------------------------------------------------------------------
+
+    def call_batch(
+        self, body: bytes, headers: Mapping[str, str], run: Callable[[Call], object]
+    ) -> Payload | None:
+        """Answer a batch request, or return ``None`` when ``body`` is not one.
+
+        The server calls this before :meth:`decode_call`; on ``None`` it goes
+        on the usual way. Each element is decoded, run with ``run`` (which
+        calls the method and returns its result) and answered on its own: a
+        :class:`ServiceFault` becomes that element's error, any other
+        exception is logged and answered ``-32603 Internal error``.
+
+        :param body: the request body.
+        :param headers: the request headers (``Content-Type`` for the charset).
+        :param run: invokes the service method of a decoded call.
+        :returns: the array of responses; HTTP 204 with an empty body when
+            every element was a notification.
+        """
+        if not starts_array(body, headers):
+            return None
+        try:
+            data = loads_json(body, headers)
+        except ServiceFault as fault:
+            return self.encode_fault(fault, None)
+        if not isinstance(data, list):  # pragma: no cover - starts_array said "["
+            return None
+        if not data:
+            return self.encode_fault(InvalidRequest("A batch must hold at least one request"), None)
+        if len(data) > self.max_batch:
+            return self.encode_fault(
+                InvalidRequest(f"A batch may hold at most {self.max_batch} requests"), None
+            )
+        responses = []
+        for item in data:
+            response = self._run(item, run)
+            if response is not None:
+                responses.append(response)
+        if not responses:
+            return Payload(b"", self.content_type, 204)
+        return Payload(dumps_bytes(responses), self.content_type)
+
+    def _run(self, item: object, run: Callable[[Call], object]) -> dict[str, Any] | None:
+        call: Call | None = None
+        try:
+            call = self._decode(item)
+            return self._result_object(call, run(call))
+        except ServiceFault as fault:
+            return self._error_object(fault, call)
+        except Exception as exc:
+            logger.error("Unexpected error in a JSON-RPC batch call", exc_info=exc)
+            detail = "".join(traceback.format_exception(exc)) if self.debug else None
+            return self._error_object(InternalError(detail), call)
+
+    # -- description ---------------------------------------------------------------
+
+    def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
+        return Payload(dumps_bytes(rpc_description(self, base_url, "2.0")), self.content_type)

@@ -1,15 +1,94 @@
-"""JSON-RPC 1.0 (Ladon 1.0's jsonrpc10)."""
+"""JSON-RPC 1.0 (Ladon 1.0's ``jsonrpc10``).
+
+Request ``{"method": M, "params": [...], "id": X}``: the three members are
+required. ``params`` are positional, in declaration order; trailing optional
+parameters may be left out (Ladon 1.0 required them all), and an object of
+named arguments is accepted too.
+
+Response ``{"result": R, "id": X, "error": null}`` (Ladon 1.0's member order);
+the id comes back in its own JSON type (Ladon 1.0 turned numbers into
+strings). Error::
+
+    {"result": null,
+     "error": {"code": "client"|"server", "string": ..., "detail": [lines],
+               "filename": null, "lineno": null, "hint": ...},
+     "id": X}
+
+``id`` is ``null`` when the request could not be read as a JSON object with
+an ``id``. Every error is HTTP 200, as Ladon 1.0 clients expect.
+
+Description (``/<Service>/jsonrpc10/description``): the JSON-WSP layout with
+``"type": "jsonrpc/description"``, ``"version": "1.0"``, type attributes as
+bare type names (``{"Point": {"x": "number", "y": "number"}}``) and the doc
+lines always included.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from typing import ClassVar
 
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
+from ..ladonizer.model import ParamInfo
+from ._json import RequestFault
+from ._json import dumps_bytes
+from ._json import fault_members
+from ._json import loads_request
 from .base import Call
 from .base import Interface
 from .base import Payload
+from .jsonwsp import json_type
+
+
+def _rpc_param(order: int, p: ParamInfo) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "type": json_type(p.type),
+        "def_order": order,
+        "optional": p.optional,
+        "doc_lines": list(p.doc),
+    }
+    if p.optional:
+        d["default"] = str(p.default)
+    if p.nullable:
+        d["nullable"] = True
+    return d
+
+
+def rpc_description(iface: Interface, base_url: str, version: str) -> dict[str, Any]:
+    """The JSON-RPC description of ``iface``'s service.
+
+    The JSON-WSP description layout with ``"type": "jsonrpc/description"``,
+    type attributes as bare type names and every doc line included.
+
+    :param iface: the interface (its service and endpoint URL are described).
+    :param base_url: the application's public URL.
+    :param version: the ``version`` member (``"1.0"`` or ``"2.0"``).
+
+    .. versionadded:: 2.0
+    """
+    service = iface.service
+    types = {
+        t.__name__: {f.name: json_type(f.type) for f in t.ladon_type_info().fields}
+        for t in service.types
+    }
+    methods = {
+        m.name: {
+            "params": {p.name: _rpc_param(i, p) for i, p in enumerate(m.params, 1)},
+            "doc_lines": list(m.doc),
+            "ret_info": {"type": json_type(m.rtype), "doc_lines": list(m.rtype_doc)},
+        }
+        for m in service.methods.values()
+    }
+    return {
+        "servicename": service.name,
+        "url": iface.endpoint_url(base_url),
+        "type": "jsonrpc/description",
+        "version": version,
+        "types": types,
+        "methods": methods,
+    }
 
 
 class JSONRPC10Interface(Interface):
@@ -22,10 +101,48 @@ class JSONRPC10Interface(Interface):
     content_type: ClassVar[str] = "application/json; charset=utf-8"
 
     def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
-        raise MalformedRequest("not implemented yet")
+        req = loads_request(body, headers)
+        context: dict[str, Any] = {"id": req.get("id")}
+        try:
+            for key in ("method", "params", "id"):
+                if key not in req:
+                    raise MalformedRequest(f'The request has no "{key}" member')
+            m = self.method(req["method"])
+            params = req["params"]
+            if isinstance(params, list):
+                args = self.bind_positional(m, params)
+            elif isinstance(params, dict):
+                args = self.bind_named(m, params)
+            else:
+                raise MalformedRequest(
+                    '"params" must be a JSON array of positional arguments '
+                    "(or an object of named arguments)"
+                )
+        except ServiceFault as fault:
+            raise RequestFault(fault, context) from None
+        return Call(m, args, context)
 
     def encode_result(self, call: Call, result: object) -> Payload:
-        raise NotImplementedError
+        out = {
+            "result": self.dump_result(call, result),
+            "id": call.context.get("id"),
+            "error": None,
+        }
+        return Payload(dumps_bytes(out), self.content_type)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
-        return Payload(fault.faultstring.encode(), "text/plain; charset=utf-8", 200)
+        if call is not None:
+            rid = call.context.get("id")
+        elif isinstance(fault, RequestFault):
+            rid = fault.context.get("id")
+        else:
+            rid = None
+        out = {
+            "result": None,
+            "error": fault_members(fault),
+            "id": rid,
+        }
+        return Payload(dumps_bytes(out), self.content_type)
+
+    def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
+        return Payload(dumps_bytes(rpc_description(self, base_url, "1.0")), self.content_type)

@@ -23,6 +23,7 @@ from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
 from ._json import dumps_bytes
+from ._json import fault_members
 from ._json import loads_request
 from .base import Call
 from .base import Interface
@@ -94,14 +95,7 @@ class JSONWSPInterface(Interface):
         out: dict[str, Any] = {
             "type": "jsonwsp/fault",
             "version": "1.0",
-            "fault": {
-                "code": fault.faultcode,
-                "string": fault.faultstring,
-                "detail": fault.detail.splitlines() if fault.detail else [],
-                "filename": None,
-                "lineno": None,
-                "hint": fault.hint,
-            },
+            "fault": fault_members(fault),
         }
         if call is not None and "mirror" in call.context:
             out["reflection"] = call.context["mirror"]

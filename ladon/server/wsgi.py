@@ -210,11 +210,14 @@ class LadonWSGIApplication:
             if isinstance(response, Payload):
                 # NOTE: calls skip werkzeug's Response: it was a third of the
                 # time of a small call.
-                headers = [
-                    ("Content-Type", response.content_type),
-                    ("Content-Length", str(len(response.body))),
-                    *response.headers,
-                ]
+                if response.status == 204:  # no content: no Content-Type either
+                    headers = list(response.headers)
+                else:
+                    headers = [
+                        ("Content-Type", response.content_type),
+                        ("Content-Length", str(len(response.body))),
+                        *response.headers,
+                    ]
                 start_response(_status_line(response.status), headers)
                 if self.logging & LOG_REQUEST_ACCESS:
                     _log_access(environ, response.status)
@@ -281,6 +284,12 @@ class LadonWSGIApplication:
         call: Call | None = None
         try:
             headers = {"Content-Type": str(environ.get("CONTENT_TYPE", ""))}
+            if iface.batches:
+                batch = iface.call_batch(
+                    body, headers, lambda c: self.dispatcher.invoke(service, c, environ)
+                )
+                if batch is not None:
+                    return batch
             call = iface.decode_call(body, headers)
             started = time.perf_counter() if self.logging else 0.0
             result = self.dispatcher.invoke(service, call, environ)
