@@ -1,10 +1,13 @@
-"""Command line: ``ladon serve`` (development server) and Ladon 1.0's
-``ladon-ctl testserve``."""
+"""Command line: ``ladon serve`` (development server), ``ladon call`` (a
+JSON-WSP call from the shell) and Ladon 1.0's ``ladon-ctl testserve``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +46,98 @@ def _serve(
     return 0
 
 
+def _description_url(url: str) -> str:
+    """The JSON-WSP description URL of a service URL given in any of its
+    forms (service page, ``.../jsonwsp`` endpoint, description)."""
+    base = url.rstrip("/")
+    if base.endswith("/jsonwsp/description"):
+        return base
+    if base.endswith("/jsonwsp"):
+        return base + "/description"
+    return base + "/jsonwsp/description"
+
+
+def _call_value(text: str, ptype: object) -> object:
+    """A command-line value: text for string parameters, else JSON when it
+    parses as JSON (numbers, true, [..], {..}), else the text itself."""
+    if ptype == "string" or text.startswith("@"):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _printable(value: object, out_dir: str | None, saved: list[str]) -> object:
+    """``value`` with attachments saved to ``out_dir`` (or summarised)."""
+    from .types.attachment import attachment
+
+    if isinstance(value, attachment):
+        if out_dir is None:
+            data = value.read()
+            value.close()
+            return f"<attachment: {len(data)} bytes; use --out DIR to save it>"
+        name = os.path.basename(value.header("content-id") or f"attachment-{len(saved) + 1}")
+        path = os.path.join(out_dir, name.strip("<>") or f"attachment-{len(saved) + 1}")
+        with open(path, "wb") as f:
+            shutil.copyfileobj(value, f)
+        value.close()
+        saved.append(path)
+        return {"attachment": path}
+    if isinstance(value, dict):
+        return {k: _printable(v, out_dir, saved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v, out_dir, saved) for v in value]
+    return value
+
+
+def _call(url: str, method: str | None, assignments: Sequence[str], out_dir: str | None) -> int:
+    from .clients.jsonwsp import JSONWSPClient
+    from .clients.jsonwsp import JSONWSPError
+    from .clients.jsonwsp import JSONWSPFault
+
+    try:
+        client = JSONWSPClient(_description_url(url))
+    except (JSONWSPError, ValueError) as exc:
+        sys.stderr.write(f"ladon call: {exc}\n")
+        return 2
+    if method is None:
+        for name in client.list_methods():
+            info = client.method_info(name)
+            params = [
+                p if p in info["mandatory_params"] else f"[{p}]" for p in info["params_order"]
+            ]
+            sys.stdout.write(f"{name} {' '.join(params)}\n".replace(" \n", "\n"))
+        return 0
+    if method not in client.list_methods():
+        sys.stderr.write(f"ladon call: the service has no method {method!r}\n")
+        return 2
+    info = client.method_info(method)
+    args: dict[str, object] = {}
+    for item in assignments:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            sys.stderr.write(f"ladon call: expected NAME=VALUE, got {item!r}\n")
+            return 2
+        if name not in info["params_info"]:
+            known = ", ".join(info["params_order"]) or "none"
+            sys.stderr.write(f"ladon call: {method} has no parameter {name!r} (it has: {known})\n")
+            return 2
+        args[name] = _call_value(text, info["params_info"][name].get("type"))
+    try:
+        result = client.call(method, **args)
+    except JSONWSPFault as fault:
+        sys.stderr.write(f"fault ({fault.code}): {fault.string}\n")
+        return 1
+    except (JSONWSPError, TypeError) as exc:
+        sys.stderr.write(f"ladon call: {exc}\n")
+        return 2
+    saved: list[str] = []
+    shown = _printable(result, out_dir, saved)
+    sys.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ladon`` command."""
     parser = argparse.ArgumentParser(prog="ladon", description="Ladon web services")
@@ -54,7 +149,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--reload", action="store_true", help="restart when a file changes")
     serve.add_argument("--tasks", default=None, help="task backend URL, e.g. thread://")
     serve.add_argument("--debug", action="store_true", help="tracebacks in faults")
+    call = sub.add_parser(
+        "call",
+        help="call a method through JSON-WSP",
+        description="Call METHOD of the service at URL (its page, its jsonwsp endpoint or "
+        "its description) with NAME=VALUE arguments. Values are JSON (2, true, [1,2], "
+        '{"x": 1}) except for string parameters; @path sends a file as an attachment. '
+        "Without METHOD, list the methods.",
+    )
+    call.add_argument("url")
+    call.add_argument("method", nargs="?")
+    call.add_argument("arguments", nargs="*", metavar="NAME=VALUE")
+    call.add_argument("--out", metavar="DIR", help="save attachments of the result in DIR")
     args = parser.parse_args(argv)
+    if args.command == "call":
+        return _call(args.url, args.method, args.arguments, args.out)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return _serve(args.targets, args.host, args.port, args.reload, args.tasks, args.debug)

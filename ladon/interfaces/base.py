@@ -9,15 +9,20 @@ calls the service; the server does that between ``decode_call`` and
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import ClassVar
+from typing import Protocol
 
 from ..exceptions.service import ArgumentError
+from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..exceptions.service import UnknownMethod
 from ..ladonizer.model import MethodInfo
@@ -25,11 +30,36 @@ from ..ladonizer.model import ServiceInfo
 from ..types.convert import Options
 from ..types.convert import dump
 from ..types.convert import load
+from ..types.spec import contains_attachment
+
+if TYPE_CHECKING:
+    from ..types.attachment import AttachmentSet
+
+
+class BodyStream(Protocol):
+    """A response body sent in chunks (e.g. a multipart answer with files).
+
+    .. versionadded:: 2.0
+    """
+
+    @property
+    def length(self) -> int | None:
+        """The size in bytes, or ``None`` when it cannot be known ahead."""
+        ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def close(self) -> None:
+        """Release what the body is read from (called once it is sent)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class Payload:
     """What an interface answers: body, content type, HTTP status, headers.
+
+    :param stream: a body sent in chunks instead of ``body`` (which is then
+        empty), e.g. a multipart answer carrying attachments.
 
     .. versionadded:: 2.0
     """
@@ -38,6 +68,7 @@ class Payload:
     content_type: str
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
+    stream: BodyStream | None = None
 
 
 @dataclass(slots=True)
@@ -78,16 +109,30 @@ class Interface(abc.ABC):
     content_type: ClassVar[str]
     #: Whether :meth:`call_batch` may answer a request (several calls in one body).
     batches: ClassVar[bool] = False
+    #: Whether the interface takes ``multipart/related`` requests: the
+    #: server then reads the parts and calls ``decode_call(root, headers,
+    #: attachments=...)`` with the protocol message and the other parts.
+    accepts_attachments: ClassVar[bool] = False
+    #: Whether the interface carries attachments inside its own message
+    #: (e.g. XML-RPC base64): results holding attachments are then dumped
+    #: with :class:`~ladon.types.attachment.attachment` objects in them.
+    inline_attachments: ClassVar[bool] = False
 
     def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
         self.service = service
         self.debug = debug
         self._options: dict[str, Options] = {}
         self._plans: dict[str, tuple[Options, tuple[tuple[Any, ...], ...]]] = {}
+        self._returns_attachments: dict[str, bool] = {}
 
     @abc.abstractmethod
     def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
         """Parse a request body.
+
+        An interface that sets :attr:`accepts_attachments` also takes an
+        ``attachments`` keyword (an :class:`~ladon.types.attachment.AttachmentSet`,
+        given only for multipart requests; ``body`` and ``headers`` are then
+        those of the first part).
 
         :raises ServiceFault: (usually a :class:`ClientFault`) the request is wrong.
         """
@@ -156,12 +201,21 @@ class Interface(abc.ABC):
             plan = self._plans[method.name] = (self.options(method), params)
         return plan
 
-    def bind_named(self, method: MethodInfo, values: Mapping[str, Any]) -> list[Any]:
+    def bind_named(
+        self,
+        method: MethodInfo,
+        values: Mapping[str, Any],
+        attachments: AttachmentSet | None = None,
+    ) -> list[Any]:
         """Convert named wire arguments into positional Python arguments.
 
+        :param attachments: the request's attachments, which ``cid:`` and
+            ``cidx:`` references in the arguments name.
         :raises ArgumentError: an argument is missing, unknown or of the wrong type.
         """
         opts, params = self._plan(method)
+        if attachments is not None:
+            opts = dataclasses.replace(opts, attachments=attachments)
         args = []
         found = 0
         for name, spec, nullable, optional, default in params:
@@ -179,7 +233,12 @@ class Interface(abc.ABC):
             )
         return args
 
-    def bind_positional(self, method: MethodInfo, values: Sequence[Any]) -> list[Any]:
+    def bind_positional(
+        self,
+        method: MethodInfo,
+        values: Sequence[Any],
+        attachments: AttachmentSet | None = None,
+    ) -> list[Any]:
         """Convert positional wire arguments; trailing optional ones may be left out."""
         if len(values) > len(method.params):
             raise ArgumentError(
@@ -187,7 +246,7 @@ class Interface(abc.ABC):
                 f"Method {method.name} takes {len(method.params)} argument(s), {len(values)} given",
             )
         named = {p.name: v for p, v in zip(method.params, values, strict=False)}
-        return self.bind_named(method, named)
+        return self.bind_named(method, named, attachments)
 
     def dump_result(self, call: Call, result: object) -> Any:
         """The plain wire value of a result (checks its type).
@@ -195,4 +254,18 @@ class Interface(abc.ABC):
         :raises ResultError: the result does not match the declared type.
         """
         m = call.method
+        if not (self.accepts_attachments or self.inline_attachments) and self.returns_attachments(
+            m
+        ):
+            raise ServerFault(
+                f"Method {m.name} returns attachments, which the {self.name} interface "
+                "cannot carry; call it through jsonwsp or soap"
+            )
         return dump(m.rtype, result, "result", self.options(m), m.rtype_nullable)
+
+    def returns_attachments(self, method: MethodInfo) -> bool:
+        """Whether the method's result may hold attachments (cached)."""
+        known = self._returns_attachments.get(method.name)
+        if known is None:
+            known = self._returns_attachments[method.name] = contains_attachment(method.rtype)
+        return known

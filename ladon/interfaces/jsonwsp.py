@@ -16,6 +16,8 @@ from typing import ClassVar
 
 from ..exceptions.service import ServiceFault
 from ..ladonizer.model import ParamInfo
+from ..types.attachment import AttachmentSet
+from ..types.attachment import attachment
 from ..types.convert import Options
 from ..types.convert import dump
 from ..types.ladontype import FieldInfo
@@ -28,6 +30,11 @@ from ._json import loads_request
 from .base import Call
 from .base import Interface
 from .base import Payload
+from .multipart import collect_attachments
+from .multipart import related_response
+
+#: How a response refers to its n-th attachment part (Ladon 1.0's names).
+_ATTACHMENT_REF = "cid:ladon-attachment-{}"
 
 
 def json_type(spec: TypeSpec) -> Any:
@@ -57,7 +64,14 @@ class JSONWSPInterface(Interface):
     name: ClassVar[str] = "jsonwsp"
     content_type: ClassVar[str] = "application/json; charset=utf-8"
 
-    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
+    accepts_attachments: ClassVar[bool] = True
+
+    def decode_call(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        attachments: AttachmentSet | None = None,
+    ) -> Call:
         req = loads_request(body, headers)
         m = self.method(req.get("methodname"))
         args = req.get("args", {})
@@ -73,14 +87,18 @@ class JSONWSPInterface(Interface):
         if "id" in req:
             context["id"] = req["id"]
         call = Call(m, [], context)
-        call.args = self.bind_named(m, args)
+        call.args = self.bind_named(m, args, attachments)
         return call
 
     def encode_result(self, call: Call, result: object) -> Payload:
+        value = self.dump_result(call, result)
+        files: list[attachment] = []
+        if self.returns_attachments(call.method):
+            value, files = collect_attachments(value, _ATTACHMENT_REF.format)
         out: dict[str, Any] = {
             "servicename": self.service.name,
             "servicenumber": self.service.number,
-            "result": self.dump_result(call, result),
+            "result": value,
         }
         if "mirror" in call.context:
             out["reflection"] = call.context["mirror"]
@@ -89,6 +107,13 @@ class JSONWSPInterface(Interface):
         out["methodname"] = call.method.name
         if "id" in call.context:
             out["id"] = call.context["id"]
+        if files:
+            stream = related_response(dumps_bytes(out), self.content_type, files)
+            ctype = (
+                f'multipart/related; type="application/json"; '
+                f"boundary={stream.boundary}; charset=utf-8"
+            )
+            return Payload(b"", ctype, stream=stream)
         return Payload(dumps_bytes(out), self.content_type)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:

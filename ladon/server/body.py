@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +10,37 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import LengthRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..interfaces.multipart import MultipartError
+from ..interfaces.multipart import MultipartLimits
+from ..interfaces.multipart import Part
+from ..interfaces.multipart import boundary_of
+from ..interfaces.multipart import read_multipart
+
 _CHUNK = 64 * 1024
+
+
+def declared_length(environ: Mapping[str, Any], limit: int) -> int | None:
+    """The request's Content-Length, or ``None`` when it has none.
+
+    :raises BadRequest: it is not a non-negative number.
+    :raises RequestEntityTooLarge: it is over ``limit``.
+    """
+    length = environ.get("CONTENT_LENGTH", "")
+    if length in ("", None):
+        return None
+    text = str(length).strip()
+    if not text.isdigit():
+        raise BadRequest("Content-Length must be a non-negative number")
+    n = int(text)
+    if n > limit:
+        raise RequestEntityTooLarge(f"The request body is over the limit of {limit} bytes")
+    return n
+
+
+def _terminated(environ: Mapping[str, Any]) -> bool:
+    """Whether the body's end can be found without a length (chunked)."""
+    chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    return bool(environ.get("wsgi.input_terminated") or chunked)
 
 
 def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
@@ -25,20 +56,13 @@ def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
     :raises LengthRequired: no length and no way to find the end (411).
     """
     stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH", "")
-    if length not in ("", None):
-        text = str(length).strip()
-        if not text.isdigit():
-            raise BadRequest("Content-Length must be a non-negative number")
-        n = int(text)
-        if n > limit:
-            raise RequestEntityTooLarge(f"The request body is over the limit of {limit} bytes")
+    n = declared_length(environ, limit)
+    if n is not None:
         data: bytes = stream.read(n) if n else b""
         if len(data) < n:
             raise BadRequest("The request body is shorter than its Content-Length")
         return data
-    chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
-    if not (environ.get("wsgi.input_terminated") or chunked):
+    if not _terminated(environ):
         if environ.get("REQUEST_METHOD") == "POST":
             raise LengthRequired("A request body needs a Content-Length")
         return b""
@@ -53,3 +77,54 @@ def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
         if size > limit:
             raise RequestEntityTooLarge(f"The request body is over the limit of {limit} bytes")
     return b"".join(parts)
+
+
+def body_reader(environ: Mapping[str, Any], limit: int) -> Callable[[int], bytes]:
+    """``read(n)`` over the request body that stops at its end: at the
+    Content-Length, or at the end of a chunked (terminated) body.
+
+    :param limit: most bytes the whole body may have.
+    :raises RequestEntityTooLarge: the declared length is over ``limit``.
+    :raises BadRequest: the Content-Length is not a number.
+    :raises LengthRequired: no length and no way to find the end.
+    """
+    stream = environ["wsgi.input"]
+    n = declared_length(environ, limit)
+    if n is not None:
+        remaining = [n]
+
+        def read_known(n: int) -> bytes:
+            if remaining[0] <= 0:
+                return b""
+            data: bytes = stream.read(min(n, remaining[0]))
+            if not data:
+                raise MultipartError("The request body is shorter than its Content-Length")
+            remaining[0] -= len(data)
+            return data
+
+        return read_known
+    if not _terminated(environ):
+        raise LengthRequired("A request body needs a Content-Length")
+
+    def read_all(n: int) -> bytes:
+        data: bytes = stream.read(n)
+        return data
+
+    return read_all
+
+
+def read_parts(
+    environ: Mapping[str, Any], content_type: str, limits: MultipartLimits
+) -> list[Part]:
+    """Read a multipart request body into its parts (see
+    :func:`ladon.interfaces.multipart.read_multipart`).
+
+    :raises MultipartError: the body is malformed or has no boundary.
+    :raises AttachmentLimitExceeded: it carries too much.
+    """
+    boundary = boundary_of(content_type)
+    if boundary is None:
+        raise MultipartError("The multipart content type has no boundary parameter")
+    slack = 64 * 1024 + limits.max_parts * 4096
+    read = body_reader(environ, limits.max_root + limits.max_attachment_bytes + slack)
+    return read_multipart(read, boundary, limits)

@@ -21,6 +21,7 @@ from ..tasks import TaskRejected
 from ..tasks import TaskState
 from ..tasks import TaskStatus
 from ..tasks import UnknownTask
+from ..types.attachment import AttachmentSet
 
 logger = logging.getLogger("ladon")
 
@@ -112,15 +113,25 @@ class Dispatcher:
         if base_kw is not None:
             base_kw.pop("wsgi.input", None)  # the request is over when the task runs
 
+        attachments: AttachmentSet | None = call.context.get("attachments")
+        if attachments is not None:
+            attachments.hand_over()  # the task closes them when it ends
+
         def job(handle: TaskHandle) -> object:
-            target = getattr(service.factory(), m.attr)
-            if base_kw is None:
-                return target(*args)
-            return target(*args, **base_kw, update_progress=handle.update_progress, task=handle)
+            try:
+                target = getattr(service.factory(), m.attr)
+                if base_kw is None:
+                    return target(*args)
+                return target(*args, **base_kw, update_progress=handle.update_progress, task=handle)
+            finally:
+                if attachments is not None:
+                    attachments.close_now()
 
         try:
             task_id = self._tasks().submit(task_key(service, m), job)
         except TaskRejected as exc:
+            if attachments is not None:
+                attachments.close_now()
             raise ServerFault(f"The task was not started: {exc}") from None
         return {"task_id": task_id}
 

@@ -3,6 +3,7 @@ interface, with the docs pages."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http
 import json
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -28,9 +30,11 @@ from ..exceptions.service import ServiceFault
 from ..interfaces import DEFAULT_INTERFACES
 from ..interfaces import entry_point_interfaces
 from ..interfaces import exposed_interfaces
+from ..interfaces.base import BodyStream
 from ..interfaces.base import Call
 from ..interfaces.base import Interface
 from ..interfaces.base import Payload
+from ..interfaces.multipart import MultipartLimits
 from ..ladonizer.model import ServiceInfo
 from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
@@ -38,12 +42,15 @@ from ..tasks import DEFAULT_TASKS_ENV
 from ..tasks import TaskBackend
 from ..tasks import ThreadTaskBackend
 from ..tasks import backend_from_url
+from ..types.attachment import AttachmentSet
+from ..types.attachment import attachment
 from . import LOG_EXECUTION_TIME
 from . import LOG_JSON_FORMAT
 from . import LOG_REQUEST_ACCESS
 from . import LOG_REQUEST_DICT
 from . import LOG_RESPONSE_DICT
 from .body import read_body
+from .body import read_parts
 from .customresponse import CustomResponse
 from .dispatch import Dispatcher
 from .dispatch import internal_error
@@ -79,7 +86,15 @@ class LadonWSGIApplication:
     :param interfaces: name -> interface class; default
         :data:`~ladon.interfaces.DEFAULT_INTERFACES`.
     :param debug: put tracebacks in faults (never in production).
-    :param max_content_length: largest request body accepted, in bytes.
+    :param max_content_length: largest request body accepted, in bytes (for
+        a multipart request: of its first part, the protocol message).
+    :param max_attachments: most attachments (parts after the first) one
+        multipart request may carry.
+    :param max_attachment_bytes: most bytes all the attachments of one
+        request may hold together; over it, or over ``max_attachments``,
+        the call is answered with the interface's fault (HTTP 413 where the
+        protocol allows). Attachments are spooled to anonymous temporary
+        files above 512 KiB and removed when the call is answered.
     :param base_url: public URL of the application (used in descriptions);
         default: built from the WSGI environ (scheme, SERVER_NAME,
         SERVER_PORT, SCRIPT_NAME), never from request headers.
@@ -104,6 +119,8 @@ class LadonWSGIApplication:
         interfaces: Mapping[str, type[Interface]] | None = None,
         debug: bool = False,
         max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
+        max_attachments: int = 100,
+        max_attachment_bytes: int = 256 * 1024 * 1024,
         base_url: str | None = None,
         trust_proxy: bool = False,
         interface_plugins: bool = False,
@@ -126,6 +143,11 @@ class LadonWSGIApplication:
         self.debug = debug
         self.logging = logging
         self.max_content_length = max_content_length
+        self.multipart_limits = MultipartLimits(
+            max_root=max_content_length,
+            max_parts=max_attachments,
+            max_attachment_bytes=max_attachment_bytes,
+        )
         self.base_url = base_url.rstrip("/") if base_url else None
         self.trust_proxy = trust_proxy
         self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "")
@@ -218,6 +240,16 @@ class LadonWSGIApplication:
                         ("Content-Length", str(len(response.body))),
                         *response.headers,
                     ]
+                stream = response.stream
+                if stream is not None:
+                    length = stream.length
+                    headers = [("Content-Type", response.content_type), *response.headers]
+                    if length is not None:
+                        headers.append(("Content-Length", str(length)))
+                    start_response(_status_line(response.status), headers)
+                    if self.logging & LOG_REQUEST_ACCESS:
+                        _log_access(environ, response.status)
+                    return stream
                 start_response(_status_line(response.status), headers)
                 if self.logging & LOG_REQUEST_ACCESS:
                     _log_access(environ, response.status)
@@ -240,8 +272,7 @@ class LadonWSGIApplication:
         endpoint = self._endpoints.get(route)
         if endpoint is not None and environ.get("REQUEST_METHOD") == "POST":
             # NOTE: the hot path: a call to an endpoint seen before.
-            body = read_body(environ, self.max_content_length)
-            return self.call(endpoint[0], endpoint[1], body, environ)
+            return self.post(endpoint[0], endpoint[1], environ)
         if route.kind is RouteKind.CATALOG:
             html = self.pages.catalog(self.services, _script(environ))
             return Response(html, content_type="text/html; charset=utf-8")
@@ -274,16 +305,68 @@ class LadonWSGIApplication:
         if len(self._endpoints) >= 1024:  # bounded: paths are client-chosen
             self._endpoints.clear()
         self._endpoints[route] = (service, iface)
-        body = read_body(environ, self.max_content_length)
-        return self.call(service, iface, body, environ)
+        return self.post(service, iface, environ)
+
+    def post(self, service: ServiceInfo, iface: Interface, environ: WSGIEnviron) -> Payload:
+        """Read the body of a call (with its attachments) and answer it."""
+        ctype = str(environ.get("CONTENT_TYPE", ""))
+        if not (ctype[:10].lower() == "multipart/" and iface.accepts_attachments):
+            body = read_body(environ, self.max_content_length)
+            return self.call(service, iface, body, environ)
+        try:
+            parts = read_parts(environ, ctype, self.multipart_limits)
+        except ServiceFault as fault:
+            return self._fault(iface, fault, None)
+        root, rest = parts[0], parts[1:]
+        attachments = AttachmentSet([attachment(p.file, p.size, p.headers) for p in rest])
+        environ = {
+            **environ,
+            "attachments": list(attachments),
+            "attachments_by_id": dict(attachments.by_id),
+        }
+        body = root.file.read()
+        headers = {"Content-Type": root.content_type or "application/octet-stream"}
+        return self.call(service, iface, body, environ, headers, attachments)
 
     def call(
-        self, service: ServiceInfo, iface: Interface, body: bytes, environ: Mapping[str, Any]
+        self,
+        service: ServiceInfo,
+        iface: Interface,
+        body: bytes,
+        environ: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+        attachments: AttachmentSet | None = None,
     ) -> Payload:
-        """Decode, run and encode one call; every failure becomes a fault."""
+        """Decode, run and encode one call; every failure becomes a fault.
+
+        :param headers: the request headers the interface reads (default:
+            the request's Content-Type).
+        :param attachments: the attachments of a multipart request; closed
+            once the answer is sent (or by the task that took them).
+        """
+        payload = self._call(service, iface, body, environ, headers, attachments)
+        if attachments is not None:
+            payload = _release_after(payload, attachments)
+        return payload
+
+    def _call(
+        self,
+        service: ServiceInfo,
+        iface: Interface,
+        body: bytes,
+        environ: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+        attachments: AttachmentSet | None,
+    ) -> Payload:
         call: Call | None = None
         try:
-            headers = {"Content-Type": str(environ.get("CONTENT_TYPE", ""))}
+            if headers is None:
+                headers = {"Content-Type": str(environ.get("CONTENT_TYPE", ""))}
+            if attachments is not None:
+                call = iface.decode_call(body, headers, attachments=attachments)  # type: ignore[call-arg]
+                call.context["attachments"] = attachments
+                result = self.dispatcher.invoke(service, call, environ)
+                return self._encode(iface, call, result)
             if iface.batches:
                 batch = iface.call_batch(
                     body, headers, lambda c: self.dispatcher.invoke(service, c, environ)
@@ -295,13 +378,16 @@ class LadonWSGIApplication:
             result = self.dispatcher.invoke(service, call, environ)
             if self.logging:
                 self._log_call(service, iface, call, result, time.perf_counter() - started)
-            if isinstance(result, CustomResponse):
-                return _custom(result)
-            return iface.encode_result(call, result)
+            return self._encode(iface, call, result)
         except ServiceFault as fault:
             return self._fault(iface, fault, call)
         except Exception as exc:
             return self._fault(iface, internal_error(exc, self.debug), call)
+
+    def _encode(self, iface: Interface, call: Call, result: object) -> Payload:
+        if isinstance(result, CustomResponse):
+            return _custom(result)
+        return iface.encode_result(call, result)
 
     def _log_call(
         self, service: ServiceInfo, iface: Interface, call: Call, result: object, seconds: float
@@ -330,10 +416,50 @@ class LadonWSGIApplication:
 
     def _fault(self, iface: Interface, fault: ServiceFault, call: Call | None) -> Payload:
         try:
-            return iface.encode_fault(fault, call)
+            payload = iface.encode_fault(fault, call)
+            status = getattr(fault, "http_status", None)
+            if isinstance(status, int) and payload.status == 200:
+                payload = dataclasses.replace(payload, status=status)
+            return payload
         except Exception as exc:
             logger.error("Interface %s failed to encode a fault", iface.name, exc_info=exc)
             return Payload(b"Internal server error", "text/plain; charset=utf-8", 500)
+
+
+def _release_after(payload: Payload, attachments: AttachmentSet) -> Payload:
+    """Close a request's attachments once its answer is sent (a streamed
+    answer may read them), unless a task took them over."""
+    stream = payload.stream
+    if stream is None:
+        attachments.close()
+        return payload
+    own_close = stream.close
+
+    def close() -> None:
+        try:
+            own_close()
+        finally:
+            attachments.close()
+
+    return dataclasses.replace(payload, stream=_ClosingStream(stream, close))
+
+
+class _ClosingStream:
+    """A body stream whose ``close`` also runs extra clean-up."""
+
+    def __init__(self, stream: BodyStream, close: Callable[[], None]) -> None:
+        self._stream = stream
+        self._close = close
+
+    @property
+    def length(self) -> int | None:
+        return self._stream.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        self._close()
 
 
 def _log_access(environ: Mapping[str, Any], status: int) -> None:

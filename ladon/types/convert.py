@@ -23,6 +23,9 @@ from typing import Any
 
 from ..exceptions.service import ArgumentError
 from ..exceptions.service import ResultError
+from .attachment import AttachmentSet
+from .attachment import as_attachment
+from .attachment import attachment
 from .ladontype import LadonType
 from .spec import ListOf
 from .spec import TypeSpec
@@ -42,10 +45,13 @@ class Options:
     :param encoding: codec between text on the wire and ``bytes`` values.
     :param allow_unsafe: when dumping, coerce values of the wrong type
         (``int(2.7)``) instead of failing (Ladon 1.0 ``allow_unsafe_conversion``).
+    :param attachments: the request's attachments, when it carried some.
     """
 
     encoding: str = "UTF-8"
     allow_unsafe: bool = False
+    #: The attachments of the request, for ``cid:``/``cidx:`` references.
+    attachments: AttachmentSet | None = None
 
 
 def describe_value(value: object) -> str:
@@ -281,10 +287,32 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     if isinstance(spec, type) and issubclass(spec, LadonType):
         return _load_object(spec, value, path, opts)
     if is_attachment(spec):
-        if isinstance(value, spec):
-            return value
-        raise ArgumentError(path, f"expected an attachment, got {describe_value(value)}")
+        return _load_attachment(value, path, opts)
     raise ArgumentError(path, f"unsupported type {type_name(spec)}")  # pragma: no cover
+
+
+def _load_attachment(value: object, path: str, opts: Options) -> attachment:
+    if isinstance(value, attachment):
+        return value
+    if isinstance(value, bytes | bytearray):  # e.g. XML-RPC base64
+        return attachment.from_bytes(bytes(value))
+    if isinstance(value, str):
+        if opts.attachments is not None:
+            try:
+                return opts.attachments.resolve(value)
+            except LookupError as exc:
+                raise ArgumentError(path, str(exc)) from None
+        if value.strip().lower().startswith(("cid:", "cidx:")):
+            raise ArgumentError(
+                path,
+                f"refers to an attachment ({describe_value(value)}) but the request "
+                "carries none; send it as multipart/related with the file as a part",
+            )
+    raise ArgumentError(
+        path,
+        "expected an attachment reference (cid:<Content-ID> or cidx:<index>), "
+        f"got {describe_value(value)}",
+    )
 
 
 # -- dumping (python -> wire) --------------------------------------------------
@@ -423,5 +451,10 @@ def dump(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     if isinstance(spec, type) and issubclass(spec, LadonType):
         return _dump_object(spec, value, path, opts)
     if is_attachment(spec):
-        return value
+        att = as_attachment(value)
+        if att is None:
+            raise ResultError(
+                path, f"expected an attachment, a binary file or bytes, got {type(value).__name__}"
+            )
+        return att
     raise ResultError(path, f"unsupported type {type_name(spec)}")  # pragma: no cover

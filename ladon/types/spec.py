@@ -99,6 +99,24 @@ def normalize(declared: object, where: str) -> TypeSpec:
     )
 
 
+def contains_attachment(spec: TypeSpec) -> bool:
+    """Whether values of ``spec`` may hold attachments (directly, in lists
+    or in LadonType fields, at any depth)."""
+    seen: set[type] = set()
+
+    def visit(s: TypeSpec) -> bool:
+        while isinstance(s, ListOf):
+            s = s.item
+        if is_attachment(s):
+            return True
+        if is_ladontype(s) and s not in seen:
+            seen.add(s)
+            return any(visit(f.type) for f in s.ladon_type_info().fields)  # type: ignore[attr-defined]
+        return False
+
+    return visit(spec)
+
+
 def split_optional(annotation: object) -> tuple[object, bool]:
     """Split ``T | None`` / ``Optional[T]`` into ``(T, True)``; else ``(T, False)``."""
     origin = typing.get_origin(annotation)
