@@ -79,12 +79,20 @@ def to_plain(el: etree._Element, spec: TypeSpec) -> Any:
     Lists take every child element in order (normally ``item``); objects
     take children by local name (``-`` read as ``_``); other values take the
     element's text exactly as sent (whitespace and entities preserved).
+    Text where a list or an object was expected is returned as text, for
+    ``load()`` to refuse with a message naming the argument.
     """
     if is_nil(el):
         return None
     if isinstance(spec, ListOf):
         item = spec.item
-        return [to_plain(c, item) for c in el if isinstance(c.tag, str)]
+        items = [c for c in el if isinstance(c.tag, str)]
+        if not items and el.text and el.text.strip():
+            # Text where a list was expected, e.g. suds given a plain Python
+            # list for a wrapper array sends <numbers>1</numbers><numbers>2</numbers>:
+            # let load() say so instead of reading an empty list.
+            return el.text
+        return [to_plain(c, item) for c in items]
     if isinstance(spec, type) and issubclass(spec, LadonType):
         fields = {f.name: f.type for f in spec.ladon_type_info().fields}
         out: dict[str, Any] = {}
