@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
 from lxml import etree
 
 from ..exceptions.service import MalformedRequest
+from ..types.attachment import attachment
 from ..types.ladontype import LadonType
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from ..types.spec import is_attachment
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD = "http://www.w3.org/2001/XMLSchema"
 XSI_NIL = f"{{{XSI}}}nil"
+XOP = "http://www.w3.org/2004/08/xop/include"
+XOP_INCLUDE = f"{{{XOP}}}Include"
 
 
 def _parser() -> etree.XMLParser:
@@ -93,6 +99,8 @@ def to_plain(el: etree._Element, spec: TypeSpec) -> Any:
             # let load() say so instead of reading an empty list.
             return el.text
         return [to_plain(c, item) for c in items]
+    if is_attachment(spec):
+        return _attachment_value(el)
     if isinstance(spec, type) and issubclass(spec, LadonType):
         fields = {f.name: f.type for f in spec.ladon_type_info().fields}
         out: dict[str, Any] = {}
@@ -107,6 +115,27 @@ def to_plain(el: etree._Element, spec: TypeSpec) -> Any:
     if len(el):
         return "".join(el.itertext())  # type: ignore[arg-type]  # str for parsed text
     return el.text or ""
+
+
+def _attachment_value(el: etree._Element) -> str | bytes:
+    """An attachment argument: a ``cid:`` reference to a MIME part (an
+    ``xop:Include`` child, an ``href`` attribute as in SOAP with
+    Attachments, or ``cid:...`` text as a ``swaRef``), else base64 text
+    decoded to bytes (text that is not base64 is returned as is, for
+    ``load()`` to refuse)."""
+    for child in el:
+        if child.tag == XOP_INCLUDE:
+            return str(child.get("href", ""))
+    href = el.get("href")
+    if href is not None:
+        return href
+    text = (el.text or "").strip()
+    if text[:4].lower() == "cid:":
+        return text
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return text
 
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -134,7 +163,14 @@ def text_of(value: object) -> str:
     return str(value)
 
 
-def write(out: list[str], tag: str, spec: TypeSpec, value: Any, prefix: str) -> None:
+def write(
+    out: list[str],
+    tag: str,
+    spec: TypeSpec,
+    value: Any,
+    prefix: str,
+    files: list[attachment] | None = None,
+) -> None:
     """Append the markup of ``<tag>`` holding a plain value of type ``spec``.
 
     NOTE: responses are written as text, not built as an lxml tree: it is
@@ -142,6 +178,9 @@ def write(out: list[str], tag: str, spec: TypeSpec, value: Any, prefix: str) -> 
 
     :param tag: the element name, with its prefix if any.
     :param prefix: prefix of nested elements (items, fields), e.g. ``"arr:"``.
+    :param files: where attachments go when the answer is multipart: each
+        is appended and written as an ``xop:Include`` of its part; without
+        it attachments are written inline, as base64.
     """
     if value is None:
         out.append(f'<{tag} xsi:nil="true"/>')
@@ -149,19 +188,37 @@ def write(out: list[str], tag: str, spec: TypeSpec, value: Any, prefix: str) -> 
         out.append(f"<{tag}>")
         item_tag, item = prefix + "item", spec.item
         for v in value:
-            write(out, item_tag, item, v, prefix)
+            write(out, item_tag, item, v, prefix, files)
         out.append(f"</{tag}>")
     elif isinstance(spec, type) and issubclass(spec, LadonType):
         out.append(f"<{tag}>")
-        write_fields(out, spec, value, prefix, prefix)
+        write_fields(out, spec, value, prefix, prefix, files)
         out.append(f"</{tag}>")
+    elif isinstance(value, attachment):
+        if files is None:
+            out.append(f"<{tag}>{base64.b64encode(value.read()).decode('ascii')}</{tag}>")
+        else:
+            files.append(value)
+            out.append(
+                f'<{tag}><xop:Include xmlns:xop="{XOP}" href="cid:{part_id(len(files))}"/></{tag}>'
+            )
     else:
         out.append(f"<{tag}>{escape(text_of(value))}</{tag}>")
 
 
+def part_id(n: int) -> str:
+    """The Content-ID (without angle brackets) of the n-th attachment of an answer."""
+    return f"ladon-attachment-{n}"
+
+
 def write_fields(
-    out: list[str], cls: type[LadonType], value: dict[str, Any], tag_prefix: str, prefix: str
+    out: list[str],
+    cls: type[LadonType],
+    value: dict[str, Any],
+    tag_prefix: str,
+    prefix: str,
+    files: list[attachment] | None = None,
 ) -> None:
     """Append one element per field of a plain object value."""
     for f in cls.ladon_type_info().fields:
-        write(out, tag_prefix + wire_name(f.name), f.type, value[f.name], prefix)
+        write(out, tag_prefix + wire_name(f.name), f.type, value[f.name], prefix, files)

@@ -453,12 +453,22 @@ def attachment_headers(att: attachment, content_id: str) -> list[tuple[str, str]
     return headers
 
 
+def _ladon_part_id(n: int) -> str:
+    return f"ladon-attachment-{n}"
+
+
 def related_response(
-    root: bytes, root_type: str, attachments: list[attachment], root_id: str = "rpc-part"
+    root: bytes,
+    root_type: str,
+    attachments: list[attachment],
+    root_id: str = "rpc-part",
+    part_ids: Callable[[int], str] = _ladon_part_id,
 ) -> MultipartWriter:
     """A ``multipart/related`` answer: the protocol message, then one part
-    per attachment with ``Content-ID: ladon-attachment-N`` (Ladon 1.0's
-    names). Closing it closes the attachments.
+    per attachment, by default with ``Content-ID: ladon-attachment-N``
+    (Ladon 1.0's names). Closing it closes the attachments.
+
+    :param part_ids: the Content-ID of the n-th attachment (from 1).
 
     .. versionadded:: 2.0
     """
@@ -466,7 +476,7 @@ def related_response(
         ([("Content-Type", root_type), ("Content-ID", root_id)], root)
     ]
     for n, att in enumerate(attachments, 1):
-        parts.append((attachment_headers(att, f"ladon-attachment-{n}"), att.bufferobj))
+        parts.append((attachment_headers(att, part_ids(n)), att.bufferobj))
 
     def close() -> None:
         for att in attachments:

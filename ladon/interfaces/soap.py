@@ -17,16 +17,21 @@ from typing import ClassVar
 
 from lxml import etree
 
+from ..exceptions.service import ArgumentError
 from ..exceptions.service import ClientFault
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
+from ..types.attachment import AttachmentSet
+from ..types.attachment import attachment
 from ..types.ladontype import LadonType
+from ..types.spec import ListOf
 from ._xml import XSD
 from ._xml import XSI
 from ._xml import escape
 from ._xml import local
 from ._xml import parse_xml
+from ._xml import part_id
 from ._xml import py_name
 from ._xml import to_plain
 from ._xml import write
@@ -34,6 +39,7 @@ from ._xml import write_fields
 from .base import Call
 from .base import Interface
 from .base import Payload
+from .multipart import related_response
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
@@ -62,7 +68,12 @@ class SOAPBase(Interface):
 
     content_type: ClassVar[str] = "text/xml; charset=utf-8"
 
-    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
+    def decode_call(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        attachments: AttachmentSet | None = None,
+    ) -> Call:
         root = parse_xml(body)
         if root.tag != _ENVELOPE_TAG:
             if local(root.tag) != "Envelope":
@@ -83,12 +94,22 @@ class SOAPBase(Interface):
         for c in method_el:
             name = py_name(local(c.tag))
             spec = types.get(name)
+            if name in values:
+                how = (
+                    "; a list is one element holding one <item> per value"
+                    if isinstance(spec, ListOf)
+                    else ""
+                )
+                raise ArgumentError(name, f"is given more than once{how}")
             if spec is None:
                 if isinstance(c.tag, str):
                     values[name] = None  # reported as an unknown parameter
                 continue
             values[name] = to_plain(c, spec)
-        return Call(m, self.bind_named(m, values))
+        call = Call(m, self.bind_named(m, values, attachments))
+        if attachments is not None:
+            call.context["multipart"] = True
+        return call
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         code = getattr(fault, "soap_code", None) or ("Client" if fault.is_client else "Server")
@@ -106,9 +127,18 @@ class SOAPBase(Interface):
         return Payload("".join(parts).encode("utf-8"), self.content_type, 500)
 
     def respond(
-        self, open_tag: str, close_tag: str, write_result: Callable[[list[str]], None]
+        self,
+        open_tag: str,
+        close_tag: str,
+        write_result: Callable[[list[str]], None],
+        files: list[attachment] | None = None,
     ) -> Payload:
-        """Wrap what ``write_result`` writes in the envelope and response element."""
+        """Wrap what ``write_result`` writes in the envelope and response element.
+
+        :param files: the list ``write_result`` appends attachments to; when
+            it is not empty afterwards the answer is an XOP package
+            (``multipart/related``, one part per attachment).
+        """
         out = [_ENVELOPE_START, open_tag]
         try:
             write_result(out)
@@ -117,9 +147,23 @@ class SOAPBase(Interface):
         out.append(close_tag)
         out.append(_ENVELOPE_END)
         try:
-            return Payload("".join(out).encode("utf-8"), self.content_type)
+            envelope = "".join(out).encode("utf-8")
         except UnicodeEncodeError:
             raise ServerFault("The result cannot be written as XML: lone surrogates") from None
+        if not files:
+            return Payload(envelope, self.content_type)
+        stream = related_response(
+            envelope,
+            'application/xop+xml; charset=utf-8; type="text/xml"',
+            files,
+            root_id="<rpc-part>",
+            part_ids=lambda n: f"<{part_id(n)}>",
+        )
+        ctype = (
+            'multipart/related; type="application/xop+xml"; start="<rpc-part>"; '
+            f'start-info="text/xml"; boundary={stream.boundary}'
+        )
+        return Payload(b"", ctype, stream=stream)
 
 
 def _xml_safe(text: str) -> str:
@@ -141,21 +185,25 @@ class SOAPInterface(SOAPBase):
     """
 
     name: ClassVar[str] = "soap"
+    accepts_attachments: ClassVar[bool] = True
 
     def encode_result(self, call: Call, result: object) -> Payload:
         plain = self.dump_result(call, result)
         m = call.method
         rtype = m.rtype
         open_tag = f'<{m.name}Response xmlns="{TEMPURI}" xmlns:arr="{ARRAYS_NS}">'
+        # Attachments go in MIME parts when the client sent parts itself,
+        # else inline as base64 (what the WSDL's base64Binary says).
+        files: list[attachment] | None = [] if call.context.get("multipart") else None
 
         def write_result(out: list[str]) -> None:
             if isinstance(rtype, type) and issubclass(rtype, LadonType) and plain is not None:
                 # Ladon 1.0 wire shape: the fields sit directly in MResponse.
-                write_fields(out, rtype, plain, "", "arr:")
+                write_fields(out, rtype, plain, "", "arr:", files)
             else:
-                write(out, "result", rtype, plain, "arr:")
+                write(out, "result", rtype, plain, "arr:", files)
 
-        return self.respond(open_tag, f"</{m.name}Response>", write_result)
+        return self.respond(open_tag, f"</{m.name}Response>", write_result, files)
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
         from .wsdl import document_literal_wsdl

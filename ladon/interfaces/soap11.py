@@ -27,6 +27,8 @@ class SOAP11Interface(SOAPBase):
     """
 
     name: ClassVar[str] = "soap11"
+    #: Attachments travel inline, as base64 (rpc/encoded has no MIME binding here).
+    inline_attachments: ClassVar[bool] = True
 
     def encode_result(self, call: Call, result: object) -> Payload:
         plain = self.dump_result(call, result)

@@ -4,7 +4,9 @@ Document/literal (``soap``): two schemas. The ``Arrays`` schema holds one
 complexType per LadonType and per list type (``ArrayOfint``, ``ArrayOfPoint``);
 the ``tempuri`` schema imports it and holds the wrapper elements ``M`` and
 ``MResponse``. Both are ``elementFormDefault="qualified"``, matching the
-namespaces the responses use.
+namespaces the responses use. Attachments are ``xsd:base64Binary``: inline
+base64, or an ``xop:Include`` of a MIME part; the binding of a method with
+attachments wraps ``soap:body`` in ``mime:multipartRelated``.
 
 RPC (``soap11``): one unqualified schema in ``urn:<Service>``, messages with
 one part per parameter, ``use="encoded"`` bodies, as Ladon 1.0 described it.
@@ -23,6 +25,7 @@ from ..ladonizer.model import ServiceInfo
 from ..types.ladontype import LadonType
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from ..types.spec import contains_attachment
 from ..types.spec import is_attachment
 from ._xml import XSD
 from ._xml import wire_name
@@ -123,11 +126,46 @@ def _tostring(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
+def _mime_directions(method: MethodInfo) -> set[str]:
+    """Where a document/literal method may carry MIME parts: ``input`` when
+    a parameter holds attachments, ``output`` when the result does."""
+    found = set()
+    if any(contains_attachment(p.type) for p in method.params):
+        found.add("input")
+    if contains_attachment(method.rtype):
+        found.add("output")
+    return found
+
+
+def _body(parent: etree._Element, body: dict[str, str], mime: bool) -> None:
+    """``soap:body``, and beside it a ``mime:multipartRelated`` when the
+    message may also come as MIME parts (SOAP with Attachments).
+
+    NOTE: the plain ``soap:body`` stays a direct child: zeep and suds look
+    for it only there, and the message is valid without parts too (the
+    attachments then travel inline, as base64).
+    """
+    s = f"{{{WSDL_SOAP}}}"
+    _el(parent, s + "body", **body)
+    if not mime:
+        return
+    m = f"{{{MIME}}}"
+    related = _el(parent, m + "multipartRelated")
+    _el(_el(related, m + "part"), s + "body", **body)
+    _el(_el(related, m + "part"), m + "content", type="application/octet-stream")
+
+
 def _operations(
-    root: etree._Element, service: ServiceInfo, url: str, style: str, body: dict[str, str]
+    root: etree._Element,
+    service: ServiceInfo,
+    url: str,
+    style: str,
+    body: dict[str, str],
+    mime: bool = False,
 ) -> None:
     """Append portType, binding and service: the same for both styles but for
-    the binding style and the attributes of ``soap:body``."""
+    the binding style, the attributes of ``soap:body`` and (``mime``) the
+    MIME bindings of methods with attachments."""
     w = f"{{{WSDL}}}"
     s = f"{{{WSDL_SOAP}}}"
     port_type = _el(root, w + "portType", name=service.name + "PortType")
@@ -142,8 +180,9 @@ def _operations(
     for m in service.methods.values():
         op = _el(binding, w + "operation", name=m.name)
         _el(op, s + "operation", soapAction=f"{url}/{m.name}", style=style)
+        with_parts = _mime_directions(m) if mime else set()
         for direction in ("input", "output"):
-            _el(_el(op, w + direction), s + "body", **body)
+            _body(_el(op, w + direction), body, direction in with_parts)
     svc = _el(root, w + "service", name=service.name)
     if service.doc:
         _el(svc, w + "documentation").text = service.doc
@@ -189,7 +228,7 @@ def document_literal_wsdl(service: ServiceInfo, url: str) -> bytes:
         for suffix in ("", "Response"):
             msg = _el(root, w + "message", name=m.name + suffix)
             _el(msg, w + "part", name="parameters", element=f"tns:{m.name}{suffix}")
-    _operations(root, service, url, "document", {"use": "literal"})
+    _operations(root, service, url, "document", {"use": "literal"}, mime=True)
     return _tostring(root)
 
 

@@ -419,6 +419,10 @@ def test_a_plain_python_list_is_not_an_array_to_suds(shapes: Any, flavour: str) 
         with pytest.raises(suds.WebFault) as info:
             shapes.squares([1, 2])
         assert info.value.fault.faultcode == "SOAP-ENV:Client"
+        assert '"numbers": is given more than once' in info.value.fault.faultstring
+        assert "<item>" in info.value.fault.faultstring
+        with pytest.raises(suds.WebFault) as info:
+            shapes.squares([1])  # <numbers>1</numbers>: text where a list belongs
         assert '"numbers": expected a list' in info.value.fault.faultstring
     else:
         with pytest.raises(suds.TypeNotFound):
