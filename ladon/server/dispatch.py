@@ -16,12 +16,15 @@ from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
 from ..tasks import TaskBackend
+from ..tasks import TaskCancelled
 from ..tasks import TaskHandle
 from ..tasks import TaskRejected
 from ..tasks import TaskState
 from ..tasks import TaskStatus
 from ..tasks import UnknownTask
 from ..types.attachment import AttachmentSet
+from ..types.convert import Options
+from ..types.convert import dump
 
 logger = logging.getLogger("ladon")
 
@@ -117,12 +120,29 @@ class Dispatcher:
         if attachments is not None:
             attachments.hand_over()  # the task closes them when it ends
 
+        declared = service.methods[f"{m.name}_result"]  # it has the method's own rtype
+        opts = Options(declared.encoding, declared.allow_unsafe_conversion)
+
         def job(handle: TaskHandle) -> object:
             try:
                 target = getattr(service.factory(), m.attr)
                 if base_kw is None:
-                    return target(*args)
-                return target(*args, **base_kw, update_progress=handle.update_progress, task=handle)
+                    result = target(*args)
+                else:
+                    result = target(
+                        *args, **base_kw, update_progress=handle.update_progress, task=handle
+                    )
+                # A result that cannot be sent fails the task now, rather
+                # than a task that "succeeded" with no fetchable result.
+                dump(declared.rtype, result, "result", opts, declared.rtype_nullable)
+                return result
+            except TaskCancelled:
+                raise
+            except Exception as exc:
+                logger.error(
+                    "Task %s of %s.%s failed", handle.id, service.name, m.name, exc_info=exc
+                )
+                raise
             finally:
                 if attachments is not None:
                     attachments.close_now()

@@ -164,8 +164,8 @@ def clamp_progress(value: object) -> float | None:
     """Normalise a progress value reported by a task.
 
     :param value: what the task passed. ``int`` and ``float`` values (but not
-        ``bool``) are clamped to 0.0..1.0; anything else (``None``, strings,
-        booleans, NaN, infinities, other types) is ignored.
+        ``bool``), infinities included, are clamped to 0.0..1.0; anything else
+        (``None``, strings, booleans, NaN, other types) is ignored.
     :returns: the clamped value, or ``None`` when the value is ignored.
 
     .. versionadded:: 2.0
@@ -176,9 +176,9 @@ def clamp_progress(value: object) -> float | None:
         # Compared as int: float() of a huge int would overflow.
         return 0.0 if value <= 0 else 1.0
     if isinstance(value, float):
-        if not math.isfinite(value):
+        if math.isnan(value):
             return None
-        return min(1.0, max(0.0, float(value)))
+        return min(1.0, max(0.0, float(value)))  # infinities clamp too
     return None
 
 

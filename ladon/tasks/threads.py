@@ -289,13 +289,11 @@ class ThreadTaskBackend:
             state = TaskState.CANCELLED  # a cancelled task ends cancelled
         record.state = state
         record.finished = time.time()
+        record.progress = 1.0  # 1.0 once the task has ended, however it ended
         if state is TaskState.SUCCEEDED:
             record.result = result
-            record.progress = 1.0
-        elif state is TaskState.FAILED:
-            record.progress = 1.0
-            if error is not None:
-                record.error, record.error_detail = error
+        elif state is TaskState.FAILED and error is not None:
+            record.error, record.error_detail = error
         self._expiry.append((time.monotonic(), record.task_id))
         self._sweep()
 
