@@ -31,8 +31,12 @@ def _serve(
     debug: bool,
     threaded: bool = True,
 ) -> int:
+    from werkzeug.serving import is_running_from_reloader
+    from werkzeug.serving import make_server
     from werkzeug.serving import run_simple
 
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # module names resolve from here, as with python -m
     try:
         app = _build_app(targets, tasks, debug)
     except (DefinitionError, ImportError, ValueError, OSError) as exc:
@@ -40,9 +44,26 @@ def _serve(
         return 2
     names = ", ".join(s.name for s in app.services)  # type: ignore[attr-defined]
     shown = f"[{host}]" if ":" in host else host
-    sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{shown}:{port}/\n")
+    if reload:
+        if not is_running_from_reloader():
+            sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{shown}:{port}/\n")
+            sys.stdout.flush()
+        run_simple(host, port, app, use_reloader=True, threaded=threaded)  # type: ignore[arg-type]
+        return 0
+    try:
+        server = make_server(host, port, app, threaded=threaded)  # type: ignore[arg-type]
+    except OSError as exc:  # the port is taken, the host is not ours...
+        sys.stderr.write(f"ladon: cannot listen on {shown}:{port}: {exc.strerror or exc}\n")
+        return 2
+    sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{shown}:{server.port}/\n")
     sys.stdout.flush()
-    run_simple(host, port, app, use_reloader=reload, threaded=threaded)  # type: ignore[arg-type]
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.close()  # type: ignore[attr-defined]
     return 0
 
 
