@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 
+from ..exceptions.service import ArgumentError
 from ..exceptions.service import MalformedRequest
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
@@ -79,14 +80,19 @@ def is_nil(el: etree._Element) -> bool:
     return False
 
 
-def to_plain(el: etree._Element, spec: TypeSpec) -> Any:
+def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     """Read an element as a plain value, guided by the expected type.
 
     Lists take every child element in order (normally ``item``); objects
     take children by local name (``-`` read as ``_``); other values take the
     element's text exactly as sent (whitespace and entities preserved).
-    Text where a list or an object was expected is returned as text, for
-    ``load()`` to refuse with a message naming the argument.
+    What does not fit the type is returned in a shape ``load()`` refuses
+    with a message naming the argument: text where a list or an object was
+    expected is returned as text, child elements where a value was expected
+    as an (empty) object.
+
+    :param path: where the element sits (``items[3].name``), for errors.
+    :raises ArgumentError: a field of an object is given twice.
     """
     if is_nil(el):
         return None
@@ -98,7 +104,7 @@ def to_plain(el: etree._Element, spec: TypeSpec) -> Any:
             # list for a wrapper array sends <numbers>1</numbers><numbers>2</numbers>:
             # let load() say so instead of reading an empty list.
             return el.text
-        return [to_plain(c, item) for c in items]
+        return [to_plain(c, item, f"{path}[{i}]") for i, c in enumerate(items)]
     if is_attachment(spec):
         return _attachment_value(el)
     if isinstance(spec, type) and issubclass(spec, LadonType):
@@ -108,12 +114,14 @@ def to_plain(el: etree._Element, spec: TypeSpec) -> Any:
             name = py_name(local(c.tag))
             ftype = fields.get(name)
             if ftype is not None:
-                out[name] = to_plain(c, ftype)
+                if name in out:
+                    raise ArgumentError(f"{path}.{name}", "is given more than once")
+                out[name] = to_plain(c, ftype, f"{path}.{name}")
         if not out and el.text and el.text.strip():
             return el.text  # text where an object was expected: let load() say so
         return out
     if len(el):
-        return "".join(el.itertext())  # type: ignore[arg-type]  # str for parsed text
+        return {}  # elements where a value was expected: load() refuses an object
     return el.text or ""
 
 

@@ -221,7 +221,11 @@ class Interface(abc.ABC):
         for name, spec, nullable, optional, default in params:
             if name in values:
                 found += 1
-                args.append(load(spec, values[name], name, opts, nullable))
+                value = values[name]
+                if value is None and optional and not nullable:
+                    args.append(default)  # an explicit null/nil: the default
+                else:
+                    args.append(load(spec, value, name, opts, nullable))
             elif optional:
                 args.append(default)
             else:

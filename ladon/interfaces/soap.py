@@ -105,7 +105,7 @@ class SOAPBase(Interface):
                 if isinstance(c.tag, str):
                     values[name] = None  # reported as an unknown parameter
                 continue
-            values[name] = to_plain(c, spec)
+            values[name] = to_plain(c, spec, name)
         call = Call(m, self.bind_named(m, values, attachments))
         if attachments is not None:
             call.context["multipart"] = True

@@ -25,6 +25,7 @@ from ..tasks import UnknownTask
 from ..types.attachment import AttachmentSet
 from ..types.convert import Options
 from ..types.convert import dump
+from ..types.typeconverter import TypeConverter
 
 logger = logging.getLogger("ladon")
 
@@ -47,6 +48,7 @@ def extras(method: MethodInfo, environ: Mapping[str, Any]) -> dict[str, Any]:
     kw["LADON_METHOD_NAME"] = method.name
     kw["LADON_ACCEPT_LANGUAGES"] = accept_languages(environ)
     kw["LADON_RTYPE"] = method.rtype
+    kw["LADON_METHOD_TC"] = TypeConverter(method.encoding, method.allow_unsafe_conversion)
     return kw
 
 

@@ -203,7 +203,9 @@ def _load_decimal(v: object, opts: Options) -> decimal.Decimal:
     if not d.is_finite():
         raise _Bad("expected a finite decimal number")
     if abs(d.adjusted()) > MAX_DECIMAL_EXPONENT:
-        raise _Bad(f"decimal exponent beyond +/-{MAX_DECIMAL_EXPONENT}")
+        raise _Bad(
+            f"decimal number too large or too precise (exponent beyond +/-{MAX_DECIMAL_EXPONENT})"
+        )
     return d
 
 
