@@ -7,6 +7,7 @@ from __future__ import annotations
 from .exceptions.service import ClientFault as ClientFault
 from .exceptions.service import ServerFault as ServerFault
 from .exceptions.service import ServiceFault as ServiceFault
+from .ladonizer.decorator import callback_method as callback_method
 from .ladonizer.decorator import ladonize as ladonize
 from .server.wsgi import LadonWSGIApplication as LadonWSGIApplication
 from .types.attachment import attachment as attachment

@@ -50,6 +50,8 @@ class MethodSpec:
         "allow_unsafe_conversion",
         "tasktype",
         "options",
+        "has_self",
+        "label",
         "_resolved",
     )
 
@@ -62,8 +64,12 @@ class MethodSpec:
         allow_unsafe_conversion: bool,
         tasktype: bool,
         options: dict[str, Any],
+        has_self: bool = True,
+        label: str | None = None,
     ) -> None:
         self.func = func
+        self.has_self = has_self
+        self.label = label
         self.argtypes = argtypes
         self.rtype = rtype
         self.encoding = encoding
@@ -74,6 +80,8 @@ class MethodSpec:
 
     @property
     def where(self) -> str:
+        if self.label:
+            return self.label
         return f"{self.func.__module__}.{self.func.__qualname__}"
 
     def resolve(self) -> tuple[tuple[ParamInfo, ...], TypeSpec, bool, bool]:
@@ -83,7 +91,10 @@ class MethodSpec:
         """
         if self._resolved is None:
             try:
-                hints = typing.get_type_hints(self.func)
+                target = self.func
+                if not inspect.isroutine(target) and callable(target):
+                    target = type(target).__call__  # a callable object
+                hints = typing.get_type_hints(target)
             except NameError as exc:
                 raise DefinitionError(f"{self.where}: cannot resolve annotation: {exc}") from exc
             self._resolved = _resolve(self, hints)
@@ -91,19 +102,31 @@ class MethodSpec:
 
 
 def _signature_params(spec: MethodSpec) -> tuple[list[inspect.Parameter], bool]:
-    sig = inspect.signature(spec.func)
+    try:
+        sig = inspect.signature(spec.func)
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError(f"{spec.where}: cannot read its signature: {exc}") from None
     params = list(sig.parameters.values())
-    if not params or params[0].kind not in (
-        inspect.Parameter.POSITIONAL_ONLY,
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    ):
-        raise DefinitionError(f"{spec.where}: @ladonize decorates methods; `self` is missing")
+    if spec.has_self:
+        if not params or params[0].kind not in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            raise DefinitionError(f"{spec.where}: @ladonize decorates methods; `self` is missing")
+        params = params[1:]
     accepts_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
     published = [
         p
-        for p in params[1:]
+        for p in params
         if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
     ]
+    if not spec.has_self:
+        keyword_only = [p.name for p in published if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        if keyword_only:
+            raise DefinitionError(
+                f"{spec.where}: keyword-only parameter(s) {', '.join(keyword_only)} cannot be "
+                "published; make them ordinary parameters"
+            )
     return published, accepts_kw
 
 
@@ -137,9 +160,19 @@ def _resolve(
     published, accepts_kw = _signature_params(spec)
     names = ", ".join(p.name for p in published) or "none"
     if spec.argtypes and len(spec.argtypes) != len(published):
+        varargs = [
+            p.name
+            for p in inspect.signature(spec.func).parameters.values()
+            if p.kind is inspect.Parameter.VAR_POSITIONAL
+        ]
+        note = (
+            f"; *{varargs[0]} is not published: declare one named parameter per type"
+            if varargs
+            else ""
+        )
         raise ArgDefCountMismatch(
             f"{spec.where}: @ladonize got {len(spec.argtypes)} type(s) for "
-            f"{len(published)} parameter(s) ({names})"
+            f"{len(published)} parameter(s) ({names}){note}"
         )
     params = []
     for i, p in enumerate(published):
@@ -203,16 +236,14 @@ def ladonize(
     """
     unknown = set(options) - _KNOWN_OPTIONS
     if unknown:
-        raise DefinitionError(f"@ladonize: unknown option(s) {sorted(unknown)}")
-    if isinstance(tasktype, dict):
-        is_task = bool(tasktype.get("enable", True))
-    else:
-        is_task = bool(tasktype)
-    is_task = is_task or bool(options.get("redis_server") or options.get("memcache_server"))
+        raise DefinitionError(
+            f"@ladonize got unknown option(s) {', '.join(map(repr, sorted(unknown)))}; "
+            "it takes rtype, encoding, allow_unsafe_conversion and tasktype"
+        )
+    is_task = _is_task(tasktype, options)
 
     def decorator(func: F) -> F:
-        if not callable(func):
-            raise DefinitionError(f"@ladonize must decorate a function, not {func!r}")
+        _check_decorated(func, "@ladonize")
         spec = MethodSpec(
             func, argtypes, rtype, encoding, allow_unsafe_conversion, is_task, dict(options)
         )
@@ -229,7 +260,160 @@ def ladonize(
     return decorator
 
 
-def get_spec(obj: object) -> MethodSpec | None:
-    """The :class:`MethodSpec` of a decorated function, else ``None``."""
+def _is_task(tasktype: bool | dict[str, Any], options: dict[str, Any]) -> bool:
+    if isinstance(tasktype, dict):
+        is_task = bool(tasktype.get("enable", True))
+    else:
+        is_task = bool(tasktype)
+    return is_task or bool(options.get("redis_server") or options.get("memcache_server"))
+
+
+def _check_decorated(func: object, decorator: str) -> None:
+    """Refuse what cannot be a published method, saying what to do."""
+    if isinstance(func, staticmethod | classmethod | property):
+        kind = type(func).__name__
+        raise DefinitionError(
+            f"{decorator} cannot decorate a {kind} ({getattr(func, '__func__', func)!r}): "
+            f"Ladon calls published methods on an instance; drop @{kind} and take self"
+        )
+    if not inspect.isfunction(func):
+        raise DefinitionError(
+            f"{decorator} must decorate a function defined in a class, not {func!r}"
+        )
+    if "." not in func.__qualname__:
+        raise DefinitionError(
+            f"{decorator} decorates methods of a service class, and "
+            f"{func.__module__}.{func.__qualname__} is not defined in a class: "
+            "move it into a class and serve that class"
+        )
+
+
+class CallbackSpec:
+    """What ``@callback_method`` recorded: the instance attribute holding the
+    callable whose signature the method publishes, and declared types.
+
+    .. versionadded:: 2.0
+    """
+
+    __slots__ = (
+        "func",
+        "attr",
+        "argtypes",
+        "rtype",
+        "encoding",
+        "allow_unsafe_conversion",
+        "tasktype",
+        "options",
+    )
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        attr: str,
+        argtypes: tuple[object, ...],
+        rtype: object,
+        encoding: str,
+        allow_unsafe_conversion: bool,
+        tasktype: bool,
+        options: dict[str, Any],
+    ) -> None:
+        self.func = func
+        self.attr = attr
+        self.argtypes = argtypes
+        self.rtype = rtype
+        self.encoding = encoding
+        self.allow_unsafe_conversion = allow_unsafe_conversion
+        self.tasktype = tasktype
+        self.options = options
+
+    def bind(self, owner: object, service: str, method: str) -> MethodSpec:
+        """The :class:`MethodSpec` of the callable that ``owner`` (a served
+        instance) holds in the attribute.
+
+        :raises DefinitionError: the attribute is missing or not callable,
+            or the callable cannot be published; the message names the
+            service, the method and what is wrong.
+        """
+        where = f"service {service}, method {method}"
+        if isinstance(owner, type):
+            raise DefinitionError(
+                f"{where}: @callback_method({self.attr!r}) publishes the callable a configured "
+                f"instance holds; serve an instance of {owner.__qualname__}, not the class"
+            )
+        target = getattr(owner, self.attr, _MISSING)
+        if target is _MISSING:
+            raise DefinitionError(
+                f"{where}: the instance has no attribute {self.attr!r}, which "
+                "@callback_method names; set it (e.g. in __init__) to the callable to publish"
+            )
+        if not callable(target):
+            raise DefinitionError(
+                f"{where}: attribute {self.attr!r} is a {type(target).__name__}, not a callable"
+            )
+        name = getattr(target, "__qualname__", None) or type(target).__qualname__
+        spec = MethodSpec(
+            target,
+            self.argtypes,
+            self.rtype,
+            self.encoding,
+            self.allow_unsafe_conversion,
+            self.tasktype,
+            dict(self.options),
+            has_self=False,
+            label=f"{where} (callback {name} in {self.attr!r})",
+        )
+        spec.resolve()
+        return spec
+
+
+def callback_method(
+    attr: str,
+    *argtypes: object,
+    rtype: object = _MISSING,
+    encoding: str = "UTF-8",
+    allow_unsafe_conversion: bool = False,
+    tasktype: bool | dict[str, Any] = False,
+) -> Callable[[F], F]:
+    """Publish a method whose parameters, types, defaults and docs are those
+    of a callable each served instance holds in its attribute ``attr``::
+
+        class ServiceBase:
+            def __init__(self, service_name, config_callback):
+                self.service_name = service_name
+                self.config_callback = config_callback
+
+            @callback_method("config_callback")
+            def configure(self, *args, **kw):
+                return self.config_callback(*args, **kw)
+
+    Each instance then publishes its own ``configure`` signature; calls
+    are checked against it and the converted arguments are passed to the
+    method positionally, in the callable's parameter order. Types come from
+    the callable's annotations, or from ``argtypes``/``rtype`` given here.
+
+    :param attr: the instance attribute holding the callable.
+    :raises DefinitionError: (when the application is built) the attribute is
+        missing, not callable, or its parameters have no usable types.
+
+    .. versionadded:: 2.0
+    """
+    if not isinstance(attr, str) or not attr:
+        raise DefinitionError(
+            "@callback_method needs the name of the attribute holding the callable"
+        )
+    is_task = _is_task(tasktype, {})
+
+    def decorator(func: F) -> F:
+        _check_decorated(func, "@callback_method")
+        func._ladon_spec = CallbackSpec(  # type: ignore[attr-defined]
+            func, attr, argtypes, rtype, encoding, allow_unsafe_conversion, is_task, {}
+        )
+        return func
+
+    return decorator
+
+
+def get_spec(obj: object) -> MethodSpec | CallbackSpec | None:
+    """The spec a decorator left on a function, else ``None``."""
     spec = getattr(obj, "_ladon_spec", None)
-    return spec if isinstance(spec, MethodSpec) else None
+    return spec if isinstance(spec, MethodSpec | CallbackSpec) else None

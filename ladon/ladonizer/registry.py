@@ -9,6 +9,7 @@ first, definition order within a class; a subclass override wins.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -27,6 +28,7 @@ from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.tasktype import TaskInfoResponse
 from ..types.tasktype import TaskProgressResponse
+from .decorator import CallbackSpec
 from .decorator import MethodSpec
 from .decorator import get_spec
 from .docstrings import parse_docstring
@@ -68,8 +70,25 @@ def publishes(cls: type) -> bool:
     return any(get_spec(v) for klass in cls.__mro__ for v in vars(klass).values())
 
 
-def classes_of(module: types.ModuleType) -> list[type]:
-    """The classes defined in ``module`` that publish methods, in order."""
+#: A module attribute listing exactly what the module serves (classes and
+#: configured instances), instead of every class that publishes methods.
+MODULE_SERVICES = "LADON_SERVICES"
+
+
+def classes_of(module: types.ModuleType) -> list[object]:
+    """What ``module`` serves: its ``LADON_SERVICES`` list when it has one,
+    else the classes defined in it that publish methods, in order.
+
+    :raises DefinitionError: ``LADON_SERVICES`` is not a list or tuple.
+    """
+    listed = getattr(module, MODULE_SERVICES, None)
+    if listed is not None:
+        if not isinstance(listed, list | tuple):
+            raise DefinitionError(
+                f"{module.__name__}.{MODULE_SERVICES} must be a list of classes and "
+                f"configured instances, not {type(listed).__name__}"
+            )
+        return list(listed)
     return [
         obj
         for obj in vars(module).values()
@@ -178,10 +197,17 @@ def _fields(info: MethodInfo) -> dict[str, Any]:
     return {name: getattr(info, name) for name in MethodInfo.__dataclass_fields__ if name != "kind"}
 
 
-def method_info(attr: str, spec: MethodSpec) -> MethodInfo:
-    """Build the published description of one decorated method."""
+def method_info(attr: str, spec: MethodSpec, doc_of: object = None) -> MethodInfo:
+    """Build the published description of one decorated method.
+
+    :param doc_of: where the docstring comes from when not ``spec.func``
+        (a callback without a docstring documents through its method).
+    """
     params, rtype, rtype_nullable, accepts_kw = spec.resolve()
-    doc = parse_docstring(inspect.getdoc(spec.func), [p.name for p in params])
+    text = inspect.getdoc(spec.func) if spec.has_self else _own_doc(spec.func)
+    if not text and doc_of is not None:
+        text = inspect.getdoc(doc_of)
+    doc = parse_docstring(text, [p.name for p in params])
     params = tuple(
         ParamInfo(p.name, p.type, p.default, p.nullable, tuple(doc.params.get(p.name, ())))
         for p in params
@@ -197,8 +223,48 @@ def method_info(attr: str, spec: MethodSpec) -> MethodInfo:
         publisher=doc.publisher,
         encoding=spec.encoding,
         allow_unsafe_conversion=spec.allow_unsafe_conversion,
-        accepts_kw=accepts_kw,
+        # a callback method gets its arguments only, never the request extras
+        accepts_kw=accepts_kw and spec.has_self,
     )
+
+
+def _own_doc(func: object) -> str | None:
+    """A callback's own docstring: a function's or method's, or the
+    ``__call__`` docstring of a callable object (never its class's)."""
+    if inspect.isroutine(func):
+        return inspect.getdoc(func)
+    if isinstance(func, functools.partial):
+        return None
+    return inspect.getdoc(type(func).__call__) if callable(func) else None
+
+
+def _specs_of(cls: type) -> dict[str, MethodSpec | CallbackSpec]:
+    """The published methods along the MRO (a subclass override wins).
+
+    :raises DefinitionError: a decorated function sits under
+        ``@staticmethod``, ``@classmethod`` or ``@property``.
+    """
+    specs: dict[str, MethodSpec | CallbackSpec] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            spec = get_spec(value)
+            if spec is not None:
+                specs[attr] = spec
+                continue
+            wrapped = (
+                value.fget
+                if isinstance(value, property)
+                else getattr(value, "__func__", None)
+                if isinstance(value, staticmethod | classmethod)
+                else None
+            )
+            if wrapped is not None and get_spec(wrapped) is not None:
+                kind = type(value).__name__
+                raise DefinitionError(
+                    f"{klass.__qualname__}.{attr}: @{kind} wraps a published method; "
+                    f"Ladon calls published methods on an instance: drop @{kind}"
+                )
+    return specs
 
 
 def build_service(obj: object, number: int = 1) -> ServiceInfo:
@@ -211,17 +277,20 @@ def build_service(obj: object, number: int = 1) -> ServiceInfo:
         raise DefinitionError(
             f"service name {name!r} ({cls.__qualname__}) is not a valid URL segment"
         )
-    specs: dict[str, MethodSpec] = {}
-    for klass in reversed(cls.__mro__):
-        for attr, value in vars(klass).items():
-            spec = get_spec(value)
-            if spec is not None:
-                specs[attr] = spec
+    specs = _specs_of(cls)
     if not specs:
-        raise DefinitionError(f"{cls.__qualname__} publishes no method (no @ladonize)")
+        given = "the class" if isinstance(obj, type) else "an instance of it"
+        raise DefinitionError(
+            f"{cls.__qualname__} publishes no method (no @ladonize), yet {given} was given "
+            f"as service {name!r}: decorate the methods to publish with @ladonize(...) "
+            "or @callback_method(...)"
+        )
     methods: dict[str, MethodInfo] = {}
     for attr, spec in specs.items():
-        info = method_info(attr, spec)
+        if isinstance(spec, CallbackSpec):
+            info = method_info(attr, spec.bind(obj, name, attr), doc_of=spec.func)
+        else:
+            info = method_info(attr, spec)
         expanded = _task_methods(info) if spec.tasktype else [info]
         for m in expanded:
             if m.name in methods:
