@@ -12,12 +12,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TypeVar
 
+from .base import BaseInterface as BaseInterface
 from .base import Call as Call
 from .base import Interface as Interface
 from .base import Payload as Payload
 from .jsonrpc import JSONRPCInterface as JSONRPCInterface
 from .jsonrpc10 import JSONRPC10Interface as JSONRPC10Interface
 from .jsonwsp import JSONWSPInterface as JSONWSPInterface
+from .legacy import adapt
+from .legacy import interface_names
 from .soap import SOAPInterface as SOAPInterface
 from .soap11 import SOAP11Interface as SOAP11Interface
 from .xmlrpc import XMLRPCInterface as XMLRPCInterface
@@ -38,22 +41,38 @@ DEFAULT_INTERFACES: Mapping[str, type[Interface]] = MappingProxyType(
 #: Entry-point group third-party packages use to offer interfaces.
 ENTRY_POINT_GROUP = "ladon.interfaces"
 
-IfaceT = TypeVar("IfaceT", bound=type[Interface])
+T = TypeVar("T", bound=type)
 
 _exposed: dict[str, type[Interface]] = {}
 
 
-def expose(cls: IfaceT) -> IfaceT:
+def expose(cls: T) -> T:
     """Ladon 1.0's class decorator: offer an interface to every application
     built afterwards with the default interfaces (``interfaces=None``).
 
-    Prefer passing ``interfaces={**DEFAULT_INTERFACES, "name": cls}``.
+    Takes an :class:`Interface` subclass, or a Ladon 1.0
+    :class:`~ladon.interfaces.base.BaseInterface` subclass (served through
+    :func:`ladon.interfaces.legacy.adapt` under each name its
+    ``_interface_name()`` gives). Prefer passing
+    ``interfaces={**DEFAULT_INTERFACES, "name": cls}``.
+
+    :raises TypeError: anything else, or a name already exposed by another class.
 
     .. versionadded:: 2.0
     """
-    if not (isinstance(cls, type) and issubclass(cls, Interface)):
-        raise TypeError(f"expose() takes an Interface subclass, not {cls!r}")
-    _exposed[cls.name] = cls
+    if isinstance(cls, type) and issubclass(cls, Interface):
+        entries: dict[str, type[Interface]] = {cls.name: cls}
+    elif isinstance(cls, type) and issubclass(cls, BaseInterface):
+        entries = {name: adapt(cls, name) for name in interface_names(cls)}
+    else:
+        raise TypeError(
+            f"expose() takes an Interface (or Ladon 1.0 BaseInterface) subclass, not {cls!r}"
+        )
+    for name, iface in entries.items():
+        other = _exposed.get(name)
+        if other is not None and getattr(other, "legacy_class", other) is not cls:
+            raise TypeError(f"interface name {name!r} is already exposed by {other.__qualname__}")
+        _exposed[name] = iface
     return cls
 
 

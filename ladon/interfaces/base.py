@@ -273,3 +273,12 @@ class Interface(abc.ABC):
         if known is None:
             known = self._returns_attachments[method.name] = contains_attachment(method.rtype)
         return known
+
+
+# NOTE: Ladon 1.0's plug-in classes keep their import path,
+# ``ladon.interfaces.base``; they live in .legacy, which needs the classes above.
+from .legacy import BaseFaultHandler as BaseFaultHandler  # noqa: E402
+from .legacy import BaseInterface as BaseInterface  # noqa: E402
+from .legacy import BaseRequestHandler as BaseRequestHandler  # noqa: E402
+from .legacy import BaseResponseHandler as BaseResponseHandler  # noqa: E402
+from .legacy import ServiceDescriptor as ServiceDescriptor  # noqa: E402

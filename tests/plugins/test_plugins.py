@@ -94,8 +94,37 @@ def test_ladon_1_expose_decorator_adds_the_interface_to_default_apps() -> None:
     }  # type: ignore[attr-defined]
 
 
+@pytest.mark.usefixtures("clean_expose")
+def test_a_ladon_1_interface_plugin_is_served_through_expose() -> None:
+    import importlib
+
+    sys.modules.pop("plugin_legacy", None)
+    importlib.import_module("plugin_legacy")  # its @expose registers "plaintext"
+    client = TestApp(LadonWSGIApplication([Tools]))
+    resp = client.post("/Tools/plaintext", b"add a=4 b=5")
+    assert (resp.content_type, resp.text) == ("text/plain", '"9"')  # stringified result
+    bad = client.post("/Tools/plaintext", b"add a=x b=5")
+    assert bad.text == "FAULT client: Argument \"a\": expected an integer, got 'x'"
+    unknown = client.post("/Tools/plaintext", b"nope")
+    assert unknown.text.startswith("FAULT client: Service Tools has no method 'nope'")
+    desc = client.get("/Tools/plaintext/description").text
+    assert desc.splitlines()[:2] == ["Tools at http://localhost/Tools/plaintext", "add a:int b:int"]
+    assert "plaintext" in client.get("/Tools").text
+
+
+@pytest.mark.usefixtures("clean_expose")
+def test_expose_refuses_a_ladon_1_interface_without_a_name() -> None:
+    from ladon.interfaces.base import BaseInterface
+
+    class Nameless(BaseInterface):
+        pass
+
+    with pytest.raises(TypeError, match="_interface_name"):
+        expose(Nameless)
+
+
 def test_expose_refuses_what_is_not_an_interface() -> None:
-    with pytest.raises(TypeError, match="Interface subclass"):
+    with pytest.raises(TypeError, match="takes an Interface .*subclass"):
         expose(dict)  # type: ignore[type-var]
 
 
