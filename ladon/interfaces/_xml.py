@@ -13,6 +13,7 @@ from ..exceptions.service import ArgumentError
 from ..exceptions.service import MalformedRequest
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
+from ..types.spec import PRIMITIVES
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
@@ -80,6 +81,12 @@ def is_nil(el: etree._Element) -> bool:
     return False
 
 
+#: Types whose XML form is plain text.
+_TEXT_TYPES = frozenset(PRIMITIVES)
+_ITEMS_COMPLEX = etree.XPath("boolean(*/@* | */*)")
+_ITEM_TEXTS = etree.XPath("*/text()", smart_strings=False)
+
+
 def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     """Read an element as a plain value, guided by the expected type.
 
@@ -94,8 +101,10 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     :param path: where the element sits (``items[3].name``), for errors.
     :raises ArgumentError: a field of an object is given twice.
     """
-    if is_nil(el):
+    if el.attrib and is_nil(el):
         return None
+    if spec in _TEXT_TYPES:
+        return {} if len(el) else (el.text or "")
     if isinstance(spec, ListOf):
         item = spec.item
         items = [c for c in el if isinstance(c.tag, str)]
@@ -104,6 +113,18 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
             # list for a wrapper array sends <numbers>1</numbers><numbers>2</numbers>:
             # let load() say so instead of reading an empty list.
             return el.text
+        if item in _TEXT_TYPES:
+            # PERF: the common list of numbers or strings. When no item has
+            # attributes or children, XPath hands over all the texts at once
+            # (no element proxy per item); an item without text needs the loop.
+            if not _ITEMS_COMPLEX(el):
+                texts = _ITEM_TEXTS(el)
+                if isinstance(texts, list) and len(texts) == len(items):
+                    return texts
+            return [
+                (None if c.attrib and is_nil(c) else {} if len(c) else (c.text or ""))
+                for c in items
+            ]
         return [to_plain(c, item, f"{path}[{i}]") for i, c in enumerate(items)]
     if is_attachment(spec):
         return _attachment_value(el)

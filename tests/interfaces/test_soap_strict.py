@@ -56,3 +56,32 @@ def test_well_typed_arguments_still_work(client: TestApp, iface: str) -> None:
     assert status == 200 and ">2<" in text and ">1<" in text
     status, text = call(client, iface, "<shout><text><![CDATA[a<b]]></text></shout>")
     assert status == 200 and "A&lt;B!" in text
+
+
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11"])
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (
+            f'<item>1</item><item xmlns:i="{XSI}" i:nil="true"/>',
+            '"numbers[1]": expected int, got null',
+        ),
+        ("<item>1</item><item></item>", '"numbers[1]": expected an integer'),
+        ("<item>1</item><item><x>2</x></item>", '"numbers[1]": expected an integer, got an object'),
+        ("<item>1</item><item>1_0</item>", '"numbers[1]": expected an integer'),
+    ],
+    ids=["nil-item", "empty-item", "element-item", "underscore"],
+)
+def test_bad_items_of_a_number_list(client: TestApp, iface: str, items: str, message: str) -> None:
+    status, text = call(client, iface, f"<squares><numbers>{items}</numbers></squares>")
+    assert status == 500 and text.startswith("SOAP-ENV:Client ") and message in text
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11"])
+def test_number_list_with_blanks_and_cdata(client: TestApp, iface: str) -> None:
+    items = "<item> 2 </item>\n  <item><![CDATA[3]]></item>"
+    status, text = call(client, iface, f"<squares><numbers>{items}</numbers></squares>")
+    assert status == 200 and ">4<" in text and ">9<" in text

@@ -6,6 +6,7 @@ import datetime
 import decimal
 import io
 import math
+import re
 from typing import Any
 
 import pytest
@@ -842,3 +843,43 @@ def test_decimal_exponents_beyond_the_limit_are_refused_both_ways() -> None:
         load(decimal.Decimal, "1e999999999", "d", OPTS)
     with pytest.raises(ResultError):
         dump(decimal.Decimal, decimal.Decimal("1e999999999"), "result", OPTS)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["1", "22", " 5 ", "+4", "-3", "0"], [1, 22, 5, 4, -3, 0]),
+        ([1, "2", 3], [1, 2, 3]),
+        ([], []),
+    ],
+    ids=["texts", "mixed", "empty"],
+)
+def test_list_of_ints_fast_path_keeps_the_int_rule(
+    values: list[object], expected: list[int]
+) -> None:
+    assert load(ListOf(int), values, "xs", OPTS) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "where", "message"),
+    [
+        (["1", "1_000"], "xs[1]", "expected an integer"),
+        (["\u0663"], "xs[0]", "expected an integer"),
+        (["", "1"], "xs[0]", "expected an integer"),
+        (["1", "9" * 5000], "xs[1]", "integer is too long"),
+        (["1", True], "xs[1]", "expected an integer"),
+        (["1", "2.5"], "xs[1]", "expected an integer"),
+    ],
+    ids=["underscore", "arabic-indic-digit", "empty-text", "huge", "bool", "float-text"],
+)
+def test_list_of_ints_fast_path_refuses_what_the_rule_refuses(
+    values: list[object], where: str, message: str
+) -> None:
+    with pytest.raises(ArgumentError, match=rf'"{re.escape(where)}": {message}'):
+        load(ListOf(int), values, "xs", OPTS)
+
+
+def test_list_of_str_fast_path_converts_other_items() -> None:
+    assert load(ListOf(str), ["a", 5, "b"], "s", OPTS) == ["a", "5", "b"]
+    with pytest.raises(ArgumentError, match=r'"s\[1\]": expected str, got null'):
+        load(ListOf(str), ["a", None], "s", OPTS)
