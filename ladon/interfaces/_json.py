@@ -53,12 +53,7 @@ def decode_text(body: bytes, headers: Mapping[str, str]) -> str:
         if charset.lower() in ("utf-8", "utf8"):
             charset = "utf-8"
         else:
-            try:
-                codecs.lookup(charset)
-            except LookupError:
-                raise MalformedRequest(
-                    f"Unknown charset {charset[:40]!r} in Content-Type"
-                ) from None
+            charset = _text_codec(charset)
     try:
         return body.decode(charset)
     except UnicodeDecodeError as exc:
@@ -67,11 +62,40 @@ def decode_text(body: bytes, headers: Mapping[str, str]) -> str:
         ) from None
 
 
+@functools.lru_cache(maxsize=64)
+def _text_codec(charset: str) -> str:
+    """``charset`` when it names a text encoding (not ``zlib``, ``rot13``...).
+
+    :raises MalformedRequest: it names none.
+    """
+    try:
+        info = codecs.lookup(charset)
+    except (LookupError, ValueError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise MalformedRequest(f"Unknown charset {charset[:40]!r} in Content-Type") from None
+    return info.name
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                shown = key if len(key) <= 40 else key[:37] + "..."
+                raise ValueError(f"key {shown!r} is given more than once")
+            seen.add(key)
+    return obj
+
+
+# Duplicate keys are refused: which one wins differs between parsers, and a
+# proxy checking one and a server using the other is a known attack.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 

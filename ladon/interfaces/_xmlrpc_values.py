@@ -79,10 +79,13 @@ def parse_request(body: bytes) -> etree._Element:
     """
     if not body.strip():
         raise MalformedRequest("The request body is empty; expected an XML-RPC methodCall")
+    strict = _parser(False)
     try:
-        root = etree.fromstring(body, _parser(False))
+        root = etree.fromstring(body, strict)
     except etree.XMLSyntaxError as exc:
-        if not _only_namespace_errors(exc.error_log):
+        # NOTE: this parser's own log: exc.error_log may also hold what other
+        # parses of the thread left in libxml2's global log.
+        if not _only_namespace_errors(strict.error_log):
             raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
         parser = _parser(True)
         root = etree.fromstring(body, parser)

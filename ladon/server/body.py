@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import LengthRequired
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import UnsupportedMediaType
 
 from ..interfaces.multipart import MultipartError
 from ..interfaces.multipart import MultipartLimits
@@ -43,7 +45,55 @@ def _terminated(environ: Mapping[str, Any]) -> bool:
     return bool(environ.get("wsgi.input_terminated") or chunked)
 
 
+def content_coding(environ: Mapping[str, Any]) -> str:
+    """The request's Content-Encoding, lower case ('' for none or identity).
+
+    :raises UnsupportedMediaType: a coding other than gzip or deflate.
+    """
+    coding = str(environ.get("HTTP_CONTENT_ENCODING", "")).strip().lower()
+    if coding in ("", "identity"):
+        return ""
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise UnsupportedMediaType(
+            f"Content-Encoding must be gzip or deflate (or none), not {coding[:30]!r}"
+        )
+    return coding
+
+
+def decompress(data: bytes, coding: str, limit: int) -> bytes:
+    """Decode a gzip or deflate request body, refusing more than ``limit``
+    bytes of output (a small body can decompress to gigabytes).
+
+    :raises RequestEntityTooLarge: the decoded body is over ``limit``.
+    :raises BadRequest: the body is not valid for its coding.
+    """
+    wbits = 16 + zlib.MAX_WBITS if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(data, limit + 1)
+        if len(out) <= limit and not inflater.unconsumed_tail:
+            out += inflater.flush()
+    except zlib.error:
+        raise BadRequest(f"The request body is not valid {coding} data") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise RequestEntityTooLarge(f"The decoded request body is over the limit of {limit} bytes")
+    if not inflater.eof:
+        raise BadRequest(f"The request body is truncated {coding} data")
+    return out
+
+
 def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
+    """Read the whole request body (decoded when it has a Content-Encoding),
+    refusing more than ``limit`` bytes before and after decoding.
+
+    :raises UnsupportedMediaType: an unknown Content-Encoding (415).
+    """
+    coding = content_coding(environ)
+    data = _read_raw(environ, limit)
+    return decompress(data, coding, limit) if coding else data
+
+
+def _read_raw(environ: Mapping[str, Any], limit: int) -> bytes:
     """Read the whole request body, refusing more than ``limit`` bytes.
 
     A declared Content-Length above the limit is refused before reading; a

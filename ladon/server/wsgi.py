@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import html
 import http
+import io
 import json
 import logging
 import os
@@ -49,6 +51,7 @@ from . import LOG_JSON_FORMAT
 from . import LOG_REQUEST_ACCESS
 from . import LOG_REQUEST_DICT
 from . import LOG_RESPONSE_DICT
+from .body import content_coding
 from .body import read_body
 from .body import read_parts
 from .customresponse import CustomResponse
@@ -314,6 +317,11 @@ class LadonWSGIApplication:
             body = read_body(environ, self.max_content_length)
             return self.call(service, iface, body, environ)
         try:
+            if content_coding(environ):  # a compressed multipart body: decoded first
+                limits = self.multipart_limits
+                data = read_body(environ, limits.max_root + limits.max_attachment_bytes)
+                environ = {**environ, "wsgi.input": io.BytesIO(data)}
+                environ["CONTENT_LENGTH"] = str(len(data))
             parts = read_parts(environ, ctype, self.multipart_limits)
         except ServiceFault as fault:
             return self._fault(iface, fault, None)
@@ -494,4 +502,12 @@ def _script(environ: Mapping[str, Any]) -> str:
 
 
 def _plain(status: int, text: str) -> Response:
-    return Response(text + "\n", status=status, content_type="text/plain; charset=utf-8")
+    # What the client sent may be in ``text`` (a service name...): escaped, and
+    # nosniff, so that no browser ever runs it as HTML.
+    response = Response(
+        html.escape(text, quote=False) + "\n",
+        status=status,
+        content_type="text/plain; charset=utf-8",
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
