@@ -1,0 +1,176 @@
+"""Property tests: every request parser and the type conversion answer any
+input with a result or a fault, never an escaping exception.
+
+Run briefly here (a few hundred examples each); ``bench/fuzz_long.py`` runs
+the same properties for minutes and keeps the inputs it found in
+``tests/fuzz/corpus/``, which the replay test below runs on every CI run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from ladon.exceptions.service import ServiceFault
+from ladon.interfaces.base import Interface
+from ladon.server.wsgi import LadonWSGIApplication
+from ladon.types.attachment import attachment
+from ladon.types.convert import Options
+from ladon.types.convert import dump
+from ladon.types.convert import load
+from ladon.types.spec import ListOf
+
+from .strategies import json_request
+from .strategies import plain
+from .strategies import xml_request
+
+SERVICES = Path(__file__).resolve().parents[1] / "services"
+CORPUS = Path(__file__).resolve().parent / "corpus"
+EXAMPLES = int(os.environ.get("LADON_FUZZ_EXAMPLES", "100"))
+FAST = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    database=None,
+)
+IFACES = ["soap", "soap11", "jsonwsp", "jsonrpc10", "jsonrpc", "xmlrpc"]
+JSON_CT = {"Content-Type": "application/json"}
+XML_CT = {"Content-Type": "text/xml"}
+
+
+@pytest.fixture(scope="module")
+def interfaces() -> dict[str, Interface]:
+    app = LadonWSGIApplication(["legacy_shapes", "modern_types"], [str(SERVICES)])
+    shapes = app.service("Shapes")
+    assert shapes is not None
+    out = {}
+    for name in IFACES:
+        iface = app.interface(shapes, name)
+        assert iface is not None
+        out[name] = iface
+    return out
+
+
+def decode(iface: Interface, body: bytes, headers: dict[str, str]) -> None:
+    """Decode, and when that works, encode a fault and a result for the call:
+    every step may fail with a fault only."""
+    try:
+        if iface.batches:
+            batch = iface.call_batch(body, headers, lambda call: None)
+            if batch is not None:
+                return
+        call = iface.decode_call(body, headers)
+    except ServiceFault as fault:
+        iface.encode_fault(fault, None)
+        return
+    iface.encode_fault(ServiceFault("server", "x"), call)
+    try:
+        iface.encode_result(call, None)
+    except ServiceFault:
+        pass
+
+
+@pytest.mark.parametrize("name", ["jsonwsp", "jsonrpc10", "jsonrpc"])
+@FAST
+@given(data=st.data())
+def test_json_parsers_never_escape(interfaces: dict[str, Interface], name: str, data: Any) -> None:
+    body = data.draw(json_request(name) | st.binary(max_size=200))
+    decode(interfaces[name], body, JSON_CT)
+
+
+@pytest.mark.parametrize("name", ["soap", "soap11", "xmlrpc"])
+@FAST
+@given(data=st.data())
+def test_xml_parsers_never_escape(interfaces: dict[str, Interface], name: str, data: Any) -> None:
+    body = data.draw(xml_request(name) | st.binary(max_size=200))
+    decode(interfaces[name], body, XML_CT)
+
+
+@pytest.mark.parametrize("name", IFACES)
+@FAST
+@given(body=st.binary(max_size=300), ctype=st.text(max_size=40))
+def test_any_bytes_and_content_type(
+    interfaces: dict[str, Interface], name: str, body: bytes, ctype: str
+) -> None:
+    decode(interfaces[name], body, {"Content-Type": ctype})
+
+
+def _specs() -> list[Any]:
+    import sys
+
+    if str(SERVICES) not in sys.path:
+        sys.path.append(str(SERVICES))
+    from legacy_shapes import Point  # type: ignore[import-not-found]
+    from legacy_shapes import Polygon
+    from legacy_shapes import Style
+    from modern_types import Invoice  # type: ignore[import-not-found]
+
+    prims = [
+        int,
+        float,
+        bool,
+        str,
+        bytes,
+        datetime.datetime,
+        datetime.date,
+        decimal.Decimal,
+        attachment,
+    ]
+    return prims + [
+        ListOf(int),
+        ListOf(ListOf(str)),
+        Point,
+        Polygon,
+        Style,
+        Invoice,
+        ListOf(Polygon),
+    ]
+
+
+SPECS = _specs()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: getattr(s, "__name__", repr(s)))
+@FAST
+@given(value=plain, nullable=st.booleans())
+def test_load_answers_a_value_or_an_argument_error(spec: Any, value: Any, nullable: bool) -> None:
+    try:
+        load(spec, value, "arg", Options(), nullable)
+    except ServiceFault as fault:
+        assert fault.is_client and fault.faultstring.startswith('Argument "arg')
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: getattr(s, "__name__", repr(s)))
+@FAST
+@given(value=plain | st.builds(object), unsafe=st.booleans())
+def test_dump_answers_a_value_or_a_result_error(spec: Any, value: Any, unsafe: bool) -> None:
+    try:
+        dump(spec, value, "result", Options(allow_unsafe=unsafe))
+    except ServiceFault as fault:
+        assert not fault.is_client and "result" in fault.faultstring
+
+
+def _corpus() -> list[Any]:
+    if not CORPUS.is_dir():
+        return []
+    return [
+        pytest.param(path, id=f"{path.parent.name}/{path.name}")
+        for path in sorted(CORPUS.glob("*/*"))
+        if path.is_file()
+    ]
+
+
+@pytest.mark.parametrize("path", _corpus())
+def test_the_corpus_of_the_long_run_replays(interfaces: dict[str, Interface], path: Path) -> None:
+    name = path.parent.name
+    headers = XML_CT if name in ("soap", "soap11", "xmlrpc") else JSON_CT
+    decode(interfaces[name], path.read_bytes(), headers)
