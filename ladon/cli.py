@@ -43,17 +43,22 @@ def _serve(
         sys.stderr.write(f"ladon: cannot load the services: {exc}\n")
         return 2
     names = ", ".join(s.name for s in app.services)  # type: ignore[attr-defined]
-    shown = f"[{host}]" if ":" in host else host
+    shown = _browsable(host)
     if reload:
         if not is_running_from_reloader():
+            if port == 0:
+                port = _free_port(host)  # the reloaded child binds it again
+                os.environ[_RELOAD_PORT_ENV] = str(port)
             sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{shown}:{port}/\n")
             sys.stdout.flush()
+        elif port == 0:
+            port = int(os.environ.get(_RELOAD_PORT_ENV, "0"))
         run_simple(host, port, app, use_reloader=True, threaded=threaded)  # type: ignore[arg-type]
         return 0
     try:
         server = make_server(host, port, app, threaded=threaded)  # type: ignore[arg-type]
     except OSError as exc:  # the port is taken, the host is not ours...
-        sys.stderr.write(f"ladon: cannot listen on {shown}:{port}: {exc.strerror or exc}\n")
+        sys.stderr.write(f"ladon: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
         return 2
     sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{shown}:{server.port}/\n")
     sys.stdout.flush()
@@ -65,6 +70,30 @@ def _serve(
         server.server_close()
         app.close()  # type: ignore[attr-defined]
     return 0
+
+
+_RELOAD_PORT_ENV = "LADON_SERVE_PORT"
+
+
+def _browsable(host: str) -> str:
+    """The host to print in the URL: a wildcard address is reached through
+    the loopback one."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _free_port(host: str) -> int:
+    """A port free on ``host`` now (for ``--reload --port 0``)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def _description_url(url: str) -> str:

@@ -5,7 +5,8 @@
 ``/<Service>``                     service page
 ``/<Service>/<iface>``             method calls (POST); deeper paths too
 ``/<Service>/<iface>/description`` description document (WSDL, JSON...)
-``/skins/<path>``                  static files
+``/skins/<path>``                  skin files (``path_list`` dirs' ``skins/``)
+``/_ladon/static/<name>``          the docs pages' own css and js
 =================================  ============================================
 """
 
@@ -22,6 +23,7 @@ class RouteKind(enum.Enum):
     CALL = "call"
     DESCRIPTION = "description"
     STATIC = "static"
+    ASSET = "asset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,8 @@ def match(path_info: str) -> Route:
         return Route(RouteKind.CATALOG)
     if parts[0] == "skins" and len(parts) > 1:
         return Route(RouteKind.STATIC, path="/".join(parts[1:]))
+    if len(parts) == 3 and parts[0] == "_ladon" and parts[1] == "static":
+        return Route(RouteKind.ASSET, path=parts[2])
     if len(parts) == 1:
         return Route(RouteKind.SERVICE, parts[0])
     if len(parts) == 3 and parts[2] == "description":

@@ -153,7 +153,7 @@ class LadonWSGIApplication:
         )
         self.base_url = base_url.rstrip("/") if base_url else None
         self.trust_proxy = trust_proxy
-        self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "")
+        self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "", path_list)
         self._instances: dict[tuple[str, str], Interface] = {}
         self._endpoints: dict[Route, tuple[ServiceInfo, Interface]] = {}
         self._tasks_config: TaskBackend | str | None = (
@@ -277,16 +277,18 @@ class LadonWSGIApplication:
             # NOTE: the hot path: a call to an endpoint seen before.
             return self.post(endpoint[0], endpoint[1], environ)
         if route.kind is RouteKind.CATALOG:
-            html = self.pages.catalog(self.services, _script(environ))
+            html = self.pages.catalog(self.services, _script(environ), _skin(environ))
             return Response(html, content_type="text/html; charset=utf-8")
         if route.kind is RouteKind.STATIC:
-            raise NotFound("No such file")
+            return self.pages.skin_file(route.path, environ)
+        if route.kind is RouteKind.ASSET:
+            return self.pages.asset(route.path, environ)
         service = self.service(route.service)
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
         if route.kind is RouteKind.SERVICE:
             names = sorted(self.interfaces)
-            html = self.pages.service(service, names, _script(environ))
+            html = self.pages.service(service, names, _script(environ), _skin(environ))
             return Response(html, content_type="text/html; charset=utf-8")
         iface = self.interface(service, route.interface)
         if iface is None:
@@ -495,6 +497,14 @@ def _status_line(status: int) -> str:
         return f"{status} {http.HTTPStatus(status).phrase}"
     except ValueError:
         return f"{status} Unknown"
+
+
+def _skin(environ: Mapping[str, Any]) -> str | None:
+    """The ``?skin=NAME`` of a docs page request (validated by the pages)."""
+    query = str(environ.get("QUERY_STRING", ""))
+    if "skin=" not in query:
+        return None
+    return Request(environ).args.get("skin") or None  # type: ignore[arg-type]
 
 
 def _script(environ: Mapping[str, Any]) -> str:

@@ -1,0 +1,511 @@
+/* Ladon service page console.
+ *
+ * Builds a form for each method from the JSON model embedded in the page
+ * (<script id="ladon-model">), calls the method through JSON-WSP
+ * (POST <endpoint> {"methodname": m, "args": {...}}) and shows the result
+ * or the fault. A task method is started, then followed with m_progress
+ * (progress bar, state, message) until it ends; m_cancel stops it and
+ * m_result fetches its value. Plain JavaScript, no dependencies; every
+ * value from the page model or a response is written with textContent.
+ */
+(function () {
+  "use strict";
+
+  var page = document.getElementById("service");
+  var modelElement = document.getElementById("ladon-model");
+  if (!page || !modelElement) {
+    return;
+  }
+  var model = JSON.parse(modelElement.textContent);
+  var endpoint = page.getAttribute("data-endpoint");
+  var pollMs = Number(page.getAttribute("data-poll-ms")) || 400;
+  var TERMINAL = { succeeded: true, failed: true, cancelled: true };
+  var MAX_DEPTH = 6;
+  var uid = 0;
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      var value = attrs[key];
+      if (value === null || value === undefined || value === false) {
+        return;
+      }
+      if (key === "text") {
+        node.textContent = value;
+      } else if (key === "className") {
+        node.className = value;
+      } else {
+        node.setAttribute(key, value === true ? "" : String(value));
+      }
+    });
+    (children || []).forEach(function (child) {
+      if (child) {
+        node.appendChild(child);
+      }
+    });
+    return node;
+  }
+
+  function typeLabel(type) {
+    if (typeof type === "string") {
+      return type;
+    }
+    if (type.list !== undefined) {
+      return "[" + typeLabel(type.list) + "]";
+    }
+    return type.ref;
+  }
+
+  function marks(spec) {
+    var out = [];
+    if (spec.optional) {
+      out.push(spec.default === null || spec.default === undefined
+        ? "optional"
+        : "optional, default " + JSON.stringify(spec.default));
+    }
+    if (spec.nullable) {
+      out.push("nullable");
+    }
+    return out.join(" · ");
+  }
+
+  // -- widgets: {element, read() -> {present, value}} ------------------------
+
+  var INT_RE = /^[-+]?\d{1,15}$/;
+  var FLOAT_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+  function scalarWidget(type, spec, id) {
+    if (type === "bool") {
+      var box = el("input", { type: "checkbox", id: id, "data-type": "bool" });
+      box.checked = spec.default === true;
+      return {
+        element: box,
+        read: function () { return { present: true, value: box.checked }; }
+      };
+    }
+    if (type === "attachment") {
+      var off = el("input", { type: "text", id: id, disabled: true, placeholder: "attachment (not from the console)" });
+      return { element: off, read: function () { return { present: false }; } };
+    }
+    var placeholders = {
+      int: "integer", float: "number", decimal: "exact decimal, e.g. 12.50",
+      date: "YYYY-MM-DD", datetime: "YYYY-MM-DDTHH:MM:SS", str: "text", bytes: "text"
+    };
+    var hasDefault = spec.optional && spec.default !== null && spec.default !== undefined;
+    var input = el("input", {
+      type: "text",
+      id: id,
+      "data-type": type,
+      inputmode: (type === "int" || type === "float" || type === "decimal") ? "decimal" : null,
+      placeholder: hasDefault ? "default: " + String(spec.default) : placeholders[type] || "",
+      autocomplete: "off",
+      spellcheck: "false"
+    });
+    return {
+      element: input,
+      read: function () {
+        var text = input.value;
+        var trimmed = text.trim();
+        if (type === "str" || type === "bytes") {
+          if (text === "" && (spec.optional || spec.nullable)) {
+            return { present: false };
+          }
+          return { present: true, value: text };
+        }
+        if (trimmed === "") {
+          return { present: false };
+        }
+        if (type === "int" && INT_RE.test(trimmed)) {
+          return { present: true, value: Number(trimmed) };
+        }
+        if (type === "float" && FLOAT_RE.test(trimmed) && isFinite(Number(trimmed))) {
+          return { present: true, value: Number(trimmed) };
+        }
+        // Anything else goes as text: the service says what is wrong with it.
+        return { present: true, value: trimmed };
+      }
+    };
+  }
+
+  function listWidget(type, spec, id, depth) {
+    var items = el("div", { className: "list-items" });
+    var add = el("button", { type: "button", className: "btn btn-small add-item", text: "+ add item" });
+    var group = el("div", { className: "group list", id: id, "data-type": typeLabel(type) }, [
+      items,
+      el("div", { className: "group-head" }, [add, el("span", { className: "hint count", text: "0 items" })])
+    ]);
+    var entries = [];
+
+    function recount() {
+      group.querySelector(".count").textContent = entries.length + (entries.length === 1 ? " item" : " items");
+    }
+
+    function addItem() {
+      var itemSpec = { name: "item", optional: false, nullable: false, default: null };
+      var widget = build(type.list, itemSpec, id + "-" + (uid++), depth + 1);
+      var remove = el("button", { type: "button", className: "btn btn-small remove-item", text: "remove", "aria-label": "remove item" });
+      var row = el("div", { className: "list-item" }, [widget.element, remove]);
+      var entry = { widget: widget, row: row };
+      remove.addEventListener("click", function () {
+        entries.splice(entries.indexOf(entry), 1);
+        row.remove();
+        recount();
+      });
+      entries.push(entry);
+      items.appendChild(row);
+      recount();
+      var focusable = row.querySelector("input");
+      if (focusable) {
+        focusable.focus();
+      }
+    }
+
+    add.addEventListener("click", addItem);
+    return {
+      element: group,
+      read: function () {
+        var values = [];
+        entries.forEach(function (entry) {
+          var got = entry.widget.read();
+          if (got.present) {
+            values.push(got.value);
+          }
+        });
+        if (values.length === 0 && spec.optional) {
+          return { present: false };
+        }
+        return { present: true, value: values };
+      }
+    };
+  }
+
+  function objectWidget(type, spec, id, depth) {
+    var definition = model.types[type.ref] || { fields: [] };
+    var body = el("div", { className: "group-fields fields" });
+    var group = el("div", { className: "group nested", id: id, "data-type": type.ref });
+    var fields = null;
+    var optional = spec.optional || spec.nullable;
+    var include = null;
+
+    function fill() {
+      if (fields !== null) {
+        return;
+      }
+      fields = definition.fields.map(function (f) {
+        var fid = id + "-" + f.name;
+        var widget = build(f.type, f, fid, depth + 1);
+        body.appendChild(row(f, fid, widget));
+        return { spec: f, widget: widget };
+      });
+    }
+
+    if (optional || depth >= MAX_DEPTH) {
+      include = el("input", { type: "checkbox", className: "include", id: id + "-include" });
+      var label = el("label", { for: id + "-include", text: "send a " + type.ref + (spec.nullable ? " (unchecked: null)" : "") });
+      group.appendChild(el("div", { className: "group-head" }, [include, label]));
+      body.hidden = true;
+      include.addEventListener("change", function () {
+        if (include.checked) {
+          fill();
+        }
+        body.hidden = !include.checked;
+      });
+    } else {
+      fill();
+    }
+    group.appendChild(body);
+    return {
+      element: group,
+      read: function () {
+        if (include && !include.checked) {
+          return { present: false };
+        }
+        var value = {};
+        fields.forEach(function (f) {
+          var got = f.widget.read();
+          if (got.present) {
+            value[f.spec.name] = got.value;
+          }
+        });
+        return { present: true, value: value };
+      }
+    };
+  }
+
+  function build(type, spec, id, depth) {
+    if (typeof type === "string") {
+      return scalarWidget(type, spec, id);
+    }
+    if (type.list !== undefined) {
+      return listWidget(type, spec, id, depth);
+    }
+    return objectWidget(type, spec, id, depth);
+  }
+
+  function row(spec, id, widget) {
+    var label = el("label", { for: id }, [
+      document.createTextNode(spec.name),
+      el("span", { className: "ftype", text: typeLabel(spec.type) + (marks(spec) ? " · " + marks(spec) : "") })
+    ]);
+    return el("div", { className: "field", "data-field": spec.name }, [label, widget.element]);
+  }
+
+  // -- calls ------------------------------------------------------------------
+
+  function call(methodname, args) {
+    var body = JSON.stringify({ methodname: methodname, args: args });
+    return fetch(endpoint, {
+      method: "POST",
+      headers: { "Content-Type": "application/json; charset=utf-8", "Accept": "application/json" },
+      body: body,
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        var data = null;
+        try {
+          data = JSON.parse(text);
+        } catch (err) {
+          data = null;
+        }
+        if (data && data.type === "jsonwsp/fault") {
+          return { ok: false, fault: data.fault || {}, status: response.status };
+        }
+        if (data && data.type === "jsonwsp/response") {
+          return { ok: true, result: data.result, status: response.status };
+        }
+        return {
+          ok: false,
+          status: response.status,
+          fault: { code: "http", string: "HTTP " + response.status + " " + response.statusText, detail: [text.slice(0, 2000)] }
+        };
+      });
+    }, function (err) {
+      return { ok: false, fault: { code: "network", string: String(err), detail: [] } };
+    });
+  }
+
+  function Console(details) {
+    this.details = details;
+    this.name = details.getAttribute("data-method");
+    this.method = model.methods[this.name];
+    this.isTask = details.hasAttribute("data-task");
+    this.form = details.querySelector(".console-form");
+    this.fieldsBox = details.querySelector(".fields");
+    this.outcome = details.querySelector(".outcome");
+    this.wire = details.querySelector(".wire");
+    this.task = details.querySelector(".task");
+    this.cancelButton = details.querySelector(".cancel");
+    this.submitButton = details.querySelector("button[type=submit]");
+    this.widgets = [];
+    this.run = 0;
+    this.taskId = null;
+    this.built = false;
+  }
+
+  Console.prototype.build = function () {
+    if (this.built) {
+      return;
+    }
+    this.built = true;
+    var self = this;
+    var prefix = "c-" + this.name;
+    this.method.params.forEach(function (p) {
+      var id = prefix + "-" + p.name;
+      var widget = build(p.type, p, id, 0);
+      self.fieldsBox.appendChild(row(p, id, widget));
+      self.widgets.push({ spec: p, widget: widget });
+    });
+    if (this.method.params.length === 0) {
+      this.fieldsBox.appendChild(el("p", { className: "muted", text: "This method takes no arguments." }));
+    }
+    this.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      self.submit();
+    });
+    if (this.cancelButton) {
+      this.cancelButton.addEventListener("click", function () { self.cancel(); });
+    }
+    this.setState("idle");
+  };
+
+  Console.prototype.setState = function (state) {
+    this.details.setAttribute("data-state", state);
+  };
+
+  Console.prototype.args = function () {
+    var args = {};
+    this.widgets.forEach(function (w) {
+      var got = w.widget.read();
+      if (got.present) {
+        args[w.spec.name] = got.value;
+      }
+    });
+    return args;
+  };
+
+  Console.prototype.show = function (kind, title, text) {
+    this.outcome.hidden = false;
+    this.outcome.className = "outcome " + kind;
+    this.outcome.querySelector(".outcome-title").textContent = title;
+    this.outcome.querySelector(".outcome-body").textContent = text;
+  };
+
+  Console.prototype.showAnswer = function (answer) {
+    if (answer.ok) {
+      this.show("ok", "Result", JSON.stringify(answer.result, null, 2));
+      return;
+    }
+    var fault = answer.fault;
+    var lines = [];
+    (fault.detail || []).forEach(function (line) { lines.push(String(line)); });
+    if (fault.hint) {
+      lines.push("hint: " + fault.hint);
+    }
+    this.show("fault", "Fault (" + (fault.code || "?") + "): " + (fault.string || ""), lines.join("\n") || "(no detail)");
+  };
+
+  Console.prototype.submit = function () {
+    var self = this;
+    var args = this.args();
+    var token = ++this.run;
+    this.wire.hidden = false;
+    this.wire.querySelector(".wire-request").textContent =
+      "POST " + endpoint + "\n" + JSON.stringify({ methodname: this.name, args: args }, null, 2);
+    this.outcome.hidden = true;
+    this.setState("calling");
+    this.submitButton.disabled = true;
+    call(this.name, args).then(function (answer) {
+      if (token !== self.run) {
+        return;
+      }
+      self.submitButton.disabled = false;
+      if (!self.isTask || !answer.ok) {
+        self.showAnswer(answer);
+        self.setState(answer.ok ? "done" : "fault");
+        return;
+      }
+      self.follow(answer.result.task_id, token);
+    });
+  };
+
+  Console.prototype.progress = function (status) {
+    var state = status.state || "pending";
+    var percent = Math.round(Math.max(0, Math.min(1, Number(status.progress) || 0)) * 100);
+    if (state === "cancelled" && this.lastPercent !== undefined) {
+      percent = this.lastPercent; // show how far it got, not a full bar
+    } else {
+      this.lastPercent = percent;
+    }
+    var bar = this.task.querySelector(".bar");
+    bar.setAttribute("aria-valuenow", String(percent));
+    bar.setAttribute("data-state", state);
+    bar.querySelector(".bar-fill").style.width = percent + "%";
+    bar.querySelector(".bar-label").textContent = percent + "%";
+    var label = this.task.querySelector(".task-state");
+    label.textContent = state;
+    label.setAttribute("data-state", state);
+    var seconds = Number(status.duration);
+    var message = status.message || "";
+    if (isFinite(seconds)) {
+      message = (message ? message + " · " : "") + seconds.toFixed(1) + " s";
+    }
+    this.task.querySelector(".task-message").textContent = message;
+  };
+
+  Console.prototype.follow = function (taskId, token) {
+    var self = this;
+    this.taskId = taskId;
+    this.lastPercent = undefined;
+    this.task.hidden = false;
+    this.task.querySelector(".task-id").textContent = "task " + taskId;
+    this.progress({ state: "pending", progress: 0 });
+    this.cancelButton.hidden = false;
+    this.cancelButton.disabled = false;
+    this.setState("running");
+
+    function poll() {
+      if (token !== self.run) {
+        return;
+      }
+      call(self.name + "_progress", { task_id: taskId }).then(function (answer) {
+        if (token !== self.run) {
+          return;
+        }
+        if (!answer.ok) {
+          self.showAnswer(answer);
+          self.finish("fault");
+          return;
+        }
+        self.progress(answer.result);
+        var state = answer.result.state;
+        if (!TERMINAL[state]) {
+          window.setTimeout(poll, pollMs);
+          return;
+        }
+        if (state === "cancelled") {
+          self.show("fault", "Cancelled", "The task was cancelled; it has no result.");
+          self.finish("cancelled");
+          return;
+        }
+        call(self.name + "_result", { task_id: taskId }).then(function (result) {
+          if (token !== self.run) {
+            return;
+          }
+          self.showAnswer(result);
+          self.finish(result.ok ? "done" : "fault");
+        });
+      });
+    }
+    poll();
+  };
+
+  Console.prototype.finish = function (state) {
+    this.cancelButton.hidden = true;
+    this.setState(state);
+  };
+
+  Console.prototype.cancel = function () {
+    var self = this;
+    if (!this.taskId) {
+      return;
+    }
+    this.cancelButton.disabled = true;
+    call(this.name + "_cancel", { task_id: this.taskId }).then(function (answer) {
+      if (answer.ok) {
+        self.progress(answer.result);
+      } else {
+        self.showAnswer(answer);
+      }
+    });
+  };
+
+  var consoles = {};
+  Array.prototype.forEach.call(document.querySelectorAll("details.console"), function (details) {
+    var name = details.getAttribute("data-method");
+    if (!model.methods[name]) {
+      return;
+    }
+    var c = new Console(details);
+    consoles[name] = c;
+    if (details.open) {
+      c.build();
+    }
+    details.addEventListener("toggle", function () {
+      if (details.open) {
+        c.build();
+      }
+    });
+  });
+
+  // A link to #method-NAME opens that method's console form.
+  function openFromHash() {
+    var match = /^#method-(.+)$/.exec(window.location.hash);
+    var c = match && consoles[decodeURIComponent(match[1])];
+    if (c) {
+      c.details.open = true;
+    }
+  }
+  window.addEventListener("hashchange", openFromHash);
+  openFromHash();
+  page.setAttribute("data-console", "ready");
+}());

@@ -1,0 +1,139 @@
+"""``ladon serve`` and Ladon 1.0's ``ladon-ctl testserve`` as real
+subprocesses: they print the URL, serve it, reload on change, stop on a
+signal."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import EXAMPLES
+from .conftest import Process
+from .conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+URL = r"Open (http://127\.0\.0\.1:(\d+)/)"
+
+
+def _script(name: str) -> str:
+    found = Path(sys.executable).with_name(name)
+    if not found.exists():
+        pytest.fail(f"the {name} command is missing: pip install -e '.[test]'", pytrace=False)
+    return str(found)
+
+
+def _add(base: str, a: int, b: int) -> object:
+    body = json.dumps({"methodname": "add", "args": {"a": a, "b": b}}).encode()
+    request = urllib.request.Request(
+        base + "Calculator/jsonwsp", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.load(resp)["result"]
+
+
+def test_serve_prints_the_url_serves_it_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    server = Process([_script("ladon"), "serve", str(EXAMPLES), "--port", "0"], tmp_path)
+    try:
+        url = server.wait_for(URL).group(1)
+        assert "not for production" in server.output()
+        assert "Calculator" in server.output() and "InstanceService" in server.output()
+        assert _add(url, 2, 3) == 5
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert b"InstanceService" in resp.read()
+        server.popen.send_signal(signal.SIGINT)
+        assert server.popen.wait(15) == 0
+    finally:
+        server.stop()
+
+
+def test_serve_resolves_module_names_from_the_current_directory(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "calculator.py", tmp_path / "calculator.py")
+    port = free_port()
+    server = Process(
+        [_script("ladon"), "serve", "calculator", "--port", str(port), "--tasks", "thread://"],
+        tmp_path,
+    )
+    try:
+        url = server.wait_for(URL).group(1)
+        assert url == f"http://127.0.0.1:{port}/"
+        assert _add(url, 20, 22) == 42
+    finally:
+        server.stop()
+
+
+def test_serve_reloads_a_changed_service(tmp_path: Path) -> None:
+    service = tmp_path / "calculator.py"
+    shutil.copy(EXAMPLES / "calculator.py", service)
+    server = Process([_script("ladon"), "serve", str(service), "--port", "0", "--reload"], tmp_path)
+    try:
+        url = server.wait_for(URL).group(1)
+        assert not url.endswith(":0/")  # --port 0 picks a real port once
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                assert _add(url, 2, 3) == 5
+                break
+            except OSError:
+                assert time.monotonic() < deadline, server.output()
+                time.sleep(0.1)
+        time.sleep(1.1)  # the stat reloader compares modification times
+        service.write_text(service.read_text().replace("return a + b\n", "return a + b + 100\n"))
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if _add(url, 2, 3) == 105:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.1)
+        assert "reloading" in server.output()
+    finally:
+        server.stop()
+
+
+def test_serve_refuses_a_bad_task_backend_url(tmp_path: Path) -> None:
+    server = Process(
+        [_script("ladon"), "serve", str(EXAMPLES), "--port", "0", "--tasks", "nope://x"],
+        tmp_path,
+    )
+    try:
+        assert server.popen.wait(30) == 2
+        assert "cannot load the services" in server.output()
+    finally:
+        server.stop()
+
+
+def test_ladon_ctl_testserve_serves_modules(tmp_path: Path) -> None:
+    port = free_port()
+    server = Process(
+        [_script("ladon-ctl"), "testserve", "-p", str(port), str(EXAMPLES / "calculator.py")],
+        tmp_path,
+    )
+    try:
+        url = server.wait_for(URL).group(1)
+        assert url == f"http://127.0.0.1:{port}/"
+        assert _add(url, 1, 1) == 2
+        check_pages_base = url.rstrip("/")
+        with urllib.request.urlopen(check_pages_base + "/Calculator", timeout=10) as resp:
+            assert b'id="method-statistics"' in resp.read()
+    finally:
+        server.stop()
+
+
+def test_serve_page_assets_work_through_the_dev_server(tmp_path: Path) -> None:
+    server = Process([_script("ladon"), "serve", str(EXAMPLES), "--port", "0"], tmp_path)
+    try:
+        url = server.wait_for(URL).group(1)
+        with urllib.request.urlopen(url + "_ladon/static/ladon.css", timeout=10) as resp:
+            assert resp.headers["Content-Type"].startswith("text/css")
+    finally:
+        server.stop()

@@ -1,0 +1,420 @@
+"""Docs pages: docstring rendering, the console model, skins, static files.
+
+The pages in the browser are in tests/browser/; here: what the server sends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from webtest import TestApp
+
+from ladon import LadonType
+from ladon import ladonize
+from ladon.server.docrender import doc_html
+from ladon.server.docrender import inline
+from ladon.server.docrender import rest_html
+from ladon.server.skins import resolve_skin_file
+from ladon.server.wsgi import LadonWSGIApplication
+
+
+class Tag(LadonType):
+    """A label <b>with markup</b>."""
+
+    text: str = "</script><script>alert(1)</script>"
+    weight: float | None = None
+
+
+class Docs:
+    """Docstrings of every kind, and *reST* in the class docstring.
+
+    - first point
+    - second point with ``code``
+    """
+
+    @ladonize()
+    def rest(self, a: int, tags: list[Tag], flag: bool = False) -> str:
+        """Uses the reST form.
+
+        Example::
+
+            rest(a=1)
+
+        :param a: the <number>
+        :param tags: some ``Tag`` values
+        :rtype: a **string**
+        """
+        return ""
+
+    @ladonize(int, rtype=int)
+    def epydoc(self, a):
+        """Uses the Ladon 1.0 form.
+
+        @param a: the first
+            continued here
+        @rtype: the same
+        """
+        return a
+
+    @ladonize(str, rtype=str)
+    def raw(self, text):
+        """@publisher: raw
+        An <em class="authored">authored</em> description.
+        """
+        return text
+
+    @ladonize(str, rtype=str)
+    def pre(self, text):
+        """@publisher: pre
+        line one <x>
+        line two
+        """
+        return text
+
+    @ladonize(str, rtype=str)
+    def docutils(self, text):
+        """@publisher: docutils
+        Rendered by *docutils* when installed.
+
+        .. raw:: html
+
+           <script>alert("raw directive")</script>
+        """
+        return text
+
+    @ladonize(str, rtype=str)
+    def hostile(self, text):
+        """<script>alert("no publisher")</script> is shown as text."""
+        return text
+
+    @ladonize(tasktype=True)
+    def work(self, n: int, **kw: Any) -> Tag:
+        """A task.
+
+        :param n: how much
+        """
+        return Tag()
+
+
+@pytest.fixture(scope="module")
+def skins_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("pathdir")
+    skins = base / "skins"
+    (skins / "plain").mkdir(parents=True)
+    (skins / "plain" / "catalog.html").write_text(
+        "PLAIN CATALOG {{ catalog_name }} {% for s in services %}[{{ s.name }}]{% endfor %}"
+    )
+    (skins / "plain" / "service.html").write_text(
+        '{% extends "ladon/service.html" %}{% block title %}PLAIN {{ service.name }}{% endblock %}'
+    )
+    (skins / "old").mkdir()
+    (skins / "old" / "service.template").write_text("OLD {{ service.name }}")
+    (skins / "plain" / "style.css").write_text("body { color: red }")
+    (skins / "plain" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    (skins / "plain" / "app.js").write_text("var x = 1;")
+    (skins / "plain" / "secret.py").write_text("PASSWORD = 1")
+    (skins / "plain" / "UPPER.CSS").write_text("p {}")
+    outside = base / "outside.css"
+    outside.write_text("outside the skins folder")
+    (skins / "plain" / "link.css").symlink_to(outside)
+    return base
+
+
+@pytest.fixture(scope="module")
+def app(skins_dir: Path) -> Iterator[LadonWSGIApplication]:
+    application = LadonWSGIApplication([Docs], [str(skins_dir)], "Docs catalog", "About <docs>")
+    yield application
+    application.close()
+
+
+@pytest.fixture()
+def client(app: LadonWSGIApplication) -> TestApp:
+    return TestApp(app)
+
+
+def _model(html: str) -> dict[str, Any]:
+    m = re.search(r'<script type="application/json" id="ladon-model">(.*?)</script>', html, re.S)
+    assert m is not None
+    data: dict[str, Any] = json.loads(m.group(1))
+    return data
+
+
+# -- docstrings ---------------------------------------------------------------------
+
+
+def test_class_docstring_is_rendered_as_rest(client: TestApp) -> None:
+    html = client.get("/Docs").text
+    assert "Docstrings of every kind, and <em>reST</em> in the class docstring." in html
+    assert "<li>second point with <code>code</code></li>" in html
+
+
+def test_rest_and_epydoc_param_docs_are_shown_escaped(client: TestApp) -> None:
+    html = client.get("/Docs").text
+    assert "the &lt;number&gt;" in html
+    assert "some <code>Tag</code> values" in html
+    assert "a <strong>string</strong>" in html
+    assert "the first continued here" in html
+    assert ":param" not in html and "@param" not in html and "@rtype" not in html
+    assert '<pre class="literal">rest(a=1)</pre>' in html
+
+
+def test_publisher_raw_pre_and_docutils(client: TestApp) -> None:
+    html = client.get("/Docs").text
+    assert '<em class="authored">authored</em>' in html  # raw: the author's HTML
+    assert "line one &lt;x&gt;<br>line two" in html  # pre
+    assert "@publisher" not in html
+    assert "<em>docutils</em>" in html
+    assert 'alert("raw directive")' not in html  # docutils runs with raw off
+
+
+def test_docstring_html_is_escaped_without_a_raw_publisher(client: TestApp) -> None:
+    html = client.get("/Docs").text
+    assert '<script>alert("no publisher")' not in html
+    assert "&lt;script&gt;alert(" in html
+    assert "A label &lt;b&gt;with markup&lt;/b&gt;." in html  # type docstrings too
+
+
+def test_catalog_description_is_escaped(client: TestApp) -> None:
+    html = client.get("/").text
+    assert "About &lt;docs&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("text", "publisher", "expected"),
+    [
+        ("a ``b<c>`` d", None, "<p>a <code>b&lt;c&gt;</code> d</p>"),
+        ("see `the site <https://example.org/>`_", None, '<a href="https://example.org/">'),
+        ("bad `x <javascript:alert(1)>`_", None, "javascript:alert(1)&gt;`_"),
+        (":class:`Point` here", None, "<code>Point</code> here"),
+        ("1. one\n2. two", None, "<ol><li>one</li><li>two</li></ol>"),
+        (">>> add(1, 2)\n3", None, '<pre class="literal">&gt;&gt;&gt; add(1, 2)\n3</pre>'),
+        ("Title\n=====\n\ntext", None, '<p class="doc-heading"><strong>Title</strong></p>'),
+        ("a\nb", "pre", "<p>a<br>b</p>"),
+        ("<i>x</i>", "raw", "<i>x</i>"),
+        ("", None, ""),
+        (".. note:: mind\n   this", None, '<p class="admonition"><strong>note:</strong> mind this'),
+    ],
+    ids=[
+        "literal",
+        "link",
+        "unsafe-link",
+        "role",
+        "numbered",
+        "doctest",
+        "heading",
+        "pre",
+        "raw",
+        "empty",
+        "admonition",
+    ],
+)
+def test_doc_html(text: str, publisher: str | None, expected: str) -> None:
+    assert expected in str(doc_html(text, publisher))
+
+
+def test_other_directives_and_comments_are_dropped() -> None:
+    html = str(rest_html("A.\n\n.. raw:: html\n\n   <b>x</b>\n\n.. a comment\n\nB."))
+    assert html == "<p>A.</p><p>B.</p>"
+
+
+def test_code_block_directive_is_literal() -> None:
+    html = str(rest_html("Use it:\n\n.. code-block:: python\n\n    x = 1 < 2\n\nAfter."))
+    assert '<pre class="literal">x = 1 &lt; 2</pre>' in html
+    assert "<p>After.</p>" in html
+    assert str(inline("*a* and **b**")) == "<em>a</em> and <strong>b</strong>"
+
+
+# -- methods, tasks, types, console model ------------------------------------------------
+
+
+def test_task_method_is_marked_with_its_four_calls(client: TestApp) -> None:
+    html = client.get("/Docs").text
+    start = html.index('id="method-work"')
+    block = html[start : html.index("</article>", start)]
+    assert "task" in block
+    for call in ("work_progress", "work_result", "work_cancel"):
+        assert f'id="method-{call}"' in block
+    assert 'data-task="1"' in block
+    assert 'href="#type-Tag"' in block  # the task's result type is linked
+
+
+def test_console_model_describes_params_types_and_defaults(client: TestApp) -> None:
+    model = _model(client.get("/Docs").text)
+    assert model["service"] == "Docs"
+    rest = model["methods"]["rest"]
+    assert [p["name"] for p in rest["params"]] == ["a", "tags", "flag"]
+    assert rest["params"][1]["type"] == {"list": {"ref": "Tag"}}
+    assert rest["params"][2] == {
+        "name": "flag",
+        "type": "bool",
+        "optional": True,
+        "nullable": False,
+        "default": False,
+    }
+    assert model["methods"]["work"]["kind"] == "task_start"
+    assert model["methods"]["work_progress"]["task_of"] == "work"
+    fields = {f["name"]: f for f in model["types"]["Tag"]["fields"]}
+    assert fields["weight"]["nullable"] is True
+    assert fields["text"]["default"] == "</script><script>alert(1)</script>"
+
+
+def test_console_model_cannot_close_its_script_element(client: TestApp) -> None:
+    html = client.get("/Docs").text
+    assert "</script><script>alert(1)" not in html
+    assert html.count("<script") == 2  # the model and ladon.js
+
+
+def test_console_endpoint_and_assets_follow_script_name(client: TestApp) -> None:
+    html = client.get("/Docs", extra_environ={"SCRIPT_NAME": "/deep/api"}).text
+    assert 'data-endpoint="/deep/api/Docs/jsonwsp"' in html
+    assert 'href="/deep/api/_ladon/static/ladon.css?v=' in html
+    assert 'src="/deep/api/_ladon/static/ladon.js?v=' in html
+
+
+# -- packaged assets ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "ctype"),
+    [("ladon.css", "text/css"), ("ladon.js", "text/javascript"), ("favicon.svg", "image/svg+xml")],
+)
+def test_packaged_assets_are_served_with_etags(client: TestApp, name: str, ctype: str) -> None:
+    resp = client.get(f"/_ladon/static/{name}")
+    assert resp.status_int == 200
+    assert resp.content_type == ctype
+    assert resp.headers["ETag"]
+    again = client.get(
+        f"/_ladon/static/{name}", headers={"If-None-Match": resp.headers["ETag"]}, status=304
+    )
+    assert again.body == b""
+
+
+@pytest.mark.parametrize("name", ["nope.css", "..", "ladon.css.map", "%2e%2e"])
+def test_unknown_assets_are_404(client: TestApp, name: str) -> None:
+    resp = client.get(f"/_ladon/static/{name}", expect_errors=True)
+    assert resp.status_int == 404
+
+
+# -- skins -------------------------------------------------------------------------------
+
+
+def test_skin_renders_its_catalog_template(client: TestApp) -> None:
+    resp = client.get("/?skin=plain")
+    assert resp.text.strip() == "PLAIN CATALOG Docs catalog [Docs]"
+
+
+def test_skin_can_extend_the_default_service_page(client: TestApp) -> None:
+    html = client.get("/Docs?skin=plain").text
+    assert "<title>PLAIN Docs</title>" in html
+    assert 'id="method-rest"' in html
+
+
+def test_ladon1_template_names_are_found(client: TestApp) -> None:
+    assert client.get("/Docs?skin=old").text.strip() == "OLD Docs"
+    # no catalog.template in that skin: the default catalog
+    assert "<h1>Docs catalog</h1>" in client.get("/?skin=old").text
+
+
+@pytest.mark.parametrize(
+    "skin",
+    ["nope", "../skins/plain", "<script>alert(1)</script>", "plain/../old", ".", ""],
+    ids=["unknown", "traversal", "markup", "nested", "dot", "empty"],
+)
+def test_unknown_or_bad_skins_fall_back_and_are_never_reflected(client: TestApp, skin: str) -> None:
+    resp = client.get("/Docs", params={"skin": skin})
+    assert resp.status_int == 200
+    assert 'id="method-rest"' in resp.text
+    if "<" in skin or "/" in skin:
+        assert skin not in resp.text
+
+
+@pytest.mark.parametrize(
+    ("path", "ctype", "body"),
+    [
+        ("/skins/plain/style.css", "text/css", b"body { color: red }"),
+        ("/skins/plain/logo.png", "image/png", b"\x89PNG\r\n\x1a\nfake"),
+        ("/skins/plain/app.js", "text/javascript", b"var x = 1;"),
+        ("/skins/plain/UPPER.CSS", "text/css", b"p {}"),
+        ("/skins/plain/catalog.html", "text/html", None),
+    ],
+    ids=["css", "png", "js", "upper-case-extension", "html"],
+)
+def test_skin_files_are_served_with_their_type(
+    client: TestApp, path: str, ctype: str, body: bytes | None
+) -> None:
+    resp = client.get(path)
+    assert resp.status_int == 200
+    assert resp.content_type == ctype
+    if body is not None:
+        assert resp.body == body
+    assert client.head(path).status_int == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/skins/plain/missing.css",
+        "/skins/plain/secret.py",
+        "/skins/plain/service.template",
+        "/skins/plain",
+        "/skins/plain/link.css",
+        "/skins/../outside.css",
+        "/skins/plain/../../outside.css",
+        "/skins/%2e%2e/outside.css",
+        "/skins/plain/%2e%2e/%2e%2e/outside.css",
+        "/skins/plain%2f..%2f..%2foutside.css",
+        "/skins//etc/passwd",
+        "/skins/plain/..%5c..%5coutside.css",
+        "/skins/plain/style.css%00.png",
+    ],
+    ids=[
+        "missing",
+        "other-extension",
+        "template",
+        "directory",
+        "symlink-out",
+        "dotdot",
+        "dotdot-deep",
+        "encoded-dotdot",
+        "encoded-dotdot-deep",
+        "encoded-slash",
+        "absolute",
+        "backslash",
+        "nul",
+    ],
+)
+def test_skin_files_outside_the_whitelist_or_folder_are_404(client: TestApp, path: str) -> None:
+    resp = client.get(path, expect_errors=True)
+    assert resp.status_int == 404
+    assert b"outside the skins folder" not in resp.body
+    assert b"PASSWORD" not in resp.body
+    assert resp.content_type == "text/plain"
+
+
+def test_no_path_list_means_no_skin_files() -> None:
+    application = LadonWSGIApplication([Docs])
+    try:
+        resp = TestApp(application).get("/skins/plain/style.css", expect_errors=True)
+        assert resp.status_int == 404
+    finally:
+        application.close()
+
+
+def test_resolve_refuses_absolute_and_parent_paths(skins_dir: Path) -> None:
+    dirs = [str(skins_dir / "skins")]
+    assert resolve_skin_file(dirs, "plain/style.css") is not None
+    for bad in (
+        "/etc/passwd.css",
+        "plain/../../outside.css",
+        "plain//style.css",
+        "./plain/style.css",
+    ):
+        assert resolve_skin_file(dirs, bad) is None
+    assert os.path.islink(skins_dir / "skins" / "plain" / "link.css")
+    assert resolve_skin_file(dirs, "plain/link.css") is None
