@@ -43,6 +43,7 @@ def test_example_app_under_gunicorn(workdir: Path) -> None:
             "4",
             "--graceful-timeout",
             "5",
+            "--no-control-socket",  # gunicorn 27 shares ~/.gunicorn/gunicorn.ctl otherwise
             "examples_wsgi:application",
         ],
         workdir,
