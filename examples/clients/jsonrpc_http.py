@@ -1,0 +1,38 @@
+"""JSON-RPC 1.0 and 2.0 over plain HTTP (urllib), a batch included."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from typing import Any
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8080"
+
+
+def post(url: str, payload: Any) -> Any:
+    req = urllib.request.Request(
+        url, json.dumps(payload).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req) as resp:
+        body = resp.read()
+    return json.loads(body) if body else None
+
+
+print(
+    "1.0 add:", post(f"{BASE}/Calculator/jsonrpc10", {"method": "add", "params": [2, 3], "id": 1})
+)
+print(
+    "2.0 add (named):",
+    post(
+        f"{BASE}/Calculator/jsonrpc",
+        {"jsonrpc": "2.0", "method": "add", "params": {"a": 2, "b": 3}, "id": "x"},
+    ),
+)
+batch = [
+    {"jsonrpc": "2.0", "method": "add", "params": [1, 1], "id": 1},
+    {"jsonrpc": "2.0", "method": "divide", "params": [1, 0], "id": 2},
+    {"jsonrpc": "2.0", "method": "add", "params": [5, 5]},  # a notification: no answer
+]
+for answer in post(f"{BASE}/Calculator/jsonrpc", batch):
+    print("batch:", answer)
