@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
+import threading
 from typing import Any
 
 from lxml import etree
@@ -25,18 +27,26 @@ XOP = "http://www.w3.org/2004/08/xop/include"
 XOP_INCLUDE = f"{{{XOP}}}Include"
 
 
+_local = threading.local()
+
+
 def _parser() -> etree.XMLParser:
-    # No entity expansion, no DTD loading, no network; lxml's default depth
-    # limits stay on (huge_tree off).
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    """This thread's parser (lxml parsers may not be shared between threads;
+    making one per request cost a tenth of a small call)."""
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        # No entity expansion, no DTD loading, no network; lxml's default
+        # depth limits stay on (huge_tree off).
+        parser = _local.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+    return parser
 
 
 def parse_xml(body: bytes) -> etree._Element:
@@ -52,10 +62,22 @@ def parse_xml(body: bytes) -> etree._Element:
         raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
     except ValueError as exc:  # e.g. bytes that lxml cannot take at all
         raise MalformedRequest(f"The request is not well-formed XML: {exc}") from None
-    doctype: Any = root.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
-    if doctype.doctype or doctype.internalDTD is not None:
-        raise MalformedRequest("A DOCTYPE is not allowed in the request")
+    # PERF: an ASCII-compatible document without the text "<!DOCTYPE" has
+    # none; others (UTF-16...) are asked.
+    if b"<!DOCTYPE" in body or body[:1] not in _ASCII_STARTS or b"\x00" in body[:4]:
+        doctype: Any = root.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
+        if doctype.doctype or doctype.internalDTD is not None:
+            raise MalformedRequest("A DOCTYPE is not allowed in the request")
     return root
+
+
+_ASCII_STARTS = frozenset(bytes([b]) for b in b"<\t\r\n ")
+
+
+@functools.lru_cache(maxsize=4096)
+def param_name(tag: str) -> str:
+    """The Python name of an element tag: local name, ``-`` read as ``_``."""
+    return tag.rpartition("}")[2].replace("-", "_")
 
 
 def local(tag: object) -> str:
@@ -107,6 +129,14 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
         return {} if len(el) else (el.text or "")
     if isinstance(spec, ListOf):
         item = spec.item
+        if item in _TEXT_TYPES and len(el) and not _ITEMS_COMPLEX(el):
+            # PERF: the common list of numbers or strings. When no item has
+            # attributes or children, XPath hands over all the texts at once
+            # (no element proxy per item); an item without text takes the loop.
+            # (The parser drops comments and PIs: every child is an element.)
+            texts = _ITEM_TEXTS(el)
+            if isinstance(texts, list) and len(texts) == len(el):
+                return texts
         items = [c for c in el if isinstance(c.tag, str)]
         if not items and el.text and el.text.strip():
             # Text where a list was expected, e.g. suds given a plain Python
@@ -114,13 +144,6 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
             # let load() say so instead of reading an empty list.
             return el.text
         if item in _TEXT_TYPES:
-            # PERF: the common list of numbers or strings. When no item has
-            # attributes or children, XPath hands over all the texts at once
-            # (no element proxy per item); an item without text needs the loop.
-            if not _ITEMS_COMPLEX(el):
-                texts = _ITEM_TEXTS(el)
-                if isinstance(texts, list) and len(texts) == len(items):
-                    return texts
             return [
                 (None if c.attrib and is_nil(c) else {} if len(c) else (c.text or ""))
                 for c in items

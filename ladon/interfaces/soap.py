@@ -22,17 +22,19 @@ from ..exceptions.service import ClientFault
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
+from ..ladonizer.model import ServiceInfo
 from ..types.attachment import AttachmentSet
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
 from ..types.spec import ListOf
+from ..types.spec import TypeSpec
 from ._xml import XSD
 from ._xml import XSI
 from ._xml import escape
 from ._xml import local
+from ._xml import param_name
 from ._xml import parse_xml
 from ._xml import part_id
-from ._xml import py_name
 from ._xml import to_plain
 from ._xml import write
 from ._xml import write_fields
@@ -68,6 +70,10 @@ class SOAPBase(Interface):
 
     content_type: ClassVar[str] = "text/xml; charset=utf-8"
 
+    def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
+        super().__init__(service, debug=debug)
+        self._types: dict[str, dict[str, TypeSpec]] = {}
+
     def decode_call(
         self,
         body: bytes,
@@ -82,17 +88,19 @@ class SOAPBase(Interface):
                 f"Expected a SOAP 1.1 envelope (namespace {SOAP_ENV}), "
                 f"got namespace {etree.QName(root).namespace!r}"
             )
-        body_el = next((c for c in root if c.tag == _BODY_TAG), None)
+        body_el = root.find(_BODY_TAG)
         if body_el is None:
             raise MalformedRequest("The SOAP envelope has no Body")
-        method_el = next((c for c in body_el if isinstance(c.tag, str)), None)
-        if method_el is None:
+        if not len(body_el):  # comments and PIs are gone: children are elements
             raise MalformedRequest("The SOAP Body is empty; expected a method element")
-        m = self.method(py_name(local(method_el.tag)))
-        types = {p.name: p.type for p in m.params}
+        method_el = body_el[0]
+        m = self.method(param_name(method_el.tag))
+        types = self._types.get(m.name)
+        if types is None:
+            types = self._types[m.name] = {p.name: p.type for p in m.params}
         values: dict[str, Any] = {}
         for c in method_el:
-            name = py_name(local(c.tag))
+            name = param_name(c.tag)
             spec = types.get(name)
             if name in values:
                 how = (
