@@ -88,6 +88,15 @@ def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
 
     :raises UnsupportedMediaType: an unknown Content-Encoding (415).
     """
+    if not environ.get("HTTP_CONTENT_ENCODING"):
+        # PERF: the usual request, a plain body with a Content-Length.
+        length = environ.get("CONTENT_LENGTH")
+        if isinstance(length, str) and length.isascii() and length.isdigit():
+            n = int(length)
+            if n <= limit:
+                data: bytes = environ["wsgi.input"].read(n) if n else b""
+                if len(data) == n:
+                    return data
     coding = content_coding(environ)
     data = _read_raw(environ, limit)
     return decompress(data, coding, limit) if coding else data
