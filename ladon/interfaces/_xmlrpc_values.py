@@ -25,12 +25,16 @@ from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ResultError
 from ..types.attachment import attachment
 from ..types.convert import Options
+from ..types.convert import apply_filters
 from ..types.convert import dump
+from ..types.convert import field_values
 from ..types.ladontype import LadonType
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
+from ._rpc import InvalidRequest as InvalidRequest
 from ._xml import escape
+from ._xml import safe_parser
 
 #: Deepest nesting of arrays and structs read in one argument.
 MAX_DEPTH = 64
@@ -40,28 +44,7 @@ I4_MIN, I4_MAX = -(2**31), 2**31 - 1
 I8_MIN, I8_MAX = -(2**63), 2**63 - 1
 
 
-class InvalidRequest(MalformedRequest):
-    """Well-formed XML that is not an XML-RPC ``methodCall`` (fault -32600).
-
-    .. versionadded:: 2.0
-    """
-
-
 # -- parsing -----------------------------------------------------------------------
-
-
-def _parser(recover: bool) -> etree.XMLParser:
-    # Entities, DTDs and the network off; lxml's size and depth limits on.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        recover=recover,
-    )
 
 
 def _only_namespace_errors(log: Any) -> bool:
@@ -79,7 +62,7 @@ def parse_request(body: bytes) -> etree._Element:
     """
     if not body.strip():
         raise MalformedRequest("The request body is empty; expected an XML-RPC methodCall")
-    strict = _parser(False)
+    strict = safe_parser(False)
     try:
         root = etree.fromstring(body, strict)
     except etree.XMLSyntaxError as exc:
@@ -87,7 +70,7 @@ def parse_request(body: bytes) -> etree._Element:
         # parses of the thread left in libxml2's global log.
         if not _only_namespace_errors(strict.error_log):
             raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
-        parser = _parser(True)
+        parser = safe_parser(True)
         root = etree.fromstring(body, parser)
         if root is None or not _only_namespace_errors(parser.error_log):  # pragma: no cover
             raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
@@ -433,37 +416,17 @@ def write_plain(out: list[str], value: object, path: str) -> None:
         raise ResultError(path, f"a {type(value).__name__} cannot be sent over XML-RPC")
 
 
-def _apply(funcs: Iterable[Callable[[Any], Any]], value: Any) -> Any:
-    for f in funcs:
-        value = f(value)
-    return value
-
-
 def _write_struct(
     out: list[str], cls: type[LadonType], value: object, path: str, opts: Options
 ) -> None:
-    # NOTE: the same rules as convert.dump's objects (missing values, filters),
-    # but each field is written typed from its spec (bytes as base64...).
-    is_map = isinstance(value, Mapping)
-    if not (is_map or isinstance(value, cls)):
-        raise ResultError(path, f"expected {cls.__name__}, got {type(value).__name__}")
-    values: Mapping[str, Any] = value if is_map else value.__dict__  # type: ignore[assignment]
+    # Each field is written typed from its spec (bytes as base64...); on a
+    # ResultError the half-written answer is dropped for a fault.
     out.append("<value><struct>")
-    for f in cls.ladon_type_info().fields:
-        fpath = f"{path}.{f.name}"
-        if f.name in values:
-            v = values[f.name]
-        else:
-            try:
-                v = f.missing_value()
-            except LookupError:
-                raise ResultError(fpath, "mandatory field was not set") from None
+    for f, v, fpath in field_values(cls, value, path):
         out.append(f"<member><name>{f.name}</name>")
-        if "outgoing" in f.filters:
-            v = _apply(f.filters["outgoing"], v)
         if "outgoing_raw" in f.filters:
             # raw filters see the plain wire value, as on every interface
-            raw = _apply(f.filters["outgoing_raw"], dump(f.type, v, fpath, opts, f.nullable))
+            raw = apply_filters(f.filters["outgoing_raw"], dump(f.type, v, fpath, opts, f.nullable))
             write_plain(out, raw, fpath)
         else:
             write_typed(out, f.type, v, fpath, opts, f.nullable)

@@ -57,16 +57,19 @@ from collections.abc import Mapping
 from typing import Any
 from typing import ClassVar
 
-from ..exceptions.service import ArgumentError
-from ..exceptions.service import MalformedRequest
-from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
-from ..exceptions.service import UnknownMethod
 from ._json import RequestFault
 from ._json import dumps_bytes
 from ._json import loads_json
 from ._json import starts_array
+from ._rpc import INTERNAL_ERROR as INTERNAL_ERROR
+from ._rpc import INVALID_PARAMS as INVALID_PARAMS
+from ._rpc import INVALID_REQUEST as INVALID_REQUEST
+from ._rpc import METHOD_NOT_FOUND as METHOD_NOT_FOUND
+from ._rpc import PARSE_ERROR as PARSE_ERROR
+from ._rpc import InvalidRequest as InvalidRequest
+from ._rpc import standard_code
 from .base import Call
 from .base import Interface
 from .base import Payload
@@ -74,24 +77,12 @@ from .jsonrpc10 import rpc_description
 
 logger = logging.getLogger("ladon")
 
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
 #: A :class:`ClientFault` raised by the method.
 CLIENT_FAULT = -32000
 #: A :class:`ServerFault` raised by the method.
 SERVER_FAULT = -32001
 
 _ABSENT: Any = object()
-
-
-class InvalidRequest(MalformedRequest):
-    """The body is JSON but not a JSON-RPC 2.0 Request object (-32600).
-
-    .. versionadded:: 2.0
-    """
 
 
 class InternalError(ServerFault):
@@ -108,16 +99,11 @@ def error_code(fault: ServiceFault) -> int:
     """The JSON-RPC 2.0 error code of a fault (see the module docstring)."""
     if isinstance(fault, RequestFault):
         fault = fault.original
-    if isinstance(fault, InvalidRequest):
-        return INVALID_REQUEST
-    if isinstance(fault, MalformedRequest):
-        return PARSE_ERROR
-    if isinstance(fault, UnknownMethod):
-        return METHOD_NOT_FOUND
-    if isinstance(fault, ArgumentError):
-        return INVALID_PARAMS
-    if isinstance(fault, InternalError | ResultError):
+    if isinstance(fault, InternalError):
         return INTERNAL_ERROR
+    code = standard_code(fault)
+    if code is not None:
+        return code
     return CLIENT_FAULT if fault.is_client else SERVER_FAULT
 
 

@@ -38,6 +38,7 @@ from ._xml import part_id
 from ._xml import to_plain
 from ._xml import write
 from ._xml import write_fields
+from ._xml import xml_safe
 from .base import Call
 from .base import Interface
 from .base import Payload
@@ -127,10 +128,10 @@ class SOAPBase(Interface):
         parts = [
             _ENVELOPE_START,
             f"<SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode>",
-            f"<faultstring>{escape(_xml_safe(fault.faultstring))}</faultstring>",
+            f"<faultstring>{escape(xml_safe(fault.faultstring))}</faultstring>",
         ]
         if detail:
-            parts.append(f"<detail>{escape(_xml_safe(detail))}</detail>")
+            parts.append(f"<detail>{escape(xml_safe(detail))}</detail>")
         parts.append("</SOAP-ENV:Fault>" + _ENVELOPE_END)
         return Payload("".join(parts).encode("utf-8"), self.content_type, 500)
 
@@ -172,18 +173,6 @@ class SOAPBase(Interface):
             f'start-info="text/xml"; boundary={stream.boundary}'
         )
         return Payload(b"", ctype, stream=stream)
-
-
-def _xml_safe(text: str) -> str:
-    """Drop characters XML 1.0 cannot carry (fault texts must always serialise)."""
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\t\n\r"
-        or (" " <= ch <= "\ud7ff")
-        or ("\ue000" <= ch <= "\ufffd")
-        or ch > "\uffff"
-    )
 
 
 class SOAPInterface(SOAPBase):

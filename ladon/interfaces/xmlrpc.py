@@ -119,11 +119,8 @@ from typing import ClassVar
 from lxml import etree
 
 from ..exceptions.service import ArgumentError
-from ..exceptions.service import MalformedRequest
-from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
-from ..exceptions.service import UnknownMethod
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ParamInfo
@@ -132,8 +129,15 @@ from ..types.ladontype import FieldInfo
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import type_name
+from ._rpc import INTERNAL_ERROR as INTERNAL_ERROR
+from ._rpc import INVALID_PARAMS as INVALID_PARAMS
+from ._rpc import INVALID_REQUEST as INVALID_REQUEST
+from ._rpc import METHOD_NOT_FOUND as METHOD_NOT_FOUND
+from ._rpc import PARSE_ERROR as PARSE_ERROR
+from ._rpc import InvalidRequest as InvalidRequest
+from ._rpc import standard_code
 from ._xml import escape
-from ._xmlrpc_values import InvalidRequest as InvalidRequest
+from ._xml import xml_safe
 from ._xmlrpc_values import array_values
 from ._xmlrpc_values import name_of
 from ._xmlrpc_values import parse_request
@@ -149,11 +153,6 @@ from .base import Payload
 
 logger = logging.getLogger("ladon")
 
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
 #: A :class:`ServerFault` raised by the method (or an unexpected exception).
 SERVER_FAULT = -32500
 #: A :class:`ClientFault` raised by the method.
@@ -208,26 +207,10 @@ def fault_code(fault: ServiceFault) -> int:
 
     .. versionadded:: 2.0
     """
-    if isinstance(fault, InvalidRequest):
-        return INVALID_REQUEST
-    if isinstance(fault, MalformedRequest):
-        return PARSE_ERROR
-    if isinstance(fault, UnknownMethod):
-        return METHOD_NOT_FOUND
-    if isinstance(fault, ArgumentError):
-        return INVALID_PARAMS
-    if isinstance(fault, ResultError):
-        return INTERNAL_ERROR
+    code = standard_code(fault)
+    if code is not None:
+        return code
     return CLIENT_FAULT if fault.is_client else SERVER_FAULT
-
-
-def _xml_safe(text: str) -> str:
-    """Drop characters XML 1.0 cannot carry (a fault must always be sent)."""
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\t\n\r" or " " <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd" or ch > "\uffff"
-    )
 
 
 def fault_value(fault: ServiceFault) -> str:
@@ -244,7 +227,7 @@ def fault_value(fault: ServiceFault) -> str:
         "<value><struct>"
         f"<member><name>faultCode</name><value><int>{fault_code(fault)}</int></value></member>"
         "<member><name>faultString</name>"
-        f"<value><string>{escape(_xml_safe(text))}</string></value></member>"
+        f"<value><string>{escape(xml_safe(text))}</string></value></member>"
         "</struct></value>"
     )
 
@@ -445,14 +428,14 @@ def _help(m: MethodInfo) -> str:
 def _sub(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
     el = etree.SubElement(parent, f"{{{XRDL_NS}}}{tag}")
     for key, value in attrs.items():
-        el.set(key.replace("_", "-"), _xml_safe(value))
+        el.set(key.replace("_", "-"), xml_safe(value))
     return el
 
 
 def _doc(parent: etree._Element, lines: tuple[str, ...] | list[str]) -> None:
     text = "\n".join(lines).strip("\n")
     if text.strip():
-        _sub(parent, "documentation").text = _xml_safe(text)
+        _sub(parent, "documentation").text = xml_safe(text)
 
 
 def _typed(
@@ -469,7 +452,7 @@ def _typed(
     if optional:
         el.set("optional", "true")
         if default is not None:
-            el.set("default", _xml_safe(_default_text(default)))
+            el.set("default", xml_safe(_default_text(default)))
     if nullable:
         el.set("nullable", "true")
     return el

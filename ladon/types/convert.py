@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from ..exceptions.service import ResultError
 from .attachment import AttachmentSet
 from .attachment import as_attachment
 from .attachment import attachment
+from .ladontype import FieldInfo
 from .ladontype import LadonType
 from .spec import ListOf
 from .spec import TypeSpec
@@ -221,10 +223,14 @@ _LOADERS: dict[type, Callable[[Any, Options], Any]] = {
 }
 
 
-def _apply(funcs: Iterable[Callable[[Any], Any]], value: Any) -> Any:
+def apply_filters(funcs: Iterable[Callable[[Any], Any]], value: Any) -> Any:
+    """``value`` passed through a field's filter functions, in order."""
     for f in funcs:
         value = f(value)
     return value
+
+
+_apply = apply_filters
 
 
 def _load_object(cls: type[LadonType], value: object, path: str, opts: Options) -> LadonType:
@@ -438,12 +444,20 @@ _DUMPERS: dict[type, Callable[[Any, Options], Any]] = {
 }
 
 
-def _dump_object(cls: type[LadonType], value: object, path: str, opts: Options) -> dict[str, Any]:
+def field_values(
+    cls: type[LadonType], value: object, path: str
+) -> Iterator[tuple[FieldInfo, Any, str]]:
+    """The fields of an object result, in order, each with its Python value
+    (its default when unset, ``outgoing`` filters applied) and its path.
+    ``outgoing_raw`` filters are the caller's, on the wire value.
+
+    :raises ResultError: ``value`` is not such an object, or a mandatory
+        field is unset.
+    """
     is_map = isinstance(value, Mapping)
     if not (is_map or isinstance(value, cls)):
         raise ResultError(path, f"expected {cls.__name__}, got {type(value).__name__}")
     values: Mapping[str, Any] = value if is_map else value.__dict__  # type: ignore[assignment]
-    out: dict[str, Any] = {}
     for f in cls.ladon_type_info().fields:
         fpath = f"{path}.{f.name}"
         if f.name in values:
@@ -455,9 +469,15 @@ def _dump_object(cls: type[LadonType], value: object, path: str, opts: Options) 
                 raise ResultError(fpath, "mandatory field was not set") from None
         if "outgoing" in f.filters:
             v = _apply(f.filters["outgoing"], v)
+        yield f, v, fpath
+
+
+def _dump_object(cls: type[LadonType], value: object, path: str, opts: Options) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f, v, fpath in field_values(cls, value, path):
         w = dump(f.type, v, fpath, opts, nullable=f.nullable)
         if "outgoing_raw" in f.filters:
-            w = _apply(f.filters["outgoing_raw"], w)
+            w = apply_filters(f.filters["outgoing_raw"], w)
         out[f.name] = w
     return out
 
