@@ -197,7 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--reload", action="store_true", help="restart when a file changes")
-    serve.add_argument("--tasks", default=None, help="task backend URL, e.g. thread://")
+    serve.add_argument(
+        "--tasks",
+        default=None,
+        help="task backend URL: thread:// (default), sqlite:///abs/path.db, redis://host:6379/0?app=module:attr",
+    )
     serve.add_argument("--debug", action="store_true", help="tracebacks in faults")
     call = sub.add_parser(
         "call",
@@ -211,12 +215,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     call.add_argument("method", nargs="?")
     call.add_argument("arguments", nargs="*", metavar="NAME=VALUE")
     call.add_argument("--out", metavar="DIR", help="save attachments of the result in DIR")
+    from .tasks.worker import add_worker_parser
+
+    add_worker_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "call":
         return _call(args.url, args.method, args.arguments, args.out)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return _serve(args.targets, args.host, args.port, args.reload, args.tasks, args.debug)
+    if args.command == "worker":
+        from .tasks.worker import run_command
+
+        return run_command(args)
     return 2  # pragma: no cover - argparse rejects other commands
 
 

@@ -6,15 +6,19 @@ import logging
 import traceback
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
+from ..exceptions.service import ArgumentError
 from ..exceptions.service import ClientFault
+from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..interfaces.base import Call
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
+from ..tasks import BackendUnavailable
 from ..tasks import TaskBackend
 from ..tasks import TaskCancelled
 from ..tasks import TaskHandle
@@ -22,9 +26,13 @@ from ..tasks import TaskRejected
 from ..tasks import TaskState
 from ..tasks import TaskStatus
 from ..tasks import UnknownTask
+from ..tasks.jobs import JobSpec
+from ..tasks.jobs import from_json
+from ..tasks.jobs import to_json
 from ..types.attachment import AttachmentSet
 from ..types.convert import Options
 from ..types.convert import dump
+from ..types.convert import load
 from ..types.typeconverter import TypeConverter
 
 logger = logging.getLogger("ladon")
@@ -105,15 +113,16 @@ class Dispatcher:
                 f"Unknown task {task_id[:64]!r}: it does not exist, has expired, "
                 f"or was not started by {m.task_of}"
             ) from None
+        except BackendUnavailable as exc:
+            raise _unavailable(exc) from None
         if m.kind is MethodKind.TASK_PROGRESS:
             return _progress(status)
-        return self._result(status)
+        return self._result(status, m)
 
     def _start(
         self, service: ServiceInfo, call: Call, environ: Mapping[str, Any]
     ) -> dict[str, str]:
         m = call.method
-        args = call.args
         base_kw = extras(m, environ) if m.accepts_kw else None
         if base_kw is not None:
             base_kw.pop("wsgi.input", None)  # the request is over when the task runs
@@ -122,45 +131,30 @@ class Dispatcher:
         if attachments is not None:
             attachments.hand_over()  # the task closes them when it ends
 
-        declared = service.methods[f"{m.name}_result"]  # it has the method's own rtype
-        opts = Options(declared.encoding, declared.allow_unsafe_conversion)
-
-        def job(handle: TaskHandle) -> object:
-            try:
-                target = getattr(service.factory(), m.attr)
-                if base_kw is None:
-                    result = target(*args)
-                else:
-                    result = target(
-                        *args, **base_kw, update_progress=handle.update_progress, task=handle
-                    )
-                # A result that cannot be sent fails the task now, rather
-                # than a task that "succeeded" with no fetchable result.
-                dump(declared.rtype, result, "result", opts, declared.rtype_nullable)
-                return result
-            except TaskCancelled:
-                raise
-            except Exception as exc:
-                logger.error(
-                    "Task %s of %s.%s failed", handle.id, service.name, m.name, exc_info=exc
-                )
-                raise
-            finally:
-                if attachments is not None:
-                    attachments.close_now()
-
+        job = ServiceJob(service, m, call.args, base_kw, attachments)
         try:
             task_id = self._tasks().submit(task_key(service, m), job)
         except TaskRejected as exc:
-            if attachments is not None:
-                attachments.close_now()
+            job.release()
             raise ServerFault(f"The task was not started: {exc}") from None
+        except BackendUnavailable as exc:
+            job.release()
+            raise _unavailable(exc) from None
         return {"task_id": task_id}
 
-    def _result(self, status: TaskStatus) -> object:
+    def _result(self, status: TaskStatus, method: MethodInfo) -> object:
         state = status.state
         if state is TaskState.SUCCEEDED:
-            return status.result
+            if not status.encoded:
+                return status.result
+            # Typed JSON from a shared store: back to the declared type, so
+            # that a LadonType result is a LadonType again.
+            opts = Options(method.encoding, method.allow_unsafe_conversion)
+            try:
+                return load(method.rtype, status.result, "result", opts, method.rtype_nullable)
+            except ArgumentError as exc:
+                logger.error("Stored result of task %s is unreadable: %s", status.task_id, exc)
+                raise ServerFault("The task's stored result cannot be read") from None
         if state is TaskState.FAILED:
             detail = status.error_detail if self.debug else None
             raise ServerFault(f"The task failed: {status.error}", detail=detail)
@@ -172,4 +166,162 @@ class Dispatcher:
         )
 
 
-__all__ = ["Dispatcher", "ServiceFault", "internal_error"]
+def _unavailable(exc: BackendUnavailable) -> ServerFault:
+    """The fault for a task store that cannot be reached (logged here)."""
+    logger.error("Task backend unavailable: %s", exc)
+    return ServerFault("The task service is unavailable; try again later")
+
+
+def portable_environ(kw: Mapping[str, Any]) -> dict[str, str]:
+    """The part of a request's environ a task can take to another process:
+    the text values (``REMOTE_ADDR``, ``HTTP_*``, ``PATH_INFO``...), without
+    the ``wsgi.*`` objects, the attachments and the ``LADON_*`` keys (which
+    :func:`extras` computes again).
+
+    .. versionadded:: 2.0
+    """
+    return {
+        k: v for k, v in kw.items() if isinstance(v, str) and not k.startswith(("wsgi.", "LADON_"))
+    }
+
+
+class ServiceJob:
+    """One call of a task method, as the framework hands it to a backend.
+
+    Calling it runs the method here and returns its Python result (checked
+    against the declared type); :meth:`call_encoded` returns that result in
+    typed JSON instead, for a backend that stores it outside the process;
+    :meth:`describe` turns the call into a :class:`~ladon.tasks.jobs.JobSpec`
+    for a backend that runs it in another process (see
+    :func:`run_described`).
+
+    :param service: the service.
+    :param method: the task method (the ``TASK_START`` method).
+    :param args: the converted arguments, in parameter order.
+    :param kw: what the method gets in ``**kw`` (``None`` when it takes
+        none); ``update_progress`` and ``task`` are added when it runs.
+    :param attachments: the request's attachments, closed when the job ends.
+
+    .. versionadded:: 2.0
+    """
+
+    __slots__ = ("args", "attachments", "kw", "method", "service")
+
+    def __init__(
+        self,
+        service: ServiceInfo,
+        method: MethodInfo,
+        args: Sequence[Any],
+        kw: dict[str, Any] | None,
+        attachments: AttachmentSet | None = None,
+    ) -> None:
+        self.service = service
+        self.method = method
+        self.args = list(args)
+        self.kw = kw
+        self.attachments = attachments
+
+    def __call__(self, handle: TaskHandle) -> object:
+        """Run the method; return its result."""
+        result, _ = self._run(handle)
+        return result
+
+    def call_encoded(self, handle: TaskHandle) -> object:
+        """Run the method; return its result in typed JSON."""
+        _, encoded = self._run(handle)
+        return encoded
+
+    def describe(self) -> JobSpec:
+        """The call as data: arguments in typed JSON (attachments read in and
+        closed), the portable part of the environ.
+
+        :raises ServerFault: when an argument cannot be written.
+        """
+        m = self.method
+        opts = Options(m.encoding, m.allow_unsafe_conversion)
+        try:
+            plain = [
+                dump(p.type, a, p.name, opts, p.nullable)
+                for p, a in zip(m.params, self.args, strict=False)
+            ]
+            args = to_json(plain)
+        except (ResultError, TypeError, ValueError) as exc:
+            raise ServerFault(f"The task's arguments cannot be sent to a worker: {exc}") from None
+        finally:
+            self.release()
+        environ = to_json(portable_environ(self.kw)) if self.kw is not None else "{}"
+        return JobSpec(self.service.name, m.name, args, environ)
+
+    def release(self) -> None:
+        """Close the request's attachments (the job will not run here)."""
+        if self.attachments is not None:
+            self.attachments.close_now()
+
+    def _run(self, handle: TaskHandle) -> tuple[object, object]:
+        service, m = self.service, self.method
+        declared = service.methods[f"{m.name}_result"]  # it has the method's own rtype
+        opts = Options(declared.encoding, declared.allow_unsafe_conversion)
+        try:
+            target = getattr(service.factory(), m.attr)
+            if self.kw is None:
+                result = target(*self.args)
+            else:
+                result = target(
+                    *self.args, **self.kw, update_progress=handle.update_progress, task=handle
+                )
+            # A result that cannot be sent fails the task now, rather
+            # than a task that "succeeded" with no fetchable result.
+            encoded = dump(declared.rtype, result, "result", opts, declared.rtype_nullable)
+            return result, encoded
+        except TaskCancelled:
+            raise
+        except Exception as exc:
+            logger.error("Task %s of %s.%s failed", handle.id, service.name, m.name, exc_info=exc)
+            raise
+        finally:
+            self.release()
+
+
+def run_described(
+    find_service: Callable[[str], ServiceInfo | None], spec: JobSpec, handle: TaskHandle
+) -> object:
+    """Run a described call (in a worker process) and return its result in
+    typed JSON.
+
+    :param find_service: the application's service look-up
+        (:meth:`~ladon.server.wsgi.LadonWSGIApplication.service`).
+    :param spec: the call, from :meth:`ServiceJob.describe`.
+    :param handle: the task's handle.
+    :raises LookupError: the application has no such task method.
+    :raises ArgumentError: a stored argument does not fit its parameter.
+
+    .. versionadded:: 2.0
+    """
+    service = find_service(spec.service)
+    if service is None:
+        raise LookupError(f"the application serves no service named {spec.service!r}")
+    m = service.methods.get(spec.method)
+    if m is None or m.kind is not MethodKind.TASK_START:
+        raise LookupError(f"{spec.service} has no task method named {spec.method!r}")
+    plain = from_json(spec.args)
+    if not isinstance(plain, list) or len(plain) != len(m.params):
+        raise LookupError(
+            f"{spec.service}.{spec.method}: stored arguments do not fit its parameters"
+        )
+    opts = Options(m.encoding, m.allow_unsafe_conversion)
+    args = [load(p.type, v, p.name, opts, p.nullable) for p, v in zip(m.params, plain, strict=True)]
+    kw = None
+    if m.accepts_kw:
+        environ = from_json(spec.environ)
+        kw = extras(m, environ if isinstance(environ, dict) else {})
+    return ServiceJob(service, m, args, kw).call_encoded(handle)
+
+
+__all__ = [
+    "Dispatcher",
+    "ServiceFault",
+    "ServiceJob",
+    "internal_error",
+    "portable_environ",
+    "run_described",
+]

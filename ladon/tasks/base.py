@@ -71,6 +71,10 @@ class TaskStatus:
         class name when the text is empty, or e.g. ``"worker lost"``.
     :param error_detail: for ``FAILED``, the formatted traceback. The
         framework shows it to clients only in debug mode.
+    :param encoded: True when :attr:`result` is the *typed JSON* form of the
+        result (what :func:`ladon.types.convert.dump` makes of it, as a
+        backend that keeps results outside the process stores them); the
+        framework converts it back with the method's declared type.
 
     .. versionadded:: 2.0
     """
@@ -86,6 +90,7 @@ class TaskStatus:
     result: object = None
     error: str | None = None
     error_detail: str | None = None
+    encoded: bool = False
 
     @property
     def starttime(self) -> float:
@@ -128,6 +133,17 @@ class UnknownTask(TaskError):
 
 class TaskRejected(TaskError):
     """The backend refuses new work: its queue is full or it was closed.
+
+    .. versionadded:: 2.0
+    """
+
+
+class BackendUnavailable(TaskError):
+    """The backend's store cannot be reached (Redis down, SQLite file
+    unwritable or locked for too long).
+
+    The framework answers the call with a server fault saying the task
+    service is unavailable; the message never holds a password.
 
     .. versionadded:: 2.0
     """

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -647,11 +648,26 @@ def test_unsupported_scheme_is_a_value_error_naming_accepted_schemes(url: str) -
         backend_from_url(url)
 
 
-@pytest.mark.parametrize("url", ["sqlite:///tmp/tasks.db", "redis://:secret@localhost:6379/0"])
-def test_shared_backends_are_not_available_yet(url: str) -> None:
-    with pytest.raises(ValueError, match="not available in this version") as info:
-        backend_from_url(url)
-    assert "secret" not in str(info.value)
+def test_shared_backends_are_built_from_their_urls(tmp_path: Path) -> None:
+    from ladon.tasks import RedisTaskBackend
+    from ladon.tasks import SQLiteTaskBackend
+
+    sqlite = backend_from_url(f"sqlite:///{tmp_path}/t.db")
+    try:
+        assert isinstance(sqlite, SQLiteTaskBackend)
+    finally:
+        sqlite.close()
+    redis = backend_from_url("redis://:secret@localhost:6379/0")  # does not connect yet
+    try:
+        assert isinstance(redis, RedisTaskBackend)
+    finally:
+        redis.close()
+
+
+def test_a_bad_redis_url_never_shows_its_password() -> None:
+    with pytest.raises(ValueError) as info:
+        backend_from_url("redis://:secret@localhost:6379/0?colour=blue")
+    assert "secret" not in str(info.value) and "colour" in str(info.value)
 
 
 @pytest.mark.parametrize(

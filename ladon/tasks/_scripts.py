@@ -1,0 +1,179 @@
+"""The Lua scripts that change task records in Redis.
+
+Each change is one script, so it is atomic and costs one round trip. Times
+come from the Redis server's clock (``TIME``), so that web processes and
+workers on different hosts agree on heartbeats and leases.
+
+A record is a hash with the fields: ``method``, ``state``, ``progress``,
+``message``, ``created``, ``started``, ``finished``, ``result`` (typed JSON
+text), ``encoded``, ``error``, ``detail``, ``hb`` (last heartbeat),
+``lease``, ``ttl`` (seconds kept once finished), ``keep`` (milliseconds an
+unfinished record lives without news), ``grace`` (seconds a running task
+has to honour a cancel), ``cancel`` (when a cancel was requested), ``stop``
+(a hard stop was sent), ``worker``, and while unfinished ``args`` and
+``env`` (the call, see :class:`~ladon.tasks.jobs.JobSpec`).
+"""
+
+from __future__ import annotations
+
+_COMMON = """
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local function fmt(x) return string.format('%.6f', x) end
+local function finish(key, required, state, result, encoded, err, detail)
+  if redis.call('HGET', key, 'state') ~= required then return 0 end
+  if redis.call('HEXISTS', key, 'cancel') == 1 then state = 'cancelled' end
+  redis.call('HSET', key, 'state', state, 'finished', fmt(now()), 'progress', '1')
+  if state == 'succeeded' then
+    redis.call('HSET', key, 'result', result, 'encoded', encoded)
+  elseif state == 'failed' then
+    redis.call('HSET', key, 'error', err, 'detail', detail)
+  end
+  redis.call('HDEL', key, 'args', 'env')
+  redis.call('PEXPIRE', key, math.floor(tonumber(redis.call('HGET', key, 'ttl')) * 1000))
+  return 1
+end
+"""
+
+#: The fields :data:`STATUS` returns, in order (then the hard-stop flag).
+STATUS_FIELDS = (
+    "method",
+    "state",
+    "progress",
+    "message",
+    "created",
+    "started",
+    "finished",
+    "result",
+    "encoded",
+    "error",
+    "detail",
+    "hb",
+    "lease",
+    "cancel",
+    "grace",
+    "stop",
+)
+_FIELDS = ", ".join(f"'{name}'" for name in STATUS_FIELDS)
+
+LOST_DETAIL = (
+    "The worker running the task stopped sending heartbeats "
+    "(it was killed, crashed or lost its connection to Redis)."
+)
+
+#: KEYS: record. ARGV: method, ttl, lease, grace, keep (ms), args, env.
+CREATE = """
+local t = fmt(now())
+redis.call('HSET', KEYS[1], 'method', ARGV[1], 'state', 'pending', 'progress', '0',
+  'created', t, 'hb', t, 'ttl', ARGV[2], 'lease', ARGV[3], 'grace', ARGV[4],
+  'keep', ARGV[5], 'args', ARGV[6], 'env', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+#: KEYS: record. ARGV: worker label. Returns [args, env, grace] or nil.
+BEGIN = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return false end
+local t = fmt(now())
+redis.call('HSET', KEYS[1], 'state', 'running', 'started', t, 'hb', t, 'progress', '0',
+  'worker', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
+return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace')
+"""
+
+#: KEYS: record. ARGV: progress or '', '1' when a message follows, message.
+#: Returns 0 (go on), 1 (cancel requested) or 2 (no longer running).
+SYNC = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 2 end
+if ARGV[1] ~= '' then
+  if tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'progress')) then
+    redis.call('HSET', KEYS[1], 'progress', ARGV[1])
+  end
+end
+if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'message', ARGV[3]) end
+redis.call('HSET', KEYS[1], 'hb', fmt(now()))
+redis.call('PEXPIRE', KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
+if redis.call('HEXISTS', KEYS[1], 'cancel') == 1 then return 1 end
+return 0
+"""
+
+#: KEYS: record. ARGV: state, result, encoded, error, detail. Returns 1 if
+#: the task was running (and is now finished).
+FINISH = """
+return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+"""
+
+#: KEYS: record, RQ job. ARGV: method. Returns the STATUS_FIELDS then the
+#: hard-stop flag, or nil for an unknown or foreign id. Fails a task whose
+#: lease ran out ("worker lost").
+STATUS = f"""
+local f = redis.call('HMGET', KEYS[1], {_FIELDS})
+if f[1] ~= ARGV[1] then return false end
+local state = f[2]
+local stop = 0
+if state == 'pending' or state == 'running' then
+  local t = now()
+  local lost = false
+  if state == 'running' then
+    lost = tonumber(f[12]) + tonumber(f[13]) < t
+  elseif tonumber(f[5]) + tonumber(f[13]) < t then
+    local job = redis.call('HGET', KEYS[2], 'status')
+    lost = (not job) or job == 'failed' or job == 'stopped' or job == 'canceled'
+  end
+  if lost then
+    finish(KEYS[1], state, 'failed', '', '0', 'worker lost', ARGV[2])
+    f = redis.call('HMGET', KEYS[1], {_FIELDS})
+  elseif state == 'running' and f[14] and not f[16]
+      and tonumber(f[14]) + tonumber(f[15]) <= t then
+    redis.call('HSET', KEYS[1], 'stop', '1')
+    stop = 1
+  end
+end
+f[{len(STATUS_FIELDS) + 1}] = stop
+return f
+"""
+
+#: KEYS: record. ARGV: method. Returns the state before, or nil for an
+#: unknown or foreign id; a pending task is cancelled outright.
+CANCEL = """
+local f = redis.call('HMGET', KEYS[1], 'method', 'state')
+if f[1] ~= ARGV[1] then return false end
+if f[2] == 'pending' or f[2] == 'running' then
+  if redis.call('HEXISTS', KEYS[1], 'cancel') == 0 then
+    redis.call('HSET', KEYS[1], 'cancel', fmt(now()))
+  end
+end
+if f[2] == 'pending' then finish(KEYS[1], 'pending', 'cancelled', '', '0', '', '') end
+return f[2]
+"""
+
+#: KEYS: record. Ends a running task cancelled before a hard stop.
+STOP = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'stop', '1')
+if redis.call('HEXISTS', KEYS[1], 'cancel') == 0 then
+  redis.call('HSET', KEYS[1], 'cancel', fmt(now()))
+end
+return finish(KEYS[1], 'running', 'cancelled', '', '0', '', '')
+"""
+
+#: KEYS: record. ARGV: detail. Fails a running task: its worker is gone.
+LOST = """
+return finish(KEYS[1], 'running', 'failed', '', '0', 'worker lost', ARGV[1])
+"""
+
+SCRIPTS = {
+    name: _COMMON + body
+    for name, body in (
+        ("create", CREATE),
+        ("begin", BEGIN),
+        ("sync", SYNC),
+        ("finish", FINISH),
+        ("status", STATUS),
+        ("cancel", CANCEL),
+        ("stop", STOP),
+        ("lost", LOST),
+    )
+}

@@ -1,0 +1,508 @@
+"""The many-host backend: task records in Redis, tasks on RQ workers.
+
+The web processes write a record per task (state, progress, message, times,
+heartbeat, then the result or the error) under a key prefix, with an expiry,
+and enqueue an RQ job that carries only *where the method is*: the
+application's ``module:attr``, the service and method names and the task
+id. A worker started with ``ladon worker module:attr`` loads that same
+application, reads the arguments (typed JSON) from the record, runs the
+method and writes the result back as typed JSON. RQ jobs are serialised as
+JSON, never pickled.
+
+A running task renews a heartbeat in its record; when the worker dies the
+heartbeat stops, and once it is older than the task's lease any process
+reports the task ``FAILED`` ("worker lost"). Cancel sets a flag in the
+record that the task's handle reads back; a task that has not ended
+``cancel_grace`` seconds later is killed through RQ's stop-job command.
+
+Needs the ``redis`` extra: ``pip install 'ladon[redis]'``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+
+try:
+    import redis
+    from rq import Queue
+    from rq.command import send_stop_job_command
+    from rq.exceptions import InvalidJobOperation
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "the redis task backend needs the redis and rq packages: pip install 'ladon[redis]'"
+        f" ({exc})"
+    ) from exc
+
+from . import _scripts
+from ._live import LiveTasks
+from .base import BackendUnavailable
+from .base import TaskCancelled
+from .base import TaskHandle
+from .base import TaskRejected
+from .base import TaskState
+from .base import TaskStatus
+from .base import UnknownTask
+from .base import new_task_id
+from .jobs import JobSpec
+from .jobs import from_json
+from .jobs import to_json
+from .threads import _describe_failure
+
+logger = logging.getLogger("ladon")
+
+#: The function RQ workers run (``ladon.tasks.worker.run_task``).
+JOB_FUNCTION = "ladon.tasks.worker.run_task"
+
+Job_ = Callable[[TaskHandle], object]
+#: ``runner(spec, handle) -> typed JSON result``: runs a described call.
+Runner = Callable[[JobSpec, TaskHandle], object]
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)
+
+
+def _number(value: object) -> float | None:
+    text = _text(value)
+    return None if text is None or text == "" else float(text)
+
+
+class RedisTaskBackend:
+    """Keeps tasks in Redis and runs them on RQ workers.
+
+    :param url: the Redis connection URL, as redis-py reads it
+        (``redis://[:password@]host:6379/0``, ``rediss://...``,
+        ``unix:///path/redis.sock?db=0``).
+    :param app: the application's ``module:attr``, put in every job so that
+        a worker checks it serves this application; ``None`` lets any
+        ``ladon worker`` on the queue run the tasks.
+    :param queue: the RQ queue name; give each application its own.
+    :param prefix: prefix of the record keys (``<prefix>task:<id>``).
+    :param result_ttl: seconds a finished task is kept (and its result can
+        be fetched) before Redis forgets it.
+    :param lease: seconds without a heartbeat after which a running task is
+        reported ``FAILED`` ("worker lost"); also how long a pending task
+        may wait before its RQ job is checked.
+    :param pending_ttl: seconds an unfinished record lives without news
+        (waiting for a worker, or its worker lost while nobody asked).
+    :param cancel_grace: seconds a running task has to honour a cancel
+        before it is killed with RQ's stop-job command (0: at once).
+    :param job_timeout: RQ's limit on one task's run time in seconds;
+        ``None`` for no limit.
+    :param sync_interval: how often a running task writes its progress and
+        heartbeat and reads its cancel flag.
+    :param connection: a ``redis.Redis`` client to use instead of ``url``
+        (it must not decode responses).
+
+    Nothing connects before the first call, so building the backend never
+    fails because Redis is down; calls then raise
+    :class:`~ladon.tasks.BackendUnavailable`.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        app: str | None = None,
+        queue: str = "ladon",
+        prefix: str = "ladon:",
+        result_ttl: float = 3600.0,
+        lease: float = 30.0,
+        pending_ttl: float = 86400.0,
+        cancel_grace: float = 5.0,
+        job_timeout: float | None = None,
+        sync_interval: float = 0.1,
+        connection: redis.Redis | None = None,
+    ) -> None:
+        for name, value, ok in (
+            ("result_ttl", result_ttl, result_ttl >= 0),
+            ("lease", lease, lease > 0),
+            ("pending_ttl", pending_ttl, pending_ttl > 0),
+            ("cancel_grace", cancel_grace, cancel_grace >= 0),
+            ("sync_interval", sync_interval, 0 <= sync_interval < lease),
+            ("job_timeout", job_timeout, job_timeout is None or job_timeout > 0),
+        ):
+            if not ok:  # NaN fails every comparison, so it is refused too
+                raise ValueError(f"{name} is out of range: {value!r}")
+        if app is not None and (":" not in app or app.startswith(":") or app.endswith(":")):
+            raise ValueError(f"app must name the application as module:attr, not {app!r}")
+        if not queue:
+            raise ValueError("queue must not be empty")
+        self._url = url
+        self.app = app
+        self.queue_name = queue
+        self.prefix = prefix
+        self.result_ttl = float(result_ttl)
+        self.lease = float(lease)
+        self.pending_ttl = float(pending_ttl)
+        self.cancel_grace = float(cancel_grace)
+        self.job_timeout = job_timeout
+        self.sync_interval = float(sync_interval)
+        self._given = connection
+        # NOTE: building the client checks the URL and connects to nothing.
+        self._redis: redis.Redis | None = connection if connection is not None else self._connect()
+        self._queue: Queue | None = None
+        self._shas: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        # In a worker's horse: the task it runs.
+        self._live: LiveTasks | None = None
+        self._code = 0
+
+    def __repr__(self) -> str:
+        return f"<RedisTaskBackend queue={self.queue_name!r} prefix={self.prefix!r}>"
+
+    @property
+    def client(self) -> redis.Redis:
+        """The Redis client (connected on first use)."""
+        if self._redis is None:
+            with self._lock:
+                if self._redis is None:
+                    self._redis = self._connect()
+        return self._redis
+
+    def _connect(self) -> redis.Redis:
+        options: dict[str, Any] = {"socket_connect_timeout": 5.0, "socket_timeout": 10.0}
+        for key in list(options):
+            if f"{key}=" in self._url:
+                del options[key]
+        try:
+            client = redis.Redis.from_url(self._url, **options)
+            pool = client.connection_pool
+            # Built, not connected: refuses an unknown URL option now rather
+            # than on the first call.
+            pool.connection_class(**pool.connection_kwargs)
+        except (ValueError, TypeError) as exc:  # shown without the URL: it may hold a password
+            name = type(exc).__name__
+            hint = str(exc).split("got ")[-1] if isinstance(exc, TypeError) else "malformed URL"
+            raise ValueError(f"bad Redis URL for the task backend ({name}: {hint})") from None
+        return client
+
+    @property
+    def queue(self) -> Queue:
+        """The RQ queue tasks are enqueued on."""
+        if self._queue is None:
+            self._queue = Queue(self.queue_name, connection=self.client, serializer=JSONSerializer)
+        return self._queue
+
+    def key(self, task_id: str) -> str:
+        """The Redis key of a task's record."""
+        return f"{self.prefix}task:{task_id}"
+
+    # -- TaskBackend ---------------------------------------------------------
+
+    def submit(self, method: str, job: Job_) -> str:
+        """Write a pending record and enqueue the RQ job, in one round trip.
+
+        :param method: the key of the method that owns the task.
+        :param job: a job that can describe itself
+            (:class:`~ladon.tasks.jobs.DescribedJob`), as the framework's are.
+        :raises TaskRejected: for a job that cannot be described, or after
+            :meth:`close`.
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        if self._closed:
+            raise TaskRejected("the task backend is closed")
+        describe = getattr(job, "describe", None)
+        if describe is None:
+            raise TaskRejected(
+                "the redis task backend runs only task methods of an application"
+                " (jobs that can be described as data)"
+            )
+        spec: JobSpec = describe()
+        for attempt in (1, 2):
+            task_id = new_task_id()
+            try:
+                self._enqueue(method, spec, task_id)
+            except redis.exceptions.NoScriptError:
+                # Redis restarted or was flushed: load the scripts again. The
+                # RQ job enqueued without its record finds nothing to run.
+                self._shas.clear()
+                if attempt == 2:  # pragma: no cover - a script that cannot load
+                    raise BackendUnavailable(
+                        "the task scripts cannot be loaded into Redis"
+                    ) from None
+            except redis.RedisError as exc:
+                raise BackendUnavailable(
+                    f"cannot reach the Redis server of the task backend: {exc}"
+                ) from None
+            else:
+                break
+        return task_id
+
+    def _enqueue(self, method: str, spec: JobSpec, task_id: str) -> None:
+        """Write the record and enqueue the RQ job in one MULTI/EXEC."""
+        if "create" not in self._shas:
+            self._shas["create"] = self.client.script_load(_scripts.SCRIPTS["create"])
+        pipe = self.client.pipeline()
+        # NOTE: RQ starts the MULTI on the pipeline: it must come first.
+        self.queue.enqueue_call(
+            func=JOB_FUNCTION,
+            args=[self.app or "", spec.service, spec.method, task_id],
+            job_id=task_id,
+            timeout=-1 if self.job_timeout is None else max(1, round(self.job_timeout)),
+            result_ttl=0,
+            failure_ttl=max(1, round(self.result_ttl)),
+            ttl=max(1, round(self.pending_ttl)),
+            description=f"{spec.service}.{spec.method}",
+            pipeline=pipe,
+        )
+        pipe.evalsha(
+            self._shas["create"],
+            1,
+            self.key(task_id),
+            method,
+            repr(self.result_ttl),
+            repr(self.lease),
+            repr(self.cancel_grace),
+            str(int(self.pending_ttl * 1000)),
+            spec.args,
+            spec.environ,
+        )
+        pipe.execute()
+
+    def status(self, method: str, task_id: str) -> TaskStatus:
+        """Return the task's status; reports ``FAILED`` ("worker lost") a
+        task whose lease ran out, and kills a task that ignored a cancel for
+        ``cancel_grace`` seconds.
+
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        keys = [self.key(task_id), Job.key_for(task_id)]
+        reply = self._run("status", keys, [method, _scripts.LOST_DETAIL])
+        if not reply:
+            raise UnknownTask(task_id)
+        if reply[-1]:  # the grace after a cancel is over: stop it hard
+            self._hard_stop(task_id)
+            reply = self._run("status", keys, [method, _scripts.LOST_DETAIL])
+            if not reply:  # pragma: no cover - expired in between
+                raise UnknownTask(task_id)
+        return _status(task_id, reply)
+
+    def cancel(self, method: str, task_id: str) -> TaskStatus:
+        """Cancel the task; see :meth:`ladon.tasks.TaskBackend.cancel`.
+
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        before = self._run("cancel", [self.key(task_id)], [method])
+        if before is None:
+            raise UnknownTask(task_id)
+        if _text(before) == "running" and self.cancel_grace == 0:
+            self._hard_stop(task_id)
+        return self.status(method, task_id)
+
+    def close(self, wait: bool = True) -> None:
+        """Refuse new tasks and drop the connections (tasks on workers go on).
+
+        :param wait: accepted for the protocol; nothing runs here.
+        """
+        self._closed = True
+        client, self._redis, self._queue = self._redis, self._given, None
+        if client is not None and client is not self._given:
+            client.close()
+
+    # -- in a worker ------------------------------------------------------------
+
+    def execute(
+        self,
+        task_id: str,
+        service: str,
+        method: str,
+        runner: Runner,
+        worker: str,
+        parent: int | None,
+    ) -> None:
+        """Run one task in a worker (called by the RQ job function).
+
+        :param task_id: the task.
+        :param service: the service's name, as the RQ job carries it.
+        :param method: the task method's name, as the RQ job carries it.
+        :param runner: runs the described call, returns typed JSON.
+        :param worker: the worker's name, stored in the record.
+        :param parent: the pid of the worker when this is its forked work
+            horse: if that process dies, the task is failed and the horse
+            exits.
+        """
+        key = self.key(task_id)
+        begun = self._run("begin", [key], [worker])
+        if not begun:
+            return  # cancelled while it waited, or expired
+        args, environ, grace = (_text(v) or "" for v in begun)
+        spec = JobSpec(service, method, args or "[]", environ or "{}")
+        live = self._live = LiveTasks(self.sync_interval, self._sync)
+        self._code = 0
+        live.add(task_id)
+        stop = threading.Event()
+        ticker = threading.Thread(
+            target=self._tick,
+            args=(task_id, stop, float(grace or self.cancel_grace), parent),
+            name="ladon-redis-ticker",
+            daemon=True,
+        )
+        ticker.start()
+        outcome: tuple[str, str, str, str, str]
+        try:
+            text = to_json(runner(spec, TaskHandle(task_id, self)))
+            outcome = (TaskState.SUCCEEDED.value, text, "1", "", "")
+        except TaskCancelled:
+            outcome = (TaskState.CANCELLED.value, "", "0", "", "")
+        except BaseException as exc:  # SystemExit too: the record must say it
+            message, detail = _describe_failure(exc)
+            outcome = (TaskState.FAILED.value, "", "0", message, detail)
+            if not isinstance(exc, Exception):
+                self._safely(lambda: self._run("finish", [key], list(outcome)))
+                raise
+        finally:
+            stop.set()
+            ticker.join()
+            live.remove(task_id)
+            self._live = None
+        self._run("finish", [key], list(outcome))
+
+    def report_progress(self, task_id: str, progress: float | None, message: str | None) -> bool:
+        """Take a report of the task this horse runs (written at most every
+        ``sync_interval``); see :class:`ladon.tasks.base.TaskReporter`."""
+        live = self._live
+        return live is not None and live.report(task_id, progress, message)
+
+    def is_cancel_requested(self, task_id: str) -> bool:
+        """True once a cancel of the task this horse runs was requested."""
+        live = self._live
+        return live is not None and live.cancelled(task_id)
+
+    def lose(self, task_id: str, detail: str) -> None:
+        """Fail a running task whose worker is gone ("worker lost")."""
+        self._run("lost", [self.key(task_id)], [detail])
+
+    # -- internals ---------------------------------------------------------------
+
+    def _sync(self, task_id: str, progress: float | None, message: str | None) -> bool:
+        reply = self._run(
+            "sync",
+            [self.key(task_id)],
+            [
+                "" if progress is None else repr(progress),
+                "0" if message is None else "1",
+                message or "",
+            ],
+        )
+        self._code = int(reply)
+        return self._code != 0
+
+    def _tick(self, task_id: str, stop: threading.Event, grace: float, parent: int | None) -> None:
+        """In the horse: heartbeats, progress, cancel; a hard stop after the
+        grace; the end of the horse when its worker died."""
+        asked: float | None = None
+        while not stop.wait(self.sync_interval):
+            if parent is not None and os.getppid() != parent:
+                logger.error("The worker of task %s died; the task is lost", task_id)
+                self._safely(lambda: self.lose(task_id, "The worker process died."))
+                os._exit(1)
+            live = self._live
+            if live is not None:
+                live.flush(force=True)
+            if self._code == 0:
+                continue
+            asked = time.monotonic() if asked is None else asked
+            if time.monotonic() - asked < grace:
+                continue
+            if parent is None:
+                # NOTE: no horse to kill (a simple worker runs tasks in its
+                # own process): the record ends cancelled, the task runs on.
+                logger.warning("Task %s ignored its cancel; it cannot be killed here", task_id)
+                self._safely(lambda: self._run("stop", [self.key(task_id)], []))
+                return
+            logger.warning("Task %s ignored its cancel for %s s: stopping it", task_id, grace)
+            self._hard_stop(task_id)
+            if stop.wait(5.0):
+                return
+            os._exit(1)  # the worker did not kill this horse
+
+    def _hard_stop(self, task_id: str) -> None:
+        """End a running task cancelled and have its worker kill it."""
+        self._safely(lambda: self._run("stop", [self.key(task_id)], []))
+        try:
+            send_stop_job_command(self.client, task_id, serializer=JSONSerializer)
+        except (InvalidJobOperation, NoSuchJobError):
+            pass  # it is not running on a worker (any more)
+        except redis.RedisError as exc:
+            logger.warning("Cannot send the stop command for task %s: %s", task_id, exc)
+
+    def _safely(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except BackendUnavailable as exc:
+            logger.warning("%s", exc)
+
+    def load_scripts(self) -> None:
+        """Load every script into Redis now (a worker does it before it
+        forks, so that its work horses inherit the SHAs).
+
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        try:
+            for name, text in _scripts.SCRIPTS.items():
+                self._shas[name] = self.client.script_load(text)
+        except redis.RedisError as exc:
+            raise BackendUnavailable(
+                f"cannot reach the Redis server of the task backend: {exc}"
+            ) from None
+
+    def _run(self, name: str, keys: Sequence[str | bytes], args: Sequence[str]) -> Any:
+        """Run one of the scripts (loaded once, by SHA after that)."""
+        client = self.client
+        try:
+            sha = self._shas.get(name)
+            if sha is not None:
+                try:
+                    return client.evalsha(sha, len(keys), *keys, *args)
+                except redis.exceptions.NoScriptError:
+                    pass  # the server restarted or was flushed
+            text = _scripts.SCRIPTS[name]
+            self._shas[name] = client.script_load(text)
+            return client.evalsha(self._shas[name], len(keys), *keys, *args)
+        except redis.RedisError as exc:
+            raise BackendUnavailable(
+                f"cannot reach the Redis server of the task backend: {exc}"
+            ) from None
+
+
+def _status(task_id: str, reply: Sequence[object]) -> TaskStatus:
+    fields = dict(zip(_scripts.STATUS_FIELDS, reply, strict=False))
+    state = TaskState(_text(fields["state"]))
+    result: object = None
+    encoded = _text(fields["encoded"]) == "1"
+    if state is TaskState.SUCCEEDED:
+        text = _text(fields["result"])
+        result = from_json(text) if text else None
+    return TaskStatus(
+        task_id=task_id,
+        method=_text(fields["method"]) or "",
+        state=state,
+        progress=_number(fields["progress"]) or 0.0,
+        message=_text(fields["message"]),
+        created=_number(fields["created"]) or 0.0,
+        started=_number(fields["started"]),
+        finished=_number(fields["finished"]),
+        result=result,
+        error=_text(fields["error"]),
+        error_detail=_text(fields["detail"]),
+        encoded=encoded,
+    )

@@ -1,0 +1,600 @@
+"""The one-host shared backend: task records in one SQLite file.
+
+Every process of the application (``gunicorn -w 4``, mod_wsgi with
+``processes=4``) opens the same file, in WAL mode, so a progress, result or
+cancel call may land on any of them. A task runs in a bounded thread pool of
+the process that accepted it; that process renews a heartbeat on its
+unfinished tasks, and a task whose heartbeat is older than its *lease*
+(the process died: killed, crashed, restarted) is reported ``FAILED`` with
+the message "worker lost". Cancel is a flag in the record that the running
+task's handle reads back.
+
+Statements are single, short transactions. A write that finds the file
+locked by another process is retried with a short back-off for up to
+``busy_timeout`` seconds, then reported as
+:class:`~ladon.tasks.BackendUnavailable`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import TypeVar
+
+from ._live import LiveTasks
+from ._pool import WorkerPool
+from .base import BackendUnavailable
+from .base import TaskCancelled
+from .base import TaskHandle
+from .base import TaskRejected
+from .base import TaskState
+from .base import TaskStatus
+from .base import UnknownTask
+from .base import new_task_id
+from .jobs import from_json
+from .jobs import to_json
+from .threads import _describe_failure
+
+logger = logging.getLogger("ladon")
+T = TypeVar("T")
+Job = Callable[[TaskHandle], object]
+
+#: The message of a task whose process stopped renewing its lease.
+WORKER_LOST = "worker lost"
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS ladon_tasks (
+        id TEXT PRIMARY KEY,
+        method TEXT NOT NULL,
+        state TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        message TEXT,
+        created REAL NOT NULL,
+        started REAL,
+        finished REAL,
+        result TEXT,
+        encoded INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        detail TEXT,
+        cancel INTEGER NOT NULL DEFAULT 0,
+        owner TEXT NOT NULL,
+        heartbeat REAL NOT NULL,
+        lease REAL NOT NULL,
+        ttl REAL NOT NULL,
+        expires REAL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS ladon_tasks_expiry ON ladon_tasks (expires)"
+    " WHERE expires IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS ladon_tasks_open ON ladon_tasks (owner) WHERE expires IS NULL",
+)
+_COLUMNS = (
+    "method, state, progress, message, created, started, finished, result, encoded,"
+    " error, detail, heartbeat, lease, expires"
+)
+# The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
+_END = "progress = 1.0, finished = :now, expires = :now + ttl"
+
+_backends: weakref.WeakSet[SQLiteTaskBackend] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for backend in list(_backends):
+        backend._forget_process()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+@atexit.register
+def _at_exit() -> None:
+    for backend in list(_backends):
+        backend._abandon()
+
+
+class _Process:
+    """What one process holds of a backend: connections, pool, ticker."""
+
+    def __init__(self, backend: SQLiteTaskBackend) -> None:
+        self.pid = os.getpid()
+        self.owner = f"{socket.gethostname()}:{self.pid}:{new_task_id()[:8]}"
+        self.lock = threading.Lock()  # guards the fields below
+        self.wlock = threading.Lock()  # the write connection
+        self.rlock = threading.Lock()  # the read connection
+        self.wconn: sqlite3.Connection | None = None
+        self.rconn: sqlite3.Connection | None = None
+        self.pool: WorkerPool | None = None
+        self.ticker: threading.Thread | None = None
+        self.stop = threading.Event()
+        self.wake = threading.Event()  # a task was queued: the ticker must tick
+        self.queued: set[str] = set()
+        self.unfinished: list[tuple[str, dict[str, Any]]] = []  # ends to write again
+        self.live = LiveTasks(backend.sync_interval, backend._sync)
+
+
+class SQLiteTaskBackend:
+    """Keeps tasks in one SQLite file shared by the processes of a host.
+
+    :param path: the database file (created if missing; its directory must
+        exist and be writable by every process, for the WAL files).
+    :param max_workers: how many tasks each process runs at once; more wait
+        as ``PENDING``. Defaults to ``min(32, os.cpu_count() + 4)``.
+    :param max_pending: how many tasks may wait in one process; beyond that
+        :meth:`submit` raises :class:`~ladon.tasks.TaskRejected`.
+    :param result_ttl: seconds a finished task is kept (and its result can
+        be fetched) before it is forgotten.
+    :param lease: seconds without a heartbeat after which an unfinished task
+        is reported ``FAILED`` ("worker lost"): the longest a task of a dead
+        process stays ``RUNNING``.
+    :param heartbeat: seconds between two heartbeats of a process; default
+        ``lease / 6``, at most 5. It must be shorter than ``lease``.
+    :param busy_timeout: seconds a statement waits for a lock held by
+        another process before the call fails with
+        :class:`~ladon.tasks.BackendUnavailable`.
+    :param sync_interval: shortest time between two progress writes of one
+        task, and how often a running task learns of a cancel made in
+        another process.
+
+    Nothing is opened but the file (to create the table) and no thread is
+    started before the first :meth:`submit`; a process forked from one that
+    used the backend starts afresh.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_workers: int | None = None,
+        max_pending: int = 10_000,
+        result_ttl: float = 3600.0,
+        lease: float = 30.0,
+        heartbeat: float | None = None,
+        busy_timeout: float = 10.0,
+        sync_interval: float = 0.1,
+    ) -> None:
+        if max_workers is None:
+            max_workers = min(32, (os.cpu_count() or 1) + 4)
+        if heartbeat is None:
+            heartbeat = min(5.0, lease / 6)
+        _check(max_workers >= 1, "max_workers must be at least 1", max_workers)
+        _check(max_pending >= 0, "max_pending must be zero or more", max_pending)
+        _check(result_ttl >= 0, "result_ttl must be zero or more seconds", result_ttl)
+        _check(lease > 0, "lease must be more than 0 seconds", lease)
+        _check(
+            0 < heartbeat < lease, "heartbeat must be more than 0 and less than lease", heartbeat
+        )
+        _check(busy_timeout >= 0, "busy_timeout must be zero or more seconds", busy_timeout)
+        _check(sync_interval >= 0, "sync_interval must be zero or more seconds", sync_interval)
+        self._path = os.path.abspath(os.fspath(path))
+        self.max_workers = max_workers
+        self.max_pending = max_pending
+        self.result_ttl = float(result_ttl)
+        self.lease = float(lease)
+        self.heartbeat = float(heartbeat)
+        self.busy_timeout = float(busy_timeout)
+        self.sync_interval = float(sync_interval)
+        self._closed = False
+        self._guard = threading.Lock()
+        self._proc: _Process | None = None
+        self._create()
+        _backends.add(self)
+
+    @property
+    def path(self) -> str:
+        """The absolute path of the database file."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"<SQLiteTaskBackend {self._path!r} lease={self.lease}>"
+
+    # -- TaskBackend ---------------------------------------------------------
+
+    def submit(self, method: str, job: Job) -> str:
+        """Store a pending task and queue it on this process's pool; see
+        :meth:`ladon.tasks.TaskBackend.submit`.
+
+        :raises TaskRejected: when the backend is closed or ``max_pending``
+            tasks already wait in this process.
+        :raises BackendUnavailable: when the file cannot be written.
+        """
+        proc = self._process()
+        task_id = new_task_id()
+        with proc.lock:
+            if self._closed:
+                raise TaskRejected("the task backend is closed")
+            if len(proc.queued) >= self.max_pending:
+                raise TaskRejected(f"too many pending tasks ({len(proc.queued)}); try again later")
+            proc.queued.add(task_id)
+        now = time.time()
+        try:
+            self._write(
+                proc,
+                "INSERT INTO ladon_tasks (id, method, state, created, owner, heartbeat, lease, ttl)"
+                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+                (task_id, method, now, proc.owner, now, self.lease, self.result_ttl),
+            )
+            pool = self._start_threads(proc)
+            pool.submit(self._run, proc, task_id, job)
+            proc.wake.set()
+        except BaseException as exc:
+            with proc.lock:
+                proc.queued.discard(task_id)
+            if isinstance(exc, RuntimeError):  # the pool was shut down meanwhile
+                self._end(proc, task_id, TaskState.CANCELLED, "pending")
+                raise TaskRejected(f"the task backend cannot start tasks: {exc}") from exc
+            raise
+        return task_id
+
+    def status(self, method: str, task_id: str) -> TaskStatus:
+        """Return the task's status, from any process; see
+        :meth:`ladon.tasks.TaskBackend.status`.
+
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        :raises BackendUnavailable: when the file cannot be read.
+        """
+        proc = self._process()
+        row = self._read(proc, task_id)
+        now = time.time()
+        if row is None or row["method"] != method or _expired(row, now):
+            raise UnknownTask(task_id)
+        if row["expires"] is None and row["heartbeat"] + row["lease"] < now:
+            self._reap(proc, "id = :id AND ", {"id": task_id})
+            row = self._read(proc, task_id)
+            if row is None:  # pragma: no cover - evicted in between
+                raise UnknownTask(task_id)
+        return _snapshot(task_id, row)
+
+    def cancel(self, method: str, task_id: str) -> TaskStatus:
+        """Cancel the task, from any process; see
+        :meth:`ladon.tasks.TaskBackend.cancel`. A running task learns of it
+        within ``sync_interval`` seconds.
+
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        """
+        proc = self._process()
+        self.status(method, task_id)  # UnknownTask, and reaps a lost task
+        # NOTE: every right-hand side sees the old row, so one statement
+        # cancels a pending task outright and flags a running one.
+        self._write(
+            proc,
+            "UPDATE ladon_tasks SET cancel = 1,"
+            " state = CASE state WHEN 'pending' THEN 'cancelled' ELSE state END,"
+            " progress = CASE state WHEN 'pending' THEN 1.0 ELSE progress END,"
+            " finished = CASE state WHEN 'pending' THEN :now ELSE finished END,"
+            " expires = CASE state WHEN 'pending' THEN :now + ttl ELSE expires END"
+            " WHERE id = :id AND method = :method AND expires IS NULL",
+            {"now": time.time(), "id": task_id, "method": method},
+        )
+        proc.live.mark_cancelled([task_id])
+        return self.status(method, task_id)
+
+    def close(self, wait: bool = True) -> None:
+        """Refuse new tasks, cancel this process's pending ones, stop its
+        pool and ticker. The records stay readable by every process.
+
+        :param wait: wait until this process's running tasks have ended.
+        """
+        with self._guard:
+            self._closed = True
+            proc = self._proc
+        if proc is None or proc.pid != os.getpid():
+            return
+        with proc.lock:
+            queued = list(proc.queued)
+            pool = proc.pool
+        for task_id in queued:
+            self._end(proc, task_id, TaskState.CANCELLED, "pending")
+        if pool is not None:
+            pool.shutdown(wait=wait)
+        proc.stop.set()
+        proc.wake.set()
+        if proc.ticker is not None and proc.ticker is not threading.current_thread():
+            proc.ticker.join(5)
+        for lock, conn in ((proc.wlock, proc.wconn), (proc.rlock, proc.rconn)):
+            with lock:
+                if conn is not None:
+                    conn.close()
+        proc.wconn = proc.rconn = None
+
+    # -- TaskReporter (used by TaskHandle) ------------------------------------
+
+    def report_progress(self, task_id: str, progress: float | None, message: str | None) -> bool:
+        """Take a running task's report (written at most every
+        ``sync_interval``); see :class:`ladon.tasks.base.TaskReporter`."""
+        proc = self._proc
+        return proc is not None and proc.live.report(task_id, progress, message)
+
+    def is_cancel_requested(self, task_id: str) -> bool:
+        """True once a cancel of the task was requested in any process."""
+        proc = self._proc
+        return proc is not None and proc.live.cancelled(task_id)
+
+    # -- internals -------------------------------------------------------------
+
+    def _process(self) -> _Process:
+        proc = self._proc
+        if proc is None or proc.pid != os.getpid():
+            with self._guard:
+                proc = self._proc
+                if proc is None or proc.pid != os.getpid():
+                    proc = self._proc = _Process(self)
+        return proc
+
+    def _forget_process(self) -> None:
+        """In a forked child: drop the parent's locks, connections, threads."""
+        self._guard = threading.Lock()
+        self._proc = None
+
+    def _start_threads(self, proc: _Process) -> WorkerPool:
+        with proc.lock:
+            if proc.pool is None:
+                proc.pool = WorkerPool(self.max_workers, name="ladon-sqlite-task")
+            if proc.ticker is None:
+                proc.ticker = threading.Thread(
+                    target=self._tick, args=(proc,), name="ladon-sqlite-ticker", daemon=True
+                )
+                proc.ticker.start()
+            return proc.pool
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode
+        return conn
+
+    def _create(self) -> None:
+        def create() -> None:
+            conn = self._connect()
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.DatabaseError(f"cannot use WAL mode (got {mode})")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+            finally:
+                conn.close()
+
+        # NOTE: at construction a file that cannot be used is a configuration
+        # error (ValueError, like a bad URL), not a fault of a later call.
+        # Several processes starting at once wait for each other here.
+        try:
+            self._retry(create, max(self.busy_timeout, 10.0))
+        except BackendUnavailable as exc:
+            raise ValueError(str(exc)) from None
+
+    def _retry(self, action: Callable[[], T], timeout: float | None = None) -> T:
+        """Run ``action``, retrying while another process holds the lock."""
+        deadline = time.monotonic() + (self.busy_timeout if timeout is None else timeout)
+        delay = 0.0002
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if ("locked" in text or "busy" in text) and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.02)
+                    continue
+                raise BackendUnavailable(f"the task database {self._path}: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise BackendUnavailable(f"the task database {self._path}: {exc}") from exc
+
+    def _write(self, proc: _Process, sql: str, params: Sequence[object] | dict[str, object]) -> int:
+        """Run one write statement; return the number of rows it changed."""
+        with proc.wlock:
+            if proc.wconn is None:
+                proc.wconn = self._retry(self._connect)
+            conn = proc.wconn
+            return self._retry(lambda: conn.execute(sql, params).rowcount)
+
+    def _query(
+        self, proc: _Process, sql: str, params: Sequence[object] | dict[str, object]
+    ) -> list[sqlite3.Row]:
+        with proc.rlock:
+            if proc.rconn is None:
+                proc.rconn = self._retry(self._connect)
+            conn = proc.rconn
+            return self._retry(lambda: conn.execute(sql, params).fetchall())
+
+    def _read(self, proc: _Process, task_id: str) -> sqlite3.Row | None:
+        rows = self._query(proc, f"SELECT {_COLUMNS} FROM ladon_tasks WHERE id = ?", (task_id,))
+        return rows[0] if rows else None
+
+    def _reap(self, proc: _Process, where: str, params: dict[str, object]) -> int:
+        """Fail the unfinished tasks (matching ``where``) whose lease ran out."""
+        return self._write(
+            proc,
+            f"UPDATE ladon_tasks SET state = 'failed', error = :error, detail = :detail, {_END}"
+            f" WHERE {where}expires IS NULL AND heartbeat + lease < :now",
+            {
+                **params,
+                "now": time.time(),
+                "error": WORKER_LOST,
+                "detail": "The process running the task stopped renewing its lease "
+                "(it was killed, crashed or restarted).",
+            },
+        )
+
+    def _end(
+        self,
+        proc: _Process,
+        task_id: str,
+        state: TaskState,
+        before: str = "running",
+        result: str | None = None,
+        encoded: bool = False,
+        error: tuple[str, str] | None = None,
+    ) -> bool:
+        """Write the end of a task that is still ``before``; a task whose
+        cancel was requested ends cancelled, without its result."""
+        params: dict[str, Any] = {
+            "id": task_id,
+            "before": before,
+            "state": state.value,
+            "result": result,
+            "encoded": int(encoded),
+            "error": error[0] if error else None,
+            "detail": error[1] if error else None,
+            "now": time.time(),
+        }
+        sql = (
+            "UPDATE ladon_tasks SET"
+            " state = CASE cancel WHEN 1 THEN 'cancelled' ELSE :state END,"
+            " result = CASE cancel WHEN 1 THEN NULL ELSE :result END,"
+            " error = CASE cancel WHEN 1 THEN NULL ELSE :error END,"
+            " detail = CASE cancel WHEN 1 THEN NULL ELSE :detail END,"
+            f" encoded = :encoded, {_END}"
+            " WHERE id = :id AND state = :before"
+        )
+        try:
+            return self._write(proc, sql, params) > 0
+        except BackendUnavailable:
+            with proc.lock:  # the ticker tries again
+                proc.unfinished.append((sql, params))
+            raise
+
+    def _run(self, proc: _Process, task_id: str, job: Job) -> None:
+        """Run one job on a pool thread."""
+        now = time.time()
+        try:
+            started = self._write(
+                proc,
+                "UPDATE ladon_tasks SET state = 'running', started = ?, heartbeat = ?,"
+                " progress = 0 WHERE id = ? AND state = 'pending'",
+                (now, now, task_id),
+            )
+            if started:
+                proc.live.add(task_id)
+        finally:
+            # NOTE: out of the queue only once followed as running, so that
+            # the ticker never sees this process idle in between.
+            with proc.lock:
+                proc.queued.discard(task_id)
+        if not started:
+            return  # cancelled (or its lease ran out) while it waited
+        try:
+            handle = TaskHandle(task_id, self)
+            encode = getattr(job, "call_encoded", None)
+            value = encode(handle) if encode is not None else job(handle)
+            text = to_json(value)
+        except TaskCancelled:
+            self._end(proc, task_id, TaskState.CANCELLED)
+        except Exception as exc:
+            self._end(proc, task_id, TaskState.FAILED, error=_describe_failure(exc))
+        except BaseException as exc:
+            self._end(proc, task_id, TaskState.FAILED, error=_describe_failure(exc))
+            raise
+        else:
+            self._end(proc, task_id, TaskState.SUCCEEDED, result=text, encoded=encode is not None)
+        finally:
+            proc.live.remove(task_id)
+
+    def _sync(self, task_id: str, progress: float | None, message: str | None) -> bool:
+        """Write a progress report; True when the task should stop."""
+        proc = self._process()
+        changed = self._write(
+            proc,
+            "UPDATE ladon_tasks SET progress = MAX(progress, COALESCE(?, progress)),"
+            " message = COALESCE(?, message) WHERE id = ? AND state = 'running' AND cancel = 0",
+            (progress, message, task_id),
+        )
+        return changed == 0  # cancelled, or no longer running
+
+    def _tick(self, proc: _Process) -> None:
+        """The ticker: progress writes, cancel flags, heartbeats, clean-up."""
+        next_beat = 0.0
+        timeout = 0.0
+        while not proc.stop.is_set():
+            proc.wake.wait(timeout)
+            proc.wake.clear()
+            if proc.stop.is_set():
+                break
+            try:
+                if len(proc.live):
+                    proc.live.flush()
+                    rows = self._query(
+                        proc,
+                        "SELECT id FROM ladon_tasks WHERE owner = ? AND expires IS NULL"
+                        " AND cancel = 1",
+                        (proc.owner,),
+                    )
+                    proc.live.mark_cancelled(row["id"] for row in rows)
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + self.heartbeat
+                    self._beat(proc)
+            except Exception as exc:  # the store is busy or away: next tick
+                logger.warning("SQLite task ticker: %s", exc)
+            busy = len(proc.live) or proc.queued
+            timeout = self.sync_interval if busy else self.heartbeat
+
+    def _beat(self, proc: _Process) -> None:
+        now = time.time()
+        self._write(
+            proc,
+            "UPDATE ladon_tasks SET heartbeat = ? WHERE owner = ? AND expires IS NULL",
+            (now, proc.owner),
+        )
+        with proc.lock:
+            unfinished, proc.unfinished = proc.unfinished, []
+        for sql, params in unfinished:
+            self._write(proc, sql, params)
+        self._reap(proc, "", {})
+        self._write(proc, "DELETE FROM ladon_tasks WHERE expires <= ?", (now,))
+
+    def _abandon(self) -> None:
+        """At interpreter exit: this process's unfinished tasks will not end."""
+        proc = self._proc
+        if proc is None or proc.pid != os.getpid() or proc.wconn is None:
+            return
+        try:
+            proc.stop.set()
+            self._write(
+                proc,
+                f"UPDATE ladon_tasks SET state = 'failed', error = :error, {_END}"
+                " WHERE owner = :owner AND expires IS NULL",
+                {"now": time.time(), "owner": proc.owner, "error": "worker stopped"},
+            )
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+def _check(ok: bool, message: str, value: object) -> None:
+    if not ok:  # NaN fails every comparison, so it is refused too
+        raise ValueError(f"{message}, not {value!r}")
+
+
+def _expired(row: sqlite3.Row, now: float) -> bool:
+    expires = row["expires"]
+    return expires is not None and expires <= now
+
+
+def _snapshot(task_id: str, row: sqlite3.Row) -> TaskStatus:
+    state = TaskState(row["state"])
+    result: object = None
+    if state is TaskState.SUCCEEDED and row["result"] is not None:
+        result = from_json(row["result"])
+    return TaskStatus(
+        task_id=task_id,
+        method=row["method"],
+        state=state,
+        progress=row["progress"],
+        message=row["message"],
+        created=row["created"],
+        started=row["started"],
+        finished=row["finished"],
+        result=result,
+        error=row["error"],
+        error_detail=row["detail"],
+        encoded=bool(row["encoded"]),
+    )

@@ -1,0 +1,257 @@
+"""``ladon worker``: run an application's tasks on RQ workers.
+
+::
+
+    ladon worker myproject.wsgi:application            # the app's own backend
+    ladon worker myproject.wsgi:application --url 'redis://redis.internal:6379/0?queue=shop'
+    ladon worker services/ --url redis://127.0.0.1:6379/0   # like ladon serve's targets
+
+The worker imports the application (the very ``LadonWSGIApplication``
+object the web processes serve: ``module:attr``, or a zero-argument factory
+there), takes the Redis URL from ``--url``, else from the application's
+task backend (its ``tasks=`` or ``LADON_TASKS``), and runs an RQ worker on
+that backend's queue. Every task method of every service of the
+application (configured template instances included) can run on it: the
+RQ job names the service and the method, the record holds the arguments.
+
+.. versionadded:: 2.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from typing import Any
+
+if TYPE_CHECKING:
+    from ..server.wsgi import LadonWSGIApplication
+    from .rqbackend import RedisTaskBackend
+
+logger = logging.getLogger("ladon")
+
+
+@dataclass
+class _Context:
+    """What this worker process serves."""
+
+    app: LadonWSGIApplication
+    ref: str
+    backend: RedisTaskBackend
+    pid: int
+
+
+_context: _Context | None = None
+
+
+def load_app(ref: str) -> LadonWSGIApplication:
+    """Import the application ``module:attr`` names.
+
+    :param ref: ``package.module:attr`` (``attr`` may be dotted, and may name
+        a zero-argument factory returning the application).
+    :raises ValueError: when ``ref`` does not name an application.
+
+    .. versionadded:: 2.0
+    """
+    from ..server.wsgi import LadonWSGIApplication
+
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"expected the application as module:attr, not {ref!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as gunicorn does
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"{module_name} has no attribute {attr!r}") from None
+    if not isinstance(obj, LadonWSGIApplication) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, LadonWSGIApplication):
+        raise ValueError(f"{ref} is a {type(obj).__name__}, not a LadonWSGIApplication")
+    return obj
+
+
+def _make_context(targets: Sequence[str], url: str | None) -> _Context:
+    from ..server.wsgi import LadonWSGIApplication
+    from . import backend_from_url
+    from .rqbackend import RedisTaskBackend
+
+    if len(targets) == 1 and ":" in targets[0] and not os.path.exists(targets[0]):
+        ref = targets[0]
+        app = load_app(ref)
+    else:  # service files, directories or modules, as ``ladon serve`` takes
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        ref = ""
+        app = LadonWSGIApplication(list(targets), tasks=url)
+    backend = backend_from_url(url) if url else app.task_backend()
+    if not isinstance(backend, RedisTaskBackend):
+        raise ValueError(
+            f"the application's task backend is {type(backend).__name__}, not Redis:"
+            " give --url redis://host:6379/0 or set LADON_TASKS"
+        )
+    return _Context(app, ref, backend, os.getpid())
+
+
+def _runner(ctx: _Context) -> Any:
+    from ..server.dispatch import run_described
+
+    def run(spec: Any, handle: Any) -> object:
+        return run_described(ctx.app.service, spec, handle)
+
+    return run
+
+
+def run_task(app_ref: str, service: str, method: str, task_id: str) -> None:
+    """The RQ job function: run one task of the application.
+
+    In a worker started by ``ladon worker`` the application is already
+    loaded; under a plain ``rq worker --serializer json`` it is imported
+    from ``app_ref`` on first use.
+
+    :param app_ref: the application's ``module:attr`` as the web side knows
+        it (``app=`` option), or ``""``.
+    :param service: the service's name.
+    :param method: the task method's name.
+    :param task_id: the task.
+
+    .. versionadded:: 2.0
+    """
+    global _context
+    ctx = _context
+    if ctx is None:
+        if not app_ref:
+            raise RuntimeError("run_task needs `ladon worker APP`, or app=module:attr in the URL")
+        ctx = _context = _make_context([app_ref], None)
+    runner = _runner(ctx)
+    if app_ref and ctx.ref and app_ref != ctx.ref:
+        wanted = app_ref
+
+        def runner(spec: Any, handle: Any) -> object:
+            raise LookupError(f"this worker serves {ctx.ref}, not {wanted}")
+
+    in_horse = os.getpid() != ctx.pid
+    worker = os.environ.get("RQ_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
+    ctx.backend.execute(task_id, service, method, runner, worker, ctx.pid if in_horse else None)
+
+
+def serve(
+    targets: Sequence[str],
+    url: str | None = None,
+    *,
+    burst: bool = False,
+    name: str | None = None,
+    max_jobs: int | None = None,
+    simple: bool = False,
+    log_level: str = "INFO",
+) -> int:
+    """Run an RQ worker for the application until it is stopped.
+
+    :param targets: ``module:attr`` of the application, or service files,
+        directories or modules (as for ``ladon serve``).
+    :param url: the Redis task backend URL; default: the application's.
+    :param burst: stop once the queue is empty.
+    :param name: the worker's name (default: RQ's).
+    :param max_jobs: stop after that many tasks.
+    :param simple: run tasks in the worker process itself instead of a
+        forked work horse per task: faster, but a task that ignores a cancel
+        cannot be killed and a crashing task takes the worker down.
+    :param log_level: RQ's log level.
+    :returns: the exit status.
+
+    .. versionadded:: 2.0
+    """
+    global _context
+    from rq import SimpleWorker
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    try:
+        ctx = _context = _make_context(targets, url)
+    except (ImportError, ValueError, OSError) as exc:
+        sys.stderr.write(f"ladon worker: {exc}\n")
+        return 2
+    backend = ctx.backend
+    try:
+        backend.load_scripts()
+    except Exception as exc:  # BackendUnavailable: Redis is not there (yet)
+        logger.warning("ladon worker: %s", exc)
+
+    def horse_killed(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
+        backend.lose(str(job.id), f"The worker's work horse ended abnormally (status {ret_val}).")
+
+    options: dict[str, Any] = {
+        "connection": backend.client,
+        "serializer": JSONSerializer,
+        "name": name,
+    }
+    if not simple:
+        options["work_horse_killed_handler"] = horse_killed
+    cls = SimpleWorker if simple else Worker
+    try:
+        worker = cls([backend.queue_name], **options)
+    except TypeError:  # an RQ without work_horse_killed_handler: the lease covers it
+        options.pop("work_horse_killed_handler", None)
+        worker = cls([backend.queue_name], **options)
+    names = ", ".join(s.name for s in ctx.app.services)
+    logger.info("ladon worker %s: serving %s on queue %r", worker.name, names, backend.queue_name)
+    # NOTE: the application's objects are moved out of the collector's
+    # reach: a work horse forked per task then does not copy every page it
+    # would have touched in a collection (copy-on-write).
+    gc.collect()
+    gc.freeze()
+    worker.work(burst=burst, max_jobs=max_jobs, logging_level=log_level, with_scheduler=False)
+    return 0
+
+
+def add_worker_parser(sub: Any) -> None:
+    """Add the ``worker`` subcommand to ``ladon``'s argument parser.
+
+    :param sub: the ``add_subparsers()`` object of the ``ladon`` parser.
+
+    .. versionadded:: 2.0
+    """
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "worker",
+        help="run the application's tasks on an RQ worker (redis backend)",
+        description="Run an RQ worker for APP, given as module:attr (the "
+        "LadonWSGIApplication the web processes serve) or as service files, "
+        "directories or modules. The Redis URL is --url, else the application's "
+        "task backend (tasks= or LADON_TASKS).",
+    )
+    parser.add_argument("app", nargs="+", metavar="APP", help="module:attr, or service targets")
+    parser.add_argument("--url", help="redis://host:6379/0?queue=... (default: the app's)")
+    parser.add_argument("--burst", action="store_true", help="stop once the queue is empty")
+    parser.add_argument("--name", help="the worker's name")
+    parser.add_argument("--max-jobs", type=int, default=None, help="stop after N tasks")
+    parser.add_argument(
+        "--simple",
+        action="store_true",
+        help="run tasks in the worker process (no fork per task; no hard cancel)",
+    )
+    parser.add_argument("--log-level", default="INFO", help="RQ's log level (default INFO)")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``ladon worker`` with parsed arguments.
+
+    .. versionadded:: 2.0
+    """
+    return serve(
+        args.app,
+        args.url,
+        burst=args.burst,
+        name=args.name,
+        max_jobs=args.max_jobs,
+        simple=args.simple,
+        log_level=args.log_level,
+    )

@@ -1,0 +1,190 @@
+"""Task services for the suite shared by every task backend.
+
+Tasks may run in another process (an RQ worker, another gunicorn worker),
+so they are held and released through files: a held task writes
+``<gates>/<name>.started`` (holding its pid) once it runs, then waits until
+``<gates>/<name>.go`` or ``<gates>/ALL.go`` exists. Every wait has a
+deadline, so a broken test fails instead of hanging.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ladon import LadonType
+from ladon import attachment
+from ladon import ladonize
+
+#: The longest a held task waits for its gate.
+HOLD_TIMEOUT = 15.0
+
+
+def mark_started(gates: str, name: str) -> None:
+    """Say that the task ``name`` runs (the file holds this process's pid)."""
+    path = Path(gates) / f"{name}.started"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(str(os.getpid()), encoding="ascii")
+    tmp.replace(path)
+
+
+def released(gates: str, name: str) -> bool:
+    """Whether the gate ``name`` (or every gate) is open."""
+    base = Path(gates)
+    return (base / f"{name}.go").exists() or (base / "ALL.go").exists()
+
+
+def hold(gates: str, name: str) -> None:
+    """Mark ``name`` started, then wait for its gate."""
+    mark_started(gates, name)
+    deadline = time.monotonic() + HOLD_TIMEOUT
+    while not released(gates, name):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {name!r} was never released")
+        time.sleep(0.005)
+
+
+class Report(LadonType):
+    """A structured task result."""
+
+    name: str
+    sizes: list[int]
+    note: str | None = None
+
+
+class Work:
+    """Tasks with controllable timing and outcomes."""
+
+    @ladonize(tasktype=True)
+    def hold(self, gates: str, name: str, text: str, **kw: Any) -> str:
+        """Report 0.5 ("held"), wait for the gate ``name``, return ``text``."""
+        kw["task"].progress(0.5, message="held")
+        hold(gates, name)
+        return text
+
+    @ladonize(tasktype=True)
+    def square(self, n: int, **kw: Any) -> int:
+        """Return n * n at once, reporting progress on the way."""
+        kw["update_progress"](0.5)
+        return n * n
+
+    @ladonize(tasktype=True)
+    def nap(self, n: int, seconds: float, **kw: Any) -> int:
+        """Sleep ``seconds`` in ten steps, reporting progress; return ``n``."""
+        for i in range(10):
+            time.sleep(seconds / 10)
+            kw["update_progress"]((i + 1) / 10)
+        return n
+
+    @ladonize(tasktype=True)
+    def whose(self) -> int:
+        """Return the pid of the process that runs the task."""
+        return os.getpid()
+
+    @ladonize(tasktype=True)
+    def staircase(self, gates: str, name: str, values: list[float], **kw: Any) -> int:
+        """Report each of ``values`` (message ``step i``), waiting for the gate
+        ``name-i`` after each; return how many were reported."""
+        task = kw["task"]
+        for i, value in enumerate(values):
+            task.progress(value, message=f"step {i}")
+            hold(gates, f"{name}-{i}")
+        return len(values)
+
+    @ladonize(tasktype=True)
+    def explode(self, reason: str, **kw: Any) -> int:
+        """Fail with ValueError(reason) after a little progress."""
+        kw["update_progress"](0.25)
+        raise ValueError(reason)
+
+    @ladonize(tasktype=True)
+    def zero(self) -> int:
+        return 0
+
+    @ladonize(tasktype=True)
+    def empty_text(self) -> str:
+        return ""
+
+    @ladonize(tasktype=True)
+    def empty_list(self) -> list[int]:
+        return []
+
+    @ladonize(tasktype=True)
+    def false(self) -> bool:
+        return False
+
+    @ladonize(tasktype=True)
+    def cooperative(self, gates: str, name: str, **kw: Any) -> str:
+        """Run until ``task.cancelled`` (the result of a cancelled task is
+        dropped anyway)."""
+        task = kw["task"]
+        mark_started(gates, name)
+        deadline = time.monotonic() + HOLD_TIMEOUT
+        while not task.cancelled:
+            if time.monotonic() > deadline:
+                return "never cancelled"
+            time.sleep(0.002)
+        return "stopped"
+
+    @ladonize(tasktype=True)
+    def spin(self, gates: str, name: str, **kw: Any) -> int:
+        """Keep calling update_progress until it raises (on cancel)."""
+        report = kw["update_progress"]
+        mark_started(gates, name)
+        deadline = time.monotonic() + HOLD_TIMEOUT
+        i = 0
+        while time.monotonic() < deadline:
+            i += 1
+            report(i / (i + 1))
+        return -1
+
+    @ladonize(tasktype=True)
+    def stubborn(self, gates: str, name: str) -> str:
+        """Ignore a cancel: sleep until the gate opens (no progress, no
+        look at ``task.cancelled``)."""
+        hold(gates, name)
+        return "finished anyway"
+
+    @ladonize(tasktype=True)
+    def report(self, name: str, count: int) -> Report:
+        """Return a Report named ``name`` with sizes 0..count-1."""
+        return Report(name=name, sizes=list(range(count)), note=None)
+
+    @ladonize(tasktype=True)
+    def numbers(self, count: int) -> list[int]:
+        """Return [0, 1, ..., count - 1]."""
+        return list(range(count))
+
+    @ladonize(tasktype=True)
+    def inspect(self, report: Report, blob: bytes, when: float) -> str:
+        """Describe what arrived: the argument types and values."""
+        assert isinstance(report, Report), type(report)
+        assert isinstance(blob, bytes), type(blob)
+        return f"{type(report).__name__}:{report.name}:{sum(report.sizes)}:{blob.decode()}:{when}"
+
+    @ladonize(attachment, rtype=str, tasktype=True)
+    def weigh(self, blob: attachment) -> str:
+        """Return the size and the first bytes of an attachment."""
+        data = blob.read()
+        return f"{len(data)}:{data[:5].decode()}"
+
+    @ladonize(str, rtype=attachment, tasktype=True)
+    def produce(self, text: str) -> attachment:
+        """Return ``text`` three times, as an attachment."""
+        return attachment.from_bytes((text * 3).encode())
+
+    @ladonize(tasktype=True)
+    def header(self, name: str, **kw: Any) -> str:
+        """Return the request's environ value ``name`` (``""`` if absent)."""
+        value = kw.get(name, "")
+        return value if isinstance(value, str) else repr(value)
+
+
+class OtherWork:
+    """A second service with a same-named task, for foreign-id checks."""
+
+    @ladonize(tasktype=True)
+    def zero(self) -> int:
+        return 0
