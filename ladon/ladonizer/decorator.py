@@ -20,6 +20,7 @@ from ..exceptions.ladonizer import ArgDefCountMismatch
 from ..exceptions.ladonizer import DefaultArgTypeMismatch
 from ..exceptions.ladonizer import ReturnTypeMismatch
 from ..exceptions.ladonizer import ReturnTypeUndefined
+from ..tasks.base import check_max_runtime
 from ..types.spec import TypeSpec
 from ..types.spec import matches
 from ..types.spec import normalize
@@ -52,6 +53,7 @@ class MethodSpec:
         "options",
         "has_self",
         "label",
+        "max_runtime",
         "_resolved",
     )
 
@@ -66,10 +68,12 @@ class MethodSpec:
         options: dict[str, Any],
         has_self: bool = True,
         label: str | None = None,
+        max_runtime: float | None = None,
     ) -> None:
         self.func = func
         self.has_self = has_self
         self.label = label
+        self.max_runtime = max_runtime
         self.argtypes = argtypes
         self.rtype = rtype
         self.encoding = encoding
@@ -228,7 +232,9 @@ def ladonize(
     :param rtype: the return type.
     :param encoding: codec between wire text and ``bytes`` values.
     :param allow_unsafe_conversion: coerce wrongly typed result fields.
-    :param tasktype: run the method in the background (see the task calls).
+    :param tasktype: run the method in the background (see the task calls);
+        a dict also takes the task's options: ``{"max_runtime": 30}`` (seconds)
+        replaces the task backend's ``max_runtime`` for this method.
     :raises DefinitionError: (when decorating) the declaration is wrong;
         the message names the method and parameter.
 
@@ -241,11 +247,19 @@ def ladonize(
             "it takes rtype, encoding, allow_unsafe_conversion and tasktype"
         )
     is_task = _is_task(tasktype, options)
+    max_runtime = _max_runtime(tasktype)
 
     def decorator(func: F) -> F:
         _check_decorated(func, "@ladonize")
         spec = MethodSpec(
-            func, argtypes, rtype, encoding, allow_unsafe_conversion, is_task, dict(options)
+            func,
+            argtypes,
+            rtype,
+            encoding,
+            allow_unsafe_conversion,
+            is_task,
+            dict(options),
+            max_runtime=max_runtime,
         )
         try:
             spec.resolve()
@@ -266,6 +280,19 @@ def _is_task(tasktype: bool | dict[str, Any], options: dict[str, Any]) -> bool:
     else:
         is_task = bool(tasktype)
     return is_task or bool(options.get("redis_server") or options.get("memcache_server"))
+
+
+def _max_runtime(tasktype: bool | dict[str, Any]) -> float | None:
+    """The ``max_runtime`` a ``tasktype`` dict gives, else ``None``.
+
+    :raises DefinitionError: it is not a number of seconds > 0.
+    """
+    if not isinstance(tasktype, dict):
+        return None
+    try:
+        return check_max_runtime(tasktype.get("max_runtime"), 'tasktype["max_runtime"]')
+    except ValueError as exc:
+        raise DefinitionError(f"@ladonize: {exc}") from None
 
 
 def _check_decorated(func: object, decorator: str) -> None:
@@ -304,6 +331,7 @@ class CallbackSpec:
         "allow_unsafe_conversion",
         "tasktype",
         "options",
+        "max_runtime",
     )
 
     def __init__(
@@ -316,6 +344,7 @@ class CallbackSpec:
         allow_unsafe_conversion: bool,
         tasktype: bool,
         options: dict[str, Any],
+        max_runtime: float | None = None,
     ) -> None:
         self.func = func
         self.attr = attr
@@ -325,6 +354,7 @@ class CallbackSpec:
         self.allow_unsafe_conversion = allow_unsafe_conversion
         self.tasktype = tasktype
         self.options = options
+        self.max_runtime = max_runtime
 
     def bind(self, owner: object, service: str, method: str) -> MethodSpec:
         """The :class:`MethodSpec` of the callable that ``owner`` (a served
@@ -361,6 +391,7 @@ class CallbackSpec:
             dict(self.options),
             has_self=False,
             label=f"{where} (callback {name} in {self.attr!r})",
+            max_runtime=self.max_runtime,
         )
         spec.resolve()
         return spec
@@ -402,11 +433,20 @@ def callback_method(
             "@callback_method needs the name of the attribute holding the callable"
         )
     is_task = _is_task(tasktype, {})
+    max_runtime = _max_runtime(tasktype)
 
     def decorator(func: F) -> F:
         _check_decorated(func, "@callback_method")
         func._ladon_spec = CallbackSpec(  # type: ignore[attr-defined]
-            func, attr, argtypes, rtype, encoding, allow_unsafe_conversion, is_task, {}
+            func,
+            attr,
+            argtypes,
+            rtype,
+            encoding,
+            allow_unsafe_conversion,
+            is_task,
+            {},
+            max_runtime=max_runtime,
         )
         return func
 

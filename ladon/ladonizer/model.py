@@ -56,6 +56,8 @@ class MethodInfo:
 
     ``attr`` is the Python attribute called on the service object (for the
     generated task methods, the attribute of the task method itself).
+    ``max_runtime`` is the task's own limit in seconds
+    (``tasktype={"max_runtime": 30}``), ``None`` for the backend's.
 
     .. versionadded:: 2.0
     """
@@ -73,6 +75,7 @@ class MethodInfo:
     accepts_kw: bool = False
     kind: MethodKind = MethodKind.PLAIN
     task_of: str | None = None
+    max_runtime: float | None = None
 
     @property
     def is_task(self) -> bool:

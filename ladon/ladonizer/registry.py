@@ -225,6 +225,7 @@ def method_info(attr: str, spec: MethodSpec, doc_of: object = None) -> MethodInf
         allow_unsafe_conversion=spec.allow_unsafe_conversion,
         # a callback method gets its arguments only, never the request extras
         accepts_kw=accepts_kw and spec.has_self,
+        max_runtime=spec.max_runtime if spec.tasktype else None,
     )
 
 

@@ -202,6 +202,9 @@ class ServiceJob:
         none); ``update_progress`` and ``task`` are added when it runs.
     :param attachments: the request's attachments, closed when the job ends.
 
+    Its :attr:`max_runtime` is the method's own limit
+    (``tasktype={"max_runtime": 30}``), which the backends read.
+
     .. versionadded:: 2.0
     """
 
@@ -220,6 +223,12 @@ class ServiceJob:
         self.args = list(args)
         self.kw = kw
         self.attachments = attachments
+
+    @property
+    def max_runtime(self) -> float | None:
+        """The method's own ``max_runtime`` in seconds, or ``None`` to use
+        the backend's."""
+        return self.method.max_runtime
 
     def __call__(self, handle: TaskHandle) -> object:
         """Run the method; return its result."""

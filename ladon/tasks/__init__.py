@@ -5,8 +5,8 @@ the :data:`DEFAULT_TASKS_ENV` environment variable:
 
 ``thread://``
     :class:`ThreadTaskBackend`, threads of this process (query parameters
-    ``max_workers``, ``result_ttl`` and ``max_pending``, e.g.
-    ``thread://?max_workers=4&result_ttl=60``).
+    ``max_workers``, ``result_ttl``, ``max_pending`` and ``max_runtime``,
+    e.g. ``thread://?max_workers=4&result_ttl=60&max_runtime=600``).
 ``sqlite:///abs/path.db``
     :class:`~ladon.tasks.sqlite.SQLiteTaskBackend`: records in one SQLite
     file shared by every process of one host, tasks in a thread pool of the
@@ -68,7 +68,7 @@ def backend_from_url(url: str) -> TaskBackend:
     """Build the task backend a URL names.
 
     :param url: ``thread://`` (optionally ``?max_workers=4&result_ttl=60&
-        max_pending=1000``), ``sqlite:///abs/path.db?lease=30`` or
+        max_pending=1000&max_runtime=600``), ``sqlite:///abs/path.db?lease=30`` or
         ``redis://host:6379/0?app=module:attr`` (see the module docs).
     :raises ValueError: for an unknown scheme, bad parameters, or a backend
         whose packages are not installed. The message never repeats the

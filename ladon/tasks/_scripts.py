@@ -10,8 +10,9 @@ text), ``encoded``, ``error``, ``detail``, ``hb`` (last heartbeat),
 ``lease``, ``ttl`` (seconds kept once finished), ``keep`` (milliseconds an
 unfinished record lives without news), ``grace`` (seconds a running task
 has to honour a cancel), ``cancel`` (when a cancel was requested), ``stop``
-(a hard stop was sent), ``worker``, and while unfinished ``args`` and
-``env`` (the call, see :class:`~ladon.tasks.jobs.JobSpec`).
+(a hard stop was sent), ``maxrt`` (the task's max_runtime in seconds, empty
+for none), ``worker``, and while unfinished ``args`` and ``env`` (the call,
+see :class:`~ladon.tasks.jobs.JobSpec`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ STATUS_FIELDS = (
     "cancel",
     "grace",
     "stop",
+    "maxrt",
 )
 _FIELDS = ", ".join(f"'{name}'" for name in STATUS_FIELDS)
 
@@ -63,24 +65,25 @@ LOST_DETAIL = (
     "(it was killed, crashed or lost its connection to Redis)."
 )
 
-#: KEYS: record. ARGV: method, ttl, lease, grace, keep (ms), args, env.
+#: KEYS: record. ARGV: method, ttl, lease, grace, keep (ms), args, env,
+#: max_runtime ('' for none).
 CREATE = """
 local t = fmt(now())
 redis.call('HSET', KEYS[1], 'method', ARGV[1], 'state', 'pending', 'progress', '0',
   'created', t, 'hb', t, 'ttl', ARGV[2], 'lease', ARGV[3], 'grace', ARGV[4],
-  'keep', ARGV[5], 'args', ARGV[6], 'env', ARGV[7])
+  'keep', ARGV[5], 'args', ARGV[6], 'env', ARGV[7], 'maxrt', ARGV[8])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
-#: KEYS: record. ARGV: worker label. Returns [args, env, grace] or nil.
+#: KEYS: record. ARGV: worker label. Returns [args, env, grace, maxrt] or nil.
 BEGIN = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return false end
 local t = fmt(now())
 redis.call('HSET', KEYS[1], 'state', 'running', 'started', t, 'hb', t, 'progress', '0',
   'worker', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
-return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace')
+return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace', 'maxrt')
 """
 
 #: KEYS: record. ARGV: progress or '', '1' when a message follows, message.
@@ -105,9 +108,10 @@ FINISH = """
 return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 """
 
-#: KEYS: record, RQ job. ARGV: method. Returns the STATUS_FIELDS then the
-#: hard-stop flag, or nil for an unknown or foreign id. Fails a task whose
-#: lease ran out ("worker lost").
+#: KEYS: record, RQ job. ARGV: method, lost detail, max_runtime detail.
+#: Returns the STATUS_FIELDS then the hard-stop flag, or nil for an unknown
+#: or foreign id. Fails a task whose lease ran out ("worker lost"), and a
+#: running task past its max_runtime (then asks for a hard stop).
 STATUS = f"""
 local f = redis.call('HMGET', KEYS[1], {_FIELDS})
 if f[1] ~= ARGV[1] then return false end
@@ -122,9 +126,16 @@ if state == 'pending' or state == 'running' then
     local job = redis.call('HGET', KEYS[2], 'status')
     lost = (not job) or job == 'failed' or job == 'stopped' or job == 'canceled'
   end
+  local maxrt = tonumber(f[17] or '')
   if lost then
     finish(KEYS[1], state, 'failed', '', '0', 'worker lost', ARGV[2])
     f = redis.call('HMGET', KEYS[1], {_FIELDS})
+  elseif state == 'running' and maxrt and tonumber(f[6]) + maxrt <= t then
+    local err = string.format('the task ran longer than its max_runtime of %g s', maxrt)
+    finish(KEYS[1], 'running', 'failed', '', '0', err, ARGV[3])
+    redis.call('HSET', KEYS[1], 'stop', '1')
+    f = redis.call('HMGET', KEYS[1], {_FIELDS})
+    stop = 1
   elseif state == 'running' and f[14] and not f[16]
       and tonumber(f[14]) + tonumber(f[15]) <= t then
     redis.call('HSET', KEYS[1], 'stop', '1')

@@ -94,7 +94,7 @@ class Query:
         return urlencode(self.others)
 
 
-THREAD_OPTIONS = ("max_workers", "result_ttl", "max_pending")
+THREAD_OPTIONS = ("max_workers", "result_ttl", "max_pending", "max_runtime")
 SQLITE_OPTIONS = (
     "max_workers",
     "max_pending",
@@ -103,6 +103,7 @@ SQLITE_OPTIONS = (
     "heartbeat",
     "busy_timeout",
     "sync_interval",
+    "max_runtime",
 )
 REDIS_OPTIONS = (
     "app",
@@ -113,12 +114,14 @@ REDIS_OPTIONS = (
     "pending_ttl",
     "cancel_grace",
     "job_timeout",
+    "max_runtime",
+    "max_pending",
     "sync_interval",
 )
 
 
 def thread_backend(url: SplitResult) -> TaskBackend:
-    """``thread://?max_workers=4&result_ttl=60&max_pending=1000``."""
+    """``thread://?max_workers=4&result_ttl=60&max_pending=1000&max_runtime=600``."""
     from .threads import ThreadTaskBackend
 
     if url.netloc or url.path or url.fragment:
@@ -130,6 +133,7 @@ def thread_backend(url: SplitResult) -> TaskBackend:
         max_workers=q.integer("max_workers", 1),
         result_ttl=3600.0 if result_ttl is None else result_ttl,
         max_pending=10_000 if max_pending is None else max_pending,
+        max_runtime=q.seconds("max_runtime", positive=True),
     )
 
 
@@ -155,7 +159,7 @@ def sqlite_backend(url: SplitResult) -> TaskBackend:
         seconds = q.seconds(key)
         if seconds is not None:
             options[key] = seconds
-    for key in ("lease", "heartbeat"):
+    for key in ("lease", "heartbeat", "max_runtime"):
         seconds = q.seconds(key, positive=True)
         if seconds is not None:
             options[key] = seconds
@@ -181,10 +185,11 @@ def redis_backend(url: SplitResult) -> TaskBackend:
         value = q.seconds(key)
         if value is not None:
             seconds[key] = value
-    for key in ("lease", "pending_ttl", "job_timeout"):
+    for key in ("lease", "pending_ttl", "job_timeout", "max_runtime"):
         value = q.seconds(key, positive=True)
         if value is not None:
             seconds[key] = value
+    max_pending = q.integer("max_pending", 0)
     texts = {key: q.text(key) for key in ("app", "queue", "prefix")}
     rest = q.rest()
     connection_url = f"{scheme}://{url.netloc}{url.path}" + (f"?{rest}" if rest else "")
@@ -193,5 +198,6 @@ def redis_backend(url: SplitResult) -> TaskBackend:
         app=texts["app"] or None,
         queue=texts["queue"] or "ladon",
         prefix="ladon:" if texts["prefix"] is None else texts["prefix"],
+        max_pending=max_pending,
         **seconds,  # type: ignore[arg-type]
     )

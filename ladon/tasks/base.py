@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -25,6 +26,12 @@ from typing import Protocol
 
 #: Longest progress message stored; longer ones are truncated.
 MAX_MESSAGE_LENGTH = 1000
+
+_TASK_ID = re.compile(r"[0-9a-f]{40}")
+# Characters XML 1.0 cannot hold (C0 controls but tab, newline and carriage
+# return; lone surrogates; U+FFFE and U+FFFF): a message must fit every
+# interface, and UTF-8 stores (SQLite, Redis) refuse lone surrogates too.
+_UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class TaskState(str, enum.Enum):
@@ -176,6 +183,61 @@ def new_task_id() -> str:
     return secrets.token_hex(20)
 
 
+def is_task_id(value: object) -> bool:
+    """Tell whether ``value`` has the form of an id :func:`new_task_id` makes.
+
+    The built-in backends answer any other value with
+    :class:`UnknownTask` at once, without asking their store.
+
+    :param value: what a client sent as a task id.
+
+    .. versionadded:: 2.0
+    """
+    return isinstance(value, str) and _TASK_ID.fullmatch(value) is not None
+
+
+def runtime_exceeded(max_runtime: float) -> str:
+    """The error of a task failed for running longer than its
+    ``max_runtime``.
+
+    :param max_runtime: the limit, in seconds.
+
+    .. versionadded:: 2.0
+    """
+    return f"the task ran longer than its max_runtime of {max_runtime:g} s"
+
+
+#: The error detail of a task failed for running longer than its limit.
+RUNTIME_EXCEEDED_DETAIL = (
+    "The task was still running when its max_runtime was over: it was failed, "
+    "its later progress reports stop it, and its result (if it ever returns) is discarded."
+)
+
+
+def check_max_runtime(value: object, name: str = "max_runtime") -> float | None:
+    """Check a ``max_runtime`` setting: ``None`` (no limit) or a finite number
+    of seconds above zero.
+
+    :param value: the setting.
+    :param name: how the message names it.
+    :returns: the limit as a float, or ``None``.
+    :raises ValueError: for anything else (booleans, NaN, infinities, zero,
+        negative numbers, non-numbers).
+
+    .. versionadded:: 2.0
+    """
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a number of seconds > 0 or None, not {value!r}")
+    return float(value)
+
+
 def clamp_progress(value: object) -> float | None:
     """Normalise a progress value reported by a task.
 
@@ -200,14 +262,16 @@ def clamp_progress(value: object) -> float | None:
 
 def clean_message(message: object) -> str | None:
     """Normalise a progress message: a ``str`` truncated to
-    :data:`MAX_MESSAGE_LENGTH` characters, or ``None`` for anything else.
+    :data:`MAX_MESSAGE_LENGTH` characters, with the characters no interface
+    can send (control characters but tab and line ends, lone surrogates,
+    U+FFFE and U+FFFF) replaced by U+FFFD; ``None`` for anything else.
 
     :param message: what the task passed.
 
     .. versionadded:: 2.0
     """
     if isinstance(message, str):
-        return message[:MAX_MESSAGE_LENGTH]
+        return _UNSAFE_CHARACTERS.sub("\ufffd", str(message[:MAX_MESSAGE_LENGTH]))
     return None
 
 
@@ -268,21 +332,24 @@ class TaskHandle:
 
     @property
     def cancelled(self) -> bool:
-        """True once a cancel of this task was requested."""
+        """True once a cancel of this task was requested, or once the task
+        ran out of its ``max_runtime`` (the job should stop: its result will
+        be discarded)."""
         return self._reporter.is_cancel_requested(self._id)
 
     def progress(self, value: object, message: str | None = None) -> None:
         """Report progress.
 
-        :param value: a fraction between 0.0 and 1.0; ints and floats are
-            clamped into that range, anything else (``None``, ``bool``,
-            strings, NaN, infinities) is ignored without error. A lower value
-            than one reported before is ignored too, so clients never see the
-            progress go down.
+        :param value: a fraction between 0.0 and 1.0; ints and floats
+            (infinities too) are clamped into that range, anything else
+            (``None``, ``bool``, strings, NaN) is ignored without error. A
+            lower value than one reported before is ignored too, so clients
+            never see the progress go down.
         :param message: an optional short text (e.g. ``"step 2 of 5"``),
-            truncated to :data:`MAX_MESSAGE_LENGTH` characters; ``None``
-            keeps the previous message.
-        :raises TaskCancelled: when a cancel of this task was requested.
+            cleaned by :func:`clean_message`; ``None`` (or anything but a
+            ``str``) keeps the previous message.
+        :raises TaskCancelled: when a cancel of this task was requested, or
+            its ``max_runtime`` is over.
         """
         if self._reporter.report_progress(self._id, clamp_progress(value), clean_message(message)):
             raise TaskCancelled(self._id)
@@ -314,7 +381,9 @@ class TaskBackend(Protocol):
 
         :param method: the key of the method that owns the task.
         :param job: called with the task's :class:`TaskHandle`; what it
-            returns is the task's result.
+            returns is the task's result. A job with a ``max_runtime``
+            attribute that is not ``None`` (seconds) has that limit instead
+            of the backend's own ``max_runtime``, if the backend has one.
         :raises TaskRejected: when the queue is full or the backend closed.
         """
         ...

@@ -13,7 +13,10 @@ A running task renews a heartbeat in its record; when the worker dies the
 heartbeat stops, and once it is older than the task's lease any process
 reports the task ``FAILED`` ("worker lost"). Cancel sets a flag in the
 record that the task's handle reads back; a task that has not ended
-``cancel_grace`` seconds later is killed through RQ's stop-job command.
+``cancel_grace`` seconds later is killed through RQ's stop-job command. A
+task's ``max_runtime`` is RQ's job timeout: the worker raises its timeout in
+the task then kills it, and any process that reads the task past its limit
+reports it ``FAILED`` and has it killed.
 
 Needs the ``redis`` extra: ``pip install 'ladon[redis]'``.
 """
@@ -21,6 +24,7 @@ Needs the ``redis`` extra: ``pip install 'ladon[redis]'``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -36,6 +40,7 @@ try:
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
     from rq.serializers import JSONSerializer
+    from rq.timeouts import JobTimeoutException
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(
         "the redis task backend needs the redis and rq packages: pip install 'ladon[redis]'"
@@ -44,6 +49,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from . import _scripts
 from ._live import LiveTasks
+from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import BackendUnavailable
 from .base import TaskCancelled
 from .base import TaskHandle
@@ -51,11 +57,15 @@ from .base import TaskRejected
 from .base import TaskState
 from .base import TaskStatus
 from .base import UnknownTask
+from .base import check_max_runtime
+from .base import is_task_id
 from .base import new_task_id
+from .base import runtime_exceeded
 from .jobs import JobSpec
 from .jobs import from_json
 from .jobs import to_json
 from .threads import _describe_failure
+from .threads import job_max_runtime
 
 logger = logging.getLogger("ladon")
 
@@ -100,8 +110,21 @@ class RedisTaskBackend:
         (waiting for a worker, or its worker lost while nobody asked).
     :param cancel_grace: seconds a running task has to honour a cancel
         before it is killed with RQ's stop-job command (0: at once).
-    :param job_timeout: RQ's limit on one task's run time in seconds;
-        ``None`` for no limit.
+    :param max_runtime: seconds a task may run; ``None`` (the default) for
+        no limit. It is RQ's job timeout (rounded up to whole seconds): the
+        worker raises RQ's ``JobTimeoutException`` in the task, which ends
+        ``FAILED`` ("the task ran longer than its max_runtime of N s"), and
+        kills a work horse that goes on regardless; any process that reads
+        a task past its limit reports it ``FAILED`` at once and has its work
+        horse killed (a hard stop, as for a cancel). A task method's own
+        ``max_runtime`` (``tasktype={"max_runtime": 30}``) replaces this
+        one.
+    :param job_timeout: the earlier name of ``max_runtime``; give one of
+        them.
+    :param max_pending: how many tasks may wait in the RQ queue; beyond that
+        :meth:`submit` raises :class:`~ladon.tasks.TaskRejected`. ``None``
+        (the default) for no bound. The count is read before each submit, so
+        several web processes may overshoot it by a few tasks.
     :param sync_interval: how often a running task writes its progress and
         heartbeat and reads its cancel flag.
     :param connection: a ``redis.Redis`` client to use instead of ``url``
@@ -128,14 +151,24 @@ class RedisTaskBackend:
         job_timeout: float | None = None,
         sync_interval: float = 0.1,
         connection: redis.Redis | None = None,
+        max_runtime: float | None = None,
+        max_pending: int | None = None,
     ) -> None:
+        if max_runtime is not None and job_timeout is not None and max_runtime != job_timeout:
+            raise ValueError(
+                "max_runtime and job_timeout are two names of one setting; give one of them"
+            )
+        if max_runtime is not None:
+            limit = check_max_runtime(max_runtime)
+        else:
+            limit = check_max_runtime(job_timeout, "job_timeout")
         for name, value, ok in (
             ("result_ttl", result_ttl, result_ttl >= 0),
             ("lease", lease, lease > 0),
             ("pending_ttl", pending_ttl, pending_ttl > 0),
             ("cancel_grace", cancel_grace, cancel_grace >= 0),
             ("sync_interval", sync_interval, 0 <= sync_interval < lease),
-            ("job_timeout", job_timeout, job_timeout is None or job_timeout > 0),
+            ("max_pending", max_pending, max_pending is None or max_pending >= 0),
         ):
             if not ok:  # NaN fails every comparison, so it is refused too
                 raise ValueError(f"{name} is out of range: {value!r}")
@@ -151,7 +184,8 @@ class RedisTaskBackend:
         self.lease = float(lease)
         self.pending_ttl = float(pending_ttl)
         self.cancel_grace = float(cancel_grace)
-        self.job_timeout = job_timeout
+        self.max_runtime = limit
+        self.max_pending = max_pending
         self.sync_interval = float(sync_interval)
         self._given = connection
         # NOTE: building the client checks the URL and connects to nothing.
@@ -166,6 +200,11 @@ class RedisTaskBackend:
 
     def __repr__(self) -> str:
         return f"<RedisTaskBackend queue={self.queue_name!r} prefix={self.prefix!r}>"
+
+    @property
+    def job_timeout(self) -> float | None:
+        """The earlier name of :attr:`max_runtime`."""
+        return self.max_runtime
 
     @property
     def client(self) -> redis.Redis:
@@ -212,8 +251,8 @@ class RedisTaskBackend:
         :param method: the key of the method that owns the task.
         :param job: a job that can describe itself
             (:class:`~ladon.tasks.jobs.DescribedJob`), as the framework's are.
-        :raises TaskRejected: for a job that cannot be described, or after
-            :meth:`close`.
+        :raises TaskRejected: for a job that cannot be described, when
+            ``max_pending`` tasks already wait, or after :meth:`close`.
         :raises BackendUnavailable: when Redis cannot be reached.
         """
         if self._closed:
@@ -224,11 +263,21 @@ class RedisTaskBackend:
                 "the redis task backend runs only task methods of an application"
                 " (jobs that can be described as data)"
             )
+        limit = job_max_runtime(job, self.max_runtime)
+        if self.max_pending is not None:
+            try:
+                waiting = self.queue.count
+            except redis.RedisError as exc:
+                raise BackendUnavailable(
+                    f"cannot reach the Redis server of the task backend: {exc}"
+                ) from None
+            if waiting >= self.max_pending:
+                raise TaskRejected(f"too many pending tasks ({waiting}); try again later")
         spec: JobSpec = describe()
         for attempt in (1, 2):
             task_id = new_task_id()
             try:
-                self._enqueue(method, spec, task_id)
+                self._enqueue(method, spec, task_id, limit)
             except redis.exceptions.NoScriptError:
                 # Redis restarted or was flushed: load the scripts again. The
                 # RQ job enqueued without its record finds nothing to run.
@@ -245,7 +294,7 @@ class RedisTaskBackend:
                 break
         return task_id
 
-    def _enqueue(self, method: str, spec: JobSpec, task_id: str) -> None:
+    def _enqueue(self, method: str, spec: JobSpec, task_id: str, limit: float | None) -> None:
         """Write the record and enqueue the RQ job in one MULTI/EXEC."""
         if "create" not in self._shas:
             self._shas["create"] = self.client.script_load(_scripts.SCRIPTS["create"])
@@ -255,7 +304,7 @@ class RedisTaskBackend:
             func=JOB_FUNCTION,
             args=[self.app or "", spec.service, spec.method, task_id],
             job_id=task_id,
-            timeout=-1 if self.job_timeout is None else max(1, round(self.job_timeout)),
+            timeout=-1 if limit is None else max(1, math.ceil(limit)),
             result_ttl=0,
             failure_ttl=max(1, round(self.result_ttl)),
             ttl=max(1, round(self.pending_ttl)),
@@ -273,6 +322,7 @@ class RedisTaskBackend:
             str(int(self.pending_ttl * 1000)),
             spec.args,
             spec.environ,
+            "" if limit is None else repr(limit),
         )
         pipe.execute()
 
@@ -284,13 +334,16 @@ class RedisTaskBackend:
         :raises UnknownTask: for an unknown, expired or foreign id.
         :raises BackendUnavailable: when Redis cannot be reached.
         """
+        if not is_task_id(task_id):
+            raise UnknownTask(task_id)
         keys = [self.key(task_id), Job.key_for(task_id)]
-        reply = self._run("status", keys, [method, _scripts.LOST_DETAIL])
+        args = [method, _scripts.LOST_DETAIL, RUNTIME_EXCEEDED_DETAIL]
+        reply = self._run("status", keys, args)
         if not reply:
             raise UnknownTask(task_id)
-        if reply[-1]:  # the grace after a cancel is over: stop it hard
+        if reply[-1]:  # the grace after a cancel or the max_runtime is over
             self._hard_stop(task_id)
-            reply = self._run("status", keys, [method, _scripts.LOST_DETAIL])
+            reply = self._run("status", keys, args)
             if not reply:  # pragma: no cover - expired in between
                 raise UnknownTask(task_id)
         return _status(task_id, reply)
@@ -301,6 +354,8 @@ class RedisTaskBackend:
         :raises UnknownTask: for an unknown, expired or foreign id.
         :raises BackendUnavailable: when Redis cannot be reached.
         """
+        if not is_task_id(task_id):
+            raise UnknownTask(task_id)
         before = self._run("cancel", [self.key(task_id)], [method])
         if before is None:
             raise UnknownTask(task_id)
@@ -344,7 +399,7 @@ class RedisTaskBackend:
         begun = self._run("begin", [key], [worker])
         if not begun:
             return  # cancelled while it waited, or expired
-        args, environ, grace = (_text(v) or "" for v in begun)
+        args, environ, grace, maxrt = (_text(v) or "" for v in begun)
         spec = JobSpec(service, method, args or "[]", environ or "{}")
         live = self._live = LiveTasks(self.sync_interval, self._sync)
         self._code = 0
@@ -363,6 +418,9 @@ class RedisTaskBackend:
             outcome = (TaskState.SUCCEEDED.value, text, "1", "", "")
         except TaskCancelled:
             outcome = (TaskState.CANCELLED.value, "", "0", "", "")
+        except JobTimeoutException as exc:  # RQ's timeout: the max_runtime
+            message = runtime_exceeded(float(maxrt)) if maxrt else str(exc)
+            outcome = (TaskState.FAILED.value, "", "0", message, RUNTIME_EXCEEDED_DETAIL)
         except BaseException as exc:  # SystemExit too: the record must say it
             message, detail = _describe_failure(exc)
             outcome = (TaskState.FAILED.value, "", "0", message, detail)

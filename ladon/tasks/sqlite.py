@@ -32,6 +32,7 @@ from typing import TypeVar
 
 from ._live import LiveTasks
 from ._pool import WorkerPool
+from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import BackendUnavailable
 from .base import TaskCancelled
 from .base import TaskHandle
@@ -39,10 +40,14 @@ from .base import TaskRejected
 from .base import TaskState
 from .base import TaskStatus
 from .base import UnknownTask
+from .base import check_max_runtime
+from .base import is_task_id
 from .base import new_task_id
+from .base import runtime_exceeded
 from .jobs import from_json
 from .jobs import to_json
 from .threads import _describe_failure
+from .threads import job_max_runtime
 
 logger = logging.getLogger("ladon")
 T = TypeVar("T")
@@ -70,7 +75,8 @@ _SCHEMA = (
         heartbeat REAL NOT NULL,
         lease REAL NOT NULL,
         ttl REAL NOT NULL,
-        expires REAL
+        expires REAL,
+        max_runtime REAL
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS ladon_tasks_expiry ON ladon_tasks (expires)"
     " WHERE expires IS NOT NULL",
@@ -78,7 +84,7 @@ _SCHEMA = (
 )
 _COLUMNS = (
     "method, state, progress, message, created, started, finished, result, encoded,"
-    " error, detail, heartbeat, lease, expires"
+    " error, detail, heartbeat, lease, expires, max_runtime"
 )
 # The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
 _END = "progress = 1.0, finished = :now, expires = :now + ttl"
@@ -143,6 +149,16 @@ class SQLiteTaskBackend:
     :param sync_interval: shortest time between two progress writes of one
         task, and how often a running task learns of a cancel made in
         another process.
+    :param max_runtime: seconds a task may run; ``None`` (the default) for
+        no limit. A task still running then is ``FAILED`` ("the task ran
+        longer than its max_runtime of N s", progress 1.0), by the ticker of
+        its process within ``sync_interval`` or by any process that reads
+        it; a thread cannot be killed, so its job is told to stop (its next
+        progress report raises :class:`~ladon.tasks.TaskCancelled`,
+        ``task.cancelled`` is true) and whatever it returns is discarded. A
+        job that never reports progress keeps its pool thread until it
+        returns. A task method's own ``max_runtime``
+        (``tasktype={"max_runtime": 30}``) replaces this one.
 
     Nothing is opened but the file (to create the table) and no thread is
     started before the first :meth:`submit`; a process forked from one that
@@ -162,6 +178,7 @@ class SQLiteTaskBackend:
         heartbeat: float | None = None,
         busy_timeout: float = 10.0,
         sync_interval: float = 0.1,
+        max_runtime: float | None = None,
     ) -> None:
         if max_workers is None:
             max_workers = min(32, (os.cpu_count() or 1) + 4)
@@ -184,6 +201,7 @@ class SQLiteTaskBackend:
         self.heartbeat = float(heartbeat)
         self.busy_timeout = float(busy_timeout)
         self.sync_interval = float(sync_interval)
+        self.max_runtime = check_max_runtime(max_runtime)
         self._closed = False
         self._guard = threading.Lock()
         self._proc: _Process | None = None
@@ -208,6 +226,7 @@ class SQLiteTaskBackend:
             tasks already wait in this process.
         :raises BackendUnavailable: when the file cannot be written.
         """
+        limit = job_max_runtime(job, self.max_runtime)
         proc = self._process()
         task_id = new_task_id()
         with proc.lock:
@@ -220,9 +239,10 @@ class SQLiteTaskBackend:
         try:
             self._write(
                 proc,
-                "INSERT INTO ladon_tasks (id, method, state, created, owner, heartbeat, lease, ttl)"
-                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
-                (task_id, method, now, proc.owner, now, self.lease, self.result_ttl),
+                "INSERT INTO ladon_tasks"
+                " (id, method, state, created, owner, heartbeat, lease, ttl, max_runtime)"
+                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (task_id, method, now, proc.owner, now, self.lease, self.result_ttl, limit),
             )
             pool = self._start_threads(proc)
             pool.submit(self._run, proc, task_id, job)
@@ -243,13 +263,19 @@ class SQLiteTaskBackend:
         :raises UnknownTask: for an unknown, expired or foreign id.
         :raises BackendUnavailable: when the file cannot be read.
         """
+        if not is_task_id(task_id):
+            raise UnknownTask(task_id)
         proc = self._process()
         row = self._read(proc, task_id)
         now = time.time()
         if row is None or row["method"] != method or _expired(row, now):
             raise UnknownTask(task_id)
-        if row["expires"] is None and row["heartbeat"] + row["lease"] < now:
-            self._reap(proc, "id = :id AND ", {"id": task_id})
+        overrun = _overrun(row, now)
+        if row["expires"] is None and (overrun or row["heartbeat"] + row["lease"] < now):
+            if overrun:
+                self._end_overrun(proc, task_id, row["max_runtime"])
+            else:
+                self._reap(proc, "id = :id AND ", {"id": task_id})
             row = self._read(proc, task_id)
             if row is None:  # pragma: no cover - evicted in between
                 raise UnknownTask(task_id)
@@ -362,6 +388,13 @@ class SQLiteTaskBackend:
                     raise sqlite3.DatabaseError(f"cannot use WAL mode (got {mode})")
                 for statement in _SCHEMA:
                     conn.execute(statement)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(ladon_tasks)")}
+                if "max_runtime" not in columns:  # a file made by an earlier version
+                    try:
+                        conn.execute("ALTER TABLE ladon_tasks ADD COLUMN max_runtime REAL")
+                    except sqlite3.OperationalError as exc:  # another process was first
+                        if "duplicate column" not in str(exc).lower():
+                            raise
             finally:
                 conn.close()
 
@@ -464,6 +497,13 @@ class SQLiteTaskBackend:
                 proc.unfinished.append((sql, params))
             raise
 
+    def _end_overrun(self, proc: _Process, task_id: str, limit: float) -> None:
+        """Fail a running task whose ``max_runtime`` is over (its job, if it
+        runs here, is told to stop)."""
+        error = (runtime_exceeded(limit), RUNTIME_EXCEEDED_DETAIL)
+        self._end(proc, task_id, TaskState.FAILED, error=error)
+        proc.live.mark_cancelled([task_id])
+
     def _run(self, proc: _Process, task_id: str, job: Job) -> None:
         """Run one job on a pool thread."""
         now = time.time()
@@ -523,13 +563,7 @@ class SQLiteTaskBackend:
             try:
                 if len(proc.live):
                     proc.live.flush()
-                    rows = self._query(
-                        proc,
-                        "SELECT id FROM ladon_tasks WHERE owner = ? AND expires IS NULL"
-                        " AND cancel = 1",
-                        (proc.owner,),
-                    )
-                    proc.live.mark_cancelled(row["id"] for row in rows)
+                    self._check_live(proc)
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + self.heartbeat
                     self._beat(proc)
@@ -537,6 +571,28 @@ class SQLiteTaskBackend:
                 logger.warning("SQLite task ticker: %s", exc)
             busy = len(proc.live) or proc.queued
             timeout = self.sync_interval if busy else self.heartbeat
+
+    def _check_live(self, proc: _Process) -> None:
+        """Tell the jobs running here to stop when their task was cancelled,
+        has ended elsewhere, or ran out of its ``max_runtime`` (which fails
+        it now)."""
+        ids = proc.live.ids()
+        if not ids:
+            return
+        marks = ", ".join("?" * len(ids))
+        rows = self._query(
+            proc,
+            f"SELECT id, state, cancel, started, max_runtime FROM ladon_tasks WHERE id IN ({marks})",
+            ids,
+        )
+        now = time.time()
+        stop = set(ids) - {row["id"] for row in rows}  # gone: expired meanwhile
+        for row in rows:
+            if row["cancel"] or row["state"] != TaskState.RUNNING.value:
+                stop.add(row["id"])
+            elif _overrun(row, now):
+                self._end_overrun(proc, row["id"], row["max_runtime"])
+        proc.live.mark_cancelled(stop)
 
     def _beat(self, proc: _Process) -> None:
         now = time.time()
@@ -572,6 +628,18 @@ class SQLiteTaskBackend:
 def _check(ok: bool, message: str, value: object) -> None:
     if not ok:  # NaN fails every comparison, so it is refused too
         raise ValueError(f"{message}, not {value!r}")
+
+
+def _overrun(row: sqlite3.Row, now: float) -> bool:
+    """True for a running task whose ``max_runtime`` is over."""
+    limit = row["max_runtime"]
+    started = row["started"]
+    return (
+        limit is not None
+        and started is not None
+        and row["state"] == TaskState.RUNNING.value
+        and started + limit <= now
+    )
 
 
 def _expired(row: sqlite3.Row, now: float) -> bool:

@@ -17,15 +17,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._pool import WorkerPool
+from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import TaskCancelled
 from .base import TaskHandle
 from .base import TaskRejected
 from .base import TaskState
 from .base import TaskStatus
 from .base import UnknownTask
+from .base import check_max_runtime
+from .base import is_task_id
 from .base import new_task_id
+from .base import runtime_exceeded
 
 Job = Callable[[TaskHandle], object]
+
+
+def job_max_runtime(job: object, default: float | None) -> float | None:
+    """The ``max_runtime`` of one job: the job's own (a ``max_runtime``
+    attribute that is not ``None``, as a task method declared with
+    ``tasktype={"max_runtime": 30}`` gives), else the backend's ``default``.
+
+    :raises ValueError: the job's own limit is not a number of seconds > 0.
+
+    .. versionadded:: 2.0
+    """
+    own = getattr(job, "max_runtime", None)
+    return default if own is None else check_max_runtime(own)
 
 
 @dataclass(slots=True)
@@ -44,6 +61,8 @@ class _Record:
     error: str | None = None
     error_detail: str | None = None
     cancel_requested: bool = False
+    max_runtime: float | None = None
+    deadline: float | None = None  # monotonic; set when the task starts
 
     def snapshot(self) -> TaskStatus:
         return TaskStatus(
@@ -81,6 +100,15 @@ class ThreadTaskBackend:
         fetched) before it is forgotten.
     :param max_pending: how many tasks may wait for a worker; beyond that
         :meth:`submit` raises :class:`~ladon.tasks.TaskRejected`.
+    :param max_runtime: seconds a task may run; ``None`` (the default) for
+        no limit. A task still running then is ``FAILED`` at once ("the task
+        ran longer than its max_runtime of N s", progress 1.0); a thread
+        cannot be killed, so its job is told to stop (its next progress
+        report raises :class:`~ladon.tasks.TaskCancelled`, ``task.cancelled``
+        is true) and whatever it returns is discarded. A job that never
+        reports progress keeps its pool thread until it returns. A task
+        method's own ``max_runtime`` (``tasktype={"max_runtime": 30}``)
+        replaces this one.
 
     No thread is started before the first :meth:`submit`. Expired tasks are
     swept lazily whenever the backend is used, so memory stays bounded
@@ -98,6 +126,7 @@ class ThreadTaskBackend:
         max_workers: int | None = None,
         result_ttl: float = 3600.0,
         max_pending: int = 10_000,
+        max_runtime: float | None = None,
     ) -> None:
         if max_workers is None:
             max_workers = min(32, (os.cpu_count() or 1) + 4)
@@ -110,11 +139,14 @@ class ThreadTaskBackend:
         self._max_workers = max_workers
         self._result_ttl = float(result_ttl)
         self._max_pending = max_pending
+        self._max_runtime = check_max_runtime(max_runtime)
         self._lock = threading.Lock()
         self._tasks: dict[str, _Record] = {}
         # (monotonic finish time, id) in finish order, hence in expiry order.
         self._expiry: deque[tuple[float, str]] = deque()
         self._pending = 0
+        # Tasks that ended (max_runtime) while their job still runs.
+        self._abandoned: set[str] = set()
         self._closed = False
         self._executor: WorkerPool | None = None
 
@@ -132,6 +164,11 @@ class ThreadTaskBackend:
     def max_pending(self) -> int:
         """How many tasks may wait for a worker."""
         return self._max_pending
+
+    @property
+    def max_runtime(self) -> float | None:
+        """Seconds a task may run, or ``None`` for no limit."""
+        return self._max_runtime
 
     def __len__(self) -> int:
         """The number of tasks stored (pending, running and not yet expired)."""
@@ -156,6 +193,7 @@ class ThreadTaskBackend:
         :raises TaskRejected: when the backend is closed or ``max_pending``
             tasks already wait.
         """
+        limit = job_max_runtime(job, self._max_runtime)
         with self._lock:
             if self._closed:
                 raise TaskRejected("the task backend is closed")
@@ -165,7 +203,7 @@ class ThreadTaskBackend:
             if self._executor is None:
                 self._executor = WorkerPool(self._max_workers)
             task_id = new_task_id()
-            record = _Record(task_id, method, TaskState.PENDING, time.time())
+            record = _Record(task_id, method, TaskState.PENDING, time.time(), max_runtime=limit)
             self._tasks[task_id] = record
             self._pending += 1
             executor = self._executor
@@ -239,10 +277,12 @@ class ThreadTaskBackend:
         :returns: True when a cancel was requested.
         """
         with self._lock:
+            if task_id in self._abandoned:
+                return True  # ended by its max_runtime: the job must stop
             record = self._tasks.get(task_id)
             if record is None or record.state is not TaskState.RUNNING:
                 return False  # a handle used after its job ended
-            if record.cancel_requested:
+            if record.cancel_requested or self._overrun(record):
                 return True
             if progress is not None and progress > record.progress:
                 record.progress = progress
@@ -256,17 +296,39 @@ class ThreadTaskBackend:
         :param task_id: the task asking.
         """
         with self._lock:
+            if task_id in self._abandoned:
+                return True
             record = self._tasks.get(task_id)
-            return record is not None and record.cancel_requested
+            return record is not None and (record.cancel_requested or self._overrun(record))
 
     # -- internals (call with the lock held unless noted) ---------------------
 
     def _lookup(self, method: str, task_id: str) -> _Record:
+        if not is_task_id(task_id):
+            raise UnknownTask(task_id)
         self._sweep()
         record = self._tasks.get(task_id)
         if record is None or record.method != method:
             raise UnknownTask(task_id)
+        self._overrun(record)
         return record
+
+    def _overrun(self, record: _Record) -> bool:
+        """End a running task whose ``max_runtime`` is over; True if it was."""
+        if (
+            record.deadline is None
+            or record.state is not TaskState.RUNNING
+            or time.monotonic() < record.deadline
+        ):
+            return False
+        limit = record.max_runtime or 0.0
+        self._abandoned.add(record.task_id)
+        self._finish(
+            record,
+            TaskState.FAILED,
+            error=(runtime_exceeded(limit), RUNTIME_EXCEEDED_DETAIL),
+        )
+        return True
 
     def _sweep(self) -> None:
         """Forget the finished tasks whose time is up (amortised O(1))."""
@@ -306,22 +368,32 @@ class ThreadTaskBackend:
             record.state = TaskState.RUNNING
             record.started = time.time()
             record.progress = 0.0
+            if record.max_runtime is not None:
+                record.deadline = time.monotonic() + record.max_runtime
         try:
             result = job(TaskHandle(record.task_id, self))
         except TaskCancelled:
-            with self._lock:
-                self._finish(record, TaskState.CANCELLED)
+            self._ended(record, TaskState.CANCELLED)
         except Exception as exc:
-            failure = _describe_failure(exc)
-            with self._lock:
-                self._finish(record, TaskState.FAILED, error=failure)
+            self._ended(record, TaskState.FAILED, error=_describe_failure(exc))
         except BaseException as exc:
             # SystemExit, KeyboardInterrupt...: record the failure, then let
             # it go on (the pool's future swallows it).
-            failure = _describe_failure(exc)
-            with self._lock:
-                self._finish(record, TaskState.FAILED, error=failure)
+            self._ended(record, TaskState.FAILED, error=_describe_failure(exc))
             raise
         else:
-            with self._lock:
-                self._finish(record, TaskState.SUCCEEDED, result=result)
+            self._ended(record, TaskState.SUCCEEDED, result=result)
+
+    def _ended(
+        self,
+        record: _Record,
+        state: TaskState,
+        result: object = None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """Record how a job ended (called without the lock); the outcome of
+        a job whose task already ended (its max_runtime) is discarded."""
+        with self._lock:
+            self._abandoned.discard(record.task_id)
+            if record.state is TaskState.RUNNING:
+                self._finish(record, state, result=result, error=error)

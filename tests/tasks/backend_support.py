@@ -306,13 +306,14 @@ class RedisServer:
 
 
 class Worker:
-    """A ``ladon worker backend_app:app`` process."""
+    """A ``ladon worker backend_app:app`` process (or of another ``app``
+    of ``tests/services``)."""
 
-    def __init__(self, url: str, log: Path, *extra: str) -> None:
+    def __init__(self, url: str, log: Path, *extra: str, app: str = "backend_app:app") -> None:
         self.log_path = log
         self.log = open(log, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ladon.cli", "worker", "backend_app:app", "--url", url, *extra],
+            [sys.executable, "-m", "ladon.cli", "worker", app, "--url", url, *extra],
             env=child_env(),
             cwd=str(SERVICES_DIR),
             stdin=subprocess.DEVNULL,
@@ -331,3 +332,22 @@ class Worker:
     def stop(self) -> None:
         stop_process(self.proc)
         self.log.close()
+
+
+def redis_idle(server: RedisServer, prefix: str, timeout: float = 10.0) -> None:
+    """Wait until no task under the key ``prefix`` is pending or running (a
+    test's leftovers must not hold the next test's workers)."""
+    import redis
+
+    client = redis.Redis(unix_socket_path=server.socket)
+
+    def idle() -> bool:
+        for key in client.scan_iter(f"{prefix}task:*", count=1000):
+            if client.hget(key, "state") in (b"pending", b"running"):
+                return False
+        return True
+
+    try:
+        wait_until(idle, timeout, f"{prefix} tasks ended")
+    finally:
+        client.close()
