@@ -227,6 +227,15 @@ class ThreadTaskBackend:
         :raises UnknownTask: for an unknown, expired or foreign id.
         """
         with self._lock:
+            status = self._lookup(method, task_id).snapshot()
+        if status.state.finished:
+            return status
+        # NOTE: an unfinished task: let the pool threads take the GIL once
+        # before answering. A short task asked for right after its start is
+        # then done, instead of the answer waiting on the interpreter's
+        # switch interval (5 ms) while this thread holds the GIL.
+        time.sleep(0)
+        with self._lock:
             return self._lookup(method, task_id).snapshot()
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
