@@ -31,6 +31,10 @@ from webtest import TestApp
 from ladon.server.wsgi import LadonWSGIApplication
 from ladon.tasks import ThreadTaskBackend
 
+from .backend_support import Client
+from .backend_support import Fault
+from .backend_support import in_process
+
 TIMEOUT = 5.0
 TESTS_DIR = Path(__file__).resolve().parent.parent
 SERVICES_DIR = TESTS_DIR / "services"
@@ -66,74 +70,23 @@ def assert_non_decreasing(values: list[float]) -> None:
 # -- clients ----------------------------------------------------------------------
 
 
-class JsonWspFault(Exception):
-    """A ``jsonwsp/fault`` answer."""
-
-    def __init__(self, fault: dict[str, Any]) -> None:
-        super().__init__(fault["string"])
-        self.code: str = fault["code"]
-        self.string: str = fault["string"]
-        self.detail: list[str] = fault["detail"]
+JsonWspFault = Fault
 
 
-class JsonWsp:
-    """Calls one service's JSON-WSP interface in process."""
+class JsonWsp(Client):
+    """Calls one service's JSON-WSP interface in process (the task calls of
+    :class:`backend_support.Client`), checking the echoed method name."""
 
     def __init__(self, app: LadonWSGIApplication, service: str) -> None:
-        self.http = TestApp(app)
-        self.url = f"/{service}/jsonwsp"
+        post = in_process(app)
 
-    def __call__(self, method: str, **args: object) -> Any:
-        body = self.http.post_json(self.url, {"methodname": method, "args": args}).json
-        if body["type"] == "jsonwsp/fault":
-            raise JsonWspFault(body["fault"])
-        assert body["type"] == "jsonwsp/response"
-        assert body["methodname"] == method
-        return body["result"]
+        def checked(path: str, body: dict[str, Any]) -> Any:
+            answer = post(path, body)
+            if answer["type"] == "jsonwsp/response":
+                assert answer["methodname"] == body["methodname"]
+            return answer
 
-    def start(self, method: str, **args: object) -> str:
-        info = self(method, **args)
-        assert set(info) == {"task_id"}
-        task_id: str = info["task_id"]
-        return task_id
-
-    def progress(self, method: str, task_id: str) -> dict[str, Any]:
-        status: dict[str, Any] = self(f"{method}_progress", task_id=task_id)
-        assert set(status) == {"task_id", "progress", "duration", "starttime", "state", "message"}
-        assert status["task_id"] == task_id
-        return status
-
-    def result(self, method: str, task_id: str) -> Any:
-        return self(f"{method}_result", task_id=task_id)
-
-    def cancel(self, method: str, task_id: str) -> dict[str, Any]:
-        status: dict[str, Any] = self(f"{method}_cancel", task_id=task_id)
-        assert status["task_id"] == task_id
-        return status
-
-    def fault(self, method: str, **args: object) -> JsonWspFault:
-        with pytest.raises(JsonWspFault) as info:
-            self(method, **args)
-        return info.value
-
-    def wait_state(
-        self, method: str, task_id: str, states: tuple[str, ...] = FINISHED
-    ) -> dict[str, Any]:
-        """Poll progress until the task is in one of ``states``; return that status."""
-        seen: list[dict[str, Any]] = []
-
-        def reached() -> bool:
-            seen.append(self.progress(method, task_id))
-            return seen[-1]["state"] in states
-
-        wait_until(reached)
-        return seen[-1]
-
-    def run(self, method: str, **args: object) -> Any:
-        """Start a task, wait until it succeeded and return its result."""
-        task_id = self.start(method, **args)
-        assert self.wait_state(method, task_id)["state"] == "succeeded"
-        return self.result(method, task_id)
+        super().__init__(checked, service)
 
 
 class Soap:
