@@ -149,7 +149,7 @@ class Dispatcher:
                 return status.result
             # Typed JSON from a shared store: back to the declared type, so
             # that a LadonType result is a LadonType again.
-            opts = Options(method.encoding, method.allow_unsafe_conversion)
+            opts = _stored(method)
             try:
                 return load(method.rtype, status.result, "result", opts, method.rtype_nullable)
             except ArgumentError as exc:
@@ -164,6 +164,13 @@ class Dispatcher:
             f"Task {status.task_id} has no result yet: it is still {state.value} "
             f"(progress {status.progress:.0%})"
         )
+
+
+def _stored(method: MethodInfo) -> Options:
+    """The conversion options of a task's arguments and result as typed JSON
+    (stored, or passed to a worker): no field filters, which run once, when
+    the values cross the wire."""
+    return Options(method.encoding, method.allow_unsafe_conversion, filters=False)
 
 
 def _unavailable(exc: BackendUnavailable) -> ServerFault:
@@ -232,12 +239,12 @@ class ServiceJob:
 
     def __call__(self, handle: TaskHandle) -> object:
         """Run the method; return its result."""
-        result, _ = self._run(handle)
+        result, _ = self._run(handle, encode=False)
         return result
 
     def call_encoded(self, handle: TaskHandle) -> object:
         """Run the method; return its result in typed JSON."""
-        _, encoded = self._run(handle)
+        _, encoded = self._run(handle, encode=True)
         return encoded
 
     def describe(self) -> JobSpec:
@@ -247,7 +254,7 @@ class ServiceJob:
         :raises ServerFault: when an argument cannot be written.
         """
         m = self.method
-        opts = Options(m.encoding, m.allow_unsafe_conversion)
+        opts = _stored(m)
         try:
             plain = [
                 dump(p.type, a, p.name, opts, p.nullable)
@@ -266,10 +273,10 @@ class ServiceJob:
         if self.attachments is not None:
             self.attachments.close_now()
 
-    def _run(self, handle: TaskHandle) -> tuple[object, object]:
+    def _run(self, handle: TaskHandle, encode: bool) -> tuple[object, object]:
         service, m = self.service, self.method
         declared = service.methods[f"{m.name}_result"]  # it has the method's own rtype
-        opts = Options(declared.encoding, declared.allow_unsafe_conversion)
+        wire = Options(declared.encoding, declared.allow_unsafe_conversion)
         try:
             target = getattr(service.factory(), m.attr)
             if self.kw is None:
@@ -280,8 +287,11 @@ class ServiceJob:
                 )
             # A result that cannot be sent fails the task now, rather
             # than a task that "succeeded" with no fetchable result.
-            encoded = dump(declared.rtype, result, "result", opts, declared.rtype_nullable)
-            return result, encoded
+            rtype, nullable = declared.rtype, declared.rtype_nullable
+            dump(rtype, result, "result", wire, nullable)
+            if not encode:
+                return result, None
+            return result, dump(rtype, result, "result", _stored(declared), nullable)
         except TaskCancelled:
             raise
         except Exception as exc:
@@ -317,7 +327,7 @@ def run_described(
         raise LookupError(
             f"{spec.service}.{spec.method}: stored arguments do not fit its parameters"
         )
-    opts = Options(m.encoding, m.allow_unsafe_conversion)
+    opts = _stored(m)
     args = [load(p.type, v, p.name, opts, p.nullable) for p, v in zip(m.params, plain, strict=True)]
     kw = None
     if m.accepts_kw:

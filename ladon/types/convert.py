@@ -48,12 +48,17 @@ class Options:
     :param allow_unsafe: when dumping, coerce values of the wrong type
         (``int(2.7)``) instead of failing (Ladon 1.0 ``allow_unsafe_conversion``).
     :param attachments: the request's attachments, when it carried some.
+    :param filters: run the LadonType fields' ``filters`` (off for the
+        typed JSON a task backend stores: the filters run once, on the wire).
     """
 
     encoding: str = "UTF-8"
     allow_unsafe: bool = False
     #: The attachments of the request, for ``cid:``/``cidx:`` references.
     attachments: AttachmentSet | None = None
+    #: Run the fields' ``filters``. Off where values are stored or passed
+    #: between processes as typed JSON: they run once, on the wire.
+    filters: bool = True
 
 
 def describe_value(value: object) -> str:
@@ -245,10 +250,10 @@ def _load_object(cls: type[LadonType], value: object, path: str, opts: Options) 
         fpath = f"{path}.{f.name}"
         if f.name in value and not (value[f.name] is None and f.is_list):
             raw = value[f.name]
-            if "incoming_raw" in f.filters:
+            if opts.filters and "incoming_raw" in f.filters:
                 raw = _apply(f.filters["incoming_raw"], raw)
             py = load(f.type, raw, fpath, opts, nullable=f.nullable)
-            if "incoming" in f.filters:
+            if opts.filters and "incoming" in f.filters:
                 py = _apply(f.filters["incoming"], py)
         else:
             try:
@@ -445,7 +450,7 @@ _DUMPERS: dict[type, Callable[[Any, Options], Any]] = {
 
 
 def field_values(
-    cls: type[LadonType], value: object, path: str
+    cls: type[LadonType], value: object, path: str, filters: bool = True
 ) -> Iterator[tuple[FieldInfo, Any, str]]:
     """The fields of an object result, in order, each with its Python value
     (its default when unset, ``outgoing`` filters applied) and its path.
@@ -467,16 +472,16 @@ def field_values(
                 v = f.missing_value()
             except LookupError:
                 raise ResultError(fpath, "mandatory field was not set") from None
-        if "outgoing" in f.filters:
+        if filters and "outgoing" in f.filters:
             v = _apply(f.filters["outgoing"], v)
         yield f, v, fpath
 
 
 def _dump_object(cls: type[LadonType], value: object, path: str, opts: Options) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for f, v, fpath in field_values(cls, value, path):
+    for f, v, fpath in field_values(cls, value, path, opts.filters):
         w = dump(f.type, v, fpath, opts, nullable=f.nullable)
-        if "outgoing_raw" in f.filters:
+        if opts.filters and "outgoing_raw" in f.filters:
             w = apply_filters(f.filters["outgoing_raw"], w)
         out[f.name] = w
     return out

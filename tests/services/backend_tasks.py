@@ -54,8 +54,27 @@ class Report(LadonType):
     note: str | None = None
 
 
+class Tagged(LadonType):
+    """Fields with filters that are not idempotent: each marks the text."""
+
+    text = {
+        "type": str,
+        "filters": {
+            "incoming_raw": [lambda v: f"{v}<in-raw"],
+            "incoming": [lambda v: f"{v}<in"],
+            "outgoing": [lambda v: f"{v}>out"],
+            "outgoing_raw": [lambda v: f"{v}>out-raw"],
+        },
+    }
+
+
 class Work:
     """Tasks with controllable timing and outcomes."""
+
+    @ladonize(tasktype=True)
+    def tag(self, tagged: Tagged, **kw: Any) -> Tagged:
+        """Return ``tagged`` with what the task saw of its text."""
+        return Tagged(text=f"{tagged.text}|task")
 
     @ladonize(tasktype=True)
     def hold(self, gates: str, name: str, text: str, **kw: Any) -> str:

@@ -205,6 +205,13 @@ def test_ladontype_and_list_results(work: Client) -> None:
     assert work.run("numbers", count=4) == [0, 1, 2, 3]
 
 
+def test_field_filters_run_once_on_the_way_in_and_once_on_the_way_out(work: Client) -> None:
+    # Arguments and results cross the store (and RQ) as typed JSON: the
+    # filters of the LadonType fields must not run again there.
+    result = work.run("tag", tagged={"text": "t"})
+    assert result == {"text": "t<in-raw<in|task>out>out-raw"}
+
+
 def test_arguments_arrive_with_their_declared_types(work: Client) -> None:
     # the task asserts that report is a Report and blob is bytes
     summary = work.run("inspect", report={"name": "r", "sizes": [1, 2, 3]}, blob="ab", when=2.5)
