@@ -32,8 +32,11 @@ from hypothesis import HealthCheck  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from werkzeug.datastructures import EnvironHeaders  # noqa: E402
 
 from ladon.exceptions.service import ServiceFault  # noqa: E402
+from ladon.interfaces.base import Batch  # noqa: E402
+from ladon.interfaces.base import WireRequest  # noqa: E402
 from ladon.server.wsgi import LadonWSGIApplication  # noqa: E402
 from tests.fuzz.strategies import json_request  # noqa: E402
 from tests.fuzz.strategies import xml_request  # noqa: E402
@@ -46,16 +49,16 @@ XML = {"soap", "soap11", "xmlrpc"}
 def outcome(iface: Any, body: bytes, headers: dict[str, str]) -> str:
     """``result``, ``batch`` or the kind of fault (its text without numbers
     and quoted values)."""
+    ctype = headers.get("Content-Type", "")
+    request = WireRequest(body, ctype, EnvironHeaders({"CONTENT_TYPE": ctype}))
     try:
-        if iface.batches:
-            batch = iface.call_batch(body, headers, lambda call: None)
-            if batch is not None:
-                return "batch"
-        call = iface.decode_call(body, headers)
+        call = iface.decode_call(request)
     except ServiceFault as fault:
         iface.encode_fault(fault, None)
         text = re.sub(r"'[^']*'|\"[^\"]*\"|\d+", "_", fault.faultstring)
         return f"{fault.faultcode}: {text[:60]}"
+    if isinstance(call, Batch):
+        return "batch"
     iface.encode_fault(ServiceFault("server", "x"), call)
     return f"call {call.method.name}"
 

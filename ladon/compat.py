@@ -1,12 +1,16 @@
 """Names kept from Ladon 1.0 for service modules written for it.
 
-Python 2 is gone, so these are plain aliases.
+Python 2 is gone, so these are plain aliases. The type tables live in
+:mod:`ladon.wire.schema`; they are offered here under their Ladon 1.0 names.
 """
 
 from __future__ import annotations
 
 import datetime
 import decimal
+
+from .wire.schema import JSON_TYPES
+from .wire.schema import XSD_TYPES
 
 PORTABLE_STRING = str
 PORTABLE_BYTES = bytes
@@ -15,29 +19,12 @@ PORTABLE_STRING_TYPES = (str, bytes)
 #: The primitive Python types a method may take or return.
 pytype_support = (int, float, bool, str, bytes, datetime.datetime, datetime.date, decimal.Decimal)
 
-#: Python type -> XML Schema type (used in WSDL).
-type_to_xsd = {
-    int: "long",
-    float: "double",  # Ladon 1.0 said decimal, which cannot carry 1e-05
-    bool: "boolean",
-    str: "string",
-    bytes: "string",
-    datetime.datetime: "dateTime",
-    datetime.date: "date",
-    decimal.Decimal: "decimal",
-}
+#: Python type -> XML Schema type (used in WSDL); a copy of
+#: :data:`ladon.wire.schema.XSD_TYPES`.
+type_to_xsd = dict(XSD_TYPES)
 
-#: Python type -> JSON-WSP type name.
-type_to_jsontype = {
-    int: "number",
-    float: "float",
-    bool: "boolean",
-    str: "string",
-    bytes: "string",
-    datetime.datetime: "datetime",
-    datetime.date: "date",
-    decimal.Decimal: "decimal",
-}
+#: Python type -> JSON-WSP type name; a copy of :data:`ladon.wire.schema.JSON_TYPES`.
+type_to_jsontype = dict(JSON_TYPES)
 
 #: Ladon 1.0's table of conversions allowed when serialising attributes.
 safe_conversions = {

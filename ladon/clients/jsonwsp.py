@@ -37,15 +37,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..exceptions.service import ServiceFault
-from ..interfaces.multipart import MultipartLimits
-from ..interfaces.multipart import MultipartWriter
-from ..interfaces.multipart import Part
-from ..interfaces.multipart import attachment_headers
-from ..interfaces.multipart import boundary_of
-from ..interfaces.multipart import close_parts
-from ..interfaces.multipart import is_multipart
-from ..interfaces.multipart import read_multipart
 from ..types.attachment import attachment
+from ..wire.multipart import MultipartLimits
+from ..wire.multipart import MultipartWriter
+from ..wire.multipart import Part
+from ..wire.multipart import attachment_headers
+from ..wire.multipart import boundary_of
+from ..wire.multipart import close_parts
+from ..wire.multipart import is_multipart
+from ..wire.multipart import read_multipart
 
 logger = logging.getLogger("ladon.client")
 _CHARSET_RE = re.compile(r"charset\s*=\s*\"?([-_.a-zA-Z0-9]+)", re.I)

@@ -29,6 +29,14 @@ class ServiceFault(LadonError):
 
     code: ClassVar[str] = "server"
     default_message: ClassVar[str] = "Internal server error"
+    #: The HTTP status of the answer when this fault decides it (e.g. 413
+    #: for too many attachments); ``None`` leaves it to the interface.
+    #: Interfaces whose faults are always HTTP 200 (JSON-WSP, JSON-RPC,
+    #: XML-RPC) take it; SOAP keeps the status its binding requires.
+    http_status: int | None = None
+    #: The SOAP fault code (local name in the envelope's namespace) when it
+    #: is neither ``Client`` nor ``Server``, e.g. ``VersionMismatch``.
+    soap_code: str | None = None
 
     def __init__(
         self,
@@ -86,6 +94,18 @@ class ServerFault(ServiceFault):
         self, faultstring: str = "", detail: str | None = None, stack_depth: int = 2, hint: str = ""
     ) -> None:
         super().__init__("server", faultstring, detail, stack_depth, hint)
+
+
+class UnexpectedError(ServerFault):
+    """What the client gets for an exception that is not a fault (a bug in
+    the service or in Ladon): "Internal server error", with the traceback
+    as detail only in debug mode. The exception itself is logged.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__("Internal server error", detail=detail)
 
 
 class MalformedRequest(ClientFault):

@@ -12,10 +12,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TypeVar
 
+from .base import ABSENT as ABSENT
 from .base import BaseInterface as BaseInterface
+from .base import Batch as Batch
 from .base import Call as Call
 from .base import Interface as Interface
+from .base import Outcome as Outcome
 from .base import Payload as Payload
+from .base import RequestFault as RequestFault
+from .base import WireRequest as WireRequest
 from .jsonrpc import JSONRPCInterface as JSONRPCInterface
 from .jsonrpc10 import JSONRPC10Interface as JSONRPC10Interface
 from .jsonwsp import JSONWSPInterface as JSONWSPInterface
@@ -43,7 +48,8 @@ ENTRY_POINT_GROUP = "ladon.interfaces"
 
 T = TypeVar("T", bound=type)
 
-_exposed: dict[str, type[Interface]] = {}
+#: The class attribute :func:`expose` sets.
+_EXPOSED = "_ladon_exposed"
 
 
 def expose(cls: T) -> T:
@@ -53,32 +59,67 @@ def expose(cls: T) -> T:
     Takes an :class:`Interface` subclass, or a Ladon 1.0
     :class:`~ladon.interfaces.base.BaseInterface` subclass (served through
     :func:`ladon.interfaces.legacy.adapt` under each name its
-    ``_interface_name()`` gives). Prefer passing
-    ``interfaces={**DEFAULT_INTERFACES, "name": cls}``.
+    ``_interface_name()`` gives). The mark is on the class itself (no
+    registry): :func:`exposed_interfaces` finds the marked subclasses.
+    Prefer passing ``interfaces={**DEFAULT_INTERFACES, "name": cls}``.
 
     :raises TypeError: anything else, or a name already exposed by another class.
 
     .. versionadded:: 2.0
     """
     if isinstance(cls, type) and issubclass(cls, Interface):
-        entries: dict[str, type[Interface]] = {cls.name: cls}
+        names = [cls.name]
     elif isinstance(cls, type) and issubclass(cls, BaseInterface):
-        entries = {name: adapt(cls, name) for name in interface_names(cls)}
+        names = interface_names(cls)
     else:
         raise TypeError(
             f"expose() takes an Interface (or Ladon 1.0 BaseInterface) subclass, not {cls!r}"
         )
-    for name, iface in entries.items():
-        other = _exposed.get(name)
-        if other is not None and getattr(other, "legacy_class", other) is not cls:
+    taken = _exposed_classes()
+    for name in names:
+        other = taken.get(name)
+        if other is not None and other is not cls:
             raise TypeError(f"interface name {name!r} is already exposed by {other.__qualname__}")
-        _exposed[name] = iface
+    setattr(cls, _EXPOSED, True)
     return cls
 
 
+def _subclasses(root: type) -> list[type]:
+    found: list[type] = []
+    todo = [root]
+    while todo:
+        sub: type
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.append(sub)
+                todo.append(sub)
+    return found
+
+
+def _exposed_classes() -> dict[str, type]:
+    """Interface name -> the class :func:`expose` marked for it."""
+    found: dict[str, type] = {}
+    for root in (Interface, BaseInterface):
+        for cls in _subclasses(root):
+            if not vars(cls).get(_EXPOSED):
+                continue
+            if issubclass(cls, Interface):
+                found[cls.name] = cls
+            elif issubclass(cls, BaseInterface):
+                for name in interface_names(cls):
+                    found[name] = cls
+    return found
+
+
 def exposed_interfaces() -> dict[str, type[Interface]]:
-    """The interfaces registered with :func:`expose`."""
-    return dict(_exposed)
+    """The interfaces marked with :func:`expose` (Ladon 1.0 ones adapted)."""
+    out: dict[str, type[Interface]] = {}
+    for name, cls in _exposed_classes().items():
+        if issubclass(cls, Interface):
+            out[name] = cls
+        elif issubclass(cls, BaseInterface):
+            out[name] = adapt(cls, name)
+    return out
 
 
 def entry_point_interfaces(group: str = ENTRY_POINT_GROUP) -> dict[str, type[Interface]]:

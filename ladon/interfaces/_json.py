@@ -6,7 +6,6 @@ import codecs
 import functools
 import json
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from ..exceptions.service import MalformedRequest
@@ -20,16 +19,11 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BOM_STARTS = (b"\xef", b"\xfe", b"\xff", b"\x00")
-_WS = re.compile(rb"[ \t\r\n]*")
-
-
-def charset_of(headers: Mapping[str, str]) -> str | None:
-    """The ``charset=`` parameter of the request's Content-Type, if any."""
-    return _charset(headers.get("Content-Type") or headers.get("content-type") or "")
 
 
 @functools.lru_cache(maxsize=256)
-def _charset(ctype: str) -> str | None:
+def charset_of(ctype: str) -> str | None:
+    """The ``charset=`` parameter of a Content-Type, if any."""
     for part in ctype.split(";")[1:]:
         key, _, value = part.strip().partition("=")
         if key.strip().lower() == "charset":
@@ -37,7 +31,7 @@ def _charset(ctype: str) -> str | None:
     return None
 
 
-def decode_text(body: bytes, headers: Mapping[str, str]) -> str:
+def decode_text(body: bytes, content_type: str) -> str:
     """Decode a request body: BOM first, then the declared charset, else UTF-8.
 
     :raises MalformedRequest: unknown charset or undecodable bytes.
@@ -49,7 +43,7 @@ def decode_text(body: bytes, headers: Mapping[str, str]) -> str:
                 charset = codec
                 break
     if charset is None:
-        charset = charset_of(headers) or "utf-8"
+        charset = charset_of(content_type) or "utf-8"
         if charset.lower() in ("utf-8", "utf8"):
             charset = "utf-8"
         else:
@@ -133,16 +127,18 @@ def _encode(obj: object) -> str:
 _ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
 
 
-def loads_json(body: bytes, headers: Mapping[str, str]) -> Any:
+def loads_json(body: bytes, content_type: str) -> Any:
     """Parse a JSON request body of any shape (object, array, scalar).
 
     :raises MalformedRequest: empty, undecodable, not JSON, or too deep.
 
     .. versionadded:: 2.0
     """
-    if not body or body.isspace():
+    if not body:
         raise MalformedRequest("The request body is empty; expected a JSON object")
-    text = decode_text(body, headers)
+    if body.isspace():
+        raise MalformedRequest("The request body holds only blanks; expected a JSON object")
+    text = decode_text(body, content_type)
     try:
         # PERF: JSONDecoder.decode() without its two Python frames.
         obj, end = _SCAN(text, _WS_TEXT.match(text).end())  # type: ignore[union-attr]
@@ -170,53 +166,15 @@ def _json_error(exc: ValueError) -> str:
     return f"The request is not valid JSON: {msg}{where}"
 
 
-def loads_request(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+def loads_request(body: bytes, content_type: str) -> dict[str, Any]:
     """Parse a JSON request object.
 
     :raises MalformedRequest: not JSON, too deep, or not an object.
     """
-    data = loads_json(body, headers)
+    data = loads_json(body, content_type)
     if not isinstance(data, dict):
         raise MalformedRequest("The request must be a JSON object")
     return data
-
-
-def starts_array(body: bytes, headers: Mapping[str, str]) -> bool:
-    """Whether a body's first JSON character is ``[`` (e.g. a JSON-RPC batch).
-
-    Decides on the first bytes without parsing when the body starts with
-    ASCII; other bodies (byte-order mark, UTF-16...) are decoded first, and
-    an undecodable body is not an array.
-
-    .. versionadded:: 2.0
-    """
-    ws = _WS.match(body)
-    first = body[ws.end() : ws.end() + 1] if ws else body[:1]
-    if first in (b"[", b"{", b""):
-        return first == b"["
-    if first not in _BOM_STARTS and charset_of(headers) is None:
-        return False
-    try:
-        text = decode_text(body, headers)
-    except MalformedRequest:
-        return False
-    return text.lstrip(" \t\r\n").startswith("[")
-
-
-class RequestFault(ServiceFault):
-    """A fault raised while decoding a request, carrying what the answer must
-    echo (e.g. a JSON-RPC ``id``) although no :class:`~.base.Call` exists yet.
-
-    :param fault: the original fault (kept in :attr:`original`).
-    :param context: what the fault answer needs (``id``, ``notification``...).
-
-    .. versionadded:: 2.0
-    """
-
-    def __init__(self, fault: ServiceFault, context: dict[str, Any]) -> None:
-        super().__init__(fault.faultcode, fault.faultstring, fault.detail, hint=fault.hint)
-        self.original = fault
-        self.context = context
 
 
 def fault_members(fault: ServiceFault) -> dict[str, Any]:

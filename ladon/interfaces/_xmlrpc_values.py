@@ -14,7 +14,6 @@ import io
 import math
 import re
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,16 +24,13 @@ from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ResultError
 from ..types.attachment import attachment
 from ..types.convert import Options
-from ..types.convert import apply_filters
-from ..types.convert import dump
-from ..types.convert import field_values
 from ..types.ladontype import LadonType
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
+from ..wire.xml import escape
+from ..wire.xml import safe_parser
 from ._rpc import InvalidRequest as InvalidRequest
-from ._xml import escape
-from ._xml import safe_parser
 
 #: Deepest nesting of arrays and structs read in one argument.
 MAX_DEPTH = 64
@@ -60,8 +56,10 @@ def parse_request(body: bytes) -> etree._Element:
 
     :raises MalformedRequest: empty, not well-formed XML, or a DOCTYPE.
     """
-    if not body.strip():
+    if not body:
         raise MalformedRequest("The request body is empty; expected an XML-RPC methodCall")
+    if body.isspace():
+        raise MalformedRequest("The request body holds only blanks; expected an XML-RPC methodCall")
     strict = safe_parser(False)
     try:
         root = etree.fromstring(body, strict)
@@ -144,6 +142,9 @@ _DATETIME_RE = re.compile(
     r"(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?\Z"
 )
 _BOOLEANS = {"1": True, "0": False, "true": True, "false": False}
+#: Bits of each integer tag (signed); ``<biginteger>`` has no bound but
+#: :data:`MAX_BIGINT_DIGITS`.
+_INT_BITS = {"int": 32, "i4": 32, "i8": 64, "i2": 16, "i1": 8}
 
 Reader = Callable[[etree._Element, str, TypeSpec | None, str, int], Any]
 
@@ -158,12 +159,12 @@ def _read_int(el: etree._Element, tag: str, spec: TypeSpec | None, path: str, de
     s = _text(el, tag, path).strip()
     if not _INT_RE.match(s):
         raise ArgumentError(path, f"<{tag}> must hold an integer, got {_show(s)}")
-    big = tag == "biginteger"
-    if len(s.lstrip("+-").lstrip("0")) > (MAX_BIGINT_DIGITS if big else 19):
+    bits = _INT_BITS.get(tag)
+    if len(s.lstrip("+-").lstrip("0")) > (MAX_BIGINT_DIGITS if bits is None else 19):
         raise ArgumentError(path, f"<{tag}> integer is out of range ({len(s)} characters)")
     value = int(s)
-    if not big and not I8_MIN <= value <= I8_MAX:
-        raise ArgumentError(path, f"<{tag}> integer is out of the 64-bit range")
+    if bits is not None and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        raise ArgumentError(path, f"<{tag}> integer is out of the {bits}-bit range")
     return value
 
 
@@ -416,22 +417,49 @@ def write_plain(out: list[str], value: object, path: str) -> None:
         raise ResultError(path, f"a {type(value).__name__} cannot be sent over XML-RPC")
 
 
-def _write_struct(
-    out: list[str], cls: type[LadonType], value: object, path: str, opts: Options
-) -> None:
-    # Each field is written typed from its spec (bytes as base64...); on a
-    # ResultError the half-written answer is dropped for a fault.
-    out.append("<value><struct>")
-    for f, v, fpath in field_values(cls, value, path):
-        out.append(f"<member><name>{f.name}</name>")
-        if "outgoing_raw" in f.filters:
-            # raw filters see the plain wire value, as on every interface
-            raw = apply_filters(f.filters["outgoing_raw"], dump(f.type, v, fpath, opts, f.nullable))
-            write_plain(out, raw, fpath)
-        else:
-            write_typed(out, f.type, v, fpath, opts, f.nullable)
-        out.append("</member>")
-    out.append("</struct></value>")
+def write_wire(out: list[str], spec: TypeSpec, value: object, path: str, opts: Options) -> None:
+    """Append the ``<value>`` of a result already in plain wire form (what
+    :func:`~ladon.types.convert.dump` gives), typed from ``spec``: ``bytes``
+    (sent as text in plain form) go back to base64 in the method's
+    encoding, dates and times (ISO text) to ``dateTime.iso8601``.
+
+    :raises ResultError: a value cannot be sent.
+    """
+    if value is None:
+        out.append("<value><nil/></value>")
+    elif isinstance(spec, ListOf):
+        out.append("<value><array><data>")
+        items: list[Any] = value  # type: ignore[assignment]
+        for i, v in enumerate(items):
+            write_wire(out, spec.item, v, f"{path}[{i}]", opts)
+        out.append("</data></array></value>")
+    elif isinstance(spec, type) and issubclass(spec, LadonType):
+        out.append("<value><struct>")
+        values: Mapping[str, Any] = value  # type: ignore[assignment]
+        for f in spec.ladon_type_info().fields:
+            fpath = f"{path}.{f.name}"
+            out.append(f"<member><name>{f.name}</name>")
+            if "outgoing_raw" in f.filters:  # the filter may have made it anything
+                write_plain(out, values[f.name], fpath)
+            else:
+                write_wire(out, f.type, values[f.name], fpath, opts)
+            out.append("</member>")
+        out.append("</struct></value>")
+    elif is_attachment(spec):
+        out.append(_base64_value(_attachment_bytes(value, path)))
+    elif spec is bytes and isinstance(value, (bytes, bytearray)):
+        out.append(_base64_value(bytes(value)))
+    elif spec is bytes and isinstance(value, str):
+        try:
+            out.append(_base64_value(value.encode(opts.encoding)))
+        except UnicodeEncodeError:
+            raise ResultError(path, f"text cannot be encoded as {opts.encoding}") from None
+    elif spec is datetime.datetime and isinstance(value, str):
+        write_plain(out, datetime.datetime.fromisoformat(value), path)
+    elif spec is datetime.date and isinstance(value, str):
+        write_plain(out, datetime.date.fromisoformat(value), path)
+    else:
+        write_plain(out, value, path)
 
 
 def _attachment_bytes(value: object, path: str) -> bytes:
@@ -449,53 +477,6 @@ def _attachment_bytes(value: object, path: str) -> bytes:
     if not isinstance(data, bytes):
         raise ResultError(path, f"the attachment gave {type(data).__name__}, not bytes")
     return data
-
-
-def _write_leaf(
-    out: list[str], spec: type, value: object, path: str, opts: Options, nullable: bool
-) -> None:
-    if is_attachment(spec):
-        out.append(_base64_value(_attachment_bytes(value, path)))
-    elif spec is bytes:
-        if isinstance(value, (bytes, bytearray)):
-            data = bytes(value)
-        else:
-            text = dump(spec, value, path, opts, nullable)
-            try:
-                data = str(text).encode(opts.encoding)
-            except UnicodeEncodeError:
-                raise ResultError(path, f"text cannot be encoded as {opts.encoding}") from None
-        out.append(_base64_value(data))
-    elif spec is datetime.datetime:
-        write_plain(out, datetime.datetime.fromisoformat(dump(spec, value, path, opts)), path)
-    elif spec is datetime.date:
-        write_plain(out, datetime.date.fromisoformat(dump(spec, value, path, opts)), path)
-    else:
-        write_plain(out, dump(spec, value, path, opts, nullable), path)
-
-
-def write_typed(
-    out: list[str], spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
-) -> None:
-    """Append the ``<value>`` of a method's Python value, typed from ``spec``.
-
-    :raises ResultError: the value does not match ``spec`` or cannot be sent.
-    """
-    if value is None:
-        if not nullable:
-            dump(spec, value, path, opts, nullable)  # raises the usual ResultError
-        out.append("<value><nil/></value>")
-    elif isinstance(spec, ListOf):
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-            raise ResultError(path, f"expected a list, got {type(value).__name__}")
-        out.append("<value><array><data>")
-        for i, v in enumerate(value):
-            write_typed(out, spec.item, v, f"{path}[{i}]", opts, False)
-        out.append("</data></array></value>")
-    elif isinstance(spec, type) and issubclass(spec, LadonType):
-        _write_struct(out, spec, value, path, opts)
-    else:
-        _write_leaf(out, spec, value, path, opts, nullable)
 
 
 # -- names for descriptions --------------------------------------------------------

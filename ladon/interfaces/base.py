@@ -1,25 +1,31 @@
-"""The interface plug-in API.
+"""The interface plug-in API: the typed contract between the server and a
+protocol.
 
-An interface is a sans-I/O class: it turns request bytes into a
-:class:`Call`, and results or faults into a :class:`Payload`. It never
-calls the service; the server does that between ``decode_call`` and
-``encode_result``. One instance serves one service and is reused.
+An interface is a sans-I/O class. The server reads the HTTP request into a
+:class:`WireRequest`; :meth:`Interface.decode_call` turns it into a
+:class:`Call` (or a :class:`Batch` of them); the server runs each call
+(checks, the method or the task backend, logging) and hands back what it
+returned, or the fault it raised, to :meth:`Interface.encode_result`,
+:meth:`Interface.encode_fault` or :meth:`Interface.encode_batch`, which
+make the :class:`Payload` sent. An interface never calls the service and
+never sees the WSGI environ. One instance serves one service and is reused.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable
+import enum
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
-from dataclasses import field
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import ClassVar
+from typing import Final
 from typing import Protocol
+
+from werkzeug.datastructures import Headers
 
 from ..exceptions.service import ArgumentError
 from ..exceptions.service import ServerFault
@@ -27,13 +33,24 @@ from ..exceptions.service import ServiceFault
 from ..exceptions.service import UnknownMethod
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import ServiceInfo
-from ..types.convert import Options
+from ..types.attachment import AttachmentSet
+from ..types.convert import Converted
 from ..types.convert import dump
 from ..types.convert import load
-from ..types.spec import contains_attachment
 
-if TYPE_CHECKING:
-    from ..types.attachment import AttachmentSet
+
+class Absent(enum.Enum):
+    """The type of :data:`ABSENT`."""
+
+    ABSENT = "absent"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+#: A member the request did not have (a JSON-RPC notification has no ``id``,
+#: a JSON-WSP request may have no ``mirror``), as opposed to ``null``.
+ABSENT: Final = Absent.ABSENT
 
 
 class BodyStream(Protocol):
@@ -55,6 +72,32 @@ class BodyStream(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class WireRequest:
+    """An HTTP request, as an interface reads it.
+
+    :param body: the protocol message: the request body, or the first part
+        of a ``multipart/related`` request (the body decoded first when it
+        came with a ``Content-Encoding``).
+    :param content_type: the Content-Type of ``body``.
+    :param headers: the HTTP request headers (werkzeug's, case-insensitive).
+    :param method: the HTTP method.
+    :param path: what follows the interface's URL, e.g. ``"/add"`` for
+        ``/Calc/http/add``; ``""`` at the endpoint itself.
+    :param attachments: the parts after the first of a multipart request
+        (only for an interface that :attr:`~Interface.accepts_attachments`).
+
+    .. versionadded:: 2.0
+    """
+
+    body: bytes
+    content_type: str
+    headers: Headers
+    method: str = "POST"
+    path: str = ""
+    attachments: AttachmentSet | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Payload:
     """What an interface answers: body, content type, HTTP status, headers.
 
@@ -71,34 +114,90 @@ class Payload:
     stream: BodyStream | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     """A decoded method call.
 
     :param method: the method called.
     :param args: the converted arguments, in the method's parameter order.
-    :param context: what the interface needs to echo in its answer
-        (JSON-WSP ``mirror``, JSON-RPC ``id``...).
+    :param id: the request id the answer repeats (JSON-RPC, JSON-WSP), or
+        :data:`ABSENT`.
+    :param mirror: JSON-WSP's ``mirror``, repeated as ``reflection``, or
+        :data:`ABSENT`.
+    :param notification: a JSON-RPC 2.0 notification: run, never answered.
+    :param attachments: the request's attachments (a multipart request);
+        closed once the call is answered, unless a task took them over.
 
     .. versionadded:: 2.0
     """
 
     method: MethodInfo
     args: list[Any]
-    context: dict[str, Any] = field(default_factory=dict)
+    id: object = ABSENT
+    mirror: object = ABSENT
+    notification: bool = False
+    attachments: AttachmentSet | None = None
+
+    @property
+    def multipart(self) -> bool:
+        """The request was ``multipart/related`` (answers may be too)."""
+        return self.attachments is not None
 
 
-def options_of(method: MethodInfo) -> Options:
-    """The conversion options of a method."""
-    return Options(method.encoding, method.allow_unsafe_conversion)
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Several calls in one request (a JSON-RPC 2.0 batch, XML-RPC's
+    ``system.multicall``), each decoded on its own: an item is the call, or
+    the fault its decoding raised.
+
+    .. versionadded:: 2.0
+    """
+
+    items: tuple[Call | ServiceFault, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one call of a batch ended: its result, or its fault.
+
+    :param call: the call, ``None`` for an item that could not be decoded.
+
+    .. versionadded:: 2.0
+    """
+
+    call: Call | None
+    result: object = None
+    fault: ServiceFault | None = None
+
+
+class RequestFault(ServiceFault):
+    """A fault raised while decoding a request, carrying what the answer must
+    repeat (a JSON-RPC ``id``) although no :class:`Call` exists yet.
+
+    :param fault: the original fault (kept in :attr:`original`; its code,
+        HTTP status and SOAP code are this fault's too).
+    :param id: the request's id, or :data:`ABSENT`.
+    :param notification: the request was a notification (not answered).
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(
+        self, fault: ServiceFault, id: object = ABSENT, notification: bool = False
+    ) -> None:
+        super().__init__(fault.faultcode, fault.faultstring, fault.detail, hint=fault.hint)
+        self.original = fault
+        self.id = id
+        self.notification = notification
+        self.http_status = fault.http_status
+        self.soap_code = fault.soap_code
 
 
 class Interface(abc.ABC):
     """Base class of every interface (protocol).
 
     :param service: the service this instance serves.
-    :param debug: whether faults may carry tracebacks (the server puts them
-        in :attr:`ServiceFault.detail` only in debug mode).
+    :param debug: whether faults may carry tracebacks.
 
     .. versionadded:: 2.0
     """
@@ -107,58 +206,52 @@ class Interface(abc.ABC):
     name: ClassVar[str]
     #: Content type of responses.
     content_type: ClassVar[str]
-    #: Whether :meth:`call_batch` may answer a request (several calls in one body).
-    batches: ClassVar[bool] = False
     #: Whether the interface takes ``multipart/related`` requests: the
-    #: server then reads the parts and calls ``decode_call(root, headers,
-    #: attachments=...)`` with the protocol message and the other parts.
+    #: server then reads the parts and gives the first as the
+    #: :class:`WireRequest`'s body, the others as its attachments.
     accepts_attachments: ClassVar[bool] = False
     #: Whether the interface carries attachments inside its own message
     #: (e.g. XML-RPC base64): results holding attachments are then dumped
     #: with :class:`~ladon.types.attachment.attachment` objects in them.
     inline_attachments: ClassVar[bool] = False
+    #: Whether the protocol carries binary data itself (XML-RPC's base64):
+    #: ``bytes`` results are then dumped as bytes, not as text in the
+    #: method's encoding.
+    binary: ClassVar[bool] = False
 
     def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
         self.service = service
         self.debug = debug
-        self._options: dict[str, Options] = {}
-        self._plans: dict[str, tuple[Options, tuple[tuple[Any, ...], ...]]] = {}
-        self._returns_attachments: dict[str, bool] = {}
 
     @abc.abstractmethod
-    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
-        """Parse a request body.
+    def decode_call(self, request: WireRequest) -> Call | Batch:
+        """Read a request: one call, or a batch of calls.
 
-        An interface that sets :attr:`accepts_attachments` also takes an
-        ``attachments`` keyword (an :class:`~ladon.types.attachment.AttachmentSet`,
-        given only for multipart requests; ``body`` and ``headers`` are then
-        those of the first part).
-
-        :raises ServiceFault: (usually a :class:`ClientFault`) the request is wrong.
+        :raises ServiceFault: (usually a :class:`ClientFault`) the request is
+            wrong; a :class:`RequestFault` when the answer must repeat
+            something of it.
         """
 
     @abc.abstractmethod
     def encode_result(self, call: Call, result: object) -> Payload:
-        """Serialise what the method returned."""
+        """Serialise what the method returned (see :meth:`dump_result`)."""
 
     @abc.abstractmethod
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         """Serialise a fault (``call`` is ``None`` when the request could not
         be decoded)."""
 
-    def call_batch(
-        self, body: bytes, headers: Mapping[str, str], run: Callable[[Call], object]
-    ) -> Payload | None:
-        """Answer a request that holds several calls (e.g. a JSON-RPC 2.0
-        batch), or return ``None`` when ``body`` is an ordinary request.
+    def encode_batch(self, batch: Batch, outcomes: Sequence[Outcome]) -> Payload:
+        """Serialise the answers of a batch, one :class:`Outcome` per item,
+        in order. Only an interface whose :meth:`decode_call` makes batches
+        needs it."""
+        raise ServerFault(f"The {self.name} interface answers no batches")
 
-        The server asks this first when the class sets :attr:`batches`; on
-        ``None`` it goes on with :meth:`decode_call`.
-
-        :param run: invokes the service method of one decoded call and
-            returns its result.
-        """
-        return None
+    def run_introspection(self, call: Call) -> object:
+        """Answer a call of one of the interface's own methods
+        (:attr:`~ladon.ladonizer.model.MethodKind.INTROSPECTION`, e.g.
+        XML-RPC's ``system.listMethods``); the result is encoded as any."""
+        raise UnknownMethod(f"Service {self.service.name} has no method {call.method.name!r}")
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload | None:
         """The description document (WSDL, JSON description...), if any.
@@ -186,21 +279,6 @@ class Interface(abc.ABC):
             raise UnknownMethod(f"Service {self.service.name} has no method {shown!r}")
         return m
 
-    def options(self, method: MethodInfo) -> Options:
-        opts = self._options.get(method.name)
-        if opts is None:
-            opts = self._options[method.name] = options_of(method)
-        return opts
-
-    def _plan(self, method: MethodInfo) -> tuple[Options, tuple[tuple[Any, ...], ...]]:
-        plan = self._plans.get(method.name)
-        if plan is None:
-            params = tuple(
-                (p.name, p.type, p.nullable, p.optional, p.default) for p in method.params
-            )
-            plan = self._plans[method.name] = (self.options(method), params)
-        return plan
-
     def bind_named(
         self,
         method: MethodInfo,
@@ -213,21 +291,22 @@ class Interface(abc.ABC):
             ``cidx:`` references in the arguments name.
         :raises ArgumentError: an argument is missing, unknown or of the wrong type.
         """
-        opts, params = self._plan(method)
+        opts = method.options
         if attachments is not None:
             opts = dataclasses.replace(opts, attachments=attachments)
         args = []
         found = 0
-        for name, spec, nullable, optional, default in params:
+        for p in method.params:
+            name = p.name
             if name in values:
                 found += 1
                 value = values[name]
-                if value is None and optional and not nullable:
-                    args.append(default)  # an explicit null/nil: the default
+                if value is None and p.optional and not p.nullable:
+                    args.append(p.default)  # an explicit null/nil: the default
                 else:
-                    args.append(load(spec, value, name, opts, nullable))
-            elif optional:
-                args.append(default)
+                    args.append(load(p.type, value, name, opts, p.nullable))
+            elif p.optional:
+                args.append(p.default)
             else:
                 raise ArgumentError(name, "is not optional and was not given")
         if found != len(values):
@@ -253,26 +332,21 @@ class Interface(abc.ABC):
         return self.bind_named(method, named, attachments)
 
     def dump_result(self, call: Call, result: object) -> Any:
-        """The plain wire value of a result (checks its type).
+        """The plain wire value of a result (checked against its type); a
+        :class:`~ladon.types.convert.Converted` result is that already.
 
         :raises ResultError: the result does not match the declared type.
         """
         m = call.method
-        if not (self.accepts_attachments or self.inline_attachments) and self.returns_attachments(
-            m
-        ):
+        if m.returns_attachments and not self.accepts_attachments and not self.inline_attachments:
             raise ServerFault(
                 f"Method {m.name} returns attachments, which the {self.name} interface "
                 "cannot carry; call it through jsonwsp or soap"
             )
-        return dump(m.rtype, result, "result", self.options(m), m.rtype_nullable)
-
-    def returns_attachments(self, method: MethodInfo) -> bool:
-        """Whether the method's result may hold attachments (cached)."""
-        known = self._returns_attachments.get(method.name)
-        if known is None:
-            known = self._returns_attachments[method.name] = contains_attachment(method.rtype)
-        return known
+        if type(result) is Converted:
+            return result.value
+        opts = dataclasses.replace(m.options, raw_bytes=True) if self.binary else m.options
+        return dump(m.rtype, result, "result", opts, m.rtype_nullable)
 
 
 # NOTE: Ladon 1.0's plug-in classes keep their import path,

@@ -28,8 +28,8 @@ code    message           when
 -32601  (the reason)      the service has no such method
 -32602  (the reason)      an argument is missing, unknown or of the wrong
                           type (the message names it)
--32603  Internal error    an unexpected exception in a batch element (logged,
-                          no traceback unless in debug mode)
+-32603  Internal error    an unexpected exception (logged, no traceback unless
+                          in debug mode)
 -32603  (the reason)      the method's result does not match its declared
                           type
 -32000  faultstring       the method raised a :class:`ClientFault`
@@ -39,10 +39,11 @@ code    message           when
 
 Batches: a JSON array of requests is answered by an array of responses
 (none for notifications; HTTP 204 with an empty body when every element is
-a notification); each element is decoded, run and answered on its own. The
-server runs them through :meth:`JSONRPCInterface.call_batch`, since the
-:class:`~.base.Interface` API decodes one call per request. A batch holds at
-most :attr:`JSONRPCInterface.max_batch` elements.
+a notification); each element is decoded, run and answered on its own
+(:meth:`~JSONRPCInterface.decode_call` gives a :class:`~.base.Batch`, the
+server runs each call as a single one, :meth:`~JSONRPCInterface.encode_batch`
+writes the array). A batch holds at most :attr:`JSONRPCInterface.max_batch`
+elements.
 
 Description (``/<Service>/jsonrpc/description``): the ``jsonrpc10`` one
 (``"type": "jsonrpc/description"``) with ``"version": "2.0"``.
@@ -50,19 +51,16 @@ Description (``/<Service>/jsonrpc/description``): the ``jsonrpc10`` one
 
 from __future__ import annotations
 
-import logging
-import traceback
-from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 from typing import ClassVar
 
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
-from ._json import RequestFault
+from ..exceptions.service import UnexpectedError
 from ._json import dumps_bytes
 from ._json import loads_json
-from ._json import starts_array
 from ._rpc import INTERNAL_ERROR as INTERNAL_ERROR
 from ._rpc import INVALID_PARAMS as INVALID_PARAMS
 from ._rpc import INVALID_REQUEST as INVALID_REQUEST
@@ -70,23 +68,24 @@ from ._rpc import METHOD_NOT_FOUND as METHOD_NOT_FOUND
 from ._rpc import PARSE_ERROR as PARSE_ERROR
 from ._rpc import InvalidRequest as InvalidRequest
 from ._rpc import standard_code
+from .base import ABSENT
+from .base import Batch
 from .base import Call
 from .base import Interface
+from .base import Outcome
 from .base import Payload
+from .base import RequestFault
+from .base import WireRequest
 from .jsonrpc10 import rpc_description
-
-logger = logging.getLogger("ladon")
 
 #: A :class:`ClientFault` raised by the method.
 CLIENT_FAULT = -32000
 #: A :class:`ServerFault` raised by the method.
 SERVER_FAULT = -32001
 
-_ABSENT: Any = object()
-
 
 class InternalError(ServerFault):
-    """An unexpected exception while running a batch element (-32603).
+    """An unexpected exception while running a call (-32603).
 
     .. versionadded:: 2.0
     """
@@ -119,44 +118,50 @@ class JSONRPCInterface(Interface):
 
     name: ClassVar[str] = "jsonrpc"
     content_type: ClassVar[str] = "application/json; charset=utf-8"
-    batches: ClassVar[bool] = True
     #: Largest number of requests in one batch.
     max_batch: ClassVar[int] = 1000
 
-    # -- one request ---------------------------------------------------------------
+    # -- requests ------------------------------------------------------------------
 
-    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
-        data = loads_json(body, headers)
-        if isinstance(data, list):
-            raise InvalidRequest(
-                "A batch request holds several calls; it is answered by call_batch()"
-            )
-        return self._decode(data)
+    def decode_call(self, request: WireRequest) -> Call | Batch:
+        data = loads_json(request.body, request.content_type)
+        if not isinstance(data, list):
+            return self._decode(data)
+        if not data:
+            raise InvalidRequest("A batch must hold at least one request")
+        if len(data) > self.max_batch:
+            raise InvalidRequest(f"A batch may hold at most {self.max_batch} requests")
+        items: list[Call | ServiceFault] = []
+        for item in data:
+            try:
+                items.append(self._decode(item))
+            except ServiceFault as fault:
+                items.append(fault)
+        return Batch(tuple(items))
 
     def _decode(self, data: object) -> Call:
         """Check one Request object and bind its arguments.
 
         :raises RequestFault: wrapping the fault, with the id to answer with.
         """
-        context: dict[str, Any] = {}
+        rid: object = ABSENT
+        notification = False
         try:
             if not isinstance(data, dict):
                 raise InvalidRequest("A request must be a JSON object")
-            rid = data.get("id", _ABSENT)
-            if rid is not _ABSENT:
-                if not _valid_id(rid):
-                    raise InvalidRequest('"id" must be a string, a number or null')
-                context["id"] = rid
+            rid = data.get("id", ABSENT)
+            if rid is not ABSENT and not _valid_id(rid):
+                rid = ABSENT
+                raise InvalidRequest('"id" must be a string, a number or null')
             if data.get("jsonrpc") != "2.0":
                 raise InvalidRequest('The request must have "jsonrpc": "2.0"')
             name = data.get("method")
             if not isinstance(name, str):
                 raise InvalidRequest('"method" must be a string')
-            if rid is _ABSENT:
-                context["notification"] = True
+            notification = rid is ABSENT
             m = self.method(name)
-            params = data.get("params", _ABSENT)
-            if params is _ABSENT:
+            params = data.get("params", ABSENT)
+            if params is ABSENT:
                 args = self.bind_named(m, {})
             elif isinstance(params, list):
                 args = self.bind_positional(m, params)
@@ -165,8 +170,10 @@ class JSONRPCInterface(Interface):
             else:
                 raise InvalidRequest('"params" must be an array or an object')
         except ServiceFault as fault:
-            raise RequestFault(fault, context) from None
-        return Call(m, args, context)
+            raise RequestFault(fault, rid, notification) from None
+        return Call(m, args, id=rid, notification=notification)
+
+    # -- answers -------------------------------------------------------------------
 
     def encode_result(self, call: Call, result: object) -> Payload:
         return self._payload(self._result_object(call, result))
@@ -174,28 +181,48 @@ class JSONRPCInterface(Interface):
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         return self._payload(self._error_object(fault, call))
 
+    def encode_batch(self, batch: Batch, outcomes: Sequence[Outcome]) -> Payload:
+        """The array of responses (none for notifications); HTTP 204 with an
+        empty body when every element was a notification."""
+        responses = []
+        for outcome in outcomes:
+            response = self._answer(outcome)
+            if response is not None:
+                responses.append(response)
+        if not responses:
+            return Payload(b"", self.content_type, 204)
+        return Payload(dumps_bytes(responses), self.content_type)
+
+    def _answer(self, outcome: Outcome) -> dict[str, Any] | None:
+        call = outcome.call
+        if outcome.fault is None and call is not None:
+            try:
+                return self._result_object(call, outcome.result)
+            except ServiceFault as fault:  # the result does not fit its type
+                return self._error_object(fault, call)
+        error = outcome.fault or InternalError()
+        if isinstance(error, UnexpectedError):  # in a batch: -32603, as the spec says
+            error = InternalError(error.detail)
+        return self._error_object(error, call)
+
     def _payload(self, response: dict[str, Any] | None) -> Payload:
         if response is None:
             return Payload(b"", self.content_type, 204)
         return Payload(dumps_bytes(response), self.content_type)
 
     def _result_object(self, call: Call, result: object) -> dict[str, Any] | None:
-        if call.context.get("notification"):
+        if call.notification:
             return None
-        return {
-            "jsonrpc": "2.0",
-            "result": self.dump_result(call, result),
-            "id": call.context.get("id"),
-        }
+        return {"jsonrpc": "2.0", "result": self.dump_result(call, result), "id": call.id}
 
     def _error_object(self, fault: ServiceFault, call: Call | None) -> dict[str, Any] | None:
+        rid: object = ABSENT
+        notification = False
         if call is not None:
-            context = call.context
+            rid, notification = call.id, call.notification
         elif isinstance(fault, RequestFault):
-            context = fault.context
-        else:
-            context = {}
-        if context.get("notification"):
+            rid, notification = fault.id, fault.notification
+        if notification:
             return None
         error = {
             "code": error_code(fault),
@@ -206,61 +233,7 @@ class JSONRPCInterface(Interface):
                 "hint": fault.hint,
             },
         }
-        return {"jsonrpc": "2.0", "error": error, "id": context.get("id")}
-
-    # -- batches -------------------------------------------------------------------
-
-    def call_batch(
-        self, body: bytes, headers: Mapping[str, str], run: Callable[[Call], object]
-    ) -> Payload | None:
-        """Answer a batch request, or return ``None`` when ``body`` is not one.
-
-        The server calls this before :meth:`decode_call`; on ``None`` it goes
-        on the usual way. Each element is decoded, run with ``run`` (which
-        calls the method and returns its result) and answered on its own: a
-        :class:`ServiceFault` becomes that element's error, any other
-        exception is logged and answered ``-32603 Internal error``.
-
-        :param body: the request body.
-        :param headers: the request headers (``Content-Type`` for the charset).
-        :param run: invokes the service method of a decoded call.
-        :returns: the array of responses; HTTP 204 with an empty body when
-            every element was a notification.
-        """
-        if not starts_array(body, headers):
-            return None
-        try:
-            data = loads_json(body, headers)
-        except ServiceFault as fault:
-            return self.encode_fault(fault, None)
-        if not isinstance(data, list):  # pragma: no cover - starts_array said "["
-            return None
-        if not data:
-            return self.encode_fault(InvalidRequest("A batch must hold at least one request"), None)
-        if len(data) > self.max_batch:
-            return self.encode_fault(
-                InvalidRequest(f"A batch may hold at most {self.max_batch} requests"), None
-            )
-        responses = []
-        for item in data:
-            response = self._run(item, run)
-            if response is not None:
-                responses.append(response)
-        if not responses:
-            return Payload(b"", self.content_type, 204)
-        return Payload(dumps_bytes(responses), self.content_type)
-
-    def _run(self, item: object, run: Callable[[Call], object]) -> dict[str, Any] | None:
-        call: Call | None = None
-        try:
-            call = self._decode(item)
-            return self._result_object(call, run(call))
-        except ServiceFault as fault:
-            return self._error_object(fault, call)
-        except Exception as exc:
-            logger.error("Unexpected error in a JSON-RPC batch call", exc_info=exc)
-            detail = "".join(traceback.format_exception(exc)) if self.debug else None
-            return self._error_object(InternalError(detail), call)
+        return {"jsonrpc": "2.0", "error": error, "id": None if rid is ABSENT else rid}
 
     # -- description ---------------------------------------------------------------
 

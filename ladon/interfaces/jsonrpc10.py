@@ -1,9 +1,9 @@
 """JSON-RPC 1.0 (Ladon 1.0's ``jsonrpc10``).
 
 Request ``{"method": M, "params": [...], "id": X}``: the three members are
-required. ``params`` are positional, in declaration order; trailing optional
-parameters may be left out (Ladon 1.0 required them all), and an object of
-named arguments is accepted too.
+required. ``params`` is an array (JSON-RPC 1.0 knows no named arguments):
+positional, in declaration order; trailing optional parameters may be left
+out (Ladon 1.0 required them all).
 
 Response ``{"result": R, "id": X, "error": null}`` (Ladon 1.0's member order);
 the id comes back in its own JSON type (Ladon 1.0 turned numbers into
@@ -32,14 +32,15 @@ from typing import ClassVar
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
 from ..ladonizer.model import ParamInfo
-from ._json import RequestFault
+from ..wire.schema import json_type
 from ._json import dumps_bytes
 from ._json import fault_members
 from ._json import loads_request
 from .base import Call
 from .base import Interface
 from .base import Payload
-from .jsonwsp import json_type
+from .base import RequestFault
+from .base import WireRequest
 
 
 def _rpc_param(order: int, p: ParamInfo) -> dict[str, Any]:
@@ -100,41 +101,35 @@ class JSONRPC10Interface(Interface):
     name: ClassVar[str] = "jsonrpc10"
     content_type: ClassVar[str] = "application/json; charset=utf-8"
 
-    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
-        req = loads_request(body, headers)
-        context: dict[str, Any] = {"id": req.get("id")}
+    def decode_call(self, request: WireRequest) -> Call:
+        req = loads_request(request.body, request.content_type)
+        rid = req.get("id")
         try:
             for key in ("method", "params", "id"):
                 if key not in req:
                     raise MalformedRequest(f'The request has no "{key}" member')
             m = self.method(req["method"])
             params = req["params"]
-            if isinstance(params, list):
-                args = self.bind_positional(m, params)
-            elif isinstance(params, dict):
-                args = self.bind_named(m, params)
-            else:
-                raise MalformedRequest(
-                    '"params" must be a JSON array of positional arguments '
-                    "(or an object of named arguments)"
-                )
+            if not isinstance(params, list):  # JSON-RPC 1.0: "An Array of objects"
+                raise MalformedRequest('"params" must be a JSON array of positional arguments')
+            args = self.bind_positional(m, params)
         except ServiceFault as fault:
-            raise RequestFault(fault, context) from None
-        return Call(m, args, context)
+            raise RequestFault(fault, rid) from None
+        return Call(m, args, id=rid)
 
     def encode_result(self, call: Call, result: object) -> Payload:
         out = {
             "result": self.dump_result(call, result),
-            "id": call.context.get("id"),
+            "id": call.id,
             "error": None,
         }
         return Payload(dumps_bytes(out), self.content_type)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         if call is not None:
-            rid = call.context.get("id")
+            rid = call.id
         elif isinstance(fault, RequestFault):
-            rid = fault.context.get("id")
+            rid = fault.id
         else:
             rid = None
         out = {

@@ -14,41 +14,27 @@ from collections.abc import Mapping
 from typing import Any
 from typing import ClassVar
 
+from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
 from ..ladonizer.model import ParamInfo
-from ..types.attachment import AttachmentSet
 from ..types.attachment import attachment
 from ..types.convert import Options
 from ..types.convert import dump
 from ..types.ladontype import FieldInfo
-from ..types.spec import ListOf
-from ..types.spec import TypeSpec
-from ..types.spec import is_attachment
+from ..wire.multipart import collect_attachments
+from ..wire.multipart import related_response
+from ..wire.schema import json_type
 from ._json import dumps_bytes
 from ._json import fault_members
 from ._json import loads_request
+from .base import ABSENT
 from .base import Call
 from .base import Interface
 from .base import Payload
-from .multipart import collect_attachments
-from .multipart import related_response
+from .base import WireRequest
 
 #: How a response refers to its n-th attachment part (Ladon 1.0's names).
 _ATTACHMENT_REF = "cid:ladon-attachment-{}"
-
-
-def json_type(spec: TypeSpec) -> Any:
-    """The JSON-WSP type name of a spec (a one-element list for lists)."""
-    from ..compat import type_to_jsontype
-
-    if isinstance(spec, ListOf):
-        return [json_type(spec.item)]
-    name = type_to_jsontype.get(spec)
-    if name is not None:
-        return name
-    if is_attachment(spec):
-        return "attachment"
-    return spec.__name__
 
 
 def _doc(lines: tuple[str, ...], include: bool) -> list[str]:
@@ -66,47 +52,40 @@ class JSONWSPInterface(Interface):
 
     accepts_attachments: ClassVar[bool] = True
 
-    def decode_call(
-        self,
-        body: bytes,
-        headers: Mapping[str, str],
-        attachments: AttachmentSet | None = None,
-    ) -> Call:
-        req = loads_request(body, headers)
+    def decode_call(self, request: WireRequest) -> Call:
+        req = loads_request(request.body, request.content_type)
         m = self.method(req.get("methodname"))
         args = req.get("args", {})
         if args is None:
             args = {}
         if not isinstance(args, dict):
-            from ..exceptions.service import MalformedRequest
-
             raise MalformedRequest('"args" must be a JSON object of named arguments')
-        context: dict[str, Any] = {}
-        if "mirror" in req:
-            context["mirror"] = req["mirror"]
-        if "id" in req:
-            context["id"] = req["id"]
-        call = Call(m, [], context)
-        call.args = self.bind_named(m, args, attachments)
-        return call
+        attachments = request.attachments
+        return Call(
+            m,
+            self.bind_named(m, args, attachments),
+            id=req.get("id", ABSENT),
+            mirror=req.get("mirror", ABSENT),
+            attachments=attachments,
+        )
 
     def encode_result(self, call: Call, result: object) -> Payload:
         value = self.dump_result(call, result)
         files: list[attachment] = []
-        if self.returns_attachments(call.method):
+        if call.method.returns_attachments:
             value, files = collect_attachments(value, _ATTACHMENT_REF.format)
         out: dict[str, Any] = {
             "servicename": self.service.name,
             "servicenumber": self.service.number,
             "result": value,
         }
-        if "mirror" in call.context:
-            out["reflection"] = call.context["mirror"]
+        if call.mirror is not ABSENT:
+            out["reflection"] = call.mirror
         out["type"] = "jsonwsp/response"
         out["version"] = "1.0"
         out["methodname"] = call.method.name
-        if "id" in call.context:
-            out["id"] = call.context["id"]
+        if call.id is not ABSENT:
+            out["id"] = call.id
         if files:
             stream = related_response(dumps_bytes(out), self.content_type, files)
             ctype = (
@@ -122,10 +101,10 @@ class JSONWSPInterface(Interface):
             "version": "1.0",
             "fault": fault_members(fault),
         }
-        if call is not None and "mirror" in call.context:
-            out["reflection"] = call.context["mirror"]
-        if call is not None and "id" in call.context:
-            out["id"] = call.context["id"]
+        if call is not None and call.mirror is not ABSENT:
+            out["reflection"] = call.mirror
+        if call is not None and call.id is not ABSENT:
+            out["id"] = call.id
         return Payload(dumps_bytes(out), self.content_type)
 
     # -- description -------------------------------------------------------------

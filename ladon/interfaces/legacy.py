@@ -30,9 +30,11 @@ from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import ServiceInfo
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from .base import ABSENT
 from .base import Call
 from .base import Interface
 from .base import Payload
+from .base import WireRequest
 
 
 class ServiceDescriptor:
@@ -285,9 +287,9 @@ class LegacyInterface(Interface):
         super().__init__(service, debug=debug)
         self.legacy = self.legacy_class(_ServiceInfo(service))
 
-    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
+    def decode_call(self, request: WireRequest) -> Call:
         try:
-            req = self.legacy.parse_request(body, "UTF-8")
+            req = self.legacy.parse_request(request.body, "UTF-8")
         except ServiceFault:
             raise
         except Exception as exc:  # the plug-in could not parse it
@@ -298,8 +300,12 @@ class LegacyInterface(Interface):
         args = req.get("args") or {}
         if not isinstance(args, dict):
             raise MalformedRequest("The request's arguments are not named")
-        context: dict[str, Any] = {k: req[k] for k in ("mirror", "id") if k in req}
-        return Call(m, self.bind_named(m, args), context)
+        return Call(
+            m,
+            self.bind_named(m, args),
+            id=req.get("id", ABSENT),
+            mirror=req.get("mirror", ABSENT),
+        )
 
     def encode_result(self, call: Call, result: object) -> Payload:
         value = self.dump_result(call, result)
@@ -309,16 +315,16 @@ class LegacyInterface(Interface):
             "method": call.method.name,
             "result": _stringify(value) if self.legacy.stringify_res_dict() else value,
         }
-        if "mirror" in call.context:
-            res_dict["reflection"] = call.context["mirror"]
-        if "id" in call.context:
-            res_dict["id"] = call.context["id"]
+        if call.mirror is not ABSENT:
+            res_dict["reflection"] = call.mirror
+        if call.id is not ABSENT:
+            res_dict["id"] = call.id
         body = _as_bytes(self.legacy.build_response(res_dict, "UTF-8"))
         return Payload(body, _with_charset(self.legacy.response_content_type()))
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         name = call.method.name if call is not None else None
-        reflection = call.context.get("mirror") if call is not None else None
+        reflection = None if call is None or call.mirror is ABSENT else call.mirror
         body = _as_bytes(self.legacy.build_fault_response(fault, name, "UTF-8", reflection))
         return Payload(body, _with_charset(self.legacy._fault_handler._content_type))
 

@@ -22,38 +22,35 @@ from ..exceptions.service import ClientFault
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
-from ..ladonizer.model import ServiceInfo
-from ..types.attachment import AttachmentSet
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
 from ..types.spec import ListOf
-from ..types.spec import TypeSpec
-from ._xml import XSD
-from ._xml import XSI
-from ._xml import escape
-from ._xml import local
-from ._xml import param_name
-from ._xml import parse_xml
-from ._xml import part_id
-from ._xml import to_plain
-from ._xml import write
-from ._xml import write_fields
-from ._xml import xml_safe
+from ..wire.multipart import related_response
+from ..wire.schema import ARRAYS_NS
+from ..wire.schema import SOAP_ENV
+from ..wire.schema import TEMPURI
+from ..wire.schema import XSD
+from ..wire.schema import XSI
+from ..wire.xml import escape
+from ..wire.xml import local
+from ..wire.xml import parse_xml
+from ..wire.xml import xml_safe
+from ._soapvalues import param_name
+from ._soapvalues import part_id
+from ._soapvalues import to_plain
+from ._soapvalues import write
+from ._soapvalues import write_fields
 from .base import Call
 from .base import Interface
 from .base import Payload
-from .multipart import related_response
-
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
-TEMPURI = "http://tempuri.org/"
-ARRAYS_NS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+from .base import WireRequest
+from .wsdl import document_literal_wsdl
 
 
 class VersionMismatch(ClientFault):
     """The envelope is not a SOAP 1.1 envelope (SOAP 1.1 section 4.4.1)."""
 
-    soap_code: ClassVar[str] = "VersionMismatch"
+    soap_code: str | None = "VersionMismatch"
 
 
 _ENVELOPE_START = (
@@ -80,17 +77,8 @@ class SOAPBase(Interface):
 
     content_type: ClassVar[str] = "text/xml; charset=utf-8"
 
-    def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
-        super().__init__(service, debug=debug)
-        self._types: dict[str, dict[str, TypeSpec]] = {}
-
-    def decode_call(
-        self,
-        body: bytes,
-        headers: Mapping[str, str],
-        attachments: AttachmentSet | None = None,
-    ) -> Call:
-        root = parse_xml(body)
+    def decode_call(self, request: WireRequest) -> Call:
+        root = parse_xml(request.body)
         if root.tag != _ENVELOPE_TAG:
             if local(root.tag) != "Envelope":
                 raise MalformedRequest("The request is not a SOAP envelope")
@@ -105,13 +93,12 @@ class SOAPBase(Interface):
             raise MalformedRequest("The SOAP Body is empty; expected a method element")
         method_el = body_el[0]
         m = self.method(param_name(method_el.tag))
-        types = self._types.get(m.name)
-        if types is None:
-            types = self._types[m.name] = {p.name: p.type for p in m.params}
+        params = m.params_by_name
         values: dict[str, Any] = {}
         for c in method_el:
             name = param_name(c.tag)
-            spec = types.get(name)
+            p = params.get(name)
+            spec = None if p is None else p.type
             if name in values:
                 how = (
                     "; a list is one element holding one <item> per value"
@@ -124,13 +111,11 @@ class SOAPBase(Interface):
                     values[name] = None  # reported as an unknown parameter
                 continue
             values[name] = to_plain(c, spec, name)
-        call = Call(m, self.bind_named(m, values, attachments))
-        if attachments is not None:
-            call.context["multipart"] = True
-        return call
+        attachments = request.attachments
+        return Call(m, self.bind_named(m, values, attachments), attachments=attachments)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
-        code = getattr(fault, "soap_code", None) or ("Client" if fault.is_client else "Server")
+        code = fault.soap_code or ("Client" if fault.is_client else "Server")
         detail = fault.detail or ""
         if fault.hint:
             detail = f"{detail}\n{fault.hint}" if detail else fault.hint
@@ -200,7 +185,7 @@ class SOAPInterface(SOAPBase):
         open_tag = f'<{m.name}Response xmlns="{TEMPURI}" xmlns:arr="{ARRAYS_NS}">'
         # Attachments go in MIME parts when the client sent parts itself,
         # else inline as base64 (what the WSDL's base64Binary says).
-        files: list[attachment] | None = [] if call.context.get("multipart") else None
+        files: list[attachment] | None = [] if call.multipart else None
 
         def write_result(out: list[str]) -> None:
             if isinstance(rtype, type) and issubclass(rtype, LadonType) and plain is not None:
@@ -212,8 +197,6 @@ class SOAPInterface(SOAPBase):
         return self.respond(open_tag, f"</{m.name}Response>", write_result, files)
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
-        from .wsdl import document_literal_wsdl
-
         return Payload(
             document_literal_wsdl(self.service, self.endpoint_url(base_url)), self.content_type
         )

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from ._xml import write
+from ..wire.schema import service_ns
+from ._soapvalues import write
 from .base import Call
 from .base import Payload
 from .soap import SOAPBase
-
-
-def service_ns(service_name: str) -> str:
-    return f"urn:{service_name}"
+from .wsdl import rpc_wsdl
 
 
 class SOAP11Interface(SOAPBase):
@@ -43,6 +41,4 @@ class SOAP11Interface(SOAPBase):
         )
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
-        from .wsdl import rpc_wsdl
-
         return Payload(rpc_wsdl(self.service, self.endpoint_url(base_url)), self.content_type)

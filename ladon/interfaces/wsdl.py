@@ -14,40 +14,26 @@ one part per parameter, ``use="encoded"`` bodies, as Ladon 1.0 described it.
 
 from __future__ import annotations
 
-import datetime
-import decimal
-
 from lxml import etree
 
-from ..compat import type_to_xsd
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import ServiceInfo
 from ..types.ladontype import LadonType
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
-from ..types.spec import contains_attachment
 from ..types.spec import is_attachment
-from ._xml import XSD
-from ._xml import wire_name
-from .soap import ARRAYS_NS
-from .soap import SOAP_ENC
-from .soap import TEMPURI
-from .soap11 import service_ns
-
-WSDL = "http://schemas.xmlsoap.org/wsdl/"
-WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-MIME = "http://schemas.xmlsoap.org/wsdl/mime/"
-HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"
-
-_PY_NAMES = {datetime.datetime: "datetime", datetime.date: "date", decimal.Decimal: "Decimal"}
-
-
-def array_name(spec: ListOf) -> str:
-    """``ArrayOf<PythonClassName>``, as Ladon 1.0 named list types."""
-    item = spec.item
-    if isinstance(item, ListOf):
-        return "ArrayOf" + array_name(item)
-    return "ArrayOf" + _PY_NAMES.get(item, item.__name__)
+from ..wire.schema import ARRAYS_NS
+from ..wire.schema import HTTP_TRANSPORT
+from ..wire.schema import MIME
+from ..wire.schema import SOAP_ENC
+from ..wire.schema import TEMPURI
+from ..wire.schema import WSDL
+from ..wire.schema import WSDL_SOAP
+from ..wire.schema import XSD
+from ..wire.schema import XSD_TYPES
+from ..wire.schema import array_name
+from ..wire.schema import service_ns
+from ._soapvalues import wire_name
 
 
 def _lists_of(service: ServiceInfo) -> list[ListOf]:
@@ -76,7 +62,7 @@ def _xsd_type(spec: TypeSpec, types_prefix: str) -> str:
         return f"{types_prefix}:{spec.__name__}"
     if is_attachment(spec):
         return "xsd:base64Binary"
-    return "xsd:" + type_to_xsd[spec]
+    return "xsd:" + XSD_TYPES[spec]
 
 
 def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
@@ -130,9 +116,9 @@ def _mime_directions(method: MethodInfo) -> set[str]:
     """Where a document/literal method may carry MIME parts: ``input`` when
     a parameter holds attachments, ``output`` when the result does."""
     found = set()
-    if any(contains_attachment(p.type) for p in method.params):
+    if method.takes_attachments:
         found.add("input")
-    if contains_attachment(method.rtype):
+    if method.returns_attachments:
         found.add("output")
     return found
 

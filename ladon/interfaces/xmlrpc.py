@@ -66,8 +66,11 @@ signature per accepted number of arguments, fewest first),
 ``system.methodHelp`` and ``system.multicall`` are answered unless the
 service publishes a method of that name (service methods always win; a Python
 method name cannot hold a dot, so they only meet through
-``override_method_name``). They are answered through
-:meth:`XMLRPCInterface.call_batch`.
+``override_method_name``). The first three are calls of
+:data:`~ladon.ladonizer.model.MethodKind.INTROSPECTION` methods, which the
+server runs through :meth:`XMLRPCInterface.run_introspection`;
+``system.multicall`` is a :class:`~.base.Batch` of its calls, each run as a
+single call would be.
 
 Description (``/<Service>/xmlrpc/description``, ``text/xml``), the XRDL
 document, in namespace :data:`XRDL_NS`::
@@ -108,10 +111,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import logging
-import traceback
-from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 from typing import ClassVar
@@ -119,16 +120,16 @@ from typing import ClassVar
 from lxml import etree
 
 from ..exceptions.service import ArgumentError
-from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ParamInfo
-from ..types.convert import Options
 from ..types.ladontype import FieldInfo
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import type_name
+from ..wire.xml import escape
+from ..wire.xml import xml_safe
 from ._rpc import INTERNAL_ERROR as INTERNAL_ERROR
 from ._rpc import INVALID_PARAMS as INVALID_PARAMS
 from ._rpc import INVALID_REQUEST as INVALID_REQUEST
@@ -136,8 +137,6 @@ from ._rpc import METHOD_NOT_FOUND as METHOD_NOT_FOUND
 from ._rpc import PARSE_ERROR as PARSE_ERROR
 from ._rpc import InvalidRequest as InvalidRequest
 from ._rpc import standard_code
-from ._xml import escape
-from ._xml import xml_safe
 from ._xmlrpc_values import array_values
 from ._xmlrpc_values import name_of
 from ._xmlrpc_values import parse_request
@@ -146,12 +145,13 @@ from ._xmlrpc_values import request_parts
 from ._xmlrpc_values import signature_type
 from ._xmlrpc_values import struct_members
 from ._xmlrpc_values import wire_type
-from ._xmlrpc_values import write_typed
+from ._xmlrpc_values import write_wire
+from .base import Batch
 from .base import Call
 from .base import Interface
+from .base import Outcome
 from .base import Payload
-
-logger = logging.getLogger("ladon")
+from .base import WireRequest
 
 #: A :class:`ServerFault` raised by the method (or an unexpected exception).
 SERVER_FAULT = -32500
@@ -165,9 +165,10 @@ _RESPONSE_START = "<?xml version='1.0' encoding='UTF-8'?>\n<methodResponse><para
 _RESPONSE_END = "</param></params></methodResponse>"
 _FAULT_START = "<?xml version='1.0' encoding='UTF-8'?>\n<methodResponse><fault>"
 _FAULT_END = "</fault></methodResponse>"
-_PLAIN = Options()
+_MULTICALL = "system.multicall"
 
 _NAME = ParamInfo("method_name", str, doc=("The name of a method.",))
+_INTROSPECTION = MethodKind.INTROSPECTION
 #: The introspection methods, described as service methods are.
 SYSTEM_METHODS: Mapping[str, MethodInfo] = MappingProxyType(
     {
@@ -179,6 +180,7 @@ SYSTEM_METHODS: Mapping[str, MethodInfo] = MappingProxyType(
                 (),
                 ListOf(str),
                 doc=("The names of every method of the service.",),
+                kind=_INTROSPECTION,
             ),
             MethodInfo(
                 "system.methodSignature",
@@ -186,16 +188,23 @@ SYSTEM_METHODS: Mapping[str, MethodInfo] = MappingProxyType(
                 (_NAME,),
                 ListOf(ListOf(str)),
                 doc=("The signatures of a method: [return type, parameter types...] each.",),
+                kind=_INTROSPECTION,
             ),
             MethodInfo(
-                "system.methodHelp", "", (_NAME,), str, doc=("The documentation of a method.",)
+                "system.methodHelp",
+                "",
+                (_NAME,),
+                str,
+                doc=("The documentation of a method.",),
+                kind=_INTROSPECTION,
             ),
             MethodInfo(
-                "system.multicall",
+                _MULTICALL,
                 "",
                 (ParamInfo("calls", ListOf(str), doc=("Structs {methodName, params}.",)),),
                 ListOf(str),
                 doc=("Run several calls; each answer is [result] or a fault struct.",),
+                kind=_INTROSPECTION,
             ),
         )
     }
@@ -252,18 +261,28 @@ class XMLRPCInterface(Interface):
 
     name: ClassVar[str] = "xmlrpc"
     content_type: ClassVar[str] = "text/xml; charset=utf-8"
-    #: ``system.*`` calls are answered by :meth:`call_batch`.
-    batches: ClassVar[bool] = True
     #: Attachments travel inside the message, as ``<base64>``.
     inline_attachments: ClassVar[bool] = True
+    #: ``bytes`` travel as ``<base64>``.
+    binary: ClassVar[bool] = True
     #: Most calls in one ``system.multicall``.
     max_multicall: ClassVar[int] = 1000
 
     # -- calls ---------------------------------------------------------------------
 
-    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
-        name, values = request_parts(parse_request(body))
-        m = self.method(name)
+    def decode_call(self, request: WireRequest) -> Call | Batch:
+        name, values = request_parts(parse_request(request.body))
+        system = self._system(name)
+        if system is None:
+            m = self.method(name)
+        elif system.name == _MULTICALL:
+            if len(values) != 1:
+                raise ArgumentError(
+                    "", f"Method {_MULTICALL} takes 1 argument(s), {len(values)} given"
+                )
+            return self._multicall(values[0])
+        else:
+            m = system
         return Call(m, self._bind(m, values))
 
     def _bind(self, m: MethodInfo, values: list[etree._Element]) -> list[Any]:
@@ -276,14 +295,14 @@ class XMLRPCInterface(Interface):
         return self.bind_positional(m, plain)
 
     def encode_result(self, call: Call, result: object) -> Payload:
-        m = call.method
-        return self._response(m.rtype, result, self.options(m), m.rtype_nullable)
-
-    def _response(self, spec: TypeSpec, value: object, opts: Options, nullable: bool) -> Payload:
         out = [_RESPONSE_START]
-        write_typed(out, spec, value, "result", opts, nullable)
+        self._write_result(out, call, result)
         out.append(_RESPONSE_END)
         return Payload("".join(out).encode("utf-8"), self.content_type)
+
+    def _write_result(self, out: list[str], call: Call, result: object) -> None:
+        m = call.method
+        write_wire(out, m.rtype, self.dump_result(call, result), "result", m.options)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         body = _FAULT_START + fault_value(fault) + _FAULT_END
@@ -297,41 +316,13 @@ class XMLRPCInterface(Interface):
             return None
         return SYSTEM_METHODS.get(name)
 
-    def call_batch(
-        self, body: bytes, headers: Mapping[str, str], run: Callable[[Call], object]
-    ) -> Payload | None:
-        """Answer the ``system.*`` methods; ``None`` for any other call.
-
-        :param run: invokes the service method of a decoded call
-            (``system.multicall`` runs each of its calls with it).
-        """
-        # NOTE: the common case is decided without parsing. A body that does
-        # not spell the name in ASCII (UTF-16, character references) is left
-        # to decode_call, which answers "no method".
-        if b"system." not in body:
-            return None
-        name, values = request_parts(parse_request(body))
-        m = self._system(name)
-        if m is None:
-            return None
-        if m.name == "system.multicall":
-            if len(values) != 1:
-                raise ArgumentError("", f"Method {m.name} takes 1 argument(s), {len(values)} given")
-            return self._multicall(values[0], run)
-        return self._response(m.rtype, self._introspect(m, self._bind(m, values)), _PLAIN, False)
-
-    def _lookup(self, name: str) -> MethodInfo:
-        m = self.service.methods.get(name) or SYSTEM_METHODS.get(name)
-        if m is None:
-            raise ArgumentError(
-                "method_name", f"Service {self.service.name} has no method {name!r}"
-            )
-        return m
-
-    def _introspect(self, m: MethodInfo, args: list[Any]) -> object:
+    def run_introspection(self, call: Call) -> object:
+        """Answer ``system.listMethods``, ``system.methodSignature`` or
+        ``system.methodHelp``."""
+        m = call.method
         if m.name == "system.listMethods":
             return [*self.service.methods, *(n for n in SYSTEM_METHODS if self._system(n))]
-        target = self._lookup(args[0])
+        target = self._lookup(call.args[0])
         if m.name == "system.methodHelp":
             return _help(target)
         params = target.params
@@ -342,50 +333,56 @@ class XMLRPCInterface(Interface):
             for n in range(least, len(params) + 1)
         ]
 
-    def _multicall(self, value: etree._Element, run: Callable[[Call], object]) -> Payload:
+    def _lookup(self, name: str) -> MethodInfo:
+        m = self.service.methods.get(name) or SYSTEM_METHODS.get(name)
+        if m is None:
+            raise ArgumentError(
+                "method_name", f"Service {self.service.name} has no method {name!r}"
+            )
+        return m
+
+    def _multicall(self, value: etree._Element) -> Batch:
         kids = [c for c in value if isinstance(c.tag, str)]
         if len(kids) != 1 or name_of(kids[0]) != "array":
             raise ArgumentError("calls", "expected an <array> of {methodName, params} structs")
         items = array_values(kids[0], "calls")
         if len(items) > self.max_multicall:
-            raise ArgumentError(
-                "calls", f"system.multicall takes at most {self.max_multicall} calls"
-            )
-        out = [_RESPONSE_START, "<value><array><data>"]
+            raise ArgumentError("calls", f"{_MULTICALL} takes at most {self.max_multicall} calls")
+        calls: list[Call | ServiceFault] = []
         for i, item in enumerate(items):
-            out.extend(self._one_of_many(item, f"calls[{i}]", run))
+            try:
+                calls.append(self._one_of_many(item, f"calls[{i}]"))
+            except ServiceFault as fault:
+                calls.append(fault)
+        return Batch(tuple(calls))
+
+    def _one_of_many(self, item: etree._Element, path: str) -> Call:
+        name, values = _multicall_item(item, path)
+        system = self._system(name)
+        if system is not None and system.name == _MULTICALL:
+            raise InvalidRequest(f"{_MULTICALL} cannot be called inside {_MULTICALL}")
+        m = system or self.method(name)
+        return Call(m, self._bind(m, values))
+
+    def encode_batch(self, batch: Batch, outcomes: Sequence[Outcome]) -> Payload:
+        """The answer of ``system.multicall``: an array holding, per call,
+        ``[result]`` or a fault struct."""
+        out = [_RESPONSE_START, "<value><array><data>"]
+        for outcome in outcomes:
+            call, fault = outcome.call, outcome.fault
+            part = ["<value><array><data>"]
+            if fault is None and call is not None:
+                try:
+                    self._write_result(part, call, outcome.result)
+                except ServiceFault as exc:  # the result does not fit its type
+                    fault = exc
+            if fault is not None:
+                part = [fault_value(fault)]
+            else:
+                part.append("</data></array></value>")
+            out.extend(part)
         out.append("</data></array></value>" + _RESPONSE_END)
         return Payload("".join(out).encode("utf-8"), self.content_type)
-
-    def _one_of_many(
-        self, item: etree._Element, path: str, run: Callable[[Call], object]
-    ) -> list[str]:
-        """One answer of a multicall: ``[result]``, or a fault struct."""
-        try:
-            name, values = _multicall_item(item, path)
-            system = self._system(name)
-            if system is not None:
-                if system.name == "system.multicall":
-                    raise InvalidRequest(
-                        "system.multicall cannot be called inside system.multicall"
-                    )
-                spec: TypeSpec = system.rtype
-                opts, nullable = _PLAIN, False
-                result = self._introspect(system, self._bind(system, values))
-            else:
-                m = self.method(name)
-                result = run(Call(m, self._bind(m, values)))
-                spec, opts, nullable = m.rtype, self.options(m), m.rtype_nullable
-            part = ["<value><array><data>"]
-            write_typed(part, spec, result, "result", opts, nullable)
-            part.append("</data></array></value>")
-            return part
-        except ServiceFault as fault:
-            return [fault_value(fault)]
-        except Exception as exc:
-            logger.error("Unexpected error in an XML-RPC multicall", exc_info=exc)
-            detail = "".join(traceback.format_exception(exc)) if self.debug else None
-            return [fault_value(ServerFault("Internal server error", detail=detail))]
 
     # -- description ---------------------------------------------------------------
 

@@ -20,12 +20,12 @@ from ..exceptions.ladonizer import ArgDefCountMismatch
 from ..exceptions.ladonizer import DefaultArgTypeMismatch
 from ..exceptions.ladonizer import ReturnTypeMismatch
 from ..exceptions.ladonizer import ReturnTypeUndefined
-from ..tasks.base import check_max_runtime
+from ..types.spec import NO_DEFAULT
 from ..types.spec import TypeSpec
 from ..types.spec import matches
 from ..types.spec import normalize
 from ..types.spec import split_optional
-from .model import NO_DEFAULT
+from ..types.tasktype import check_max_runtime
 from .model import ParamInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -155,7 +155,7 @@ def _param(spec: MethodSpec, p: inspect.Parameter, declared: object, hint: objec
         raise DefaultArgTypeMismatch(
             f"{where}: default {default!r} does not have the parameter's type"
         )
-    return ParamInfo(p.name, ptype, default, nullable)
+    return ParamInfo(p.name, ptype, nullable=nullable, default=default)
 
 
 def _resolve(

@@ -1,6 +1,12 @@
 """The service model: one description of every service, built once when the
 application is constructed and read by every interface, description
-generator and docs page (nothing else introspects service classes)."""
+generator and docs page (nothing else introspects service classes).
+
+Everything an interface would otherwise compute per method and keep in a
+cache of its own (parameters by name, conversion options, whether
+attachments may travel, a task's declared result) is a field of the frozen
+:class:`MethodInfo`, computed when it is built.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,15 @@ import enum
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from dataclasses import field
+from types import MappingProxyType
 
+from ..types.convert import Options
 from ..types.ladontype import LadonType
-from ..types.spec import ListOf
+from ..types.spec import NO_DEFAULT as NO_DEFAULT
+from ..types.spec import Slot
 from ..types.spec import TypeSpec
-
-NO_DEFAULT: Any = object()
+from ..types.spec import contains_attachment
 
 
 class MethodKind(enum.Enum):
@@ -25,29 +33,17 @@ class MethodKind(enum.Enum):
     TASK_PROGRESS = "task_progress"
     TASK_RESULT = "task_result"
     TASK_CANCEL = "task_cancel"
+    #: A method the interface itself answers (XML-RPC ``system.*``).
+    INTROSPECTION = "introspection"
 
 
 @dataclass(frozen=True, slots=True)
-class ParamInfo:
-    """One published parameter.
+class ParamInfo(Slot):
+    """One published parameter: a client may leave it out when it has a
+    default (see :class:`~ladon.types.spec.Slot`).
 
     .. versionadded:: 2.0
     """
-
-    name: str
-    type: TypeSpec
-    default: object = NO_DEFAULT
-    nullable: bool = False
-    doc: tuple[str, ...] = ()
-
-    @property
-    def optional(self) -> bool:
-        """The client may leave it out."""
-        return self.default is not NO_DEFAULT
-
-    @property
-    def is_list(self) -> bool:
-        return isinstance(self.type, ListOf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +54,12 @@ class MethodInfo:
     generated task methods, the attribute of the task method itself).
     ``max_runtime`` is the task's own limit in seconds
     (``tasktype={"max_runtime": 30}``), ``None`` for the backend's.
+    ``task_rtype`` is, on a task's start method (whose ``rtype`` is
+    :class:`~ladon.types.tasktype.TaskInfoResponse`), the type the task
+    method declared for its result.
+
+    Computed from the fields above: ``params_by_name``, ``options`` (the
+    conversion options), ``takes_attachments`` and ``returns_attachments``.
 
     .. versionadded:: 2.0
     """
@@ -76,6 +78,19 @@ class MethodInfo:
     kind: MethodKind = MethodKind.PLAIN
     task_of: str | None = None
     max_runtime: float | None = None
+    task_rtype: TypeSpec | None = None
+    task_rtype_nullable: bool = False
+    params_by_name: Mapping[str, ParamInfo] = field(init=False, repr=False, compare=False)
+    options: Options = field(init=False, repr=False, compare=False)
+    takes_attachments: bool = field(init=False, repr=False, compare=False)
+    returns_attachments: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "params_by_name", MappingProxyType({p.name: p for p in self.params}))
+        setattr_(self, "options", Options(self.encoding, self.allow_unsafe_conversion))
+        setattr_(self, "takes_attachments", any(contains_attachment(p.type) for p in self.params))
+        setattr_(self, "returns_attachments", contains_attachment(self.rtype))
 
     @property
     def is_task(self) -> bool:
@@ -83,10 +98,7 @@ class MethodInfo:
         return self.kind is MethodKind.TASK_START
 
     def param(self, name: str) -> ParamInfo | None:
-        for p in self.params:
-            if p.name == name:
-                return p
-        return None
+        return self.params_by_name.get(name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,7 +160,13 @@ def _collect_types(specs: Iterable[TypeSpec]) -> tuple[type[LadonType], ...]:
 def _task_methods(info: MethodInfo) -> list[MethodInfo]:
     task_id = (ParamInfo("task_id", str, doc=("The id returned when the task was started.",)),)
     start = MethodInfo(
-        **{**_fields(info), "rtype": TaskInfoResponse, "rtype_nullable": False},
+        **{
+            **_fields(info),
+            "rtype": TaskInfoResponse,
+            "rtype_nullable": False,
+            "task_rtype": info.rtype,
+            "task_rtype_nullable": info.rtype_nullable,
+        },
         kind=MethodKind.TASK_START,
     )
     common = {"attr": info.attr, "params": task_id, "task_of": info.name, "encoding": info.encoding}
@@ -194,7 +200,12 @@ def _task_methods(info: MethodInfo) -> list[MethodInfo]:
 
 
 def _fields(info: MethodInfo) -> dict[str, Any]:
-    return {name: getattr(info, name) for name in MethodInfo.__dataclass_fields__ if name != "kind"}
+    """The constructor arguments of ``info`` but its kind."""
+    return {
+        name: getattr(info, name)
+        for name, f in MethodInfo.__dataclass_fields__.items()
+        if f.init and name != "kind"
+    }
 
 
 def method_info(attr: str, spec: MethodSpec, doc_of: object = None) -> MethodInfo:
@@ -209,7 +220,13 @@ def method_info(attr: str, spec: MethodSpec, doc_of: object = None) -> MethodInf
         text = inspect.getdoc(doc_of)
     doc = parse_docstring(text, [p.name for p in params])
     params = tuple(
-        ParamInfo(p.name, p.type, p.default, p.nullable, tuple(doc.params.get(p.name, ())))
+        ParamInfo(
+            p.name,
+            p.type,
+            nullable=p.nullable,
+            default=p.default,
+            doc=tuple(doc.params.get(p.name, ())),
+        )
         for p in params
     )
     return MethodInfo(

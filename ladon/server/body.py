@@ -12,11 +12,11 @@ from werkzeug.exceptions import LengthRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.exceptions import UnsupportedMediaType
 
-from ..interfaces.multipart import MultipartError
-from ..interfaces.multipart import MultipartLimits
-from ..interfaces.multipart import Part
-from ..interfaces.multipart import boundary_of
-from ..interfaces.multipart import read_multipart
+from ..wire.multipart import MultipartError
+from ..wire.multipart import MultipartLimits
+from ..wire.multipart import Part
+from ..wire.multipart import boundary_of
+from ..wire.multipart import read_multipart
 
 _CHUNK = 64 * 1024
 
@@ -176,7 +176,7 @@ def read_parts(
     environ: Mapping[str, Any], content_type: str, limits: MultipartLimits
 ) -> list[Part]:
     """Read a multipart request body into its parts (see
-    :func:`ladon.interfaces.multipart.read_multipart`).
+    :func:`ladon.wire.multipart.read_multipart`).
 
     :raises MultipartError: the body is malformed or has no boundary.
     :raises AttachmentLimitExceeded: it carries too much.

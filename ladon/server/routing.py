@@ -1,4 +1,5 @@
-"""URL scheme (Ladon 1.0 compatible).
+"""URL scheme (Ladon 1.0 compatible), as a werkzeug :class:`~werkzeug.routing.Map`
+owned by each application.
 
 =================================  ============================================
 ``/``                              catalog page
@@ -8,13 +9,22 @@
 ``/skins/<path>``                  skin files (``path_list`` dirs' ``skins/``)
 ``/_ladon/static/<name>``          the docs pages' own css and js
 =================================  ============================================
+
+Empty path segments are ignored, as in Ladon 1.0 (``//Calc//jsonwsp/`` is
+``/Calc/jsonwsp``). Service names are matched case-insensitively by the
+application; interface names are the keys of its interface mapping, matched
+exactly.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import Map
+from werkzeug.routing import Rule
 
 
 class RouteKind(enum.Enum):
@@ -24,28 +34,80 @@ class RouteKind(enum.Enum):
     DESCRIPTION = "description"
     STATIC = "static"
     ASSET = "asset"
+    #: ``/<Service>/<segment>...`` where the segment is no interface's name.
+    NO_INTERFACE = "no_interface"
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """Where a request path leads.
+
+    :param service: the service name as written in the path.
+    :param interface: the interface name (or the unknown segment).
+    :param path: the file of a skin or asset; for a call, what follows the
+        interface segment (``"/add"`` for ``/Calc/http/add``), else ``""``.
+    """
+
     kind: RouteKind
     service: str = ""
     interface: str = ""
     path: str = ""
 
 
-@functools.lru_cache(maxsize=1024)
-def match(path_info: str) -> Route:
-    """Route a PATH_INFO; empty segments are ignored, as in Ladon 1.0."""
-    parts = [p for p in path_info.split("/") if p]
-    if not parts:
-        return Route(RouteKind.CATALOG)
-    if parts[0] == "skins" and len(parts) > 1:
-        return Route(RouteKind.STATIC, path="/".join(parts[1:]))
-    if len(parts) == 3 and parts[0] == "_ladon" and parts[1] == "static":
-        return Route(RouteKind.ASSET, path=parts[2])
-    if len(parts) == 1:
-        return Route(RouteKind.SERVICE, parts[0])
-    if len(parts) == 3 and parts[2] == "description":
-        return Route(RouteKind.DESCRIPTION, parts[0], parts[1])
-    return Route(RouteKind.CALL, parts[0], parts[1])
+def _rules(interfaces: Iterable[str]) -> list[Rule]:
+    names = sorted(interfaces)
+    iface = f"any({', '.join(names)}):interface" if names else "string:interface"
+    kinds = RouteKind
+    return [
+        Rule("/", endpoint=kinds.CATALOG),
+        Rule("/skins/<path:path>", endpoint=kinds.STATIC),
+        Rule("/_ladon/static/<path>", endpoint=kinds.ASSET),
+        Rule("/<service>", endpoint=kinds.SERVICE),
+        Rule(f"/<service>/<{iface}>/description", endpoint=kinds.DESCRIPTION),
+        Rule(f"/<service>/<{iface}>", endpoint=kinds.CALL),
+        Rule(f"/<service>/<{iface}>/<path:path>", endpoint=kinds.CALL),
+        Rule("/<service>/<other>", endpoint=kinds.NO_INTERFACE),
+        Rule("/<service>/<other>/<path:path>", endpoint=kinds.NO_INTERFACE),
+    ]
+
+
+class Router:
+    """Routes request paths for one application.
+
+    :param interfaces: the names of the application's interfaces.
+    """
+
+    #: Most distinct paths remembered (paths are chosen by clients).
+    max_cached = 1024
+
+    def __init__(self, interfaces: Iterable[str]) -> None:
+        self.map = Map(_rules(interfaces), strict_slashes=False, merge_slashes=False)
+        self._adapter = self.map.bind("localhost", "/")
+        self._cache: dict[str, Route] = {}
+
+    def match(self, path_info: str) -> Route:
+        """Route a PATH_INFO (cached: the same paths come again and again)."""
+        route = self._cache.get(path_info)
+        if route is None:
+            route = self._match(path_info)
+            if len(self._cache) >= self.max_cached:
+                self._cache.clear()
+            self._cache[path_info] = route
+        return route
+
+    def _match(self, path_info: str) -> Route:
+        path = "/" + "/".join(p for p in path_info.split("/") if p)
+        try:
+            endpoint, values = self._adapter.match(path, method="GET")
+        except NotFound:  # pragma: no cover - the rules match every path
+            return Route(RouteKind.NO_INTERFACE)
+        kind: RouteKind = endpoint
+        rest = str(values.get("path", ""))
+        if kind is RouteKind.CALL:
+            rest = "/" + rest if rest else ""
+        return Route(
+            kind,
+            str(values.get("service", "")),
+            str(values.get("interface", values.get("other", ""))),
+            rest,
+        )

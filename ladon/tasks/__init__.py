@@ -23,6 +23,8 @@ See ``docs/deployment.rst`` for every option.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import SplitResult
@@ -31,7 +33,10 @@ from urllib.parse import urlsplit
 from ._urls import redis_backend
 from ._urls import sqlite_backend
 from ._urls import thread_backend
+from .base import SYSTEM_CLOCK as SYSTEM_CLOCK
 from .base import BackendUnavailable as BackendUnavailable
+from .base import Clock as Clock
+from .base import SystemClock as SystemClock
 from .base import TaskBackend as TaskBackend
 from .base import TaskCancelled as TaskCancelled
 from .base import TaskError as TaskError
@@ -53,23 +58,31 @@ DEFAULT_TASKS_ENV = "LADON_TASKS"
 
 BackendFactory = Callable[[SplitResult], TaskBackend]
 
-#: URL scheme -> function building the backend from the split URL.
-BACKEND_FACTORIES: dict[str, BackendFactory] = {
-    "thread": thread_backend,
-    "sqlite": sqlite_backend,
-    "redis": redis_backend,
-    "rediss": redis_backend,
-    "redis+unix": redis_backend,
-    "unix": redis_backend,
-}
+#: URL scheme -> function building the backend from the split URL. An
+#: application may serve more schemes: ``LadonWSGIApplication(...,
+#: task_schemes={**BACKEND_SCHEMES, "myqueue": build_my_backend})``.
+BACKEND_SCHEMES: Mapping[str, BackendFactory] = MappingProxyType(
+    {
+        "thread": thread_backend,
+        "sqlite": sqlite_backend,
+        "redis": redis_backend,
+        "rediss": redis_backend,
+        "redis+unix": redis_backend,
+        "unix": redis_backend,
+    }
+)
 
 
-def backend_from_url(url: str) -> TaskBackend:
+def backend_from_url(
+    url: str, schemes: Mapping[str, BackendFactory] = BACKEND_SCHEMES
+) -> TaskBackend:
     """Build the task backend a URL names.
 
     :param url: ``thread://`` (optionally ``?max_workers=4&result_ttl=60&
         max_pending=1000&max_runtime=600``), ``sqlite:///abs/path.db?lease=30`` or
         ``redis://host:6379/0?app=module:attr`` (see the module docs).
+    :param schemes: the URL schemes understood, each with the function
+        that builds its backend from the split URL.
     :raises ValueError: for an unknown scheme, bad parameters, or a backend
         whose packages are not installed. The message never repeats the
         URL's network location, which may hold a password.
@@ -77,9 +90,9 @@ def backend_from_url(url: str) -> TaskBackend:
     .. versionadded:: 2.0
     """
     parts = urlsplit(url.strip())
-    factory = BACKEND_FACTORIES.get(parts.scheme)
+    factory = schemes.get(parts.scheme)
     if factory is None:
-        accepted = ", ".join(f"{scheme}://" for scheme in BACKEND_FACTORIES)
+        accepted = ", ".join(f"{scheme}://" for scheme in schemes)
         shown = f"scheme {parts.scheme!r}" if parts.scheme else "a URL without a scheme"
         raise ValueError(f"unsupported task backend {shown}; accepted schemes: {accepted}")
     return factory(parts)

@@ -6,7 +6,7 @@ workers on different hosts agree on heartbeats and leases.
 
 A record is a hash with the fields: ``method``, ``state``, ``progress``,
 ``message``, ``created``, ``started``, ``finished``, ``result`` (typed JSON
-text), ``encoded``, ``error``, ``detail``, ``hb`` (last heartbeat),
+text), ``error``, ``detail``, ``hb`` (last heartbeat),
 ``lease``, ``ttl`` (seconds kept once finished), ``keep`` (milliseconds an
 unfinished record lives without news), ``grace`` (seconds a running task
 has to honour a cancel), ``cancel`` (when a cancel was requested), ``stop``
@@ -23,12 +23,12 @@ local function now()
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 local function fmt(x) return string.format('%.6f', x) end
-local function finish(key, required, state, result, encoded, err, detail)
+local function finish(key, required, state, result, err, detail)
   if redis.call('HGET', key, 'state') ~= required then return 0 end
   if redis.call('HEXISTS', key, 'cancel') == 1 then state = 'cancelled' end
   redis.call('HSET', key, 'state', state, 'finished', fmt(now()), 'progress', '1')
   if state == 'succeeded' then
-    redis.call('HSET', key, 'result', result, 'encoded', encoded)
+    redis.call('HSET', key, 'result', result)
   elseif state == 'failed' then
     redis.call('HSET', key, 'error', err, 'detail', detail)
   end
@@ -48,7 +48,6 @@ STATUS_FIELDS = (
     "started",
     "finished",
     "result",
-    "encoded",
     "error",
     "detail",
     "hb",
@@ -59,6 +58,8 @@ STATUS_FIELDS = (
     "maxrt",
 )
 _FIELDS = ", ".join(f"'{name}'" for name in STATUS_FIELDS)
+#: Lua index of each field in the reply of ``HMGET`` :data:`STATUS_FIELDS`.
+_AT = {name: i for i, name in enumerate(STATUS_FIELDS, 1)}
 
 LOST_DETAIL = (
     "The worker running the task stopped sending heartbeats "
@@ -102,10 +103,10 @@ if redis.call('HEXISTS', KEYS[1], 'cancel') == 1 then return 1 end
 return 0
 """
 
-#: KEYS: record. ARGV: state, result, encoded, error, detail. Returns 1 if
+#: KEYS: record. ARGV: state, result, error, detail. Returns 1 if
 #: the task was running (and is now finished).
 FINISH = """
-return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
 
 #: KEYS: record, RQ job. ARGV: method, lost detail, max_runtime detail.
@@ -114,30 +115,31 @@ return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 #: running task past its max_runtime (then asks for a hard stop).
 STATUS = f"""
 local f = redis.call('HMGET', KEYS[1], {_FIELDS})
-if f[1] ~= ARGV[1] then return false end
-local state = f[2]
+if f[{_AT["method"]}] ~= ARGV[1] then return false end
+local state = f[{_AT["state"]}]
 local stop = 0
 if state == 'pending' or state == 'running' then
   local t = now()
   local lost = false
+  local lease = tonumber(f[{_AT["lease"]}])
   if state == 'running' then
-    lost = tonumber(f[12]) + tonumber(f[13]) < t
-  elseif tonumber(f[5]) + tonumber(f[13]) < t then
+    lost = tonumber(f[{_AT["hb"]}]) + lease < t
+  elseif tonumber(f[{_AT["created"]}]) + lease < t then
     local job = redis.call('HGET', KEYS[2], 'status')
     lost = (not job) or job == 'failed' or job == 'stopped' or job == 'canceled'
   end
-  local maxrt = tonumber(f[17] or '')
+  local maxrt = tonumber(f[{_AT["maxrt"]}] or '')
   if lost then
-    finish(KEYS[1], state, 'failed', '', '0', 'worker lost', ARGV[2])
+    finish(KEYS[1], state, 'failed', '', 'worker lost', ARGV[2])
     f = redis.call('HMGET', KEYS[1], {_FIELDS})
-  elseif state == 'running' and maxrt and tonumber(f[6]) + maxrt <= t then
+  elseif state == 'running' and maxrt and tonumber(f[{_AT["started"]}]) + maxrt <= t then
     local err = string.format('the task ran longer than its max_runtime of %g s', maxrt)
-    finish(KEYS[1], 'running', 'failed', '', '0', err, ARGV[3])
+    finish(KEYS[1], 'running', 'failed', '', err, ARGV[3])
     redis.call('HSET', KEYS[1], 'stop', '1')
     f = redis.call('HMGET', KEYS[1], {_FIELDS})
     stop = 1
-  elseif state == 'running' and f[14] and not f[16]
-      and tonumber(f[14]) + tonumber(f[15]) <= t then
+  elseif state == 'running' and f[{_AT["cancel"]}] and not f[{_AT["stop"]}]
+      and tonumber(f[{_AT["cancel"]}]) + tonumber(f[{_AT["grace"]}]) <= t then
     redis.call('HSET', KEYS[1], 'stop', '1')
     stop = 1
   end
@@ -156,7 +158,7 @@ if f[2] == 'pending' or f[2] == 'running' then
     redis.call('HSET', KEYS[1], 'cancel', fmt(now()))
   end
 end
-if f[2] == 'pending' then finish(KEYS[1], 'pending', 'cancelled', '', '0', '', '') end
+if f[2] == 'pending' then finish(KEYS[1], 'pending', 'cancelled', '', '', '') end
 return f[2]
 """
 
@@ -167,12 +169,12 @@ redis.call('HSET', KEYS[1], 'stop', '1')
 if redis.call('HEXISTS', KEYS[1], 'cancel') == 0 then
   redis.call('HSET', KEYS[1], 'cancel', fmt(now()))
 end
-return finish(KEYS[1], 'running', 'cancelled', '', '0', '', '')
+return finish(KEYS[1], 'running', 'cancelled', '', '', '')
 """
 
 #: KEYS: record. ARGV: detail. Fails a running task: its worker is gone.
 LOST = """
-return finish(KEYS[1], 'running', 'failed', '', '0', 'worker lost', ARGV[1])
+return finish(KEYS[1], 'running', 'failed', '', 'worker lost', ARGV[1])
 """
 
 SCRIPTS = {

@@ -22,7 +22,10 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Protocol
+
+from ..types.tasktype import check_max_runtime as check_max_runtime
 
 #: Longest progress message stored; longer ones are truncated.
 MAX_MESSAGE_LENGTH = 1000
@@ -78,10 +81,8 @@ class TaskStatus:
         class name when the text is empty, or e.g. ``"worker lost"``.
     :param error_detail: for ``FAILED``, the formatted traceback. The
         framework shows it to clients only in debug mode.
-    :param encoded: True when :attr:`result` is the *typed JSON* form of the
-        result (what :func:`ladon.types.convert.dump` makes of it, as a
-        backend that keeps results outside the process stores them); the
-        framework converts it back with the method's declared type.
+    :param as_of: when the snapshot was taken (epoch seconds, by the
+        backend's clock): the end of :attr:`duration` while the task runs.
 
     .. versionadded:: 2.0
     """
@@ -97,7 +98,7 @@ class TaskStatus:
     result: object = None
     error: str | None = None
     error_detail: str | None = None
-    encoded: bool = False
+    as_of: float | None = field(default=None, compare=False)
 
     @property
     def starttime(self) -> float:
@@ -109,8 +110,46 @@ class TaskStatus:
     def duration(self) -> float:
         """Seconds from :attr:`starttime` to the end, or to now while the task
         has not finished. Never negative."""
-        end = self.finished if self.finished is not None else time.time()
+        if self.finished is not None:
+            end = self.finished
+        else:
+            end = self.as_of if self.as_of is not None else time.time()
         return max(0.0, end - self.starttime)
+
+
+class Clock(Protocol):
+    """Where a backend reads the time. Tests give a clock they move by hand,
+    so that no test sleeps to see a result expire or a lease run out.
+
+    .. versionadded:: 2.0
+    """
+
+    def time(self) -> float:
+        """Wall-clock seconds since the epoch (stored times, leases)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds that never go back (in-memory expiry and deadlines)."""
+        ...
+
+
+class SystemClock:
+    """The clock of this machine (:func:`time.time`, :func:`time.monotonic`).
+
+    .. versionadded:: 2.0
+    """
+
+    __slots__ = ()
+
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+#: The default clock of every backend.
+SYSTEM_CLOCK: Clock = SystemClock()
 
 
 class TaskError(Exception):
@@ -212,30 +251,6 @@ RUNTIME_EXCEEDED_DETAIL = (
     "The task was still running when its max_runtime was over: it was failed, "
     "its later progress reports stop it, and its result (if it ever returns) is discarded."
 )
-
-
-def check_max_runtime(value: object, name: str = "max_runtime") -> float | None:
-    """Check a ``max_runtime`` setting: ``None`` (no limit) or a finite number
-    of seconds above zero.
-
-    :param value: the setting.
-    :param name: how the message names it.
-    :returns: the limit as a float, or ``None``.
-    :raises ValueError: for anything else (booleans, NaN, infinities, zero,
-        negative numbers, non-numbers).
-
-    .. versionadded:: 2.0
-    """
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a number of seconds > 0 or None, not {value!r}")
-    return float(value)
 
 
 def clamp_progress(value: object) -> float | None:

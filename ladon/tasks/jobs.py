@@ -1,15 +1,16 @@
 """Jobs as data: what a backend that runs tasks elsewhere needs to know.
 
-The thread backend runs the callable the framework hands it. A backend that
-keeps results outside the process (SQLite) needs the result as *typed JSON*,
-the plain form :func:`ladon.types.convert.dump` gives and
-:func:`ladon.types.convert.load` reads back; a backend that runs tasks in
+The thread backend runs the callable the framework hands it and keeps what
+it returns. A backend that keeps results outside the process (SQLite,
+Redis) writes that value as *typed JSON* (:func:`to_json`): the framework's
+jobs return their result already in the plain form
+:func:`ladon.types.convert.dump` gives. A backend that runs tasks in
 another process (RQ workers) needs the whole call as data: the service, the
 method and the arguments in that same typed JSON. Never pickles: a worker
 rebuilds the call from text it can check.
 
-The framework's jobs (:class:`ladon.server.dispatch.ServiceJob`) offer both,
-through :class:`EncodingJob` and :class:`DescribedJob`.
+The framework's jobs (:class:`ladon.tasks.execution.ServiceJob`) are
+:class:`DescribedJob` objects.
 """
 
 from __future__ import annotations
@@ -51,27 +52,15 @@ class JobSpec:
     environ: str = "{}"
 
 
-class EncodingJob(Protocol):
-    """A job that can give its result as typed JSON.
+class DescribedJob(Protocol):
+    """A job that can also be described as data, to run in another process.
 
     .. versionadded:: 2.0
     """
 
     def __call__(self, handle: TaskHandle) -> object:
-        """Run the job; return the Python result."""
+        """Run the job here; return its result."""
         ...
-
-    def call_encoded(self, handle: TaskHandle) -> object:
-        """Run the job; return the result in typed JSON (what
-        :func:`to_json` can write)."""
-        ...
-
-
-class DescribedJob(EncodingJob, Protocol):
-    """A job that can also be described as data, to run in another process.
-
-    .. versionadded:: 2.0
-    """
 
     def describe(self) -> JobSpec:
         """Return the job as data. Attachments are read into the description
@@ -129,7 +118,6 @@ def from_json(text: str) -> Any:
 __all__ = [
     "ATTACHMENT_KEY",
     "DescribedJob",
-    "EncodingJob",
     "JobSpec",
     "from_json",
     "to_json",

@@ -73,7 +73,7 @@ logger = logging.getLogger("ladon")
 JOB_FUNCTION = "ladon.tasks.worker.run_task"
 
 Job_ = Callable[[TaskHandle], object]
-#: ``runner(spec, handle) -> typed JSON result``: runs a described call.
+#: ``runner(spec, handle) -> plain result``: runs a described call.
 Runner = Callable[[JobSpec, TaskHandle], object]
 
 
@@ -389,7 +389,8 @@ class RedisTaskBackend:
         :param task_id: the task.
         :param service: the service's name, as the RQ job carries it.
         :param method: the task method's name, as the RQ job carries it.
-        :param runner: runs the described call, returns typed JSON.
+        :param runner: runs the described call, returns its result in
+            plain wire form (stored as typed JSON).
         :param worker: the worker's name, stored in the record.
         :param parent: the pid of the worker when this is its forked work
             horse: if that process dies, the task is failed and the horse
@@ -412,18 +413,18 @@ class RedisTaskBackend:
             daemon=True,
         )
         ticker.start()
-        outcome: tuple[str, str, str, str, str]
+        outcome: tuple[str, str, str, str]
         try:
             text = to_json(runner(spec, TaskHandle(task_id, self)))
-            outcome = (TaskState.SUCCEEDED.value, text, "1", "", "")
+            outcome = (TaskState.SUCCEEDED.value, text, "", "")
         except TaskCancelled:
-            outcome = (TaskState.CANCELLED.value, "", "0", "", "")
+            outcome = (TaskState.CANCELLED.value, "", "", "")
         except JobTimeoutException as exc:  # RQ's timeout: the max_runtime
             message = runtime_exceeded(float(maxrt)) if maxrt else str(exc)
-            outcome = (TaskState.FAILED.value, "", "0", message, RUNTIME_EXCEEDED_DETAIL)
+            outcome = (TaskState.FAILED.value, "", message, RUNTIME_EXCEEDED_DETAIL)
         except BaseException as exc:  # SystemExit too: the record must say it
             message, detail = _describe_failure(exc)
-            outcome = (TaskState.FAILED.value, "", "0", message, detail)
+            outcome = (TaskState.FAILED.value, "", message, detail)
             if not isinstance(exc, Exception):
                 self._safely(lambda: self._run("finish", [key], list(outcome)))
                 raise
@@ -546,7 +547,6 @@ def _status(task_id: str, reply: Sequence[object]) -> TaskStatus:
     fields = dict(zip(_scripts.STATUS_FIELDS, reply, strict=False))
     state = TaskState(_text(fields["state"]))
     result: object = None
-    encoded = _text(fields["encoded"]) == "1"
     if state is TaskState.SUCCEEDED:
         text = _text(fields["result"])
         result = from_json(text) if text else None
@@ -562,5 +562,4 @@ def _status(task_id: str, reply: Sequence[object]) -> TaskStatus:
         result=result,
         error=_text(fields["error"]),
         error_detail=_text(fields["detail"]),
-        encoded=encoded,
     )

@@ -33,7 +33,9 @@ from typing import TypeVar
 from ._live import LiveTasks
 from ._pool import WorkerPool
 from .base import RUNTIME_EXCEEDED_DETAIL
+from .base import SYSTEM_CLOCK
 from .base import BackendUnavailable
+from .base import Clock
 from .base import TaskCancelled
 from .base import TaskHandle
 from .base import TaskRejected
@@ -67,7 +69,6 @@ _SCHEMA = (
         started REAL,
         finished REAL,
         result TEXT,
-        encoded INTEGER NOT NULL DEFAULT 0,
         error TEXT,
         detail TEXT,
         cancel INTEGER NOT NULL DEFAULT 0,
@@ -83,28 +84,34 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS ladon_tasks_open ON ladon_tasks (owner) WHERE expires IS NULL",
 )
 _COLUMNS = (
-    "method, state, progress, message, created, started, finished, result, encoded,"
+    "method, state, progress, message, created, started, finished, result,"
     " error, detail, heartbeat, lease, expires, max_runtime"
 )
 # The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
 _END = "progress = 1.0, finished = :now, expires = :now + ttl"
 
-_backends: weakref.WeakSet[SQLiteTaskBackend] = weakref.WeakSet()
 
+def _watch_process(backend: SQLiteTaskBackend) -> Callable[[], None]:
+    """Tie ``backend`` to this process's life: a forked child forgets the
+    parent's connections and threads, and at interpreter exit this
+    process's unfinished tasks are failed. Holds the backend weakly;
+    returns the exit hook (for :func:`atexit.unregister`)."""
+    ref = weakref.ref(backend)
 
-def _after_fork() -> None:
-    for backend in list(_backends):
-        backend._forget_process()
+    def after_fork() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._forget_process()
 
+    def at_exit() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._abandon()
 
-if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
-    os.register_at_fork(after_in_child=_after_fork)
-
-
-@atexit.register
-def _at_exit() -> None:
-    for backend in list(_backends):
-        backend._abandon()
+    if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+        os.register_at_fork(after_in_child=after_fork)
+    atexit.register(at_exit)
+    return at_exit
 
 
 class _Process:
@@ -159,6 +166,9 @@ class SQLiteTaskBackend:
         job that never reports progress keeps its pool thread until it
         returns. A task method's own ``max_runtime``
         (``tasktype={"max_runtime": 30}``) replaces this one.
+    :param clock: where the stored times come from (created, started,
+        heartbeats, expiry); tests move a clock of their own instead of
+        sleeping until a result expires or a lease runs out.
 
     Nothing is opened but the file (to create the table) and no thread is
     started before the first :meth:`submit`; a process forked from one that
@@ -179,6 +189,7 @@ class SQLiteTaskBackend:
         busy_timeout: float = 10.0,
         sync_interval: float = 0.1,
         max_runtime: float | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if max_workers is None:
             max_workers = min(32, (os.cpu_count() or 1) + 4)
@@ -202,11 +213,12 @@ class SQLiteTaskBackend:
         self.busy_timeout = float(busy_timeout)
         self.sync_interval = float(sync_interval)
         self.max_runtime = check_max_runtime(max_runtime)
+        self._clock = clock
         self._closed = False
         self._guard = threading.Lock()
         self._proc: _Process | None = None
         self._create()
-        _backends.add(self)
+        self._exit_hook = _watch_process(self)
 
     @property
     def path(self) -> str:
@@ -235,7 +247,7 @@ class SQLiteTaskBackend:
             if len(proc.queued) >= self.max_pending:
                 raise TaskRejected(f"too many pending tasks ({len(proc.queued)}); try again later")
             proc.queued.add(task_id)
-        now = time.time()
+        now = self._clock.time()
         try:
             self._write(
                 proc,
@@ -267,7 +279,7 @@ class SQLiteTaskBackend:
             raise UnknownTask(task_id)
         proc = self._process()
         row = self._read(proc, task_id)
-        now = time.time()
+        now = self._clock.time()
         if row is None or row["method"] != method or _expired(row, now):
             raise UnknownTask(task_id)
         overrun = _overrun(row, now)
@@ -279,7 +291,7 @@ class SQLiteTaskBackend:
             row = self._read(proc, task_id)
             if row is None:  # pragma: no cover - evicted in between
                 raise UnknownTask(task_id)
-        return _snapshot(task_id, row)
+        return _snapshot(task_id, row, now)
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
         """Cancel the task, from any process; see
@@ -300,7 +312,7 @@ class SQLiteTaskBackend:
             " finished = CASE state WHEN 'pending' THEN :now ELSE finished END,"
             " expires = CASE state WHEN 'pending' THEN :now + ttl ELSE expires END"
             " WHERE id = :id AND method = :method AND expires IS NULL",
-            {"now": time.time(), "id": task_id, "method": method},
+            {"now": self._clock.time(), "id": task_id, "method": method},
         )
         proc.live.mark_cancelled([task_id])
         return self.status(method, task_id)
@@ -314,6 +326,7 @@ class SQLiteTaskBackend:
         with self._guard:
             self._closed = True
             proc = self._proc
+        atexit.unregister(self._exit_hook)
         if proc is None or proc.pid != os.getpid():
             return
         with proc.lock:
@@ -452,7 +465,7 @@ class SQLiteTaskBackend:
             f" WHERE {where}expires IS NULL AND heartbeat + lease < :now",
             {
                 **params,
-                "now": time.time(),
+                "now": self._clock.time(),
                 "error": WORKER_LOST,
                 "detail": "The process running the task stopped renewing its lease "
                 "(it was killed, crashed or restarted).",
@@ -466,7 +479,6 @@ class SQLiteTaskBackend:
         state: TaskState,
         before: str = "running",
         result: str | None = None,
-        encoded: bool = False,
         error: tuple[str, str] | None = None,
     ) -> bool:
         """Write the end of a task that is still ``before``; a task whose
@@ -476,10 +488,9 @@ class SQLiteTaskBackend:
             "before": before,
             "state": state.value,
             "result": result,
-            "encoded": int(encoded),
             "error": error[0] if error else None,
             "detail": error[1] if error else None,
-            "now": time.time(),
+            "now": self._clock.time(),
         }
         sql = (
             "UPDATE ladon_tasks SET"
@@ -487,7 +498,7 @@ class SQLiteTaskBackend:
             " result = CASE cancel WHEN 1 THEN NULL ELSE :result END,"
             " error = CASE cancel WHEN 1 THEN NULL ELSE :error END,"
             " detail = CASE cancel WHEN 1 THEN NULL ELSE :detail END,"
-            f" encoded = :encoded, {_END}"
+            f" {_END}"
             " WHERE id = :id AND state = :before"
         )
         try:
@@ -506,7 +517,7 @@ class SQLiteTaskBackend:
 
     def _run(self, proc: _Process, task_id: str, job: Job) -> None:
         """Run one job on a pool thread."""
-        now = time.time()
+        now = self._clock.time()
         try:
             started = self._write(
                 proc,
@@ -525,9 +536,7 @@ class SQLiteTaskBackend:
             return  # cancelled (or its lease ran out) while it waited
         try:
             handle = TaskHandle(task_id, self)
-            encode = getattr(job, "call_encoded", None)
-            value = encode(handle) if encode is not None else job(handle)
-            text = to_json(value)
+            text = to_json(job(handle))
         except TaskCancelled:
             self._end(proc, task_id, TaskState.CANCELLED)
         except Exception as exc:
@@ -536,7 +545,7 @@ class SQLiteTaskBackend:
             self._end(proc, task_id, TaskState.FAILED, error=_describe_failure(exc))
             raise
         else:
-            self._end(proc, task_id, TaskState.SUCCEEDED, result=text, encoded=encode is not None)
+            self._end(proc, task_id, TaskState.SUCCEEDED, result=text)
         finally:
             proc.live.remove(task_id)
 
@@ -585,7 +594,7 @@ class SQLiteTaskBackend:
             f"SELECT id, state, cancel, started, max_runtime FROM ladon_tasks WHERE id IN ({marks})",
             ids,
         )
-        now = time.time()
+        now = self._clock.time()
         stop = set(ids) - {row["id"] for row in rows}  # gone: expired meanwhile
         for row in rows:
             if row["cancel"] or row["state"] != TaskState.RUNNING.value:
@@ -595,7 +604,7 @@ class SQLiteTaskBackend:
         proc.live.mark_cancelled(stop)
 
     def _beat(self, proc: _Process) -> None:
-        now = time.time()
+        now = self._clock.time()
         self._write(
             proc,
             "UPDATE ladon_tasks SET heartbeat = ? WHERE owner = ? AND expires IS NULL",
@@ -619,7 +628,7 @@ class SQLiteTaskBackend:
                 proc,
                 f"UPDATE ladon_tasks SET state = 'failed', error = :error, {_END}"
                 " WHERE owner = :owner AND expires IS NULL",
-                {"now": time.time(), "owner": proc.owner, "error": "worker stopped"},
+                {"now": self._clock.time(), "owner": proc.owner, "error": "worker stopped"},
             )
         except Exception:  # pragma: no cover - best effort at exit
             pass
@@ -647,7 +656,7 @@ def _expired(row: sqlite3.Row, now: float) -> bool:
     return expires is not None and expires <= now
 
 
-def _snapshot(task_id: str, row: sqlite3.Row) -> TaskStatus:
+def _snapshot(task_id: str, row: sqlite3.Row, now: float) -> TaskStatus:
     state = TaskState(row["state"])
     result: object = None
     if state is TaskState.SUCCEEDED and row["result"] is not None:
@@ -664,5 +673,5 @@ def _snapshot(task_id: str, row: sqlite3.Row) -> TaskStatus:
         result=result,
         error=row["error"],
         error_detail=row["detail"],
-        encoded=bool(row["encoded"]),
+        as_of=now,
     )

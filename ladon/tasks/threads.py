@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from ._pool import WorkerPool
 from .base import RUNTIME_EXCEEDED_DETAIL
+from .base import SYSTEM_CLOCK
+from .base import Clock
 from .base import TaskCancelled
 from .base import TaskHandle
 from .base import TaskRejected
@@ -64,7 +66,7 @@ class _Record:
     max_runtime: float | None = None
     deadline: float | None = None  # monotonic; set when the task starts
 
-    def snapshot(self) -> TaskStatus:
+    def snapshot(self, now: float) -> TaskStatus:
         return TaskStatus(
             task_id=self.task_id,
             method=self.method,
@@ -77,6 +79,7 @@ class _Record:
             result=self.result,
             error=self.error,
             error_detail=self.error_detail,
+            as_of=now,
         )
 
 
@@ -109,6 +112,8 @@ class ThreadTaskBackend:
         reports progress keeps its pool thread until it returns. A task
         method's own ``max_runtime`` (``tasktype={"max_runtime": 30}``)
         replaces this one.
+    :param clock: where the backend reads the time (tests move a clock of
+        their own instead of sleeping).
 
     No thread is started before the first :meth:`submit`. Expired tasks are
     swept lazily whenever the backend is used, so memory stays bounded
@@ -127,6 +132,7 @@ class ThreadTaskBackend:
         result_ttl: float = 3600.0,
         max_pending: int = 10_000,
         max_runtime: float | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if max_workers is None:
             max_workers = min(32, (os.cpu_count() or 1) + 4)
@@ -140,6 +146,7 @@ class ThreadTaskBackend:
         self._result_ttl = float(result_ttl)
         self._max_pending = max_pending
         self._max_runtime = check_max_runtime(max_runtime)
+        self._clock = clock
         self._lock = threading.Lock()
         self._tasks: dict[str, _Record] = {}
         # (monotonic finish time, id) in finish order, hence in expiry order.
@@ -203,7 +210,9 @@ class ThreadTaskBackend:
             if self._executor is None:
                 self._executor = WorkerPool(self._max_workers)
             task_id = new_task_id()
-            record = _Record(task_id, method, TaskState.PENDING, time.time(), max_runtime=limit)
+            record = _Record(
+                task_id, method, TaskState.PENDING, self._clock.time(), max_runtime=limit
+            )
             self._tasks[task_id] = record
             self._pending += 1
             executor = self._executor
@@ -227,7 +236,7 @@ class ThreadTaskBackend:
         :raises UnknownTask: for an unknown, expired or foreign id.
         """
         with self._lock:
-            status = self._lookup(method, task_id).snapshot()
+            status = self._lookup(method, task_id).snapshot(self._clock.time())
         if status.state.finished:
             return status
         # NOTE: an unfinished task: let the pool threads take the GIL once
@@ -236,7 +245,7 @@ class ThreadTaskBackend:
         # switch interval (5 ms) while this thread holds the GIL.
         time.sleep(0)
         with self._lock:
-            return self._lookup(method, task_id).snapshot()
+            return self._lookup(method, task_id).snapshot(self._clock.time())
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
         """Cancel the task; see :meth:`ladon.tasks.TaskBackend.cancel`.
@@ -253,7 +262,7 @@ class ThreadTaskBackend:
                 self._finish(record, TaskState.CANCELLED)
             elif record.state is TaskState.RUNNING:
                 record.cancel_requested = True
-            return record.snapshot()
+            return record.snapshot(self._clock.time())
 
     def close(self, wait: bool = True) -> None:
         """Refuse new tasks, cancel the pending ones and shut the pool down.
@@ -327,7 +336,7 @@ class ThreadTaskBackend:
         if (
             record.deadline is None
             or record.state is not TaskState.RUNNING
-            or time.monotonic() < record.deadline
+            or self._clock.monotonic() < record.deadline
         ):
             return False
         limit = record.max_runtime or 0.0
@@ -344,7 +353,7 @@ class ThreadTaskBackend:
         expiry = self._expiry
         if not expiry:
             return
-        deadline = time.monotonic() - self._result_ttl
+        deadline = self._clock.monotonic() - self._result_ttl
         while expiry and expiry[0][0] <= deadline:
             _, task_id = expiry.popleft()
             self._tasks.pop(task_id, None)
@@ -359,13 +368,13 @@ class ThreadTaskBackend:
         if record.cancel_requested:
             state = TaskState.CANCELLED  # a cancelled task ends cancelled
         record.state = state
-        record.finished = time.time()
+        record.finished = self._clock.time()
         record.progress = 1.0  # 1.0 once the task has ended, however it ended
         if state is TaskState.SUCCEEDED:
             record.result = result
         elif state is TaskState.FAILED and error is not None:
             record.error, record.error_detail = error
-        self._expiry.append((time.monotonic(), record.task_id))
+        self._expiry.append((self._clock.monotonic(), record.task_id))
         self._sweep()
 
     def _run(self, record: _Record, job: Job) -> None:
@@ -375,10 +384,10 @@ class ThreadTaskBackend:
                 return  # cancelled while it waited
             self._pending -= 1
             record.state = TaskState.RUNNING
-            record.started = time.time()
+            record.started = self._clock.time()
             record.progress = 0.0
             if record.max_runtime is not None:
-                record.deadline = time.monotonic() + record.max_runtime
+                record.deadline = self._clock.monotonic() + record.max_runtime
         try:
             result = job(TaskHandle(record.task_id, self))
         except TaskCancelled:

@@ -27,31 +27,64 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Protocol
+from typing import runtime_checkable
+
+from ..ladonizer.model import ServiceInfo
+from .base import TaskBackend
+from .execution import run_described
 
 if TYPE_CHECKING:
-    from ..server.wsgi import LadonWSGIApplication
     from .rqbackend import RedisTaskBackend
 
 logger = logging.getLogger("ladon")
 
 
-@dataclass
-class _Context:
-    """What this worker process serves."""
+@runtime_checkable
+class TaskApplication(Protocol):
+    """What a worker needs of an application: its services and its task
+    backend (a :class:`~ladon.server.wsgi.LadonWSGIApplication` is one).
 
-    app: LadonWSGIApplication
-    ref: str
-    backend: RedisTaskBackend
-    pid: int
+    .. versionadded:: 2.0
+    """
+
+    @property
+    def services(self) -> Sequence[ServiceInfo]: ...
+
+    def service(self, name: str) -> ServiceInfo | None: ...
+
+    def task_backend(self) -> TaskBackend: ...
 
 
-_context: _Context | None = None
+class ServiceSet:
+    """The services of service files, directories or modules, with a task
+    backend: what ``ladon worker TARGETS --url ...`` serves without an
+    application object.
+
+    :param targets: as :func:`~ladon.ladonizer.registry.discover` takes them.
+    :param backend: the task backend.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, targets: Sequence[str], backend: TaskBackend) -> None:
+        from ..ladonizer.registry import build_services
+        from ..ladonizer.registry import discover
+
+        self.services = build_services(discover(list(targets)))
+        self._by_name = {s.name.lower(): s for s in self.services}
+        self._backend = backend
+
+    def service(self, name: str) -> ServiceInfo | None:
+        return self._by_name.get(name.lower())
+
+    def task_backend(self) -> TaskBackend:
+        return self._backend
 
 
-def load_app(ref: str) -> LadonWSGIApplication:
+def load_app(ref: str) -> TaskApplication:
     """Import the application ``module:attr`` names.
 
     :param ref: ``package.module:attr`` (``attr`` may be dotted, and may name
@@ -60,8 +93,6 @@ def load_app(ref: str) -> LadonWSGIApplication:
 
     .. versionadded:: 2.0
     """
-    from ..server.wsgi import LadonWSGIApplication
-
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"expected the application as module:attr, not {ref!r}")
@@ -73,75 +104,173 @@ def load_app(ref: str) -> LadonWSGIApplication:
             obj = getattr(obj, part)
         except AttributeError:
             raise ValueError(f"{module_name} has no attribute {attr!r}") from None
-    if not isinstance(obj, LadonWSGIApplication) and callable(obj):
+    if not isinstance(obj, TaskApplication) and callable(obj):
         obj = obj()
-    if not isinstance(obj, LadonWSGIApplication):
+    if not isinstance(obj, TaskApplication):
         raise ValueError(f"{ref} is a {type(obj).__name__}, not a LadonWSGIApplication")
     return obj
 
 
-def _make_context(targets: Sequence[str], url: str | None) -> _Context:
-    from ..server.wsgi import LadonWSGIApplication
-    from . import backend_from_url
-    from .rqbackend import RedisTaskBackend
+class TaskWorker:
+    """What one worker process serves: the application, its Redis backend.
 
-    if len(targets) == 1 and ":" in targets[0] and not os.path.exists(targets[0]):
-        ref = targets[0]
-        app = load_app(ref)
-    else:  # service files, directories or modules, as ``ladon serve`` takes
-        if os.getcwd() not in sys.path and "" not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        ref = ""
-        app = LadonWSGIApplication(list(targets), tasks=url)
-    backend = backend_from_url(url) if url else app.task_backend()
-    if not isinstance(backend, RedisTaskBackend):
-        raise ValueError(
-            f"the application's task backend is {type(backend).__name__}, not Redis:"
-            " give --url redis://host:6379/0 or set LADON_TASKS"
+    :param app: the application (or :class:`ServiceSet`).
+    :param ref: its ``module:attr`` (``""`` when built from service targets).
+    :param backend: the Redis task backend the tasks are read from.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, app: TaskApplication, ref: str, backend: RedisTaskBackend) -> None:
+        self.app = app
+        self.ref = ref
+        self.backend = backend
+        self.pid = os.getpid()
+
+    @classmethod
+    def build(cls, targets: Sequence[str], url: str | None) -> TaskWorker:
+        """The worker of ``targets``: an application's ``module:attr``, or
+        service files, directories or modules (then ``url`` or
+        ``LADON_TASKS`` names the backend).
+
+        :raises ValueError: no application there, or its backend is not Redis.
+        """
+        from . import DEFAULT_TASKS_ENV
+        from . import backend_from_url
+        from .rqbackend import RedisTaskBackend
+
+        app: TaskApplication
+        if len(targets) == 1 and ":" in targets[0] and not os.path.exists(targets[0]):
+            ref = targets[0]
+            app = load_app(ref)
+            backend = backend_from_url(url) if url else app.task_backend()
+        else:  # service files, directories or modules, as ``ladon serve`` takes
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            ref = ""
+            url = url or os.environ.get(DEFAULT_TASKS_ENV)
+            if not url:
+                raise ValueError(
+                    "give the Redis task backend: --url redis://host:6379/0 or LADON_TASKS"
+                )
+            backend = backend_from_url(url)
+            app = ServiceSet(targets, backend)
+        if not isinstance(backend, RedisTaskBackend):
+            raise ValueError(
+                f"the application's task backend is {type(backend).__name__}, not Redis:"
+                " give --url redis://host:6379/0 or set LADON_TASKS"
+            )
+        return cls(app, ref, backend)
+
+    def run_task(self, app_ref: str, service: str, method: str, task_id: str) -> None:
+        """Run one task of the application (what the RQ job calls).
+
+        :param app_ref: the application's ``module:attr`` as the web side
+            knows it (``app=`` option), or ``""``.
+        :param service: the service's name.
+        :param method: the task method's name.
+        :param task_id: the task.
+        """
+        app = self.app
+
+        def runner(spec: Any, handle: Any) -> object:
+            if app_ref and self.ref and app_ref != self.ref:
+                raise LookupError(f"this worker serves {self.ref}, not {app_ref}")
+            return run_described(app.service, spec, handle)
+
+        in_horse = os.getpid() != self.pid
+        worker = os.environ.get("RQ_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
+        self.backend.execute(
+            task_id, service, method, runner, worker, self.pid if in_horse else None
         )
-    return _Context(app, ref, backend, os.getpid())
 
+    def job_class(self) -> type:
+        """An RQ job class whose ``run_task`` jobs run on this worker (the
+        application loaded once, not once per job)."""
+        from rq.job import Job
 
-def _runner(ctx: _Context) -> Any:
-    from ..server.dispatch import run_described
+        from .rqbackend import JOB_FUNCTION
 
-    def run(spec: Any, handle: Any) -> object:
-        return run_described(ctx.app.service, spec, handle)
+        run_task = self.run_task
 
-    return run
+        class LadonJob(Job):
+            @property
+            def func(self) -> Any:
+                if self.func_name == JOB_FUNCTION:
+                    return run_task
+                return super().func
+
+        return LadonJob
+
+    def serve(
+        self,
+        *,
+        burst: bool = False,
+        name: str | None = None,
+        max_jobs: int | None = None,
+        simple: bool = False,
+        log_level: str = "INFO",
+    ) -> int:
+        """Run an RQ worker until it is stopped (see :func:`serve`)."""
+        from rq import SimpleWorker
+        from rq import Worker
+        from rq.serializers import JSONSerializer
+
+        backend = self.backend
+        try:
+            backend.load_scripts()
+        except Exception as exc:  # BackendUnavailable: Redis is not there (yet)
+            logger.warning("ladon worker: %s", exc)
+
+        def horse_killed(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
+            backend.lose(
+                str(job.id), f"The worker's work horse ended abnormally (status {ret_val})."
+            )
+
+        options: dict[str, Any] = {
+            "connection": backend.client,
+            "serializer": JSONSerializer,
+            "name": name,
+            "job_class": self.job_class(),
+        }
+        if not simple:
+            options["work_horse_killed_handler"] = horse_killed
+        cls = SimpleWorker if simple else Worker
+        try:
+            worker = cls([backend.queue_name], **options)
+        except TypeError:  # an RQ without work_horse_killed_handler: the lease covers it
+            options.pop("work_horse_killed_handler", None)
+            worker = cls([backend.queue_name], **options)
+        names = ", ".join(s.name for s in self.app.services)
+        logger.info(
+            "ladon worker %s: serving %s on queue %r", worker.name, names, backend.queue_name
+        )
+        # NOTE: the application's objects are moved out of the collector's
+        # reach: a work horse forked per task then does not copy every page it
+        # would have touched in a collection (copy-on-write).
+        gc.collect()
+        gc.freeze()
+        worker.work(burst=burst, max_jobs=max_jobs, logging_level=log_level, with_scheduler=False)
+        return 0
 
 
 def run_task(app_ref: str, service: str, method: str, task_id: str) -> None:
-    """The RQ job function: run one task of the application.
+    """The RQ job function, under a plain ``rq worker --serializer json``
+    (``ladon worker`` runs its jobs on its own :class:`TaskWorker`): the
+    application is imported from ``app_ref`` (already imported modules are
+    not imported again).
 
-    In a worker started by ``ladon worker`` the application is already
-    loaded; under a plain ``rq worker --serializer json`` it is imported
-    from ``app_ref`` on first use.
-
-    :param app_ref: the application's ``module:attr`` as the web side knows
-        it (``app=`` option), or ``""``.
+    :param app_ref: the application's ``module:attr`` (``app=`` option of
+        the backend URL).
     :param service: the service's name.
     :param method: the task method's name.
     :param task_id: the task.
 
     .. versionadded:: 2.0
     """
-    global _context
-    ctx = _context
-    if ctx is None:
-        if not app_ref:
-            raise RuntimeError("run_task needs `ladon worker APP`, or app=module:attr in the URL")
-        ctx = _context = _make_context([app_ref], None)
-    runner = _runner(ctx)
-    if app_ref and ctx.ref and app_ref != ctx.ref:
-        wanted = app_ref
-
-        def runner(spec: Any, handle: Any) -> object:
-            raise LookupError(f"this worker serves {ctx.ref}, not {wanted}")
-
-    in_horse = os.getpid() != ctx.pid
-    worker = os.environ.get("RQ_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
-    ctx.backend.execute(task_id, service, method, runner, worker, ctx.pid if in_horse else None)
+    if not app_ref:
+        raise RuntimeError("run_task needs `ladon worker APP`, or app=module:attr in the URL")
+    TaskWorker.build([app_ref], None).run_task(app_ref, service, method, task_id)
 
 
 def serve(
@@ -170,47 +299,14 @@ def serve(
 
     .. versionadded:: 2.0
     """
-    global _context
-    from rq import SimpleWorker
-    from rq import Worker
-    from rq.serializers import JSONSerializer
-
     try:
-        ctx = _context = _make_context(targets, url)
+        worker = TaskWorker.build(targets, url)
     except (ImportError, ValueError, OSError) as exc:
         sys.stderr.write(f"ladon worker: {exc}\n")
         return 2
-    backend = ctx.backend
-    try:
-        backend.load_scripts()
-    except Exception as exc:  # BackendUnavailable: Redis is not there (yet)
-        logger.warning("ladon worker: %s", exc)
-
-    def horse_killed(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
-        backend.lose(str(job.id), f"The worker's work horse ended abnormally (status {ret_val}).")
-
-    options: dict[str, Any] = {
-        "connection": backend.client,
-        "serializer": JSONSerializer,
-        "name": name,
-    }
-    if not simple:
-        options["work_horse_killed_handler"] = horse_killed
-    cls = SimpleWorker if simple else Worker
-    try:
-        worker = cls([backend.queue_name], **options)
-    except TypeError:  # an RQ without work_horse_killed_handler: the lease covers it
-        options.pop("work_horse_killed_handler", None)
-        worker = cls([backend.queue_name], **options)
-    names = ", ".join(s.name for s in ctx.app.services)
-    logger.info("ladon worker %s: serving %s on queue %r", worker.name, names, backend.queue_name)
-    # NOTE: the application's objects are moved out of the collector's
-    # reach: a work horse forked per task then does not copy every page it
-    # would have touched in a collection (copy-on-write).
-    gc.collect()
-    gc.freeze()
-    worker.work(burst=burst, max_jobs=max_jobs, logging_level=log_level, with_scheduler=False)
-    return 0
+    return worker.serve(
+        burst=burst, name=name, max_jobs=max_jobs, simple=simple, log_level=log_level
+    )
 
 
 def add_worker_parser(sub: Any) -> None:

@@ -34,64 +34,82 @@ _LEVELS = {
     7: logging.DEBUG,
 }
 _lock = threading.Lock()
-_state: dict[str, object] = {
-    "level": 4,
-    "file": None,
-    "maxsize": 4_000_000,
-    "backups": 5,
-    "handler": None,
-}
+
+
+class Settings(logging.Filter):
+    """The Ladon 1.0 log settings: kept on the ``ladon.service`` logger
+    itself (as one of its filters), so that they live with the logging
+    configuration, not in module variables. It filters nothing.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.level = 4
+        self.file: str | None = None
+        self.maxsize = 4_000_000
+        self.backups = 5
+        self.handler: logging.Handler | None = None
+
+
+def settings() -> Settings:
+    """The settings of the ``ladon.service`` logger (made on first use)."""
+    for f in logger.filters:
+        if isinstance(f, Settings):
+            return f
+    with _lock:
+        for f in logger.filters:
+            if isinstance(f, Settings):
+                return f
+        made = Settings()
+        logger.addFilter(made)
+        return made
 
 
 def set_loglevel(level: int) -> None:
     """Let messages of ``level`` (1..7) and below through."""
-    _state["level"] = int(level)
+    settings().level = int(level)
 
 
 def get_loglevel() -> int:
-    level = _state["level"]
-    return level if isinstance(level, int) else 4
+    return settings().level
 
 
 def _reopen() -> None:
+    state = settings()
     with _lock:
-        old = _state["handler"]
-        if isinstance(old, logging.Handler):
+        old = state.handler
+        if old is not None:
             logger.removeHandler(old)
             old.close()
-        _state["handler"] = None
-        path = _state["file"]
-        if isinstance(path, str) and path:
-            maxsize = _state["maxsize"]
-            backups = _state["backups"]
+        state.handler = None
+        if state.file:
             handler = logging.handlers.RotatingFileHandler(
-                path,
-                maxBytes=maxsize if isinstance(maxsize, int) else 0,
-                backupCount=backups if isinstance(backups, int) else 0,
-                delay=True,
+                state.file, maxBytes=state.maxsize, backupCount=state.backups, delay=True
             )
             handler.setFormatter(logging.Formatter("%(asctime)s - %(message)s"))
             logger.addHandler(handler)
             if logger.level == logging.NOTSET or logger.level > logging.DEBUG:
                 logger.setLevel(logging.DEBUG)
-            _state["handler"] = handler
+            state.handler = handler
 
 
 def set_logfile(logfile: str | None) -> None:
     """Also write the messages to ``logfile`` (rotated); ``None`` stops it."""
-    _state["file"] = logfile
+    settings().file = logfile
     _reopen()
 
 
 def set_log_maxsize(log_maxsize: int) -> None:
     """Bytes of the log file before it is rotated."""
-    _state["maxsize"] = int(log_maxsize)
+    settings().maxsize = int(log_maxsize)
     _reopen()
 
 
 def set_log_backup_count(backup_count: int) -> None:
     """Rotated log files kept."""
-    _state["backups"] = int(backup_count)
+    settings().backups = int(backup_count)
     _reopen()
 
 

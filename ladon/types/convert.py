@@ -50,6 +50,9 @@ class Options:
     :param attachments: the request's attachments, when it carried some.
     :param filters: run the LadonType fields' ``filters`` (off for the
         typed JSON a task backend stores: the filters run once, on the wire).
+    :param raw_bytes: when dumping, keep ``bytes`` values as bytes (for a
+        protocol that carries binary data itself, like XML-RPC's base64)
+        instead of decoding them with ``encoding``.
     """
 
     encoding: str = "UTF-8"
@@ -59,6 +62,20 @@ class Options:
     #: Run the fields' ``filters``. Off where values are stored or passed
     #: between processes as typed JSON: they run once, on the wire.
     filters: bool = True
+    #: Dump ``bytes`` as bytes rather than text in ``encoding``.
+    raw_bytes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """A result already converted to its plain wire form by :func:`dump`
+    (e.g. a task's result, converted once when the task ended): interfaces
+    send :attr:`value` as it is.
+
+    .. versionadded:: 2.0
+    """
+
+    value: Any
 
 
 def describe_value(value: object) -> str:
@@ -415,6 +432,12 @@ def _dump_str(v: object, opts: Options) -> str:
     raise _Bad("expected str")
 
 
+def _dump_bytes(v: object, opts: Options) -> str | bytes:
+    if opts.raw_bytes and isinstance(v, (bytes, bytearray)):
+        return bytes(v)
+    return _dump_str(v, opts)
+
+
 def _dump_datetime(v: object, opts: Options) -> str:
     if isinstance(v, datetime.datetime):
         return v.isoformat()
@@ -442,7 +465,7 @@ _DUMPERS: dict[type, Callable[[Any, Options], Any]] = {
     float: _dump_float,
     bool: _dump_bool,
     str: _dump_str,
-    bytes: _dump_str,
+    bytes: _dump_bytes,
     datetime.datetime: _dump_datetime,
     datetime.date: _dump_date,
     decimal.Decimal: _dump_decimal,

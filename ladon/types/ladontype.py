@@ -31,55 +31,30 @@ from typing import ClassVar
 
 from ..exceptions.base import DefinitionError
 from ..exceptions.ladonizer import DefaultArgTypeMismatch
+from .spec import NO_DEFAULT
 from .spec import ListOf
-from .spec import TypeSpec
+from .spec import Slot
 from .spec import matches
 from .spec import normalize
 from .spec import split_optional
 
 FILTER_KINDS = ("incoming_raw", "incoming", "outgoing", "outgoing_raw")
-_NO_DEFAULT: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
-class FieldInfo:
-    """One field of a :class:`LadonType`.
+class FieldInfo(Slot):
+    """One field of a :class:`LadonType`: a client may leave it out when it
+    has a default, is a list (``[]``) or is nullable (``None``).
 
     .. versionadded:: 2.0
     """
 
-    name: str
-    type: TypeSpec
-    nullable: bool = False
-    default: object = _NO_DEFAULT
-    doc: tuple[str, ...] = ()
     filters: Mapping[str, tuple[Callable[[Any], Any], ...]] = dc_field(default_factory=dict)
-
-    @property
-    def has_default(self) -> bool:
-        return self.default is not _NO_DEFAULT
-
-    @property
-    def is_list(self) -> bool:
-        return isinstance(self.type, ListOf)
 
     @property
     def optional(self) -> bool:
         """A client may leave the field out."""
-        return self.is_list or self.nullable or self.has_default
-
-    def missing_value(self) -> object:
-        """The value of a field the client left out (or the service left unset).
-
-        :raises LookupError: the field is mandatory.
-        """
-        if self.has_default:
-            return self.default
-        if self.is_list:
-            return []
-        if self.nullable:
-            return None
-        raise LookupError(self.name)
+        return self.has_default or self.is_list or self.nullable
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +101,8 @@ def _dict_field(cls: type, name: str, decl: dict[str, Any]) -> FieldInfo:
         raise DefinitionError(f"{where}: unknown field option(s) {sorted(unknown)}")
     spec = normalize(decl["type"], where)
     nullable = bool(decl.get("nullable", False))
-    default = decl.get("default", _NO_DEFAULT)
-    if default is not _NO_DEFAULT and not (
-        (default is None and nullable) or matches(spec, default)
-    ):
+    default = decl.get("default", NO_DEFAULT)
+    if default is not NO_DEFAULT and not ((default is None and nullable) or matches(spec, default)):
         raise DefaultArgTypeMismatch(
             f"{where}: default {default!r} is not of the field's type {decl['type']!r}"
         )
@@ -149,12 +122,10 @@ def _annotated_field(cls: type, name: str, hint: object) -> FieldInfo:
     where = f"{cls.__qualname__}.{name}"
     inner, nullable = split_optional(hint)
     spec = normalize(inner, where)
-    default = inspect.getattr_static(cls, name, _NO_DEFAULT)
+    default = inspect.getattr_static(cls, name, NO_DEFAULT)
     if isinstance(default, (list, dict)) or default is inner:
-        default = _NO_DEFAULT  # a legacy declaration sitting under an annotation
-    if default is not _NO_DEFAULT and not (
-        (default is None and nullable) or matches(spec, default)
-    ):
+        default = NO_DEFAULT  # a legacy declaration sitting under an annotation
+    if default is not NO_DEFAULT and not ((default is None and nullable) or matches(spec, default)):
         raise DefaultArgTypeMismatch(f"{where}: default {default!r} is not of type {hint!r}")
     return FieldInfo(name, spec, nullable, default)
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import enum
 import types
 import typing
 from dataclasses import dataclass
+from typing import Any
+from typing import Final
 
 from ..exceptions.ladonizer import NeedToDefineParseTimeException
 
@@ -42,6 +45,64 @@ class ListOf:
 
 
 TypeSpec = type | ListOf
+
+
+class _NoDefault(enum.Enum):
+    NO_DEFAULT = "no default"
+
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+#: The ``default`` of a parameter or field that has none.
+NO_DEFAULT: Final = _NoDefault.NO_DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """What parameters and LadonType fields share: a name, a type, whether
+    ``None`` is a valid value, a default, documentation.
+
+    ``optional`` has one meaning for both: *a client may leave it out*, and
+    :meth:`missing_value` is what it then takes. The rules differ, as in
+    Ladon 1.0: a parameter may be left out when it has a default
+    (:class:`~ladon.ladonizer.model.ParamInfo`); a field also when it is a
+    list (``[]``) or nullable (``None``)
+    (:class:`~ladon.types.ladontype.FieldInfo`).
+
+    .. versionadded:: 2.0
+    """
+
+    name: str
+    type: TypeSpec
+    nullable: bool = False
+    default: Any = NO_DEFAULT
+    doc: tuple[str, ...] = ()
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.type, ListOf)
+
+    @property
+    def optional(self) -> bool:
+        """A client may leave it out (see the class docs for the rules)."""
+        return self.has_default
+
+    def missing_value(self) -> object:
+        """The value it takes when a client leaves it out (or a service
+        leaves a field unset).
+
+        :raises LookupError: it is mandatory.
+        """
+        if self.has_default:
+            return self.default
+        if self.optional:
+            return [] if self.is_list else None
+        raise LookupError(self.name)
 
 
 def is_ladontype(spec: object) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .ladontype import LadonType
 
 
@@ -25,3 +27,27 @@ class TaskProgressResponse(LadonType):
     starttime = float
     state = str
     message = {"type": str, "nullable": True}
+
+
+def check_max_runtime(value: object, name: str = "max_runtime") -> float | None:
+    """Check a ``max_runtime`` setting: ``None`` (no limit) or a finite number
+    of seconds above zero.
+
+    :param value: the setting.
+    :param name: how the message names it.
+    :returns: the limit as a float, or ``None``.
+    :raises ValueError: for anything else (booleans, NaN, infinities, zero,
+        negative numbers, non-numbers).
+
+    .. versionadded:: 2.0
+    """
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a number of seconds > 0 or None, not {value!r}")
+    return float(value)

@@ -31,9 +31,9 @@ from lxml import etree
 from werkzeug.serving import make_server
 from zeep.transports import Transport
 
-from ladon.interfaces.multipart import close_parts
-from ladon.interfaces.multipart import read_multipart
 from ladon.server.wsgi import LadonWSGIApplication
+from ladon.wire.multipart import close_parts
+from ladon.wire.multipart import read_multipart
 
 pytestmark = pytest.mark.e2e
 

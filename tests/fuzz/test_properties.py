@@ -19,9 +19,14 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from werkzeug.datastructures import EnvironHeaders
 
 from ladon.exceptions.service import ServiceFault
+from ladon.interfaces.base import Batch
+from ladon.interfaces.base import Call
 from ladon.interfaces.base import Interface
+from ladon.interfaces.base import Outcome
+from ladon.interfaces.base import WireRequest
 from ladon.server.wsgi import LadonWSGIApplication
 from ladon.types.attachment import attachment
 from ladon.types.convert import Options
@@ -61,22 +66,30 @@ def interfaces() -> dict[str, Interface]:
 
 
 def decode(iface: Interface, body: bytes, headers: dict[str, str]) -> None:
-    """Decode, and when that works, encode a fault and a result for the call:
-    every step may fail with a fault only."""
+    """Decode, and when that works, encode a fault and a result for each
+    call (and the answer of a batch): every step may fail with a fault only."""
+    ctype = headers.get("Content-Type", "")
+    request = WireRequest(body, ctype, EnvironHeaders({"CONTENT_TYPE": ctype}))
     try:
-        if iface.batches:
-            batch = iface.call_batch(body, headers, lambda call: None)
-            if batch is not None:
-                return
-        call = iface.decode_call(body, headers)
+        decoded = iface.decode_call(request)
     except ServiceFault as fault:
         iface.encode_fault(fault, None)
         return
-    iface.encode_fault(ServiceFault("server", "x"), call)
-    try:
-        iface.encode_result(call, None)
-    except ServiceFault:
-        pass
+    calls = decoded.items if isinstance(decoded, Batch) else (decoded,)
+    for call in calls:
+        if not isinstance(call, Call):
+            iface.encode_fault(call, None)
+            continue
+        iface.encode_fault(ServiceFault("server", "x"), call)
+        try:
+            iface.encode_result(call, None)
+        except ServiceFault:
+            pass
+    if isinstance(decoded, Batch):
+        outcomes = [
+            Outcome(c) if isinstance(c, Call) else Outcome(None, fault=c) for c in decoded.items
+        ]
+        iface.encode_batch(decoded, outcomes)
 
 
 @pytest.mark.parametrize("name", ["jsonwsp", "jsonrpc10", "jsonrpc"])

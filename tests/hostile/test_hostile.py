@@ -9,6 +9,7 @@ be as broken as a client or a proxy can make it.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import gzip
 import io
 import json
@@ -399,7 +400,7 @@ def test_huge_integer_in_xml(app: LadonWSGIApplication, iface: str) -> None:
 
 BAD_JSON = [
     b"{not json",
-    b"",
+    b" \r\n\t",
     b"[1, 2",
     b'{"a": NaN}',
     b'{"a": Infinity}',
@@ -412,7 +413,7 @@ BAD_JSON = [
 ]
 BAD_JSON_IDS = [
     "malformed",
-    "empty",
+    "blanks",
     "truncated",
     "nan",
     "infinity",
@@ -431,6 +432,20 @@ def test_bad_json(app: LadonWSGIApplication, iface: str, body: bytes) -> None:
     answer = json_post(app, iface, body)
     assert_clean(answer)
     FAULTS[iface](answer)
+
+
+@pytest.mark.parametrize("iface", [*XML_IFACES, *JSON_IFACES])
+def test_an_empty_post_is_the_interface_fault_with_http_400(
+    app: LadonWSGIApplication, iface: str
+) -> None:
+    ctype = "text/xml" if iface in XML_IFACES else "application/json"
+    answer = request(app, f"/Shapes/{iface}", b"", content_type=ctype)
+    assert_clean(answer)
+    if iface.startswith("soap"):  # SOAP 1.1: every fault is HTTP 500
+        assert "empty" in soap_fault(answer)
+        return
+    assert answer.status == 400, answer.body[:300]
+    assert "empty" in FAULTS[iface](dataclasses.replace(answer, status=200))
 
 
 @pytest.mark.parametrize("iface", JSON_IFACES)

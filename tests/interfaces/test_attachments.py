@@ -23,10 +23,10 @@ import pytest
 from webtest import TestApp
 from webtest import TestResponse
 
-from ladon.interfaces.multipart import close_parts
-from ladon.interfaces.multipart import read_multipart
 from ladon.server.wsgi import LadonWSGIApplication
 from ladon.tasks import ThreadTaskBackend
+from ladon.wire.multipart import close_parts
+from ladon.wire.multipart import read_multipart
 
 SERVICES = Path(__file__).resolve().parent.parent / "services"
 BOUNDARY = "LadonTestBoundary"

@@ -10,9 +10,11 @@ over a real socket (``e2e``):
   traceback or file name (defects 3 and 4);
 * the descriptions.
 
-Batch requests need the server to call :meth:`JSONRPCInterface.call_batch`;
-the tests named ``test_batch_*_through_the_app`` / ``..._over_http`` check that
-wiring.
+Batches are decoded by the interface into a :class:`~ladon.interfaces.base.Batch`
+that the server's :class:`~ladon.server.dispatch.Dispatcher` runs call by
+call; the ``batch`` fixture drives that real dispatcher with a chosen
+``run``, and the tests named ``test_batch_*_through_the_app`` /
+``..._over_http`` check the whole wiring.
 """
 
 from __future__ import annotations
@@ -29,17 +31,24 @@ from typing import Any
 import pytest
 from webtest import TestApp
 from webtest import TestResponse
+from werkzeug.datastructures import Headers
 
 from ladon.exceptions.service import ClientFault
 from ladon.exceptions.service import ResultError
 from ladon.exceptions.service import ServerFault
 from ladon.exceptions.service import ServiceFault
+from ladon.interfaces.base import ABSENT
 from ladon.interfaces.base import Call
 from ladon.interfaces.base import Payload
+from ladon.interfaces.base import WireRequest
 from ladon.interfaces.jsonrpc import JSONRPCInterface
 from ladon.interfaces.jsonrpc10 import JSONRPC10Interface
 from ladon.ladonizer.registry import build_service
+from ladon.server.dispatch import Dispatcher
+from ladon.server.dispatch import Exchange
 from ladon.server.wsgi import LadonWSGIApplication
+from ladon.tasks import ThreadTaskBackend
+from ladon.tasks.calls import TaskCalls
 
 DATA = Path(__file__).resolve().parent / "data" / "jsonrpc10"
 REGEN = os.environ.get("LADON_REGEN_GOLDEN") == "1"
@@ -69,26 +78,45 @@ def run_shapes(shapes_cls: type) -> Runner:
     return run
 
 
-@pytest.fixture()
-def batch(shapes_cls: type, run_shapes: Runner) -> Callable[..., Payload | None]:
-    """``call_batch`` of a fresh JSON-RPC 2.0 interface on ``Shapes``."""
+class _Running(Dispatcher):
+    """The server's dispatcher, with the service method replaced by ``run``."""
 
-    def call_batch(
+    def __init__(self, run: Runner, debug: bool) -> None:
+        super().__init__(TaskCalls(ThreadTaskBackend), debug)
+        self._run_call = run
+
+    def invoke(self, exchange: Exchange, call: Call) -> object:
+        return self._run_call(call)
+
+
+def request(body: bytes | str, headers: dict[str, str] | None = None) -> WireRequest:
+    data = body.encode() if isinstance(body, str) else body
+    given = Headers(headers or JSON_CT)
+    return WireRequest(data, given.get("Content-Type", ""), given)
+
+
+@pytest.fixture()
+def batch(shapes_cls: type, run_shapes: Runner) -> Callable[..., Payload]:
+    """A request answered by the server's dispatcher on a fresh JSON-RPC 2.0
+    interface of ``Shapes``, each decoded call run with ``run``."""
+
+    def answer(
         body: bytes | str,
         run: Runner | None = None,
         *,
         debug: bool = False,
         headers: dict[str, str] | None = None,
-    ) -> Payload | None:
-        iface = JSONRPCInterface(build_service(shapes_cls), debug=debug)
-        data = body.encode() if isinstance(body, str) else body
-        return iface.call_batch(data, headers or JSON_CT, run or run_shapes)
+    ) -> Payload:
+        service = build_service(shapes_cls)
+        iface = JSONRPCInterface(service, debug=debug)
+        dispatcher = _Running(run or run_shapes, debug)
+        return dispatcher.answer(Exchange(service, iface, {}), request(body, headers))
 
-    return call_batch
+    return answer
 
 
 @pytest.fixture()
-def batch_json(batch: Callable[..., Payload | None]) -> Callable[..., Any]:
+def batch_json(batch: Callable[..., Payload]) -> Callable[..., Any]:
     """The decoded JSON answer of a batch (checked to be a 200 JSON answer)."""
 
     def answer(body: bytes | str, **kw: Any) -> Any:
@@ -257,16 +285,19 @@ def test_jsonrpc10_positional_result_equals_jsonwsp_result(
     assert list(data) == ["result", "id", "error"]  # Ladon 1.0 member order
 
 
-@pytest.mark.parametrize(("service", "method", "args", "expected"), PARITY, ids=PARITY_IDS)
-def test_jsonrpc10_named_params_result_equals_jsonwsp_result(
-    client: TestApp, service: str, method: str, args: dict[str, Any], expected: Any
+@pytest.mark.parametrize(
+    "params",
+    [{"a": 1, "b": 2}, {}, 5, "1, 2", None, True],
+    ids=["object", "empty-object", "number", "string", "null", "boolean"],
+)
+def test_jsonrpc10_params_that_are_not_an_array_are_an_error_object(
+    client: TestApp, params: Any
 ) -> None:
-    reference = call_jsonwsp(client, method, args, service)
-    assert call10(client, method, args, "n", service) == {
-        "result": reference,
-        "id": "n",
-        "error": None,
-    }
+    # JSON-RPC 1.0: "params - An Array of objects to pass as arguments".
+    data = call10(client, "add", params, "n")
+    assert (data["result"], data["id"]) == (None, "n")
+    assert data["error"]["code"] == "client"
+    assert data["error"]["string"] == '"params" must be a JSON array of positional arguments'
 
 
 @pytest.mark.parametrize("named", [False, True], ids=["positional", "named"])
@@ -328,7 +359,6 @@ def test_jsonrpc20_error_echoes_the_id_in_its_own_json_type(client: TestApp, rid
 ERRORS10: list[tuple[str, bytes, Any, str]] = [
     # (id, body, id expected in the answer, text expected in "string")
     ("not-json", b"{not json", None, "not valid JSON"),
-    ("empty-body", b"", None, "empty"),
     ("invalid-utf8", b'{"method": "echo", "params": ["\xff"], "id": 1}', None, "not valid utf-8"),
     ("too-deep", b"[" * 100_000 + b"]" * 100_000, None, "nested too deeply"),
     ("array", b"[1, 2]", None, "JSON object"),
@@ -345,7 +375,7 @@ ERRORS10: list[tuple[str, bytes, Any, str]] = [
     ("too-many-args", b'{"method": "add", "params": [1, 2, 3], "id": 3}', 3, "takes 2"),
     ("wrong-type", b'{"method": "add", "params": [1, "x"], "id": 3}', 3, 'Argument "b"'),
     ("wrong-nested-type", b'{"method": "mirror", "params": [{"x": 1}], "id": 3}', 3, "y"),
-    ("unknown-named", b'{"method": "add", "params": {"a": 1, "b": 2, "c": 3}, "id": 3}', 3, "'c'"),
+    ("named", b'{"method": "add", "params": {"a": 1, "b": 2}, "id": 3}', 3, '"params" must be'),
     ("float-for-int", b'{"method": "add", "params": [2.5, 1], "id": 3}', 3, 'Argument "a"'),
 ]
 
@@ -408,8 +438,7 @@ def test_jsonrpc10_unexpected_exception_is_a_server_error_without_traceback(
 ERRORS20: list[tuple[str, bytes, int, Any, str]] = [
     # (id, body, code, id expected in the answer, text expected in "message")
     ("not-json", b"{not json", -32700, None, "not valid JSON"),
-    ("empty-body", b"", -32700, None, "empty"),
-    ("blank-body", b"  \n", -32700, None, "empty"),
+    ("blank-body", b"  \n", -32700, None, "only blanks"),
     (
         "invalid-utf8",
         b'{"jsonrpc": "2.0", "method": "echo", "params": ["\xff"], "id": 1}',
@@ -543,7 +572,8 @@ def test_jsonrpc20_notification_is_not_answered_through_the_interface(
 ) -> None:
     iface = JSONRPCInterface(build_service(shapes_cls))
     try:
-        call = iface.decode_call(body, JSON_CT)
+        call = iface.decode_call(request(body))
+        assert isinstance(call, Call)
     except ServiceFault as fault:
         payload = iface.encode_fault(fault, None)
     else:
@@ -618,10 +648,11 @@ def test_batch_answers_each_element_in_order_and_skips_notifications(
     ],
     ids=["object", "object-after-blanks", "malformed-object", "empty", "string", "number"],
 )
-def test_call_batch_returns_none_when_the_body_is_not_an_array(
-    batch: Callable[..., Payload | None], body: str
+def test_a_body_that_is_not_an_array_is_answered_as_one_call(
+    batch: Callable[..., Payload], body: str
 ) -> None:
-    assert batch(body) is None
+    payload = batch(body)
+    assert isinstance(json.loads(payload.body), dict)
 
 
 def test_batch_after_blanks_and_bom_is_recognised(batch_json: Callable[..., Any]) -> None:
@@ -640,7 +671,7 @@ def test_utf16_batch_is_recognised(batch_json: Callable[..., Any]) -> None:
 
 
 def test_batch_of_notifications_only_is_answered_204_without_body(
-    batch: Callable[..., Payload | None],
+    batch: Callable[..., Payload],
 ) -> None:
     payload = batch(
         '[{"jsonrpc": "2.0", "method": "add", "params": [1, 2]},'
@@ -703,7 +734,7 @@ def test_batch_element_raising_an_unexpected_exception_is_internal_error_without
 
 
 def test_batch_internal_error_carries_the_traceback_in_debug_mode(
-    batch: Callable[..., Payload | None], caplog: pytest.LogCaptureFixture
+    batch: Callable[..., Payload], caplog: pytest.LogCaptureFixture
 ) -> None:
     def run(call: Call) -> object:
         raise RuntimeError("boom")
@@ -763,15 +794,16 @@ def test_batch_calls_run_once_per_valid_element_in_order(
 def test_single_request_is_answered_with_result_through_encode_result(shapes_cls: type) -> None:
     iface = JSONRPCInterface(build_service(shapes_cls))
     call = iface.decode_call(
-        b'{"jsonrpc": "2.0", "method": "add", "params": [1, 2], "id": 1}', JSON_CT
+        request(b'{"jsonrpc": "2.0", "method": "add", "params": [1, 2], "id": 1}')
     )
+    assert isinstance(call, Call)
     with pytest.raises(ResultError):
         iface.encode_result(call, "five")
     payload = iface.encode_fault(ResultError("result", "expected an integer"), call)
     assert json.loads(payload.body)["error"]["code"] == -32603
 
 
-# -- batches through the app (need the server to call call_batch) ------------------------
+# -- batches through the app ---------------------------------------------------------------
 
 
 def test_batch_answers_each_element_through_the_app(client: TestApp) -> None:
@@ -906,8 +938,9 @@ def test_interfaces_are_registered_under_their_names(app: LadonWSGIApplication) 
 
 def test_jsonrpc10_decode_call_binds_trailing_defaults(shapes_cls: type) -> None:
     iface = JSONRPC10Interface(build_service(shapes_cls))
-    call = iface.decode_call(b'{"method": "divide", "params": [9], "id": 1}', JSON_CT)
-    assert (call.method.name, call.args, call.context) == ("divide", [9, 2], {"id": 1})
+    call = iface.decode_call(request(b'{"method": "divide", "params": [9], "id": 1}'))
+    assert isinstance(call, Call)
+    assert (call.method.name, call.args, call.id, call.mirror) == ("divide", [9, 2], 1, ABSENT)
 
 
 # -- over a real socket ------------------------------------------------------------------

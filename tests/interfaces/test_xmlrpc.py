@@ -38,12 +38,17 @@ from conftest import LiveServer
 from lxml import etree
 from webtest import TestApp
 from webtest import TestResponse
+from werkzeug.datastructures import Headers
 
 from ladon import LadonType
 from ladon import ladonize
 from ladon.exceptions.service import ServiceFault
+from ladon.interfaces.base import Batch
+from ladon.interfaces.base import Call
+from ladon.interfaces.base import WireRequest
 from ladon.interfaces.xmlrpc import XRDL_NS
 from ladon.interfaces.xmlrpc import XMLRPCInterface
+from ladon.ladonizer.model import MethodKind
 from ladon.server.wsgi import LadonWSGIApplication
 from ladon.tasks import ThreadTaskBackend
 from ladon.types.attachment import attachment
@@ -442,8 +447,7 @@ LAUGHS = (
 
 #: (id, service, body, faultCode, text expected in faultString)
 BAD: list[tuple[str, str, bytes, int, str]] = [
-    ("empty-body", "Shapes", b"", -32700, "empty"),
-    ("blank-body", "Shapes", b"  \n", -32700, "empty"),
+    ("blank-body", "Shapes", b"  \n", -32700, "only blanks"),
     ("not-xml", "Shapes", b"add(1, 2)", -32700, "not well-formed"),
     ("unclosed", "Shapes", b"<methodCall><methodName>add</methodName>", -32700, "not well-formed"),
     ("json", "Shapes", b'{"method": "add"}', -32700, "not well-formed"),
@@ -477,7 +481,10 @@ BAD: list[tuple[str, str, bytes, int, str]] = [
     ("bad-list-item", "Shapes", raw_call("squares", "<array><data><value><int>1</int></value><value>x</value></data></array>"), -32602, 'Argument "numbers[1]"'),
     ("bad-int-text", "Shapes", raw_call("add", "<int>1.0</int>", "<int>1</int>"), -32602, "Argument \"a\": <int> must hold an integer, got '1.0'"),
     ("million-digit-int", "Shapes", raw_call("add", "<int>" + "9" * 10**6 + "</int>", "<int>1</int>"), -32602, 'Argument "a": <int> integer is out of range'),
-    ("int-beyond-64-bits", "Shapes", raw_call("add", f"<i4>{2**63}</i4>", "<int>1</int>"), -32602, "out of the 64-bit range"),
+    ("i8-beyond-64-bits", "Shapes", raw_call("add", f"<i8>{2**63}</i8>", "<int>1</int>"), -32602, "<i8> integer is out of the 64-bit range"),
+    ("i4-beyond-32-bits", "Shapes", raw_call("add", f"<i4>{2**31}</i4>", "<int>1</int>"), -32602, "<i4> integer is out of the 32-bit range"),
+    ("int-beyond-32-bits", "Shapes", raw_call("add", "<int>1</int>", f"<int>{-(2**31) - 1}</int>"), -32602, 'Argument "b": <int> integer is out of the 32-bit range'),
+    ("i2-beyond-16-bits", "Shapes", raw_call("add", f"<i2>{2**15}</i2>", "<int>1</int>"), -32602, "out of the 16-bit range"),
     ("bad-double", "Shapes", raw_call("half", "<double>nan</double>"), -32602, 'Argument "x": <double> must hold a decimal number'),
     ("infinite-double", "Shapes", raw_call("half", "<double>1e999</double>"), -32602, "out of range"),
     ("bad-boolean", "Shapes", raw_call("negate", "<boolean>yes</boolean>"), -32602, 'Argument "flag": <boolean> must hold 1 or 0'),
@@ -512,6 +519,26 @@ def test_bad_request_is_a_fault_naming_the_problem_with_http_200(
     assert len(got_text) < 300
 
 
+def wire(body: bytes) -> WireRequest:
+    return WireRequest(body, "text/xml", Headers(XML_CT))
+
+
+def test_integers_at_the_edges_of_their_tags_are_accepted(client: TestApp) -> None:
+    for tag, bits in (("i4", 32), ("int", 32), ("i8", 64), ("i2", 16), ("i1", 8)):
+        low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        body = raw_call("add", f"<{tag}>{low}</{tag}>", f"<{tag}>{high}</{tag}>")
+        assert xmlrpc.client.loads(post(client, body).body)[0] == (low + high,), tag
+
+
+def test_empty_post_is_a_fault_with_http_400(client: TestApp) -> None:
+    resp = post(client, b"")
+    assert resp.status_int == 400
+    with pytest.raises(xmlrpc.client.Fault) as answer:
+        xmlrpc.client.loads(resp.body)
+    assert answer.value.faultCode == -32700
+    assert "empty" in answer.value.faultString
+
+
 def test_bad_request_is_a_fault_through_decode_call(app: LadonWSGIApplication) -> None:
     service = app.service("Shapes")
     assert service is not None
@@ -520,7 +547,7 @@ def test_bad_request_is_a_fault_through_decode_call(app: LadonWSGIApplication) -
         if name != "Shapes":
             continue
         with pytest.raises(ServiceFault) as info:
-            iface.decode_call(body, XML_CT)
+            iface.decode_call(wire(body))
         payload = iface.encode_fault(info.value, None)
         assert payload.status == 200
         with pytest.raises(xmlrpc.client.Fault) as answer:
@@ -531,16 +558,33 @@ def test_bad_request_is_a_fault_through_decode_call(app: LadonWSGIApplication) -
 def test_decode_call_binds_trailing_defaults(app: LadonWSGIApplication) -> None:
     service = app.service("Shapes")
     assert service is not None
-    call = XMLRPCInterface(service).decode_call(raw_call("divide", "<int>9</int>"), XML_CT)
+    call = XMLRPCInterface(service).decode_call(wire(raw_call("divide", "<int>9</int>")))
+    assert isinstance(call, Call)
     assert (call.method.name, call.args) == ("divide", [9, 2])
 
 
-def test_call_batch_leaves_ordinary_calls_to_decode_call(app: LadonWSGIApplication) -> None:
+def test_a_system_name_in_an_argument_is_an_ordinary_call(app: LadonWSGIApplication) -> None:
     service = app.service("Shapes")
     assert service is not None
-    iface = XMLRPCInterface(service)
-    for body in (dumps("add", 1, 2), dumps("echo", "system.listMethods"), b"", b"<x"):
-        assert iface.call_batch(body, XML_CT, lambda call: None) is None
+    call = XMLRPCInterface(service).decode_call(wire(dumps("echo", "system.listMethods")))
+    assert isinstance(call, Call)
+    assert (call.method.name, call.args) == ("echo", ["system.listMethods"])
+
+
+def test_multicall_is_a_batch_of_its_calls(app: LadonWSGIApplication) -> None:
+    service = app.service("Shapes")
+    assert service is not None
+    calls = [
+        {"methodName": "add", "params": [1, 2]},
+        {"methodName": "system.listMethods", "params": []},
+        {"methodName": "nope", "params": []},
+    ]
+    batch = XMLRPCInterface(service).decode_call(wire(dumps("system.multicall", calls)))
+    assert isinstance(batch, Batch)
+    first, second, third = batch.items
+    assert isinstance(first, Call) and (first.method.name, first.args) == ("add", [1, 2])
+    assert isinstance(second, Call) and second.method.kind is MethodKind.INTROSPECTION
+    assert isinstance(third, ServiceFault) and "nope" in third.faultstring
 
 
 def test_method_not_allowed_for_get(client: TestApp) -> None:

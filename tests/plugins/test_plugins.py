@@ -79,10 +79,14 @@ def test_an_interface_left_out_of_the_mapping_is_not_served() -> None:
 
 
 @pytest.fixture()
-def clean_expose(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_expose() -> Iterator[None]:
+    """Take back, after the test, the marks expose() put on classes."""
     import ladon.interfaces as interfaces
 
-    monkeypatch.setattr(interfaces, "_exposed", {})
+    before = set(interfaces._exposed_classes().values())
+    yield
+    for cls in set(interfaces._exposed_classes().values()) - before:
+        delattr(cls, "_ladon_exposed")
 
 
 @pytest.mark.usefixtures("clean_expose")

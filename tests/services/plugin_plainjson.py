@@ -15,15 +15,16 @@ from ladon.exceptions.service import ServiceFault
 from ladon.interfaces import Call
 from ladon.interfaces import Interface
 from ladon.interfaces import Payload
+from ladon.interfaces import WireRequest
 
 
 class PlainJSONInterface(Interface):
     name: ClassVar[str] = "plainjson"
     content_type: ClassVar[str] = "application/json"
 
-    def decode_call(self, body: bytes, headers: Mapping[str, str]) -> Call:
+    def decode_call(self, request: WireRequest) -> Call:
         try:
-            req = json.loads(body)
+            req = json.loads(request.body)
         except ValueError:
             raise MalformedRequest("not JSON") from None
         if not isinstance(req, dict) or not isinstance(req.get("args", {}), dict):

@@ -19,9 +19,9 @@ import backend_app
 import pytest
 from webtest import TestApp
 
-from ladon.interfaces.multipart import close_parts
-from ladon.interfaces.multipart import read_multipart
 from ladon.server.wsgi import LadonWSGIApplication
+from ladon.wire.multipart import close_parts
+from ladon.wire.multipart import read_multipart
 
 from .backend_support import Client
 from .backend_support import Gates

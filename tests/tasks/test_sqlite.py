@@ -23,6 +23,7 @@ from ladon.tasks import TaskState
 from ladon.tasks import TaskStatus
 from ladon.tasks import UnknownTask
 from ladon.tasks import backend_from_url
+from ladon.testing import ManualClock
 
 from .backend_support import REPO
 from .backend_support import Client
@@ -45,7 +46,7 @@ def backends(db: Path) -> Iterator[list[SQLiteTaskBackend]]:
         backend.close()
 
 
-def _make(made: list[SQLiteTaskBackend], db: Path, **options: float) -> SQLiteTaskBackend:
+def _make(made: list[SQLiteTaskBackend], db: Path, **options: object) -> SQLiteTaskBackend:
     backend = SQLiteTaskBackend(db, max_workers=2, sync_interval=0.01, **options)  # type: ignore[arg-type]
     made.append(backend)
     return backend
@@ -68,7 +69,7 @@ def test_the_file_is_in_wal_mode_and_holds_the_records(
     backend = _make(backends, db)
     task_id = backend.submit(METHOD, lambda handle: {"answer": 42})
     status = _wait_state(backend, task_id, TaskState.SUCCEEDED)
-    assert status.result == {"answer": 42} and not status.encoded
+    assert status.result == {"answer": 42}
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         row = conn.execute("SELECT state, result FROM ladon_tasks WHERE id = ?", (task_id,))
@@ -103,35 +104,55 @@ def test_another_backend_on_the_file_sees_progress_and_cancels_the_running_task(
 def test_a_task_whose_process_stopped_its_heartbeat_is_failed_worker_lost(
     db: Path, backends: list[SQLiteTaskBackend]
 ) -> None:
-    runner = _make(backends, db, lease=0.5, heartbeat=0.1)
-    watcher = _make(backends, db, lease=0.5, heartbeat=0.1)
+    clock = ManualClock()
+    runner = _make(backends, db, lease=30, heartbeat=0.05, clock=clock)
+    watcher = _make(backends, db, lease=30, heartbeat=0.05, clock=clock)
     release = threading.Event()
     task_id = runner.submit(METHOD, lambda handle: release.wait(10))
     _wait_state(watcher, task_id, TaskState.RUNNING)
-    time.sleep(0.7)
+    clock.advance(25)
+    wait_until(lambda: _heartbeat(db, task_id) == clock.time(), what="a heartbeat")
+    clock.advance(25)
     assert watcher.status(METHOD, task_id).state is TaskState.RUNNING  # heartbeats go on
     proc = runner._proc
     assert proc is not None
     proc.stop.set()  # as if the process had died: its ticker stops
-    status = _wait_state(watcher, task_id, TaskState.FAILED)
+    if proc.ticker is not None:
+        proc.ticker.join(5)
+    clock.advance(30.1)
+    status = watcher.status(METHOD, task_id)
+    assert status.state is TaskState.FAILED
     assert status.error == "worker lost" and status.progress == 1.0
     release.set()  # the job ends late: the record stays failed
-    time.sleep(0.1)
+    wait_until(lambda: not len(proc.live), what="the job ended")
     assert watcher.status(METHOD, task_id).state is TaskState.FAILED
+
+
+def _heartbeat(db: Path, task_id: str) -> float:
+    with sqlite3.connect(db) as conn:
+        beat: float = conn.execute(
+            "SELECT heartbeat FROM ladon_tasks WHERE id = ?", (task_id,)
+        ).fetchone()[0]
+        return beat
 
 
 def test_finished_records_are_deleted_from_the_file(
     db: Path, backends: list[SQLiteTaskBackend]
 ) -> None:
-    backend = _make(backends, db, result_ttl=0.1, lease=0.6, heartbeat=0.1)
+    clock = ManualClock()
+    backend = _make(backends, db, result_ttl=60, lease=0.6, heartbeat=0.05, clock=clock)
     ids = [backend.submit(METHOD, lambda handle: 1) for _ in range(20)]
+    for task_id in ids:
+        _wait_state(backend, task_id, TaskState.SUCCEEDED)
 
     def rows() -> int:
         with sqlite3.connect(db) as conn:
             count: int = conn.execute("SELECT count(*) FROM ladon_tasks").fetchone()[0]
             return count
 
-    wait_until(lambda: rows() == 0, what="eviction")
+    assert rows() == 20
+    clock.advance(60.1)
+    wait_until(lambda: rows() == 0, what="eviction by the next heartbeat")
     with pytest.raises(UnknownTask):
         backend.status(METHOD, ids[0])
 

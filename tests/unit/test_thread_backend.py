@@ -24,6 +24,7 @@ from ladon.tasks import UnknownTask
 from ladon.tasks import backend_from_url
 from ladon.tasks import clamp_progress
 from ladon.tasks import new_task_id
+from ladon.testing import ManualClock
 
 TIMEOUT = 5.0
 METHOD = "svc.work"
@@ -426,14 +427,34 @@ def test_ids_are_40_hex_digits_and_distinct(backend: ThreadTaskBackend) -> None:
 
 
 def test_finished_tasks_expire_after_result_ttl(make_backend: MakeBackend) -> None:
-    backend = make_backend(max_workers=2, result_ttl=0.2)
+    clock = ManualClock()
+    backend = make_backend(max_workers=2, result_ttl=60, clock=clock)
     task_id = backend.submit(METHOD, lambda handle: "short lived")
     assert wait_finished(backend, task_id).result == "short lived"
     assert len(backend) == 1
-    time.sleep(0.3)
+    clock.advance(59.9)
+    assert backend.status(METHOD, task_id).result == "short lived"  # fetched again
+    clock.advance(0.2)
     with pytest.raises(UnknownTask):
         backend.status(METHOD, task_id)
     assert len(backend) == 0
+
+
+def test_a_task_past_its_max_runtime_fails_when_its_clock_says_so(
+    make_backend: MakeBackend,
+) -> None:
+    clock = ManualClock()
+    backend = make_backend(max_workers=1, max_runtime=30, clock=clock)
+    started, release = threading.Event(), threading.Event()
+    task_id = backend.submit(METHOD, held_job(started, release))
+    assert started.wait(TIMEOUT)
+    clock.advance(29.9)
+    assert backend.status(METHOD, task_id).state is TaskState.RUNNING
+    clock.advance(0.2)
+    status = backend.status(METHOD, task_id)
+    assert status.state is TaskState.FAILED
+    assert status.error == "the task ran longer than its max_runtime of 30 s"
+    release.set()
 
 
 def test_memory_stays_bounded_over_many_tasks(make_backend: MakeBackend) -> None:
@@ -560,27 +581,28 @@ def test_invalid_options_are_refused(options: dict[str, float]) -> None:
 # -- time ---------------------------------------------------------------------------
 
 
-def test_starttime_and_duration(backend: ThreadTaskBackend) -> None:
+def test_starttime_and_duration() -> None:
+    clock = ManualClock()
+    backend = ThreadTaskBackend(clock=clock)
     started, release = threading.Event(), threading.Event()
-    before = time.time()
     try:
+        created = clock.time()
         task_id = backend.submit(METHOD, held_job(started, release))
         assert started.wait(TIMEOUT)
         first = backend.status(METHOD, task_id)
-        assert first.started is not None
-        assert before <= first.created <= first.started <= time.time()
-        assert first.starttime == first.started
-        assert first.duration >= 0
-        time.sleep(0.02)
-        assert first.duration >= 0.02  # grows while running
+        assert first.created == first.started == first.starttime == created
+        assert first.duration == 0
+        clock.advance(2.5)
+        assert backend.status(METHOD, task_id).duration == 2.5  # grows while running
+        assert first.duration == 0  # a snapshot keeps its own
     finally:
         release.set()
     done = wait_finished(backend, task_id)
     assert done.finished is not None and done.started is not None
-    assert done.duration == done.finished - done.started
-    fixed = done.duration
-    time.sleep(0.01)
-    assert backend.status(METHOD, task_id).duration == fixed
+    assert done.duration == done.finished - done.started == 2.5
+    clock.advance(10)
+    assert backend.status(METHOD, task_id).duration == 2.5
+    backend.close()
 
 
 def test_duration_is_never_negative() -> None:

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import IO
 from typing import Any
-from typing import ClassVar
 
 from ..exceptions.service import ClientFault
 from ..exceptions.service import MalformedRequest
@@ -63,7 +62,7 @@ class AttachmentLimitExceeded(ClientFault):
     .. versionadded:: 2.0
     """
 
-    http_status: ClassVar[int] = 413
+    http_status: int | None = 413
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,96 +1,33 @@
-"""Safe XML parsing and type-directed reading and writing of XML values."""
+"""SOAP values: reading request elements into plain values guided by the
+declared types, and writing plain result values as SOAP markup. The XML
+itself is parsed by :mod:`ladon.wire.xml`."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import functools
-import re
-import threading
 from typing import Any
 
 from lxml import etree
 
 from ..exceptions.service import ArgumentError
-from ..exceptions.service import MalformedRequest
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
 from ..types.spec import PRIMITIVES
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
-
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-XSD = "http://www.w3.org/2001/XMLSchema"
-XSI_NIL = f"{{{XSI}}}nil"
-XOP = "http://www.w3.org/2004/08/xop/include"
-XOP_INCLUDE = f"{{{XOP}}}Include"
-
-
-_local = threading.local()
-
-
-def safe_parser(recover: bool = False) -> etree.XMLParser:
-    """A new parser for untrusted documents: no entity expansion, no DTD
-    loading, no network, comments and PIs dropped; lxml's size and depth
-    limits stay on (``huge_tree`` off)."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        recover=recover,
-    )
-
-
-def _parser() -> etree.XMLParser:
-    """This thread's :func:`safe_parser` (lxml parsers may not be shared
-    between threads; making one per request cost a tenth of a small call)."""
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = safe_parser()
-    return parser
-
-
-def parse_xml(body: bytes) -> etree._Element:
-    """Parse a request document.
-
-    :raises MalformedRequest: not well-formed XML, or a DOCTYPE is present.
-    """
-    if not body.strip():
-        raise MalformedRequest("The request body is empty; expected an XML document")
-    try:
-        root = etree.fromstring(body, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
-    except ValueError as exc:  # e.g. bytes that lxml cannot take at all
-        raise MalformedRequest(f"The request is not well-formed XML: {exc}") from None
-    # PERF: an ASCII-compatible document without the text "<!DOCTYPE" has
-    # none; others (UTF-16...) are asked.
-    if b"<!DOCTYPE" in body or body[:1] not in _ASCII_STARTS or b"\x00" in body[:4]:
-        doctype: Any = root.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
-        if doctype.doctype or doctype.internalDTD is not None:
-            raise MalformedRequest("A DOCTYPE is not allowed in the request")
-    return root
-
-
-_ASCII_STARTS = frozenset(bytes([b]) for b in b"<\t\r\n ")
+from ..wire.schema import XOP
+from ..wire.schema import XOP_INCLUDE
+from ..wire.xml import escape
+from ..wire.xml import local
 
 
 @functools.lru_cache(maxsize=4096)
 def param_name(tag: str) -> str:
     """The Python name of an element tag: local name, ``-`` read as ``_``."""
     return tag.rpartition("}")[2].replace("-", "_")
-
-
-def local(tag: object) -> str:
-    """The local name of an element tag ('' for comments and the like)."""
-    if not isinstance(tag, str):
-        return ""
-    return tag.rpartition("}")[2]
 
 
 def wire_name(name: str) -> str:
@@ -194,28 +131,6 @@ def _attachment_value(el: etree._Element) -> str | bytes:
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
         return text
-
-
-def xml_safe(text: str) -> str:
-    """``text`` without the characters XML 1.0 cannot carry (for fault texts
-    and descriptions, which must always be sent)."""
-    if not _ILLEGAL.search(text):
-        return text
-    return _ILLEGAL.sub("", text)
-
-
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def escape(text: str) -> str:
-    """Escape text for XML content; ``\\r`` is kept as ``&#13;``.
-
-    :raises ValueError: the text holds characters XML 1.0 cannot carry.
-    """
-    if _ILLEGAL.search(text):
-        raise ValueError("the text holds characters that XML cannot carry")
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("\r", "&#13;") if "\r" in text else text
 
 
 def text_of(value: object) -> str:

@@ -1,0 +1,194 @@
+"""Running a task method: the job the framework hands a backend.
+
+A :class:`ServiceJob` is one call of a task method. Calling it runs the
+method here, in whatever thread or process the backend chose, and returns
+its result converted *once* to the plain wire form (the value
+:func:`ladon.types.convert.dump` gives, checked against the declared type),
+which every backend stores as it is (the thread backend in memory, SQLite
+and Redis as typed JSON) and every interface sends as it is.
+
+A backend that runs tasks in another process (RQ workers) asks the job to
+:meth:`~ServiceJob.describe` itself as data, and the worker rebuilds it from
+the service model with :func:`run_described`. Nothing here imports the
+server: a worker needs only the services.
+
+.. versionadded:: 2.0
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+from ..exceptions.service import ResultError
+from ..exceptions.service import ServerFault
+from ..ladonizer.calls import call_method
+from ..ladonizer.calls import extras
+from ..ladonizer.model import MethodInfo
+from ..ladonizer.model import MethodKind
+from ..ladonizer.model import ServiceInfo
+from ..types.attachment import AttachmentSet
+from ..types.convert import Options
+from ..types.convert import dump
+from ..types.convert import load
+from .base import TaskCancelled
+from .base import TaskHandle
+from .jobs import JobSpec
+from .jobs import from_json
+from .jobs import to_json
+
+logger = logging.getLogger("ladon")
+
+
+def stored_options(method: MethodInfo) -> Options:
+    """The conversion options of a task's arguments as typed JSON (passed
+    to a worker): no field filters, which run once, when the values cross
+    the wire.
+
+    .. versionadded:: 2.0
+    """
+    return Options(method.encoding, method.allow_unsafe_conversion, filters=False)
+
+
+def portable_environ(kw: Mapping[str, Any]) -> dict[str, str]:
+    """The part of a request's environ a task can take to another process:
+    the text values (``REMOTE_ADDR``, ``HTTP_*``, ``PATH_INFO``...), without
+    the ``wsgi.*`` objects, the attachments and the ``LADON_*`` keys (which
+    :func:`~ladon.ladonizer.calls.extras` computes again).
+
+    .. versionadded:: 2.0
+    """
+    return {
+        k: v for k, v in kw.items() if isinstance(v, str) and not k.startswith(("wsgi.", "LADON_"))
+    }
+
+
+class ServiceJob:
+    """One call of a task method, as the framework hands it to a backend.
+
+    Calling it runs the method here and returns its result in plain wire
+    form (converted once, checked against the declared type: a result that
+    does not fit fails the task). :meth:`describe` turns the call into a
+    :class:`~ladon.tasks.jobs.JobSpec` for a backend that runs it in
+    another process (see :func:`run_described`).
+
+    :param service: the service.
+    :param method: the task method (the ``TASK_START`` method).
+    :param args: the converted arguments, in parameter order.
+    :param kw: what the method gets in ``**kw`` (``None`` when it takes
+        none); ``update_progress`` and ``task`` are added when it runs.
+    :param attachments: the request's attachments, closed when the job ends.
+
+    Its :attr:`max_runtime` is the method's own limit
+    (``tasktype={"max_runtime": 30}``), which the backends read.
+
+    .. versionadded:: 2.0
+    """
+
+    __slots__ = ("args", "attachments", "kw", "method", "service")
+
+    def __init__(
+        self,
+        service: ServiceInfo,
+        method: MethodInfo,
+        args: Sequence[Any],
+        kw: dict[str, Any] | None,
+        attachments: AttachmentSet | None = None,
+    ) -> None:
+        self.service = service
+        self.method = method
+        self.args = list(args)
+        self.kw = kw
+        self.attachments = attachments
+
+    @property
+    def max_runtime(self) -> float | None:
+        """The method's own ``max_runtime`` in seconds, or ``None`` to use
+        the backend's."""
+        return self.method.max_runtime
+
+    def __call__(self, handle: TaskHandle) -> object:
+        """Run the method; return its result in plain wire form."""
+        service, m = self.service, self.method
+        rtype = m.task_rtype if m.task_rtype is not None else m.rtype
+        try:
+            kw = None
+            if self.kw is not None:
+                kw = {**self.kw, "update_progress": handle.update_progress, "task": handle}
+            result = call_method(service, m, self.args, kw)
+            # One conversion, which is also the check: a result that cannot
+            # be sent fails the task now, rather than a task that
+            # "succeeded" with no fetchable result.
+            return dump(rtype, result, "result", m.options, m.task_rtype_nullable)
+        except TaskCancelled:
+            raise
+        except Exception as exc:
+            logger.error("Task %s of %s.%s failed", handle.id, service.name, m.name, exc_info=exc)
+            raise
+        finally:
+            self.release()
+
+    def describe(self) -> JobSpec:
+        """The call as data: arguments in typed JSON (attachments read in and
+        closed), the portable part of the environ.
+
+        :raises ServerFault: when an argument cannot be written.
+        """
+        m = self.method
+        opts = stored_options(m)
+        try:
+            plain = [
+                dump(p.type, a, p.name, opts, p.nullable)
+                for p, a in zip(m.params, self.args, strict=False)
+            ]
+            args = to_json(plain)
+        except (ResultError, TypeError, ValueError) as exc:
+            raise ServerFault(f"The task's arguments cannot be sent to a worker: {exc}") from None
+        finally:
+            self.release()
+        environ = to_json(portable_environ(self.kw)) if self.kw is not None else "{}"
+        return JobSpec(self.service.name, m.name, args, environ)
+
+    def release(self) -> None:
+        """Close the request's attachments (the job will not run here)."""
+        if self.attachments is not None:
+            self.attachments.close_now()
+
+
+def run_described(
+    find_service: Callable[[str], ServiceInfo | None], spec: JobSpec, handle: TaskHandle
+) -> object:
+    """Run a described call (in a worker process) and return its result in
+    plain wire form.
+
+    :param find_service: the service look-up by name (e.g.
+        :meth:`LadonWSGIApplication.service
+        <ladon.server.wsgi.LadonWSGIApplication.service>`).
+    :param spec: the call, from :meth:`ServiceJob.describe`.
+    :param handle: the task's handle.
+    :raises LookupError: there is no such task method.
+    :raises ArgumentError: a stored argument does not fit its parameter.
+
+    .. versionadded:: 2.0
+    """
+    service = find_service(spec.service)
+    if service is None:
+        raise LookupError(f"the application serves no service named {spec.service!r}")
+    m = service.methods.get(spec.method)
+    if m is None or m.kind is not MethodKind.TASK_START:
+        raise LookupError(f"{spec.service} has no task method named {spec.method!r}")
+    plain = from_json(spec.args)
+    if not isinstance(plain, list) or len(plain) != len(m.params):
+        raise LookupError(
+            f"{spec.service}.{spec.method}: stored arguments do not fit its parameters"
+        )
+    opts = stored_options(m)
+    args = [load(p.type, v, p.name, opts, p.nullable) for p, v in zip(m.params, plain, strict=True)]
+    kw = None
+    if m.accepts_kw:
+        environ = from_json(spec.environ)
+        kw = extras(m, environ if isinstance(environ, dict) else {})
+    return ServiceJob(service, m, args, kw)(handle)

@@ -1,0 +1,99 @@
+"""Schema knowledge in one place: the namespaces of SOAP, WSDL and XML
+Schema, and how each declared Python type is named in XML Schema (WSDL) and
+in the JSON descriptions.
+
+.. versionadded:: 2.0
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from ..types.spec import ListOf
+from ..types.spec import TypeSpec
+from ..types.spec import is_attachment
+
+#: XML Schema.
+XSD = "http://www.w3.org/2001/XMLSchema"
+#: XML Schema instance (``xsi:nil``, ``xsi:type``).
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XSI_NIL = f"{{{XSI}}}nil"
+#: SOAP 1.1 envelope.
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+#: SOAP 1.1 encoding (rpc/encoded).
+SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
+#: XOP (``xop:Include`` of a MIME part).
+XOP = "http://www.w3.org/2004/08/xop/include"
+XOP_INCLUDE = f"{{{XOP}}}Include"
+#: WSDL 1.1 and its SOAP 1.1 and MIME bindings.
+WSDL = "http://schemas.xmlsoap.org/wsdl/"
+WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+MIME = "http://schemas.xmlsoap.org/wsdl/mime/"
+#: The SOAP over HTTP transport of a WSDL binding.
+HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"
+#: Ladon 1.0's target namespace of the ``soap`` interface.
+TEMPURI = "http://tempuri.org/"
+#: Ladon 1.0's namespace of types and list items on the ``soap`` interface.
+ARRAYS_NS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+
+
+def service_ns(service_name: str) -> str:
+    """Ladon 1.0's namespace of a service on the ``soap11`` interface."""
+    return f"urn:{service_name}"
+
+
+#: Python type -> XML Schema type (used in WSDL).
+XSD_TYPES: Mapping[type, str] = MappingProxyType(
+    {
+        int: "long",
+        float: "double",  # Ladon 1.0 said decimal, which cannot carry 1e-05
+        bool: "boolean",
+        str: "string",
+        bytes: "string",
+        datetime.datetime: "dateTime",
+        datetime.date: "date",
+        decimal.Decimal: "decimal",
+    }
+)
+
+#: Python type -> JSON-WSP type name.
+JSON_TYPES: Mapping[type, str] = MappingProxyType(
+    {
+        int: "number",
+        float: "float",
+        bool: "boolean",
+        str: "string",
+        bytes: "string",
+        datetime.datetime: "datetime",
+        datetime.date: "date",
+        decimal.Decimal: "decimal",
+    }
+)
+
+_PY_NAMES: Mapping[type, str] = MappingProxyType(
+    {datetime.datetime: "datetime", datetime.date: "date", decimal.Decimal: "Decimal"}
+)
+
+
+def json_type(spec: TypeSpec) -> Any:
+    """The JSON-WSP type name of a spec (a one-element list for lists)."""
+    if isinstance(spec, ListOf):
+        return [json_type(spec.item)]
+    name = JSON_TYPES.get(spec)
+    if name is not None:
+        return name
+    if is_attachment(spec):
+        return "attachment"
+    return spec.__name__
+
+
+def array_name(spec: ListOf) -> str:
+    """``ArrayOf<PythonClassName>``, as Ladon 1.0 named list types in WSDL."""
+    item = spec.item
+    if isinstance(item, ListOf):
+        return "ArrayOf" + array_name(item)
+    return "ArrayOf" + _PY_NAMES.get(item, item.__name__)
