@@ -178,6 +178,8 @@ def _call(url: str, method: str | None, assignments: Sequence[str], out_dir: str
         result = client.call(method, **args)
     except JSONWSPFault as fault:
         sys.stderr.write(f"fault ({fault.code}): {fault.string}\n")
+        if fault.hint:
+            sys.stderr.write(f"hint: {fault.hint}\n")
         return 1
     except (JSONWSPError, TypeError) as exc:
         sys.stderr.write(f"ladon call: {exc}\n")
