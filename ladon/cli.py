@@ -7,9 +7,11 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from .exceptions.base import DefinitionError
 
@@ -190,6 +192,35 @@ def _call(url: str, method: str | None, assignments: Sequence[str], out_dir: str
     return 0
 
 
+_LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class _PlainFormatter(logging.Formatter):
+    """Drops ANSI escape sequences: werkzeug's development server colours
+    its request and startup lines, which a log file must not hold."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _ANSI_ESCAPE.sub("", super().format(record))
+
+
+def _colours(stream: TextIO) -> bool:
+    """Whether to keep colours on ``stream``: only on a terminal, and not
+    when ``NO_COLOR`` is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _configure_logging(level: int) -> None:
+    """Log to stderr; without colours unless stderr is a terminal."""
+    handler = logging.StreamHandler(sys.stderr)
+    plain = not _colours(sys.stderr)
+    handler.setFormatter(_PlainFormatter(_LOG_FORMAT) if plain else logging.Formatter(_LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ladon`` command."""
     parser = argparse.ArgumentParser(prog="ladon", description="Ladon web services")
@@ -223,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "call":
         return _call(args.url, args.method, args.arguments, args.out)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging(logging.INFO)
     if args.command == "serve":
         return _serve(args.targets, args.host, args.port, args.reload, args.tasks, args.debug)
     if args.command == "worker":
@@ -243,7 +274,7 @@ def ctl_main(argv: Sequence[str] | None = None) -> int:
     ts.add_argument("-m", "--multithreaded", action="store_true")
     ts.add_argument("modules", nargs="+")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    _configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     return _serve(args.modules, "127.0.0.1", args.port, False, None, False, args.multithreaded)
 
 

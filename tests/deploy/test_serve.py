@@ -5,11 +5,17 @@ signal."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import select
 import shutil
 import signal
+import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -98,6 +104,90 @@ def test_serve_reloads_a_changed_service(tmp_path: Path) -> None:
         assert "reloading" in server.output()
     finally:
         server.stop()
+
+
+def _until(check: Callable[[], bool], server: Process, timeout: float = 20.0) -> None:
+    """Poll ``check`` (connection errors count as not yet) until it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except (OSError, ValueError):  # refused while restarting, or a 500
+            pass
+        assert server.popen.poll() is None, f"the server exited:\n{server.output()}"
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.1)
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    """Status, content type and text of a GET, HTTP errors included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.headers["Content-Type"], resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["plain", "reload"])
+def test_serve_log_has_no_colour_codes_when_not_on_a_terminal(tmp_path: Path, reload: bool) -> None:
+    server = Process(
+        [
+            _script("ladon"),
+            "serve",
+            str(EXAMPLES),
+            "--port",
+            "0",
+            *(["--reload"] if reload else []),
+        ],
+        tmp_path,
+    )
+    try:
+        url = server.wait_for(URL).group(1)
+        _until(lambda: _add(url, 1, 1) == 2, server)
+        # werkzeug colours 404 (yellow), other 4xx (red) and 5xx lines on a terminal
+        for path in ("nowhere", "Calculator/jsonwsp", "_ladon/static/ladon.css"):
+            _get(url + path)
+        server.wait_for(r'"GET /nowhere HTTP/1\.1" 404')
+        server.wait_for(r'"GET /Calculator/jsonwsp HTTP/1\.1" 405')
+        assert "\x1b" not in server.output()
+    finally:
+        server.stop()
+
+
+def test_serve_keeps_colours_on_a_terminal(tmp_path: Path) -> None:
+    primary, secondary = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    popen = subprocess.Popen(
+        [_script("ladon"), "serve", str(EXAMPLES / "calculator.py"), "--port", "0"],
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    seen = b""
+
+    def read_until(pattern: bytes) -> re.Match[bytes]:
+        nonlocal seen
+        deadline = time.monotonic() + 20
+        while not (found := re.search(pattern, seen)):
+            assert time.monotonic() < deadline, seen.decode(errors="replace")
+            if select.select([primary], [], [], 0.2)[0]:
+                seen += os.read(primary, 65536)
+        return found
+
+    try:
+        url = read_until(rb"Open (http://127\.0\.0\.1:\d+/)").group(1).decode()
+        _get(url + "nowhere")
+        read_until(rb"\x1b\[33m[^\n]*GET /nowhere")  # yellow, as werkzeug shows a 404
+    finally:
+        os.killpg(popen.pid, signal.SIGTERM)
+        popen.wait(15)
+        os.close(primary)
 
 
 def test_serve_refuses_a_bad_task_backend_url(tmp_path: Path) -> None:
