@@ -130,6 +130,55 @@ def _get(url: str) -> tuple[int, str, str]:
             return exc.code, exc.headers["Content-Type"], exc.read().decode()
 
 
+def test_serve_reload_survives_a_syntax_error_and_serves_again_when_fixed(
+    tmp_path: Path,
+) -> None:
+    service = tmp_path / "calculator.py"
+    shutil.copy(EXAMPLES / "calculator.py", service)
+    good = service.read_text()
+    server = Process([_script("ladon"), "serve", str(service), "--port", "0", "--reload"], tmp_path)
+    try:
+        url = server.wait_for(URL).group(1)
+        _until(lambda: _add(url, 2, 3) == 5, server)
+        time.sleep(1.1)  # the stat reloader compares modification times
+        service.write_text(good.replace("return a + b\n", "return a + b +\n"))
+
+        # the server reports the error and keeps serving it, on every URL
+        _until(lambda: _get(url + "Calculator")[0] == 500, server)
+        status, content_type, text = _get(url + "Calculator/jsonwsp/description")
+        assert status == 500 and content_type.startswith("text/plain")
+        assert "cannot load the services" in text
+        assert f'File "{service}", line' in text
+        assert "return a + b +" in text and "SyntaxError" in text
+        assert "Traceback" not in text and "registry.py" not in text  # the error line only
+        server.wait_for(r"cannot load the services[^\n]*:\n  File .*calculator\.py")
+        assert "Traceback" not in server.output()
+
+        time.sleep(1.1)
+        service.write_text(good.replace("return a + b\n", "return a + b + 100\n"))
+        _until(lambda: _add(url, 2, 3) == 105, server)
+        assert _get(url + "Calculator")[0] == 200
+    finally:
+        server.stop()
+
+
+def test_serve_reports_a_syntax_error_at_start_without_a_traceback(tmp_path: Path) -> None:
+    service = tmp_path / "calculator.py"
+    service.write_text("from ladon import ladonize\n\nclass Calculator:\n    def add(self, a, b)\n")
+    for reload in ([], ["--reload"]):
+        server = Process(
+            [_script("ladon"), "serve", str(service), "--port", "0", *reload], tmp_path
+        )
+        try:
+            assert server.popen.wait(30) == 2
+            output = server.output()
+            assert f'cannot load the services:\n  File "{service}", line 4\n' in output
+            assert "def add(self, a, b)" in output and "SyntaxError" in output
+            assert "Traceback" not in output
+        finally:
+            server.stop()
+
+
 @pytest.mark.parametrize("reload", [False, True], ids=["plain", "reload"])
 def test_serve_log_has_no_colour_codes_when_not_on_a_terminal(tmp_path: Path, reload: bool) -> None:
     server = Process(
