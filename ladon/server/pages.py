@@ -186,6 +186,36 @@ class ServiceView:
         return self.service.name
 
 
+@dataclass(frozen=True, slots=True)
+class InterfaceRow:
+    """One interface on the service page: its name and the other names
+    that serve the same interface (``soapdocumentliteral`` for ``soap``)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+def interface_rows(interfaces: Mapping[str, type] | Sequence[str]) -> tuple[InterfaceRow, ...]:
+    """The rows of the service page's interface table, by name: names that
+    map to the same class make one row, under the name the class gives
+    itself (its ``name``) with the others as aliases.
+
+    :param interfaces: the application's name -> interface class mapping,
+        or just names (then one row each).
+    """
+    if not isinstance(interfaces, Mapping):
+        return tuple(InterfaceRow(name) for name in sorted(interfaces))
+    names_of: dict[type, list[str]] = {}
+    for name in sorted(interfaces):
+        names_of.setdefault(interfaces[name], []).append(name)
+    rows = []
+    for cls, names in names_of.items():
+        own = getattr(cls, "name", None)
+        main = own if isinstance(own, str) and own in names else names[0]
+        rows.append(InterfaceRow(main, tuple(n for n in names if n != main)))
+    return tuple(sorted(rows, key=lambda row: row.name))
+
+
 def _has_attachment(spec: TypeSpec) -> bool:
     while isinstance(spec, ListOf):
         spec = spec.item
@@ -421,17 +451,22 @@ class Pages:
     def service(
         self,
         service: ServiceInfo,
-        interfaces: Sequence[str],
+        interfaces: Mapping[str, type] | Sequence[str],
         script_name: str,
         skin: str | None = None,
     ) -> str:
-        """The page of one service, with its console."""
+        """The page of one service, with its console.
+
+        :param interfaces: the application's name -> interface class
+            mapping (aliases share a row), or the interface names.
+        """
         template, skin = self._template("service", skin)
         return template.render(
             title=service.name,
             service=service,
             view=self.view(service),
-            interfaces=interfaces,
+            interfaces=sorted(interfaces),
+            interface_rows=interface_rows(interfaces),
             endpoint=f"{script_name}/{service.name}/jsonwsp",
             **self._common(script_name, skin),
         )
