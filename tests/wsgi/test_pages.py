@@ -245,6 +245,20 @@ def test_task_method_is_marked_with_its_four_calls(client: TestApp) -> None:
     assert 'href="#type-Tag"' in block  # the task's result type is linked
 
 
+def test_task_types_name_the_methods_that_answer_with_them(client: TestApp) -> None:
+    page = lxml.html.fromstring(client.get("/Docs").text)
+    progress = page.get_element_by_id("type-TaskProgressResponse").find_class("doc")[0]
+    assert progress.text_content().startswith(
+        "The state of a task, as work_progress and work_cancel answer it."
+    )
+    assert "progress runs from 0.0 to 1.0" in progress.text_content()  # the rest is kept
+    started = page.get_element_by_id("type-TaskInfoResponse").find_class("doc")[0]
+    assert "Returned at once by work" in started.text_content()
+    assert (
+        "m_progress" not in client.get("/Docs").text and "m_cancel" not in client.get("/Docs").text
+    )
+
+
 def test_interfaces_table_shows_an_alias_in_the_row_of_its_interface(
     client: TestApp, app: LadonWSGIApplication
 ) -> None:
