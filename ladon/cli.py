@@ -28,15 +28,6 @@ BANNER = "Development server: not for production (use gunicorn or mod_wsgi)."
 _LOAD_ERRORS = (DefinitionError, ImportError, SyntaxError, ValueError, OSError)
 
 _LIBRARY_PATHS = ("stdlib", "platstdlib", "purelib", "platlib")
-_WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-def _build_app(targets: Sequence[str], tasks: str | None, debug: bool) -> object:
-    from .server.wsgi import LadonWSGIApplication
-
-    return LadonWSGIApplication(list(targets), tasks=tasks, debug=debug)
-
-
 #: Where the frames of Ladon, the standard library and installed packages
 #: live: the service code is elsewhere.
 _NOT_SERVICE_CODE = (
@@ -44,6 +35,14 @@ _NOT_SERVICE_CODE = (
     os.path.dirname(os.path.abspath(__file__)) + os.sep,
     *sorted({os.path.join(sysconfig.get_paths()[k], "") for k in _LIBRARY_PATHS}),
 )
+
+_WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _build_app(targets: Sequence[str], tasks: str | None, debug: bool) -> object:
+    from .server.wsgi import LadonWSGIApplication
+
+    return LadonWSGIApplication(list(targets), tasks=tasks, debug=debug)
 
 
 def _error_text(exc: BaseException) -> str:
