@@ -4,22 +4,119 @@ JSON-WSP call from the shell) and Ladon 1.0's ``ladon-ctl testserve``."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import sys
+import sysconfig
+import traceback
+from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Sequence
+from typing import Any
+from typing import TextIO
 
 from .exceptions.base import DefinitionError
 
 BANNER = "Development server: not for production (use gunicorn or mod_wsgi)."
+
+#: What building the application raises for a mistake in the services or
+#: the options (anything else is a bug and keeps its traceback).
+_LOAD_ERRORS = (DefinitionError, ImportError, SyntaxError, ValueError, OSError)
+
+_LIBRARY_PATHS = ("stdlib", "platstdlib", "purelib", "platlib")
+#: Where the frames of Ladon, the standard library and installed packages
+#: live: the service code is elsewhere.
+_NOT_SERVICE_CODE = (
+    "<",
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+    *sorted({os.path.join(sysconfig.get_paths()[k], "") for k in _LIBRARY_PATHS}),
+)
+
+_WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def _build_app(targets: Sequence[str], tasks: str | None, debug: bool) -> object:
     from .server.wsgi import LadonWSGIApplication
 
     return LadonWSGIApplication(list(targets), tasks=tasks, debug=debug)
+
+
+def _error_text(exc: BaseException) -> str:
+    """What went wrong while loading the services, as Python shows it but
+    without the traceback: for a syntax error its file, line, the line
+    itself and a caret; else the place in the service code that raised
+    (when there is one) and the exception."""
+    if isinstance(exc, SyntaxError):
+        return "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+    outside = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith(_NOT_SERVICE_CODE)
+    ]
+    where = "".join(traceback.format_list(outside[-1:]))
+    return f"{where}{type(exc).__name__}: {exc}".rstrip()
+
+
+def _cannot_load(text: str, note: str = "") -> str:
+    """The line (or lines) ``ladon serve`` writes when the services do not load."""
+    head = f"ladon: cannot load the services{note}:"
+    return f"{head}\n{text}\n" if "\n" in text else f"{head} {text}\n"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _error_app(text: str) -> _WSGIApp:
+    """A WSGI app answering every request with HTTP 500 and ``text``: what
+    ``ladon serve --reload`` serves while the services do not load."""
+    from werkzeug.wrappers import Response
+
+    shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    body = f"Ladon cannot load the services; the server reloads when a file changes.\n\n{shown}\n"
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        response = Response(body, status=500, mimetype="text/plain")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response(environ, start_response)
+
+    return app
+
+
+def _module_path(name: str) -> str | None:
+    """Where module ``name`` (or its top-level package) lives, found without
+    importing it: a file, or a package's directory."""
+    try:
+        spec = importlib.util.find_spec(name.partition(".")[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return next(iter(spec.submodule_search_locations), None)
+    return spec.origin if spec.origin and os.path.isfile(spec.origin) else None
+
+
+def _watched_paths(targets: Sequence[str], error: BaseException | None) -> list[str]:
+    """What the reloader watches besides the imported modules: the service
+    files and directories, and the files the error names (a module that
+    failed to import is not in ``sys.modules``, where the reloader looks)."""
+    paths: set[str] = set()
+    for target in targets:
+        found = target if os.path.exists(target) else _module_path(target)
+        if found:
+            paths.add(os.path.abspath(found))
+    if isinstance(error, SyntaxError) and error.filename and os.path.isfile(error.filename):
+        paths.add(os.path.abspath(error.filename))
+    if error is not None:
+        for frame in traceback.extract_tb(error.__traceback__):
+            if os.path.isfile(frame.filename):
+                paths.add(os.path.abspath(frame.filename))
+    return sorted(paths)
 
 
 def _serve(
@@ -33,34 +130,40 @@ def _serve(
 ) -> int:
     from werkzeug.serving import is_running_from_reloader
     from werkzeug.serving import make_server
-    from werkzeug.serving import run_simple
 
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # module names resolve from here, as with python -m
+    reloaded = reload and is_running_from_reloader()
     try:
         app = _build_app(targets, tasks, debug)
-    except (DefinitionError, ImportError, ValueError, OSError) as exc:
-        sys.stderr.write(f"ladon: cannot load the services: {exc}\n")
-        return 2
-    names = ", ".join(s.name for s in app.services)  # type: ignore[attr-defined]
-    shown = _browsable(host)
+    except Exception as exc:  # the service modules run here: they may raise anything
+        if not reloaded and not isinstance(exc, _LOAD_ERRORS):
+            raise
+        text = _error_text(exc)
+        if not reloaded:
+            sys.stderr.write(_cannot_load(text))
+            return 2
+        # NOTE: a child of the reloader that exits ends the reloader too; so
+        # it serves the error and keeps watching until a file is fixed.
+        sys.stderr.write(_cannot_load(text, " (the server reloads when a file changes)"))
+        sys.stderr.flush()
+        return _run_reloading(_error_app(text), host, port, _watched_paths(targets, exc), threaded)
     if reload:
-        if not is_running_from_reloader():
+        if not reloaded:
+            names = ", ".join(s.name for s in app.services)  # type: ignore[attr-defined]
             if port == 0:
                 port = _free_port(host)  # the reloaded child binds it again
                 os.environ[_RELOAD_PORT_ENV] = str(port)
-            sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{shown}:{port}/\n")
+            sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{_browsable(host)}:{port}/\n")
             sys.stdout.flush()
-        elif port == 0:
-            port = int(os.environ.get(_RELOAD_PORT_ENV, "0"))
-        run_simple(host, port, app, use_reloader=True, threaded=threaded)  # type: ignore[arg-type]
-        return 0
+        return _run_reloading(app, host, port, _watched_paths(targets, None), threaded)
     try:
         server = make_server(host, port, app, threaded=threaded)  # type: ignore[arg-type]
     except OSError as exc:  # the port is taken, the host is not ours...
         sys.stderr.write(f"ladon: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
         return 2
-    sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{shown}:{server.port}/\n")
+    names = ", ".join(s.name for s in app.services)  # type: ignore[attr-defined]
+    sys.stdout.write(f"{BANNER}\nServing {names}\nOpen http://{_browsable(host)}:{server.port}/\n")
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -69,6 +172,27 @@ def _serve(
     finally:
         server.server_close()
         app.close()  # type: ignore[attr-defined]
+    return 0
+
+
+def _run_reloading(
+    app: object, host: str, port: int, watched: Sequence[str], threaded: bool
+) -> int:
+    """Serve ``app`` with werkzeug's reloader: this process watches, a child
+    serves and is restarted when a module, or one of ``watched``, changes."""
+    from werkzeug.serving import is_running_from_reloader
+    from werkzeug.serving import run_simple
+
+    if port == 0 and is_running_from_reloader():
+        port = int(os.environ.get(_RELOAD_PORT_ENV, "0"))
+    run_simple(
+        host,
+        port,
+        app,  # type: ignore[arg-type]
+        use_reloader=True,
+        extra_files=watched,
+        threaded=threaded,
+    )
     return 0
 
 
@@ -178,6 +302,8 @@ def _call(url: str, method: str | None, assignments: Sequence[str], out_dir: str
         result = client.call(method, **args)
     except JSONWSPFault as fault:
         sys.stderr.write(f"fault ({fault.code}): {fault.string}\n")
+        if fault.hint:
+            sys.stderr.write(f"hint: {fault.hint}\n")
         return 1
     except (JSONWSPError, TypeError) as exc:
         sys.stderr.write(f"ladon call: {exc}\n")
@@ -186,6 +312,35 @@ def _call(url: str, method: str | None, assignments: Sequence[str], out_dir: str
     shown = _printable(result, out_dir, saved)
     sys.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
     return 0
+
+
+_LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class _PlainFormatter(logging.Formatter):
+    """Drops ANSI escape sequences: werkzeug's development server colours
+    its request and startup lines, which a log file must not hold."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _ANSI_ESCAPE.sub("", super().format(record))
+
+
+def _colours(stream: TextIO) -> bool:
+    """Whether to keep colours on ``stream``: only on a terminal, and not
+    when ``NO_COLOR`` is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _configure_logging(level: int) -> None:
+    """Log to stderr; without colours unless stderr is a terminal."""
+    handler = logging.StreamHandler(sys.stderr)
+    plain = not _colours(sys.stderr)
+    handler.setFormatter(_PlainFormatter(_LOG_FORMAT) if plain else logging.Formatter(_LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -221,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "call":
         return _call(args.url, args.method, args.arguments, args.out)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging(logging.INFO)
     if args.command == "serve":
         return _serve(args.targets, args.host, args.port, args.reload, args.tasks, args.debug)
     if args.command == "worker":
@@ -241,7 +396,7 @@ def ctl_main(argv: Sequence[str] | None = None) -> int:
     ts.add_argument("-m", "--multithreaded", action="store_true")
     ts.add_argument("modules", nargs="+")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    _configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     return _serve(args.modules, "127.0.0.1", args.port, False, None, False, args.multithreaded)
 
 

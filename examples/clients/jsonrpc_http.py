@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.request
 from typing import Any
 
@@ -36,3 +37,25 @@ batch = [
 ]
 for answer in post(f"{BASE}/Calculator/jsonrpc", batch):
     print("batch:", answer)
+
+
+def call(method: str, *params: Any) -> Any:
+    """A JSON-RPC 2.0 call to the task service; its result, or the error raised."""
+    answer = post(
+        f"{BASE}/InstanceService/jsonrpc",
+        {"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1},
+    )
+    if "error" in answer:
+        raise RuntimeError(answer["error"]["message"])
+    return answer["result"]
+
+
+task_id = call("cloneInstance", "i-1", "copy")["task_id"]
+while (p := call("cloneInstance_progress", task_id))["state"] not in (
+    "succeeded",
+    "failed",
+    "cancelled",
+):
+    print(f"task {p['state']} {p['progress']:.0%} {p['message']}")
+    time.sleep(0.5)
+print("task result:", call("cloneInstance_result", task_id)["instance_id"])

@@ -37,6 +37,8 @@ from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
 from ..types.spec import is_ladontype
 from ..types.spec import type_name
+from ..types.tasktype import TaskInfoResponse
+from ..types.tasktype import TaskProgressResponse
 from .docrender import doc_html
 from .docrender import lines_html
 from .skins import ASSET_PREFIX
@@ -186,6 +188,36 @@ class ServiceView:
         return self.service.name
 
 
+@dataclass(frozen=True, slots=True)
+class InterfaceRow:
+    """One interface on the service page: its name and the other names
+    that serve the same interface (``soapdocumentliteral`` for ``soap``)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+def interface_rows(interfaces: Mapping[str, type] | Sequence[str]) -> tuple[InterfaceRow, ...]:
+    """The rows of the service page's interface table, by name: names that
+    map to the same class make one row, under the name the class gives
+    itself (its ``name``) with the others as aliases.
+
+    :param interfaces: the application's name -> interface class mapping,
+        or just names (then one row each).
+    """
+    if not isinstance(interfaces, Mapping):
+        return tuple(InterfaceRow(name) for name in sorted(interfaces))
+    names_of: dict[type, list[str]] = {}
+    for name in sorted(interfaces):
+        names_of.setdefault(interfaces[name], []).append(name)
+    rows = []
+    for cls, names in names_of.items():
+        own = getattr(cls, "name", None)
+        main = own if isinstance(own, str) and own in names else names[0]
+        rows.append(InterfaceRow(main, tuple(n for n in names if n != main)))
+    return tuple(sorted(rows, key=lambda row: row.name))
+
+
 def _has_attachment(spec: TypeSpec) -> bool:
     while isinstance(spec, ListOf):
         spec = spec.item
@@ -225,7 +257,33 @@ def _method_view(m: MethodInfo, calls: Sequence[MethodInfo] = ()) -> MethodView:
     )
 
 
-def _type_view(t: type[LadonType]) -> TypeView:
+#: The first paragraph the page shows for the task response types, naming
+#: the service's own methods that answer with them (``{names}``); the
+#: type's docstring speaks of ``m_progress`` and the like.
+_TASK_TYPE_SUMMARIES: Mapping[type, str] = {
+    TaskInfoResponse: "Returned at once by {names}: the ``task_id`` to follow the task with.",
+    TaskProgressResponse: "The state of a task, as {names} answer it.",
+}
+
+
+def _literal_list(names: Sequence[str]) -> str:
+    """The names as reST literals: one, two joined by "and", more by commas
+    and a last "and"."""
+    quoted = [f"``{name}``" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _type_description(t: type[LadonType], description: str, answered_by: Sequence[str]) -> str:
+    """The type's description; a task response type's first paragraph is
+    replaced by one that names the methods answering with it."""
+    summary = _TASK_TYPE_SUMMARIES.get(t)
+    if summary is None or not answered_by:
+        return description
+    _first, sep, rest = description.strip().partition("\n\n")
+    return summary.format(names=_literal_list(answered_by)) + (sep + rest if sep else "")
+
+
+def _type_view(t: type[LadonType], answered_by: Sequence[str] = ()) -> TypeView:
     info = t.ladon_type_info()
     fields = tuple(
         ParamView(
@@ -239,7 +297,8 @@ def _type_view(t: type[LadonType]) -> TypeView:
         for f in info.fields
     )
     doc = parse_docstring(info.doc)
-    return TypeView(t.__name__, doc_html("\n".join(doc.description), doc.publisher), fields)
+    description = _type_description(t, "\n".join(doc.description), answered_by)
+    return TypeView(t.__name__, doc_html(description, doc.publisher), fields)
 
 
 def _console_model(service: ServiceInfo) -> dict[str, Any]:
@@ -296,7 +355,10 @@ def build_view(service: ServiceInfo) -> ServiceView:
         doc=doc_html(description, doc.publisher),
         summary=_summary(description),
         methods=methods,
-        types=tuple(_type_view(t) for t in service.types),
+        types=tuple(
+            _type_view(t, [m.name for m in service.methods.values() if m.rtype is t])
+            for t in service.types
+        ),
         model=script_json(_console_model(service)),
         counts={"methods": len(methods), "tasks": tasks, "types": len(service.types)},
     )
@@ -421,17 +483,22 @@ class Pages:
     def service(
         self,
         service: ServiceInfo,
-        interfaces: Sequence[str],
+        interfaces: Mapping[str, type] | Sequence[str],
         script_name: str,
         skin: str | None = None,
     ) -> str:
-        """The page of one service, with its console."""
+        """The page of one service, with its console.
+
+        :param interfaces: the application's name -> interface class
+            mapping (aliases share a row), or the interface names.
+        """
         template, skin = self._template("service", skin)
         return template.render(
             title=service.name,
             service=service,
             view=self.view(service),
-            interfaces=interfaces,
+            interfaces=sorted(interfaces),
+            interface_rows=interface_rows(interfaces),
             endpoint=f"{script_name}/{service.name}/jsonwsp",
             **self._common(script_name, skin),
         )

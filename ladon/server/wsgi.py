@@ -303,8 +303,7 @@ class LadonWSGIApplication:
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
         if kind is RouteKind.SERVICE:
-            names = sorted(self.interfaces)
-            html = self.pages.service(service, names, _script(environ), _skin(environ))
+            html = self.pages.service(service, self.interfaces, _script(environ), _skin(environ))
             return Response(html, content_type="text/html; charset=utf-8")
         iface = self.interface(service, route.interface)
         if iface is None:

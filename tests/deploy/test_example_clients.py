@@ -45,7 +45,7 @@ EXPECTED = {
         "soap task result: i-copy",
         "soap11 task result: i-copy",
     ],
-    "soap_suds.py": ["add(2, 3) = 5", "statistics: count 1 total 2.0"],
+    "soap_suds.py": ["add(2, 3) = 5", "statistics: count 1 total 2.0", "task result: i-copy"],
     "jsonwsp_client.py": [
         "add(2, 3) = 5",
         "Ladon 1.0 style: 5",
@@ -58,6 +58,7 @@ EXPECTED = {
         "1.0 add: {'result': 5, 'id': 1, 'error': None}",
         "2.0 add (named): {'jsonrpc': '2.0', 'result': 5, 'id': 'x'}",
         "batch: {'jsonrpc': '2.0', 'result': 2, 'id': 1}",
+        "task result: i-copy",
     ],
     "xmlrpc_client.py": ["add(2, 3) = 5", "task result: i-copy"],
 }

@@ -5,11 +5,17 @@ signal."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import select
 import shutil
 import signal
+import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -98,6 +104,139 @@ def test_serve_reloads_a_changed_service(tmp_path: Path) -> None:
         assert "reloading" in server.output()
     finally:
         server.stop()
+
+
+def _until(check: Callable[[], bool], server: Process, timeout: float = 20.0) -> None:
+    """Poll ``check`` (connection errors count as not yet) until it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except (OSError, ValueError):  # refused while restarting, or a 500
+            pass
+        assert server.popen.poll() is None, f"the server exited:\n{server.output()}"
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.1)
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    """Status, content type and text of a GET, HTTP errors included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.headers["Content-Type"], resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+
+def test_serve_reload_survives_a_syntax_error_and_serves_again_when_fixed(
+    tmp_path: Path,
+) -> None:
+    service = tmp_path / "calculator.py"
+    shutil.copy(EXAMPLES / "calculator.py", service)
+    good = service.read_text()
+    server = Process([_script("ladon"), "serve", str(service), "--port", "0", "--reload"], tmp_path)
+    try:
+        url = server.wait_for(URL).group(1)
+        _until(lambda: _add(url, 2, 3) == 5, server)
+        time.sleep(1.1)  # the stat reloader compares modification times
+        service.write_text(good.replace("return a + b\n", "return a + b +\n"))
+
+        # the server reports the error and keeps serving it, on every URL
+        _until(lambda: _get(url + "Calculator")[0] == 500, server)
+        status, content_type, text = _get(url + "Calculator/jsonwsp/description")
+        assert status == 500 and content_type.startswith("text/plain")
+        assert "cannot load the services" in text
+        assert f'File "{service}", line' in text
+        assert "return a + b +" in text and "SyntaxError" in text
+        assert "Traceback" not in text and "registry.py" not in text  # the error line only
+        server.wait_for(r"cannot load the services[^\n]*:\n  File .*calculator\.py")
+        assert "Traceback" not in server.output()
+
+        time.sleep(1.1)
+        service.write_text(good.replace("return a + b\n", "return a + b + 100\n"))
+        _until(lambda: _add(url, 2, 3) == 105, server)
+        assert _get(url + "Calculator")[0] == 200
+    finally:
+        server.stop()
+
+
+def test_serve_reports_a_syntax_error_at_start_without_a_traceback(tmp_path: Path) -> None:
+    service = tmp_path / "calculator.py"
+    service.write_text("from ladon import ladonize\n\nclass Calculator:\n    def add(self, a, b)\n")
+    for reload in ([], ["--reload"]):
+        server = Process(
+            [_script("ladon"), "serve", str(service), "--port", "0", *reload], tmp_path
+        )
+        try:
+            assert server.popen.wait(30) == 2
+            output = server.output()
+            assert f'cannot load the services:\n  File "{service}", line 4\n' in output
+            assert "def add(self, a, b)" in output and "SyntaxError" in output
+            assert "Traceback" not in output
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["plain", "reload"])
+def test_serve_log_has_no_colour_codes_when_not_on_a_terminal(tmp_path: Path, reload: bool) -> None:
+    server = Process(
+        [
+            _script("ladon"),
+            "serve",
+            str(EXAMPLES),
+            "--port",
+            "0",
+            *(["--reload"] if reload else []),
+        ],
+        tmp_path,
+    )
+    try:
+        url = server.wait_for(URL).group(1)
+        _until(lambda: _add(url, 1, 1) == 2, server)
+        # werkzeug colours 404 (yellow), other 4xx (red) and 5xx lines on a terminal
+        for path in ("nowhere", "Calculator/jsonwsp", "_ladon/static/ladon.css"):
+            _get(url + path)
+        server.wait_for(r'"GET /nowhere HTTP/1\.1" 404')
+        server.wait_for(r'"GET /Calculator/jsonwsp HTTP/1\.1" 405')
+        assert "\x1b" not in server.output()
+    finally:
+        server.stop()
+
+
+def test_serve_keeps_colours_on_a_terminal(tmp_path: Path) -> None:
+    primary, secondary = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    popen = subprocess.Popen(
+        [_script("ladon"), "serve", str(EXAMPLES / "calculator.py"), "--port", "0"],
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    seen = b""
+
+    def read_until(pattern: bytes) -> re.Match[bytes]:
+        nonlocal seen
+        deadline = time.monotonic() + 20
+        while not (found := re.search(pattern, seen)):
+            assert time.monotonic() < deadline, seen.decode(errors="replace")
+            if select.select([primary], [], [], 0.2)[0]:
+                seen += os.read(primary, 65536)
+        return found
+
+    try:
+        url = read_until(rb"Open (http://127\.0\.0\.1:\d+/)").group(1).decode()
+        _get(url + "nowhere")
+        read_until(rb"\x1b\[33m[^\n]*GET /nowhere")  # yellow, as werkzeug shows a 404
+    finally:
+        os.killpg(popen.pid, signal.SIGTERM)
+        popen.wait(15)
+        os.close(primary)
 
 
 def test_serve_refuses_a_bad_task_backend_url(tmp_path: Path) -> None:

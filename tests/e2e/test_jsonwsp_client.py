@@ -230,6 +230,11 @@ def test_cli_lists_methods(server_url: str, capsys: pytest.CaptureFixture[str]) 
 def test_cli_fault_and_usage_errors(server_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, f"{server_url}/Shapes", "fail", "how=client")
     assert (code, err.strip()) == (1, "fault (client): you asked for it")
+    code, _, err = run_cli(capsys, f"{server_url}/Shapes", "fail", "how=hint")
+    assert (code, err.splitlines()) == (
+        1,
+        ["fault (client): no such colour", "hint: try how=client"],
+    )
     code, _, err = run_cli(capsys, f"{server_url}/Shapes", "add", "a=1", "c=2")
     assert code == 2 and "no parameter 'c'" in err
     code, _, err = run_cli(capsys, f"{server_url}/Shapes", "nope")

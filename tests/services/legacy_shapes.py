@@ -113,6 +113,8 @@ class Shapes(object):
     def fail(self, how):
         if how == "client":
             raise ClientFault("you asked for it")
+        if how == "hint":
+            raise ClientFault("no such colour", hint="try how=client")
         if how == "server":
             raise ServerFault("backend down: " + how, detail="custom detail text")
         raise RuntimeError("secret internal state /etc/passwd")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 from webtest import TestApp
 
@@ -242,6 +243,34 @@ def test_task_method_is_marked_with_its_four_calls(client: TestApp) -> None:
         assert f'id="method-{call}"' in block
     assert 'data-task="1"' in block
     assert 'href="#type-Tag"' in block  # the task's result type is linked
+
+
+def test_task_types_name_the_methods_that_answer_with_them(client: TestApp) -> None:
+    page = lxml.html.fromstring(client.get("/Docs").text)
+    progress = page.get_element_by_id("type-TaskProgressResponse").find_class("doc")[0]
+    assert progress.text_content().startswith(
+        "The state of a task, as work_progress and work_cancel answer it."
+    )
+    assert "progress runs from 0.0 to 1.0" in progress.text_content()  # the rest is kept
+    started = page.get_element_by_id("type-TaskInfoResponse").find_class("doc")[0]
+    assert "Returned at once by work" in started.text_content()
+    assert (
+        "m_progress" not in client.get("/Docs").text and "m_cancel" not in client.get("/Docs").text
+    )
+
+
+def test_interfaces_table_shows_an_alias_in_the_row_of_its_interface(
+    client: TestApp, app: LadonWSGIApplication
+) -> None:
+    page = lxml.html.fromstring(client.get("/Docs").text)
+    rows = page.xpath('//*[@id="interfaces"]//tbody/tr')
+    names = [" ".join(row.xpath("./td[1]")[0].text_content().split()) for row in rows]
+    assert "soap (alias soapdocumentliteral)" in names
+    assert "soapdocumentliteral" not in names  # not a row of its own
+    assert len(names) == len(set(app.interfaces.values()))  # one row per interface
+    for row in rows:  # every description link answers
+        (href,) = row.xpath(".//a/@href")
+        assert client.get(href).status_int == 200
 
 
 def test_console_model_describes_params_types_and_defaults(client: TestApp) -> None:
