@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 from ._urls import redis_backend
 from ._urls import sqlite_backend
 from ._urls import thread_backend
+from .base import CANCEL_REQUESTED_MESSAGE as CANCEL_REQUESTED_MESSAGE
+from .base import CANCELLED_MESSAGE as CANCELLED_MESSAGE
 from .base import BackendUnavailable as BackendUnavailable
 from .base import TaskBackend as TaskBackend
 from .base import TaskCancelled as TaskCancelled
