@@ -443,12 +443,16 @@ class SQLiteTaskBackend:
             except sqlite3.Error as exc:
                 raise BackendUnavailable(f"the task database {self._path}: {exc}") from exc
 
+    def _writer(self, proc: _Process) -> sqlite3.Connection:
+        """The write connection of this process (call with ``proc.wlock`` held)."""
+        if proc.wconn is None:
+            proc.wconn = self._retry(self._connect)
+        return proc.wconn
+
     def _write(self, proc: _Process, sql: str, params: Sequence[object] | dict[str, object]) -> int:
         """Run one write statement; return the number of rows it changed."""
         with proc.wlock:
-            if proc.wconn is None:
-                proc.wconn = self._retry(self._connect)
-            conn = proc.wconn
+            conn = self._writer(proc)
             return self._retry(lambda: conn.execute(sql, params).rowcount)
 
     def _write_then_read(
@@ -462,9 +466,7 @@ class SQLiteTaskBackend:
         transaction (no other write comes in between)."""
         select = f"SELECT {_COLUMNS} FROM ladon_tasks WHERE id = ?"
         with proc.wlock:
-            if proc.wconn is None:
-                proc.wconn = self._retry(self._connect)
-            conn = proc.wconn
+            conn = self._writer(proc)
 
             def action() -> sqlite3.Row | None:
                 conn.execute("BEGIN IMMEDIATE")
