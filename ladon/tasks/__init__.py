@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 from ._urls import redis_backend
 from ._urls import sqlite_backend
 from ._urls import thread_backend
+from .base import CANCEL_REQUESTED_MESSAGE as CANCEL_REQUESTED_MESSAGE
+from .base import CANCELLED_MESSAGE as CANCELLED_MESSAGE
 from .base import SYSTEM_CLOCK as SYSTEM_CLOCK
 from .base import BackendUnavailable as BackendUnavailable
 from .base import Clock as Clock

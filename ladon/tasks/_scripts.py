@@ -17,7 +17,15 @@ see :class:`~ladon.tasks.jobs.JobSpec`).
 
 from __future__ import annotations
 
-_COMMON = """
+from .base import CANCEL_REQUESTED_MESSAGE
+from .base import CANCELLED_MESSAGE
+
+# NOTE: the messages are plain ASCII words, safe inside a Lua '...' string.
+assert "'" not in CANCELLED_MESSAGE + CANCEL_REQUESTED_MESSAGE
+
+_COMMON = f"""
+local CANCELLED_MESSAGE = '{CANCELLED_MESSAGE}'
+local CANCEL_REQUESTED_MESSAGE = '{CANCEL_REQUESTED_MESSAGE}'
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -27,7 +35,9 @@ local function finish(key, required, state, result, err, detail)
   if redis.call('HGET', key, 'state') ~= required then return 0 end
   if redis.call('HEXISTS', key, 'cancel') == 1 then state = 'cancelled' end
   redis.call('HSET', key, 'state', state, 'finished', fmt(now()), 'progress', '1')
-  if state == 'succeeded' then
+  if state == 'cancelled' then
+    redis.call('HSET', key, 'message', CANCELLED_MESSAGE)
+  elseif state == 'succeeded' then
     redis.call('HSET', key, 'result', result)
   elseif state == 'failed' then
     redis.call('HSET', key, 'error', err, 'detail', detail)
@@ -88,18 +98,20 @@ return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace', 'maxrt')
 """
 
 #: KEYS: record. ARGV: progress or '', '1' when a message follows, message.
-#: Returns 0 (go on), 1 (cancel requested) or 2 (no longer running).
+#: Returns 0 (go on), 1 (cancel requested: the report is dropped, the
+#: heartbeat renewed) or 2 (no longer running).
 SYNC = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 2 end
-if ARGV[1] ~= '' then
-  if tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'progress')) then
+local cancel = redis.call('HEXISTS', KEYS[1], 'cancel') == 1
+if not cancel then
+  if ARGV[1] ~= '' and tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'progress')) then
     redis.call('HSET', KEYS[1], 'progress', ARGV[1])
   end
+  if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'message', ARGV[3]) end
 end
-if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'message', ARGV[3]) end
 redis.call('HSET', KEYS[1], 'hb', fmt(now()))
 redis.call('PEXPIRE', KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
-if redis.call('HEXISTS', KEYS[1], 'cancel') == 1 then return 1 end
+if cancel then return 1 end
 return 0
 """
 
@@ -148,18 +160,24 @@ f[{len(STATUS_FIELDS) + 1}] = stop
 return f
 """
 
-#: KEYS: record. ARGV: method. Returns the state before, or nil for an
-#: unknown or foreign id; a pending task is cancelled outright.
-CANCEL = """
+#: KEYS: record. ARGV: method. Returns the STATUS_FIELDS then 0 (as
+#: :data:`STATUS` does) once the cancel is recorded, or nil for an unknown or
+#: foreign id: a pending task is cancelled outright, a running one flagged
+#: (message "cancel requested"), a finished one left alone.
+CANCEL = f"""
 local f = redis.call('HMGET', KEYS[1], 'method', 'state')
 if f[1] ~= ARGV[1] then return false end
-if f[2] == 'pending' or f[2] == 'running' then
-  if redis.call('HEXISTS', KEYS[1], 'cancel') == 0 then
-    redis.call('HSET', KEYS[1], 'cancel', fmt(now()))
+if (f[2] == 'pending' or f[2] == 'running') and redis.call('HEXISTS', KEYS[1], 'cancel') == 0 then
+  redis.call('HSET', KEYS[1], 'cancel', fmt(now()))
+  if f[2] == 'pending' then
+    finish(KEYS[1], 'pending', 'cancelled', '', '', '')
+  else
+    redis.call('HSET', KEYS[1], 'message', CANCEL_REQUESTED_MESSAGE)
   end
 end
-if f[2] == 'pending' then finish(KEYS[1], 'pending', 'cancelled', '', '', '') end
-return f[2]
+f = redis.call('HMGET', KEYS[1], {_FIELDS})
+f[{len(STATUS_FIELDS) + 1}] = 0
+return f
 """
 
 #: KEYS: record. Ends a running task cancelled before a hard stop.

@@ -30,6 +30,12 @@ from ..types.tasktype import check_max_runtime as check_max_runtime
 #: Longest progress message stored; longer ones are truncated.
 MAX_MESSAGE_LENGTH = 1000
 
+#: The message of a running task once a cancel was requested, until its job
+#: stops (its own later messages are dropped).
+CANCEL_REQUESTED_MESSAGE = "cancel requested"
+#: The message of a task that ended ``CANCELLED``.
+CANCELLED_MESSAGE = "cancelled"
+
 _TASK_ID = re.compile(r"[0-9a-f]{40}")
 # Characters XML 1.0 cannot hold (C0 controls but tab, newline and carriage
 # return; lone surrogates; U+FFFE and U+FFFF): a message must fit every
@@ -70,7 +76,9 @@ class TaskStatus:
     :param method: the key of the service method that owns the task.
     :param state: the task's :class:`TaskState`.
     :param progress: between 0.0 and 1.0; it never decreases.
-    :param message: the last progress message the task gave, if any.
+    :param message: the last progress message the task gave, if any;
+        :data:`CANCEL_REQUESTED_MESSAGE` once a cancel of the running task
+        was requested, :data:`CANCELLED_MESSAGE` once it ended cancelled.
     :param created: when the task was submitted (epoch seconds).
     :param started: when a worker started it (epoch seconds), or ``None``.
     :param finished: when it ended (epoch seconds), or ``None``.
@@ -414,11 +422,18 @@ class TaskBackend(Protocol):
         ...
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
-        """Cancel the task and return its status.
+        """Request the cancellation of the task and return its status at
+        that moment, at once.
 
-        A pending task becomes ``CANCELLED`` at once and never runs. A running
-        task is asked to stop (the returned status may still be ``RUNNING``).
-        A finished task is left as it is.
+        * A pending task ends ``CANCELLED`` at once (progress 1.0, message
+          :data:`CANCELLED_MESSAGE`) and never runs.
+        * A running task stays ``RUNNING`` until its job stops (at its next
+          progress report or look at :attr:`TaskHandle.cancelled`, or when
+          the backend kills it); its progress stays where it was and its
+          message becomes :data:`CANCEL_REQUESTED_MESSAGE`. Once the job has
+          stopped, however it stopped, the task is ``CANCELLED`` with
+          progress 1.0 and the message :data:`CANCELLED_MESSAGE`.
+        * A finished task is left as it is and answered unchanged.
 
         :param method: the key of the method that owns the task.
         :param task_id: the id :meth:`submit` returned.

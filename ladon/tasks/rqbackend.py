@@ -349,19 +349,25 @@ class RedisTaskBackend:
         return _status(task_id, reply)
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
-        """Cancel the task; see :meth:`ladon.tasks.TaskBackend.cancel`.
+        """Request the cancellation of the task and return its status at
+        that moment; see :meth:`ladon.tasks.TaskBackend.cancel`. A running
+        task stays ``RUNNING`` until it stops by itself or, ``cancel_grace``
+        seconds later (at once when it is 0), is killed.
 
         :raises UnknownTask: for an unknown, expired or foreign id.
         :raises BackendUnavailable: when Redis cannot be reached.
         """
-        if not is_task_id(task_id):
+        self.status(method, task_id)  # UnknownTask; fails a lost task first
+        # NOTE: the script answers with the record as the cancel left it, so
+        # the answer is the task at that moment even if its job stops at once.
+        reply = self._run("cancel", [self.key(task_id)], [method])
+        if not reply:  # pragma: no cover - expired in between
             raise UnknownTask(task_id)
-        before = self._run("cancel", [self.key(task_id)], [method])
-        if before is None:
-            raise UnknownTask(task_id)
-        if _text(before) == "running" and self.cancel_grace == 0:
+        status = _status(task_id, reply)
+        if status.state is TaskState.RUNNING and self.cancel_grace == 0:
             self._hard_stop(task_id)
-        return self.status(method, task_id)
+            return self.status(method, task_id)
+        return status
 
     def close(self, wait: bool = True) -> None:
         """Refuse new tasks and drop the connections (tasks on workers go on).

@@ -32,6 +32,8 @@ from typing import TypeVar
 
 from ._live import LiveTasks
 from ._pool import WorkerPool
+from .base import CANCEL_REQUESTED_MESSAGE
+from .base import CANCELLED_MESSAGE
 from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import SYSTEM_CLOCK
 from .base import BackendUnavailable
@@ -89,6 +91,12 @@ _COLUMNS = (
 )
 # The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
 _END = "progress = 1.0, finished = :now, expires = :now + ttl"
+# How a task ends that should end as ``:state``: cancelled if a cancel was
+# requested, whatever it ended with, and then it says so.
+_END_AS = (
+    "state = CASE cancel WHEN 1 THEN 'cancelled' ELSE :state END,"
+    " message = CASE WHEN cancel = 1 OR :state = 'cancelled' THEN :cancelled ELSE message END"
+)
 
 
 def _watch_process(backend: SQLiteTaskBackend) -> Callable[[], None]:
@@ -303,19 +311,31 @@ class SQLiteTaskBackend:
         proc = self._process()
         self.status(method, task_id)  # UnknownTask, and reaps a lost task
         # NOTE: every right-hand side sees the old row, so one statement
-        # cancels a pending task outright and flags a running one.
-        self._write(
+        # cancels a pending task outright and flags a running one (once).
+        # The row is read back in the same transaction: the answer is the
+        # task at the moment of the cancel, even if its job stops at once.
+        row = self._write_then_read(
             proc,
             "UPDATE ladon_tasks SET cancel = 1,"
+            " message = CASE state WHEN 'pending' THEN :cancelled ELSE :requested END,"
             " state = CASE state WHEN 'pending' THEN 'cancelled' ELSE state END,"
             " progress = CASE state WHEN 'pending' THEN 1.0 ELSE progress END,"
             " finished = CASE state WHEN 'pending' THEN :now ELSE finished END,"
             " expires = CASE state WHEN 'pending' THEN :now + ttl ELSE expires END"
-            " WHERE id = :id AND method = :method AND expires IS NULL",
-            {"now": self._clock.time(), "id": task_id, "method": method},
+            " WHERE id = :id AND method = :method AND expires IS NULL AND cancel = 0",
+            {
+                "now": self._clock.time(),
+                "id": task_id,
+                "method": method,
+                "cancelled": CANCELLED_MESSAGE,
+                "requested": CANCEL_REQUESTED_MESSAGE,
+            },
+            task_id,
         )
         proc.live.mark_cancelled([task_id])
-        return self.status(method, task_id)
+        if row is None or row["method"] != method:  # pragma: no cover - evicted in between
+            raise UnknownTask(task_id)
+        return _snapshot(task_id, row, self._clock.time())
 
     def close(self, wait: bool = True) -> None:
         """Refuse new tasks, cancel this process's pending ones, stop its
@@ -436,13 +456,44 @@ class SQLiteTaskBackend:
             except sqlite3.Error as exc:
                 raise BackendUnavailable(f"the task database {self._path}: {exc}") from exc
 
+    def _writer(self, proc: _Process) -> sqlite3.Connection:
+        """The write connection of this process (call with ``proc.wlock`` held)."""
+        if proc.wconn is None:
+            proc.wconn = self._retry(self._connect)
+        return proc.wconn
+
     def _write(self, proc: _Process, sql: str, params: Sequence[object] | dict[str, object]) -> int:
         """Run one write statement; return the number of rows it changed."""
         with proc.wlock:
-            if proc.wconn is None:
-                proc.wconn = self._retry(self._connect)
-            conn = proc.wconn
+            conn = self._writer(proc)
             return self._retry(lambda: conn.execute(sql, params).rowcount)
+
+    def _write_then_read(
+        self,
+        proc: _Process,
+        sql: str,
+        params: Sequence[object] | dict[str, object],
+        task_id: str,
+    ) -> sqlite3.Row | None:
+        """Run one write statement and read the task's row back, in one
+        transaction (no other write comes in between)."""
+        select = f"SELECT {_COLUMNS} FROM ladon_tasks WHERE id = ?"
+        with proc.wlock:
+            conn = self._writer(proc)
+
+            def action() -> sqlite3.Row | None:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(sql, params)
+                    row: sqlite3.Row | None = conn.execute(select, (task_id,)).fetchone()
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return row
+
+            return self._retry(action)
 
     def _query(
         self, proc: _Process, sql: str, params: Sequence[object] | dict[str, object]
@@ -461,10 +512,12 @@ class SQLiteTaskBackend:
         """Fail the unfinished tasks (matching ``where``) whose lease ran out."""
         return self._write(
             proc,
-            f"UPDATE ladon_tasks SET state = 'failed', error = :error, detail = :detail, {_END}"
+            f"UPDATE ladon_tasks SET {_END_AS}, error = :error, detail = :detail, {_END}"
             f" WHERE {where}expires IS NULL AND heartbeat + lease < :now",
             {
                 **params,
+                "state": TaskState.FAILED.value,
+                "cancelled": CANCELLED_MESSAGE,
                 "now": self._clock.time(),
                 "error": WORKER_LOST,
                 "detail": "The process running the task stopped renewing its lease "
@@ -487,14 +540,14 @@ class SQLiteTaskBackend:
             "id": task_id,
             "before": before,
             "state": state.value,
+            "cancelled": CANCELLED_MESSAGE,
             "result": result,
             "error": error[0] if error else None,
             "detail": error[1] if error else None,
             "now": self._clock.time(),
         }
         sql = (
-            "UPDATE ladon_tasks SET"
-            " state = CASE cancel WHEN 1 THEN 'cancelled' ELSE :state END,"
+            f"UPDATE ladon_tasks SET {_END_AS},"
             " result = CASE cancel WHEN 1 THEN NULL ELSE :result END,"
             " error = CASE cancel WHEN 1 THEN NULL ELSE :error END,"
             " detail = CASE cancel WHEN 1 THEN NULL ELSE :detail END,"
@@ -626,9 +679,15 @@ class SQLiteTaskBackend:
             proc.stop.set()
             self._write(
                 proc,
-                f"UPDATE ladon_tasks SET state = 'failed', error = :error, {_END}"
+                f"UPDATE ladon_tasks SET {_END_AS}, error = :error, {_END}"
                 " WHERE owner = :owner AND expires IS NULL",
-                {"now": self._clock.time(), "owner": proc.owner, "error": "worker stopped"},
+                {
+                    "now": self._clock.time(),
+                    "owner": proc.owner,
+                    "state": TaskState.FAILED.value,
+                    "cancelled": CANCELLED_MESSAGE,
+                    "error": "worker stopped",
+                },
             )
         except Exception:  # pragma: no cover - best effort at exit
             pass

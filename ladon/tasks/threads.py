@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._pool import WorkerPool
+from .base import CANCEL_REQUESTED_MESSAGE
+from .base import CANCELLED_MESSAGE
 from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import SYSTEM_CLOCK
 from .base import Clock
@@ -119,9 +121,12 @@ class ThreadTaskBackend:
     swept lazily whenever the backend is used, so memory stays bounded
     however many tasks run.
 
-    A task whose cancel was requested ends ``CANCELLED`` however its job ends
-    (returning, raising :class:`~ladon.tasks.TaskCancelled` or another
-    exception); its result, if any, is dropped.
+    :meth:`cancel` answers at once: a pending task is ``CANCELLED`` then,
+    a running one stays ``RUNNING`` (message "cancel requested") until its
+    job stops. A task whose cancel was requested ends ``CANCELLED`` (message
+    "cancelled") however its job ends (returning, raising
+    :class:`~ladon.tasks.TaskCancelled` or another exception); its result,
+    if any, is dropped.
 
     .. versionadded:: 2.0
     """
@@ -260,8 +265,11 @@ class ThreadTaskBackend:
                 record.cancel_requested = True
                 self._pending -= 1
                 self._finish(record, TaskState.CANCELLED)
-            elif record.state is TaskState.RUNNING:
+            elif record.state is TaskState.RUNNING and not record.cancel_requested:
+                # The job stops at its next report or look at task.cancelled;
+                # until then the task runs, and says so.
                 record.cancel_requested = True
+                record.message = CANCEL_REQUESTED_MESSAGE
             return record.snapshot(self._clock.time())
 
     def close(self, wait: bool = True) -> None:
@@ -370,7 +378,9 @@ class ThreadTaskBackend:
         record.state = state
         record.finished = self._clock.time()
         record.progress = 1.0  # 1.0 once the task has ended, however it ended
-        if state is TaskState.SUCCEEDED:
+        if state is TaskState.CANCELLED:
+            record.message = CANCELLED_MESSAGE
+        elif state is TaskState.SUCCEEDED:
             record.result = result
         elif state is TaskState.FAILED and error is not None:
             record.error, record.error_detail = error

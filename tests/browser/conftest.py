@@ -83,9 +83,22 @@ def example_app() -> Iterator[LadonWSGIApplication]:
     tasks = _load(EXAMPLES / "tasks.py", "_browser_tasks")
     tasks.STEP_SECONDS = 0.25  # cloneInstance: four steps, one second in all
     shapes = _load(SERVICES / "legacy_shapes.py", "_browser_shapes")
-    application = LadonWSGIApplication([calculator, tasks, shapes], catalog_name="Example services")
+    held = _load(SERVICES / "console_tasks.py", "_browser_console_tasks")
+    application = LadonWSGIApplication(
+        [calculator, tasks, shapes, held], catalog_name="Example services"
+    )
     yield application
+    held.open_all()
     application.close()
+
+
+@pytest.fixture()
+def gates(example_app: LadonWSGIApplication) -> Iterator[types.ModuleType]:
+    """The gates of ``tests/services/console_tasks.py`` (``gates.gate(name)``
+    is a ``threading.Event``); all are opened after the test."""
+    module = sys.modules["_browser_console_tasks"]
+    yield module
+    module.open_all()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ Screenshots land in each test's ``tmp_path``.
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,35 @@ def _console(page: Any, method: str) -> Any:
     details.locator("> summary").click()
     details.locator(".fields .field").first.wait_for()
     return details
+
+
+def _sent(page: Any) -> list[str]:
+    """Record the method names the page posts from now on (the list fills
+    as requests go out)."""
+    sent: list[str] = []
+
+    def record(request: Any) -> None:
+        if request.method == "POST" and request.url.endswith("/jsonwsp"):
+            sent.append(json.loads(request.post_data or "{}").get("methodname", "?"))
+
+    page.on("request", record)
+    return sent
+
+
+def _wait_state(page: Any, method: str, state: str) -> None:
+    """Wait until the console of ``method`` is in ``state`` (its data-state)."""
+    page.wait_for_function(
+        "([m, s]) => document.querySelector(`details.console[data-method=${m}]`).dataset.state === s",
+        arg=[method, state],
+    )
+
+
+def _wait_bar(page: Any, method: str, percent: int) -> None:
+    page.wait_for_function(
+        "([m, p]) => document.querySelector(`details[data-method=${m}] .bar`)"
+        ".getAttribute('aria-valuenow') === String(p)",
+        arg=[method, percent],
+    )
 
 
 def _outcome(details: Any) -> tuple[str, str]:
@@ -192,6 +222,8 @@ def test_task_progress_bar_reaches_100_and_the_result_appears(
     assert result["source_id"] == "i-42"
     assert result["disks"] == ["i-web-two-root"]
     assert not details.locator(".cancel").is_visible()
+    assert "bar-stopped" not in (bar.get_attribute("class") or "")
+    assert details.locator("button[type=submit]").is_enabled()
     page.wait_for_timeout(400)  # let the bar's width transition end
     details.screenshot(path=str(tmp_path / "task-done.png"))
 
@@ -205,12 +237,207 @@ def test_a_running_task_can_be_cancelled(page: Any, server: Server, tmp_path: Pa
     page.wait_for_function(
         "() => document.querySelector('details[data-method=taskExample]').dataset.state === 'running'"
     )
+    start = details.locator("button[type=submit]")
+    assert start.is_disabled()  # one task at a time
     details.locator(".cancel").click()
     page.wait_for_function(
         "() => document.querySelector('details[data-method=taskExample]').dataset.state === 'cancelled'"
     )
     assert details.locator(".task-state").inner_text().lower() == "cancelled"
-    title, _ = _outcome(details)
+    title, body = _outcome(details)
     assert title == "Cancelled"
-    assert int(details.locator(".bar").get_attribute("aria-valuenow") or "100") < 100
+    # the bar stays where the task stopped, not at the 100% of an ended task
+    bar = details.locator(".bar")
+    percent = int(bar.get_attribute("aria-valuenow") or "100")
+    assert percent < 100
+    assert bar.locator(".bar-label").inner_text() == f"cancelled at {percent}%"
+    assert f"cancelled at {percent}%" in body
+    assert "bar-cancelled" in (bar.get_attribute("class") or "")
+    assert start.is_enabled()
     details.screenshot(path=str(tmp_path / "task-cancelled.png"))
+
+
+def test_cancel_follows_the_task_until_it_stops_and_freezes_the_bar_there(
+    page: Any, server: Server, gates: types.ModuleType, tmp_path: Path
+) -> None:
+    page.goto(server.url + "/ConsoleTasks")
+    details = _console(page, "steps")
+    details.locator('[data-field="gate"] input').fill("cancel-1")
+    sent = _sent(page)
+    details.locator("button[type=submit]").click()
+    _wait_bar(page, "steps", 25)
+    state = details.locator(".task-state")
+    message = details.locator(".task-message")
+    bar = details.locator(".bar")
+    start = details.locator("button[type=submit]")
+    cancel = details.locator(".cancel")
+    assert state.inner_text().lower() == "running"
+    assert "step 1 of 4" in message.inner_text()
+    assert start.is_disabled()
+
+    cancel.click()
+    # the task looks at nothing until its gate opens: it runs on, and the
+    # console says that a cancel was requested and keeps following it
+    page.wait_for_function(
+        "() => document.querySelector('details[data-method=steps] .task-message')"
+        ".textContent.startsWith('cancel requested')"
+    )
+    assert state.inner_text().lower() == "running"
+    assert cancel.is_disabled() and cancel.inner_text() == "Cancel requested"
+    polls = sent.count("steps_progress")
+    page.wait_for_timeout(1000)  # two or three polls of 0.4 s
+    assert sent.count("steps_progress") > polls
+    assert state.inner_text().lower() == "running"
+    assert message.inner_text().startswith("cancel requested")
+    assert bar.get_attribute("aria-valuenow") == "25"
+    assert start.is_disabled()
+    details.screenshot(path=str(tmp_path / "cancel-requested.png"))
+
+    gates.gate("cancel-1").set()  # its next report stops it
+    _wait_state(page, "steps", "cancelled")
+    assert state.inner_text().lower() == "cancelled"
+    assert message.inner_text().startswith("cancelled")
+    assert bar.get_attribute("aria-valuenow") == "25"  # not the 100% of an ended task
+    assert bar.locator(".bar-label").inner_text() == "cancelled at 25%"
+    assert "bar-cancelled" in (bar.get_attribute("class") or "")
+    assert bar.locator(".bar-fill").evaluate("e => e.style.width") == "25%"
+    title, body = _outcome(details)
+    assert title == "Cancelled"
+    assert body == "The task was cancelled at 25%; it has no result."
+    assert not cancel.is_visible()
+    assert start.is_enabled()
+    assert sent.count("steps") == 1 and sent.count("steps_cancel") == 1
+    assert "steps_result" not in sent
+    details.screenshot(path=str(tmp_path / "cancelled-at-25.png"))
+
+
+def test_a_failed_task_shows_failed_where_it_stopped_and_why(
+    page: Any, server: Server, gates: types.ModuleType, tmp_path: Path
+) -> None:
+    page.goto(server.url + "/ConsoleTasks")
+    details = _console(page, "breaks")
+    details.locator('[data-field="gate"] input').fill("fail-1")
+    details.locator('[data-field="reason"] input').fill("disk full")
+    details.locator("button[type=submit]").click()
+    _wait_bar(page, "breaks", 25)
+    gates.gate("fail-1").set()
+    _wait_state(page, "breaks", "failed")
+    bar = details.locator(".bar")
+    assert details.locator(".task-state").inner_text().lower() == "failed"
+    assert bar.get_attribute("aria-valuenow") == "25"
+    assert bar.locator(".bar-label").inner_text() == "failed at 25%"
+    assert "bar-failed" in (bar.get_attribute("class") or "")
+    assert "The task failed: disk full" in details.locator(".task-message").inner_text()
+    title, _ = _outcome(details)
+    assert title == "Fault (server): The task failed: disk full"
+    assert details.locator("button[type=submit]").is_enabled()
+    details.screenshot(path=str(tmp_path / "failed-at-25.png"))
+
+
+def test_start_task_is_disabled_while_its_task_runs(
+    page: Any, server: Server, gates: types.ModuleType
+) -> None:
+    page.goto(server.url + "/ConsoleTasks")
+    details = _console(page, "steps")
+    gate = details.locator('[data-field="gate"] input')
+    gate.fill("busy-1")
+    sent = _sent(page)
+    start = details.locator("button[type=submit]")
+    start.click()
+    _wait_bar(page, "steps", 25)
+    task_line = details.locator(".task-id").inner_text()
+    assert start.is_disabled()
+    # neither Enter in a field nor a scripted submit starts a second task
+    gate.press("Enter")
+    details.locator("form").evaluate("f => f.requestSubmit()")
+    start.dispatch_event("click")
+    page.wait_for_timeout(600)
+    assert sent.count("steps") == 1
+    assert details.locator(".task-id").inner_text() == task_line
+
+    gates.gate("busy-1").set()
+    _wait_state(page, "steps", "done")
+    assert details.locator(".bar-label").inner_text() == "100%"
+    assert _outcome(details) == ("Result", '"all four steps"')
+    assert start.is_enabled()
+    start.click()  # enabled again: a new task
+    page.wait_for_function(
+        "t => document.querySelector('details[data-method=steps] .task-id').textContent !== t",
+        arg=task_line,
+    )
+    assert sent.count("steps") == 2
+
+
+def test_console_refuses_a_call_with_a_required_field_empty(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    page.goto(server.url + "/Calculator")
+    sent = _sent(page)
+    add = _console(page, "add")
+    add.locator('[data-field="a"] input').fill("2")
+    add.locator("button[type=submit]").click()
+    b = add.locator('[data-field="b"]')
+    error = b.locator(".field-error")
+    error.wait_for()
+    assert error.inner_text() == "b is required"
+    assert b.locator("input").get_attribute("aria-invalid") == "true"
+    assert add.locator(".form-error").inner_text() == "Not sent: the required field b is empty."
+    assert b.locator("input").evaluate("e => e === document.activeElement")
+    assert add.get_attribute("data-state") == "idle"
+    assert not add.locator(".outcome").is_visible() and not add.locator(".wire").is_visible()
+    add.screenshot(path=str(tmp_path / "required.png"))
+    assert sent == []  # nothing was sent
+
+    b.locator("input").fill("3")  # typing clears the field's message
+    assert not error.is_visible()
+    add.locator("button[type=submit]").click()
+    assert _outcome(add) == ("Result", "5")
+    assert not add.locator(".form-error").is_visible()
+    assert sent == ["add"]
+
+    # in nested types and list items too, named as the server names them
+    stats = _console(page, "statistics")
+    stats.locator(".add-item").click()
+    stats.locator('[data-field="label"] input').fill("x")
+    stats.locator("button[type=submit]").click()
+    value_error = stats.locator('[data-field="value"] .field-error')
+    value_error.wait_for()
+    assert value_error.inner_text() == "operands[0].value is required"
+    assert "operands[0].value" in stats.locator(".form-error").inner_text()
+    assert sent == ["add"]
+
+
+def test_start_task_refuses_empty_required_fields(page: Any, server: Server) -> None:
+    page.goto(server.url + "/TaskService")
+    sent = _sent(page)
+    details = _console(page, "taskExample")
+    details.locator("button[type=submit]").click()
+    form_error = details.locator(".form-error")
+    form_error.wait_for()
+    assert form_error.inner_text() == (
+        "Not sent: the required fields session_id, counter are empty."
+    )
+    assert details.locator('[data-field="session_id"] .field-error').inner_text() == (
+        "session_id is required"
+    )
+    assert details.locator('[data-field="counter"] .field-error').inner_text() == (
+        "counter is required"
+    )
+    assert not details.locator(".task").is_visible()
+    assert details.locator("button[type=submit]").is_enabled()
+    assert sent == []
+
+
+def test_a_nullable_parameter_left_empty_is_sent_as_null(page: Any, server: Server) -> None:
+    page.goto(server.url + "/ConsoleTasks")
+    note = _console(page, "note")
+    note.locator("button[type=submit]").click()
+    assert _outcome(note) == ("Result", '"null"')
+    assert not note.locator(".form-error").is_visible()
+    note.locator('[data-field="text"] input').fill("hi")
+    note.locator("button[type=submit]").click()
+    page.wait_for_function(
+        "() => document.querySelector('details[data-method=note] .outcome-body')"
+        ".textContent.includes('hi')"
+    )
+    assert _outcome(note) == ("Result", "\"text 'hi'\"")

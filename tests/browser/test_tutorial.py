@@ -61,12 +61,18 @@ def test_the_tutorial_console_steps_show_what_the_tutorial_says(
     assert _outcome(total) == ("Result", claimed.group(1))
     total.screenshot(path=str(tmp_path / "total.png"))
 
-    # "Leave the price empty and the fault says which argument is wrong"
+    # "Leave the price empty and the console refuses to send the call"
     item.locator('[data-field="price"] input').fill("")
+    submit.click()
+    field_error = item.locator('[data-field="price"] .field-error')
+    field_error.wait_for()
+    assert field_error.inner_text() == "items[0].price is required"
+    # "type cheap instead and the service's fault says which argument is wrong"
+    item.locator('[data-field="price"] input').fill("cheap")
     submit.click()
     page.wait_for_function(
         "() => document.querySelector('details.console[data-method=total] .outcome-title')"
         ".textContent.startsWith('Fault')"
     )
     title, _ = _outcome(total)
-    assert "items[0].price" in title
+    assert 'Argument "items[0].price": expected a number' in title

@@ -359,6 +359,16 @@ def test_foreign_ids_are_unknown_and_left_alone(work: Client, gates: Gates) -> N
 
 
 # -- cancel ------------------------------------------------------------------------------
+# The semantics (docs/tasks.rst, "Cancel"): m_cancel answers at once with the
+# task as the cancel left it; a running task runs on, saying "cancel
+# requested", until its job stops; an ended cancelled task says "cancelled"
+# with progress 1.0, as every ended task.
+
+
+def _same_but_duration(a: dict[str, object], b: dict[str, object]) -> None:
+    assert {k: v for k, v in a.items() if k != "duration"} == {
+        k: v for k, v in b.items() if k != "duration"
+    }
 
 
 def test_cancelled_pending_task_never_runs(work: Client, gates: Gates, backend: Backend) -> None:
@@ -374,7 +384,13 @@ def test_cancelled_pending_task_never_runs(work: Client, gates: Gates, backend: 
     fault = work.fault("hold_result", task_id=waiting)
     assert fault.code == "client" and "pending" in fault.string
 
-    assert work.cancel("hold", waiting)["state"] == "cancelled"
+    answer = work.cancel("hold", waiting)
+    assert (answer["state"], answer["progress"], answer["message"]) == (
+        "cancelled",
+        1.0,
+        "cancelled",
+    )
+    _same_but_duration(work.progress("hold", waiting), answer)
     assert "cancelled" in work.fault("hold_result", task_id=waiting).string
     for i in range(backend.capacity):
         gates.release(f"busy{i}")
@@ -385,14 +401,65 @@ def test_cancelled_pending_task_never_runs(work: Client, gates: Gates, backend: 
     gates.release("late")
     assert work.progress("hold", waiting)["state"] == "cancelled"
     assert not gates.started("late")
-    assert work.cancel("hold", waiting)["state"] == "cancelled"  # again: harmless
+    _same_but_duration(work.cancel("hold", waiting), answer)  # again: harmless
+
+
+def test_cancel_of_a_running_task_answers_running_until_its_job_stops(
+    work: Client, gates: Gates
+) -> None:
+    # hold reports 0.5 ("held") then waits for its gate, looking at nothing:
+    # it stops when it returns (or, on Redis, when cancel_grace is over).
+    task_id = work.start("hold", gates=gates.path, name="busy", text="late answer")
+    gates.wait_started("busy")
+    wait_until(lambda: work.progress("hold", task_id)["message"] == "held")
+
+    answer = work.cancel("hold", task_id)
+    assert (answer["state"], answer["progress"], answer["message"]) == (
+        "running",
+        0.5,
+        "cancel requested",
+    )
+    status = work.progress("hold", task_id)
+    assert (status["state"], status["progress"], status["message"]) in (
+        ("running", 0.5, "cancel requested"),
+        ("cancelled", 1.0, "cancelled"),  # Redis: its cancel_grace (0.5 s) is over
+    )
+    if status["state"] == "running":
+        fault = work.fault("hold_result", task_id=task_id)
+        assert fault.code == "client" and "still running" in fault.string
+        again = work.cancel("hold", task_id)  # a second cancel changes nothing
+        assert (again["state"], again["message"]) in (
+            ("running", "cancel requested"),
+            ("cancelled", "cancelled"),
+        )
+
+    gates.release("busy")  # it returns: its result is dropped
+    status = work.wait_state("hold", task_id)
+    assert (status["state"], status["progress"], status["message"]) == (
+        "cancelled",
+        1.0,
+        "cancelled",
+    )
+    fault = work.fault("hold_result", task_id=task_id)
+    assert fault.code == "client" and "cancelled" in fault.string
+    _same_but_duration(work.cancel("hold", task_id), status)  # ended: answered unchanged
 
 
 def test_cancel_reaches_a_running_cooperative_task(work: Client, gates: Gates) -> None:
     task_id = work.start("cooperative", gates=gates.path, name="c")
     gates.wait_started("c")
-    assert work.cancel("cooperative", task_id)["state"] in ("running", "cancelled")
-    assert work.wait_state("cooperative", task_id)["state"] == "cancelled"
+    answer = work.cancel("cooperative", task_id)
+    assert (answer["state"], answer["progress"], answer["message"]) == (
+        "running",
+        0.0,
+        "cancel requested",
+    )
+    status = work.wait_state("cooperative", task_id)
+    assert (status["state"], status["progress"], status["message"]) == (
+        "cancelled",
+        1.0,
+        "cancelled",
+    )
     fault = work.fault("cooperative_result", task_id=task_id)
     assert fault.code == "client" and "cancelled" in fault.string
 
@@ -401,9 +468,15 @@ def test_cancel_stops_a_task_looping_on_update_progress(work: Client, gates: Gat
     task_id = work.start("spin", gates=gates.path, name="s")
     gates.wait_started("s")
     wait_until(lambda: work.progress("spin", task_id)["progress"] > 0.5)
-    assert work.cancel("spin", task_id)["state"] in ("running", "cancelled")
+    answer = work.cancel("spin", task_id)
+    assert answer["state"] == "running" and answer["message"] == "cancel requested"
+    assert 0.5 < answer["progress"] < 1.0
     status = work.wait_state("spin", task_id)
-    assert (status["state"], status["progress"]) == ("cancelled", 1.0)
+    assert (status["state"], status["progress"], status["message"]) == (
+        "cancelled",
+        1.0,
+        "cancelled",
+    )
 
 
 def test_cancelled_task_that_returns_anyway_has_no_result(work: Client, gates: Gates) -> None:
@@ -415,12 +488,20 @@ def test_cancelled_task_that_returns_anyway_has_no_result(work: Client, gates: G
     assert "cancelled" in work.fault("hold_result", task_id=task_id).string
 
 
-def test_cancel_of_a_finished_task_leaves_it_succeeded(work: Client) -> None:
+def test_cancel_of_a_finished_task_answers_it_unchanged(work: Client) -> None:
     task_id = work.start("square", n=3)
-    work.wait_state("square", task_id)
+    done = work.wait_state("square", task_id)
     status = work.cancel("square", task_id)
     assert (status["state"], status["progress"]) == ("succeeded", 1.0)
+    _same_but_duration(status, done)
+    assert status["duration"] == done["duration"]  # ended: its duration is fixed
     assert work.result("square", task_id) == 9
+
+    failed = work.start("explode", reason="disk full")
+    done = work.wait_state("explode", failed)
+    assert done["state"] == "failed"
+    assert work.cancel("explode", failed) == done
+    assert work.fault("explode_result", task_id=failed).string == "The task failed: disk full"
 
 
 # -- expiry ------------------------------------------------------------------------------

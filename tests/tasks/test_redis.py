@@ -94,7 +94,12 @@ def test_rq_job_carries_only_where_the_method_is_as_json(
         assert json.loads(record[b"args"]) == [{"name": "r", "note": None, "sizes": [1]}, "x", 1.0]
         assert record[b"state"] == b"pending" and r.pttl(f"idle:task:{task_id}") > 0
         assert work.progress("inspect", task_id)["state"] == "pending"
-        assert work.cancel("inspect", task_id)["state"] == "cancelled"
+        answer = work.cancel("inspect", task_id)
+        assert (answer["state"], answer["progress"], answer["message"]) == (
+            "cancelled",
+            1.0,
+            "cancelled",
+        )
         assert 0 < r.pttl(f"idle:task:{task_id}") <= 3600_000
         assert b"args" not in r.hgetall(f"idle:task:{task_id}")  # freed once finished
     finally:
@@ -109,12 +114,36 @@ def test_a_task_that_ignores_its_cancel_is_stopped_hard(
     horse = gates.wait_started("mule")
     assert horse != solo.pid
     asked = time.monotonic()
-    work.cancel("stubborn", task_id)
+    answer = work.cancel("stubborn", task_id)
+    assert (answer["state"], answer["message"]) == ("running", "cancel requested")
     status = work.wait_state("stubborn", task_id, timeout=GRACE + 5)
-    assert status["state"] == "cancelled"
+    assert (status["state"], status["progress"], status["message"]) == (
+        "cancelled",
+        1.0,
+        "cancelled",
+    )
     wait_until(lambda: not pid_alive(horse), 5.0, "the horse killed")
     assert time.monotonic() - asked < GRACE + 5
     assert work.run("square", n=4) == 16, solo.output()  # the worker goes on
+
+
+def test_with_no_cancel_grace_a_running_task_is_stopped_by_the_cancel_itself(
+    redis_server: RedisServer, solo: Worker, gates: Gates, apps: list[LadonWSGIApplication]
+) -> None:
+    url = redis_server.url(
+        queue="solo", prefix="solo:", app="backend_app:app", lease=LEASE, cancel_grace=0
+    )
+    work = _client(apps, url)
+    task_id = work.start("stubborn", gates=gates.path, name="mule0")
+    horse = gates.wait_started("mule0")
+    answer = work.cancel("stubborn", task_id)  # its job stops (is killed) at once
+    assert (answer["state"], answer["progress"], answer["message"]) == (
+        "cancelled",
+        1.0,
+        "cancelled",
+    )
+    wait_until(lambda: not pid_alive(horse), 5.0, "the horse killed")
+    assert work.run("square", n=5) == 25, solo.output()
 
 
 def test_killed_horse_leaves_its_task_failed_worker_lost(
@@ -282,7 +311,8 @@ def test_a_simple_worker_runs_tasks_and_honours_cancels(
         work.cancel("stubborn", task_id)
         # it cannot be killed in the worker's own process: the record ends
         # cancelled, the task runs on until it returns
-        assert work.wait_state("stubborn", task_id, timeout=GRACE + 5)["state"] == "cancelled"
+        status = work.wait_state("stubborn", task_id, timeout=GRACE + 5)
+        assert (status["state"], status["message"]) == ("cancelled", "cancelled")
         assert pid_alive(worker.pid)
         gates.release("mule")
         assert work.run("square", n=6) == 36, worker.output()

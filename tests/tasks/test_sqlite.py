@@ -95,8 +95,14 @@ def test_another_backend_on_the_file_sees_progress_and_cancels_the_running_task(
     wait_until(lambda: other.status(METHOD, task_id).message == "working")
     status = other.status(METHOD, task_id)
     assert (status.state, status.progress) == (TaskState.RUNNING, 0.3)
-    other.cancel(METHOD, task_id)
-    assert _wait_state(runner, task_id, TaskState.CANCELLED).result is None
+    answer = other.cancel(METHOD, task_id)
+    assert (answer.state, answer.progress, answer.message) == (
+        TaskState.RUNNING,
+        0.3,
+        "cancel requested",
+    )
+    ended = _wait_state(runner, task_id, TaskState.CANCELLED)
+    assert (ended.progress, ended.message, ended.result) == (1.0, "cancelled", None)
     with pytest.raises(UnknownTask):
         other.status("Svc.other", task_id)
 
@@ -134,6 +140,27 @@ def _heartbeat(db: Path, task_id: str) -> float:
             "SELECT heartbeat FROM ladon_tasks WHERE id = ?", (task_id,)
         ).fetchone()[0]
         return beat
+
+
+def test_a_task_lost_after_its_cancel_was_requested_ends_cancelled(
+    db: Path, backends: list[SQLiteTaskBackend]
+) -> None:
+    runner = _make(backends, db, lease=0.5, heartbeat=0.1)
+    watcher = _make(backends, db, lease=0.5, heartbeat=0.1)
+    release = threading.Event()
+    task_id = runner.submit(METHOD, lambda handle: release.wait(10))
+    _wait_state(watcher, task_id, TaskState.RUNNING)
+    assert watcher.cancel(METHOD, task_id).message == "cancel requested"
+    proc = runner._proc
+    assert proc is not None
+    proc.stop.set()  # its process "dies" before the job stops
+    status = _wait_state(watcher, task_id, TaskState.CANCELLED, TaskState.FAILED)
+    assert (status.state, status.progress, status.message) == (
+        TaskState.CANCELLED,
+        1.0,
+        "cancelled",
+    )
+    release.set()
 
 
 def test_finished_records_are_deleted_from_the_file(

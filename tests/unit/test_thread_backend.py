@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ladon.tasks import CANCEL_REQUESTED_MESSAGE
+from ladon.tasks import CANCELLED_MESSAGE
 from ladon.tasks import DEFAULT_TASKS_ENV
 from ladon.tasks import TaskCancelled
 from ladon.tasks import TaskError
@@ -297,6 +299,7 @@ def test_cancelling_a_pending_task_means_it_never_runs(make_backend: MakeBackend
         assert status.started is None
         assert status.finished is not None
         assert status.progress == 1.0  # ended (cancelled), never started
+        assert status.message == CANCELLED_MESSAGE == "cancelled"
     finally:
         release.set()
     assert wait_finished(backend, blocker).state is TaskState.SUCCEEDED
@@ -318,11 +321,58 @@ def test_cancelling_a_cooperative_running_task(backend: ThreadTaskBackend) -> No
 
     task_id = backend.submit(METHOD, job)
     assert started.wait(TIMEOUT)
-    assert backend.cancel(METHOD, task_id).state in (TaskState.RUNNING, TaskState.CANCELLED)
+    answer = backend.cancel(METHOD, task_id)
+    assert (answer.state, answer.message) == (TaskState.RUNNING, CANCEL_REQUESTED_MESSAGE)
+    assert answer.finished is None
     status = wait_finished(backend, task_id)
     assert status.state is TaskState.CANCELLED
+    assert (status.progress, status.message) == (1.0, CANCELLED_MESSAGE)
     assert status.result is None
     assert status.finished is not None
+
+
+def test_a_task_cancelled_while_running_drops_its_later_reports(
+    backend: ThreadTaskBackend,
+) -> None:
+    reported, cancelled, release = threading.Event(), threading.Event(), threading.Event()
+    raised: list[str] = []
+
+    def job(handle: TaskHandle) -> str:
+        handle.progress(0.2, message="step 1")
+        reported.set()
+        assert cancelled.wait(TIMEOUT)
+        try:
+            handle.progress(0.9, message="step 2")
+        except TaskCancelled:
+            raised.append("TaskCancelled")  # a job that goes on regardless
+        assert release.wait(TIMEOUT)
+        return "done anyway"
+
+    task_id = backend.submit(METHOD, job)
+    assert reported.wait(TIMEOUT)
+    answer = backend.cancel(METHOD, task_id)
+    assert (answer.state, answer.progress, answer.message) == (
+        TaskState.RUNNING,
+        0.2,
+        CANCEL_REQUESTED_MESSAGE,
+    )
+    cancelled.set()
+    wait_until(lambda: raised == ["TaskCancelled"])
+    status = backend.status(METHOD, task_id)  # the report of 0.9 was dropped
+    assert (status.state, status.progress, status.message) == (
+        TaskState.RUNNING,
+        0.2,
+        CANCEL_REQUESTED_MESSAGE,
+    )
+    assert backend.cancel(METHOD, task_id).message == CANCEL_REQUESTED_MESSAGE  # again: no change
+    release.set()
+    status = wait_finished(backend, task_id)
+    assert (status.state, status.progress, status.message) == (
+        TaskState.CANCELLED,
+        1.0,
+        CANCELLED_MESSAGE,
+    )
+    assert status.result is None
 
 
 def test_cancelled_task_is_stopped_at_its_next_progress_report(

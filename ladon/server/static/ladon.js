@@ -3,10 +3,14 @@
  * Builds a form for each method from the JSON model embedded in the page
  * (<script id="ladon-model">), calls the method through JSON-WSP
  * (POST <endpoint> {"methodname": m, "args": {...}}) and shows the result
- * or the fault. A task method is started, then followed with m_progress
- * (progress bar, state, message) until it ends; m_cancel stops it and
- * m_result fetches its value. Plain JavaScript, no dependencies; every
- * value from the page model or a response is written with textContent.
+ * or the fault. A required field left empty stops the call before anything
+ * is sent, with a message naming the field. A task method is started, then
+ * followed with m_progress (progress bar, state, message) until it ends,
+ * its Start button disabled meanwhile; m_cancel asks it to stop (it is
+ * followed on until it has stopped) and m_result fetches its value. A task
+ * that failed or was cancelled keeps the bar where it was before its end.
+ * Plain JavaScript, no dependencies; every value from the page model or a
+ * response is written with textContent.
  */
 (function () {
   "use strict";
@@ -74,6 +78,12 @@
   var INT_RE = /^[-+]?\d{1,15}$/;
   var FLOAT_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
+  // A parameter, field or list item that must be given: not optional and
+  // not nullable (an empty nullable parameter is sent as null).
+  function isRequired(spec) {
+    return !spec.optional && !spec.nullable;
+  }
+
   function scalarWidget(type, spec, id) {
     if (type === "bool") {
       var box = el("input", { type: "checkbox", id: id, "data-type": "bool" });
@@ -101,19 +111,46 @@
       autocomplete: "off",
       spellcheck: "false"
     });
+    var error = el("p", { className: "field-error", id: id + "-error", role: "alert", hidden: true });
+    input.setAttribute("aria-describedby", error.id);
+
+    function flag(path) {
+      input.classList.add("invalid");
+      input.setAttribute("aria-invalid", "true");
+      error.textContent = path + " is required";
+      error.hidden = false;
+    }
+
+    function unflag() {
+      input.classList.remove("invalid");
+      input.removeAttribute("aria-invalid");
+      error.hidden = true;
+      error.textContent = "";
+    }
+
+    input.addEventListener("input", unflag);
     return {
-      element: input,
-      read: function () {
+      element: el("div", { className: "control" }, [input, error]),
+      // problems: where a required value that is missing is recorded
+      // ({path, input}); path: how the server names this value.
+      read: function (problems, path) {
         var text = input.value;
         var trimmed = text.trim();
-        if (type === "str" || type === "bytes") {
-          if (text === "" && (spec.optional || spec.nullable)) {
+        var empty = (type === "str" || type === "bytes") ? text === "" : trimmed === "";
+        unflag();
+        if (empty) {
+          if (isRequired(spec)) {
+            flag(path);
+            problems.push({ path: path, input: input });
             return { present: false };
           }
-          return { present: true, value: text };
-        }
-        if (trimmed === "") {
+          if (spec.nullable && !spec.optional) {
+            return { present: true, value: null };
+          }
           return { present: false };
+        }
+        if (type === "str" || type === "bytes") {
+          return { present: true, value: text };
         }
         if (type === "int" && INT_RE.test(trimmed)) {
           return { present: true, value: Number(trimmed) };
@@ -163,10 +200,10 @@
     add.addEventListener("click", addItem);
     return {
       element: group,
-      read: function () {
+      read: function (problems, path) {
         var values = [];
-        entries.forEach(function (entry) {
-          var got = entry.widget.read();
+        entries.forEach(function (entry, i) {
+          var got = entry.widget.read(problems, path + "[" + i + "]");
           if (got.present) {
             values.push(got.value);
           }
@@ -216,13 +253,13 @@
     group.appendChild(body);
     return {
       element: group,
-      read: function () {
+      read: function (problems, path) {
         if (include && !include.checked) {
           return { present: false };
         }
         var value = {};
         fields.forEach(function (f) {
-          var got = f.widget.read();
+          var got = f.widget.read(problems, path + "." + f.spec.name);
           if (got.present) {
             value[f.spec.name] = got.value;
           }
@@ -296,9 +333,14 @@
     this.task = details.querySelector(".task");
     this.cancelButton = details.querySelector(".cancel");
     this.submitButton = details.querySelector("button[type=submit]");
+    this.formError = null;
     this.widgets = [];
-    this.run = 0;
+    this.run = 0;          // numbers the calls: answers of an older one are dropped
+    this.busy = false;     // a call, or a task, is under way: no second start
     this.taskId = null;
+    this.ended = false;    // the followed task has ended: its status is final
+    this.lastPercent = 0;  // the progress shown before the task ended
+    this.duration = NaN;
     this.built = false;
   }
 
@@ -318,6 +360,8 @@
     if (this.method.params.length === 0) {
       this.fieldsBox.appendChild(el("p", { className: "muted", text: "This method takes no arguments." }));
     }
+    this.formError = el("p", { className: "form-error", role: "alert", hidden: true });
+    this.submitButton.parentNode.appendChild(this.formError);
     this.form.addEventListener("submit", function (event) {
       event.preventDefault();
       self.submit();
@@ -332,15 +376,26 @@
     this.details.setAttribute("data-state", state);
   };
 
-  Console.prototype.args = function () {
+  // The arguments to send; every required value left empty is added to
+  // problems (and marked in the form).
+  Console.prototype.args = function (problems) {
     var args = {};
     this.widgets.forEach(function (w) {
-      var got = w.widget.read();
+      var got = w.widget.read(problems, w.spec.name);
       if (got.present) {
         args[w.spec.name] = got.value;
       }
     });
     return args;
+  };
+
+  Console.prototype.refuse = function (problems) {
+    var names = problems.map(function (p) { return p.path; });
+    this.formError.textContent = names.length === 1
+      ? "Not sent: the required field " + names[0] + " is empty."
+      : "Not sent: the required fields " + names.join(", ") + " are empty.";
+    this.formError.hidden = false;
+    problems[0].input.focus();
   };
 
   Console.prototype.show = function (kind, title, text) {
@@ -364,48 +419,85 @@
     this.show("fault", "Fault (" + (fault.code || "?") + "): " + (fault.string || ""), lines.join("\n") || "(no detail)");
   };
 
+  Console.prototype.setBusy = function (busy) {
+    this.busy = busy;
+    this.submitButton.disabled = busy;
+  };
+
   Console.prototype.submit = function () {
+    if (this.busy) {
+      return; // a task runs: its console follows it until it ends
+    }
     var self = this;
-    var args = this.args();
+    var problems = [];
+    var args = this.args(problems);
+    if (problems.length > 0) {
+      this.refuse(problems);
+      return;
+    }
+    this.formError.hidden = true;
     var token = ++this.run;
     this.wire.hidden = false;
     this.wire.querySelector(".wire-request").textContent =
       "POST " + endpoint + "\n" + JSON.stringify({ methodname: this.name, args: args }, null, 2);
     this.outcome.hidden = true;
     this.setState("calling");
-    this.submitButton.disabled = true;
+    this.setBusy(true);
     call(this.name, args).then(function (answer) {
       if (token !== self.run) {
         return;
       }
-      self.submitButton.disabled = false;
       if (!self.isTask || !answer.ok) {
         self.showAnswer(answer);
         self.setState(answer.ok ? "done" : "fault");
+        self.setBusy(false);
         return;
       }
       self.follow(answer.result.task_id, token);
     });
   };
 
+  function percentOf(value) {
+    return Math.round(Math.max(0, Math.min(1, Number(value) || 0)) * 100);
+  }
+
+  // Show a status of the followed task. Every task that ended has progress
+  // 1.0: a succeeded one shows 100%, a failed or cancelled one keeps the
+  // bar where it was before its end, marked "<state> at N%". Nothing
+  // changes once an end was shown (an answer that arrives late is older).
   Console.prototype.progress = function (status) {
+    if (this.ended) {
+      return;
+    }
     var state = status.state || "pending";
-    var percent = Math.round(Math.max(0, Math.min(1, Number(status.progress) || 0)) * 100);
-    if (state === "cancelled" && this.lastPercent !== undefined) {
-      percent = this.lastPercent; // show how far it got, not a full bar
+    var ended = TERMINAL[state] === true;
+    var stopped = ended && state !== "succeeded";
+    var percent = percentOf(status.progress);
+    if (stopped) {
+      percent = this.lastPercent;
     } else {
       this.lastPercent = percent;
     }
+    this.ended = ended;
     var bar = this.task.querySelector(".bar");
     bar.setAttribute("aria-valuenow", String(percent));
     bar.setAttribute("data-state", state);
+    bar.classList.toggle("bar-stopped", stopped);
+    bar.classList.toggle("bar-cancelled", state === "cancelled");
+    bar.classList.toggle("bar-failed", state === "failed");
     bar.querySelector(".bar-fill").style.width = percent + "%";
-    bar.querySelector(".bar-label").textContent = percent + "%";
+    var text = stopped ? state + " at " + percent + "%" : percent + "%";
+    bar.querySelector(".bar-label").textContent = text;
+    bar.setAttribute("aria-valuetext", text);
     var label = this.task.querySelector(".task-state");
     label.textContent = state;
     label.setAttribute("data-state", state);
-    var seconds = Number(status.duration);
-    var message = status.message || "";
+    this.duration = Number(status.duration);
+    this.showMessage(status.message || "");
+  };
+
+  Console.prototype.showMessage = function (message) {
+    var seconds = this.duration;
     if (isFinite(seconds)) {
       message = (message ? message + " · " : "") + seconds.toFixed(1) + " s";
     }
@@ -415,12 +507,15 @@
   Console.prototype.follow = function (taskId, token) {
     var self = this;
     this.taskId = taskId;
-    this.lastPercent = undefined;
+    this.ended = false;
+    this.lastPercent = 0;
+    this.duration = NaN;
     this.task.hidden = false;
     this.task.querySelector(".task-id").textContent = "task " + taskId;
     this.progress({ state: "pending", progress: 0 });
     this.cancelButton.hidden = false;
     this.cancelButton.disabled = false;
+    this.cancelButton.textContent = "Cancel task";
     this.setState("running");
 
     function poll() {
@@ -443,7 +538,7 @@
           return;
         }
         if (state === "cancelled") {
-          self.show("fault", "Cancelled", "The task was cancelled; it has no result.");
+          self.show("fault", "Cancelled", "The task was cancelled at " + self.lastPercent + "%; it has no result.");
           self.finish("cancelled");
           return;
         }
@@ -452,7 +547,12 @@
             return;
           }
           self.showAnswer(result);
-          self.finish(result.ok ? "done" : "fault");
+          if (state === "failed" && !result.ok) {
+            // why it failed: what m_result says (the message of a failed
+            // task may still be its last progress message)
+            self.showMessage(result.fault.string || answer.result.message || "");
+          }
+          self.finish(result.ok ? "done" : state === "failed" ? "failed" : "fault");
         });
       });
     }
@@ -462,19 +562,29 @@
   Console.prototype.finish = function (state) {
     this.cancelButton.hidden = true;
     this.setState(state);
+    this.setBusy(false);
   };
 
   Console.prototype.cancel = function () {
     var self = this;
-    if (!this.taskId) {
+    var token = this.run;
+    if (!this.taskId || this.ended) {
       return;
     }
     this.cancelButton.disabled = true;
+    this.cancelButton.textContent = "Cancel requested";
     call(this.name + "_cancel", { task_id: this.taskId }).then(function (answer) {
+      if (token !== self.run) {
+        return;
+      }
       if (answer.ok) {
+        // at once: "running" with "cancel requested" until the task stops
+        // (the polling shows its end), or already "cancelled"
         self.progress(answer.result);
       } else {
         self.showAnswer(answer);
+        self.cancelButton.disabled = false;
+        self.cancelButton.textContent = "Cancel task";
       }
     });
   };
