@@ -218,10 +218,14 @@ def test_service_page_lists_methods_params_types_and_class_doc(client: TestApp) 
 
 def test_service_page_links_each_interface_description(client: TestApp) -> None:
     html = client.get("/shapes").text
-    for iface in ("jsonwsp", "soap", "soap11", "soapdocumentliteral"):
+    for iface in ("jsonwsp", "soap", "soap11", "jsonrpc10", "jsonrpc", "xmlrpc"):
         link = f'href="/Shapes/{iface}/description"'
         assert link in html
         assert client.get(f"/Shapes/{iface}/description").status_int == 200
+    # Ladon 1.0's alias of soap is named on soap's row, and still answers
+    assert "soapdocumentliteral" in html
+    assert 'href="/Shapes/soapdocumentliteral/description"' not in html
+    assert client.get("/Shapes/soapdocumentliteral/description").status_int == 200
 
 
 def test_service_page_shows_rest_style_param_docs(client: TestApp) -> None:
