@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import ClassVar
 from typing import Final
@@ -37,6 +38,14 @@ from ..types.attachment import AttachmentSet
 from ..types.convert import Converted
 from ..types.convert import dump
 from ..types.convert import load
+from ._plugin10 import BaseFaultHandler as BaseFaultHandler
+from ._plugin10 import BaseInterface as BaseInterface
+from ._plugin10 import BaseRequestHandler as BaseRequestHandler
+from ._plugin10 import BaseResponseHandler as BaseResponseHandler
+from ._plugin10 import ServiceDescriptor as ServiceDescriptor
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 
 class Absent(enum.Enum):
@@ -127,6 +136,9 @@ class Call:
     :param notification: a JSON-RPC 2.0 notification: run, never answered.
     :param attachments: the request's attachments (a multipart request);
         closed once the call is answered, unless a task took them over.
+    :param header_blocks: the child elements of a SOAP envelope's
+        ``Header``, for the steps that read them (WS-Security,
+        WS-Addressing...).
 
     .. versionadded:: 2.0
     """
@@ -137,6 +149,7 @@ class Call:
     mirror: object = ABSENT
     notification: bool = False
     attachments: AttachmentSet | None = None
+    header_blocks: tuple[etree._Element, ...] = ()
 
     @property
     def multipart(self) -> bool:
@@ -347,12 +360,3 @@ class Interface(abc.ABC):
             return result.value
         opts = dataclasses.replace(m.options, raw_bytes=True) if self.binary else m.options
         return dump(m.rtype, result, "result", opts, m.rtype_nullable)
-
-
-# NOTE: Ladon 1.0's plug-in classes keep their import path,
-# ``ladon.interfaces.base``; they live in .legacy, which needs the classes above.
-from .legacy import BaseFaultHandler as BaseFaultHandler  # noqa: E402
-from .legacy import BaseInterface as BaseInterface  # noqa: E402
-from .legacy import BaseRequestHandler as BaseRequestHandler  # noqa: E402
-from .legacy import BaseResponseHandler as BaseResponseHandler  # noqa: E402
-from .legacy import ServiceDescriptor as ServiceDescriptor  # noqa: E402

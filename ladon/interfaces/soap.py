@@ -61,15 +61,20 @@ _ENVELOPE_START = (
 _ENVELOPE_END = "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
 _ENVELOPE_TAG = f"{{{SOAP_ENV}}}Envelope"
 _BODY_TAG = f"{{{SOAP_ENV}}}Body"
+_HEADER_TAG = f"{{{SOAP_ENV}}}Header"
 
 
-def _body_of(envelope: etree._Element) -> etree._Element | None:
+def _parts_of(envelope: etree._Element) -> tuple[etree._Element | None, etree._Element | None]:
+    """The envelope's Header (or ``None``) and Body (or ``None``)."""
     # PERF: a loop over the (one or two) children beats find(), which parses
     # its path on every call.
+    header = body = None
     for child in envelope:
         if child.tag == _BODY_TAG:
-            return child
-    return None
+            body = child
+        elif child.tag == _HEADER_TAG:
+            header = child
+    return header, body
 
 
 class SOAPBase(Interface):
@@ -86,7 +91,7 @@ class SOAPBase(Interface):
                 f"Expected a SOAP 1.1 envelope (namespace {SOAP_ENV}), "
                 f"got namespace {etree.QName(root).namespace!r}"
             )
-        body_el = _body_of(root)
+        header, body_el = _parts_of(root)
         if body_el is None:
             raise MalformedRequest("The SOAP envelope has no Body")
         if not len(body_el):  # comments and PIs are gone: children are elements
@@ -112,7 +117,13 @@ class SOAPBase(Interface):
                 continue
             values[name] = to_plain(c, spec, name)
         attachments = request.attachments
-        return Call(m, self.bind_named(m, values, attachments), attachments=attachments)
+        blocks = () if header is None else tuple(c for c in header if isinstance(c.tag, str))
+        return Call(
+            m,
+            self.bind_named(m, values, attachments),
+            attachments=attachments,
+            header_blocks=blocks,
+        )
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         code = fault.soap_code or ("Client" if fault.is_client else "Server")

@@ -4,10 +4,13 @@
 request into one :class:`~ladon.interfaces.base.Call` or a
 :class:`~ladon.interfaces.base.Batch`; each call is run by :meth:`Dispatcher.run`
 (the method, an introspection call of the interface, or the task backend),
-which turns every failure into a fault and logs the call; the interface
-encodes the result or the fault. Batches take the same steps per call, so
-that checks, logging and later steps (authentication, metrics, tracing)
-apply to every call alike, whatever the protocol.
+which turns every failure into a fault; the interface encodes the result or
+the fault. Batches take the same steps per call.
+
+What every call goes through whatever its protocol (Ladon 1.0's call
+logging, authentication, metrics, tracing...) is a :class:`Step` given to
+the dispatcher: ``before_call`` may refuse the call with a fault,
+``after_call`` sees how it ended.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import time
 import traceback
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from typing import Protocol
 
 from ..exceptions.service import ServiceFault
 from ..exceptions.service import UnexpectedError
@@ -56,14 +61,17 @@ def internal_error(exc: BaseException, debug: bool) -> UnexpectedError:
     return UnexpectedError(detail)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Exchange:
-    """One request being answered: what every step of the path may read.
+    """One request being answered: what every step of the path may read
+    (and what steps learn about it, as typed fields).
 
     :param service: the service called.
     :param interface: the interface serving it.
     :param environ: the WSGI environ (methods taking ``**kw`` receive it,
         as in Ladon 1.0).
+    :param request: the request as the interface read it (``None`` before
+        it was read).
 
     .. versionadded:: 2.0
     """
@@ -71,6 +79,68 @@ class Exchange:
     service: ServiceInfo
     interface: Interface
     environ: Mapping[str, Any]
+    request: WireRequest | None = None
+
+
+class Step(Protocol):
+    """Something every call goes through, whatever its protocol.
+
+    .. versionadded:: 2.0
+    """
+
+    def before_call(self, exchange: Exchange, call: Call) -> None:
+        """Called before the method runs; raise a
+        :class:`~ladon.exceptions.service.ServiceFault` to refuse the call
+        (the fault is its answer)."""
+        ...
+
+    def after_call(self, exchange: Exchange, call: Call, outcome: Outcome, seconds: float) -> None:
+        """Called once the call has its result or fault (``seconds`` from
+        the start of :meth:`before_call` of the first step). It must not
+        raise."""
+        ...
+
+
+class CallLog:
+    """Ladon 1.0's ``logging=`` flags, as a step: one line per call on the
+    ``ladon.calls`` logger (service, interface, method, and with the flags
+    the arguments, the result or fault, the time taken).
+
+    :param flags: the ``ladon.server.LOG_*`` flags.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, flags: int) -> None:
+        self.flags = flags
+
+    def before_call(self, exchange: Exchange, call: Call) -> None:
+        pass
+
+    def after_call(self, exchange: Exchange, call: Call, outcome: Outcome, seconds: float) -> None:
+        flags = self.flags
+        record: dict[str, object] = {
+            "service": exchange.service.name,
+            "interface": exchange.interface.name,
+            "method": call.method.name,
+        }
+        if flags & LOG_REQUEST_DICT:
+            record["args"] = {
+                p.name: a for p, a in zip(call.method.params, call.args, strict=False)
+            }
+        if flags & LOG_RESPONSE_DICT:
+            if outcome.fault is None:
+                record["result"] = outcome.result
+            else:
+                record["fault"] = outcome.fault.faultstring
+        if flags & LOG_EXECUTION_TIME:
+            record["seconds"] = round(seconds, 6)
+        if len(record) == 3:
+            return
+        if flags & LOG_JSON_FORMAT:
+            call_logger.info(json.dumps(record, default=repr, ensure_ascii=False))
+        else:
+            call_logger.info(" ".join(f"{k}={v!r}" for k, v in record.items()))
 
 
 class Dispatcher:
@@ -78,19 +148,20 @@ class Dispatcher:
 
     :param tasks: answers the task methods.
     :param debug: put tracebacks of unexpected errors in faults.
-    :param logging: Ladon 1.0 logging flags (``ladon.server.LOG_*``).
+    :param steps: what every call goes through, in order.
 
     .. versionadded:: 2.0
     """
 
-    def __init__(self, tasks: TaskCalls, debug: bool = False, logging: int = 0) -> None:
+    def __init__(self, tasks: TaskCalls, debug: bool = False, steps: Sequence[Step] = ()) -> None:
         self.tasks = tasks
         self.debug = debug
-        self.logging = logging
+        self.steps = tuple(steps)
 
     def answer(self, exchange: Exchange, request: WireRequest) -> Payload:
         """Decode, run and encode: the whole route of a call."""
         iface = exchange.interface
+        exchange.request = request
         try:
             decoded = iface.decode_call(request)
         except ServiceFault as fault:
@@ -106,17 +177,35 @@ class Dispatcher:
         return self._guarded(iface, None, lambda: iface.encode_batch(decoded, outcomes))
 
     def run(self, exchange: Exchange, call: Call) -> Outcome:
-        """Run one call; every failure becomes its fault; log it."""
-        started = time.perf_counter() if self.logging else 0.0
+        """Run one call through the steps; every failure becomes its fault."""
+        steps = self.steps
+        if not steps:  # PERF: the plain case, no clock
+            return self._run(exchange, call)
+        started = time.perf_counter()
         try:
-            outcome = Outcome(call, self.invoke(exchange, call))
+            for step in steps:
+                step.before_call(exchange, call)
         except ServiceFault as fault:
             outcome = Outcome(call, fault=fault)
         except Exception as exc:
             outcome = Outcome(call, fault=internal_error(exc, self.debug))
-        if self.logging:
-            self._log(exchange, outcome, time.perf_counter() - started)
+        else:
+            outcome = self._run(exchange, call)
+        seconds = time.perf_counter() - started
+        for step in steps:
+            try:
+                step.after_call(exchange, call, outcome, seconds)
+            except Exception as exc:
+                logger.error("Step %r failed after a call", step, exc_info=exc)
         return outcome
+
+    def _run(self, exchange: Exchange, call: Call) -> Outcome:
+        try:
+            return Outcome(call, self.invoke(exchange, call))
+        except ServiceFault as fault:
+            return Outcome(call, fault=fault)
+        except Exception as exc:
+            return Outcome(call, fault=internal_error(exc, self.debug))
 
     def invoke(self, exchange: Exchange, call: Call) -> object:
         """Call the method (or answer the task or introspection call)."""
@@ -181,35 +270,6 @@ class Dispatcher:
             return self.fault(iface, fault, call)
         except Exception as exc:
             return self.fault(iface, internal_error(exc, self.debug), call)
-
-    def _log(self, exchange: Exchange, outcome: Outcome, seconds: float) -> None:
-        """Ladon 1.0 ``logging=`` flags, through the ``ladon.calls`` logger."""
-        flags = self.logging
-        call = outcome.call
-        if call is None:  # pragma: no cover - run() always has a call
-            return
-        record: dict[str, object] = {
-            "service": exchange.service.name,
-            "interface": exchange.interface.name,
-            "method": call.method.name,
-        }
-        if flags & LOG_REQUEST_DICT:
-            record["args"] = {
-                p.name: a for p, a in zip(call.method.params, call.args, strict=False)
-            }
-        if flags & LOG_RESPONSE_DICT:
-            if outcome.fault is None:
-                record["result"] = outcome.result
-            else:
-                record["fault"] = outcome.fault.faultstring
-        if flags & LOG_EXECUTION_TIME:
-            record["seconds"] = round(seconds, 6)
-        if len(record) == 3:
-            return
-        if flags & LOG_JSON_FORMAT:
-            call_logger.info(json.dumps(record, default=repr, ensure_ascii=False))
-        else:
-            call_logger.info(" ".join(f"{k}={v!r}" for k, v in record.items()))
 
 
 def _custom(result: CustomResponse) -> Payload:

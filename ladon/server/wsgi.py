@@ -56,12 +56,17 @@ from ..tasks.calls import TaskCalls
 from ..types.attachment import AttachmentSet
 from ..types.attachment import attachment
 from ..wire.multipart import MultipartLimits
+from . import LOG_EXECUTION_TIME
 from . import LOG_REQUEST_ACCESS
+from . import LOG_REQUEST_DICT
+from . import LOG_RESPONSE_DICT
 from .body import content_coding
 from .body import read_body
 from .body import read_parts
+from .dispatch import CallLog
 from .dispatch import Dispatcher
 from .dispatch import Exchange
+from .dispatch import Step
 from .pages import Pages
 from .routing import Route
 from .routing import RouteKind
@@ -177,14 +182,17 @@ class LadonWSGIApplication:
         self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "", path_list)
         self.router = Router(self.interfaces)
         self._instances: dict[tuple[str, str], Interface] = {}
-        self._endpoints: dict[Route, Exchange] = {}
+        self._endpoints: dict[Route, tuple[ServiceInfo, Interface]] = {}
         self._task_schemes = task_schemes
         self._tasks_config: TaskBackend | str | None = (
             tasks if tasks is not None else os.environ.get(DEFAULT_TASKS_ENV)
         )
         self._tasks: TaskBackend | None = None
         self._lock = threading.Lock()
-        self.dispatcher = Dispatcher(TaskCalls(self.task_backend, debug), debug, logging)
+        steps: list[Step] = []
+        if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
+            steps.append(CallLog(logging))
+        self.dispatcher = Dispatcher(TaskCalls(self.task_backend, debug), debug, steps)
         self._has_tasks = any(
             m.task_of or m.is_task for s in self.services for m in s.methods.values()
         )
@@ -287,10 +295,10 @@ class LadonWSGIApplication:
 
     def _handle(self, environ: WSGIEnviron) -> Response | Payload:
         route = self.router.match(environ.get("PATH_INFO", "") or "")
-        exchange = self._endpoints.get(route)
-        if exchange is not None and environ.get("REQUEST_METHOD") == "POST":
+        endpoint = self._endpoints.get(route)
+        if endpoint is not None and environ.get("REQUEST_METHOD") == "POST":
             # NOTE: the hot path: a call to an endpoint seen before.
-            return self.post(exchange, route, environ)
+            return self.post(endpoint[0], endpoint[1], route, environ)
         kind = route.kind
         if kind is RouteKind.CATALOG:
             html = self.pages.catalog(self.services, _script(environ), _skin(environ))
@@ -322,20 +330,16 @@ class LadonWSGIApplication:
             raise MethodNotAllowed(
                 description=f"Requests for {service.name} {route.interface} interface must be posted"
             )
-        exchange = Exchange(service, iface, environ)
         if len(self._endpoints) >= 1024:  # bounded: paths are client-chosen
             self._endpoints.clear()
-        self._endpoints[route] = exchange
-        return self.post(exchange, route, environ)
+        self._endpoints[route] = (service, iface)
+        return self.post(service, iface, route, environ)
 
-    def post(self, endpoint: Exchange, route: Route, environ: WSGIEnviron) -> Payload:
-        """Read the body of a call (with its attachments) and answer it.
-
-        :param endpoint: the service and interface called (its environ is
-            replaced by this request's).
-        """
-        exchange = Exchange(endpoint.service, endpoint.interface, environ)
-        iface = exchange.interface
+    def post(
+        self, service: ServiceInfo, iface: Interface, route: Route, environ: WSGIEnviron
+    ) -> Payload:
+        """Read the body of a call (with its attachments) and answer it."""
+        exchange = Exchange(service, iface, environ)
         ctype = str(environ.get("CONTENT_TYPE", ""))
         headers = EnvironHeaders(environ)
         if not (ctype[:10].lower() == "multipart/" and iface.accepts_attachments):
