@@ -44,15 +44,22 @@ def task_key(service: ServiceInfo, method: MethodInfo) -> str:
 def progress_response(status: TaskStatus) -> dict[str, object]:
     """A ``TaskProgressResponse``, as the plain mapping the encoders take.
 
+    The ``message`` of a failed task says why it failed: the exception's
+    message (never its traceback), "worker lost", or the ``max_runtime``
+    it ran past.
+
     .. versionadded:: 2.0
     """
+    message = status.message
+    if status.state is TaskState.FAILED and status.error:
+        message = status.error
     return {
         "task_id": status.task_id,
         "progress": float(status.progress),
         "duration": float(status.duration),
         "starttime": float(status.starttime),
         "state": status.state.value,
-        "message": status.message,
+        "message": message,
     }
 
 

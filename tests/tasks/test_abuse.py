@@ -252,6 +252,7 @@ def test_cancel_stops_a_task_that_never_ends(make_app: MakeApp, gates: Gates) ->
 def _assert_overrun(work: Client, method: str, task_id: str, limit: float) -> None:
     status = work.progress(method, task_id)
     assert (status["state"], status["progress"]) == ("failed", 1.0)
+    assert status["message"] == f"the task ran longer than its max_runtime of {limit:g} s"
     fault = work.fault(f"{method}_result", task_id=task_id)
     assert fault.code == "server"
     assert (

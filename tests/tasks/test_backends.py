@@ -316,6 +316,8 @@ def test_failing_task_gives_its_message_without_traceback(work: Client) -> None:
     task_id = work.start("explode", reason="disk full")
     status = work.wait_state("explode", task_id)
     assert (status["state"], status["progress"]) == ("failed", 1.0)
+    assert status["message"] == "disk full"  # why, without the traceback
+    assert work.progress("explode", task_id)["message"] == "disk full"
     for _ in range(2):
         fault = work.fault("explode_result", task_id=task_id)
         assert fault.code == "server"

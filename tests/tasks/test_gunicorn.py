@@ -171,6 +171,7 @@ def test_worker_killed_mid_task_leaves_it_failed_worker_lost(
         status = work.wait_state("hold", task_id, timeout=LEASE + 5)
         assert time.monotonic() - killed < LEASE + 3
         assert (status["state"], status["progress"]) == ("failed", 1.0)
+        assert status["message"] == "worker lost"  # after a SIGKILL, it says why
         fault = work.fault("hold_result", task_id=task_id)
         assert fault.code == "server" and fault.string == "The task failed: worker lost"
         # gunicorn replaced the worker; the service goes on

@@ -157,6 +157,7 @@ def test_killed_horse_leaves_its_task_failed_worker_lost(
     status = work.wait_state("hold", task_id, timeout=LEASE + 5)
     assert time.monotonic() - killed < LEASE + 3
     assert (status["state"], status["progress"]) == ("failed", 1.0)
+    assert status["message"] == "worker lost"
     assert work.fault("hold_result", task_id=task_id).string == "The task failed: worker lost"
     assert work.run("square", n=5) == 25, solo.output()
 
@@ -175,6 +176,7 @@ def test_killed_worker_leaves_its_task_failed_worker_lost(
         status = work.wait_state("hold", task_id, timeout=LEASE + 5)
         assert time.monotonic() - killed < LEASE + 3
         assert (status["state"], status["progress"]) == ("failed", 1.0)
+        assert status["message"] == "worker lost"
         assert work.fault("hold_result", task_id=task_id).string == "The task failed: worker lost"
         # the orphaned horse does not go on with a task nobody follows
         wait_until(lambda: not pid_alive(horse), 5.0, "the orphaned horse ended")
