@@ -12,6 +12,7 @@ from typing import Any
 from lxml import etree
 
 from ..exceptions.service import ArgumentError
+from ..exceptions.service import ResultError
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
 from ..types.spec import PRIMITIVES
@@ -175,6 +176,14 @@ def write(
         out.append(f"<{tag}>")
         write_fields(out, spec, value, prefix, prefix, files)
         out.append(f"</{tag}>")
+    elif spec is int and type(value) is int:
+        if not _LONG_MIN <= value <= _LONG_MAX:
+            # The WSDL publishes int as xsd:long: never send more than it says.
+            raise ResultError(
+                tag.rpartition(":")[2],
+                "the integer is out of the range of xsd:long (64 bits) the WSDL publishes",
+            )
+        out.append(f"<{tag}>{value}</{tag}>")
     elif isinstance(value, attachment):
         if files is None:
             out.append(f"<{tag}>{base64.b64encode(value.read()).decode('ascii')}</{tag}>")
@@ -185,6 +194,9 @@ def write(
             )
     else:
         out.append(f"<{tag}>{escape(text_of(value))}</{tag}>")
+
+
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 
 def part_id(n: int) -> str:

@@ -23,8 +23,8 @@ from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..types.attachment import attachment
-from ..types.ladontype import LadonType
 from ..types.spec import ListOf
+from ..types.spec import is_ladontype
 from ..wire.multipart import related_response
 from ..wire.schema import ARRAYS_NS
 from ..wire.schema import SOAP_ENV
@@ -45,6 +45,7 @@ from .base import Interface
 from .base import Payload
 from .base import WireRequest
 from .wsdl import document_literal_wsdl
+from .wsdl import flattened
 
 
 class VersionMismatch(ClientFault):
@@ -199,11 +200,12 @@ class SOAPInterface(SOAPBase):
         files: list[attachment] | None = [] if call.multipart else None
 
         def write_result(out: list[str]) -> None:
-            if isinstance(rtype, type) and issubclass(rtype, LadonType) and plain is not None:
+            if flattened(m):
                 # Ladon 1.0 wire shape: the fields sit directly in MResponse.
-                write_fields(out, rtype, plain, "", "arr:", files)
-            else:
+                write_fields(out, rtype, plain, "", "arr:", files)  # type: ignore[arg-type]
+            elif plain is not None or not is_ladontype(rtype):
                 write(out, "result", rtype, plain, "arr:", files)
+            # else: a nullable LadonType result that is None is left out
 
         return self.respond(open_tag, f"</{m.name}Response>", write_result, files)
 

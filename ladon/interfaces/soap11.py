@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from ..types.spec import is_ladontype
 from ..wire.schema import service_ns
 from ._soapvalues import write
 from .base import Call
@@ -34,6 +35,8 @@ class SOAP11Interface(SOAPBase):
         ns = service_ns(self.service.name)
 
         def write_result(out: list[str]) -> None:
+            if plain is None and is_ladontype(m.rtype):
+                return  # a nil object reaches rpc clients as None only when left out
             write(out, "result", m.rtype, plain, "")
 
         return self.respond(

@@ -22,6 +22,7 @@ from ..types.ladontype import LadonType
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
+from ..types.spec import is_ladontype
 from ..wire.schema import ARRAYS_NS
 from ..wire.schema import HTTP_TRANSPORT
 from ..wire.schema import MIME
@@ -102,6 +103,14 @@ def _complex_types(schema: etree._Element, service: ServiceInfo, prefix: str) ->
             maxOccurs="unbounded",
             nillable="true",
         )
+
+
+def flattened(method: MethodInfo) -> bool:
+    """Whether the ``soap`` answer holds the fields of a LadonType result
+    directly (Ladon 1.0's shape), rather than in ``<result>``: for every
+    LadonType result but a nullable one (a Ladon 2 declaration), which is
+    in ``<result>`` so that ``None`` can be told from an object."""
+    return is_ladontype(method.rtype) and not method.rtype_nullable
 
 
 def _doc(method: MethodInfo) -> str:
@@ -205,11 +214,15 @@ def document_literal_wsdl(service: ServiceInfo, url: str) -> bytes:
             xs + "sequence",
         )
         rtype = m.rtype
-        if isinstance(rtype, type) and issubclass(rtype, LadonType):
-            for f in rtype.ladon_type_info().fields:
+        if flattened(m):
+            for f in rtype.ladon_type_info().fields:  # type: ignore[union-attr]
                 _field_element(rseq, f.name, f.type, f.optional, f.nullable, "ns1")
         else:
-            _field_element(rseq, "result", rtype, False, m.rtype_nullable, "ns1")
+            # a nullable result is left out when it is None (minOccurs 0):
+            # clients read a missing element as None, which they do not
+            # for a nil one of a complex type
+            optional = m.rtype_nullable and is_ladontype(rtype)
+            _field_element(rseq, "result", rtype, optional, m.rtype_nullable, "ns1")
     for m in service.methods.values():
         for suffix in ("", "Response"):
             msg = _el(root, w + "message", name=m.name + suffix)

@@ -441,6 +441,10 @@ CASES: list[Case] = [
     Case("Ledger", "greet", "empty-strings", {"name": "", "punctuation": ""}),
     Case("Ledger", "greet", "cjk", {"name": "名前", "punctuation": "！"}),
     Case("Ledger", "nothing", "no-args", {}),
+    Case("Ledger", "find_line", "found", {"text": "tea"}),
+    Case("Ledger", "find_line", "none", {}),
+    Case("Ledger", "power", "int64-max", {"base": 2, "exponent": 62}),
+    Case("Ledger", "power", "negative", {"base": -3, "exponent": 3}),
 ]
 
 

@@ -120,6 +120,8 @@ LEDGER_METHODS = {
     "maybe",
     "greet",
     "nothing",
+    "find_line",
+    "power",
 }
 
 UTC = datetime.timezone.utc
@@ -871,3 +873,25 @@ def test_replies_to_suds_are_namespace_valid_xml(
     root = parse_strict(reply)  # an undeclared prefix fails here
     assert etree.QName(root).namespace == SOAP_ENV
     assert client.options.transport.statuses[-1] == 200
+
+
+# -- the WSDL never promises less than the server sends ------------------------------------
+
+
+def test_a_nil_ladontype_result_reaches_suds_as_none(
+    suds_client: ClientFactory, flavour: str
+) -> None:
+    ledger = suds_client("Ledger", flavour).service
+    found = ledger.find_line("tea")
+    assert (found.text, decimal.Decimal(str(found.amount))) == ("tea", decimal.Decimal("1.50"))
+    assert ledger.find_line("") is None
+
+
+def test_an_int_result_beyond_xsd_long_is_a_server_fault_for_suds(
+    suds_client: ClientFactory, flavour: str
+) -> None:
+    ledger = suds_client("Ledger", flavour).service
+    assert ledger.power(2, 62) == 2**62
+    with pytest.raises(suds.WebFault) as info:
+        ledger.power(2, 63)
+    assert "out of the range of xsd:long" in str(info.value.fault.faultstring)

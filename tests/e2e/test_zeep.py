@@ -75,6 +75,8 @@ LEDGER_METHODS = {
     "maybe",
     "greet",
     "nothing",
+    "find_line",
+    "power",
 }
 METHODS = {"Shapes": SHAPES_METHODS, "Ledger": LEDGER_METHODS}
 
@@ -795,3 +797,31 @@ def test_sampled_responses_are_namespace_valid_xml(
     assert raw.content_type.startswith("text/xml")
     assert etree.QName(raw.root).namespace == SOAP_ENV
     assert raw.body.startswith(b"<?xml")
+
+
+# -- the WSDL never promises less than the server sends ------------------------------------
+
+
+def test_a_nil_ladontype_result_reaches_zeep_as_none(ledger: Any) -> None:
+    found = ledger.find_line("tea")
+    assert (found.text, found.amount) == ("tea", decimal.Decimal("1.50"))
+    assert ledger.find_line("") is None
+
+
+def test_an_int_result_beyond_xsd_long_is_a_server_fault(ledger: Any) -> None:
+    assert ledger.power(2, 63 - 1) == 2**62
+    assert ledger.power(-2, 63) == -(2**63)  # the lowest xsd:long
+    with pytest.raises(zeep.exceptions.Fault) as info:
+        ledger.power(2, 63)
+    assert info.value.code.endswith("Server")
+    assert "out of the range of xsd:long" in info.value.message
+
+
+def test_the_wsdl_publishes_int_as_xsd_long(zeep_client: ClientFactory, flavour: str) -> None:
+    wsdl = etree.fromstring(
+        requests.get(f"{zeep_client('Ledger', flavour).wsdl.location}", timeout=5).content
+    )
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    types = {el.get("type") for el in wsdl.iter(f"{xs}element") if el.get("name") == "base"}
+    types |= {el.get("type") for el in wsdl.iter() if el.get("name") == "base"}
+    assert types - {None} == {"xsd:long"}

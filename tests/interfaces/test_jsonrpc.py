@@ -260,6 +260,9 @@ PARITY: list[tuple[str, str, dict[str, Any], Any]] = [
     ("Ledger", "greet", {"name": "Ann"}, "Hello, Ann!"),
     ("Ledger", "greet", {}, "Hello, world!"),
     ("Ledger", "nothing", {}, []),
+    ("Ledger", "find_line", {"text": "tea"}, {"amount": "1.50", "text": "tea"}),
+    ("Ledger", "find_line", {}, None),
+    ("Ledger", "power", {"base": 2, "exponent": 62}, 2**62),
 ]
 PARITY_IDS = [f"{s}.{m}({','.join(a)})" for s, m, a, _ in PARITY]
 

@@ -224,6 +224,9 @@ PARITY: list[tuple[str, str, dict[str, Any], tuple[Any, ...]]] = [
     ("Ledger", "greet", {"name": "Ann"}, ("Ann",)),
     ("Ledger", "greet", {}, ()),
     ("Ledger", "nothing", {}, ()),
+    ("Ledger", "find_line", {"text": "tea"}, ("tea",)),
+    ("Ledger", "find_line", {}, ()),
+    ("Ledger", "power", {"base": 2, "exponent": 62}, (2, 62)),
 ]
 PARITY_IDS = [f"{s}.{m}-{i}" for i, (s, m, _, _) in enumerate(PARITY)]
 

@@ -66,3 +66,15 @@ class Ledger:
     @ladonize()
     def nothing(self) -> list[int]:
         return []
+
+    @ladonize()
+    def find_line(self, text: str = "") -> Line | None:
+        """The line of that text; None for no text."""
+        return Line(text=text, amount=decimal.Decimal("1.50")) if text else None
+
+    @ladonize()
+    def power(self, base: int, exponent: int) -> int:
+        """``base ** exponent``; beyond 64 bits a fault on SOAP, whose WSDL says xsd:long."""
+        if exponent > 4096:
+            raise ValueError("exponent too large")
+        return int(base**exponent)
