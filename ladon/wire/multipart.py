@@ -48,10 +48,13 @@ _UNSAFE_HEADER = re.compile(r"[\r\n\x00]")
 
 
 class MultipartError(MalformedRequest):
-    """The multipart body is malformed.
+    """The multipart body is malformed (HTTP 400 where the protocol lets the
+    status vary: a bad HTTP body, not a fault of the service).
 
     .. versionadded:: 2.0
     """
+
+    http_status: int | None = 400
 
 
 class AttachmentLimitExceeded(ClientFault):

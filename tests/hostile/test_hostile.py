@@ -619,6 +619,11 @@ def test_bogus_charsets(app: LadonWSGIApplication, iface: str, charset: str) -> 
 def test_odd_content_types(app: LadonWSGIApplication, iface: str, ctype: str) -> None:
     answer = request(app, f"/Shapes/{iface}", b"a=1&b=2", content_type=ctype)
     assert_clean(answer)
+    if iface == "jsonwsp" and ctype.startswith("multipart/"):
+        # read as multipart (JSON-WSP takes attachments): a malformed body is
+        # a bad HTTP request, 400, with the JSON-WSP fault saying why
+        assert answer.status == 400
+        answer = dataclasses.replace(answer, status=200)
     FAULTS[iface](answer)
 
 

@@ -307,10 +307,10 @@ def test_reference_without_multipart_says_how_to_send_files(fclient: TestApp) ->
     ],
     ids=["wrong-boundary", "truncated", "empty", "no-boundary-param", "bad-header", "huge-header"],
 )
-def test_malformed_multipart_is_a_client_fault(
+def test_malformed_multipart_is_a_client_fault_with_http_400(
     fclient: TestApp, body: bytes, ctype: str | None, message: str
 ) -> None:
-    fault = fault_of(post_mp(fclient, body, ctype))
+    fault = fault_of(post_mp(fclient, body, ctype), 400)
     assert fault["code"] == "client"
     assert message in fault["string"]
 
