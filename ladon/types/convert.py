@@ -276,7 +276,7 @@ def _load_object(cls: type[LadonType], value: object, path: str, opts: Options) 
             try:
                 py = f.missing_value()
             except LookupError:
-                raise ArgumentError(fpath, "is mandatory but missing") from None
+                raise ArgumentError(fpath, "is not optional and was not given") from None
             if isinstance(py, list):
                 py = list(py)
         obj.__dict__[f.name] = py

@@ -480,7 +480,7 @@ BAD: list[tuple[str, str, bytes, int, str]] = [
     ("array-for-int", "Shapes", raw_call("add", "<array><data/></array>", "<int>1</int>"), -32602, 'Argument "a": expected an integer, got a list'),
     ("nil-for-int", "Shapes", raw_call("add", "<nil/>", "<int>1</int>"), -32602, 'Argument "a": expected int, got null'),
     ("int-for-struct", "Shapes", raw_call("mirror", "<int>1</int>"), -32602, 'Argument "p": expected an object (Point)'),
-    ("struct-missing-field", "Shapes", raw_call("mirror", "<struct><member><name>x</name><value><int>1</int></value></member></struct>"), -32602, 'Argument "p.y": is mandatory'),
+    ("struct-missing-field", "Shapes", raw_call("mirror", "<struct><member><name>x</name><value><int>1</int></value></member></struct>"), -32602, 'Argument "p.y": is not optional and was not given'),
     ("bad-list-item", "Shapes", raw_call("squares", "<array><data><value><int>1</int></value><value>x</value></data></array>"), -32602, 'Argument "numbers[1]"'),
     ("bad-int-text", "Shapes", raw_call("add", "<int>1.0</int>", "<int>1</int>"), -32602, "Argument \"a\": <int> must hold an integer, got '1.0'"),
     ("million-digit-int", "Shapes", raw_call("add", "<int>" + "9" * 10**6 + "</int>", "<int>1</int>"), -32602, 'Argument "a": <int> integer is out of range'),

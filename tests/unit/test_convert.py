@@ -459,7 +459,7 @@ def test_load_missing_mandatory_field_is_an_error() -> None:
     with pytest.raises(ArgumentError) as excinfo:
         load(Item, {"count": 1}, "item", OPTS)
     assert excinfo.value.path == "item.name"
-    assert str(excinfo.value) == 'Argument "item.name": is mandatory but missing'
+    assert str(excinfo.value) == 'Argument "item.name": is not optional and was not given'
 
 
 @pytest.mark.parametrize(

@@ -553,6 +553,15 @@ def test_jsonwsp_empty_post_is_a_client_fault_with_http_400(client: TestApp) -> 
     assert data["fault"]["string"] == "The request body is empty; expected a jsonwsp request"
 
 
+def test_a_missing_argument_and_a_missing_field_are_said_alike(client: TestApp) -> None:
+    param = jsonwsp_fault(post_json(client, b'{"methodname": "add", "args": {"a": 1}}'))
+    field = jsonwsp_fault(
+        post_json(client, b'{"methodname": "mirror", "args": {"p": {"x": 1}}}')
+    )
+    assert param["string"] == 'Argument "b": is not optional and was not given'
+    assert field["string"] == 'Argument "p.y": is not optional and was not given'
+
+
 def test_jsonwsp_missing_mandatory_arg_says_not_optional(client: TestApp) -> None:
     fault = jsonwsp_fault(post_json(client, b'{"methodname": "add", "args": {"a": 1}}'))
     assert "not optional" in fault["string"]
