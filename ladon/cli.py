@@ -39,10 +39,30 @@ _NOT_SERVICE_CODE = (
 _WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def _build_app(targets: Sequence[str], tasks: str | None, debug: bool) -> object:
+def _build_app(
+    targets: Sequence[str],
+    tasks: str | None,
+    debug: bool,
+    base_url: str | None = None,
+    trust_proxy: bool = False,
+) -> object:
     from .server.wsgi import LadonWSGIApplication
 
-    return LadonWSGIApplication(list(targets), tasks=tasks, debug=debug)
+    return LadonWSGIApplication(
+        list(targets), tasks=tasks, debug=debug, base_url=base_url, trust_proxy=trust_proxy
+    )
+
+
+def _base_url(text: str) -> str:
+    """``--base-url``: an absolute http(s) URL (argparse type)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(
+            f"expected the public URL of the application, like https://example.org/svc, not {text!r}"
+        )
+    return text
 
 
 def _error_text(exc: BaseException) -> str:
@@ -127,6 +147,8 @@ def _serve(
     tasks: str | None,
     debug: bool,
     threaded: bool = True,
+    base_url: str | None = None,
+    trust_proxy: bool = False,
 ) -> int:
     from werkzeug.serving import is_running_from_reloader
     from werkzeug.serving import make_server
@@ -135,7 +157,7 @@ def _serve(
         sys.path.insert(0, os.getcwd())  # module names resolve from here, as with python -m
     reloaded = reload and is_running_from_reloader()
     try:
-        app = _build_app(targets, tasks, debug)
+        app = _build_app(targets, tasks, debug, base_url, trust_proxy)
     except Exception as exc:  # the service modules run here: they may raise anything
         if not reloaded and not isinstance(exc, _LOAD_ERRORS):
             raise
@@ -358,6 +380,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="task backend URL: thread:// (default), sqlite:///abs/path.db, redis://host:6379/0?app=module:attr",
     )
     serve.add_argument("--debug", action="store_true", help="tracebacks in faults")
+    serve.add_argument(
+        "--base-url",
+        type=_base_url,
+        default=None,
+        help="the public URL written in descriptions and pages (default: from each "
+        "request's Host header)",
+    )
+    serve.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="take the public URL from X-Forwarded-Proto/-Host/-Prefix (behind a proxy "
+        "that sets them)",
+    )
     call = sub.add_parser(
         "call",
         help="call a method through JSON-WSP",
@@ -378,7 +413,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _call(args.url, args.method, args.arguments, args.out)
     _configure_logging(logging.INFO)
     if args.command == "serve":
-        return _serve(args.targets, args.host, args.port, args.reload, args.tasks, args.debug)
+        return _serve(
+            args.targets,
+            args.host,
+            args.port,
+            args.reload,
+            args.tasks,
+            args.debug,
+            base_url=args.base_url,
+            trust_proxy=args.trust_proxy,
+        )
     if args.command == "worker":
         from .tasks.worker import run_command
 

@@ -75,6 +75,75 @@ def test_serve_resolves_module_names_from_the_current_directory(tmp_path: Path) 
         server.stop()
 
 
+def _jsonwsp_url(base: str, headers: dict[str, str] | None = None) -> str:
+    request = urllib.request.Request(base + "Calculator/jsonwsp/description", headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        url: str = json.load(resp)["url"]
+        return url
+
+
+def test_serve_on_every_address_publishes_the_url_the_client_reached(tmp_path: Path) -> None:
+    # --host 0.0.0.0 listens on every address; descriptions must not say
+    # http://0.0.0.0:port/..., which no remote client can reach
+    server = Process(
+        [_script("ladon"), "serve", str(EXAMPLES), "--host", "0.0.0.0", "--port", "0"], tmp_path
+    )
+    try:
+        url = server.wait_for(URL).group(1)
+        port = server.wait_for(URL).group(2)
+        assert _jsonwsp_url(url) == f"http://127.0.0.1:{port}/Calculator/jsonwsp"
+        named = _jsonwsp_url(url, {"Host": f"svc.example:{port}"})
+        assert named == f"http://svc.example:{port}/Calculator/jsonwsp"
+    finally:
+        server.stop()
+
+
+def test_serve_base_url_and_trust_proxy_options(tmp_path: Path) -> None:
+    fixed = Process(
+        [
+            _script("ladon"),
+            "serve",
+            str(EXAMPLES),
+            "--port",
+            "0",
+            "--base-url",
+            "https://api.example/v1",
+        ],
+        tmp_path,
+    )
+    try:
+        url = fixed.wait_for(URL).group(1)
+        forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+        assert _jsonwsp_url(url, forged) == "https://api.example/v1/Calculator/jsonwsp"
+    finally:
+        fixed.stop()
+    proxied = Process(
+        [_script("ladon"), "serve", str(EXAMPLES), "--port", "0", "--trust-proxy"], tmp_path
+    )
+    try:
+        url = proxied.wait_for(URL).group(1)
+        forwarded = {
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "public.example",
+            "X-Forwarded-Prefix": "/gw",
+        }
+        assert _jsonwsp_url(url, forwarded) == "https://public.example/gw/Calculator/jsonwsp"
+    finally:
+        proxied.stop()
+
+
+def test_serve_refuses_a_base_url_that_is_not_one(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [_script("ladon"), "serve", str(EXAMPLES), "--base-url", "api.example/v1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "expected the public URL of the application" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_serve_reloads_a_changed_service(tmp_path: Path) -> None:
     service = tmp_path / "calculator.py"
     shutil.copy(EXAMPLES / "calculator.py", service)
