@@ -80,7 +80,7 @@ class Server:
 @pytest.fixture(scope="session")
 def example_app() -> Iterator[LadonWSGIApplication]:
     calculator = _load(EXAMPLES / "calculator.py", "_browser_calculator")
-    tasks = _load(EXAMPLES / "tasks.py", "_browser_tasks")
+    tasks: Any = _load(EXAMPLES / "tasks.py", "_browser_tasks")
     tasks.STEP_SECONDS = 0.25  # cloneInstance: four steps, one second in all
     shapes = _load(SERVICES / "legacy_shapes.py", "_browser_shapes")
     held = _load(SERVICES / "console_tasks.py", "_browser_console_tasks")

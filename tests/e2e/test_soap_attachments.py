@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import requests
@@ -159,7 +160,7 @@ def xop_answer(ctype: str, body: bytes) -> tuple[etree._Element, dict[str, bytes
 
 
 def text_of(root: etree._Element, local: str) -> str:
-    (el,) = root.xpath(f"//*[local-name()='{local}']")
+    (el,) = cast("list[etree._Element]", root.xpath(f"//*[local-name()='{local}']"))
     return str(el.text)
 
 
@@ -212,11 +213,12 @@ class MultipartTransport(Transport):
         headers["Content-Type"] = (
             f'multipart/related; type="text/xml"; start="<root>"; boundary={BOUNDARY}'
         )
-        return super().post(address, swa_request(message, []), headers)
+        response = super().post(address, swa_request(message, []), headers)  # type: ignore[no-untyped-call]
+        return cast(requests.Response, response)
 
 
 def test_zeep_decodes_an_xop_answer(base_url: str) -> None:
-    client = zeep.Client(f"{base_url}/soap/description", transport=MultipartTransport())
+    client = zeep.Client(f"{base_url}/soap/description", transport=MultipartTransport())  # type: ignore[no-untyped-call]
     assert client.service.make("xy", 2) == b"xyxy"
     assert client.service.make_many(3) == [b"part 0", b"part 1", b"part 2"]
     assert client.service.request_header("x") is None  # no attachment: a plain answer

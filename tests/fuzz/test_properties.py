@@ -122,10 +122,10 @@ def _specs() -> list[Any]:
 
     if str(SERVICES) not in sys.path:
         sys.path.append(str(SERVICES))
-    from legacy_shapes import Point  # type: ignore[import-not-found]
+    from legacy_shapes import Point
     from legacy_shapes import Polygon
     from legacy_shapes import Style
-    from modern_types import Invoice  # type: ignore[import-not-found]
+    from modern_types import Invoice
 
     prims = [
         int,

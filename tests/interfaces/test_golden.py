@@ -131,7 +131,8 @@ def ordered(data: bytes) -> Any:
 def canonical(data: bytes) -> str:
     parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
     tree = etree.parse(io.BytesIO(data), parser)
-    return etree.canonicalize(etree.tostring(tree).decode())
+    text: str = etree.canonicalize(etree.tostring(tree).decode())
+    return text
 
 
 def pretty(case: Case, data: bytes) -> bytes:

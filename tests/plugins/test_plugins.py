@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from webtest import TestApp
+from webtest import TestResponse
 
 from ladon import ladonize
 from ladon.interfaces import DEFAULT_INTERFACES
@@ -49,7 +50,7 @@ class Tools:
         return Csv([[str(i), str(i * i)] for i in range(n)])
 
 
-def _post(client: TestApp, iface: str, body: dict[str, object]) -> object:
+def _post(client: TestApp, iface: str, body: dict[str, object]) -> TestResponse:
     return client.post(
         f"/Tools/{iface}", json.dumps(body), content_type="application/json", expect_errors=True
     )
@@ -61,16 +62,16 @@ def test_interface_given_in_the_mapping_is_served_beside_the_defaults() -> None:
     )
     client = TestApp(app)
     resp = _post(client, "plainjson", {"method": "add", "args": {"a": 2, "b": 3}})
-    assert resp.json == {"result": 5}  # type: ignore[attr-defined]
+    assert resp.json == {"result": 5}
     assert client.get("/Tools/plainjson/description").json == {"methods": ["add", "table"]}
     bad = _post(client, "plainjson", {"method": "add", "args": {"a": "x", "b": 3}})
-    assert bad.status_int == 400  # type: ignore[attr-defined]
-    assert '"a"' in bad.json["error"]  # type: ignore[attr-defined]
+    assert bad.status_int == 400
+    assert '"a"' in bad.json["error"]
     # the defaults still work
     assert (
         _post(client, "jsonwsp", {"methodname": "add", "args": {"a": 1, "b": 1}}).json["result"]
         == 2
-    )  # type: ignore[attr-defined]
+    )
 
 
 def test_an_interface_left_out_of_the_mapping_is_not_served() -> None:
@@ -95,7 +96,7 @@ def test_ladon_1_expose_decorator_adds_the_interface_to_default_apps() -> None:
     client = TestApp(LadonWSGIApplication([Tools]))
     assert _post(client, "plainjson", {"method": "add", "args": {"a": 4, "b": 5}}).json == {
         "result": 9
-    }  # type: ignore[attr-defined]
+    }
 
 
 @pytest.mark.usefixtures("clean_expose")
@@ -129,7 +130,7 @@ def test_expose_refuses_a_ladon_1_interface_without_a_name() -> None:
 
 def test_expose_refuses_what_is_not_an_interface() -> None:
     with pytest.raises(TypeError, match="takes an Interface .*subclass"):
-        expose(dict)  # type: ignore[type-var]
+        expose(dict)
 
 
 @pytest.fixture()
@@ -152,19 +153,19 @@ def installed_plugin(tmp_path: Path) -> Iterator[None]:
 @pytest.mark.usefixtures("installed_plugin")
 def test_entry_point_interfaces_are_loaded_only_when_asked() -> None:
     plain = TestApp(LadonWSGIApplication([Tools]))
-    assert _post(plain, "plainjson", {"method": "add", "args": {}}).status_int == 404  # type: ignore[attr-defined]
+    assert _post(plain, "plainjson", {"method": "add", "args": {}}).status_int == 404
     with_plugins = TestApp(LadonWSGIApplication([Tools], interface_plugins=True))
     resp = _post(with_plugins, "plainjson", {"method": "add", "args": {"a": 1, "b": 2}})
-    assert resp.json == {"result": 3}  # type: ignore[attr-defined]
+    assert resp.json == {"result": 3}
 
 
 def test_custom_response_bypasses_the_interface_encoder() -> None:
     client = TestApp(LadonWSGIApplication([Tools]))
     resp = _post(client, "jsonwsp", {"methodname": "table", "args": {"n": 3}})
-    assert resp.status_int == 200  # type: ignore[attr-defined]
-    assert resp.content_type == "text/csv"  # type: ignore[attr-defined]
-    assert resp.headers["X-Rows"] == "3"  # type: ignore[attr-defined]
-    assert resp.body == b"0,0\n1,1\n2,4\n"  # type: ignore[attr-defined]
+    assert resp.status_int == 200
+    assert resp.content_type == "text/csv"
+    assert resp.headers["X-Rows"] == "3"
+    assert resp.body == b"0,0\n1,1\n2,4\n"
 
 
 def test_logging_flags_log_access_args_result_and_time_as_json(

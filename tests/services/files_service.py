@@ -8,7 +8,7 @@ from ladon.types.attachment import attachment
 from ladon.types.ladontype import LadonType
 
 #: What the last call of ``inspect`` saw (tests read it after the request).
-SEEN = []
+SEEN: list[dict[str, object]] = []
 
 
 class Document(LadonType):

@@ -292,12 +292,12 @@ def test_jsonwsp_description_lists_the_four_methods_of_each_task(
         "message",
     }
 
-    example = TestApp(example.app)
+    example_client = TestApp(example.app)
     for service, name, rtype in (
         ("TaskService", "taskExample", "number"),
         ("InstanceService", "cloneInstance", "InstanceInformation"),
     ):
-        described = example.get(f"/{service}/jsonwsp/description").json["methods"]
+        described = example_client.get(f"/{service}/jsonwsp/description").json["methods"]
         assert {name + s for s in TASK_SUFFIXES} <= set(described)
         assert described[name + "_result"]["ret_info"]["type"] == rtype
 
@@ -333,7 +333,8 @@ def test_example_task_example_over_jsonwsp(example: Example) -> None:
     def finished() -> bool:
         status = client.progress("taskExample", task_id)
         seen.append(status["progress"])
-        return status["state"] == "succeeded"
+        state: str = status["state"]
+        return state == "succeeded"
 
     wait_until(finished)
     assert_non_decreasing(seen)
@@ -563,7 +564,7 @@ def test_progress_seen_by_client_never_decreases(jobs: JsonWsp) -> None:
     task_id = jobs.start("staircase", name="st", values=values)
     seen: list[float] = []
     for i in range(len(values)):
-        wait_until(lambda i=i: jobs.progress("staircase", task_id)["message"] == f"step {i}")
+        wait_until(lambda i=i: jobs.progress("staircase", task_id)["message"] == f"step {i}")  # type: ignore[misc]  # mypy: a lambda's default
         seen.append(jobs.progress("staircase", task_id)["progress"])
         task_services.release(f"st/{i}")
     assert seen == [0.2, 0.6, 0.6, 0.9, 0.9, 0.9, 1.0]

@@ -703,9 +703,10 @@ def test_dump_allow_unsafe_in_an_object_field() -> None:
         whole = int
         exact = float
 
+    # a float in the int field is the point (mypy says so too)
     with pytest.raises(ResultError, match=r'"r\.whole": expected int, got float'):
-        dump(Measure, Measure(whole=2.7, exact=2.7), "r", OPTS)
-    assert dump(Measure, Measure(whole=2.7, exact=2.7), "r", UNSAFE) == {"exact": 2.7, "whole": 2}
+        dump(Measure, Measure(whole=2.7, exact=2.7), "r", OPTS)  # type: ignore[arg-type]
+    assert dump(Measure, Measure(whole=2.7, exact=2.7), "r", UNSAFE) == {"exact": 2.7, "whole": 2}  # type: ignore[arg-type]
 
 
 # -- lists and objects: dump -----------------------------------------------------------
@@ -762,22 +763,23 @@ def test_dump_object_of_the_wrong_class_is_an_error() -> None:
 
 def test_dump_object_none_for_a_non_nullable_field_is_an_error() -> None:
     with pytest.raises(ResultError, match=r'"result\.name": expected str, got None'):
-        dump(Tag, Tag(name=None), "result", OPTS)
+        dump(Tag, Tag(name=None), "result", OPTS)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     ("value", "path"),
+    # wrong values on purpose (mypy says so too)
     [
-        (Order(id=1, items=[Item(name="a")] * 3 + [Item(name=5)]), "result.items[3].name"),
+        (Order(id=1, items=[Item(name="a")] * 3 + [Item(name=5)]), "result.items[3].name"),  # type: ignore[arg-type]
         (
-            Order(id=1, items=[Item(name="a", tags=[Tag(name="t", weight="x")])]),
+            Order(id=1, items=[Item(name="a", tags=[Tag(name="t", weight="x")])]),  # type: ignore[arg-type]
             "result.items[0].tags[0].weight",
         ),
-        (Order(id=1, items=[Item(name="a", tags=["t"])]), "result.items[0].tags[0]"),
-        (Order(id=1, main=Item(name="a", count=1.5)), "result.main.count"),
-        (Order(id=1, items=[Item(name="a", price=2.5)]), "result.items[0].price"),
+        (Order(id=1, items=[Item(name="a", tags=["t"])]), "result.items[0].tags[0]"),  # type: ignore[list-item]
+        (Order(id=1, main=Item(name="a", count=1.5)), "result.main.count"),  # type: ignore[arg-type]
+        (Order(id=1, items=[Item(name="a", price=2.5)]), "result.items[0].price"),  # type: ignore[arg-type]
         (Order(id=True), "result.id"),
-        (Order(id=1, items=Item(name="a")), "result.items"),
+        (Order(id=1, items=Item(name="a")), "result.items"),  # type: ignore[arg-type]
     ],
     ids=[
         "name",

@@ -478,7 +478,7 @@ def test_decorator_returns_the_same_function_object() -> None:
 def test_decorated_method_is_still_callable_directly() -> None:
     class Calc:
         @ladonize(int, int, rtype=int)
-        def add(self, a, b):  # type: ignore[no-untyped-def]
+        def add(self, a: int, b: int) -> int:
             return a + b
 
     assert Calc().add(2, 3) == 5

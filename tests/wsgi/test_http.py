@@ -13,6 +13,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from typing import cast
 
 import pytest
 from lxml import etree
@@ -104,7 +105,7 @@ def soap_fault(resp: TestResponse) -> tuple[str, str, str]:
     string_el = fault.find("faultstring")
     assert code_el is not None and string_el is not None
     detail_el = fault.find("detail")
-    detail = "" if detail_el is None else "".join(detail_el.itertext())
+    detail = "" if detail_el is None else "".join(cast(Iterator[str], detail_el.itertext()))
     return code_el.text or "", string_el.text or "", detail
 
 
@@ -555,9 +556,7 @@ def test_jsonwsp_empty_post_is_a_client_fault_with_http_400(client: TestApp) -> 
 
 def test_a_missing_argument_and_a_missing_field_are_said_alike(client: TestApp) -> None:
     param = jsonwsp_fault(post_json(client, b'{"methodname": "add", "args": {"a": 1}}'))
-    field = jsonwsp_fault(
-        post_json(client, b'{"methodname": "mirror", "args": {"p": {"x": 1}}}')
-    )
+    field = jsonwsp_fault(post_json(client, b'{"methodname": "mirror", "args": {"p": {"x": 1}}}'))
     assert param["string"] == 'Argument "b": is not optional and was not given'
     assert field["string"] == 'Argument "p.y": is not optional and was not given'
 

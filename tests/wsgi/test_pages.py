@@ -11,9 +11,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from typing import cast
 
 import lxml.html
 import pytest
+from lxml.html import HtmlElement
 from webtest import TestApp
 
 from ladon import LadonType
@@ -54,7 +56,7 @@ class Docs:
         return ""
 
     @ladonize(int, rtype=int)
-    def epydoc(self, a):
+    def epydoc(self, a: int) -> int:
         """Uses the Ladon 1.0 form.
 
         @param a: the first
@@ -64,14 +66,14 @@ class Docs:
         return a
 
     @ladonize(str, rtype=str)
-    def raw(self, text):
+    def raw(self, text: str) -> str:
         """@publisher: raw
         An <em class="authored">authored</em> description.
         """
         return text
 
     @ladonize(str, rtype=str)
-    def pre(self, text):
+    def pre(self, text: str) -> str:
         """@publisher: pre
         line one <x>
         line two
@@ -79,7 +81,7 @@ class Docs:
         return text
 
     @ladonize(str, rtype=str)
-    def docutils(self, text):
+    def docutils(self, text: str) -> str:
         """@publisher: docutils
         Rendered by *docutils* when installed.
 
@@ -90,7 +92,7 @@ class Docs:
         return text
 
     @ladonize(str, rtype=str)
-    def hostile(self, text):
+    def hostile(self, text: str) -> str:
         """<script>alert("no publisher")</script> is shown as text."""
         return text
 
@@ -137,6 +139,24 @@ def app(skins_dir: Path) -> Iterator[LadonWSGIApplication]:
 @pytest.fixture()
 def client(app: LadonWSGIApplication) -> TestApp:
     return TestApp(app)
+
+
+# lxml-stubs give lxml.html's functions the etree types: these say what
+# lxml.html really returns.
+def _html(text: str) -> HtmlElement:
+    return cast(HtmlElement, lxml.html.fromstring(text))
+
+
+def _by_id(page: HtmlElement, id_: str) -> HtmlElement:
+    return cast(HtmlElement, page.get_element_by_id(id_))
+
+
+def _first_of_class(element: HtmlElement, class_name: str) -> HtmlElement:
+    return cast(HtmlElement, element.find_class(class_name)[0])
+
+
+def _elements(element: HtmlElement, path: str) -> list[HtmlElement]:
+    return cast("list[HtmlElement]", element.xpath(path))
 
 
 def _model(html: str) -> dict[str, Any]:
@@ -246,13 +266,13 @@ def test_task_method_is_marked_with_its_four_calls(client: TestApp) -> None:
 
 
 def test_task_types_name_the_methods_that_answer_with_them(client: TestApp) -> None:
-    page = lxml.html.fromstring(client.get("/Docs").text)
-    progress = page.get_element_by_id("type-TaskProgressResponse").find_class("doc")[0]
+    page = _html(client.get("/Docs").text)
+    progress = _first_of_class(_by_id(page, "type-TaskProgressResponse"), "doc")
     assert progress.text_content().startswith(
         "The state of a task, as work_progress and work_cancel answer it."
     )
     assert "progress runs from 0.0 to 1.0" in progress.text_content()  # the rest is kept
-    started = page.get_element_by_id("type-TaskInfoResponse").find_class("doc")[0]
+    started = _first_of_class(_by_id(page, "type-TaskInfoResponse"), "doc")
     assert "Returned at once by work" in started.text_content()
     assert (
         "m_progress" not in client.get("/Docs").text and "m_cancel" not in client.get("/Docs").text
@@ -262,14 +282,14 @@ def test_task_types_name_the_methods_that_answer_with_them(client: TestApp) -> N
 def test_interfaces_table_shows_an_alias_in_the_row_of_its_interface(
     client: TestApp, app: LadonWSGIApplication
 ) -> None:
-    page = lxml.html.fromstring(client.get("/Docs").text)
-    rows = page.xpath('//*[@id="interfaces"]//tbody/tr')
-    names = [" ".join(row.xpath("./td[1]")[0].text_content().split()) for row in rows]
+    page = _html(client.get("/Docs").text)
+    rows = _elements(page, '//*[@id="interfaces"]//tbody/tr')
+    names = [" ".join(_elements(row, "./td[1]")[0].text_content().split()) for row in rows]
     assert "soap (alias soapdocumentliteral)" in names
     assert "soapdocumentliteral" not in names  # not a row of its own
     assert len(names) == len(set(app.interfaces.values()))  # one row per interface
     for row in rows:  # every description link answers
-        (href,) = row.xpath(".//a/@href")
+        (href,) = cast("list[str]", row.xpath(".//a/@href"))
         assert client.get(href).status_int == 200
 
 

@@ -35,7 +35,7 @@ def templates() -> Any:
         "_ladon_test_templates", EXAMPLES / "templates.py"
     )
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    module: Any = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.STEP_SECONDS = 0.01
     return module
@@ -173,7 +173,7 @@ def test_tasks_of_template_services(client: TestApp, app: LadonWSGIApplication) 
     t2 = result(client, "Service2", "install")["task_id"]
     assert wait_result(client, "Service1", t1) is True
     assert wait_result(client, "Service2", t2) is True
-    instance = app.service("Service1").source  # type: ignore[union-attr]
+    instance: Any = app.service("Service1").source  # type: ignore[union-attr]
     assert "py311" in instance.venvs
     assert "default" in app.service("Service2").source.venvs  # type: ignore[union-attr]
     # a task id is only valid on its own service
@@ -222,7 +222,7 @@ class Greeter:
         return f"hello {name}"
 
     @ladonize(rtype=int)
-    def answer(self):  # type: ignore[no-untyped-def]
+    def answer(self) -> int:
         return 41
 
 
@@ -231,7 +231,7 @@ class PoliteGreeter(Greeter):
         return f"good day {name}"
 
     @ladonize(rtype=int)
-    def answer(self):  # type: ignore[no-untyped-def]
+    def answer(self) -> int:
         """The real answer."""
         return super().answer() + 1
 
