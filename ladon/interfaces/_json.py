@@ -19,6 +19,10 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _BOM_STARTS = (b"\xef", b"\xfe", b"\xff", b"\x00")
+#: Content types whose body is UTF-8 JSON (no other charset named).
+_PLAIN_JSON = frozenset(
+    ("application/json", "application/json; charset=utf-8", "application/json; charset=UTF-8")
+)
 
 
 @functools.lru_cache(maxsize=256)
@@ -36,6 +40,12 @@ def decode_text(body: bytes, content_type: str) -> str:
 
     :raises MalformedRequest: unknown charset or undecodable bytes.
     """
+    if content_type in _PLAIN_JSON and body[:1] == b"{":
+        # PERF: the usual request: UTF-8 (the default), no BOM
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # the general path says where
     charset = None
     if body[:1] in _BOM_STARTS:
         for bom, codec in _BOMS:
@@ -190,10 +200,59 @@ def fault_members(fault: ServiceFault) -> dict[str, Any]:
     }
 
 
-def dumps_bytes(obj: object) -> bytes:
-    """Serialise to UTF-8 JSON (non-ASCII written raw, as Ladon 1.0 did)."""
+def dumps_bytes(obj: object, text_key: str | None = None) -> bytes:
+    """Serialise to UTF-8 JSON (non-ASCII written raw, as Ladon 1.0 did).
+
+    :param text_key: a member of ``obj`` (a dict) that may hold a long
+        string, e.g. a call's ``result``: written without the JSON
+        encoder's per-character escaping when it needs none (the same
+        bytes, several times faster for long text).
+    """
+    if text_key is not None and isinstance(obj, dict):
+        value = obj.get(text_key)
+        if type(value) is str and len(value) >= _LONG_TEXT:
+            fast = _plain_text(value)
+            if fast is not None:
+                return _splice(obj, text_key, fast)
     text = _encode(obj)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: escape them instead
         return _ASCII_ENCODER.encode(obj).encode("ascii")
+
+
+#: Strings from this length on are checked for the fast path of dumps_bytes.
+_LONG_TEXT = 512
+#: The bytes a JSON string escapes (with non-ASCII written raw): control
+#: characters, the quote and the backslash. In UTF-8 they never occur inside
+#: the encoding of another character.
+_ESCAPED = bytes(range(32)) + b'"\\'
+
+
+def _plain_text(text: str) -> bytes | None:
+    """The UTF-8 JSON string of ``text`` when it needs no escaping (else
+    ``None``): found with one C pass over the bytes, where the encoder
+    looks at every character in turn."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return None
+    if len(data.translate(None, _ESCAPED)) != len(data):
+        return None
+    return b'"' + data + b'"'
+
+
+def _splice(obj: dict[str, Any], key: str, value: bytes) -> bytes:
+    """``obj`` as JSON with the member ``key`` written as ``value``, members
+    in their order, separators as :func:`_encode` writes them."""
+    keys = list(obj)
+    at = keys.index(key)
+    members = []
+    before = {k: obj[k] for k in keys[:at]}
+    if before:
+        members.append(dumps_bytes(before)[1:-1])
+    members.append(dumps_bytes(key) + b": " + value)
+    after = {k: obj[k] for k in keys[at + 1 :]}
+    if after:
+        members.append(dumps_bytes(after)[1:-1])
+    return b"{" + b", ".join(members) + b"}"

@@ -1,6 +1,10 @@
 """The interface plug-in API: the typed contract between the server and a
 protocol.
 
+NOTE: the request and answer classes are slotted dataclasses, not frozen
+ones: they are made on every call, and a frozen one takes three times as
+long to build. Treat them as values all the same.
+
 An interface is a sans-I/O class. The server reads the HTTP request into a
 :class:`WireRequest`; :meth:`Interface.decode_call` turns it into a
 :class:`Call` (or a :class:`Batch` of them); the server runs each call
@@ -80,7 +84,7 @@ class BodyStream(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WireRequest:
     """An HTTP request, as an interface reads it.
 
@@ -106,7 +110,7 @@ class WireRequest:
     attachments: AttachmentSet | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Payload:
     """What an interface answers: body, content type, HTTP status, headers.
 
@@ -123,7 +127,7 @@ class Payload:
     stream: BodyStream | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """A decoded method call.
 
@@ -157,7 +161,7 @@ class Call:
         return self.attachments is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Batch:
     """Several calls in one request (a JSON-RPC 2.0 batch, XML-RPC's
     ``system.multicall``), each decoded on its own: an item is the call, or
@@ -169,7 +173,7 @@ class Batch:
     items: tuple[Call | ServiceFault, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """How one call of a batch ended: its result, or its fault.
 

@@ -208,7 +208,7 @@ class JSONRPCInterface(Interface):
     def _payload(self, response: dict[str, Any] | None) -> Payload:
         if response is None:
             return Payload(b"", self.content_type, 204)
-        return Payload(dumps_bytes(response), self.content_type)
+        return Payload(dumps_bytes(response, "result"), self.content_type)
 
     def _result_object(self, call: Call, result: object) -> dict[str, Any] | None:
         if call.notification:

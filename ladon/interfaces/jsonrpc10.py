@@ -123,7 +123,7 @@ class JSONRPC10Interface(Interface):
             "id": call.id,
             "error": None,
         }
-        return Payload(dumps_bytes(out), self.content_type)
+        return Payload(dumps_bytes(out, "result"), self.content_type)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         if call is not None:

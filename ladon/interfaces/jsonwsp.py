@@ -93,7 +93,7 @@ class JSONWSPInterface(Interface):
                 f"boundary={stream.boundary}; charset=utf-8"
             )
             return Payload(b"", ctype, stream=stream)
-        return Payload(dumps_bytes(out), self.content_type)
+        return Payload(dumps_bytes(out, "result"), self.content_type)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         out: dict[str, Any] = {

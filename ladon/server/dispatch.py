@@ -169,7 +169,19 @@ class Dispatcher:
         except Exception as exc:
             return self.fault(iface, internal_error(exc, self.debug), None)
         if isinstance(decoded, Call):
-            return self.encode(iface, self.run(exchange, decoded))
+            if self.steps:
+                return self.encode(iface, self.run(exchange, decoded))
+            # PERF: no steps, the common case: run and encode without the
+            # Outcome in between (the same faults as run() and encode()).
+            try:
+                result = self.invoke(exchange, decoded)
+                if isinstance(result, CustomResponse):
+                    return _custom(result)
+                return iface.encode_result(decoded, result)
+            except ServiceFault as fault:
+                return self.fault(iface, fault, decoded)
+            except Exception as exc:
+                return self.fault(iface, internal_error(exc, self.debug), decoded)
         outcomes = [
             self.run(exchange, item) if isinstance(item, Call) else Outcome(None, fault=item)
             for item in decoded.items
@@ -212,6 +224,8 @@ class Dispatcher:
         m = call.method
         kind = m.kind
         if kind is MethodKind.PLAIN:
+            if not m.accepts_kw:  # PERF: the usual method, called directly
+                return getattr(exchange.service.factory(), m.attr)(*call.args)
             return call_method(exchange.service, m, call.args, self._kw(exchange, call))
         if kind is MethodKind.TASK_START:
             kw = self._kw(exchange, call)

@@ -68,7 +68,6 @@ from .dispatch import Dispatcher
 from .dispatch import Exchange
 from .dispatch import Step
 from .pages import Pages
-from .routing import Route
 from .routing import RouteKind
 from .routing import Router
 
@@ -182,7 +181,8 @@ class LadonWSGIApplication:
         self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "", path_list)
         self.router = Router(self.interfaces)
         self._instances: dict[tuple[str, str], Interface] = {}
-        self._endpoints: dict[Route, tuple[ServiceInfo, Interface]] = {}
+        # PATH_INFO -> service, interface, subpath: calls to endpoints seen before
+        self._endpoints: dict[str, tuple[ServiceInfo, Interface, str]] = {}
         self._task_schemes = task_schemes
         self._tasks_config: TaskBackend | str | None = (
             tasks if tasks is not None else os.environ.get(DEFAULT_TASKS_ENV)
@@ -294,11 +294,12 @@ class LadonWSGIApplication:
         return _send(response, start_response)
 
     def _handle(self, environ: WSGIEnviron) -> Response | Payload:
-        route = self.router.match(environ.get("PATH_INFO", "") or "")
-        endpoint = self._endpoints.get(route)
+        path_info: str = environ.get("PATH_INFO") or ""
+        endpoint = self._endpoints.get(path_info)
         if endpoint is not None and environ.get("REQUEST_METHOD") == "POST":
             # NOTE: the hot path: a call to an endpoint seen before.
-            return self.post(endpoint[0], endpoint[1], route, environ)
+            return self.post(endpoint[0], endpoint[1], endpoint[2], environ)
+        route = self.router.match(path_info)
         kind = route.kind
         if kind is RouteKind.CATALOG:
             html = self.pages.catalog(self.services, _script(environ), _skin(environ))
@@ -332,21 +333,25 @@ class LadonWSGIApplication:
             )
         if len(self._endpoints) >= 1024:  # bounded: paths are client-chosen
             self._endpoints.clear()
-        self._endpoints[route] = (service, iface)
-        return self.post(service, iface, route, environ)
+        self._endpoints[path_info] = (service, iface, route.path)
+        return self.post(service, iface, route.path, environ)
 
     def post(
-        self, service: ServiceInfo, iface: Interface, route: Route, environ: WSGIEnviron
+        self, service: ServiceInfo, iface: Interface, subpath: str, environ: WSGIEnviron
     ) -> Payload:
-        """Read the body of a call (with its attachments) and answer it."""
+        """Read the body of a call (with its attachments) and answer it.
+
+        :param subpath: what follows the interface in the URL (``""`` at
+            the endpoint itself).
+        """
         exchange = Exchange(service, iface, environ)
-        ctype = str(environ.get("CONTENT_TYPE", ""))
+        ctype: str = environ.get("CONTENT_TYPE") or ""
         headers = EnvironHeaders(environ)
-        if not (ctype[:10].lower() == "multipart/" and iface.accepts_attachments):
+        if not (iface.accepts_attachments and ctype[:10].lower() == "multipart/"):
             body = read_body(environ, self.max_content_length)
             if not body:
                 return self.dispatcher.fault(iface, _empty(iface), None)
-            request = WireRequest(body, ctype, headers, "POST", route.path)
+            request = WireRequest(body, ctype, headers, "POST", subpath)
             return self.dispatcher.answer(exchange, request)
         try:
             if content_coding(environ):  # a compressed multipart body: decoded first
@@ -364,7 +369,7 @@ class LadonWSGIApplication:
             if not body:
                 return self.dispatcher.fault(iface, _empty(iface, "first part"), None)
             content_type = root.content_type or "application/octet-stream"
-            request = WireRequest(body, content_type, headers, "POST", route.path, attachments)
+            request = WireRequest(body, content_type, headers, "POST", subpath, attachments)
             payload = self.dispatcher.answer(exchange, request)
         except BaseException:
             attachments.close()

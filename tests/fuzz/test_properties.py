@@ -187,3 +187,28 @@ def test_the_corpus_of_the_long_run_replays(interfaces: dict[str, Interface], pa
     name = path.parent.name
     headers = XML_CT if name in ("soap", "soap11", "xmlrpc") else JSON_CT
     decode(interfaces[name], path.read_bytes(), headers)
+
+
+_LONG_TEXTS = st.one_of(
+    st.text(min_size=512, max_size=2000),
+    st.text(alphabet=st.characters(blacklist_categories=()), min_size=500, max_size=1200),
+    st.text(alphabet='ab é😀"\\\n\t\x00', min_size=512, max_size=1500),
+    st.text(alphabet="the quick brown fox", min_size=512, max_size=4000),
+)
+
+
+@FAST
+@given(
+    before=st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=10), max_size=3),
+    text=_LONG_TEXTS,
+    after=st.dictionaries(st.text(max_size=8), st.none() | st.text(max_size=10), max_size=3),
+)
+def test_the_long_text_path_of_the_json_writer_writes_the_same_bytes(
+    before: dict[str, Any], text: str, after: dict[str, Any]
+) -> None:
+    from ladon.interfaces._json import dumps_bytes
+
+    obj = {k: v for k, v in before.items() if k != "result"}
+    obj["result"] = text
+    obj.update((k, v) for k, v in after.items() if k not in obj)
+    assert dumps_bytes(obj, "result") == dumps_bytes(obj)
