@@ -200,20 +200,8 @@ def fault_members(fault: ServiceFault) -> dict[str, Any]:
     }
 
 
-def dumps_bytes(obj: object, text_key: str | None = None) -> bytes:
-    """Serialise to UTF-8 JSON (non-ASCII written raw, as Ladon 1.0 did).
-
-    :param text_key: a member of ``obj`` (a dict) that may hold a long
-        string, e.g. a call's ``result``: written without the JSON
-        encoder's per-character escaping when it needs none (the same
-        bytes, several times faster for long text).
-    """
-    if text_key is not None and isinstance(obj, dict):
-        value = obj.get(text_key)
-        if type(value) is str and len(value) >= _LONG_TEXT:
-            fast = _plain_text(value)
-            if fast is not None:
-                return _splice(obj, text_key, fast)
+def dumps_bytes(obj: object) -> bytes:
+    """Serialise to UTF-8 JSON (non-ASCII written raw, as Ladon 1.0 did)."""
     text = _encode(obj)
     try:
         return text.encode("utf-8")
@@ -221,7 +209,17 @@ def dumps_bytes(obj: object, text_key: str | None = None) -> bytes:
         return _ASCII_ENCODER.encode(obj).encode("ascii")
 
 
-#: Strings from this length on are checked for the fast path of dumps_bytes.
+def dumps_value(value: object) -> bytes:
+    """Serialise one value as :func:`dumps_bytes` does, a long string
+    without per-character escaping when it needs none."""
+    if type(value) is str and len(value) >= _LONG_TEXT:
+        fast = _plain_text(value)
+        if fast is not None:
+            return fast
+    return dumps_bytes(value)
+
+
+#: Strings from this length on are checked for the fast path of dumps_value.
 _LONG_TEXT = 512
 #: The bytes a JSON string escapes (with non-ASCII written raw): control
 #: characters, the quote and the backslash. In UTF-8 they never occur inside
@@ -240,19 +238,3 @@ def _plain_text(text: str) -> bytes | None:
     if len(data.translate(None, _ESCAPED)) != len(data):
         return None
     return b'"' + data + b'"'
-
-
-def _splice(obj: dict[str, Any], key: str, value: bytes) -> bytes:
-    """``obj`` as JSON with the member ``key`` written as ``value``, members
-    in their order, separators as :func:`_encode` writes them."""
-    keys = list(obj)
-    at = keys.index(key)
-    members = []
-    before = {k: obj[k] for k in keys[:at]}
-    if before:
-        members.append(dumps_bytes(before)[1:-1])
-    members.append(dumps_bytes(key) + b": " + value)
-    after = {k: obj[k] for k in keys[at + 1 :]}
-    if after:
-        members.append(dumps_bytes(after)[1:-1])
-    return b"{" + b", ".join(members) + b"}"

@@ -335,8 +335,7 @@ def _load_list(spec: ListOf, value: object, path: str, opts: Options) -> list[An
         return _load_ints(value, path, opts)
     if item is str:
         return [
-            v if type(v) is str else load(str, v, f"{path}[{i}]", opts)
-            for i, v in enumerate(value)
+            v if type(v) is str else load(str, v, f"{path}[{i}]", opts) for i, v in enumerate(value)
         ]
     return [load(item, v, f"{path}[{i}]", opts) for i, v in enumerate(value)]
 
