@@ -131,12 +131,19 @@ class MustUnderstand(ClientFault):
     soap_code: str | None = "MustUnderstand"
     http_status: int | None = 500
 
+    #: Most header names the message lists (and SOAP 1.2 ``NotUnderstood``
+    #: blocks the answer carries): a request may hold thousands.
+    shown: ClassVar[int] = 20
+
     def __init__(self, headers: Sequence[str]) -> None:
-        names = ", ".join(headers)
+        names = ", ".join(h if len(h) <= 200 else h[:197] + "..." for h in headers[: self.shown])
+        more = len(headers) - self.shown
+        if more > 0:
+            names += f" and {more} more"
         super().__init__(
             f"Header block(s) marked mustUnderstand that this service does not process: {names}"
         )
-        self.headers = tuple(headers)
+        self.headers = tuple(headers[: self.shown])
 
 
 class AddressingFault(ClientFault):
