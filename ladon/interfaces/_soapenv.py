@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from typing import ClassVar
 
 from lxml import etree
@@ -52,6 +53,21 @@ class SOAPVersion:
     role_attr: str
     roles: frozenset[str]
     true_values: frozenset[str]
+    #: the start of an answer without header blocks (see :meth:`envelope_open`)
+    opening: str = field(init=False, repr=False)
+    #: the end of an answer
+    envelope_close: str = field(init=False, repr=False)
+    #: ``{env}Envelope``, ``{env}Header`` and ``{env}Body``
+    envelope_tag: str = field(init=False, repr=False)
+    header_tag: str = field(init=False, repr=False)
+    body_tag: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        p = self.prefix
+        for name in ("Envelope", "Header", "Body"):
+            object.__setattr__(self, f"{name.lower()}_tag", f"{{{self.env}}}{name}")
+        object.__setattr__(self, "opening", self._open(""))
+        object.__setattr__(self, "envelope_close", f"</{p}:Body></{p}:Envelope>")
 
     @property
     def content_type(self) -> str:
@@ -59,6 +75,9 @@ class SOAPVersion:
 
     def envelope_open(self, header: str = "") -> str:
         """The start of an answer, up to and including ``<Body>``."""
+        return self._open(header) if header else self.opening
+
+    def _open(self, header: str) -> str:
         p = self.prefix
         head = f"<{p}:Header>{header}</{p}:Header>" if header else ""
         return (
@@ -67,10 +86,6 @@ class SOAPVersion:
             f'XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
             f"{head}<{p}:Body>"
         )
-
-    @property
-    def envelope_close(self) -> str:
-        return f"</{self.prefix}:Body></{self.prefix}:Envelope>"
 
 
 SOAP11 = SOAPVersion(

@@ -70,22 +70,6 @@ from .base import WireRequest
 from .wsdl import document_literal_wsdl
 
 
-def _parts_of(
-    envelope: etree._Element, env: str
-) -> tuple[etree._Element | None, etree._Element | None]:
-    """The envelope's Header (or ``None``) and Body (or ``None``)."""
-    # PERF: a loop over the (one or two) children beats find(), which parses
-    # its path on every call.
-    header = body = None
-    body_tag = f"{{{env}}}Body"
-    for child in envelope:
-        if child.tag == body_tag:
-            body = child
-        elif child.tag == f"{{{env}}}Header":
-            header = child
-    return header, body
-
-
 def addressing_of(fault: ServiceFault, call: Call | None) -> Addressing | None:
     """The WS-Addressing headers of the request a fault answers."""
     if call is not None:
@@ -149,21 +133,29 @@ class SOAPBase(Interface):
 
     def decode_call(self, request: WireRequest) -> Call:
         version = self.version
-        env = version.env
         root = parse_xml(request.body)
-        if root.tag != f"{{{env}}}Envelope":
+        if root.tag != version.envelope_tag:
             if local(root.tag) != "Envelope":
                 raise MalformedRequest("The request is not a SOAP envelope")
             received = etree.QName(root).namespace
             raise VersionMismatch(
-                f"Expected a SOAP {version.name} envelope (namespace {env}), "
+                f"Expected a SOAP {version.name} envelope (namespace {version.env}), "
                 f"got namespace {received!r}",
                 received,
             )
-        header, body_el = _parts_of(root, env)
-        blocks = () if header is None else tuple(c for c in header if isinstance(c.tag, str))
-        if not blocks:  # PERF: the plain case
+        # PERF: a loop over the (one or two) children beats find(), which
+        # parses its path on every call.
+        header = body_el = None
+        body_tag = version.body_tag
+        for child in root:
+            tag = child.tag
+            if tag == body_tag:
+                body_el = child
+            elif tag == version.header_tag:
+                header = child
+        if header is None or not len(header):  # PERF: the plain case
             return self._decode_body(body_el, request, (), None)
+        blocks = tuple(c for c in header if isinstance(c.tag, str))
         addressing = read_addressing(blocks)
         try:
             missed = not_understood(blocks, version, self.understood_headers)
@@ -264,7 +256,7 @@ class SOAPBase(Interface):
         :param header: the answer's header blocks.
         """
         version = self.version
-        out = [version.envelope_open(header), open_tag]
+        out = [version.envelope_open(header) if header else version.opening, open_tag]
         try:
             write_result(out)
         except ValueError as exc:
