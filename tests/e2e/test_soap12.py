@@ -578,3 +578,40 @@ def test_mtom_packages_both_ways(client: Callable[..., zeep.Client], url: str) -
     assert etree.fromstring(resp.content).xpath("string(//*[local-name()='result'])") == (
         hashlib.sha256(data).hexdigest()
     )
+
+
+# -- every example service ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def examples_url() -> Iterator[str]:
+    import importlib.util
+    import sys
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    modules = []
+    for name in ("calculator", "tasks", "attachments", "templates"):
+        qualified = f"_ladon_soap12_example_{name}"
+        module = sys.modules.get(qualified)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(qualified, examples / f"{name}.py")
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[qualified] = module
+            spec.loader.exec_module(module)
+        modules.append(module)
+    yield from serve(LadonWSGIApplication(modules))
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11", "soap12"])
+def test_zeep_loads_every_example_wsdl(
+    client: Callable[..., zeep.Client], examples_url: str, iface: str
+) -> None:
+    services = ["Calculator", "TaskService", "InstanceService", "Files", "Service1", "ServiceN"]
+    for name in services:
+        c = client(f"{examples_url}/{name}/{iface}/description")
+        assert c.wsdl.services[name].ports
+    calc = client(f"{examples_url}/Calculator/{iface}/description").service
+    assert calc.add(2, 40) == 42
+    stats = calc.statistics({"item": [{"label": "a", "value": 1.0}, {"label": "b", "value": 3.0}]})
+    assert (stats.count, stats.total, stats.largest.label) == (2, 4.0, "b")

@@ -388,7 +388,7 @@ def test_thousands_of_must_understand_headers_get_a_short_fault(
     app: LadonWSGIApplication, iface: str
 ) -> None:
     flag = "true" if iface == "soap12" else "1"
-    header = "".join(f'<h{i} xmlns="urn:h" e:mustUnderstand="{flag}"/>' for i in range(20_000))
+    header = "".join(f'<h{i} xmlns="urn:h" e:mustUnderstand="{flag}"/>' for i in range(5_000))
     answer = xml_post(app, iface, header_call(iface, header))
     assert_clean(answer)
     assert len(answer.body) < 8000
@@ -396,7 +396,7 @@ def test_thousands_of_must_understand_headers_get_a_short_fault(
         text = soap12_fault(answer, "MustUnderstand")
     else:
         text = soap_fault(answer, "MustUnderstand")
-    assert "and 19980 more" in text
+    assert "and 4980 more" in text
 
 
 @pytest.mark.parametrize("iface", SOAP_IFACES)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
+import importlib.util
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -65,23 +67,35 @@ def envelope12_schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(str(SCHEMAS / "soap12-envelope.xsd"))
 
 
+def load_example(name: str) -> types.ModuleType:
+    """An example module, imported under a name of its own (``tasks`` is
+    also the name of a test package)."""
+    qualified = f"_ladon_wsdl_example_{name}"
+    if qualified in sys.modules:
+        return sys.modules[qualified]
+    spec = importlib.util.spec_from_file_location(qualified, EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[qualified] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(naming: str = "ladon10") -> LadonWSGIApplication:
+    modules = [load_example(m) for m in EXAMPLE_MODULES]
+    return LadonWSGIApplication([*modules, *TEST_MODULES], [str(TEST_SERVICES)], soap_naming=naming)
+
+
 @pytest.fixture(scope="module")
 def apps() -> Iterator[dict[str, LadonWSGIApplication]]:
     # NOTE: the task examples sleep between steps; here time may not pass
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import tasks as tasks_example
-        import templates as templates_example
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    tasks_example = load_example("tasks")
+    templates_example = load_example("templates")
     saved = (tasks_example.time, tasks_example.STEP_SECONDS, templates_example.STEP_SECONDS)
-    tasks_example.time = SimpleNamespace(sleep=lambda s: None)  # type: ignore[assignment]
+    tasks_example.time = SimpleNamespace(sleep=lambda s: None)
     tasks_example.STEP_SECONDS = 0.0
     templates_example.STEP_SECONDS = 0.0
-    services = [*(str(EXAMPLES / f"{m}.py") for m in EXAMPLE_MODULES), *TEST_MODULES]
-    built = {
-        n: LadonWSGIApplication(services, [str(TEST_SERVICES)], soap_naming=n) for n in NAMINGS
-    }
+    built = {n: build(n) for n in NAMINGS}
     yield built
     for app in built.values():
         app.close()
@@ -89,10 +103,7 @@ def apps() -> Iterator[dict[str, LadonWSGIApplication]]:
 
 
 def all_services() -> list[str]:
-    app = LadonWSGIApplication(
-        [*(str(EXAMPLES / f"{m}.py") for m in EXAMPLE_MODULES), *TEST_MODULES],
-        [str(TEST_SERVICES)],
-    )
+    app = build()
     names = [s.name for s in app.services]
     app.close()
     return names
