@@ -94,6 +94,10 @@ class SOAPNaming:
 
 
 def port_type_name(service: ServiceInfo) -> str:
+    """``<Service>PortType``, the WSDL port type of a service.
+
+    .. versionadded:: 2.0
+    """
     return service.name + "PortType"
 
 

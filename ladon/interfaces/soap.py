@@ -71,7 +71,10 @@ from .wsdl import document_literal_wsdl
 
 
 def addressing_of(fault: ServiceFault, call: Call | None) -> Addressing | None:
-    """The WS-Addressing headers of the request a fault answers."""
+    """The WS-Addressing headers of the request a fault answers.
+
+    .. versionadded:: 2.0
+    """
     if call is not None:
         found = call.id
     elif isinstance(fault, RequestFault):

@@ -64,7 +64,10 @@ def ladon_subcode(fault: ServiceFault) -> str:
     """Ladon's subcode of a fault: ``{urn:ladon:faults}<class>``, the class
     being the fault's own when Ladon defines it, else the Ladon class it
     derives from (a service's ``class QuotaExceeded(ClientFault)`` gives
-    ``ClientFault``)."""
+    ``ClientFault``).
+
+    .. versionadded:: 2.0
+    """
     for cls in type(fault).__mro__:
         if cls.__module__.split(".")[0] == "ladon":
             return f"{{{LADON_FAULTS}}}{cls.__name__}"
