@@ -58,6 +58,9 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
     ("soap_minmax100", "ladon107", 5.0),
     ("jsonwsp_add", "spyne", 12.0),
     ("soap_add", "spyne", 8.0),
+    # issue 15: SOAP 1.2 against Ladon 1.0.7's SOAP 1.1 (it has no SOAP 1.2)
+    ("soap12_add", "ladon107", 8.0),
+    ("soap12_minmax100", "ladon107", 8.0),
 )
 RATIOS = (("ladon", "ladon107"), ("ladon", "spyne"), ("ladon", "floor"))
 

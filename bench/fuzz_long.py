@@ -42,8 +42,8 @@ from tests.fuzz.strategies import json_request  # noqa: E402
 from tests.fuzz.strategies import xml_request  # noqa: E402
 
 CORPUS = REPO / "tests" / "fuzz" / "corpus"
-IFACES = ["soap", "soap11", "jsonwsp", "jsonrpc10", "jsonrpc", "xmlrpc"]
-XML = {"soap", "soap11", "xmlrpc"}
+IFACES = ["soap", "soap11", "soap12", "jsonwsp", "jsonrpc10", "jsonrpc", "xmlrpc"]
+XML = {"soap", "soap11", "soap12", "xmlrpc"}
 
 
 def outcome(iface: Any, body: bytes, headers: dict[str, str]) -> str:

@@ -40,17 +40,29 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 IMPLEMENTATIONS = ("floor", "ladon", "ladon107", "spyne")
-BENCHMARKS = ("jsonwsp_add", "jsonwsp_echo10k", "soap_add", "soap_minmax100")
+BENCHMARKS = (
+    "jsonwsp_add",
+    "jsonwsp_echo10k",
+    "soap_add",
+    "soap_minmax100",
+    "soap12_add",
+    "soap12_minmax100",
+)
 BENCH_TITLES = {
     "jsonwsp_add": "JSON-WSP add(1, 2)",
     "jsonwsp_echo10k": "JSON-WSP echo of a 10 KiB string",
     "soap_add": "SOAP 1.1 document/literal add(1, 2)",
     "soap_minmax100": "SOAP 1.1 minmax of 100 ints -> {min, max}",
+    # Ladon 1.0.7 and spyne have no SOAP 1.2: they answer these with SOAP 1.1
+    "soap12_add": "SOAP 1.2 document/literal add(1, 2) (peers: their SOAP 1.1)",
+    "soap12_minmax100": "SOAP 1.2 minmax of 100 ints (peers: their SOAP 1.1)",
 }
 
 SERVICE = "BenchService"
 TNS = "urn:BenchService"
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV_NS = "http://www.w3.org/2003/05/soap-envelope"
+SOAP12_CT = 'application/soap+xml; charset=utf-8; action="%s"'
 JSON_CT = "application/json"
 SOAP_CT = "text/xml; charset=utf-8"
 
@@ -132,20 +144,20 @@ def _xml_check(expected: dict[str, set[str]], value_map: dict[str, str]) -> Chec
 # --------------------------------------------------------------------------
 
 
-def soap_envelope(inner: str) -> bytes:
+def soap_envelope(inner: str, env: str = SOAP_ENV_NS) -> bytes:
     return (
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV_NS}" xmlns:tns="{TNS}">'
+        f'<soapenv:Envelope xmlns:soapenv="{env}" xmlns:tns="{TNS}">'
         f"<soapenv:Body>{inner}</soapenv:Body></soapenv:Envelope>"
     ).encode()
 
 
-def _soap_add_body() -> bytes:
-    return soap_envelope(f"<tns:add><tns:a>{ADD_A}</tns:a><tns:b>{ADD_B}</tns:b></tns:add>")
+def _soap_add_body(env: str = SOAP_ENV_NS) -> bytes:
+    return soap_envelope(f"<tns:add><tns:a>{ADD_A}</tns:a><tns:b>{ADD_B}</tns:b></tns:add>", env)
 
 
-def _soap_minmax_body(item_tag: str) -> bytes:
+def _soap_minmax_body(item_tag: str, env: str = SOAP_ENV_NS) -> bytes:
     items = "".join(f"<tns:{item_tag}>{v}</tns:{item_tag}>" for v in MINMAX_VALUES)
-    return soap_envelope(f"<tns:minmax><tns:values>{items}</tns:values></tns:minmax>")
+    return soap_envelope(f"<tns:minmax><tns:values>{items}</tns:values></tns:minmax>", env)
 
 
 _ADD_CHECK = _xml_check({"sum": {"result", "addResult"}}, {"sum": str(ADD_A + ADD_B)})
@@ -155,8 +167,10 @@ _MINMAX_CHECK = _xml_check(
 )
 
 
-def ladon_requests() -> dict[str, Request]:
-    """Requests in Ladon's wire format: JSON-WSP and Ladon's SOAP interface.
+def ladon_requests(soap12: bool = True) -> dict[str, Request]:
+    """Requests in Ladon's wire format: JSON-WSP and Ladon's SOAP interfaces
+    (``soap12``: this Ladon's SOAP 1.2 one, else the SOAP 1.1 calls stand
+    for the ``soap12_*`` benchmarks).
 
     The SOAPAction follows Ladon 1.0's WSDL (``<service url>/<method>``);
     Ladon 1.0 itself ignores it and the namespaces.
@@ -167,7 +181,33 @@ def ladon_requests() -> dict[str, Request]:
     def jsonwsp(method: str, args: dict[str, Any]) -> bytes:
         return json.dumps({"methodname": method, "args": args}).encode()
 
+    soap11 = {
+        "soap_add": Request(f"{base}/soap", _soap_add_body(), SOAP_CT, action % "add", _ADD_CHECK),
+        "soap_minmax100": Request(
+            f"{base}/soap", _soap_minmax_body("item"), SOAP_CT, action % "minmax", _MINMAX_CHECK
+        ),
+    }
+    if soap12:
+        pattern = f"{TNS}:{SERVICE}PortType:%sRequest"
+        soap11["soap12_add"] = Request(
+            f"{base}/soap12",
+            _soap_add_body(SOAP12_ENV_NS),
+            SOAP12_CT % (pattern % "add"),
+            None,
+            _ADD_CHECK,
+        )
+        soap11["soap12_minmax100"] = Request(
+            f"{base}/soap12",
+            _soap_minmax_body("item", SOAP12_ENV_NS),
+            SOAP12_CT % (pattern % "minmax"),
+            None,
+            _MINMAX_CHECK,
+        )
+    else:  # no SOAP 1.2: the SOAP 1.1 calls are the baseline
+        soap11["soap12_add"] = soap11["soap_add"]
+        soap11["soap12_minmax100"] = soap11["soap_minmax100"]
     return {
+        **soap11,
         "jsonwsp_add": Request(
             f"{base}/jsonwsp",
             jsonwsp("add", {"a": ADD_A, "b": ADD_B}),
@@ -181,10 +221,6 @@ def ladon_requests() -> dict[str, Request]:
             JSON_CT,
             None,
             _json_check(ECHO_TEXT, "result"),
-        ),
-        "soap_add": Request(f"{base}/soap", _soap_add_body(), SOAP_CT, action % "add", _ADD_CHECK),
-        "soap_minmax100": Request(
-            f"{base}/soap", _soap_minmax_body("item"), SOAP_CT, action % "minmax", _MINMAX_CHECK
         ),
     }
 
@@ -211,6 +247,11 @@ def spyne_requests() -> dict[str, Request]:
         "soap_minmax100": Request(
             "/soap", _soap_minmax_body("integer"), SOAP_CT, '"minmax"', _MINMAX_CHECK
         ),
+        # no SOAP 1.2 in spyne: its SOAP 1.1 calls stand for the soap12_* benchmarks
+        "soap12_add": Request("/soap", _soap_add_body(), SOAP_CT, '"add"', _ADD_CHECK),
+        "soap12_minmax100": Request(
+            "/soap", _soap_minmax_body("integer"), SOAP_CT, '"minmax"', _MINMAX_CHECK
+        ),
     }
 
 
@@ -234,13 +275,16 @@ def _floor_response(bench: str) -> tuple[bytes, str]:
             "methodname": method,
         }
         return json.dumps(doc).encode(), f"{JSON_CT}; charset=utf-8"
-    if bench == "soap_add":
+    if bench.endswith("_add"):
         inner = f"<addResponse><result>{ADD_A + ADD_B}</result></addResponse>"
     else:
         inner = (
             f"<minmaxResponse><max>{max(MINMAX_VALUES)}</max>"
             f"<min>{min(MINMAX_VALUES)}</min></minmaxResponse>"
         )
+    if bench.startswith("soap12_"):
+        body = b'<?xml version="1.0" encoding="utf-8"?>' + soap_envelope(inner, SOAP12_ENV_NS)
+        return body, "application/soap+xml; charset=utf-8"
     body = b'<?xml version="1.0" encoding="utf-8"?>' + soap_envelope(inner)
     return body, SOAP_CT
 
@@ -340,7 +384,7 @@ def build(impl: str, repo: str) -> tuple[AppFor, dict[str, Request], dict[str, s
         requests = ladon_requests()
     elif impl == "ladon107":
         app_for, info = build_ladon107(repo)
-        requests = ladon_requests()
+        requests = ladon_requests(soap12=False)
     elif impl == "spyne":
         app_for, info = build_spyne(repo)
         requests = spyne_requests()

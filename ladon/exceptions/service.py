@@ -37,6 +37,10 @@ class ServiceFault(LadonError):
     #: The SOAP fault code (local name in the envelope's namespace) when it
     #: is neither ``Client`` nor ``Server``, e.g. ``VersionMismatch``.
     soap_code: str | None = None
+    #: The SOAP 1.2 ``env:Subcode`` as ``{namespace}local`` (a WS-Addressing
+    #: fault's, or a service's own); ``None``: Ladon's, which names the
+    #: fault's class (``{urn:ladon:faults}ArgumentError``).
+    soap_subcode: str | None = None
 
     def __init__(
         self,

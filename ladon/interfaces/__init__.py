@@ -8,6 +8,7 @@ application: ``LadonWSGIApplication(..., interfaces={**DEFAULT_INTERFACES,
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Iterable
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TypeVar
@@ -26,8 +27,10 @@ from .jsonrpc10 import JSONRPC10Interface as JSONRPC10Interface
 from .jsonwsp import JSONWSPInterface as JSONWSPInterface
 from .legacy import adapt
 from .legacy import interface_names
+from .soap import SOAPBase as SOAPBase
 from .soap import SOAPInterface as SOAPInterface
 from .soap11 import SOAP11Interface as SOAP11Interface
+from .soap12 import SOAP12Interface as SOAP12Interface
 from .xmlrpc import XMLRPCInterface as XMLRPCInterface
 
 #: name -> interface class. ``soapdocumentliteral`` is Ladon 1.0's alias of ``soap``.
@@ -36,6 +39,7 @@ DEFAULT_INTERFACES: Mapping[str, type[Interface]] = MappingProxyType(
         "soap": SOAPInterface,
         "soapdocumentliteral": SOAPInterface,
         "soap11": SOAP11Interface,
+        "soap12": SOAP12Interface,
         "jsonwsp": JSONWSPInterface,
         "jsonrpc10": JSONRPC10Interface,
         "jsonrpc": JSONRPCInterface,
@@ -50,6 +54,34 @@ T = TypeVar("T", bound=type)
 
 #: The class attribute :func:`expose` sets.
 _EXPOSED = "_ladon_exposed"
+
+
+def configure_soap(
+    interfaces: Mapping[str, type[Interface]],
+    naming: str | None = None,
+    understood_headers: Iterable[str] = (),
+) -> dict[str, type[Interface]]:
+    """An application's interface mapping with its SOAP settings applied:
+    each SOAP interface class replaced by
+    :meth:`~ladon.interfaces.soap.SOAPBase.configured` (one subclass per
+    class, so that aliases stay one interface).
+
+    :raises ValueError: an unknown naming or a malformed header name.
+
+    .. versionadded:: 2.0
+    """
+    headers = tuple(understood_headers)
+    done: dict[type[Interface], type[Interface]] = {}
+    out: dict[str, type[Interface]] = {}
+    for name, cls in interfaces.items():
+        if cls not in done:
+            done[cls] = (
+                cls.configured(naming=naming, understood_headers=headers)
+                if isinstance(cls, type) and issubclass(cls, SOAPBase)
+                else cls
+            )
+        out[name] = done[cls]
+    return out
 
 
 def expose(cls: T) -> T:

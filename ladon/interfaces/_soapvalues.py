@@ -21,6 +21,8 @@ from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
 from ..wire.schema import XOP
 from ..wire.schema import XOP_INCLUDE
+from ..wire.schema import XSD_TYPES
+from ..wire.schema import array_name
 from ..wire.xml import escape
 from ..wire.xml import local
 
@@ -152,6 +154,8 @@ def write(
     value: Any,
     prefix: str,
     files: list[attachment] | None = None,
+    python_names: bool = False,
+    typed: str | None = None,
 ) -> None:
     """Append the markup of ``<tag>`` holding a plain value of type ``spec``.
 
@@ -163,18 +167,22 @@ def write(
     :param files: where attachments go when the answer is multipart: each
         is appended and written as an ``xop:Include`` of its part; without
         it attachments are written inline, as base64.
+    :param python_names: field elements take the Python names as they are
+        (else ``_`` is written ``-``, as in Ladon 1.0).
+    :param typed: write ``xsi:type`` on every value (rpc/encoded), naming
+        the types of the service with this prefix (e.g. ``"ns"``).
     """
     if value is None:
         out.append(f'<{tag} xsi:nil="true"/>')
     elif isinstance(spec, ListOf):
-        out.append(f"<{tag}>")
+        out.append(f"<{tag}{xsi_type(spec, typed)}>" if typed else f"<{tag}>")
         item_tag, item = prefix + "item", spec.item
         for v in value:
-            write(out, item_tag, item, v, prefix, files)
+            write(out, item_tag, item, v, prefix, files, python_names, typed)
         out.append(f"</{tag}>")
     elif isinstance(spec, type) and issubclass(spec, LadonType):
-        out.append(f"<{tag}>")
-        write_fields(out, spec, value, prefix, prefix, files)
+        out.append(f"<{tag}{xsi_type(spec, typed)}>" if typed else f"<{tag}>")
+        write_fields(out, spec, value, prefix, prefix, files, python_names, typed)
         out.append(f"</{tag}>")
     elif spec is int and type(value) is int:
         if not _LONG_MIN <= value <= _LONG_MAX:
@@ -183,20 +191,46 @@ def write(
                 tag.rpartition(":")[2],
                 "the integer is out of the range of xsd:long (64 bits) the WSDL publishes",
             )
-        out.append(f"<{tag}>{value}</{tag}>")
+        attr = xsi_type(spec, typed) if typed else ""
+        out.append(f"<{tag}{attr}>{value}</{tag}>")
     elif isinstance(value, attachment):
+        attr = xsi_type(spec, typed) if typed else ""
         if files is None:
-            out.append(f"<{tag}>{base64.b64encode(value.read()).decode('ascii')}</{tag}>")
+            data = base64.b64encode(value.read()).decode("ascii")
+            out.append(f"<{tag}{attr}>{data}</{tag}>")
         else:
             files.append(value)
             out.append(
-                f'<{tag}><xop:Include xmlns:xop="{XOP}" href="cid:{part_id(len(files))}"/></{tag}>'
+                f'<{tag}{attr}><xop:Include xmlns:xop="{XOP}" '
+                f'href="cid:{part_id(len(files))}"/></{tag}>'
             )
+    elif typed:
+        out.append(f"<{tag}{xsi_type(spec, typed)}>{escape(text_of(value))}</{tag}>")
     else:
         out.append(f"<{tag}>{escape(text_of(value))}</{tag}>")
 
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+def xsi_type(spec: TypeSpec, prefix: str | None) -> str:
+    """The `` xsi:type="..."`` attribute of a value of ``spec`` (types of the
+    service named with ``prefix``, XML Schema's with ``xsd``)."""
+    return _xsi_type(spec, prefix)
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: specs are the services' own
+def _xsi_type(given: object, prefix: str | None) -> str:
+    spec: TypeSpec = given  # type: ignore[assignment]
+    if isinstance(spec, ListOf):
+        attr = f' xsi:type="{prefix}:{array_name(spec)}"'
+    elif isinstance(spec, type) and issubclass(spec, LadonType):
+        attr = f' xsi:type="{prefix}:{spec.__name__}"'
+    elif is_attachment(spec):
+        attr = ' xsi:type="xsd:base64Binary"'
+    else:
+        attr = f' xsi:type="xsd:{XSD_TYPES[spec]}"'
+    return attr
 
 
 def part_id(n: int) -> str:
@@ -211,7 +245,11 @@ def write_fields(
     tag_prefix: str,
     prefix: str,
     files: list[attachment] | None = None,
+    python_names: bool = False,
+    typed: str | None = None,
 ) -> None:
-    """Append one element per field of a plain object value."""
+    """Append one element per field of a plain object value (the arguments
+    are those of :func:`write`)."""
     for f in cls.ladon_type_info().fields:
-        write(out, tag_prefix + wire_name(f.name), f.type, value[f.name], prefix, files)
+        name = f.name if python_names else wire_name(f.name)
+        write(out, tag_prefix + name, f.type, value[f.name], prefix, files, python_names, typed)

@@ -133,8 +133,9 @@ class Call:
 
     :param method: the method called.
     :param args: the converted arguments, in the method's parameter order.
-    :param id: the request id the answer repeats (JSON-RPC, JSON-WSP), or
-        :data:`ABSENT`.
+    :param id: the request id the answer repeats (JSON-RPC, JSON-WSP; on
+        SOAP the request's WS-Addressing headers, which the answer relates
+        to), or :data:`ABSENT`.
     :param mirror: JSON-WSP's ``mirror``, repeated as ``reflection``, or
         :data:`ABSENT`.
     :param notification: a JSON-RPC 2.0 notification: run, never answered.
@@ -192,8 +193,9 @@ class RequestFault(ServiceFault):
     repeat (a JSON-RPC ``id``) although no :class:`Call` exists yet.
 
     :param fault: the original fault (kept in :attr:`original`; its code,
-        HTTP status and SOAP code are this fault's too).
-    :param id: the request's id, or :data:`ABSENT`.
+        HTTP status and SOAP codes are this fault's too).
+    :param id: the request's id, or :data:`ABSENT` (on SOAP: the request's
+        WS-Addressing headers, which the fault answers).
     :param notification: the request was a notification (not answered).
 
     .. versionadded:: 2.0
@@ -208,6 +210,7 @@ class RequestFault(ServiceFault):
         self.notification = notification
         self.http_status = fault.http_status
         self.soap_code = fault.soap_code
+        self.soap_subcode = fault.soap_subcode
 
 
 class Interface(abc.ABC):

@@ -1,16 +1,25 @@
-"""SOAP 1.1, document/literal wrapped (``soap``, alias ``soapdocumentliteral``).
+"""SOAP 1.1, document/literal wrapped (``soap``, alias ``soapdocumentliteral``),
+and what every SOAP interface shares (:class:`SOAPBase`).
 
-Requests: any SOAP 1.1 envelope; namespace prefixes are ignored, the first
-element of the Body names the method and its children are the arguments.
-Responses keep Ladon 1.0's shape: ``<MResponse xmlns="http://tempuri.org/">``
-holding ``<result>`` (or, for a LadonType result, its fields directly); list
-items and type fields are in the ``Arrays`` namespace, as the WSDL says.
-Faults are HTTP 500 with ``SOAP-ENV:Client`` / ``SOAP-ENV:Server`` codes.
+Requests: a SOAP envelope of the interface's version; namespace prefixes
+are ignored, the first element of the Body names the method and its
+children are the arguments. Header blocks marked ``mustUnderstand`` must
+be ones Ladon reads (WS-Addressing, ``wsse:Security``, and what the
+application adds); WS-Addressing 1.0 headers are answered with
+``wsa:Action``, ``wsa:MessageID`` and ``wsa:RelatesTo``.
+
+Responses of ``soap`` keep Ladon 1.0's shape: ``<MResponse
+xmlns="http://tempuri.org/">`` holding ``<result>`` (or, for a LadonType
+result, its fields directly); list items and type fields are in the
+``Arrays`` namespace, as the WSDL says (with ``soap_naming="python"``:
+Python names, in the service's namespace). Faults are HTTP 500 with
+``SOAP-ENV:Client`` / ``SOAP-ENV:Server`` codes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 from typing import ClassVar
@@ -18,87 +27,165 @@ from typing import ClassVar
 from lxml import etree
 
 from ..exceptions.service import ArgumentError
-from ..exceptions.service import ClientFault
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
+from ..ladonizer.model import MethodInfo
 from ..types.attachment import attachment
 from ..types.spec import ListOf
 from ..types.spec import is_ladontype
 from ..wire.multipart import related_response
 from ..wire.schema import ARRAYS_NS
-from ..wire.schema import SOAP_ENV
 from ..wire.schema import TEMPURI
-from ..wire.schema import XSD
-from ..wire.schema import XSI
+from ..wire.schema import WSA_FAULT_ACTION
 from ..wire.xml import escape
 from ..wire.xml import local
 from ..wire.xml import parse_xml
 from ..wire.xml import xml_safe
+from ._soapenv import SOAP11
+from ._soapenv import UNDERSTOOD_HEADERS
+from ._soapenv import ActionNotSupported
+from ._soapenv import Addressing
+from ._soapenv import MustUnderstand
+from ._soapenv import SOAPVersion
+from ._soapenv import VersionMismatch as VersionMismatch
+from ._soapenv import addressing_header
+from ._soapenv import not_understood
+from ._soapenv import qname_markup
+from ._soapenv import read_addressing
+from ._soapnames import NAMINGS
+from ._soapnames import PYTHON
+from ._soapnames import SOAPNaming
 from ._soapvalues import param_name
 from ._soapvalues import part_id
 from ._soapvalues import to_plain
 from ._soapvalues import write
 from ._soapvalues import write_fields
+from .base import ABSENT
 from .base import Call
 from .base import Interface
 from .base import Payload
+from .base import RequestFault
 from .base import WireRequest
 from .wsdl import document_literal_wsdl
 from .wsdl import flattened
 
 
-class VersionMismatch(ClientFault):
-    """The envelope is not a SOAP 1.1 envelope (SOAP 1.1 section 4.4.1)."""
+def addressing_of(fault: ServiceFault, call: Call | None) -> Addressing | None:
+    """The WS-Addressing headers of the request a fault answers.
 
-    soap_code: str | None = "VersionMismatch"
-
-
-_ENVELOPE_START = (
-    "<?xml version='1.0' encoding='UTF-8'?>\n"
-    f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">'
-    "<SOAP-ENV:Body>"
-)
-_ENVELOPE_END = "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
-_ENVELOPE_TAG = f"{{{SOAP_ENV}}}Envelope"
-_BODY_TAG = f"{{{SOAP_ENV}}}Body"
-_HEADER_TAG = f"{{{SOAP_ENV}}}Header"
-
-
-def _parts_of(envelope: etree._Element) -> tuple[etree._Element | None, etree._Element | None]:
-    """The envelope's Header (or ``None``) and Body (or ``None``)."""
-    # PERF: a loop over the (one or two) children beats find(), which parses
-    # its path on every call.
-    header = body = None
-    for child in envelope:
-        if child.tag == _BODY_TAG:
-            body = child
-        elif child.tag == _HEADER_TAG:
-            header = child
-    return header, body
+    .. versionadded:: 2.0
+    """
+    if call is not None:
+        found = call.id
+    elif isinstance(fault, RequestFault):
+        found = fault.id
+    else:
+        return None
+    return found if isinstance(found, Addressing) else None
 
 
 class SOAPBase(Interface):
-    """What both SOAP flavours share: request parsing and faults."""
+    """What every SOAP interface shares: the envelope, its header blocks and
+    WS-Addressing, request parsing, answers and SOAP 1.1 faults.
 
-    content_type: ClassVar[str] = "text/xml; charset=utf-8"
+    The class attributes below are what :meth:`configured` sets for an
+    application.
+
+    .. versionadded:: 2.0
+    """
+
+    #: The SOAP version of the envelopes.
+    version: ClassVar[SOAPVersion] = SOAP11
+    content_type: ClassVar[str] = SOAP11.content_type
+    #: How elements, namespaces and actions are named.
+    naming: ClassVar[SOAPNaming] = SOAPNaming()
+    #: Header blocks (``{namespace}local``) a request may mark
+    #: ``mustUnderstand``: anything else so marked is a MustUnderstand fault.
+    understood_headers: ClassVar[frozenset[str]] = UNDERSTOOD_HEADERS
+
+    @classmethod
+    def configured(
+        cls, *, naming: str | None = None, understood_headers: Iterable[str] = ()
+    ) -> type[SOAPBase]:
+        """This interface as one application configures it: a subclass with
+        another naming (``"ladon10"`` or ``"python"``, ``None`` to keep the
+        class's) and more understood header blocks.
+
+        :raises ValueError: an unknown naming, or a header name that is not
+            ``{namespace}local``.
+        """
+        if naming is not None and naming not in NAMINGS:
+            raise ValueError(f"soap_naming must be one of {NAMINGS}, not {naming!r}")
+        extra = frozenset(understood_headers)
+        for name in extra:
+            if not (isinstance(name, str) and name.startswith("{") and "}" in name[1:-1]):
+                raise ValueError(f"a SOAP header block is named '{{namespace}}local', not {name!r}")
+        new_naming = cls.naming if naming is None else SOAPNaming(naming == PYTHON)
+        if new_naming == cls.naming and extra <= cls.understood_headers:
+            return cls
+        attrs = {
+            "naming": new_naming,
+            "understood_headers": cls.understood_headers | extra,
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+        }
+        return type(cls.__name__, (cls,), attrs)
+
+    # -- requests ----------------------------------------------------------------
 
     def decode_call(self, request: WireRequest) -> Call:
+        version = self.version
         root = parse_xml(request.body)
-        if root.tag != _ENVELOPE_TAG:
+        if root.tag != version.envelope_tag:
             if local(root.tag) != "Envelope":
                 raise MalformedRequest("The request is not a SOAP envelope")
+            received = etree.QName(root).namespace
             raise VersionMismatch(
-                f"Expected a SOAP 1.1 envelope (namespace {SOAP_ENV}), "
-                f"got namespace {etree.QName(root).namespace!r}"
+                f"Expected a SOAP {version.name} envelope (namespace {version.env}), "
+                f"got namespace {received!r}",
+                received,
             )
-        header, body_el = _parts_of(root)
+        # PERF: a loop over the (one or two) children beats find(), which
+        # parses its path on every call.
+        header = body_el = None
+        body_tag = version.body_tag
+        for child in root:
+            tag = child.tag
+            if tag == body_tag:
+                body_el = child
+            elif tag == version.header_tag:
+                header = child
+        if header is None or not len(header):  # PERF: the plain case
+            return self._decode_body(body_el, request, (), None)
+        blocks = tuple(c for c in header if isinstance(c.tag, str))
+        addressing = read_addressing(blocks)
+        try:
+            missed = not_understood(blocks, version, self.understood_headers)
+            if missed:
+                raise MustUnderstand(missed)
+            return self._decode_body(body_el, request, blocks, addressing)
+        except ServiceFault as fault:
+            if addressing is None:
+                raise
+            raise RequestFault(fault, id=addressing) from None
+
+    def _decode_body(
+        self,
+        body_el: etree._Element | None,
+        request: WireRequest,
+        blocks: tuple[etree._Element, ...],
+        addressing: Addressing | None,
+    ) -> Call:
         if body_el is None:
             raise MalformedRequest("The SOAP envelope has no Body")
         if not len(body_el):  # comments and PIs are gone: children are elements
             raise MalformedRequest("The SOAP Body is empty; expected a method element")
         method_el = body_el[0]
         m = self.method(param_name(method_el.tag))
+        if addressing is not None:
+            self._check_action(m, addressing)
         params = m.params_by_name
         values: dict[str, Any] = {}
         for c in method_el:
@@ -118,28 +205,44 @@ class SOAPBase(Interface):
                 continue
             values[name] = to_plain(c, spec, name)
         attachments = request.attachments
-        blocks = () if header is None else tuple(c for c in header if isinstance(c.tag, str))
         return Call(
             m,
             self.bind_named(m, values, attachments),
+            id=ABSENT if addressing is None else addressing,
             attachments=attachments,
             header_blocks=blocks,
         )
 
+    def _check_action(self, method: MethodInfo, addressing: Addressing) -> None:
+        action = addressing.action or ""
+        if not self.naming.accepts_action(self.service, method, action):
+            shown = action if len(action) <= 200 else action[:197] + "..."
+            raise ActionNotSupported(
+                f"wsa:Action {shown!r} is not the action of {method.name} "
+                "(see the wsam:Action of its input in the WSDL)"
+            )
+
+    # -- answers --------------------------------------------------------------------
+
+    def answer_header(self, call: Call) -> str:
+        """The header blocks of the answer to ``call`` (WS-Addressing)."""
+        addressing = call.id
+        if not isinstance(addressing, Addressing):
+            return ""
+        m = call.method
+        action = self.naming.output_action(self.service, m, addressing.action or "")
+        return addressing_header(addressing, action)
+
+    def fault_header(self, fault: ServiceFault, call: Call | None) -> str:
+        """The header blocks of a fault answer (WS-Addressing)."""
+        addressing = addressing_of(fault, call)
+        if addressing is None:
+            return ""
+        return addressing_header(addressing, WSA_FAULT_ACTION)
+
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
-        code = fault.soap_code or ("Client" if fault.is_client else "Server")
-        detail = fault.detail or ""
-        if fault.hint:
-            detail = f"{detail}\n{fault.hint}" if detail else fault.hint
-        parts = [
-            _ENVELOPE_START,
-            f"<SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode>",
-            f"<faultstring>{escape(xml_safe(fault.faultstring))}</faultstring>",
-        ]
-        if detail:
-            parts.append(f"<detail>{escape(xml_safe(detail))}</detail>")
-        parts.append("</SOAP-ENV:Fault>" + _ENVELOPE_END)
-        return Payload("".join(parts).encode("utf-8"), self.content_type, 500)
+        """A SOAP 1.1 fault, HTTP 500 (SOAP 1.1 section 6.2)."""
+        return soap11_fault(fault, self.fault_header(fault, call))
 
     def respond(
         self,
@@ -147,38 +250,70 @@ class SOAPBase(Interface):
         close_tag: str,
         write_result: Callable[[list[str]], None],
         files: list[attachment] | None = None,
+        header: str = "",
     ) -> Payload:
         """Wrap what ``write_result`` writes in the envelope and response element.
 
         :param files: the list ``write_result`` appends attachments to; when
             it is not empty afterwards the answer is an XOP package
             (``multipart/related``, one part per attachment).
+        :param header: the answer's header blocks.
         """
-        out = [_ENVELOPE_START, open_tag]
+        version = self.version
+        out = [version.envelope_open(header) if header else version.opening, open_tag]
         try:
             write_result(out)
         except ValueError as exc:
             raise ServerFault(f"The result cannot be written as XML: {exc}") from None
         out.append(close_tag)
-        out.append(_ENVELOPE_END)
+        out.append(version.envelope_close)
         try:
             envelope = "".join(out).encode("utf-8")
         except UnicodeEncodeError:
             raise ServerFault("The result cannot be written as XML: lone surrogates") from None
         if not files:
             return Payload(envelope, self.content_type)
+        media = version.media_type
         stream = related_response(
             envelope,
-            'application/xop+xml; charset=utf-8; type="text/xml"',
+            f'application/xop+xml; charset=utf-8; type="{media}"',
             files,
             root_id="<rpc-part>",
             part_ids=lambda n: f"<{part_id(n)}>",
         )
         ctype = (
             'multipart/related; type="application/xop+xml"; start="<rpc-part>"; '
-            f'start-info="text/xml"; boundary={stream.boundary}'
+            f'start-info="{media}"; boundary={stream.boundary}'
         )
         return Payload(b"", ctype, stream=stream)
+
+
+def soap11_fault(fault: ServiceFault, header: str = "") -> Payload:
+    """A SOAP 1.1 fault envelope: ``faultcode`` (``SOAP-ENV:Client``,
+    ``SOAP-ENV:Server``, another SOAP code, or a WS-Addressing fault's
+    own), ``faultstring`` and ``detail``; HTTP 500.
+
+    .. versionadded:: 2.0
+    """
+    p = SOAP11.prefix
+    subcode = fault.soap_subcode
+    if subcode is not None and fault.soap_code is None:
+        # WS-Addressing SOAP binding 6.4: on SOAP 1.1 the subcode is the code
+        code, decl = qname_markup(subcode, "c")
+    else:
+        code, decl = f"{p}:{fault.soap_code or ('Client' if fault.is_client else 'Server')}", ""
+    detail = fault.detail or ""
+    if fault.hint:
+        detail = f"{detail}\n{fault.hint}" if detail else fault.hint
+    parts = [
+        SOAP11.envelope_open(header),
+        f"<{p}:Fault><faultcode{decl}>{code}</faultcode>",
+        f"<faultstring>{escape(xml_safe(fault.faultstring))}</faultstring>",
+    ]
+    if detail:
+        parts.append(f"<detail>{escape(xml_safe(detail))}</detail>")
+    parts.append(f"</{p}:Fault>" + SOAP11.envelope_close)
+    return Payload("".join(parts).encode("utf-8"), SOAP11.content_type, 500)
 
 
 class SOAPInterface(SOAPBase):
@@ -194,7 +329,14 @@ class SOAPInterface(SOAPBase):
         plain = self.dump_result(call, result)
         m = call.method
         rtype = m.rtype
-        open_tag = f'<{m.name}Response xmlns="{TEMPURI}" xmlns:arr="{ARRAYS_NS}">'
+        naming = self.naming
+        python = naming.python
+        if python:
+            ns = escape(naming.wrapper_ns(self.service)).replace('"', "&quot;")
+            open_tag, prefix = f'<{m.name}Response xmlns="{ns}">', ""
+        else:
+            open_tag = f'<{m.name}Response xmlns="{TEMPURI}" xmlns:arr="{ARRAYS_NS}">'
+            prefix = "arr:"
         # Attachments go in MIME parts when the client sent parts itself,
         # else inline as base64 (what the WSDL's base64Binary says).
         files: list[attachment] | None = [] if call.multipart else None
@@ -202,14 +344,16 @@ class SOAPInterface(SOAPBase):
         def write_result(out: list[str]) -> None:
             if flattened(m):
                 # Ladon 1.0 wire shape: the fields sit directly in MResponse.
-                write_fields(out, rtype, plain, "", "arr:", files)  # type: ignore[arg-type]
+                write_fields(out, rtype, plain, "", prefix, files, python)  # type: ignore[arg-type]
             elif plain is not None or not is_ladontype(rtype):
-                write(out, "result", rtype, plain, "arr:", files)
+                write(out, "result", rtype, plain, prefix, files, python)
             # else: a nullable LadonType result that is None is left out
 
-        return self.respond(open_tag, f"</{m.name}Response>", write_result, files)
+        header = self.answer_header(call) if call.id is not ABSENT else ""
+        return self.respond(open_tag, f"</{m.name}Response>", write_result, files, header)
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
         return Payload(
-            document_literal_wsdl(self.service, self.endpoint_url(base_url)), self.content_type
+            document_literal_wsdl(self.service, self.endpoint_url(base_url), self.naming),
+            self.content_type,
         )

@@ -1,8 +1,12 @@
-"""SOAP 1.1, rpc style (``soap11``), as Ladon 1.0 served it.
+"""SOAP 1.1, rpc/encoded (``soap11``), as Ladon 1.0 served it.
 
 Same requests and faults as :mod:`ladon.interfaces.soap`; the response
-element is ``ns:MResponse`` (``ns`` = ``urn:<Service>``) and the result is
-always wrapped in an unqualified ``<result>``.
+element is ``ns:MResponse`` (``ns`` = ``urn:<Service>``, or the service's
+namespace with ``soap_naming="python"``) and the result is always wrapped
+in an unqualified ``<result>``. Every value carries its ``xsi:type``
+(``xsd:long``, ``ns:Point``, ``ns:ArrayOfint``...), as SOAP encoding
+expects: encoded clients (PHP's SoapClient, Node's ``soap``) then read
+numbers and booleans as such, not as strings.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from ..types.spec import is_ladontype
-from ..wire.schema import service_ns
+from ..wire.xml import escape
 from ._soapvalues import write
+from .base import ABSENT
 from .base import Call
 from .base import Payload
 from .soap import SOAPBase
@@ -20,7 +25,7 @@ from .wsdl import rpc_wsdl
 
 
 class SOAP11Interface(SOAPBase):
-    """The ``soap11`` interface (rpc style).
+    """The ``soap11`` interface (rpc/encoded).
 
     .. versionadded:: 2.0
     """
@@ -32,16 +37,24 @@ class SOAP11Interface(SOAPBase):
     def encode_result(self, call: Call, result: object) -> Payload:
         plain = self.dump_result(call, result)
         m = call.method
-        ns = service_ns(self.service.name)
+        naming = self.naming
+        ns = escape(naming.rpc_ns(self.service)).replace('"', "&quot;")
+        python = naming.python
 
         def write_result(out: list[str]) -> None:
             if plain is None and is_ladontype(m.rtype):
                 return  # a nil object reaches rpc clients as None only when left out
-            write(out, "result", m.rtype, plain, "")
+            write(out, "result", m.rtype, plain, "", None, python, "ns")
 
+        header = self.answer_header(call) if call.id is not ABSENT else ""
         return self.respond(
-            f'<ns:{m.name}Response xmlns:ns="{ns}">', f"</ns:{m.name}Response>", write_result
+            f'<ns:{m.name}Response xmlns:ns="{ns}">',
+            f"</ns:{m.name}Response>",
+            write_result,
+            header=header,
         )
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
-        return Payload(rpc_wsdl(self.service, self.endpoint_url(base_url)), self.content_type)
+        return Payload(
+            rpc_wsdl(self.service, self.endpoint_url(base_url), self.naming), self.content_type
+        )

@@ -10,6 +10,15 @@ attachments wraps ``soap:body`` in ``mime:multipartRelated``.
 
 RPC (``soap11``): one unqualified schema in ``urn:<Service>``, messages with
 one part per parameter, ``use="encoded"`` bodies, as Ladon 1.0 described it.
+
+With the Python naming (``soap12`` always; ``soap`` and ``soap11`` with
+``soap_naming="python"``) the names are the Python names and one schema in
+the service's namespace holds everything. ``soap12`` is document/literal
+with the SOAP 1.2 binding (``wsdl/soap12/``) and its response elements
+always hold ``result``.
+
+Every WSDL declares WS-Addressing: ``wsam:Action`` on each operation's
+input and output, ``wsaw:UsingAddressing`` (optional) in the binding.
 """
 
 from __future__ import annotations
@@ -23,18 +32,19 @@ from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
 from ..types.spec import is_ladontype
-from ..wire.schema import ARRAYS_NS
 from ..wire.schema import HTTP_TRANSPORT
 from ..wire.schema import MIME
 from ..wire.schema import SOAP_ENC
-from ..wire.schema import TEMPURI
+from ..wire.schema import WSAM
+from ..wire.schema import WSAW
 from ..wire.schema import WSDL
 from ..wire.schema import WSDL_SOAP
+from ..wire.schema import WSDL_SOAP12
 from ..wire.schema import XSD
 from ..wire.schema import XSD_TYPES
 from ..wire.schema import array_name
-from ..wire.schema import service_ns
-from ._soapvalues import wire_name
+from ._soapnames import SOAPNaming
+from ._soapnames import port_type_name
 
 
 def _lists_of(service: ServiceInfo) -> list[ListOf]:
@@ -66,14 +76,27 @@ def _xsd_type(spec: TypeSpec, types_prefix: str) -> str:
     return "xsd:" + XSD_TYPES[spec]
 
 
-def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
-    return etree.SubElement(parent, tag, {k.rstrip("_"): v for k, v in attrs.items()})
+def _el(
+    parent: etree._Element, tag: str, qualified: dict[str, str] | None = None, /, **attrs: str
+) -> etree._Element:
+    """A new child; ``qualified`` holds attributes named ``{namespace}local``."""
+    el = etree.SubElement(parent, tag, {k.rstrip("_"): v for k, v in attrs.items()})
+    if qualified:
+        for k, v in qualified.items():
+            el.set(k, v)
+    return el
 
 
 def _field_element(
-    seq: etree._Element, name: str, spec: TypeSpec, optional: bool, nullable: bool, prefix: str
+    seq: etree._Element,
+    name: str,
+    spec: TypeSpec,
+    optional: bool,
+    nullable: bool,
+    prefix: str,
+    naming: SOAPNaming,
 ) -> None:
-    attrs = {"name": wire_name(name), "type": _xsd_type(spec, prefix)}
+    attrs = {"name": naming.element(name), "type": _xsd_type(spec, prefix)}
     if optional:
         attrs["minOccurs"] = "0"
     if nullable or isinstance(spec, ListOf):
@@ -81,7 +104,9 @@ def _field_element(
     _el(seq, f"{{{XSD}}}element", **attrs)
 
 
-def _complex_types(schema: etree._Element, service: ServiceInfo, prefix: str) -> None:
+def _complex_types(
+    schema: etree._Element, service: ServiceInfo, prefix: str, naming: SOAPNaming
+) -> None:
     xs = f"{{{XSD}}}"
     for t in service.types:
         info = t.ladon_type_info()
@@ -90,7 +115,7 @@ def _complex_types(schema: etree._Element, service: ServiceInfo, prefix: str) ->
             _el(_el(ct, xs + "annotation"), xs + "documentation").text = info.doc
         seq = _el(ct, xs + "sequence")
         for f in info.fields:
-            _field_element(seq, f.name, f.type, f.optional, f.nullable, prefix)
+            _field_element(seq, f.name, f.type, f.optional, f.nullable, prefix, naming)
     for lst in _lists_of(service):
         ct = _el(schema, xs + "complexType", name=array_name(lst))
         seq = _el(ct, xs + "sequence")
@@ -132,7 +157,9 @@ def _mime_directions(method: MethodInfo) -> set[str]:
     return found
 
 
-def _body(parent: etree._Element, body: dict[str, str], mime: bool) -> None:
+def _body(
+    parent: etree._Element, body: dict[str, str], mime: bool, soap_ns: str = WSDL_SOAP
+) -> None:
     """``soap:body``, and beside it a ``mime:multipartRelated`` when the
     message may also come as MIME parts (SOAP with Attachments).
 
@@ -140,7 +167,7 @@ def _body(parent: etree._Element, body: dict[str, str], mime: bool) -> None:
     for it only there, and the message is valid without parts too (the
     attachments then travel inline, as base64).
     """
-    s = f"{{{WSDL_SOAP}}}"
+    s = f"{{{soap_ns}}}"
     _el(parent, s + "body", **body)
     if not mime:
         return
@@ -156,96 +183,141 @@ def _operations(
     url: str,
     style: str,
     body: dict[str, str],
+    naming: SOAPNaming,
     mime: bool = False,
+    soap_ns: str = WSDL_SOAP,
+    port_suffix: str = "",
 ) -> None:
     """Append portType, binding and service: the same for both styles but for
-    the binding style, the attributes of ``soap:body`` and (``mime``) the
-    MIME bindings of methods with attachments."""
+    the binding style, the attributes of ``soap:body``, (``mime``) the MIME
+    bindings of methods with attachments, and the SOAP binding namespace
+    (``soap_ns``: SOAP 1.1's or 1.2's)."""
     w = f"{{{WSDL}}}"
-    s = f"{{{WSDL_SOAP}}}"
-    port_type = _el(root, w + "portType", name=service.name + "PortType")
+    s = f"{{{soap_ns}}}"
+    action = f"{{{WSAM}}}Action"
+    actions = {}
+    for m in service.methods.values():
+        request = naming.input_action(service, m, url)
+        actions[m.name] = (request, naming.output_action(service, m, request))
+    port_type = _el(root, w + "portType", name=port_type_name(service))
     for m in service.methods.values():
         op = _el(port_type, w + "operation", name=m.name)
         if _doc(m):
             _el(op, w + "documentation").text = _doc(m)
-        _el(op, w + "input", message=f"tns:{m.name}")
-        _el(op, w + "output", message=f"tns:{m.name}Response")
-    binding = _el(root, w + "binding", name=service.name, type=f"tns:{service.name}PortType")
+        request, response = actions[m.name]
+        _el(op, w + "input", {action: request}, message=f"tns:{m.name}")
+        _el(op, w + "output", {action: response}, message=f"tns:{m.name}Response")
+    binding_name = service.name + port_suffix
+    binding = _el(root, w + "binding", name=binding_name, type=f"tns:{port_type_name(service)}")
     _el(binding, s + "binding", style=style, transport=HTTP_TRANSPORT)
+    _el(binding, f"{{{WSAW}}}UsingAddressing")
     for m in service.methods.values():
         op = _el(binding, w + "operation", name=m.name)
-        _el(op, s + "operation", soapAction=f"{url}/{m.name}", style=style)
+        _el(op, s + "operation", soapAction=actions[m.name][0], style=style)
         with_parts = _mime_directions(m) if mime else set()
         for direction in ("input", "output"):
-            _body(_el(op, w + direction), body, direction in with_parts)
+            _body(_el(op, w + direction), body, direction in with_parts, soap_ns)
     svc = _el(root, w + "service", name=service.name)
     if service.doc:
         _el(svc, w + "documentation").text = service.doc
-    port = _el(svc, w + "port", name=service.name, binding=f"tns:{service.name}")
+    port = _el(svc, w + "port", name=binding_name, binding=f"tns:{binding_name}")
     _el(port, s + "address", location=url)
 
 
-def document_literal_wsdl(service: ServiceInfo, url: str) -> bytes:
-    """The WSDL of the ``soap`` interface."""
+def document_literal_wsdl(
+    service: ServiceInfo, url: str, naming: SOAPNaming, soap12: bool = False
+) -> bytes:
+    """The WSDL of a document/literal interface: ``soap`` (SOAP 1.1, LadonType
+    results flattened into the response element, as Ladon 1.0), or
+    ``soap12`` (SOAP 1.2, results always in ``result``)."""
     xs = f"{{{XSD}}}"
     w = f"{{{WSDL}}}"
+    tns = naming.wrapper_ns(service)
+    types_ns = naming.types_ns(service)
+    soap_ns = WSDL_SOAP12 if soap12 else WSDL_SOAP
     nsmap = {
         None: WSDL,
-        "soap": WSDL_SOAP,
+        "soap12" if soap12 else "soap": soap_ns,
         "xsd": XSD,
         "mime": MIME,
-        "tns": TEMPURI,
-        "ns1": ARRAYS_NS,
+        "wsam": WSAM,
+        "wsaw": WSAW,
+        "tns": tns,
     }
-    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=TEMPURI)  # type: ignore[arg-type]
+    if types_ns != tns:
+        nsmap["ns1"] = types_ns
+    types_prefix = "ns1" if types_ns != tns else "tns"
+    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=tns)  # type: ignore[arg-type]
     types = _el(root, w + "types")
-    arrays = _el(types, xs + "schema", targetNamespace=ARRAYS_NS, elementFormDefault="qualified")
-    _complex_types(arrays, service, "ns1")
-    wrappers = _el(types, xs + "schema", targetNamespace=TEMPURI, elementFormDefault="qualified")
-    _el(wrappers, xs + "import", namespace=ARRAYS_NS)
+    if types_ns != tns:
+        arrays = _el(types, xs + "schema", targetNamespace=types_ns, elementFormDefault="qualified")
+        _complex_types(arrays, service, types_prefix, naming)
+        wrappers = _el(types, xs + "schema", targetNamespace=tns, elementFormDefault="qualified")
+        _el(wrappers, xs + "import", namespace=types_ns)
+    else:
+        wrappers = _el(types, xs + "schema", targetNamespace=tns, elementFormDefault="qualified")
+        _complex_types(wrappers, service, types_prefix, naming)
     for m in service.methods.values():
         seq = _el(
             _el(_el(wrappers, xs + "element", name=m.name), xs + "complexType"), xs + "sequence"
         )
         for p in m.params:
-            _field_element(seq, p.name, p.type, p.optional, p.nullable, "ns1")
+            _field_element(seq, p.name, p.type, p.optional, p.nullable, types_prefix, naming)
         rseq = _el(
             _el(_el(wrappers, xs + "element", name=m.name + "Response"), xs + "complexType"),
             xs + "sequence",
         )
         rtype = m.rtype
-        if flattened(m):
+        if not soap12 and flattened(m):
             for f in rtype.ladon_type_info().fields:  # type: ignore[union-attr]
-                _field_element(rseq, f.name, f.type, f.optional, f.nullable, "ns1")
+                _field_element(rseq, f.name, f.type, f.optional, f.nullable, types_prefix, naming)
         else:
             # a nullable result is left out when it is None (minOccurs 0):
             # clients read a missing element as None, which they do not
             # for a nil one of a complex type
             optional = m.rtype_nullable and is_ladontype(rtype)
-            _field_element(rseq, "result", rtype, optional, m.rtype_nullable, "ns1")
+            _field_element(rseq, "result", rtype, optional, m.rtype_nullable, types_prefix, naming)
     for m in service.methods.values():
         for suffix in ("", "Response"):
             msg = _el(root, w + "message", name=m.name + suffix)
             _el(msg, w + "part", name="parameters", element=f"tns:{m.name}{suffix}")
-    _operations(root, service, url, "document", {"use": "literal"}, mime=True)
+    _operations(
+        root,
+        service,
+        url,
+        "document",
+        {"use": "literal"},
+        naming,
+        mime=not soap12,
+        soap_ns=soap_ns,
+        port_suffix="Soap12" if soap12 else "",
+    )
     return _tostring(root)
 
 
-def rpc_wsdl(service: ServiceInfo, url: str) -> bytes:
-    """The WSDL of the ``soap11`` (rpc) interface."""
-    ns = service_ns(service.name)
+def rpc_wsdl(service: ServiceInfo, url: str, naming: SOAPNaming) -> bytes:
+    """The WSDL of the ``soap11`` (rpc/encoded) interface."""
+    ns = naming.rpc_ns(service)
     xs = f"{{{XSD}}}"
     w = f"{{{WSDL}}}"
-    nsmap = {"wsdl": WSDL, "soap": WSDL_SOAP, "xsd": XSD, "soapenc": SOAP_ENC, "tns": ns}
+    nsmap = {
+        "wsdl": WSDL,
+        "soap": WSDL_SOAP,
+        "xsd": XSD,
+        "soapenc": SOAP_ENC,
+        "wsam": WSAM,
+        "wsaw": WSAW,
+        "tns": ns,
+    }
     root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=ns)
     schema = _el(_el(root, w + "types"), xs + "schema", targetNamespace=ns)
-    _complex_types(schema, service, "tns")
+    _complex_types(schema, service, "tns", naming)
     for m in service.methods.values():
         msg = _el(root, w + "message", name=m.name)
         for p in m.params:
-            _el(msg, w + "part", name=wire_name(p.name), type=_xsd_type(p.type, "tns"))
+            _el(msg, w + "part", name=naming.element(p.name), type=_xsd_type(p.type, "tns"))
         rmsg = _el(root, w + "message", name=m.name + "Response")
         _el(rmsg, w + "part", name="result", type=_xsd_type(m.rtype, "tns"))
     body = {"use": "encoded", "namespace": ns, "encodingStyle": SOAP_ENC}
-    _operations(root, service, url, "rpc", body)
+    _operations(root, service, url, "rpc", body, naming)
     return _tostring(root)

@@ -107,6 +107,10 @@ class ServiceInfo:
 
     :param factory: returns the object whose methods are called: a fresh
         instance per call for a class, the configured instance otherwise.
+    :param namespace: the service's XML target namespace (its
+        ``ladon_namespace`` attribute, else the application's default):
+        the namespace of its elements and types on ``soap12``, and on
+        ``soap`` and ``soap11`` with ``soap_naming="python"``.
 
     .. versionadded:: 2.0
     """
@@ -118,3 +122,4 @@ class ServiceInfo:
     factory: Callable[[], object]
     number: int = 1
     source: object = None
+    namespace: str = ""

@@ -38,6 +38,14 @@ from .model import ParamInfo
 from .model import ServiceInfo
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+#: An absolute URI (``urn:example:geometry``, ``https://example.com/geo``):
+#: a scheme, a colon, then no blank.
+_NAMESPACE_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+\Z")
+#: The target namespace of a service that declares none (``{service}`` is
+#: its name): Ladon 1.0's namespace of the ``soap11`` interface.
+DEFAULT_NAMESPACE = "urn:{service}"
+#: The class (or instance) attribute naming a service's target namespace.
+NAMESPACE_ATTR = "ladon_namespace"
 TASK_SUFFIXES = ("_progress", "_result", "_cancel")
 
 
@@ -285,8 +293,37 @@ def _specs_of(cls: type) -> dict[str, MethodSpec | CallbackSpec]:
     return specs
 
 
-def build_service(obj: object, number: int = 1) -> ServiceInfo:
-    """Build the :class:`ServiceInfo` of a class or a configured instance."""
+def service_namespace(obj: object, name: str, default: str = DEFAULT_NAMESPACE) -> str:
+    """The target namespace of a service: its ``ladon_namespace`` attribute,
+    else ``default`` with ``{service}`` replaced by the service name.
+
+    :raises DefinitionError: the namespace is not an absolute URI.
+
+    .. versionadded:: 2.0
+    """
+    declared = getattr(obj, NAMESPACE_ATTR, None)
+    if declared is None:
+        where = "the application's namespace"
+        value = default.replace("{service}", name)
+    else:
+        where = f"{name}.{NAMESPACE_ATTR}"
+        value = declared
+    if not isinstance(value, str) or not _NAMESPACE_RE.match(value):
+        raise DefinitionError(
+            f"{where} must be an absolute URI such as 'urn:example:{name.lower()}' "
+            f"or 'https://example.com/{name.lower()}', not {value!r}"
+        )
+    return value
+
+
+def build_service(
+    obj: object, number: int = 1, default_namespace: str = DEFAULT_NAMESPACE
+) -> ServiceInfo:
+    """Build the :class:`ServiceInfo` of a class or a configured instance.
+
+    :param default_namespace: the target namespace of a service without
+        ``ladon_namespace`` (``{service}`` stands for its name).
+    """
     cls = obj if isinstance(obj, type) else type(obj)
     name = getattr(obj, "service_name", None)
     if not isinstance(name, str):
@@ -333,7 +370,10 @@ def build_service(obj: object, number: int = 1) -> ServiceInfo:
     for m in methods.values():
         all_specs.extend(p.type for p in m.params)
         all_specs.append(m.rtype)
-    return ServiceInfo(name, doc, methods, _collect_types(all_specs), factory, number, obj)
+    namespace = service_namespace(obj, name, default_namespace)
+    return ServiceInfo(
+        name, doc, methods, _collect_types(all_specs), factory, number, obj, namespace
+    )
 
 
 def _check_constructible(cls: type) -> None:
@@ -354,12 +394,18 @@ def _check_constructible(cls: type) -> None:
         )
 
 
-def build_services(objects: Iterable[object]) -> list[ServiceInfo]:
-    """Build every service; names must be unique (case-insensitively)."""
+def build_services(
+    objects: Iterable[object], default_namespace: str = DEFAULT_NAMESPACE
+) -> list[ServiceInfo]:
+    """Build every service; names must be unique (case-insensitively).
+
+    :param default_namespace: the target namespace of services without
+        ``ladon_namespace`` (``{service}`` stands for each one's name).
+    """
     out: list[ServiceInfo] = []
     seen: dict[str, ServiceInfo] = {}
     for number, obj in enumerate(objects, start=1):
-        info = build_service(obj, number)
+        info = build_service(obj, number, default_namespace)
         other = seen.get(info.name.lower())
         if other is not None:
             raise DefinitionError(

@@ -37,6 +37,7 @@ from ..exceptions.base import DefinitionError
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
 from ..interfaces import DEFAULT_INTERFACES
+from ..interfaces import configure_soap
 from ..interfaces import entry_point_interfaces
 from ..interfaces import exposed_interfaces
 from ..interfaces.base import BodyStream
@@ -44,6 +45,7 @@ from ..interfaces.base import Interface
 from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
 from ..ladonizer.model import ServiceInfo
+from ..ladonizer.registry import DEFAULT_NAMESPACE
 from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
 from ..tasks import BACKEND_SCHEMES
@@ -128,6 +130,18 @@ class LadonWSGIApplication:
     :param task_schemes: the task backend URL schemes understood by
         ``tasks=`` and ``LADON_TASKS`` (default
         :data:`~ladon.tasks.BACKEND_SCHEMES`).
+    :param namespace: the XML target namespace of the services that set no
+        ``ladon_namespace`` attribute, an absolute URI where ``{service}``
+        stands for the service name (default ``"urn:{service}"``).
+    :param soap_naming: how ``soap`` and ``soap11`` name things:
+        ``"ladon10"`` (the default: Ladon 1.0's names and namespaces, which
+        its clients rely on) or ``"python"`` (the Python names as they are,
+        in the service's namespace, as ``soap12`` always does), for new
+        deployments.
+    :param soap_headers: more SOAP header blocks (``"{namespace}local"``)
+        that a request may mark ``mustUnderstand`` (the steps that read
+        them list theirs in a ``soap_headers`` attribute); WS-Addressing's
+        and ``wsse:Security`` always are.
 
     .. versionadded:: 2.0
     """
@@ -150,8 +164,11 @@ class LadonWSGIApplication:
         trust_proxy: bool = False,
         interface_plugins: bool = False,
         task_schemes: Mapping[str, BackendFactory] = BACKEND_SCHEMES,
+        namespace: str = DEFAULT_NAMESPACE,
+        soap_naming: str = "ladon10",
+        soap_headers: Iterable[str] = (),
     ) -> None:
-        self.services: list[ServiceInfo] = build_services(discover(services, path_list))
+        self.services: list[ServiceInfo] = build_services(discover(services, path_list), namespace)
         self._by_name = {s.name.lower(): s for s in self.services}
         if interfaces is None:
             self.interfaces = {**DEFAULT_INTERFACES, **exposed_interfaces()}
@@ -179,7 +196,6 @@ class LadonWSGIApplication:
         self.base_url = base_url.rstrip("/") if base_url else None
         self.trust_proxy = trust_proxy
         self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "", path_list)
-        self.router = Router(self.interfaces)
         self._instances: dict[tuple[str, str], Interface] = {}
         # PATH_INFO -> service, interface, subpath: calls to endpoints seen before
         self._endpoints: dict[str, tuple[ServiceInfo, Interface, str]] = {}
@@ -193,12 +209,20 @@ class LadonWSGIApplication:
         if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
             steps.append(CallLog(logging))
         self.dispatcher = Dispatcher(TaskCalls(self.task_backend, debug), debug, steps)
+        understood = [*soap_headers]
+        for step in steps:
+            understood.extend(getattr(step, "soap_headers", ()))
+        try:
+            self.interfaces = configure_soap(self.interfaces, soap_naming, understood)
+        except ValueError as exc:
+            raise DefinitionError(str(exc)) from None
         self._has_tasks = any(
             m.task_of or m.is_task for s in self.services for m in s.methods.values()
         )
         if self._has_tasks and isinstance(self._tasks_config, str):
             # a bad URL fails now, not on first call
             backend_from_url(self._tasks_config, task_schemes).close()
+        self.router = Router(self.interfaces)
         self._wsgi: WSGIApp = self._respond
         if logging & LOG_REQUEST_ACCESS:
             self._wsgi = AccessLog(self._wsgi)

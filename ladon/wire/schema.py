@@ -26,12 +26,33 @@ XSI_NIL = f"{{{XSI}}}nil"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 #: SOAP 1.1 encoding (rpc/encoded).
 SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
+#: SOAP 1.2 envelope.
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+#: SOAP 1.1 ``actor`` and SOAP 1.2 ``role`` of the next node (every node).
+SOAP_ACTOR_NEXT = "http://schemas.xmlsoap.org/soap/actor/next"
+SOAP12_ROLE_NEXT = f"{SOAP12_ENV}/role/next"
+SOAP12_ROLE_ULTIMATE = f"{SOAP12_ENV}/role/ultimateReceiver"
+#: WS-Addressing 1.0 (headers), its WSDL binding (``wsaw:UsingAddressing``)
+#: and its metadata (``wsam:Action``).
+WSA = "http://www.w3.org/2005/08/addressing"
+WSAW = "http://www.w3.org/2006/05/addressing/wsdl"
+WSAM = "http://www.w3.org/2007/05/addressing/metadata"
+#: The reply address meaning "in the HTTP response", and "no reply".
+WSA_ANONYMOUS = f"{WSA}/anonymous"
+WSA_NONE = f"{WSA}/none"
+#: The action of a fault (WS-Addressing 1.0 SOAP binding).
+WSA_FAULT_ACTION = f"{WSA}/soap/fault"
+#: WS-Security's header (``wsse:Security``).
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+#: Ladon's own fault subcodes (SOAP 1.2 ``env:Subcode``).
+LADON_FAULTS = "urn:ladon:faults"
 #: XOP (``xop:Include`` of a MIME part).
 XOP = "http://www.w3.org/2004/08/xop/include"
 XOP_INCLUDE = f"{{{XOP}}}Include"
 #: WSDL 1.1 and its SOAP 1.1 and MIME bindings.
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+WSDL_SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
 MIME = "http://schemas.xmlsoap.org/wsdl/mime/"
 #: The SOAP over HTTP transport of a WSDL binding.
 HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"

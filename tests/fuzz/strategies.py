@@ -10,6 +10,24 @@ from typing import Any
 from hypothesis import strategies as st
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+WSA = "http://www.w3.org/2005/08/addressing"
+#: header blocks a SOAP request may carry: WS-Addressing (right or wrong),
+#: blocks marked mustUnderstand for Ladon, another node or nobody
+HEADER_BLOCKS = [
+    f'<a:Action xmlns:a="{WSA}">http://localhost/Shapes/soap/add</a:Action>',
+    f'<a:Action xmlns:a="{WSA}">urn:Shapes:ShapesPortType:addRequest</a:Action>',
+    f'<a:Action xmlns:a="{WSA}">urn:wrong</a:Action>',
+    f'<a:Action xmlns:a="{WSA}"/>',
+    f'<a:MessageID xmlns:a="{WSA}">urn:uuid:1</a:MessageID>',
+    f'<a:ReplyTo xmlns:a="{WSA}"><a:Address>{WSA}/anonymous</a:Address></a:ReplyTo>',
+    f'<a:ReplyTo xmlns:a="{WSA}"><a:Address>http://x/</a:Address></a:ReplyTo>',
+    f'<a:FaultTo xmlns:a="{WSA}"/>',
+    '<t:T xmlns:t="urn:t" e:mustUnderstand="1"/>',
+    '<t:T xmlns:t="urn:t" e:mustUnderstand="true" e:role="urn:other"/>',
+    '<t:T xmlns:t="urn:t" e:mustUnderstand="yes"/>',
+    "<untyped/>",
+]
 METHODS = [
     "add",
     "echo",
@@ -140,7 +158,13 @@ def xml_request(draw: Any, iface: str) -> bytes:
             f"<methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
         )
     else:
-        body = f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body><{method or "x"}>{inner}</{method or "x"}></e:Body></e:Envelope>'
+        env = SOAP12_ENV if iface == "soap12" else SOAP_ENV
+        blocks = draw(st.lists(st.sampled_from(HEADER_BLOCKS), max_size=3))
+        header = f"<e:Header>{''.join(blocks)}</e:Header>" if blocks else ""
+        body = (
+            f'<e:Envelope xmlns:e="{env}">{header}<e:Body><{method or "x"}>{inner}'
+            f"</{method or 'x'}></e:Body></e:Envelope>"
+        )
     data = body.encode()
     cut = draw(st.sampled_from(["as-is", "truncate", "flip"]))
     if cut == "truncate" and data:

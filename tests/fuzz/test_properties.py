@@ -47,7 +47,7 @@ FAST = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     database=None,
 )
-IFACES = ["soap", "soap11", "jsonwsp", "jsonrpc10", "jsonrpc", "xmlrpc"]
+IFACES = ["soap", "soap11", "soap12", "jsonwsp", "jsonrpc10", "jsonrpc", "xmlrpc"]
 JSON_CT = {"Content-Type": "application/json"}
 XML_CT = {"Content-Type": "text/xml"}
 
@@ -100,7 +100,7 @@ def test_json_parsers_never_escape(interfaces: dict[str, Interface], name: str, 
     decode(interfaces[name], body, JSON_CT)
 
 
-@pytest.mark.parametrize("name", ["soap", "soap11", "xmlrpc"])
+@pytest.mark.parametrize("name", ["soap", "soap11", "soap12", "xmlrpc"])
 @FAST
 @given(data=st.data())
 def test_xml_parsers_never_escape(interfaces: dict[str, Interface], name: str, data: Any) -> None:
@@ -185,7 +185,7 @@ def _corpus() -> list[Any]:
 @pytest.mark.parametrize("path", _corpus())
 def test_the_corpus_of_the_long_run_replays(interfaces: dict[str, Interface], path: Path) -> None:
     name = path.parent.name
-    headers = XML_CT if name in ("soap", "soap11", "xmlrpc") else JSON_CT
+    headers = XML_CT if name in ("soap", "soap11", "soap12", "xmlrpc") else JSON_CT
     decode(interfaces[name], path.read_bytes(), headers)
 
 

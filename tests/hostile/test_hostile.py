@@ -28,6 +28,8 @@ from ladon.server.wsgi import LadonWSGIApplication
 
 SERVICES = Path(__file__).resolve().parents[1] / "services"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+WSA = "http://www.w3.org/2005/08/addressing"
 LEAKS = (
     "Traceback",
     'File "',
@@ -164,6 +166,22 @@ def soap_fault(answer: Answer, code: str = "Client") -> str:
     return fault.findtext("faultstring") or ""
 
 
+def soap12_fault(answer: Answer, code: str = "Sender") -> str:
+    """A SOAP 1.2 fault: HTTP 400 for Sender faults, 500 for the others."""
+    assert answer.status == (400 if code == "Sender" else 500), (answer.status, answer.body[:300])
+    assert answer.headers["Content-Type"].startswith("application/soap+xml")
+    root = etree.fromstring(answer.body)
+    ns = {"e": SOAP12_ENV}
+    fault = root.find("e:Body/e:Fault", ns)
+    assert fault is not None, answer.body[:300]
+    assert fault.findtext("e:Code/e:Value", namespaces=ns) == f"env:{code}"
+    return fault.findtext("e:Reason/e:Text", namespaces=ns) or ""
+
+
+def envelope_ns(iface: str) -> str:
+    return SOAP12_ENV if iface == "soap12" else SOAP_ENV
+
+
 def jsonwsp_fault(answer: Answer) -> str:
     assert answer.status == 200, (answer.status, answer.body[:300])
     data = json.loads(answer.body)
@@ -202,12 +220,14 @@ def xmlrpc_fault(answer: Answer) -> str:
 FAULTS: dict[str, Callable[[Answer], str]] = {
     "soap": soap_fault,
     "soap11": soap_fault,
+    "soap12": soap12_fault,
     "jsonwsp": jsonwsp_fault,
     "jsonrpc10": jsonrpc10_fault,
     "jsonrpc": jsonrpc_fault,
     "xmlrpc": xmlrpc_fault,
 }
-XML_IFACES = ["soap", "soap11", "xmlrpc"]
+XML_IFACES = ["soap", "soap11", "soap12", "xmlrpc"]
+SOAP_IFACES = ["soap", "soap11", "soap12"]
 JSON_IFACES = ["jsonwsp", "jsonrpc10", "jsonrpc"]
 
 
@@ -220,8 +240,8 @@ def xml_call(iface: str, inner: str, prolog: str = "") -> bytes:
         )
     else:
         body = (
-            f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body><echo><text>{inner}</text></echo>'
-            "</e:Body></e:Envelope>"
+            f'<e:Envelope xmlns:e="{envelope_ns(iface)}"><e:Body><echo><text>{inner}</text>'
+            "</echo></e:Body></e:Envelope>"
         )
     return (prolog + body).encode()
 
@@ -302,11 +322,11 @@ def test_xinclude_is_not_processed(app: LadonWSGIApplication, iface: str) -> Non
     FAULTS[iface](answer)  # elements where a string belongs
 
 
-@pytest.mark.parametrize("iface", ["soap", "soap11"])
+@pytest.mark.parametrize("iface", SOAP_IFACES)
 def test_any_doctype_in_soap_is_a_client_fault(app: LadonWSGIApplication, iface: str) -> None:
     answer = xml_post(app, iface, xml_call(iface, "hi", "<!DOCTYPE Envelope>"))
     assert_clean(answer)
-    assert "DOCTYPE" in soap_fault(answer)
+    assert "DOCTYPE" in FAULTS[iface](answer)
 
 
 @pytest.mark.parametrize("iface", ["soap", "soap11"])
@@ -322,20 +342,110 @@ def test_wrong_envelope_namespace_is_version_mismatch(
     assert "SOAP 1.1" in soap_fault(answer, "VersionMismatch")
 
 
-@pytest.mark.parametrize("iface", ["soap", "soap11"])
+@pytest.mark.parametrize(
+    "namespace", [SOAP_ENV, "urn:x", ""], ids=["soap11-envelope", "other", "no-namespace"]
+)
+def test_other_envelopes_on_soap12_are_version_mismatch_or_malformed(
+    app: LadonWSGIApplication, namespace: str
+) -> None:
+    body = f'<e:Envelope xmlns:e="{namespace}"><e:Body><echo><text>x</text></echo></e:Body></e:Envelope>'
+    if not namespace:
+        body = "<Envelope><Body><echo><text>x</text></echo></Body></Envelope>"
+    answer = xml_post(app, "soap12", body.encode())
+    assert_clean(answer)
+    if namespace == SOAP_ENV:  # SOAP 1.2 appendix A: a SOAP 1.1 fault
+        assert "SOAP 1.2" in soap_fault(answer, "VersionMismatch")
+    else:
+        assert "SOAP 1.2" in soap12_fault(answer, "VersionMismatch")
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
 @pytest.mark.parametrize(
     "body",
     [
-        f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Header/></e:Envelope>',
-        f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body/></e:Envelope>',
+        '<e:Envelope xmlns:e="{env}"><e:Header/></e:Envelope>',
+        '<e:Envelope xmlns:e="{env}"><e:Body/></e:Envelope>',
         "<notsoap/>",
     ],
     ids=["no-body", "empty-body", "not-an-envelope"],
 )
 def test_soap_shapes(app: LadonWSGIApplication, iface: str, body: str) -> None:
-    answer = xml_post(app, iface, body.encode())
+    answer = xml_post(app, iface, body.format(env=envelope_ns(iface)).encode())
     assert_clean(answer)
-    soap_fault(answer)
+    FAULTS[iface](answer)
+
+
+def header_call(iface: str, header: str) -> bytes:
+    env = envelope_ns(iface)
+    return (
+        f'<e:Envelope xmlns:e="{env}"><e:Header>{header}</e:Header><e:Body><echo>'
+        "<text>x</text></echo></e:Body></e:Envelope>"
+    ).encode()
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_thousands_of_must_understand_headers_get_a_short_fault(
+    app: LadonWSGIApplication, iface: str
+) -> None:
+    flag = "true" if iface == "soap12" else "1"
+    header = "".join(f'<h{i} xmlns="urn:h" e:mustUnderstand="{flag}"/>' for i in range(5_000))
+    answer = xml_post(app, iface, header_call(iface, header))
+    assert_clean(answer)
+    assert len(answer.body) < 8000
+    if iface == "soap12":
+        text = soap12_fault(answer, "MustUnderstand")
+    else:
+        text = soap_fault(answer, "MustUnderstand")
+    assert "and 4980 more" in text
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+@pytest.mark.parametrize(
+    "header",
+    [
+        f'<a:Action xmlns:a="{WSA}">' + "x" * 100_000 + "</a:Action>",
+        f'<a:Action xmlns:a="{WSA}">&lt;script&gt;alert(1)&lt;/script&gt;</a:Action>',
+        f'<a:MessageID xmlns:a="{WSA}">m</a:MessageID>',
+        f'<a:Action xmlns:a="{WSA}"/>',
+        f'<a:Action xmlns:a="{WSA}">urn:x</a:Action><a:ReplyTo xmlns:a="{WSA}"><a:Address>'
+        "http://127.0.0.1:9/steal</a:Address></a:ReplyTo>",
+        f'<a:Action xmlns:a="{WSA}">urn:x</a:Action><a:FaultTo xmlns:a="{WSA}"/>',
+        f'<a:Action xmlns:a="{WSA}"><nested><deep/></nested></a:Action>',
+    ],
+    ids=[
+        "huge-action",
+        "script-action",
+        "no-action",
+        "empty-action",
+        "reply-elsewhere",
+        "fault-to-nowhere",
+        "markup-action",
+    ],
+)
+def test_hostile_ws_addressing_headers_are_addressing_faults(
+    app: LadonWSGIApplication, iface: str, header: str
+) -> None:
+    answer = xml_post(app, iface, header_call(iface, header))
+    assert_clean(answer)
+    assert "<script>" not in answer.text
+    assert len(answer.body) < 4000
+    root = etree.fromstring(answer.body)
+    if iface == "soap12":
+        soap12_fault(answer)
+        sub = root.findtext(".//{*}Subcode/{*}Value") or ""
+        assert sub.split(":")[1] in (
+            "ActionNotSupported",
+            "MessageAddressingHeaderRequired",
+            "OnlyAnonymousAddressSupported",
+        )
+    else:
+        assert answer.status == 500
+        code = root.findtext(".//faultcode") or ""
+        assert code.split(":")[1] in (
+            "ActionNotSupported",
+            "MessageAddressingHeaderRequired",
+            "OnlyAnonymousAddressSupported",
+        )
 
 
 NOT_XML = [b"hello", b"<a><b></a>", b"\x00\x01\x02", b"<?xml version='1.0'?>", b"   "]
@@ -388,8 +498,8 @@ def test_huge_integer_in_xml(app: LadonWSGIApplication, iface: str) -> None:
         ).encode()
     else:
         body = (
-            f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body><add><a>{digits}</a><b>1</b></add>'
-            "</e:Body></e:Envelope>"
+            f'<e:Envelope xmlns:e="{envelope_ns(iface)}"><e:Body><add><a>{digits}</a><b>1</b>'
+            "</add></e:Body></e:Envelope>"
         ).encode()
     answer = xml_post(app, iface, body)
     assert_clean(answer)
@@ -441,8 +551,11 @@ def test_an_empty_post_is_the_interface_fault_with_http_400(
     ctype = "text/xml" if iface in XML_IFACES else "application/json"
     answer = request(app, f"/Shapes/{iface}", b"", content_type=ctype)
     assert_clean(answer)
-    if iface.startswith("soap"):  # SOAP 1.1: every fault is HTTP 500
+    if iface in ("soap", "soap11"):  # SOAP 1.1: every fault is HTTP 500
         assert "empty" in soap_fault(answer)
+        return
+    if iface == "soap12":  # a Sender fault: HTTP 400 (SOAP 1.2 HTTP binding)
+        assert "empty" in soap12_fault(answer)
         return
     assert answer.status == 400, answer.body[:300]
     assert "empty" in FAULTS[iface](dataclasses.replace(answer, status=200))

@@ -1,0 +1,302 @@
+"""SOAP envelopes of both versions: what a request's envelope says beside
+its Body (its version, the header blocks a node must understand,
+WS-Addressing 1.0) and the header blocks of an answer.
+
+.. versionadded:: 2.0
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import ClassVar
+
+from lxml import etree
+
+from ..exceptions.service import ClientFault
+from ..wire.schema import SOAP12_ENV
+from ..wire.schema import SOAP12_ROLE_NEXT
+from ..wire.schema import SOAP12_ROLE_ULTIMATE
+from ..wire.schema import SOAP_ACTOR_NEXT
+from ..wire.schema import SOAP_ENV
+from ..wire.schema import WSA
+from ..wire.schema import WSA_ANONYMOUS
+from ..wire.schema import WSA_NONE
+from ..wire.schema import WSSE
+from ..wire.xml import escape
+from ..wire.xml import xml_safe
+
+
+@dataclass(frozen=True, slots=True)
+class SOAPVersion:
+    """What differs between SOAP 1.1 and SOAP 1.2 envelopes.
+
+    :param name: ``"1.1"`` or ``"1.2"``.
+    :param env: the envelope namespace.
+    :param prefix: the prefix the answers give it.
+    :param media_type: the media type of its messages.
+    :param role_attr: the header attribute naming who a block is for
+        (``actor`` in 1.1, ``role`` in 1.2).
+    :param roles: the values of it that mean this node.
+    :param true_values: the values of ``mustUnderstand`` that mean true.
+
+    .. versionadded:: 2.0
+    """
+
+    name: str
+    env: str
+    prefix: str
+    media_type: str
+    role_attr: str
+    roles: frozenset[str]
+    true_values: frozenset[str]
+    #: the start of an answer without header blocks (see :meth:`envelope_open`)
+    opening: str = field(init=False, repr=False)
+    #: the end of an answer
+    envelope_close: str = field(init=False, repr=False)
+    #: ``{env}Envelope``, ``{env}Header`` and ``{env}Body``
+    envelope_tag: str = field(init=False, repr=False)
+    header_tag: str = field(init=False, repr=False)
+    body_tag: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        p = self.prefix
+        for name in ("Envelope", "Header", "Body"):
+            object.__setattr__(self, f"{name.lower()}_tag", f"{{{self.env}}}{name}")
+        object.__setattr__(self, "opening", self._open(""))
+        object.__setattr__(self, "envelope_close", f"</{p}:Body></{p}:Envelope>")
+
+    @property
+    def content_type(self) -> str:
+        return f"{self.media_type}; charset=utf-8"
+
+    def envelope_open(self, header: str = "") -> str:
+        """The start of an answer, up to and including ``<Body>``."""
+        return self._open(header) if header else self.opening
+
+    def _open(self, header: str) -> str:
+        p = self.prefix
+        head = f"<{p}:Header>{header}</{p}:Header>" if header else ""
+        return (
+            "<?xml version='1.0' encoding='UTF-8'?>\n"
+            f'<{p}:Envelope xmlns:{p}="{self.env}" xmlns:xsi="http://www.w3.org/2001/'
+            f'XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
+            f"{head}<{p}:Body>"
+        )
+
+
+SOAP11 = SOAPVersion(
+    "1.1",
+    SOAP_ENV,
+    "SOAP-ENV",
+    "text/xml",
+    "actor",
+    frozenset({"", SOAP_ACTOR_NEXT}),
+    frozenset({"1", "true"}),
+)
+SOAP12 = SOAPVersion(
+    "1.2",
+    SOAP12_ENV,
+    "env",
+    "application/soap+xml",
+    "role",
+    frozenset({"", SOAP12_ROLE_NEXT, SOAP12_ROLE_ULTIMATE}),
+    frozenset({"1", "true"}),
+)
+VERSIONS = {v.env: v for v in (SOAP11, SOAP12)}
+
+#: The WS-Addressing 1.0 header blocks Ladon reads.
+WSA_HEADERS = frozenset(
+    f"{{{WSA}}}{name}"
+    for name in ("Action", "MessageID", "To", "From", "ReplyTo", "FaultTo", "RelatesTo")
+)
+#: The header blocks every SOAP interface understands: WS-Addressing, and
+#: ``wsse:Security`` (read by the WS-Security step).
+UNDERSTOOD_HEADERS = WSA_HEADERS | {f"{{{WSSE}}}Security"}
+
+
+class VersionMismatch(ClientFault):
+    """The envelope is not of the interface's SOAP version (SOAP 1.1
+    section 4.4.1, SOAP 1.2 part 1 section 5.4.7).
+
+    :param received: the envelope namespace the request used.
+
+    .. versionadded:: 2.0
+    """
+
+    soap_code: str | None = "VersionMismatch"
+    http_status: int | None = 500
+
+    def __init__(self, faultstring: str, received: str | None) -> None:
+        super().__init__(faultstring)
+        self.received = received
+
+
+class MustUnderstand(ClientFault):
+    """Header blocks marked ``mustUnderstand`` that no part of Ladon reads.
+
+    :param headers: their qualified names (``{namespace}local``).
+
+    .. versionadded:: 2.0
+    """
+
+    soap_code: str | None = "MustUnderstand"
+    http_status: int | None = 500
+
+    #: Most header names the message lists (and SOAP 1.2 ``NotUnderstood``
+    #: blocks the answer carries): a request may hold thousands.
+    shown: ClassVar[int] = 20
+
+    def __init__(self, headers: Sequence[str]) -> None:
+        names = ", ".join(h if len(h) <= 200 else h[:197] + "..." for h in headers[: self.shown])
+        more = len(headers) - self.shown
+        if more > 0:
+            names += f" and {more} more"
+        super().__init__(
+            f"Header block(s) marked mustUnderstand that this service does not process: {names}"
+        )
+        self.headers = tuple(headers[: self.shown])
+
+
+class AddressingFault(ClientFault):
+    """A WS-Addressing 1.0 fault (SOAP binding section 6.4).
+
+    .. versionadded:: 2.0
+    """
+
+    subcode: ClassVar[str] = "InvalidAddressingHeader"
+
+    def __init__(self, faultstring: str) -> None:
+        super().__init__(faultstring)
+        self.soap_subcode = f"{{{WSA}}}{self.subcode}"
+
+
+class ActionNotSupported(AddressingFault):
+    """The ``wsa:Action`` is not the one the WSDL declares for the operation."""
+
+    subcode: ClassVar[str] = "ActionNotSupported"
+
+
+class OnlyAnonymousAddressSupported(AddressingFault):
+    """A ``wsa:ReplyTo``/``wsa:FaultTo`` asks for the answer elsewhere than in
+    the HTTP response."""
+
+    subcode: ClassVar[str] = "OnlyAnonymousAddressSupported"
+
+
+class MessageAddressingHeaderRequired(AddressingFault):
+    """WS-Addressing headers without the ``wsa:Action`` they must have."""
+
+    subcode: ClassVar[str] = "MessageAddressingHeaderRequired"
+
+
+@dataclass(frozen=True, slots=True)
+class Addressing:
+    """The WS-Addressing 1.0 headers of a request (each the first of its
+    name: zeep's ``WsAddressingPlugin`` on a WSDL declaring ``wsam:Action``
+    adds them twice).
+
+    .. versionadded:: 2.0
+    """
+
+    action: str | None = None
+    message_id: str | None = None
+    to: str | None = None
+    reply_to: str | None = None
+    fault_to: str | None = None
+
+
+_ACTION = f"{{{WSA}}}Action"
+_MESSAGE_ID = f"{{{WSA}}}MessageID"
+_TO = f"{{{WSA}}}To"
+_REPLY_TO = f"{{{WSA}}}ReplyTo"
+_FAULT_TO = f"{{{WSA}}}FaultTo"
+_ADDRESS = f"{{{WSA}}}Address"
+_REPLIES_HERE = frozenset({WSA_ANONYMOUS, WSA_NONE})
+
+
+def read_addressing(blocks: Iterable[etree._Element]) -> Addressing | None:
+    """The WS-Addressing headers among a request's header blocks (``None``
+    when it has none).
+
+    :raises AddressingFault: a reply or fault address other than the HTTP
+        response, or headers without ``wsa:Action``.
+    """
+    found: dict[str, str] = {}
+    for block in blocks:
+        tag = block.tag
+        if not isinstance(tag, str) or not tag.startswith("{" + WSA) or tag in found:
+            continue
+        if tag in (_REPLY_TO, _FAULT_TO):
+            address = block.find(_ADDRESS)
+            text = "" if address is None else (address.text or "").strip()
+            if text not in _REPLIES_HERE:
+                which = "ReplyTo" if tag == _REPLY_TO else "FaultTo"
+                raise OnlyAnonymousAddressSupported(
+                    f"wsa:{which} must be the anonymous address "
+                    f"({WSA_ANONYMOUS}): answers go in the HTTP response"
+                )
+            found[tag] = text
+        else:
+            found[tag] = (block.text or "").strip()
+    if not found:
+        return None
+    action = found.get(_ACTION)
+    if not action:
+        raise MessageAddressingHeaderRequired(
+            "WS-Addressing headers need a wsa:Action naming the operation"
+        )
+    return Addressing(
+        action,
+        found.get(_MESSAGE_ID) or None,
+        found.get(_TO),
+        found.get(_REPLY_TO),
+        found.get(_FAULT_TO),
+    )
+
+
+def not_understood(
+    blocks: Iterable[etree._Element], version: SOAPVersion, understood: frozenset[str]
+) -> list[str]:
+    """The qualified names of the header blocks for this node marked
+    ``mustUnderstand`` that are not in ``understood``."""
+    env = version.env
+    must = f"{{{env}}}mustUnderstand"
+    role = f"{{{env}}}{version.role_attr}"
+    missed = []
+    for block in blocks:
+        flag = block.get(must)
+        if flag is None or flag.strip() not in version.true_values:
+            continue
+        if block.get(role, "").strip() not in version.roles:
+            continue  # for another node
+        tag = str(block.tag)
+        if tag not in understood:
+            missed.append(tag)
+    return missed
+
+
+def addressing_header(addressing: Addressing, action: str) -> str:
+    """The WS-Addressing header blocks of an answer: its action, a new
+    message id, and what it relates to."""
+    parts = [
+        f'<wsa:Action xmlns:wsa="{WSA}">{escape(xml_safe(action))}</wsa:Action>',
+        f'<wsa:MessageID xmlns:wsa="{WSA}">urn:uuid:{uuid.uuid4()}</wsa:MessageID>',
+    ]
+    if addressing.message_id:
+        parts.append(
+            f'<wsa:RelatesTo xmlns:wsa="{WSA}">'
+            f"{escape(xml_safe(addressing.message_id))}</wsa:RelatesTo>"
+        )
+    return "".join(parts)
+
+
+def qname_markup(clark: str, prefix: str) -> tuple[str, str]:
+    """``{ns}local`` as (``prefix:local``, the ``xmlns:prefix`` declaration)."""
+    ns, _, name = clark[1:].partition("}") if clark.startswith("{") else ("", "", clark)
+    if not ns:
+        return name, ""
+    return f"{prefix}:{name}", f' xmlns:{prefix}="{escape(ns).replace(chr(34), "&quot;")}"'
