@@ -204,6 +204,8 @@ class RequestFault(ServiceFault):
         self.notification = notification
         self.http_status = fault.http_status
         self.soap_code = fault.soap_code
+        self.http_headers = fault.http_headers
+        self.http_level = fault.http_level
 
 
 class Interface(abc.ABC):

@@ -27,6 +27,7 @@ from ..types.ladontype import LadonType
 from ..types.spec import ListOf
 from ..wire.multipart import related_response
 from ..wire.schema import ARRAYS_NS
+from ..wire.schema import FAULT_PREFIXES
 from ..wire.schema import SOAP_ENV
 from ..wire.schema import TEMPURI
 from ..wire.schema import XSD
@@ -75,6 +76,25 @@ def _parts_of(envelope: etree._Element) -> tuple[etree._Element | None, etree._E
         elif child.tag == _HEADER_TAG:
             header = child
     return header, body
+
+
+def fault_code(fault: ServiceFault) -> str:
+    """The ``<faultcode>`` element of a fault: ``SOAP-ENV:Client`` or
+    ``SOAP-ENV:Server``, the envelope's ``SOAP-ENV:<soap_code>``, or a code
+    of another namespace (``{ns}name`` in :attr:`~ServiceFault.soap_code`,
+    e.g. WS-Security's ``wsse:FailedAuthentication``) with its namespace
+    declared on the element.
+
+    .. versionadded:: 2.0
+    """
+    code = fault.soap_code or ("Client" if fault.is_client else "Server")
+    if code.startswith("{"):
+        namespace, _, name = code[1:].partition("}")
+        prefix = FAULT_PREFIXES.get(namespace, "fc")
+        return (
+            f'<faultcode xmlns:{prefix}="{escape(namespace)}">{prefix}:{escape(name)}</faultcode>'
+        )
+    return f"<faultcode>SOAP-ENV:{code}</faultcode>"
 
 
 class SOAPBase(Interface):
@@ -126,13 +146,12 @@ class SOAPBase(Interface):
         )
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
-        code = fault.soap_code or ("Client" if fault.is_client else "Server")
         detail = fault.detail or ""
         if fault.hint:
             detail = f"{detail}\n{fault.hint}" if detail else fault.hint
         parts = [
             _ENVELOPE_START,
-            f"<SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode>",
+            f"<SOAP-ENV:Fault>{fault_code(fault)}",
             f"<faultstring>{escape(xml_safe(fault.faultstring))}</faultstring>",
         ]
         if detail:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from typing import cast
 from urllib.parse import quote
 
 from werkzeug.datastructures import EnvironHeaders
@@ -33,6 +34,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
+from ..auth.base import Authenticator
+from ..auth.base import NonceStore
+from ..auth.faults import AuthFault
 from ..exceptions.base import DefinitionError
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
@@ -43,15 +47,21 @@ from ..interfaces.base import BodyStream
 from ..interfaces.base import Interface
 from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
+from ..ladonizer.access import ANONYMOUS
+from ..ladonizer.access import AUTHENTICATED
+from ..ladonizer.access import Access
+from ..ladonizer.access import access_rule
 from ..ladonizer.model import ServiceInfo
 from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
 from ..tasks import BACKEND_SCHEMES
 from ..tasks import DEFAULT_TASKS_ENV
+from ..tasks import SYSTEM_CLOCK
 from ..tasks import BackendFactory
 from ..tasks import TaskBackend
 from ..tasks import ThreadTaskBackend
 from ..tasks import backend_from_url
+from ..tasks._nonces import MemoryNonces
 from ..tasks.calls import TaskCalls
 from ..types.attachment import AttachmentSet
 from ..types.attachment import attachment
@@ -63,6 +73,7 @@ from . import LOG_RESPONSE_DICT
 from .body import content_coding
 from .body import read_body
 from .body import read_parts
+from .cors import CORS
 from .dispatch import CallLog
 from .dispatch import Dispatcher
 from .dispatch import Exchange
@@ -71,6 +82,7 @@ from .pages import Pages
 from .routing import Route
 from .routing import RouteKind
 from .routing import Router
+from .security import Authentication
 
 logger = logging.getLogger("ladon")
 access_logger = logging.getLogger("ladon.access")
@@ -129,6 +141,21 @@ class LadonWSGIApplication:
     :param task_schemes: the task backend URL schemes understood by
         ``tasks=`` and ``LADON_TASKS`` (default
         :data:`~ladon.tasks.BACKEND_SCHEMES`).
+    :param auth: the authenticators (:mod:`ladon.auth`: ``RemoteUser()``,
+        ``BasicAuth(verify)``, ``BearerAuth(verify)``,
+        ``UsernameToken(password_for)``), tried in this order on every
+        call of every interface. With them, a task belongs to the principal
+        that started it.
+    :param access: the rule of the methods that give none (nor their class,
+        with ``ladon_access``): ``"anonymous"``, ``"authenticated"`` or a
+        tuple of roles; default ``"authenticated"`` with ``auth``, else
+        ``"anonymous"``.
+    :param cors_origins: the origins whose pages may call the services
+        from a browser (``["https://portal.example.com"]``, ``["*"]`` for
+        any); default: none.
+    :param protect_docs: the catalog, service pages and descriptions need
+        an authenticated caller too (by the authenticators that read HTTP);
+        default: they are public.
 
     .. versionadded:: 2.0
     """
@@ -151,8 +178,16 @@ class LadonWSGIApplication:
         trust_proxy: bool = False,
         interface_plugins: bool = False,
         task_schemes: Mapping[str, BackendFactory] = BACKEND_SCHEMES,
+        auth: Sequence[Authenticator] | None = None,
+        access: object = None,
+        cors_origins: Sequence[str] = (),
+        protect_docs: bool = False,
     ) -> None:
-        self.services: list[ServiceInfo] = build_services(discover(services, path_list))
+        authenticators = tuple(auth or ())
+        default_access = _default_access(authenticators, access, protect_docs)
+        self.services: list[ServiceInfo] = _secured(
+            build_services(discover(services, path_list), default_access), authenticators
+        )
         self._by_name = {s.name.lower(): s for s in self.services}
         if interfaces is None:
             self.interfaces = {**DEFAULT_INTERFACES, **exposed_interfaces()}
@@ -188,11 +223,18 @@ class LadonWSGIApplication:
             tasks if tasks is not None else os.environ.get(DEFAULT_TASKS_ENV)
         )
         self._tasks: TaskBackend | None = None
+        self._local_nonces: _LocalNonces | None = None
         self._lock = threading.Lock()
         steps: list[Step] = []
+        self.authentication: Authentication | None = None
+        if authenticators:
+            self.authentication = Authentication(authenticators, self.nonce_store, protect_docs)
+            steps.append(self.authentication)
+        self.protect_docs = protect_docs
         if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
             steps.append(CallLog(logging))
-        self.dispatcher = Dispatcher(TaskCalls(self.task_backend, debug), debug, steps)
+        tasks_calls = TaskCalls(self.task_backend, debug, owners=bool(authenticators))
+        self.dispatcher = Dispatcher(tasks_calls, debug, steps)
         self._has_tasks = any(
             m.task_of or m.is_task for s in self.services for m in s.methods.values()
         )
@@ -200,6 +242,11 @@ class LadonWSGIApplication:
             # a bad URL fails now, not on first call
             backend_from_url(self._tasks_config, task_schemes).close()
         self._wsgi: WSGIApp = self._respond
+        if cors_origins:
+            try:
+                self._wsgi = CORS(self._wsgi, list(cors_origins))
+            except ValueError as exc:
+                raise DefinitionError(str(exc)) from None
         if logging & LOG_REQUEST_ACCESS:
             self._wsgi = AccessLog(self._wsgi)
 
@@ -218,6 +265,23 @@ class LadonWSGIApplication:
                     else:
                         self._tasks = cfg
         return self._tasks
+
+    def nonce_store(self) -> NonceStore:
+        """Where WS-Security nonces are remembered: the task backend (shared
+        like the tasks: memory, the SQLite file, Redis), or, for a backend
+        that keeps no nonces, this process's memory (logged once: a nonce
+        could then be replayed to another process)."""
+        backend = self.task_backend()
+        if callable(getattr(backend, "claim_nonce", None)):
+            return cast(NonceStore, backend)
+        if self._local_nonces is None:
+            logger.warning(
+                "Task backend %r keeps no nonces: WS-Security nonces are remembered in this "
+                "process only",
+                backend,
+            )
+            self._local_nonces = _LocalNonces()
+        return self._local_nonces
 
     def close(self) -> None:
         """Stop the task backend (waits for running tasks)."""
@@ -300,6 +364,10 @@ class LadonWSGIApplication:
             # NOTE: the hot path: a call to an endpoint seen before.
             return self.post(endpoint[0], endpoint[1], route, environ)
         kind = route.kind
+        if self.protect_docs:
+            refused = self._refuse_docs(kind, environ)
+            if refused is not None:
+                return refused
         if kind is RouteKind.CATALOG:
             html = self.pages.catalog(self.services, _script(environ), _skin(environ))
             return Response(html, content_type="text/html; charset=utf-8")
@@ -334,6 +402,26 @@ class LadonWSGIApplication:
             self._endpoints.clear()
         self._endpoints[route] = (service, iface)
         return self.post(service, iface, route, environ)
+
+    def _refuse_docs(self, kind: RouteKind, environ: WSGIEnviron) -> Response | None:
+        """With ``protect_docs``: the 401 answer of a docs request (a page,
+        a description, ``?wsdl``) without (or with wrong) credentials, else
+        ``None``."""
+        if kind not in _DOCS and not (
+            kind is RouteKind.CALL
+            and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and str(environ.get("QUERY_STRING", "")).lower() in ("wsdl", "wsdl=")
+        ):
+            return None
+        security = self.authentication
+        assert security is not None
+        try:
+            principal = security.identify_http(environ)
+        except AuthFault as fault:
+            return _refused(fault.faultstring, security.challenges)
+        if principal is None:
+            return _refused("Authentication required", security.challenges)
+        return None
 
     def post(
         self, service: ServiceInfo, iface: Interface, route: Route, environ: WSGIEnviron
@@ -370,6 +458,74 @@ class LadonWSGIApplication:
             attachments.close()
             raise
         return _release_after(payload, attachments)
+
+
+class _LocalNonces:
+    """Nonces in this process's memory (for a task backend without any)."""
+
+    def __init__(self) -> None:
+        self._nonces = MemoryNonces(SYSTEM_CLOCK)
+
+    def claim_nonce(self, key: str, ttl: float) -> bool:
+        return self._nonces.claim(key, ttl)
+
+
+#: The routes ``protect_docs`` guards (static assets stay public).
+_DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION})
+
+
+def _default_access(
+    authenticators: Sequence[Authenticator], access: object, protect_docs: bool
+) -> Access:
+    """The application's default access rule.
+
+    :raises DefinitionError: a rule or ``protect_docs`` needs a caller, but
+        no authenticator is given.
+    """
+    if access is None:
+        return AUTHENTICATED if authenticators else ANONYMOUS
+    rule = access_rule(access, "LadonWSGIApplication(access=...)")
+    if rule.needs_principal and not authenticators:
+        raise DefinitionError(
+            f"access={access!r} needs authenticated callers, but the application has no "
+            "auth=[...]: give it authenticators (ladon.auth)"
+        )
+    if protect_docs and not authenticators:
+        raise DefinitionError("protect_docs=True needs authenticators: give auth=[...]")
+    return rule
+
+
+def _secured(
+    services: list[ServiceInfo], authenticators: Sequence[Authenticator]
+) -> list[ServiceInfo]:
+    """The services, knowing the application's authentication schemes.
+
+    :raises DefinitionError: a method needs a caller but there are no
+        authenticators.
+    """
+    if not authenticators:
+        for service in services:
+            for m in service.methods.values():
+                if m.access.needs_principal:
+                    raise DefinitionError(
+                        f"{service.name}.{m.name} has access {m.access}, which needs "
+                        "authenticated callers, but the application has no auth=[...]: "
+                        "give it authenticators (ladon.auth)"
+                    )
+        return services
+    for a in authenticators:
+        for attr in ("scheme", "http_level", "challenge", "applies_to", "authenticate"):
+            if not hasattr(a, attr):
+                raise DefinitionError(f"auth: {a!r} is not an authenticator (no {attr})")
+    schemes = tuple(dict.fromkeys(str(a.scheme) for a in authenticators))
+    return [dataclasses.replace(s, auth_schemes=schemes) for s in services]
+
+
+def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
+    response = _plain(401, text)
+    for name, value in challenges:
+        response.headers.add(name, value)
+    return response
 
 
 class AccessLog:
