@@ -10,9 +10,17 @@ attachments wraps ``soap:body`` in ``mime:multipartRelated``.
 
 RPC (``soap11``): one unqualified schema in ``urn:<Service>``, messages with
 one part per parameter, ``use="encoded"`` bodies, as Ladon 1.0 described it.
+
+When the application takes WS-Security UsernameTokens, both WSDLs carry a
+WS-SecurityPolicy 1.2 ``sp:SupportingTokens`` policy with an
+``sp:UsernameToken`` assertion (``wsu:Id="UsernameTokenPolicy"``), and the
+binding operation of every method that needs an authenticated caller
+refers to it with a ``wsp:PolicyReference`` (WS-PolicyAttachment).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from lxml import etree
 
@@ -29,6 +37,10 @@ from ..wire.schema import SOAP_ENC
 from ..wire.schema import TEMPURI
 from ..wire.schema import WSDL
 from ..wire.schema import WSDL_SOAP
+from ..wire.schema import WSP
+from ..wire.schema import WSSP
+from ..wire.schema import WSSP_ALWAYS_TO_RECIPIENT
+from ..wire.schema import WSU
 from ..wire.schema import XSD
 from ..wire.schema import XSD_TYPES
 from ..wire.schema import array_name
@@ -141,6 +153,40 @@ def _body(parent: etree._Element, body: dict[str, str], mime: bool) -> None:
     _el(_el(related, m + "part"), m + "content", type="application/octet-stream")
 
 
+#: The ``wsu:Id`` of the UsernameToken policy.
+USERNAME_TOKEN_POLICY = "UsernameTokenPolicy"
+
+
+def _wants_token(service: ServiceInfo) -> bool:
+    return "UsernameToken" in service.auth_schemes
+
+
+def _policy_namespaces(service: ServiceInfo) -> dict[str, str]:
+    if not _wants_token(service):
+        return {}
+    return {"wsp": WSP, "sp": WSSP, "wsu": WSU}
+
+
+def _security_policy(root: etree._Element) -> None:
+    """The WS-SecurityPolicy 1.2 policy asking for a UsernameToken
+    (WS-Security 1.1 UsernameToken profile) in every request."""
+    p = f"{{{WSP}}}"
+    sp = f"{{{WSSP}}}"
+    policy = etree.SubElement(
+        root,
+        p + "Policy",
+        {f"{{{WSU}}}Id": USERNAME_TOKEN_POLICY},
+        nsmap={"wsp": WSP, "sp": WSSP, "wsu": WSU},
+    )
+    tokens = _el(_el(_el(policy, p + "ExactlyOne"), p + "All"), sp + "SupportingTokens")
+    token = etree.SubElement(
+        _el(tokens, p + "Policy"),
+        sp + "UsernameToken",
+        {sp + "IncludeToken": WSSP_ALWAYS_TO_RECIPIENT},
+    )
+    _el(_el(token, p + "Policy"), sp + "WssUsernameToken11")
+
+
 def _operations(
     root: etree._Element,
     service: ServiceInfo,
@@ -154,6 +200,8 @@ def _operations(
     MIME bindings of methods with attachments."""
     w = f"{{{WSDL}}}"
     s = f"{{{WSDL_SOAP}}}"
+    if _wants_token(service):
+        _security_policy(root)
     port_type = _el(root, w + "portType", name=service.name + "PortType")
     for m in service.methods.values():
         op = _el(port_type, w + "operation", name=m.name)
@@ -163,8 +211,11 @@ def _operations(
         _el(op, w + "output", message=f"tns:{m.name}Response")
     binding = _el(root, w + "binding", name=service.name, type=f"tns:{service.name}PortType")
     _el(binding, s + "binding", style=style, transport=HTTP_TRANSPORT)
+    token = _wants_token(service)
     for m in service.methods.values():
         op = _el(binding, w + "operation", name=m.name)
+        if token and m.access.needs_principal:
+            _el(op, f"{{{WSP}}}PolicyReference", URI=f"#{USERNAME_TOKEN_POLICY}")
         _el(op, s + "operation", soapAction=f"{url}/{m.name}", style=style)
         with_parts = _mime_directions(m) if mime else set()
         for direction in ("input", "output"):
@@ -180,15 +231,16 @@ def document_literal_wsdl(service: ServiceInfo, url: str) -> bytes:
     """The WSDL of the ``soap`` interface."""
     xs = f"{{{XSD}}}"
     w = f"{{{WSDL}}}"
-    nsmap = {
+    nsmap: dict[Any, str] = {
         None: WSDL,
         "soap": WSDL_SOAP,
         "xsd": XSD,
         "mime": MIME,
         "tns": TEMPURI,
         "ns1": ARRAYS_NS,
+        **_policy_namespaces(service),
     }
-    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=TEMPURI)  # type: ignore[arg-type]
+    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=TEMPURI)
     types = _el(root, w + "types")
     arrays = _el(types, xs + "schema", targetNamespace=ARRAYS_NS, elementFormDefault="qualified")
     _complex_types(arrays, service, "ns1")
@@ -223,7 +275,14 @@ def rpc_wsdl(service: ServiceInfo, url: str) -> bytes:
     ns = service_ns(service.name)
     xs = f"{{{XSD}}}"
     w = f"{{{WSDL}}}"
-    nsmap = {"wsdl": WSDL, "soap": WSDL_SOAP, "xsd": XSD, "soapenc": SOAP_ENC, "tns": ns}
+    nsmap = {
+        "wsdl": WSDL,
+        "soap": WSDL_SOAP,
+        "xsd": XSD,
+        "soapenc": SOAP_ENC,
+        "tns": ns,
+        **_policy_namespaces(service),
+    }
     root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=ns)
     schema = _el(_el(root, w + "types"), xs + "schema", targetNamespace=ns)
     _complex_types(schema, service, "tns")
