@@ -482,6 +482,8 @@ def _default_access(
     :raises DefinitionError: a rule or ``protect_docs`` needs a caller, but
         no authenticator is given.
     """
+    if protect_docs and not authenticators:
+        raise DefinitionError("protect_docs=True needs authenticators: give auth=[...]")
     if access is None:
         return AUTHENTICATED if authenticators else ANONYMOUS
     rule = access_rule(access, "LadonWSGIApplication(access=...)")
@@ -490,8 +492,6 @@ def _default_access(
             f"access={access!r} needs authenticated callers, but the application has no "
             "auth=[...]: give it authenticators (ladon.auth)"
         )
-    if protect_docs and not authenticators:
-        raise DefinitionError("protect_docs=True needs authenticators: give auth=[...]")
     return rule
 
 
