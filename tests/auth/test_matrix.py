@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from conftest import LiveServer
 
 from .conftest import basic

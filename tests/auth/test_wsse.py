@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 
+import auth_app
 import pytest
 import requests
 import suds.client
@@ -20,11 +21,10 @@ import zeep
 import zeep.exceptions
 import zeep.plugins
 import zeep.wsse.username
+from conftest import LiveServer
 from lxml import etree
 from suds import WebFault
 
-import auth_app
-from conftest import LiveServer
 from ladon import LadonWSGIApplication
 from ladon.auth import UsernameToken
 
