@@ -80,6 +80,11 @@ class Vault:
         """Any authenticated caller."""
         return a + b
 
+    @ladonize()
+    def pid(self) -> int:
+        """The pid of the process answering."""
+        return os.getpid()
+
     @ladonize(access=("admin",))
     def audit(self) -> str:
         """Only the admin role."""
