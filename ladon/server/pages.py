@@ -519,11 +519,18 @@ class Pages:
         interfaces: Mapping[str, type] | Sequence[str],
         script_name: str,
         skin: str | None = None,
+        browser_credentials: bool = True,
     ) -> str:
         """The page of one service, with its console.
 
         :param interfaces: the application's name -> interface class
             mapping (aliases share a row), or the interface names.
+        :param browser_credentials: whether the console's calls carry what
+            the browser holds for the site (cookies, HTTP credentials it was
+            asked for), as when the pages themselves need a login or the
+            server in front authenticates; otherwise only the credentials
+            typed into the page are sent, and a refusal never makes the
+            browser prompt for a password.
         """
         template, skin = self._template("service", skin)
         return template.render(
@@ -533,6 +540,7 @@ class Pages:
             interfaces=sorted(interfaces),
             interface_rows=interface_rows(interfaces),
             endpoint=f"{script_name}/{service.name}/jsonwsp",
+            credentials_mode="same-origin" if browser_credentials else "omit",
             **self._common(script_name, skin),
         )
 

@@ -231,6 +231,13 @@ class LadonWSGIApplication:
             self.authentication = Authentication(authenticators, self.nonce_store, protect_docs)
             steps.append(self.authentication)
         self.protect_docs = protect_docs
+        # the console relies on the browser's own credentials only where they
+        # are the way in (protected pages, a server in front that logs in)
+        self._browser_credentials = (
+            not authenticators
+            or protect_docs
+            or any(a.scheme == "RemoteUser" for a in authenticators)
+        )
         if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
             steps.append(CallLog(logging))
         tasks_calls = TaskCalls(self.task_backend, debug, owners=bool(authenticators))
@@ -379,7 +386,13 @@ class LadonWSGIApplication:
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
         if kind is RouteKind.SERVICE:
-            html = self.pages.service(service, self.interfaces, _script(environ), _skin(environ))
+            html = self.pages.service(
+                service,
+                self.interfaces,
+                _script(environ),
+                _skin(environ),
+                browser_credentials=self._browser_credentials,
+            )
             return Response(html, content_type="text/html; charset=utf-8")
         iface = self.interface(service, route.interface)
         if iface is None:

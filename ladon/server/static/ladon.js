@@ -25,6 +25,11 @@
   var model = JSON.parse(modelElement.textContent);
   var endpoint = page.getAttribute("data-endpoint");
   var pollMs = Number(page.getAttribute("data-poll-ms")) || 400;
+  // "same-origin": calls carry what the browser holds for the site (the
+  // login of protected pages, a front server's cookie); "omit": only the
+  // credentials typed into the page, and a refusal never opens the
+  // browser's password prompt.
+  var credentialsMode = page.getAttribute("data-credentials") === "omit" ? "omit" : "same-origin";
   var TERMINAL = { succeeded: true, failed: true, cancelled: true };
   var MAX_DEPTH = 6;
   var uid = 0;
@@ -346,7 +351,8 @@
       method: "POST",
       headers: headers,
       body: body,
-      credentials: "same-origin"
+      // typed credentials travel in their own header, never a prompt
+      credentials: auth ? "omit" : credentialsMode
     }).then(function (response) {
       return response.text().then(function (text) {
         var data = null;
