@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
@@ -35,7 +34,6 @@ def _no_store() -> NonceStore:
     raise LookupError("no nonce store is available")
 
 
-@dataclass(frozen=True, slots=True)
 class AuthRequest:
     """One request, as an authenticator reads it.
 
@@ -48,10 +46,20 @@ class AuthRequest:
     .. versionadded:: 2.0
     """
 
-    environ: Mapping[str, Any]
-    interface: str = ""
-    header_blocks: tuple[etree._Element, ...] = ()
-    nonces: Callable[[], NonceStore] = _no_store
+    # NOTE: a plain slotted class: built once per call, it must be cheap.
+    __slots__ = ("environ", "header_blocks", "interface", "nonces")
+
+    def __init__(
+        self,
+        environ: Mapping[str, Any],
+        interface: str = "",
+        header_blocks: tuple[etree._Element, ...] = (),
+        nonces: Callable[[], NonceStore] = _no_store,
+    ) -> None:
+        self.environ = environ
+        self.interface = interface
+        self.header_blocks = header_blocks
+        self.nonces = nonces
 
     @property
     def authorization(self) -> str | None:

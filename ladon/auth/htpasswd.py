@@ -72,6 +72,9 @@ class HtpasswdFile:
         self._check: Callable[[str, str], Principal | None] = (
             cached(self._verify, cache_ttl) if cache_ttl > 0 else self._verify
         )
+        #: Read by :class:`~ladon.auth.BasicAuth`, which then remembers
+        #: accepted headers that long (a changed file is noticed after it).
+        self.cache_ttl = float(cache_ttl) if cache_ttl > 0 else 0.0
 
     def __call__(self, user: str, password: str) -> Principal | None:
         """The principal when ``password`` is ``user``'s, else ``None``."""

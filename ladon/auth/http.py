@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import logging
 import secrets
 import threading
@@ -18,6 +17,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
 
 from ..ladonizer.access import Principal
 from .base import AuthRequest
@@ -94,7 +95,10 @@ class BasicAuth:
         for a wrong password or an unknown user alike. Compare secrets in
         constant time (:func:`hmac.compare_digest`) or use a password hash
         library (see :class:`~ladon.auth.HtpasswdFile`); wrap a slow
-        ``verify`` in :func:`cached`.
+        ``verify`` in :func:`cached`. With a cached ``verify`` (one with a
+        ``cache_ttl``), an accepted ``Authorization`` header is remembered
+        (by its keyed hash) for that long, so that its next calls skip
+        decoding and verifying.
     :param realm: the realm of the challenge.
 
     A request whose ``Authorization`` header is not ``Basic`` is not
@@ -111,6 +115,8 @@ class BasicAuth:
             raise TypeError("BasicAuth needs verify(user, password) -> Principal | None")
         self.verify = verify
         self.realm = _realm(realm)
+        ttl = getattr(verify, "cache_ttl", 0)
+        self._seen = _Accepted(float(ttl)) if isinstance(ttl, int | float) and ttl > 0 else None
 
     def challenge(self) -> str | None:
         return f'Basic realm="{self.realm}", charset="UTF-8"'
@@ -118,7 +124,24 @@ class BasicAuth:
     def applies_to(self, interface: str) -> bool:
         return True
 
+    def remembered(self, environ: Mapping[str, Any]) -> Principal | None:
+        """With a cached ``verify``: the principal of an ``Authorization``
+        header accepted within ``cache_ttl`` (looked up by its keyed hash,
+        never kept itself), else ``None``. The application asks it first,
+        before the full :meth:`authenticate`."""
+        seen = self._seen
+        header = environ.get("HTTP_AUTHORIZATION")
+        if seen is None or not isinstance(header, str):
+            return None
+        return seen.get(header)
+
     def authenticate(self, request: AuthRequest) -> Principal | None:
+        header = request.environ.get("HTTP_AUTHORIZATION")
+        seen = self._seen
+        if seen is not None and isinstance(header, str):
+            principal = seen.get(header)
+            if principal is not None:
+                return principal
         encoded = request.credentials("Basic")
         if encoded is None:
             return None
@@ -127,6 +150,8 @@ class BasicAuth:
         if principal is None:
             logger.info("Basic authentication failed for user %r", user[:64])
             raise Unauthorized("Authentication failed: wrong user name or password")
+        if seen is not None and isinstance(header, str):
+            seen.put(header, principal)
         return principal
 
     def __repr__(self) -> str:
@@ -152,6 +177,36 @@ def _basic_pair(encoded: str) -> tuple[str, str]:
     if not sep or not user or any(c in user for c in "\x00\r\n"):
         raise Unauthorized("Malformed Basic credentials: expected user:password")
     return user, password
+
+
+class _Accepted:
+    """Accepted ``Authorization`` headers (by keyed hash) -> principal,
+    for ``ttl`` seconds; at most ``maxsize`` of them."""
+
+    def __init__(self, ttl: float, maxsize: int = 4096) -> None:
+        self.ttl = ttl
+        self.maxsize = maxsize
+        # PERF: keyed BLAKE2b (a MAC), keyed once and copied per use
+        self._mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+
+    def _digest(self, header: str) -> bytes:
+        mac = self._mac.copy()
+        mac.update(header.encode("utf-8", "surrogatepass"))
+        return mac.digest()
+
+    def get(self, header: str) -> Principal | None:
+        hit = self._seen.get(self._digest(header))
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, header: str, principal: Principal) -> None:
+        with self._lock:
+            self._seen[self._digest(header)] = (time.monotonic() + self.ttl, principal)
+            while len(self._seen) > self.maxsize:
+                self._seen.popitem(last=False)
 
 
 class BearerAuth:
@@ -202,8 +257,8 @@ class cached:
     so that a slow password hash (bcrypt) is computed once per user and
     password, not on every call.
 
-    Only accepted pairs are kept, under a keyed hash (HMAC-SHA256 with a
-    random key of this process) of user and password: the cache holds no
+    Only accepted pairs are kept, under a keyed hash (BLAKE2b with a random
+    key of this process) of user and password: the cache holds no
     password, and a wrong password is always verified.
 
     :param verify: the ``verify`` to cache.
@@ -224,14 +279,19 @@ class cached:
         self._lock = threading.Lock()
         self._seen: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
 
+    @property
+    def cache_ttl(self) -> float:
+        """Seconds an accepted pair is kept (:class:`BasicAuth` then also
+        remembers the accepted header that long)."""
+        return self.ttl
+
     def __call__(self, user: str, password: str) -> Principal | None:
-        digest = hmac.new(
-            self._key,
+        secret = (
             user.encode("utf-8", "surrogatepass")
             + b"\0"
-            + password.encode("utf-8", "surrogatepass"),
-            hashlib.sha256,
-        ).digest()
+            + password.encode("utf-8", "surrogatepass")
+        )
+        digest = hashlib.blake2b(secret, key=self._key, digest_size=32).digest()
         now = time.monotonic()
         with self._lock:
             hit = self._seen.get(digest)

@@ -92,6 +92,10 @@ class Exchange:
 class Step(Protocol):
     """Something every call goes through, whatever its protocol.
 
+    A step that only checks calls may have a class attribute ``observes =
+    False``: its :meth:`after_call` is then never called (and when no step
+    observes, calls are not timed).
+
     .. versionadded:: 2.0
     """
 
@@ -164,6 +168,8 @@ class Dispatcher:
         self.tasks = tasks
         self.debug = debug
         self.steps = tuple(steps)
+        self._befores = tuple(step.before_call for step in self.steps)
+        self._observers = tuple(s for s in self.steps if getattr(s, "observes", True))
 
     def answer(self, exchange: Exchange, request: WireRequest) -> Payload:
         """Decode, run and encode: the whole route of a call."""
@@ -185,21 +191,24 @@ class Dispatcher:
 
     def run(self, exchange: Exchange, call: Call) -> Outcome:
         """Run one call through the steps; every failure becomes its fault."""
-        steps = self.steps
-        if not steps:  # PERF: the plain case, no clock
+        befores = self._befores
+        if not befores:  # PERF: the plain case, no clock
             return self._run(exchange, call)
-        started = time.perf_counter()
+        observers = self._observers
+        started = time.perf_counter() if observers else 0.0
         try:
-            for step in steps:
-                step.before_call(exchange, call)
+            for before in befores:
+                before(exchange, call)
         except ServiceFault as fault:
             outcome = Outcome(call, fault=fault)
         except Exception as exc:
             outcome = Outcome(call, fault=internal_error(exc, self.debug))
         else:
             outcome = self._run(exchange, call)
+        if not observers:
+            return outcome
         seconds = time.perf_counter() - started
-        for step in steps:
+        for step in observers:
             try:
                 step.after_call(exchange, call, outcome, seconds)
             except Exception as exc:

@@ -53,6 +53,9 @@ class Authentication:
     .. versionadded:: 2.0
     """
 
+    #: It only checks calls: no :meth:`after_call` (see :class:`Step`).
+    observes = False
+
     def __init__(
         self,
         authenticators: Sequence[Authenticator],
@@ -69,12 +72,20 @@ class Authentication:
         #: reads HTTP; with WS-Security alone they are SOAP faults (500).
         self.http_level = any(a.http_level for a in self.authenticators)
         self.http_authenticators = tuple(a for a in self.authenticators if a.http_level)
+        #: interface name -> the authenticators that read its requests
+        self._by_interface: dict[
+            str,
+            tuple[
+                tuple[Authenticator, ...], Callable[[Mapping[str, Any]], Principal | None] | None
+            ],
+        ] = {}
 
     # -- Step ---------------------------------------------------------------------------
 
     def before_call(self, exchange: Exchange, call: Call) -> None:
-        rule = self.rule(call.method)
-        principal = self.identify(exchange, call)
+        method = call.method
+        rule = method.access if method.kind is not MethodKind.INTROSPECTION else self.rule(method)
+        principal = exchange.principal if exchange.identified else self.identify(exchange, call)
         if rule.allows(principal):
             return
         if principal is None:
@@ -106,12 +117,31 @@ class Authentication:
         """
         if exchange.identified:
             return exchange.principal
-        request = AuthRequest(
-            exchange.environ, exchange.interface.name, call.header_blocks, self.nonces
-        )
-        exchange.principal = self._find(self.authenticators, request)
+        name = exchange.interface.name
+        found = self._by_interface.get(name)
+        if found is None:
+            found = self._for_interface(name)
+        authenticators, remembered = found
+        environ = exchange.environ
+        principal = remembered(environ) if remembered is not None else None
+        if principal is None:  # PERF: else the first authenticator knew the caller
+            request = AuthRequest(environ, name, call.header_blocks, self.nonces)
+            principal = self._find(authenticators, request)
+        exchange.principal = principal
         exchange.identified = True
-        return exchange.principal
+        return principal
+
+    def _for_interface(
+        self, name: str
+    ) -> tuple[tuple[Authenticator, ...], Callable[[Mapping[str, Any]], Principal | None] | None]:
+        """The authenticators of ``name``, and the ``remembered`` look-up
+        of the first one when it has one (a cached Basic verify)."""
+        authenticators = tuple(a for a in self.authenticators if a.applies_to(name))
+        remembered = getattr(authenticators[0], "remembered", None) if authenticators else None
+        found = (authenticators, remembered if callable(remembered) else None)
+        if len(self._by_interface) < 256:
+            self._by_interface[name] = found
+        return found
 
     def identify_http(self, environ: Mapping[str, Any]) -> Principal | None:
         """The caller of a docs page or description request (the
@@ -119,14 +149,13 @@ class Authentication:
 
         :raises ServiceFault: credentials were sent and are wrong.
         """
-        return self._find(self.http_authenticators, AuthRequest(environ, "", (), self.nonces))
+        request = AuthRequest(environ, "", (), self.nonces)
+        return self._find([a for a in self.http_authenticators if a.applies_to("")], request)
 
     def _find(
         self, authenticators: Sequence[Authenticator], request: AuthRequest
     ) -> Principal | None:
         for authenticator in authenticators:
-            if not authenticator.applies_to(request.interface):
-                continue
             try:
                 principal = authenticator.authenticate(request)
             except AuthFault as fault:
