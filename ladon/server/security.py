@@ -13,6 +13,7 @@ on the interface's answer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from ..auth.faults import AuthFault
 from ..auth.faults import CredentialsRequired
 from ..auth.faults import Forbidden
 from ..auth.faults import Unauthorized
+from ..exceptions.base import DefinitionError
 from ..exceptions.service import ServerFault
 from ..interfaces.base import Call
 from ..interfaces.base import Outcome
@@ -33,8 +35,12 @@ from ..ladonizer.access import ANONYMOUS
 from ..ladonizer.access import AUTHENTICATED
 from ..ladonizer.access import Access
 from ..ladonizer.access import Principal
+from ..ladonizer.access import access_rule
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
+from ..ladonizer.model import ServiceInfo
+from ..tasks._nonces import MemoryNonces
+from ..tasks.base import SYSTEM_CLOCK
 from ..tasks.base import BackendUnavailable
 from .dispatch import Exchange
 
@@ -183,6 +189,70 @@ class Authentication:
         """How a client of ``interface`` may authenticate."""
         names = [a.scheme for a in self.authenticators if a.applies_to(interface)]
         return "send credentials: " + ", ".join(names) if names else ""
+
+
+class LocalNonces:
+    """Nonces in this process's memory (for a task backend without any).
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self) -> None:
+        self._nonces = MemoryNonces(SYSTEM_CLOCK)
+
+    def claim_nonce(self, key: str, ttl: float) -> bool:
+        return self._nonces.claim(key, ttl)
+
+
+def default_access(
+    authenticators: Sequence[Authenticator], access: object, protect_docs: bool
+) -> Access:
+    """The application's default access rule.
+
+    :raises DefinitionError: a rule or ``protect_docs`` needs a caller, but
+        no authenticator is given.
+
+    .. versionadded:: 2.0
+    """
+    if protect_docs and not authenticators:
+        raise DefinitionError("protect_docs=True needs authenticators: give auth=[...]")
+    if access is None:
+        return AUTHENTICATED if authenticators else ANONYMOUS
+    rule = access_rule(access, "LadonWSGIApplication(access=...)")
+    if rule.needs_principal and not authenticators:
+        raise DefinitionError(
+            f"access={access!r} needs authenticated callers, but the application has no "
+            "auth=[...]: give it authenticators (ladon.auth)"
+        )
+    return rule
+
+
+def secured_services(
+    services: list[ServiceInfo], authenticators: Sequence[Authenticator]
+) -> list[ServiceInfo]:
+    """The services, knowing the application's authentication schemes.
+
+    :raises DefinitionError: a method needs a caller but there are no
+        authenticators.
+
+    .. versionadded:: 2.0
+    """
+    if not authenticators:
+        for service in services:
+            for m in service.methods.values():
+                if m.access.needs_principal:
+                    raise DefinitionError(
+                        f"{service.name}.{m.name} has access {m.access}, which needs "
+                        "authenticated callers, but the application has no auth=[...]: "
+                        "give it authenticators (ladon.auth)"
+                    )
+        return services
+    for a in authenticators:
+        for attr in ("scheme", "http_level", "challenge", "applies_to", "authenticate"):
+            if not hasattr(a, attr):
+                raise DefinitionError(f"auth: {a!r} is not an authenticator (no {attr})")
+    schemes = tuple(dict.fromkeys(str(a.scheme) for a in authenticators))
+    return [dataclasses.replace(s, auth_schemes=schemes) for s in services]
 
 
 def _roles(rule: Access) -> str:

@@ -47,21 +47,15 @@ from ..interfaces.base import BodyStream
 from ..interfaces.base import Interface
 from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
-from ..ladonizer.access import ANONYMOUS
-from ..ladonizer.access import AUTHENTICATED
-from ..ladonizer.access import Access
-from ..ladonizer.access import access_rule
 from ..ladonizer.model import ServiceInfo
 from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
 from ..tasks import BACKEND_SCHEMES
 from ..tasks import DEFAULT_TASKS_ENV
-from ..tasks import SYSTEM_CLOCK
 from ..tasks import BackendFactory
 from ..tasks import TaskBackend
 from ..tasks import ThreadTaskBackend
 from ..tasks import backend_from_url
-from ..tasks._nonces import MemoryNonces
 from ..tasks.calls import TaskCalls
 from ..types.attachment import AttachmentSet
 from ..types.attachment import attachment
@@ -83,6 +77,9 @@ from .routing import Route
 from .routing import RouteKind
 from .routing import Router
 from .security import Authentication
+from .security import LocalNonces
+from .security import default_access
+from .security import secured_services
 
 logger = logging.getLogger("ladon")
 access_logger = logging.getLogger("ladon.access")
@@ -184,9 +181,9 @@ class LadonWSGIApplication:
         protect_docs: bool = False,
     ) -> None:
         authenticators = tuple(auth or ())
-        default_access = _default_access(authenticators, access, protect_docs)
-        self.services: list[ServiceInfo] = _secured(
-            build_services(discover(services, path_list), default_access), authenticators
+        rule = default_access(authenticators, access, protect_docs)
+        self.services: list[ServiceInfo] = secured_services(
+            build_services(discover(services, path_list), rule), authenticators
         )
         self._by_name = {s.name.lower(): s for s in self.services}
         if interfaces is None:
@@ -223,7 +220,7 @@ class LadonWSGIApplication:
             tasks if tasks is not None else os.environ.get(DEFAULT_TASKS_ENV)
         )
         self._tasks: TaskBackend | None = None
-        self._local_nonces: _LocalNonces | None = None
+        self._local_nonces: LocalNonces | None = None
         self._lock = threading.Lock()
         steps: list[Step] = []
         self.authentication: Authentication | None = None
@@ -287,7 +284,7 @@ class LadonWSGIApplication:
                 "process only",
                 backend,
             )
-            self._local_nonces = _LocalNonces()
+            self._local_nonces = LocalNonces()
         return self._local_nonces
 
     def close(self) -> None:
@@ -473,65 +470,8 @@ class LadonWSGIApplication:
         return _release_after(payload, attachments)
 
 
-class _LocalNonces:
-    """Nonces in this process's memory (for a task backend without any)."""
-
-    def __init__(self) -> None:
-        self._nonces = MemoryNonces(SYSTEM_CLOCK)
-
-    def claim_nonce(self, key: str, ttl: float) -> bool:
-        return self._nonces.claim(key, ttl)
-
-
 #: The routes ``protect_docs`` guards (static assets stay public).
 _DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION})
-
-
-def _default_access(
-    authenticators: Sequence[Authenticator], access: object, protect_docs: bool
-) -> Access:
-    """The application's default access rule.
-
-    :raises DefinitionError: a rule or ``protect_docs`` needs a caller, but
-        no authenticator is given.
-    """
-    if protect_docs and not authenticators:
-        raise DefinitionError("protect_docs=True needs authenticators: give auth=[...]")
-    if access is None:
-        return AUTHENTICATED if authenticators else ANONYMOUS
-    rule = access_rule(access, "LadonWSGIApplication(access=...)")
-    if rule.needs_principal and not authenticators:
-        raise DefinitionError(
-            f"access={access!r} needs authenticated callers, but the application has no "
-            "auth=[...]: give it authenticators (ladon.auth)"
-        )
-    return rule
-
-
-def _secured(
-    services: list[ServiceInfo], authenticators: Sequence[Authenticator]
-) -> list[ServiceInfo]:
-    """The services, knowing the application's authentication schemes.
-
-    :raises DefinitionError: a method needs a caller but there are no
-        authenticators.
-    """
-    if not authenticators:
-        for service in services:
-            for m in service.methods.values():
-                if m.access.needs_principal:
-                    raise DefinitionError(
-                        f"{service.name}.{m.name} has access {m.access}, which needs "
-                        "authenticated callers, but the application has no auth=[...]: "
-                        "give it authenticators (ladon.auth)"
-                    )
-        return services
-    for a in authenticators:
-        for attr in ("scheme", "http_level", "challenge", "applies_to", "authenticate"):
-            if not hasattr(a, attr):
-                raise DefinitionError(f"auth: {a!r} is not an authenticator (no {attr})")
-    schemes = tuple(dict.fromkeys(str(a.scheme) for a in authenticators))
-    return [dataclasses.replace(s, auth_schemes=schemes) for s in services]
 
 
 def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
