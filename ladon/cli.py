@@ -287,13 +287,59 @@ def _printable(value: object, out_dir: str | None, saved: list[str]) -> object:
     return value
 
 
-def _call(url: str, method: str | None, assignments: Sequence[str], out_dir: str | None) -> int:
+#: Where ``ladon call`` reads the password of ``--user`` and the token of
+#: ``--bearer`` (never from the command line, which ``ps`` shows).
+PASSWORD_ENV = "LADON_PASSWORD"
+TOKEN_ENV = "LADON_TOKEN"
+
+
+def _secret(env: str, prompt: str) -> str | None:
+    """A secret from the environment, else typed at a terminal."""
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+def _credentials(user: str | None, bearer: bool) -> dict[str, Any] | str:
+    """The client's credential options, or the error to print."""
+    if user is not None and bearer:
+        return "give --user or --bearer, not both"
+    if user is not None:
+        password = _secret(PASSWORD_ENV, f"Password for {user}: ")
+        if password is None:
+            return f"--user needs the password in ${PASSWORD_ENV} (or a terminal to type it)"
+        return {"auth": (user, password)}
+    if bearer:
+        token = _secret(TOKEN_ENV, "Bearer token: ")
+        if not token:
+            return f"--bearer needs the token in ${TOKEN_ENV} (or a terminal to type it)"
+        return {"bearer_token": token.strip()}
+    return {}
+
+
+def _call(
+    url: str,
+    method: str | None,
+    assignments: Sequence[str],
+    out_dir: str | None,
+    user: str | None = None,
+    bearer: bool = False,
+) -> int:
     from .clients.jsonwsp import JSONWSPClient
     from .clients.jsonwsp import JSONWSPError
     from .clients.jsonwsp import JSONWSPFault
 
+    credentials = _credentials(user, bearer)
+    if isinstance(credentials, str):
+        sys.stderr.write(f"ladon call: {credentials}\n")
+        return 2
     try:
-        client = JSONWSPClient(_description_url(url))
+        client = JSONWSPClient(_description_url(url), **credentials)
     except (JSONWSPError, ValueError) as exc:
         sys.stderr.write(f"ladon call: {exc}\n")
         return 2
@@ -399,18 +445,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Call METHOD of the service at URL (its page, its jsonwsp endpoint or "
         "its description) with NAME=VALUE arguments. Values are JSON (2, true, [1,2], "
         '{"x": 1}) except for string parameters; @path sends a file as an attachment. '
-        "Without METHOD, list the methods.",
+        "Without METHOD, list the methods. With --user, the password is read from "
+        f"${PASSWORD_ENV} (or typed at the terminal); with --bearer, the token from "
+        f"${TOKEN_ENV}.",
     )
     call.add_argument("url")
     call.add_argument("method", nargs="?")
     call.add_argument("arguments", nargs="*", metavar="NAME=VALUE")
     call.add_argument("--out", metavar="DIR", help="save attachments of the result in DIR")
+    call.add_argument(
+        "--user", metavar="NAME", help=f"send HTTP Basic credentials (password: ${PASSWORD_ENV})"
+    )
+    call.add_argument(
+        "--bearer", action="store_true", help=f"send a Bearer token (from ${TOKEN_ENV})"
+    )
     from .tasks.worker import add_worker_parser
 
     add_worker_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "call":
-        return _call(args.url, args.method, args.arguments, args.out)
+        return _call(args.url, args.method, args.arguments, args.out, args.user, args.bearer)
     _configure_logging(logging.INFO)
     if args.command == "serve":
         return _serve(

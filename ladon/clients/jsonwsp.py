@@ -24,6 +24,7 @@ files that are removed when the response is closed).
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
@@ -213,6 +214,10 @@ class JSONWSPClient:
     :param raise_faults: raise :class:`JSONWSPFault` for fault answers
         (and :class:`JSONWSPError` for non-JSON-WSP answers); ``False``
         returns them as responses, as Ladon 1.0 did.
+    :param auth: ``(user, password)`` sent as HTTP Basic credentials with
+        every request (the description's too).
+    :param bearer_token: a token sent as ``Authorization: Bearer`` with
+        every request.
 
     .. versionadded:: 2.0
     """
@@ -228,9 +233,20 @@ class JSONWSPClient:
         *,
         timeout: float = 60.0,
         raise_faults: bool = True,
+        auth: tuple[str, str] | None = None,
+        bearer_token: str | None = None,
     ) -> None:
         self.cookie_dict: dict[str, str] = dict(cookies or {})
         self.header_dict: dict[str, str] = dict(headers or {})
+        if auth is not None and bearer_token is not None:
+            raise ValueError("give auth (Basic) or bearer_token, not both")
+        self._authorization: str | None = None
+        if auth is not None:
+            user, password = auth
+            pair = f"{user}:{password}".encode()
+            self._authorization = "Basic " + base64.b64encode(pair).decode("ascii")
+        elif bearer_token is not None:
+            self._authorization = f"Bearer {bearer_token}"
         self.debug = debug
         self.via_proxy = via_proxy
         self.timeout = timeout
@@ -381,6 +397,8 @@ class JSONWSPClient:
 
     def _headers(self, content_type: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = {"Accept": "application/json, multipart/related"}
+        if self._authorization is not None:
+            headers["Authorization"] = self._authorization
         if content_type:
             headers["Content-Type"] = content_type
         headers.update(self.header_dict)

@@ -34,13 +34,21 @@ class ServiceFault(LadonError):
     #: Interfaces whose faults are always HTTP 200 (JSON-WSP, JSON-RPC,
     #: XML-RPC) take it; SOAP keeps the status its binding requires.
     http_status: int | None = None
-    #: The SOAP fault code (local name in the envelope's namespace) when it
-    #: is neither ``Client`` nor ``Server``, e.g. ``VersionMismatch``.
+    #: The SOAP fault code when it is neither ``Client`` nor ``Server``: a
+    #: local name in the envelope's namespace (``VersionMismatch``), or a
+    #: qualified name in Clark notation (``{namespace}FailedAuthentication``,
+    #: written with its namespace declared).
     soap_code: str | None = None
     #: The SOAP 1.2 ``env:Subcode`` as ``{namespace}local`` (a WS-Addressing
     #: fault's, or a service's own); ``None``: Ladon's, which names the
     #: fault's class (``{urn:ladon:faults}ArgumentError``).
     soap_subcode: str | None = None
+    #: Headers the answer carries (e.g. ``WWW-Authenticate`` on a 401).
+    http_headers: tuple[tuple[str, str], ...] = ()
+    #: Whether ``http_status`` is decided at the HTTP level (a refused
+    #: authentication: 401, 403) and so applies on every interface, SOAP
+    #: included, instead of only where the protocol's faults are HTTP 200.
+    http_level: bool = False
 
     def __init__(
         self,

@@ -211,6 +211,8 @@ class RequestFault(ServiceFault):
         self.http_status = fault.http_status
         self.soap_code = fault.soap_code
         self.soap_subcode = fault.soap_subcode
+        self.http_headers = fault.http_headers
+        self.http_level = fault.http_level
 
 
 class Interface(abc.ABC):

@@ -36,6 +36,7 @@ from ..types.spec import ListOf
 from ..types.spec import is_ladontype
 from ..wire.multipart import related_response
 from ..wire.schema import ARRAYS_NS
+from ..wire.schema import FAULT_PREFIXES
 from ..wire.schema import TEMPURI
 from ..wire.schema import WSA_FAULT_ACTION
 from ..wire.xml import escape
@@ -296,12 +297,16 @@ def soap11_fault(fault: ServiceFault, header: str = "") -> Payload:
     .. versionadded:: 2.0
     """
     p = SOAP11.prefix
-    subcode = fault.soap_subcode
-    if subcode is not None and fault.soap_code is None:
+    subcode, soap_code = fault.soap_subcode, fault.soap_code
+    if subcode is not None and soap_code is None:
         # WS-Addressing SOAP binding 6.4: on SOAP 1.1 the subcode is the code
         code, decl = qname_markup(subcode, "c")
+    elif soap_code is not None and soap_code.startswith("{"):
+        # a code of another namespace, e.g. WS-Security's wsse:FailedAuthentication
+        namespace = soap_code[1:].partition("}")[0]
+        code, decl = qname_markup(soap_code, FAULT_PREFIXES.get(namespace, "fc"))
     else:
-        code, decl = f"{p}:{fault.soap_code or ('Client' if fault.is_client else 'Server')}", ""
+        code, decl = f"{p}:{soap_code or ('Client' if fault.is_client else 'Server')}", ""
     detail = fault.detail or ""
     if fault.hint:
         detail = f"{detail}\n{fault.hint}" if detail else fault.hint

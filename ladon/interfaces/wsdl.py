@@ -19,9 +19,17 @@ always hold ``result``.
 
 Every WSDL declares WS-Addressing: ``wsam:Action`` on each operation's
 input and output, ``wsaw:UsingAddressing`` (optional) in the binding.
+
+When the application takes WS-Security UsernameTokens, both WSDLs carry a
+WS-SecurityPolicy 1.2 ``sp:SupportingTokens`` policy with an
+``sp:UsernameToken`` assertion (``wsu:Id="UsernameTokenPolicy"``), and the
+binding operation of every method that needs an authenticated caller
+refers to it with a ``wsp:PolicyReference`` (WS-PolicyAttachment).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from lxml import etree
 
@@ -40,6 +48,10 @@ from ..wire.schema import WSAW
 from ..wire.schema import WSDL
 from ..wire.schema import WSDL_SOAP
 from ..wire.schema import WSDL_SOAP12
+from ..wire.schema import WSP
+from ..wire.schema import WSSP
+from ..wire.schema import WSSP_ALWAYS_TO_RECIPIENT
+from ..wire.schema import WSU
 from ..wire.schema import XSD
 from ..wire.schema import XSD_TYPES
 from ..wire.schema import array_name
@@ -177,6 +189,40 @@ def _body(
     _el(_el(related, m + "part"), m + "content", type="application/octet-stream")
 
 
+#: The ``wsu:Id`` of the UsernameToken policy.
+USERNAME_TOKEN_POLICY = "UsernameTokenPolicy"
+
+
+def _wants_token(service: ServiceInfo) -> bool:
+    return "UsernameToken" in service.auth_schemes
+
+
+def _policy_namespaces(service: ServiceInfo) -> dict[str, str]:
+    if not _wants_token(service):
+        return {}
+    return {"wsp": WSP, "sp": WSSP, "wsu": WSU}
+
+
+def _security_policy(root: etree._Element) -> None:
+    """The WS-SecurityPolicy 1.2 policy asking for a UsernameToken
+    (WS-Security 1.1 UsernameToken profile) in every request."""
+    p = f"{{{WSP}}}"
+    sp = f"{{{WSSP}}}"
+    policy = etree.SubElement(
+        root,
+        p + "Policy",
+        {f"{{{WSU}}}Id": USERNAME_TOKEN_POLICY},
+        nsmap={"wsp": WSP, "sp": WSSP, "wsu": WSU},
+    )
+    tokens = _el(_el(_el(policy, p + "ExactlyOne"), p + "All"), sp + "SupportingTokens")
+    token = etree.SubElement(
+        _el(tokens, p + "Policy"),
+        sp + "UsernameToken",
+        {sp + "IncludeToken": WSSP_ALWAYS_TO_RECIPIENT},
+    )
+    _el(_el(token, p + "Policy"), sp + "WssUsernameToken11")
+
+
 def _operations(
     root: etree._Element,
     service: ServiceInfo,
@@ -199,6 +245,8 @@ def _operations(
     for m in service.methods.values():
         request = naming.input_action(service, m, url)
         actions[m.name] = (request, naming.output_action(service, m, request))
+    if _wants_token(service):
+        _security_policy(root)
     port_type = _el(root, w + "portType", name=port_type_name(service))
     for m in service.methods.values():
         op = _el(port_type, w + "operation", name=m.name)
@@ -211,8 +259,11 @@ def _operations(
     binding = _el(root, w + "binding", name=binding_name, type=f"tns:{port_type_name(service)}")
     _el(binding, s + "binding", style=style, transport=HTTP_TRANSPORT)
     _el(binding, f"{{{WSAW}}}UsingAddressing")
+    token = _wants_token(service)
     for m in service.methods.values():
         op = _el(binding, w + "operation", name=m.name)
+        if token and m.access.needs_principal:
+            _el(op, f"{{{WSP}}}PolicyReference", URI=f"#{USERNAME_TOKEN_POLICY}")
         _el(op, s + "operation", soapAction=actions[m.name][0], style=style)
         with_parts = _mime_directions(m) if mime else set()
         for direction in ("input", "output"):
@@ -235,7 +286,7 @@ def document_literal_wsdl(
     tns = naming.wrapper_ns(service)
     types_ns = naming.types_ns(service)
     soap_ns = WSDL_SOAP12 if soap12 else WSDL_SOAP
-    nsmap = {
+    nsmap: dict[Any, str] = {
         None: WSDL,
         "soap12" if soap12 else "soap": soap_ns,
         "xsd": XSD,
@@ -243,11 +294,12 @@ def document_literal_wsdl(
         "wsam": WSAM,
         "wsaw": WSAW,
         "tns": tns,
+        **_policy_namespaces(service),
     }
     if types_ns != tns:
         nsmap["ns1"] = types_ns
     types_prefix = "ns1" if types_ns != tns else "tns"
-    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=tns)  # type: ignore[arg-type]
+    root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=tns)
     types = _el(root, w + "types")
     if types_ns != tns:
         arrays = _el(types, xs + "schema", targetNamespace=types_ns, elementFormDefault="qualified")
@@ -308,6 +360,7 @@ def rpc_wsdl(service: ServiceInfo, url: str, naming: SOAPNaming) -> bytes:
         "wsam": WSAM,
         "wsaw": WSAW,
         "tns": ns,
+        **_policy_namespaces(service),
     }
     root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=ns)
     schema = _el(_el(root, w + "types"), xs + "schema", targetNamespace=ns)

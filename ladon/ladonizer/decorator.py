@@ -26,6 +26,8 @@ from ..types.spec import matches
 from ..types.spec import normalize
 from ..types.spec import split_optional
 from ..types.tasktype import check_max_runtime
+from .access import Access
+from .access import access_rule
 from .model import ParamInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,6 +56,7 @@ class MethodSpec:
         "has_self",
         "label",
         "max_runtime",
+        "access",
         "_resolved",
     )
 
@@ -69,8 +72,10 @@ class MethodSpec:
         has_self: bool = True,
         label: str | None = None,
         max_runtime: float | None = None,
+        access: Access | None = None,
     ) -> None:
         self.func = func
+        self.access = access
         self.has_self = has_self
         self.label = label
         self.max_runtime = max_runtime
@@ -215,6 +220,7 @@ def ladonize(
     encoding: str = "UTF-8",
     allow_unsafe_conversion: bool = False,
     tasktype: bool | dict[str, Any] = False,
+    access: object = None,
     **options: Any,
 ) -> Callable[[F], F]:
     """Publish a method of a service class.
@@ -235,6 +241,11 @@ def ladonize(
     :param tasktype: run the method in the background (see the task calls);
         a dict also takes the task's options: ``{"max_runtime": 30}`` (seconds)
         replaces the task backend's ``max_runtime`` for this method.
+    :param access: who may call the method: ``"anonymous"``,
+        ``"authenticated"`` or a tuple of roles (any one of them lets a
+        caller in); default: the class's ``ladon_access``, else the
+        application's ``access=`` (see :doc:`/security`). The generated task
+        methods (``_progress``, ``_result``, ``_cancel``) have the same rule.
     :raises DefinitionError: (when decorating) the declaration is wrong;
         the message names the method and parameter.
 
@@ -244,10 +255,11 @@ def ladonize(
     if unknown:
         raise DefinitionError(
             f"@ladonize got unknown option(s) {', '.join(map(repr, sorted(unknown)))}; "
-            "it takes rtype, encoding, allow_unsafe_conversion and tasktype"
+            "it takes rtype, encoding, allow_unsafe_conversion, tasktype and access"
         )
     is_task = _is_task(tasktype, options)
     max_runtime = _max_runtime(tasktype)
+    rule = None if access is None else access_rule(access, "@ladonize(access=...)")
 
     def decorator(func: F) -> F:
         _check_decorated(func, "@ladonize")
@@ -260,6 +272,7 @@ def ladonize(
             is_task,
             dict(options),
             max_runtime=max_runtime,
+            access=rule,
         )
         try:
             spec.resolve()
@@ -332,6 +345,7 @@ class CallbackSpec:
         "tasktype",
         "options",
         "max_runtime",
+        "access",
     )
 
     def __init__(
@@ -345,9 +359,11 @@ class CallbackSpec:
         tasktype: bool,
         options: dict[str, Any],
         max_runtime: float | None = None,
+        access: Access | None = None,
     ) -> None:
         self.func = func
         self.attr = attr
+        self.access = access
         self.argtypes = argtypes
         self.rtype = rtype
         self.encoding = encoding
@@ -392,6 +408,7 @@ class CallbackSpec:
             has_self=False,
             label=f"{where} (callback {name} in {self.attr!r})",
             max_runtime=self.max_runtime,
+            access=self.access,
         )
         spec.resolve()
         return spec
@@ -404,6 +421,7 @@ def callback_method(
     encoding: str = "UTF-8",
     allow_unsafe_conversion: bool = False,
     tasktype: bool | dict[str, Any] = False,
+    access: object = None,
 ) -> Callable[[F], F]:
     """Publish a method whose parameters, types, defaults and docs are those
     of a callable each served instance holds in its attribute ``attr``::
@@ -423,6 +441,7 @@ def callback_method(
     the callable's annotations, or from ``argtypes``/``rtype`` given here.
 
     :param attr: the instance attribute holding the callable.
+    :param access: who may call the method (as for :func:`ladonize`).
     :raises DefinitionError: (when the application is built) the attribute is
         missing, not callable, or its parameters have no usable types.
 
@@ -434,6 +453,7 @@ def callback_method(
         )
     is_task = _is_task(tasktype, {})
     max_runtime = _max_runtime(tasktype)
+    rule = None if access is None else access_rule(access, "@callback_method(access=...)")
 
     def decorator(func: F) -> F:
         _check_decorated(func, "@callback_method")
@@ -447,6 +467,7 @@ def callback_method(
             is_task,
             {},
             max_runtime=max_runtime,
+            access=rule,
         )
         return func
 

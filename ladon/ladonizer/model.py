@@ -23,6 +23,8 @@ from ..types.spec import NO_DEFAULT as NO_DEFAULT
 from ..types.spec import Slot
 from ..types.spec import TypeSpec
 from ..types.spec import contains_attachment
+from .access import ANONYMOUS
+from .access import Access
 
 
 class MethodKind(enum.Enum):
@@ -56,7 +58,9 @@ class MethodInfo:
     (``tasktype={"max_runtime": 30}``), ``None`` for the backend's.
     ``task_rtype`` is, on a task's start method (whose ``rtype`` is
     :class:`~ladon.types.tasktype.TaskInfoResponse`), the type the task
-    method declared for its result.
+    method declared for its result. ``access`` says who may call it (see
+    :mod:`ladon.ladonizer.access`); the generated task methods have their
+    start method's.
 
     Computed from the fields above: ``params_by_name``, ``options`` (the
     conversion options), ``takes_attachments`` and ``returns_attachments``.
@@ -80,6 +84,7 @@ class MethodInfo:
     max_runtime: float | None = None
     task_rtype: TypeSpec | None = None
     task_rtype_nullable: bool = False
+    access: Access = ANONYMOUS
     params_by_name: Mapping[str, ParamInfo] = field(init=False, repr=False, compare=False)
     options: Options = field(init=False, repr=False, compare=False)
     takes_attachments: bool = field(init=False, repr=False, compare=False)
@@ -111,6 +116,10 @@ class ServiceInfo:
         ``ladon_namespace`` attribute, else the application's default):
         the namespace of its elements and types on ``soap12``, and on
         ``soap`` and ``soap11`` with ``soap_naming="python"``.
+    :param auth_schemes: how callers of the application may authenticate
+        (the ``scheme`` of each authenticator: ``"Basic"``, ``"Bearer"``,
+        ``"RemoteUser"``, ``"UsernameToken"``), for the descriptions and
+        pages; empty without authentication.
 
     .. versionadded:: 2.0
     """
@@ -123,3 +132,4 @@ class ServiceInfo:
     number: int = 1
     source: object = None
     namespace: str = ""
+    auth_schemes: tuple[str, ...] = ()

@@ -28,6 +28,9 @@ from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.tasktype import TaskInfoResponse
 from ..types.tasktype import TaskProgressResponse
+from .access import ANONYMOUS
+from .access import Access
+from .access import access_rule
 from .decorator import CallbackSpec
 from .decorator import MethodSpec
 from .decorator import get_spec
@@ -177,7 +180,13 @@ def _task_methods(info: MethodInfo) -> list[MethodInfo]:
         },
         kind=MethodKind.TASK_START,
     )
-    common = {"attr": info.attr, "params": task_id, "task_of": info.name, "encoding": info.encoding}
+    common = {
+        "attr": info.attr,
+        "params": task_id,
+        "task_of": info.name,
+        "encoding": info.encoding,
+        "access": info.access,  # whoever may start the task may follow it
+    }
     return [
         start,
         MethodInfo(
@@ -216,11 +225,14 @@ def _fields(info: MethodInfo) -> dict[str, Any]:
     }
 
 
-def method_info(attr: str, spec: MethodSpec, doc_of: object = None) -> MethodInfo:
+def method_info(
+    attr: str, spec: MethodSpec, doc_of: object = None, access: Access = ANONYMOUS
+) -> MethodInfo:
     """Build the published description of one decorated method.
 
     :param doc_of: where the docstring comes from when not ``spec.func``
         (a callback without a docstring documents through its method).
+    :param access: the rule of a method whose decorator gave none.
     """
     params, rtype, rtype_nullable, accepts_kw = spec.resolve()
     text = inspect.getdoc(spec.func) if spec.has_self else _own_doc(spec.func)
@@ -251,6 +263,7 @@ def method_info(attr: str, spec: MethodSpec, doc_of: object = None) -> MethodInf
         # a callback method gets its arguments only, never the request extras
         accepts_kw=accepts_kw and spec.has_self,
         max_runtime=spec.max_runtime if spec.tasktype else None,
+        access=spec.access if spec.access is not None else access,
     )
 
 
@@ -316,13 +329,24 @@ def service_namespace(obj: object, name: str, default: str = DEFAULT_NAMESPACE) 
     return value
 
 
+#: The class (or instance) attribute giving the access rule of the methods
+#: that do not give their own.
+CLASS_ACCESS = "ladon_access"
+
+
 def build_service(
-    obj: object, number: int = 1, default_namespace: str = DEFAULT_NAMESPACE
+    obj: object,
+    number: int = 1,
+    default_namespace: str = DEFAULT_NAMESPACE,
+    access: Access = ANONYMOUS,
 ) -> ServiceInfo:
     """Build the :class:`ServiceInfo` of a class or a configured instance.
 
     :param default_namespace: the target namespace of a service without
         ``ladon_namespace`` (``{service}`` stands for its name).
+    :param access: the application's default rule, for the methods that
+        give none and whose class has no ``ladon_access``.
+    :raises DefinitionError: the declarations are wrong.
     """
     cls = obj if isinstance(obj, type) else type(obj)
     name = getattr(obj, "service_name", None)
@@ -340,12 +364,15 @@ def build_service(
             f"as service {name!r}: decorate the methods to publish with @ladonize(...) "
             "or @callback_method(...)"
         )
+    declared = getattr(obj, CLASS_ACCESS, None)
+    if declared is not None:
+        access = access_rule(declared, f"{cls.__qualname__}.{CLASS_ACCESS}")
     methods: dict[str, MethodInfo] = {}
     for attr, spec in specs.items():
         if isinstance(spec, CallbackSpec):
-            info = method_info(attr, spec.bind(obj, name, attr), doc_of=spec.func)
+            info = method_info(attr, spec.bind(obj, name, attr), spec.func, access)
         else:
-            info = method_info(attr, spec)
+            info = method_info(attr, spec, access=access)
         expanded = _task_methods(info) if spec.tasktype else [info]
         for m in expanded:
             if m.name in methods:
@@ -395,17 +422,20 @@ def _check_constructible(cls: type) -> None:
 
 
 def build_services(
-    objects: Iterable[object], default_namespace: str = DEFAULT_NAMESPACE
+    objects: Iterable[object],
+    default_namespace: str = DEFAULT_NAMESPACE,
+    access: Access = ANONYMOUS,
 ) -> list[ServiceInfo]:
     """Build every service; names must be unique (case-insensitively).
 
     :param default_namespace: the target namespace of services without
         ``ladon_namespace`` (``{service}`` stands for each one's name).
+    :param access: the application's default access rule.
     """
     out: list[ServiceInfo] = []
     seen: dict[str, ServiceInfo] = {}
     for number, obj in enumerate(objects, start=1):
-        info = build_service(obj, number, default_namespace)
+        info = build_service(obj, number, default_namespace, access)
         other = seen.get(info.name.lower())
         if other is not None:
             raise DefinitionError(

@@ -33,6 +33,7 @@ from ..interfaces.base import Interface
 from ..interfaces.base import Outcome
 from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
+from ..ladonizer.access import Principal
 from ..ladonizer.calls import call_method
 from ..ladonizer.calls import extras
 from ..ladonizer.model import MethodKind
@@ -72,6 +73,10 @@ class Exchange:
         as in Ladon 1.0).
     :param request: the request as the interface read it (``None`` before
         it was read).
+    :param principal: the caller, once a step identified it (``None``:
+        anonymous).
+    :param identified: whether the caller was looked for already (the
+        authentication step does it once per request).
 
     .. versionadded:: 2.0
     """
@@ -80,10 +85,16 @@ class Exchange:
     interface: Interface
     environ: Mapping[str, Any]
     request: WireRequest | None = None
+    principal: Principal | None = None
+    identified: bool = False
 
 
 class Step(Protocol):
     """Something every call goes through, whatever its protocol.
+
+    A step that only checks calls may have a class attribute ``observes =
+    False``: its :meth:`after_call` is then never called (and when no step
+    observes, calls are not timed).
 
     .. versionadded:: 2.0
     """
@@ -157,6 +168,8 @@ class Dispatcher:
         self.tasks = tasks
         self.debug = debug
         self.steps = tuple(steps)
+        self._befores = tuple(step.before_call for step in self.steps)
+        self._observers = tuple(s for s in self.steps if getattr(s, "observes", True))
 
     def answer(self, exchange: Exchange, request: WireRequest) -> Payload:
         """Decode, run and encode: the whole route of a call."""
@@ -190,21 +203,24 @@ class Dispatcher:
 
     def run(self, exchange: Exchange, call: Call) -> Outcome:
         """Run one call through the steps; every failure becomes its fault."""
-        steps = self.steps
-        if not steps:  # PERF: the plain case, no clock
+        befores = self._befores
+        if not befores:  # PERF: the plain case, no clock
             return self._run(exchange, call)
-        started = time.perf_counter()
+        observers = self._observers
+        started = time.perf_counter() if observers else 0.0
         try:
-            for step in steps:
-                step.before_call(exchange, call)
+            for before in befores:
+                before(exchange, call)
         except ServiceFault as fault:
             outcome = Outcome(call, fault=fault)
         except Exception as exc:
             outcome = Outcome(call, fault=internal_error(exc, self.debug))
         else:
             outcome = self._run(exchange, call)
+        if not observers:
+            return outcome
         seconds = time.perf_counter() - started
-        for step in steps:
+        for step in observers:
             try:
                 step.after_call(exchange, call, outcome, seconds)
             except Exception as exc:
@@ -231,19 +247,23 @@ class Dispatcher:
             kw = self._kw(exchange, call)
             if kw is not None:
                 kw.pop("wsgi.input", None)  # the request is over when the task runs
-            return self.tasks.start(exchange.service, m, call.args, kw, call.attachments)
+            return self.tasks.start(
+                exchange.service, m, call.args, kw, call.attachments, exchange.principal
+            )
         if kind is MethodKind.INTROSPECTION:
             return exchange.interface.run_introspection(call)
-        return self.tasks.follow(exchange.service, m, call.args[0])
+        return self.tasks.follow(exchange.service, m, call.args[0], exchange.principal)
 
     @staticmethod
     def _kw(exchange: Exchange, call: Call) -> dict[str, Any] | None:
         """What a method taking ``**kw`` receives (Ladon 1.0: the environ,
         the ``LADON_*`` keys and, for a multipart request, its
-        ``attachments`` and ``attachments_by_id``)."""
+        ``attachments`` and ``attachments_by_id``; and the caller,
+        ``principal``)."""
         if not call.method.accepts_kw:
             return None
         kw = extras(call.method, exchange.environ)
+        kw["principal"] = exchange.principal
         if call.attachments is not None:
             kw["attachments"] = list(call.attachments)
             kw["attachments_by_id"] = dict(call.attachments.by_id)
@@ -261,18 +281,24 @@ class Dispatcher:
 
     def fault(self, iface: Interface, fault: ServiceFault, call: Call | None) -> Payload:
         """The answer carrying ``fault``, with the HTTP status the fault
-        asks for where the protocol leaves it open (its faults are 200)."""
+        asks for where the protocol leaves it open (its faults are 200), or
+        everywhere for a fault decided at the HTTP level
+        (:attr:`~ladon.exceptions.service.ServiceFault.http_level`), and the
+        headers it asks for."""
         try:
             payload = iface.encode_fault(fault, call)
         except Exception as exc:
             logger.error("Interface %s failed to encode a fault", iface.name, exc_info=exc)
             return _BROKEN
         status = fault.http_status
-        if status is not None and payload.status == 200:
-            return Payload(
-                payload.body, payload.content_type, status, payload.headers, payload.stream
-            )
-        return payload
+        extra = fault.http_headers
+        if status is None or not (payload.status == 200 or fault.http_level):
+            if not extra:
+                return payload
+            status = payload.status
+        return Payload(
+            payload.body, payload.content_type, status, payload.headers + extra, payload.stream
+        )
 
     def _guarded(
         self, iface: Interface, call: Call | None, encode: Callable[[], Payload]

@@ -56,6 +56,17 @@ _KIND_LABELS = {
     MethodKind.TASK_CANCEL: "task cancel",
 }
 
+#: The authentication schemes the console can send (typed into the page).
+CONSOLE_SCHEMES = ("Basic", "Bearer")
+
+#: How the page names each authentication scheme.
+SCHEME_LABELS = {
+    "Basic": "HTTP Basic (user name and password)",
+    "Bearer": "Bearer token (Authorization: Bearer, e.g. a JWT)",
+    "RemoteUser": "the web server in front (REMOTE_USER)",
+    "UsernameToken": "WS-Security UsernameToken (SOAP interfaces)",
+}
+
 _CONSOLE_NAMES: dict[type, str] = {
     int: "int",
     float: "float",
@@ -318,6 +329,7 @@ def _console_model(service: ServiceInfo) -> dict[str, Any]:
                 for p in m.params
             ],
             "rtype": console_type(m.rtype),
+            "access": m.access.describe(),
         }
     types: dict[str, Any] = {}
     for t in service.types:
@@ -333,7 +345,12 @@ def _console_model(service: ServiceInfo) -> dict[str, Any]:
                 for f in t.ladon_type_info().fields
             ]
         }
-    return {"service": service.name, "methods": methods, "types": types}
+    return {
+        "service": service.name,
+        "methods": methods,
+        "types": types,
+        "auth": [a for a in service.auth_schemes if a in CONSOLE_SCHEMES],
+    }
 
 
 def build_view(service: ServiceInfo) -> ServiceView:
@@ -366,6 +383,19 @@ def build_view(service: ServiceInfo) -> ServiceView:
 
 def _kind_label(m: MethodInfo) -> str:
     return _KIND_LABELS.get(m.kind, "")
+
+
+def _access_label(m: MethodInfo) -> str:
+    """Who may call ``m``, as the page says it."""
+    if not m.access.needs_principal:
+        return "public"
+    if m.access.roles:
+        return "role " + " or ".join(m.access.roles)
+    return "sign-in required"
+
+
+def _scheme_label(scheme: str) -> str:
+    return SCHEME_LABELS.get(scheme, scheme)
 
 
 def _signature(m: MethodInfo) -> Markup:
@@ -414,6 +444,9 @@ class Pages:
         env.globals.update(
             type_html=type_html,
             kind_label=_kind_label,
+            access_label=_access_label,
+            scheme_label=_scheme_label,
+            console_schemes=CONSOLE_SCHEMES,
             signature=_signature,
             lines=lines_html,
         )
@@ -486,11 +519,18 @@ class Pages:
         interfaces: Mapping[str, type] | Sequence[str],
         script_name: str,
         skin: str | None = None,
+        browser_credentials: bool = True,
     ) -> str:
         """The page of one service, with its console.
 
         :param interfaces: the application's name -> interface class
             mapping (aliases share a row), or the interface names.
+        :param browser_credentials: whether the console's calls carry what
+            the browser holds for the site (cookies, HTTP credentials it was
+            asked for), as when the pages themselves need a login or the
+            server in front authenticates; otherwise only the credentials
+            typed into the page are sent, and a refusal never makes the
+            browser prompt for a password.
         """
         template, skin = self._template("service", skin)
         return template.render(
@@ -500,6 +540,7 @@ class Pages:
             interfaces=sorted(interfaces),
             interface_rows=interface_rows(interfaces),
             endpoint=f"{script_name}/{service.name}/jsonwsp",
+            credentials_mode="same-origin" if browser_credentials else "omit",
             **self._common(script_name, skin),
         )
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from typing import cast
 from urllib.parse import quote
 
 from werkzeug.datastructures import EnvironHeaders
@@ -33,6 +34,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
+from ..auth.base import Authenticator
+from ..auth.base import NonceStore
+from ..auth.faults import AuthFault
 from ..exceptions.base import DefinitionError
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
@@ -65,6 +69,7 @@ from . import LOG_RESPONSE_DICT
 from .body import content_coding
 from .body import read_body
 from .body import read_parts
+from .cors import CORS
 from .dispatch import CallLog
 from .dispatch import Dispatcher
 from .dispatch import Exchange
@@ -72,6 +77,10 @@ from .dispatch import Step
 from .pages import Pages
 from .routing import RouteKind
 from .routing import Router
+from .security import Authentication
+from .security import LocalNonces
+from .security import default_access
+from .security import secured_services
 
 logger = logging.getLogger("ladon")
 access_logger = logging.getLogger("ladon.access")
@@ -142,6 +151,21 @@ class LadonWSGIApplication:
         that a request may mark ``mustUnderstand`` (the steps that read
         them list theirs in a ``soap_headers`` attribute); WS-Addressing's
         and ``wsse:Security`` always are.
+    :param auth: the authenticators (:mod:`ladon.auth`: ``RemoteUser()``,
+        ``BasicAuth(verify)``, ``BearerAuth(verify)``,
+        ``UsernameToken(password_for)``), tried in this order on every
+        call of every interface. With them, a task belongs to the principal
+        that started it.
+    :param access: the rule of the methods that give none (nor their class,
+        with ``ladon_access``): ``"anonymous"``, ``"authenticated"`` or a
+        tuple of roles; default ``"authenticated"`` with ``auth``, else
+        ``"anonymous"``.
+    :param cors_origins: the origins whose pages may call the services
+        from a browser (``["https://portal.example.com"]``, ``["*"]`` for
+        any); default: none.
+    :param protect_docs: the catalog, service pages and descriptions need
+        an authenticated caller too (by the authenticators that read HTTP);
+        default: they are public.
 
     .. versionadded:: 2.0
     """
@@ -167,8 +191,16 @@ class LadonWSGIApplication:
         namespace: str = DEFAULT_NAMESPACE,
         soap_naming: str = "ladon10",
         soap_headers: Iterable[str] = (),
+        auth: Sequence[Authenticator] | None = None,
+        access: object = None,
+        cors_origins: Sequence[str] = (),
+        protect_docs: bool = False,
     ) -> None:
-        self.services: list[ServiceInfo] = build_services(discover(services, path_list), namespace)
+        authenticators = tuple(auth or ())
+        rule = default_access(authenticators, access, protect_docs)
+        self.services: list[ServiceInfo] = secured_services(
+            build_services(discover(services, path_list), namespace, rule), authenticators
+        )
         self._by_name = {s.name.lower(): s for s in self.services}
         if interfaces is None:
             self.interfaces = {**DEFAULT_INTERFACES, **exposed_interfaces()}
@@ -204,11 +236,25 @@ class LadonWSGIApplication:
             tasks if tasks is not None else os.environ.get(DEFAULT_TASKS_ENV)
         )
         self._tasks: TaskBackend | None = None
+        self._local_nonces: LocalNonces | None = None
         self._lock = threading.Lock()
         steps: list[Step] = []
+        self.authentication: Authentication | None = None
+        if authenticators:
+            self.authentication = Authentication(authenticators, self.nonce_store, protect_docs)
+            steps.append(self.authentication)
+        self.protect_docs = protect_docs
+        # the console relies on the browser's own credentials only where they
+        # are the way in (protected pages, a server in front that logs in)
+        self._browser_credentials = (
+            not authenticators
+            or protect_docs
+            or any(a.scheme == "RemoteUser" for a in authenticators)
+        )
         if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
             steps.append(CallLog(logging))
-        self.dispatcher = Dispatcher(TaskCalls(self.task_backend, debug), debug, steps)
+        tasks_calls = TaskCalls(self.task_backend, debug, owners=bool(authenticators))
+        self.dispatcher = Dispatcher(tasks_calls, debug, steps)
         understood = [*soap_headers]
         for step in steps:
             understood.extend(getattr(step, "soap_headers", ()))
@@ -224,6 +270,11 @@ class LadonWSGIApplication:
             backend_from_url(self._tasks_config, task_schemes).close()
         self.router = Router(self.interfaces)
         self._wsgi: WSGIApp = self._respond
+        if cors_origins:
+            try:
+                self._wsgi = CORS(self._wsgi, list(cors_origins))
+            except ValueError as exc:
+                raise DefinitionError(str(exc)) from None
         if logging & LOG_REQUEST_ACCESS:
             self._wsgi = AccessLog(self._wsgi)
 
@@ -242,6 +293,23 @@ class LadonWSGIApplication:
                     else:
                         self._tasks = cfg
         return self._tasks
+
+    def nonce_store(self) -> NonceStore:
+        """Where WS-Security nonces are remembered: the task backend (shared
+        like the tasks: memory, the SQLite file, Redis), or, for a backend
+        that keeps no nonces, this process's memory (logged once: a nonce
+        could then be replayed to another process)."""
+        backend = self.task_backend()
+        if callable(getattr(backend, "claim_nonce", None)):
+            return cast(NonceStore, backend)
+        if self._local_nonces is None:
+            logger.warning(
+                "Task backend %r keeps no nonces: WS-Security nonces are remembered in this "
+                "process only",
+                backend,
+            )
+            self._local_nonces = LocalNonces()
+        return self._local_nonces
 
     def close(self) -> None:
         """Stop the task backend (waits for running tasks)."""
@@ -325,6 +393,10 @@ class LadonWSGIApplication:
             return self.post(endpoint[0], endpoint[1], endpoint[2], environ)
         route = self.router.match(path_info)
         kind = route.kind
+        if self.protect_docs:
+            refused = self._refuse_docs(kind, environ)
+            if refused is not None:
+                return refused
         if kind is RouteKind.CATALOG:
             html = self.pages.catalog(self.services, _script(environ), _skin(environ))
             return Response(html, content_type="text/html; charset=utf-8")
@@ -336,7 +408,13 @@ class LadonWSGIApplication:
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
         if kind is RouteKind.SERVICE:
-            html = self.pages.service(service, self.interfaces, _script(environ), _skin(environ))
+            html = self.pages.service(
+                service,
+                self.interfaces,
+                _script(environ),
+                _skin(environ),
+                browser_credentials=self._browser_credentials,
+            )
             return Response(html, content_type="text/html; charset=utf-8")
         iface = self.interface(service, route.interface)
         if iface is None:
@@ -359,6 +437,26 @@ class LadonWSGIApplication:
             self._endpoints.clear()
         self._endpoints[path_info] = (service, iface, route.path)
         return self.post(service, iface, route.path, environ)
+
+    def _refuse_docs(self, kind: RouteKind, environ: WSGIEnviron) -> Response | None:
+        """With ``protect_docs``: the 401 answer of a docs request (a page,
+        a description, ``?wsdl``) without (or with wrong) credentials, else
+        ``None``."""
+        if kind not in _DOCS and not (
+            kind is RouteKind.CALL
+            and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and str(environ.get("QUERY_STRING", "")).lower() in ("wsdl", "wsdl=")
+        ):
+            return None
+        security = self.authentication
+        assert security is not None
+        try:
+            principal = security.identify_http(environ)
+        except AuthFault as fault:
+            return _refused(fault.faultstring, security.challenges)
+        if principal is None:
+            return _refused("Authentication required", security.challenges)
+        return None
 
     def post(
         self, service: ServiceInfo, iface: Interface, subpath: str, environ: WSGIEnviron
@@ -399,6 +497,17 @@ class LadonWSGIApplication:
             attachments.close()
             raise
         return _release_after(payload, attachments)
+
+
+#: The routes ``protect_docs`` guards (static assets stay public).
+_DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION})
+
+
+def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
+    response = _plain(401, text)
+    for name, value in challenges:
+        response.headers.add(name, value)
+    return response
 
 
 class AccessLog:

@@ -91,6 +91,8 @@ class TaskStatus:
         framework shows it to clients only in debug mode.
     :param as_of: when the snapshot was taken (epoch seconds, by the
         backend's clock): the end of :attr:`duration` while the task runs.
+    :param owner: the name of the principal that started the task (the
+        job's ``owner``), or ``None`` for a task started anonymously.
 
     .. versionadded:: 2.0
     """
@@ -107,6 +109,7 @@ class TaskStatus:
     error: str | None = None
     error_detail: str | None = None
     as_of: float | None = field(default=None, compare=False)
+    owner: str | None = None
 
     @property
     def starttime(self) -> float:
@@ -241,6 +244,17 @@ def is_task_id(value: object) -> bool:
     .. versionadded:: 2.0
     """
     return isinstance(value, str) and _TASK_ID.fullmatch(value) is not None
+
+
+def job_owner(job: object) -> str | None:
+    """The owner of a job: its ``owner`` attribute (the name of the
+    principal that started it, as the framework's jobs have it) when that is
+    a non-empty string, else ``None``.
+
+    .. versionadded:: 2.0
+    """
+    owner = getattr(job, "owner", None)
+    return owner if isinstance(owner, str) and owner else None
 
 
 def runtime_exceeded(max_runtime: float) -> str:
@@ -390,11 +404,35 @@ class TaskHandle:
         return f"<TaskHandle {self._id}>"
 
 
+class NonceStore(Protocol):
+    """Remembers one-time values (WS-Security nonces) for a while, shared
+    by every process that shares the store: the built-in backends are nonce
+    stores (threads: in memory; SQLite: a table of the file; Redis: keys
+    set with ``SET NX PX``).
+
+    .. versionadded:: 2.0
+    """
+
+    def claim_nonce(self, key: str, ttl: float) -> bool:
+        """Remember ``key`` for ``ttl`` seconds.
+
+        :returns: True the first time ``key`` is claimed within ``ttl``
+            seconds, False when it was claimed before and not yet forgotten.
+        :raises BackendUnavailable: when the store cannot be reached.
+        """
+        ...
+
+
 class TaskBackend(Protocol):
     """Runs jobs in the background and keeps their state.
 
     Every call names the method that owns the task: an id submitted under one
-    method is unknown under another.
+    method is unknown under another. A backend also keeps the job's
+    ``owner`` (see :func:`job_owner`) and reports it as
+    :attr:`TaskStatus.owner`, and says so with a ``keeps_owners`` attribute
+    that is true: the framework refuses to start a task of an authenticated
+    caller on a backend that does not, since another caller could then
+    follow it.
 
     .. versionadded:: 2.0
     """

@@ -4,7 +4,9 @@ task, ``m_progress``, ``m_result`` and ``m_cancel`` follow it.
 Backend errors become the faults clients see here, once for every
 interface: an unknown id is a client fault that never says whether the
 task exists elsewhere, an unreachable store a server fault that never
-holds a password.
+holds a password. With authentication on, a task belongs to the principal
+that started it: another principal gets exactly the answer an unknown id
+gets, unless it has the ``admin`` role.
 
 .. versionadded:: 2.0
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 from ..exceptions.service import ClientFault
 from ..exceptions.service import ServerFault
+from ..ladonizer.access import Principal
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
@@ -77,13 +80,20 @@ class TaskCalls:
 
     :param backend: returns the task backend (created on first use).
     :param debug: whether a failed task's traceback goes into the fault.
+    :param owners: whether tasks belong to the principal that started them
+        (the application has authentication): then only that principal, or
+        one with the ``admin`` role, may follow a task; anyone else is told
+        the id is unknown.
 
     .. versionadded:: 2.0
     """
 
-    def __init__(self, backend: Callable[[], TaskBackend], debug: bool = False) -> None:
+    def __init__(
+        self, backend: Callable[[], TaskBackend], debug: bool = False, owners: bool = False
+    ) -> None:
         self._backend = backend
         self.debug = debug
+        self.owners = owners
 
     def start(
         self,
@@ -92,18 +102,28 @@ class TaskCalls:
         args: list[Any],
         kw: dict[str, Any] | None,
         attachments: AttachmentSet | None = None,
+        principal: Principal | None = None,
     ) -> dict[str, str]:
         """Start a task: a ``TaskInfoResponse``.
 
         :param kw: what the method gets in ``**kw``, or ``None``.
         :param attachments: the request's attachments; the task closes them
             when it ends.
+        :param principal: the caller, who owns the task.
         """
+        backend = self._backend()
+        if self.owners and principal is not None and not getattr(backend, "keeps_owners", False):
+            logger.error(
+                "Task backend %r does not keep task owners: tasks of authenticated callers "
+                "are refused (any caller could follow them)",
+                backend,
+            )
+            raise ServerFault("The task service cannot keep this task private; it was not started")
         if attachments is not None:
             attachments.hand_over()  # the task closes them when it ends
-        job = ServiceJob(service, method, args, kw, attachments)
+        job = ServiceJob(service, method, args, kw, attachments, principal)
         try:
-            task_id = self._backend().submit(task_key(service, method), job)
+            task_id = backend.submit(task_key(service, method), job)
         except TaskRejected as exc:
             job.release()
             raise ServerFault(f"The task was not started: {exc}") from None
@@ -112,13 +132,26 @@ class TaskCalls:
             raise unavailable(exc) from None
         return {"task_id": task_id}
 
-    def follow(self, service: ServiceInfo, method: MethodInfo, task_id: str) -> object:
-        """Answer ``m_progress``, ``m_result`` or ``m_cancel`` for ``task_id``."""
+    def follow(
+        self,
+        service: ServiceInfo,
+        method: MethodInfo,
+        task_id: str,
+        principal: Principal | None = None,
+    ) -> object:
+        """Answer ``m_progress``, ``m_result`` or ``m_cancel`` for ``task_id``.
+
+        :param principal: the caller: with :attr:`owners`, a task it may not
+            see is answered as an unknown id.
+        """
         key = task_key(service, method)
+        backend = self._backend()
         try:
             if method.kind is MethodKind.TASK_CANCEL:
-                return progress_response(self._backend().cancel(key, task_id))
-            status = self._backend().status(key, task_id)
+                if self._checks(principal):  # looked at before it is touched
+                    self.visible(backend.status(key, task_id), principal)
+                return progress_response(backend.cancel(key, task_id))
+            status = self.visible(backend.status(key, task_id), principal)
         except UnknownTask:
             raise ClientFault(
                 f"Unknown task {task_id[:64]!r}: it does not exist, has expired, "
@@ -129,6 +162,23 @@ class TaskCalls:
         if method.kind is MethodKind.TASK_PROGRESS:
             return progress_response(status)
         return self._result(status)
+
+    def _checks(self, principal: Principal | None) -> bool:
+        """Whether a task's owner must be compared with ``principal``."""
+        return self.owners and not (principal is not None and principal.is_admin)
+
+    def visible(self, status: TaskStatus, principal: Principal | None) -> TaskStatus:
+        """``status`` when ``principal`` may see the task: always without
+        :attr:`owners`; else when the task was started anonymously, by
+        ``principal``, or ``principal`` has the ``admin`` role.
+
+        :raises UnknownTask: the task is another principal's.
+        """
+        if not self._checks(principal) or status.owner is None:
+            return status
+        if principal is None or not principal.owns(status.owner):
+            raise UnknownTask(status.task_id)
+        return status
 
     def _result(self, status: TaskStatus) -> object:
         state = status.state

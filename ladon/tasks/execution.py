@@ -25,6 +25,7 @@ from typing import Any
 
 from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
+from ..ladonizer.access import Principal
 from ..ladonizer.calls import call_method
 from ..ladonizer.calls import extras
 from ..ladonizer.model import MethodInfo
@@ -53,16 +54,26 @@ def stored_options(method: MethodInfo) -> Options:
     return Options(method.encoding, method.allow_unsafe_conversion, filters=False)
 
 
+#: Environ keys never written to a task store: the client's credentials.
+SECRET_ENVIRON_KEYS = frozenset({"HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION", "HTTP_COOKIE"})
+
+
 def portable_environ(kw: Mapping[str, Any]) -> dict[str, str]:
     """The part of a request's environ a task can take to another process:
     the text values (``REMOTE_ADDR``, ``HTTP_*``, ``PATH_INFO``...), without
-    the ``wsgi.*`` objects, the attachments and the ``LADON_*`` keys (which
-    :func:`~ladon.ladonizer.calls.extras` computes again).
+    the ``wsgi.*`` objects, the attachments, the ``LADON_*`` keys (which
+    :func:`~ladon.ladonizer.calls.extras` computes again) and the client's
+    credentials (``Authorization`` and ``Cookie`` headers), which no task
+    store keeps.
 
     .. versionadded:: 2.0
     """
     return {
-        k: v for k, v in kw.items() if isinstance(v, str) and not k.startswith(("wsgi.", "LADON_"))
+        k: v
+        for k, v in kw.items()
+        if isinstance(v, str)
+        and not k.startswith(("wsgi.", "LADON_"))
+        and k not in SECRET_ENVIRON_KEYS
     }
 
 
@@ -81,6 +92,8 @@ class ServiceJob:
     :param kw: what the method gets in ``**kw`` (``None`` when it takes
         none); ``update_progress`` and ``task`` are added when it runs.
     :param attachments: the request's attachments, closed when the job ends.
+    :param principal: the caller that started the task (``None``:
+        anonymous); its name is the task's :attr:`owner`.
 
     Its :attr:`max_runtime` is the method's own limit
     (``tasktype={"max_runtime": 30}``), which the backends read.
@@ -88,7 +101,7 @@ class ServiceJob:
     .. versionadded:: 2.0
     """
 
-    __slots__ = ("args", "attachments", "kw", "method", "service")
+    __slots__ = ("args", "attachments", "kw", "method", "principal", "service")
 
     def __init__(
         self,
@@ -97,12 +110,20 @@ class ServiceJob:
         args: Sequence[Any],
         kw: dict[str, Any] | None,
         attachments: AttachmentSet | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self.service = service
         self.method = method
         self.args = list(args)
         self.kw = kw
         self.attachments = attachments
+        self.principal = principal
+
+    @property
+    def owner(self) -> str | None:
+        """The name of the principal that started the task (``None``:
+        anonymous), which the backends keep with the task."""
+        return None if self.principal is None else self.principal.name
 
     @property
     def max_runtime(self) -> float | None:
@@ -150,7 +171,8 @@ class ServiceJob:
         finally:
             self.release()
         environ = to_json(portable_environ(self.kw)) if self.kw is not None else "{}"
-        return JobSpec(self.service.name, m.name, args, environ)
+        principal = "" if self.principal is None else to_json(self.principal.as_dict())
+        return JobSpec(self.service.name, m.name, args, environ, principal)
 
     def release(self) -> None:
         """Close the request's attachments (the job will not run here)."""
@@ -187,8 +209,10 @@ def run_described(
         )
     opts = stored_options(m)
     args = [load(p.type, v, p.name, opts, p.nullable) for p, v in zip(m.params, plain, strict=True)]
+    principal = Principal.from_dict(from_json(spec.principal)) if spec.principal else None
     kw = None
     if m.accepts_kw:
         environ = from_json(spec.environ)
         kw = extras(m, environ if isinstance(environ, dict) else {})
-    return ServiceJob(service, m, args, kw)(handle)
+        kw["principal"] = principal
+    return ServiceJob(service, m, args, kw, principal=principal)(handle)

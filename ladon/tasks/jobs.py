@@ -40,8 +40,10 @@ class JobSpec:
     :param args: JSON text of the list of arguments in typed JSON, in
         parameter order (see :func:`to_json`).
     :param environ: JSON text of the portable part of the request's WSGI
-        environ (text values such as ``REMOTE_ADDR`` and ``HTTP_*``), for
-        methods that take ``**kw``.
+        environ (text values such as ``REMOTE_ADDR`` and ``HTTP_*``, without
+        credentials), for methods that take ``**kw``.
+    :param principal: JSON text of the caller (``{"name": ..., "roles":
+        [...]}``), or ``""`` for an anonymous one.
 
     .. versionadded:: 2.0
     """
@@ -50,6 +52,7 @@ class JobSpec:
     method: str
     args: str = "[]"
     environ: str = "{}"
+    principal: str = ""
 
 
 class DescribedJob(Protocol):

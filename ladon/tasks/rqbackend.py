@@ -49,6 +49,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from . import _scripts
 from ._live import LiveTasks
+from ._nonces import check_ttl
+from ._nonces import nonce_key
 from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import BackendUnavailable
 from .base import TaskCancelled
@@ -134,8 +136,16 @@ class RedisTaskBackend:
     fails because Redis is down; calls then raise
     :class:`~ladon.tasks.BackendUnavailable`.
 
+    Each task keeps its owner (the principal that started it, which the
+    worker gives the method as ``kw["principal"]``), and Redis is the
+    application's store of WS-Security nonces (:meth:`claim_nonce`), shared
+    by every process and host that uses it.
+
     .. versionadded:: 2.0
     """
+
+    #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
+    keeps_owners = True
 
     def __init__(
         self,
@@ -323,6 +333,7 @@ class RedisTaskBackend:
             spec.args,
             spec.environ,
             "" if limit is None else repr(limit),
+            spec.principal,
         )
         pipe.execute()
 
@@ -369,6 +380,23 @@ class RedisTaskBackend:
             return self.status(method, task_id)
         return status
 
+    def claim_nonce(self, key: str, ttl: float) -> bool:
+        """Remember a one-time value for ``ttl`` seconds in Redis
+        (``SET NX PX``), for every process and host that uses it; see
+        :class:`ladon.tasks.base.NonceStore`.
+
+        :returns: False when ``key`` was claimed before and is still held.
+        :raises BackendUnavailable: when Redis cannot be reached.
+        """
+        ttl = check_ttl(ttl)
+        name = f"{self.prefix}nonce:{nonce_key(key)}"
+        try:
+            return bool(self.client.set(name, b"1", nx=True, px=max(1, math.ceil(ttl * 1000))))
+        except redis.RedisError as exc:
+            raise BackendUnavailable(
+                f"cannot reach the Redis server of the task backend: {exc}"
+            ) from None
+
     def close(self, wait: bool = True) -> None:
         """Refuse new tasks and drop the connections (tasks on workers go on).
 
@@ -406,8 +434,8 @@ class RedisTaskBackend:
         begun = self._run("begin", [key], [worker])
         if not begun:
             return  # cancelled while it waited, or expired
-        args, environ, grace, maxrt = (_text(v) or "" for v in begun)
-        spec = JobSpec(service, method, args or "[]", environ or "{}")
+        args, environ, grace, maxrt, principal = (_text(v) or "" for v in begun)
+        spec = JobSpec(service, method, args or "[]", environ or "{}", principal)
         live = self._live = LiveTasks(self.sync_interval, self._sync)
         self._code = 0
         live.add(task_id)
@@ -568,4 +596,17 @@ def _status(task_id: str, reply: Sequence[object]) -> TaskStatus:
         result=result,
         error=_text(fields["error"]),
         error_detail=_text(fields["detail"]),
+        owner=_owner(_text(fields.get("principal"))),
     )
+
+
+def _owner(principal: str | None) -> str | None:
+    """The owner's name in a record's ``principal`` JSON."""
+    if not principal:
+        return None
+    try:
+        data = from_json(principal)
+    except ValueError:
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name else None

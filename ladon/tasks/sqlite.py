@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import TypeVar
 
+from . import _nonces
 from ._live import LiveTasks
 from ._pool import WorkerPool
 from .base import CANCEL_REQUESTED_MESSAGE
@@ -46,6 +47,7 @@ from .base import TaskStatus
 from .base import UnknownTask
 from .base import check_max_runtime
 from .base import is_task_id
+from .base import job_owner
 from .base import new_task_id
 from .base import runtime_exceeded
 from .jobs import from_json
@@ -79,15 +81,19 @@ _SCHEMA = (
         lease REAL NOT NULL,
         ttl REAL NOT NULL,
         expires REAL,
-        max_runtime REAL
+        max_runtime REAL,
+        principal TEXT
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS ladon_tasks_expiry ON ladon_tasks (expires)"
     " WHERE expires IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS ladon_tasks_open ON ladon_tasks (owner) WHERE expires IS NULL",
+    _nonces.SQLITE_SCHEMA,
 )
+#: Columns added since the first version, added to an older file.
+_ADDED_COLUMNS = (("max_runtime", "REAL"), ("principal", "TEXT"))
 _COLUMNS = (
     "method, state, progress, message, created, started, finished, result,"
-    " error, detail, heartbeat, lease, expires, max_runtime"
+    " error, detail, heartbeat, lease, expires, max_runtime, principal"
 )
 # The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
 _END = "progress = 1.0, finished = :now, expires = :now + ttl"
@@ -140,6 +146,7 @@ class _Process:
         self.queued: set[str] = set()
         self.unfinished: list[tuple[str, dict[str, Any]]] = []  # ends to write again
         self.live = LiveTasks(backend.sync_interval, backend._sync)
+        self.claims = 0  # nonces claimed: every so many, the expired ones go
 
 
 class SQLiteTaskBackend:
@@ -182,8 +189,15 @@ class SQLiteTaskBackend:
     started before the first :meth:`submit`; a process forked from one that
     used the backend starts afresh.
 
+    Each task keeps its owner (the principal that started it), and the file
+    is the application's store of WS-Security nonces (:meth:`claim_nonce`),
+    shared by every process that opens it.
+
     .. versionadded:: 2.0
     """
+
+    #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
+    keeps_owners = True
 
     def __init__(
         self,
@@ -259,10 +273,20 @@ class SQLiteTaskBackend:
         try:
             self._write(
                 proc,
-                "INSERT INTO ladon_tasks"
-                " (id, method, state, created, owner, heartbeat, lease, ttl, max_runtime)"
-                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-                (task_id, method, now, proc.owner, now, self.lease, self.result_ttl, limit),
+                "INSERT INTO ladon_tasks (id, method, state, created, owner, heartbeat,"
+                " lease, ttl, max_runtime, principal)"
+                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    task_id,
+                    method,
+                    now,
+                    proc.owner,
+                    now,
+                    self.lease,
+                    self.result_ttl,
+                    limit,
+                    job_owner(job),
+                ),
             )
             pool = self._start_threads(proc)
             pool.submit(self._run, proc, task_id, job)
@@ -336,6 +360,26 @@ class SQLiteTaskBackend:
         if row is None or row["method"] != method:  # pragma: no cover - evicted in between
             raise UnknownTask(task_id)
         return _snapshot(task_id, row, self._clock.time())
+
+    def claim_nonce(self, key: str, ttl: float) -> bool:
+        """Remember a one-time value for ``ttl`` seconds in the file, for
+        every process that shares it; see
+        :class:`ladon.tasks.base.NonceStore`.
+
+        :returns: False when ``key`` was claimed before and is still held.
+        :raises BackendUnavailable: when the file cannot be written.
+        """
+        ttl = _nonces.check_ttl(ttl)
+        proc = self._process()
+        now = self._clock.time()
+        params = {"nonce": _nonces.nonce_key(key), "expires": now + ttl, "now": now}
+        claimed = self._write(proc, _nonces.SQLITE_CLAIM, params) > 0
+        with proc.lock:
+            proc.claims += 1
+            sweep = proc.claims % 512 == 0
+        if sweep:  # the ticker sweeps too, once tasks have run here
+            self._write(proc, _nonces.SQLITE_SWEEP, (now,))
+        return claimed
 
     def close(self, wait: bool = True) -> None:
         """Refuse new tasks, cancel this process's pending ones, stop its
@@ -422,9 +466,11 @@ class SQLiteTaskBackend:
                 for statement in _SCHEMA:
                     conn.execute(statement)
                 columns = {row[1] for row in conn.execute("PRAGMA table_info(ladon_tasks)")}
-                if "max_runtime" not in columns:  # a file made by an earlier version
-                    try:
-                        conn.execute("ALTER TABLE ladon_tasks ADD COLUMN max_runtime REAL")
+                for column, kind in _ADDED_COLUMNS:
+                    if column in columns:
+                        continue
+                    try:  # a file made by an earlier version
+                        conn.execute(f"ALTER TABLE ladon_tasks ADD COLUMN {column} {kind}")
                     except sqlite3.OperationalError as exc:  # another process was first
                         if "duplicate column" not in str(exc).lower():
                             raise
@@ -669,6 +715,7 @@ class SQLiteTaskBackend:
             self._write(proc, sql, params)
         self._reap(proc, "", {})
         self._write(proc, "DELETE FROM ladon_tasks WHERE expires <= ?", (now,))
+        self._write(proc, _nonces.SQLITE_SWEEP, (now,))
 
     def _abandon(self) -> None:
         """At interpreter exit: this process's unfinished tasks will not end."""
@@ -733,4 +780,5 @@ def _snapshot(task_id: str, row: sqlite3.Row, now: float) -> TaskStatus:
         error=row["error"],
         error_detail=row["detail"],
         as_of=now,
+        owner=row["principal"],
     )

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._nonces import MemoryNonces
 from ._pool import WorkerPool
 from .base import CANCEL_REQUESTED_MESSAGE
 from .base import CANCELLED_MESSAGE
@@ -30,6 +31,7 @@ from .base import TaskStatus
 from .base import UnknownTask
 from .base import check_max_runtime
 from .base import is_task_id
+from .base import job_owner
 from .base import new_task_id
 from .base import runtime_exceeded
 
@@ -67,6 +69,7 @@ class _Record:
     cancel_requested: bool = False
     max_runtime: float | None = None
     deadline: float | None = None  # monotonic; set when the task starts
+    owner: str | None = None
 
     def snapshot(self, now: float) -> TaskStatus:
         return TaskStatus(
@@ -82,6 +85,7 @@ class _Record:
             error=self.error,
             error_detail=self.error_detail,
             as_of=now,
+            owner=self.owner,
         )
 
 
@@ -128,8 +132,15 @@ class ThreadTaskBackend:
     :class:`~ladon.tasks.TaskCancelled` or another exception); its result,
     if any, is dropped.
 
+    Each task keeps its owner (the principal that started it), and the
+    backend is the application's store of WS-Security nonces
+    (:meth:`claim_nonce`), in memory.
+
     .. versionadded:: 2.0
     """
+
+    #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
+    keeps_owners = True
 
     def __init__(
         self,
@@ -161,6 +172,7 @@ class ThreadTaskBackend:
         self._abandoned: set[str] = set()
         self._closed = False
         self._executor: WorkerPool | None = None
+        self._nonces = MemoryNonces(clock)
 
     @property
     def max_workers(self) -> int:
@@ -216,7 +228,12 @@ class ThreadTaskBackend:
                 self._executor = WorkerPool(self._max_workers)
             task_id = new_task_id()
             record = _Record(
-                task_id, method, TaskState.PENDING, self._clock.time(), max_runtime=limit
+                task_id,
+                method,
+                TaskState.PENDING,
+                self._clock.time(),
+                max_runtime=limit,
+                owner=job_owner(job),
             )
             self._tasks[task_id] = record
             self._pending += 1
@@ -271,6 +288,14 @@ class ThreadTaskBackend:
                 record.cancel_requested = True
                 record.message = CANCEL_REQUESTED_MESSAGE
             return record.snapshot(self._clock.time())
+
+    def claim_nonce(self, key: str, ttl: float) -> bool:
+        """Remember a one-time value for ``ttl`` seconds, in this process;
+        see :class:`ladon.tasks.base.NonceStore`.
+
+        :returns: False when ``key`` was claimed before and is still held.
+        """
+        return self._nonces.claim(key, ttl)
 
     def close(self, wait: bool = True) -> None:
         """Refuse new tasks, cancel the pending ones and shut the pool down.

@@ -56,6 +56,27 @@ WSDL_SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
 MIME = "http://schemas.xmlsoap.org/wsdl/mime/"
 #: The SOAP over HTTP transport of a WSDL binding.
 HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"
+#: WS-Security 1.0/1.1 (OASIS): the ``Security`` header, ``UsernameToken``
+#: and the fault codes (``wsse:FailedAuthentication``...).
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+#: WS-Security utility (``wsu:Created``, ``wsu:Timestamp``, ``wsu:Id``).
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+#: The UsernameToken profile 1.0: password types and nonce encoding.
+WSS_USERNAME_PROFILE = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+)
+WSS_PASSWORD_TEXT = WSS_USERNAME_PROFILE + "#PasswordText"
+WSS_PASSWORD_DIGEST = WSS_USERNAME_PROFILE + "#PasswordDigest"
+WSS_BASE64 = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+)
+#: WS-Policy 1.5 and WS-SecurityPolicy 1.2 (the WSDL's UsernameToken policy).
+WSP = "http://www.w3.org/ns/ws-policy"
+WSSP = "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
+WSSP_ALWAYS_TO_RECIPIENT = WSSP + "/IncludeToken/AlwaysToRecipient"
+#: Namespace -> the prefix a SOAP fault code of that namespace is written
+#: with (the namespace is declared on the ``faultcode`` element).
+FAULT_PREFIXES: Mapping[str, str] = MappingProxyType({WSSE: "wsse"})
 #: Ladon 1.0's target namespace of the ``soap`` interface.
 TEMPURI = "http://tempuri.org/"
 #: Ladon 1.0's namespace of types and list items on the ``soap`` interface.

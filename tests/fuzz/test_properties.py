@@ -204,3 +204,101 @@ def test_the_long_text_path_of_the_json_writer_writes_the_same_bytes(text: Any) 
     from ladon.interfaces._json import dumps_value
 
     assert dumps_value(text) == dumps_bytes(text)
+
+
+# -- credentials (issue 13) --------------------------------------------------------------
+
+_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+_WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+_TOKEN_PARTS = st.sampled_from(
+    [
+        "wsse:Username",
+        "wsse:Password",
+        'wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"',
+        "wsse:Nonce",
+        "wsu:Created",
+        "wsse:Other",
+    ]
+)
+_XML_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="<&\x00"), max_size=40
+).filter(lambda t: all(c in "\t\n\r" or ord(c) >= 32 for c in t))
+
+
+def _authenticators() -> list[Any]:
+    from ladon.auth import BasicAuth
+    from ladon.auth import BearerAuth
+    from ladon.auth import JWTVerifier
+    from ladon.auth import Principal
+
+    def verify(user: str, password: str) -> Principal | None:
+        return Principal(user) if password == "pw" else None
+
+    return [
+        BasicAuth(verify),
+        BearerAuth(JWTVerifier("a-secret-of-more-than-32-bytes-for-fuzz!", audience="x")),
+    ]
+
+
+class _Nonces:
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def claim_nonce(self, key: str, ttl: float) -> bool:
+        fresh = key not in self.seen
+        self.seen.add(key)
+        return fresh
+
+
+@FAST
+@given(
+    header=st.text(max_size=300)
+    | st.builds(
+        lambda s, t: f"{s} {t}",
+        st.sampled_from(["Basic", "Bearer", "basic"]),
+        st.text(max_size=200),
+    )
+)
+def test_authorization_headers_give_a_principal_nothing_or_a_refusal(header: str) -> None:
+    from ladon.auth import AuthFault
+    from ladon.auth import AuthRequest
+
+    request = AuthRequest({"HTTP_AUTHORIZATION": header}, "jsonwsp")
+    for authenticator in _authenticators():
+        try:
+            authenticator.authenticate(request)
+        except AuthFault as fault:
+            assert fault.http_status == 401
+
+
+@FAST
+@given(
+    parts=st.lists(st.tuples(_TOKEN_PARTS, _XML_TEXT), max_size=6),
+    timestamp=st.none() | _XML_TEXT,
+)
+def test_security_headers_give_a_principal_nothing_or_a_wsse_fault(
+    parts: list[tuple[str, str]], timestamp: str | None
+) -> None:
+    from ladon.auth import AuthFault
+    from ladon.auth import AuthRequest
+    from ladon.auth import UsernameToken
+
+    inner = "".join(f"<{tag}>{text}</{tag.split()[0]}>" for tag, text in parts)
+    stamp = (
+        ""
+        if timestamp is None
+        else f"<wsu:Timestamp><wsu:Expires>{timestamp}</wsu:Expires></wsu:Timestamp>"
+    )
+    xml = (
+        f'<wsse:Security xmlns:wsse="{_WSSE}" xmlns:wsu="{_WSU}">{stamp}'
+        f"<wsse:UsernameToken>{inner}</wsse:UsernameToken></wsse:Security>"
+    )
+    from lxml import etree
+
+    block = etree.fromstring(xml)
+    nonces = _Nonces()
+    token = UsernameToken({"alice": "pw"}.get, nonces=nonces)
+    try:
+        token.authenticate(AuthRequest({}, "soap", (block,)))
+    except AuthFault as fault:
+        assert (fault.soap_code or "").startswith("{" + _WSSE + "}")

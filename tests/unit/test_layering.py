@@ -4,7 +4,7 @@ of a module, inside functions and under ``TYPE_CHECKING`` alike.
 The request path goes one way (DESIGN.md): the server routes to an
 interface, the interface reads the request into calls of the service model,
 the server runs them (the methods, or the task backends). So the model and
-the types know nothing of protocols, servers or tasks; interfaces know
+the types know nothing of protocols, servers, tasks or authenticators; interfaces know
 nothing of the server; tasks run services without the server (a worker has
 no server); clients share only the wire formats. And no import cycles.
 """
@@ -21,13 +21,25 @@ PACKAGE = Path(__file__).resolve().parents[2] / "ladon"
 
 #: layer -> the layers it must never import (directly or inside functions)
 FORBIDDEN: dict[str, set[str]] = {
-    "exceptions": {"types", "ladonizer", "wire", "interfaces", "server", "tasks", "clients"},
-    "types": {"ladonizer", "wire", "interfaces", "server", "tasks", "clients"},
-    "ladonizer": {"wire", "interfaces", "server", "tasks", "clients"},
-    "wire": {"ladonizer", "interfaces", "server", "tasks", "clients"},
-    "interfaces": {"server", "tasks", "clients"},
-    "tasks": {"interfaces", "server", "clients"},
-    "clients": {"interfaces", "server", "tasks", "ladonizer"},
+    "exceptions": {
+        "types",
+        "ladonizer",
+        "wire",
+        "interfaces",
+        "server",
+        "tasks",
+        "clients",
+        "auth",
+    },
+    "types": {"ladonizer", "wire", "interfaces", "server", "tasks", "clients", "auth"},
+    "ladonizer": {"wire", "interfaces", "server", "tasks", "clients", "auth"},
+    "wire": {"ladonizer", "interfaces", "server", "tasks", "clients", "auth"},
+    "interfaces": {"server", "tasks", "clients", "auth"},
+    "tasks": {"interfaces", "server", "clients", "auth"},
+    "clients": {"interfaces", "server", "tasks", "ladonizer", "auth"},
+    # authenticators read requests and know principals and wire formats;
+    # the server runs them (a step), tasks never need them
+    "auth": {"interfaces", "server", "tasks", "clients"},
 }
 
 

@@ -9,8 +9,10 @@
  * its Start button disabled meanwhile; m_cancel asks it to stop (it is
  * followed on until it has stopped) and m_result fetches its value. A task
  * that failed or was cancelled keeps the bar where it was before its end.
- * Plain JavaScript, no dependencies; every value from the page model or a
- * response is written with textContent.
+ * Credentials typed into the page's Authentication panel (Basic or Bearer)
+ * go with every call as an Authorization header; they live in the page's
+ * inputs only. Plain JavaScript, no dependencies; every value from the page
+ * model or a response is written with textContent.
  */
 (function () {
   "use strict";
@@ -23,6 +25,11 @@
   var model = JSON.parse(modelElement.textContent);
   var endpoint = page.getAttribute("data-endpoint");
   var pollMs = Number(page.getAttribute("data-poll-ms")) || 400;
+  // "same-origin": calls carry what the browser holds for the site (the
+  // login of protected pages, a front server's cookie); "omit": only the
+  // credentials typed into the page, and a refusal never opens the
+  // browser's password prompt.
+  var credentialsMode = page.getAttribute("data-credentials") === "omit" ? "omit" : "same-origin";
   var TERMINAL = { succeeded: true, failed: true, cancelled: true };
   var MAX_DEPTH = 6;
   var uid = 0;
@@ -287,15 +294,65 @@
     return el("div", { className: "field", "data-field": spec.name }, [label, widget.element]);
   }
 
+  // -- credentials --------------------------------------------------------------
+  //
+  // Typed into the page's Authentication panel and read from its inputs at
+  // each call: never stored (no cookie, no storage), gone with the page.
+
+  var credScheme = document.getElementById("cred-scheme");
+
+  function showCredentialFields() {
+    var scheme = credScheme ? credScheme.value : "";
+    Array.prototype.forEach.call(document.querySelectorAll(".cred-basic"), function (node) {
+      node.hidden = scheme !== "Basic";
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".cred-bearer"), function (node) {
+      node.hidden = scheme !== "Bearer";
+    });
+  }
+
+  if (credScheme) {
+    credScheme.addEventListener("change", showCredentialFields);
+    showCredentialFields();
+  }
+
+  function base64Utf8(text) {
+    var bytes = new TextEncoder().encode(text);
+    var binary = "";
+    bytes.forEach(function (b) { binary += String.fromCharCode(b); });
+    return window.btoa(binary);
+  }
+
+  // The Authorization header to send, or null.
+  function authorization() {
+    var scheme = credScheme ? credScheme.value : "";
+    if (scheme === "Basic") {
+      var user = document.getElementById("cred-user").value;
+      var password = document.getElementById("cred-password").value;
+      return user ? "Basic " + base64Utf8(user + ":" + password) : null;
+    }
+    if (scheme === "Bearer") {
+      var token = document.getElementById("cred-token").value.trim();
+      return token ? "Bearer " + token : null;
+    }
+    return null;
+  }
+
   // -- calls ------------------------------------------------------------------
 
   function call(methodname, args) {
     var body = JSON.stringify({ methodname: methodname, args: args });
+    var headers = { "Content-Type": "application/json; charset=utf-8", "Accept": "application/json" };
+    var auth = authorization();
+    if (auth) {
+      headers.Authorization = auth;
+    }
     return fetch(endpoint, {
       method: "POST",
-      headers: { "Content-Type": "application/json; charset=utf-8", "Accept": "application/json" },
+      headers: headers,
       body: body,
-      credentials: "same-origin"
+      // typed credentials travel in their own header, never a prompt
+      credentials: auth ? "omit" : credentialsMode
     }).then(function (response) {
       return response.text().then(function (text) {
         var data = null;

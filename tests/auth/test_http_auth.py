@@ -1,0 +1,236 @@
+"""Authentication on the one request path, in process (webtest): Basic,
+Bearer and RemoteUser on every interface, ``kw["principal"]``, refusals
+and their headers, protected docs, CORS, and no secret in any log."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import auth_app
+import pytest
+from webtest import TestApp
+
+from ladon import LadonWSGIApplication
+from ladon.auth import UsernameToken
+
+from .conftest import basic
+from .conftest import bearer
+from .wire import INTERFACES
+from .wire import answer
+from .wire import request
+
+
+def _post(app: TestApp, iface: str, method: str, args: dict[str, object], **headers: str) -> object:
+    body, ctype = request(iface, method, args)
+    return app.post(
+        f"/Vault/{iface}", body, headers={"Content-Type": ctype, **headers}, expect_errors=True
+    )
+
+
+@pytest.fixture(scope="module")
+def web(vault_app: LadonWSGIApplication) -> TestApp:
+    return TestApp(vault_app)
+
+
+@pytest.mark.parametrize("iface", INTERFACES)
+def test_the_method_sees_the_caller_whatever_the_scheme(web: TestApp, iface: str) -> None:
+    for authorization, expected in (
+        (basic("root", "root-pw"), "root:admin"),
+        (bearer("alice"), "alice:"),
+        (bearer("root"), "root:admin"),
+    ):
+        r = _post(web, iface, "whoami", {}, Authorization=authorization)
+        got = answer(iface, r.status_int, r.body)
+        assert got.ok and got.value == expected, r.text
+
+
+def test_an_expired_or_forged_token_is_refused_with_the_reason(web: TestApp) -> None:
+    r = _post(web, "jsonrpc", "add", {"a": 1, "b": 2}, Authorization=bearer("alice", lifetime=-60))
+    assert r.status_int == 401
+    assert "the token has expired" in r.json["error"]["message"]
+    forged = bearer("alice")[:-4] + "AAAA"
+    r = _post(web, "jsonrpc", "add", {"a": 1, "b": 2}, Authorization=forged)
+    assert r.status_int == 401 and "not valid" in r.json["error"]["message"]
+    assert forged.split()[1] not in r.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Basic", "Basic !!!", "Basic " + "QUJD", "Basic " + "A" * 20000, "Bearer", "Bearer a b"],
+    ids=["empty", "not-base64", "no-colon", "huge", "empty-token", "spaced-token"],
+)
+def test_malformed_credentials_are_refused_not_crashed_on(web: TestApp, authorization: str) -> None:
+    r = _post(web, "jsonwsp", "ping", {}, Authorization=authorization)
+    assert r.status_int == 401
+    assert r.json["fault"]["string"].startswith(("Malformed", "Authentication failed"))
+    assert r.headers.getall("WWW-Authenticate")
+
+
+def test_another_authorization_scheme_is_not_looked_at(web: TestApp) -> None:
+    r = _post(web, "jsonwsp", "ping", {}, Authorization="Negotiate abc")
+    assert r.status_int == 200 and r.json["result"] == "pong"
+    r = _post(web, "jsonwsp", "add", {"a": 1, "b": 2}, Authorization="Negotiate abc")
+    assert r.status_int == 401 and r.json["fault"]["string"].startswith("Authentication required")
+
+
+def test_remote_user_from_the_server_in_front() -> None:
+    app = auth_app.make_app(kind="remote")
+    try:
+        web = TestApp(app)
+        body, ctype = request("jsonwsp", "whoami", {})
+        r = web.post(
+            "/Vault/jsonwsp",
+            body,
+            headers={"Content-Type": ctype},
+            extra_environ={"REMOTE_USER": "root"},
+        )
+        assert r.json["result"] == "root:admin"
+        r = web.post("/Vault/jsonwsp", body, headers={"Content-Type": ctype}, expect_errors=True)
+        assert r.status_int == 401
+        assert "WWW-Authenticate" not in r.headers  # the server in front challenges
+    finally:
+        app.close()
+
+
+def test_notifications_and_batches_are_refused_per_call(web: TestApp) -> None:
+    note = json.dumps({"jsonrpc": "2.0", "method": "add", "params": [1, 2]})
+    r = web.post(
+        "/Vault/jsonrpc", note, headers={"Content-Type": "application/json"}, expect_errors=True
+    )
+    assert r.status_int == 401 and r.body == b""
+    batch = json.dumps(
+        [
+            {"jsonrpc": "2.0", "method": "ping", "id": 1},
+            {"jsonrpc": "2.0", "method": "audit", "id": 2},
+        ]
+    )
+    r = web.post(
+        "/Vault/jsonrpc",
+        batch,
+        headers={"Content-Type": "application/json", "Authorization": basic("bob", "bob-pw")},
+    )
+    first, second = r.json
+    assert first["result"] == "pong"
+    assert second["error"]["message"].startswith("Access denied")
+
+
+def test_wsse_only_application_answers_soap_refusals_as_soap_faults() -> None:
+    app = LadonWSGIApplication([auth_app.Vault], auth=[UsernameToken(auth_app.PASSWORDS.get)])
+    try:
+        web = TestApp(app)
+        r = _post(web, "soap", "add", {"a": 1, "b": 2})
+        assert r.status_int == 500  # no HTTP scheme to challenge with: a SOAP fault
+        assert answer("soap", 500, r.body).code == "wsse:SecurityTokenUnavailable"
+        assert "WWW-Authenticate" not in r.headers
+        r = _post(web, "jsonwsp", "add", {"a": 1, "b": 2})
+        assert r.status_int == 401  # the JSON interfaces have only the HTTP status
+        assert "UsernameToken" not in r.json["fault"]["hint"]
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def docs_app() -> Iterator[TestApp]:
+    app = auth_app.make_app(protect_docs=True)
+    yield TestApp(app)
+    app.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/Vault", "/Vault/soap/description", "/Vault/soap?wsdl", "/Vault/jsonwsp/description"],
+)
+def test_protected_docs_need_credentials(docs_app: TestApp, path: str) -> None:
+    r = docs_app.get(path, expect_errors=True)
+    assert r.status_int == 401
+    assert 'Basic realm="Ladon", charset="UTF-8"' in r.headers.getall("WWW-Authenticate")
+    r = docs_app.get(path, headers={"Authorization": basic("bob", "wrong")}, expect_errors=True)
+    assert r.status_int == 401
+    r = docs_app.get(path, headers={"Authorization": basic("bob", "bob-pw")}, expect_errors=True)
+    assert r.status_int in (200, 301, 308)
+    r = docs_app.get(path, headers={"Authorization": bearer("alice")}, expect_errors=True)
+    assert r.status_int in (200, 301, 308)
+
+
+def test_protected_docs_keep_static_files_public_and_guard_introspection(docs_app: TestApp) -> None:
+    assert docs_app.get("/_ladon/static/ladon.css").status_int == 200
+    body, ctype = request("xmlrpc", "system.listMethods", {})
+    r = docs_app.post("/Vault/xmlrpc", body, headers={"Content-Type": ctype}, expect_errors=True)
+    assert r.status_int == 401
+    r = docs_app.post(
+        "/Vault/xmlrpc",
+        body,
+        headers={"Content-Type": ctype, "Authorization": basic("bob", "bob-pw")},
+    )
+    assert b"whoami" in r.body
+
+
+def test_docs_are_public_by_default_and_show_who_may_call(web: TestApp) -> None:
+    page = web.get("/Vault").text
+    assert 'id="authentication"' in page
+    for label in ("HTTP Basic", "Bearer token", "WS-Security UsernameToken"):
+        assert label in page
+    assert 'data-access="anonymous">public<' in page
+    assert 'data-access="authenticated">sign-in required<' in page
+    assert 'data-access="roles: admin">role admin<' in page
+    assert 'id="cred-password"' in page and 'id="cred-token"' in page
+    assert web.get("/Vault/soap/description").status_int == 200
+
+
+def test_cors_preflight_and_answers_only_for_listed_origins() -> None:
+    app = auth_app.make_app(cors_origins=["https://portal.example.com", "http://127.0.0.1:9"])
+    try:
+        web = TestApp(app)
+        pre = {
+            "Origin": "https://portal.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+        }
+        r = web.options("/Vault/jsonrpc", headers=pre)
+        assert r.status_int == 204
+        assert r.headers["Access-Control-Allow-Origin"] == "https://portal.example.com"
+        allowed = r.headers["Access-Control-Allow-Headers"]
+        for name in ("Authorization", "Content-Type", "Idempotency-Key"):
+            assert name in allowed
+        assert "POST" in r.headers["Access-Control-Allow-Methods"]
+        r = web.options(
+            "/Vault/jsonrpc", headers={**pre, "Origin": "https://evil.example"}, expect_errors=True
+        )
+        assert r.status_int == 403 and "Access-Control-Allow-Origin" not in r.headers
+        body, ctype = request("jsonrpc", "add", {"a": 1, "b": 2})
+        headers = {"Content-Type": ctype, "Authorization": basic("bob", "bob-pw")}
+        r = web.post(
+            "/Vault/jsonrpc", body, headers={**headers, "Origin": "HTTPS://Portal.Example.com"}
+        )
+        assert r.headers["Access-Control-Allow-Origin"] == "HTTPS://Portal.Example.com"
+        assert "WWW-Authenticate" in r.headers["Access-Control-Expose-Headers"]
+        r = web.post("/Vault/jsonrpc", body, headers={**headers, "Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in r.headers
+    finally:
+        app.close()
+
+
+def test_no_cors_headers_without_origins(web: TestApp) -> None:
+    r = web.options(
+        "/Vault/jsonrpc",
+        headers={"Origin": "https://portal.example.com", "Access-Control-Request-Method": "POST"},
+        expect_errors=True,
+    )
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_no_password_or_token_in_any_log(web: TestApp, caplog: pytest.LogCaptureFixture) -> None:
+    token = bearer("alice", lifetime=-60).split()[1]
+    with caplog.at_level(logging.DEBUG):
+        for iface in INTERFACES:
+            _post(
+                web, iface, "add", {"a": 1, "b": 2}, Authorization=basic("bob", "secret-wrong-pw")
+            )
+            _post(web, iface, "add", {"a": 1, "b": 2}, Authorization=basic("bob", "bob-pw"))
+            _post(web, iface, "add", {"a": 1, "b": 2}, Authorization="Bearer " + token)
+    text = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert "Basic authentication failed for user 'bob'" in text
+    for secret in ("secret-wrong-pw", "bob-pw", token, basic("bob", "bob-pw").split()[1]):
+        assert secret not in text
