@@ -35,6 +35,7 @@ from ..types.spec import is_ladontype
 from ..wire.schema import LADON_FAULTS
 from ..wire.schema import SOAP12_ENV
 from ..wire.schema import SOAP_ENV
+from ..wire.schema import WSSE
 from ..wire.xml import escape
 from ..wire.xml import xml_safe
 from ._soapenv import SOAP12
@@ -120,7 +121,13 @@ class SOAP12Interface(SOAPBase):
             # SOAP 1.2 part 1, appendix A: a SOAP 1.1 fault, offering 1.2
             return soap11_fault(fault, UPGRADE)
         header = self.fault_header(fault, call)
-        code = fault.soap_code or ("Client" if fault.is_client else "Server")
+        side = "Client" if fault.is_client else "Server"
+        subcode = fault.soap_subcode
+        code = fault.soap_code or side
+        if code.startswith("{"):
+            # a code of another namespace (WS-Security's wsse:FailedAuthentication...):
+            # SOAP 1.2 puts it under Sender or Receiver, as a subcode
+            code, subcode = side, code
         code = _CODES.get(code, code)
         if isinstance(original, MustUnderstand):
             for n, name in enumerate(original.headers):
@@ -133,7 +140,8 @@ class SOAP12Interface(SOAPBase):
             f"<env:Fault><env:Code><env:Value>env:{code}</env:Value>",
         ]
         if code in ("Sender", "Receiver"):
-            subcode, decl = qname_markup(fault.soap_subcode or ladon_subcode(original), "c")
+            prefix = "wsse" if subcode is not None and subcode.startswith("{" + WSSE) else "c"
+            subcode, decl = qname_markup(subcode or ladon_subcode(original), prefix)
             parts.append(f"<env:Subcode><env:Value{decl}>{subcode}</env:Value></env:Subcode>")
         parts.append(
             "</env:Code><env:Reason>"

@@ -42,8 +42,6 @@ WSA_ANONYMOUS = f"{WSA}/anonymous"
 WSA_NONE = f"{WSA}/none"
 #: The action of a fault (WS-Addressing 1.0 SOAP binding).
 WSA_FAULT_ACTION = f"{WSA}/soap/fault"
-#: WS-Security's header (``wsse:Security``).
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 #: Ladon's own fault subcodes (SOAP 1.2 ``env:Subcode``).
 LADON_FAULTS = "urn:ladon:faults"
 #: XOP (``xop:Include`` of a MIME part).

@@ -26,7 +26,7 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def bearer(user: str, **claims: object) -> str:
+def bearer(user: str, **claims: Any) -> str:
     return "Bearer " + auth_app.token(user, **claims)
 
 

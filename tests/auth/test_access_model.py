@@ -58,7 +58,7 @@ def test_principal_holds_name_and_roles_and_cannot_change() -> None:
     assert p == Principal("alice", ("admin", "ops"))
     assert hash(p) == hash(Principal("alice", {"admin", "ops"}))
     with pytest.raises(AttributeError):
-        p.name = "mallory"  # type: ignore[misc]
+        p.name = "mallory"
     assert pickle.loads(pickle.dumps(p)) == p
     assert Principal.from_dict(p.as_dict()) == p
     assert Principal.from_dict({"name": 3}) is None

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import auth_app
 import pytest
 from webtest import TestApp
+from webtest import TestResponse
 
 from ladon import LadonWSGIApplication
 from ladon.auth import UsernameToken
@@ -22,7 +23,9 @@ from .wire import answer
 from .wire import request
 
 
-def _post(app: TestApp, iface: str, method: str, args: dict[str, object], **headers: str) -> object:
+def _post(
+    app: TestApp, iface: str, method: str, args: dict[str, object], **headers: str
+) -> TestResponse:
     body, ctype = request(iface, method, args)
     return app.post(
         f"/Vault/{iface}", body, headers={"Content-Type": ctype, **headers}, expect_errors=True

@@ -88,16 +88,18 @@ def alices_task(vault_server: LiveServer) -> str:
 def _call(
     server: LiveServer, iface: str, kind: str, caller: str, task_id: str
 ) -> tuple[requests.Response, Any]:
-    method, args, expected_value = {
+    cells: dict[str, tuple[str, dict[str, Any], Any]] = {
         "public": ("ping", {}, "pong"),
         "authenticated": ("add", {"a": 2, "b": 3}, 5),
         "admin-only": ("audit", {}, "audited"),
         "others-task": ("count_result", {"task_id": task_id}, None),
-    }[kind]
+    }
+    method, args, expected_value = cells[kind]
     body, ctype = request(iface, method, args)
     headers = {"Content-Type": ctype}
-    if CALLERS[caller]:
-        headers["Authorization"] = CALLERS[caller]
+    authorization = CALLERS[caller]
+    if authorization:
+        headers["Authorization"] = authorization
     response = requests.post(f"{server.url}/Vault/{iface}", data=body, headers=headers, timeout=10)
     return response, expected_value
 

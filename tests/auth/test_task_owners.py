@@ -64,7 +64,7 @@ class Caller:
     def finish(self, method: str, task_id: str, timeout: float = 20.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
-            status = self.result(f"{method}_progress", task_id=task_id)
+            status: dict[str, Any] = self.result(f"{method}_progress", task_id=task_id)
             if status["state"] in FINISHED:
                 return status
             assert time.monotonic() < deadline, status
@@ -158,7 +158,7 @@ def test_redis_backend_keeps_owners_and_the_worker_gets_the_principal(
     client = redis.Redis(unix_socket_path=redis_server.socket)
     try:
         for key in client.scan_iter("authq:task:*"):
-            record = b"".join(client.hvals(key))
+            record = b"".join(v if isinstance(v, bytes) else v.encode() for v in client.hvals(key))
             assert b"alice-pw" not in record and b"Authorization" not in record
             assert b"HTTP_AUTHORIZATION" not in record
     finally:

@@ -140,7 +140,10 @@ def test_jwt_hs256_gives_the_principal_with_its_roles() -> None:
 )
 def test_jwt_claims_are_checked(claims: dict[str, object], message: str) -> None:
     verify = JWTVerifier(SECRET, audience="api")
-    shifted = {k: (_now() + v if k in ("exp", "nbf") else v) for k, v in claims.items()}
+    shifted = {
+        k: (_now() + v if k in ("exp", "nbf") and isinstance(v, int) else v)
+        for k, v in claims.items()
+    }
     token = _hs(shifted)
     with pytest.raises(Unauthorized, match=message) as info:
         verify(token)
@@ -151,7 +154,7 @@ def test_jwt_wrong_signature_alg_none_and_garbage_are_refused() -> None:
     verify = JWTVerifier(SECRET, audience="api")
     claims = {"sub": "ann", "aud": "api", "exp": _now() + 60}
     forged = _hs(claims, key="another-secret-of-more-than-32-bytes!!")
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
     for token in (forged, unsigned, "not.a.token", "x"):
         with pytest.raises(Unauthorized, match="not valid"):
             verify(token)

@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import auth_app
 import pytest
@@ -59,7 +60,7 @@ def _zeep(
     server: LiveServer, iface: str, **wsse: object
 ) -> tuple[zeep.Client, zeep.plugins.HistoryPlugin]:
     history = zeep.plugins.HistoryPlugin()
-    token = zeep.wsse.username.UsernameToken(**wsse) if wsse else None  # type: ignore[arg-type]
+    token = zeep.wsse.username.UsernameToken(**wsse) if wsse else None
     client = zeep.Client(f"{server.url}/Vault/{iface}/description", wsse=token, plugins=[history])
     return client, history
 
@@ -99,7 +100,7 @@ def test_zeep_replayed_digest_is_refused(vault_server: LiveServer, iface: str) -
 
 @pytest.mark.parametrize("iface", SOAP_IFACES)
 def test_zeep_refusals_carry_the_oasis_codes(vault_server: LiveServer, iface: str) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         (
             {"username": "alice", "password": "wrong", "use_digest": True},
             "wsse:FailedAuthentication",
@@ -328,3 +329,37 @@ def test_suds_refusals_are_web_faults_with_the_oasis_codes(
         _suds(partner_server, iface, _suds_token("bob", "bob-pw")).service.audit()
     assert info.value.fault.faultcode == "wsse:FailedAuthentication"
     assert "Access denied" in info.value.fault.faultstring
+
+
+# -- SOAP 1.2 ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("digest", [False, True], ids=["PasswordText", "PasswordDigest"])
+def test_zeep_username_token_on_soap12(vault_server: LiveServer, digest: bool) -> None:
+    client, history = _zeep(
+        vault_server, "soap12", username="root", password="root-pw", use_digest=digest
+    )
+    assert client.service.add(2, 3) == 5
+    assert client.service.whoami() == "root:admin"
+    sent = etree.tostring(history.last_sent["envelope"]).decode()
+    assert "http://www.w3.org/2003/05/soap-envelope" in sent  # a SOAP 1.2 envelope
+
+
+def test_soap12_refusals_are_sender_faults_with_the_oasis_subcode(
+    vault_server: LiveServer,
+) -> None:
+    client, _ = _zeep(vault_server, "soap12", username="alice", password="wrong", use_digest=True)
+    with pytest.raises(zeep.exceptions.Fault) as info:
+        client.service.add(1, 2)
+    assert "could not be authenticated" in info.value.message
+    assert info.value.code.endswith("Sender")
+    subcodes = [etree.QName(c).localname for c in (info.value.subcodes or [])]
+    assert subcodes == ["FailedAuthentication"]
+    # on the wire: env:Sender, then wsse:FailedAuthentication in the WS-Security namespace
+    client, history = _zeep(vault_server, "soap12", username="alice", password="wrong")
+    with pytest.raises(zeep.exceptions.Fault):
+        client.service.add(1, 2)
+    received = history.last_received
+    assert received is not None
+    body = etree.tostring(received["envelope"]).decode()
+    assert f'xmlns:wsse="{WSSE}">wsse:FailedAuthentication</' in body

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -86,7 +87,7 @@ def test_apache_basic_auth_passes_remote_user_to_the_app(site: Path) -> None:  #
         base = f"http://127.0.0.1:{port}/api/Vault"
         wait_http(base + "/", process=server)
 
-        def call(method: str, user: str | None, **args: object) -> requests.Response:
+        def call(method: str, user: str | None, **args: Any) -> requests.Response:
             auth = (user, f"{user}-pw") if user else None
             return requests.post(
                 base + "/jsonwsp", json={"methodname": method, "args": args}, auth=auth, timeout=10

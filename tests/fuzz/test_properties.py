@@ -221,7 +221,7 @@ _TOKEN_PARTS = st.sampled_from(
     ]
 )
 _XML_TEXT = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="<&\x00"), max_size=40
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="<&\x00"), max_size=40
 ).filter(lambda t: all(c in "\t\n\r" or ord(c) >= 32 for c in t))
 
 
