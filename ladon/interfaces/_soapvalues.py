@@ -15,8 +15,10 @@ from ..exceptions.service import ArgumentError
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
 from ..types.spec import PRIMITIVES
+from ..types.spec import Constrained
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from ..types.spec import base_of
 from ..types.spec import is_attachment
 from ..wire.schema import XOP
 from ..wire.schema import XOP_INCLUDE
@@ -68,6 +70,7 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     """
     if el.attrib and is_nil(el):
         return None
+    spec = base_of(spec)
     if spec in _TEXT_TYPES:
         return {} if len(el) else (el.text or "")
     if isinstance(spec, ListOf):
@@ -163,6 +166,8 @@ def write(
         is appended and written as an ``xop:Include`` of its part; without
         it attachments are written inline, as base64.
     """
+    if isinstance(spec, Constrained):
+        spec = spec.base
     if value is None:
         out.append(f'<{tag} xsi:nil="true"/>')
     elif isinstance(spec, ListOf):

@@ -98,7 +98,7 @@ class MethodSpec:
                 target = self.func
                 if not inspect.isroutine(target) and callable(target):
                     target = type(target).__call__  # a callable object
-                hints = typing.get_type_hints(target)
+                hints = typing.get_type_hints(target, include_extras=True)
             except NameError as exc:
                 raise DefinitionError(f"{self.where}: cannot resolve annotation: {exc}") from exc
             self._resolved = _resolve(self, hints)

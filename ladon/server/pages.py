@@ -31,11 +31,16 @@ from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ParamInfo
 from ..ladonizer.model import ServiceInfo
+from ..types.constraints import describe
+from ..types.constraints import json_schema_keywords
 from ..types.ladontype import LadonType
+from ..types.spec import Constrained
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from ..types.spec import base_of
 from ..types.spec import is_attachment
 from ..types.spec import is_ladontype
+from ..types.spec import leaf_of
 from ..types.spec import type_name
 from ..types.tasktype import TaskInfoResponse
 from ..types.tasktype import TaskProgressResponse
@@ -70,6 +75,14 @@ _CONSOLE_NAMES: dict[type, str] = {
 
 def type_html(spec: TypeSpec) -> Markup:
     """A type name, linked to its definition for LadonTypes."""
+    if isinstance(spec, Constrained):
+        rules = describe(spec.constraints, isinstance(spec.base, ListOf))
+        shown = (
+            Markup('<span class="type">{}</span>').format(spec.enum.__name__)
+            if spec.enum is not None
+            else type_html(spec.base)
+        )
+        return shown + Markup(' <span class="rules">({})</span>').format(", ".join(rules))
     if isinstance(spec, ListOf):
         return Markup("[") + type_html(spec.item) + Markup("]")
     if isinstance(spec, type) and issubclass(spec, LadonType):
@@ -80,7 +93,9 @@ def type_html(spec: TypeSpec) -> Markup:
 
 def console_type(spec: TypeSpec) -> object:
     """A type as the console script reads it: ``"int"``, ``{"list": T}``,
-    ``{"ref": "Point"}``."""
+    ``{"ref": "Point"}`` (a constrained type as its base type: the rules go
+    beside it, see :func:`console_rules`)."""
+    spec = base_of(spec)
     if isinstance(spec, ListOf):
         return {"list": console_type(spec.item)}
     if is_ladontype(spec):
@@ -88,6 +103,20 @@ def console_type(spec: TypeSpec) -> object:
     if is_attachment(spec):
         return "attachment"
     return _CONSOLE_NAMES.get(spec, "str")
+
+
+def console_rules(spec: TypeSpec) -> dict[str, Any]:
+    """The rules of a constrained type as the console reads them (the JSON
+    Schema keywords: ``minimum``, ``maxLength``, ``pattern``, ``enum``...),
+    for the inputs' ``min``, ``maxlength``, ``pattern`` and choices."""
+    if not isinstance(spec, Constrained):
+        return {}
+    is_list = isinstance(spec.base, ListOf)
+    rules = json_schema_keywords(spec.constraints, is_list)
+    if spec.constraints.pattern is not None:
+        rules["patternText"] = spec.constraints.pattern
+    rules["text"] = describe(spec.constraints, is_list)
+    return rules
 
 
 def wire_value(value: object) -> object:
@@ -219,9 +248,7 @@ def interface_rows(interfaces: Mapping[str, type] | Sequence[str]) -> tuple[Inte
 
 
 def _has_attachment(spec: TypeSpec) -> bool:
-    while isinstance(spec, ListOf):
-        spec = spec.item
-    return is_attachment(spec)
+    return is_attachment(leaf_of(spec))
 
 
 def _summary(doc: str) -> str:
@@ -311,6 +338,7 @@ def _console_model(service: ServiceInfo) -> dict[str, Any]:
                 {
                     "name": p.name,
                     "type": console_type(p.type),
+                    "rules": console_rules(p.type),
                     "optional": p.optional,
                     "nullable": p.nullable,
                     "default": wire_value(p.default) if p.optional else None,
@@ -326,6 +354,7 @@ def _console_model(service: ServiceInfo) -> dict[str, Any]:
                 {
                     "name": f.name,
                     "type": console_type(f.type),
+                    "rules": console_rules(f.type),
                     "optional": f.optional,
                     "nullable": f.nullable,
                     "default": wire_value(f.default) if f.has_default else None,

@@ -29,6 +29,7 @@ from .attachment import as_attachment
 from .attachment import attachment
 from .ladontype import FieldInfo
 from .ladontype import LadonType
+from .spec import Constrained
 from .spec import ListOf
 from .spec import TypeSpec
 from .spec import is_attachment
@@ -328,6 +329,8 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
         if isinstance(spec, ListOf):
             return []
         raise ArgumentError(path, f"expected {type_name(spec)}, got null")
+    if isinstance(spec, Constrained):
+        return _load_constrained(spec, value, path, opts)
     if isinstance(spec, ListOf):
         if isinstance(value, str) and not value.strip():
             return []  # an empty XML element
@@ -353,6 +356,28 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     if is_attachment(spec):
         return _load_attachment(value, path, opts)
     raise ArgumentError(path, f"unsupported type {type_name(spec)}")  # pragma: no cover
+
+
+def _load_constrained(spec: Constrained, value: object, path: str, opts: Options) -> Any:
+    """Load the base value, then check the rules (an enum's value becomes
+    its member)."""
+    py = load(spec.base, value, path, opts)
+    broken = spec.check(py)
+    if broken is not None:
+        raise ArgumentError(path, f"{broken}, got {_shown(py)}")
+    if spec.enum is not None:
+        return spec.enum(py)
+    return py
+
+
+def _shown(value: object) -> str:
+    """What an error message shows of a checked value (of a list: its length)."""
+    if isinstance(value, list):
+        return f"{len(value)} item" + ("" if len(value) == 1 else "s")
+    if isinstance(value, decimal.Decimal):
+        text = format(value, "f")
+        return text if len(text) <= 40 else text[:37] + "..."
+    return describe_value(value)
 
 
 def _load_attachment(value: object, path: str, opts: Options) -> attachment:
@@ -510,6 +535,23 @@ def _dump_object(cls: type[LadonType], value: object, path: str, opts: Options) 
     return out
 
 
+def _dump_constrained(spec: Constrained, value: object, path: str, opts: Options) -> Any:
+    """Check the rules on a result value (an enum member is sent as its
+    value), then dump the base value.
+
+    :raises ResultError: a rule is broken: a bug in the service.
+    """
+    if spec.enum is not None and isinstance(value, spec.enum):
+        value = value.value
+    wire = dump(spec.base, value, path, opts)
+    # what is sent is checked (allow_unsafe may have coerced the value)
+    checked = decimal.Decimal(wire) if spec.base is decimal.Decimal else wire
+    broken = spec.check(checked)
+    if broken is not None:
+        raise ResultError(path, f"{broken}, got {_shown(checked)}")
+    return wire
+
+
 def dump(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool = False) -> Any:
     """Convert a method's Python value to a plain wire value.
 
@@ -521,6 +563,8 @@ def dump(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
         if nullable:
             return None
         raise ResultError(path, f"expected {type_name(spec)}, got None")
+    if isinstance(spec, Constrained):
+        return _dump_constrained(spec, value, path, opts)
     if isinstance(spec, ListOf):
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
             raise ResultError(path, f"expected a list, got {type(value).__name__}")

@@ -1,0 +1,518 @@
+"""Declared constraints on values: bounds, lengths, a pattern, a set of
+choices.
+
+Service code writes them as it would for pydantic, with ``typing.Annotated``
+and the ``annotated-types`` objects (``Ge``, ``Gt``, ``Le``, ``Lt``,
+``MultipleOf``, ``MinLen``, ``MaxLen``, ``Len``, ``Interval``), Ladon's
+:class:`Pattern`, ``typing.Literal`` and ``enum.Enum`` subclasses; a Ladon
+1.0 dict field takes the same as keys (``{'type': int, 'ge': 1}``). The
+``annotated-types`` package is not needed at run time: its objects are
+recognised by their attributes.
+
+A :class:`Constraints` is checked once, when the service is registered (a
+constraint that cannot hold is a
+:class:`~ladon.exceptions.base.DefinitionError`), and then on every value
+by :func:`ladon.types.convert.load` and :func:`~ladon.types.convert.dump`:
+the same code for every interface.
+
+.. versionadded:: 2.0
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
+from dataclasses import replace
+from typing import Any
+
+from ..exceptions.base import DefinitionError
+
+
+class ConstraintError(DefinitionError):
+    """A declared constraint cannot hold, or does not apply to its type.
+
+    .. versionadded:: 2.0
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """The text must match ``regex`` as a whole.
+
+    Write the regular expression in the dialect XML Schema and JSON Schema
+    both read: literal characters, ``.``, classes such as ``[a-z0-9_]``
+    (``^`` first negates), groups ``( )``, ``|`` and the quantifiers ``*``
+    ``+`` ``?`` ``{n}`` ``{n,}`` ``{n,m}``. Escapes are limited to the
+    metacharacters (``\\.``, ``\\*``, ``\\(``...) and ``\\n``, ``\\r``,
+    ``\\t``; ``^`` and ``$`` anchors are not written (the whole value must
+    match, as in XML Schema). ``\\d``, ``\\w``, ``\\s``, look-arounds,
+    back-references and lazy quantifiers are refused at registration: the
+    two dialects do not read them the same way.
+
+    .. versionadded:: 2.0
+    """
+
+    regex: str
+
+
+#: Escapes the XSD and ECMA 262 dialects read alike.
+_ESCAPES = frozenset("\\.-^$*+?()[]{}|/nrt")
+_QUANT = re.compile(r"\{[0-9]+(,[0-9]*)?\}")
+
+
+def check_pattern(regex: object) -> re.Pattern[str]:
+    """Check that ``regex`` is in the common dialect (see :class:`Pattern`)
+    and compile it for Python (``.`` as XSD reads it: any character but
+    CR and LF).
+
+    :raises ConstraintError: it is not.
+
+    .. versionadded:: 2.0
+    """
+    if not isinstance(regex, str) or not regex:
+        raise ConstraintError(f"Pattern needs a non-empty regular expression, got {regex!r}")
+    out: list[str] = []
+    i, n, in_class = 0, len(regex), False
+    while i < n:
+        c = regex[i]
+        nxt = regex[i + 1] if i + 1 < n else ""
+        if c == "\\":
+            if nxt not in _ESCAPES or not nxt:
+                what = "ends with a backslash" if not nxt else f"uses \\{nxt}"
+                raise ConstraintError(
+                    f"pattern {regex!r} {what}, which XML Schema and JSON Schema do not read "
+                    "alike; write a class such as [0-9] or [a-zA-Z_]"
+                )
+            out.append(c + nxt)
+            i += 2
+            continue
+        if in_class or c == "[":
+            in_class, step = _class_char(regex, i, in_class)
+            out.append(regex[i : i + step])
+            i += step
+            continue
+        if c in "^$":
+            raise ConstraintError(
+                f"pattern {regex!r}: leave out the anchor {c!r}; the whole value must match"
+            )
+        if c == "(" and nxt == "?":
+            raise ConstraintError(
+                f"pattern {regex!r}: (?...) groups (look-arounds, flags, named groups) "
+                "are not in XML Schema"
+            )
+        if c in "*+?}" and nxt in ("?", "+"):
+            raise ConstraintError(
+                f"pattern {regex!r}: lazy or possessive quantifiers ({c}{nxt}) are not in "
+                "XML Schema"
+            )
+        if c == "{" and not _QUANT.match(regex, i):
+            raise ConstraintError(
+                f"pattern {regex!r}: '{{' starts a quantifier {{n}}, {{n,}} or {{n,m}}; "
+                "escape a literal brace as \\{"
+            )
+        out.append("[^\\n\\r]" if c == "." else c)
+        i += 1
+    if in_class:
+        raise ConstraintError(f"pattern {regex!r} has an unclosed class [")
+    try:
+        return re.compile("".join(out))
+    except re.error as exc:
+        raise ConstraintError(f"pattern {regex!r} does not compile: {exc}") from None
+
+
+def _class_char(regex: str, i: int, in_class: bool) -> tuple[bool, int]:
+    """Read a character of (or opening) a class: ``(still in the class,
+    characters read)``."""
+    c = regex[i]
+    if not in_class:  # c == "["
+        start = i + 2 if regex[i + 1 : i + 2] == "^" else i + 1
+        if start < len(regex) and regex[start] == "]":
+            raise ConstraintError(f"pattern {regex!r} has an empty class []")
+        return True, start - i
+    if c == "[":
+        raise ConstraintError(
+            f"pattern {regex!r}: '[' inside a class (XSD class subtraction) is not "
+            "read by JSON Schema; escape it as \\["
+        )
+    return c != "]", 1
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    """What a value must satisfy besides its type.
+
+    ``ge``/``gt``/``le``/``lt``/``multiple_of`` apply to numbers,
+    ``min_length``/``max_length`` to text (characters) and lists (items),
+    ``pattern`` to text, ``choices`` to text and integers.
+
+    .. versionadded:: 2.0
+    """
+
+    ge: Any = None
+    gt: Any = None
+    le: Any = None
+    lt: Any = None
+    multiple_of: Any = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def merged(self, other: Constraints, where: str) -> Constraints:
+        """Both sets together.
+
+        :raises ConstraintError: both set the same rule differently.
+        """
+        changes: dict[str, Any] = {}
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if theirs is None:
+                continue
+            if mine is not None and mine != theirs:
+                raise ConstraintError(f"{where}: {f.name} is given twice ({mine!r}, {theirs!r})")
+            changes[f.name] = theirs
+        return replace(self, **changes)
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        """The rules that are set, as ``(name, value)``."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                yield f.name, value
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self.items())
+
+
+#: annotated-types class name -> the rule its attribute of the same name sets.
+_SINGLE = {
+    "Ge": "ge",
+    "Gt": "gt",
+    "Le": "le",
+    "Lt": "lt",
+    "MultipleOf": "multiple_of",
+    "MinLen": "min_length",
+    "MaxLen": "max_length",
+}
+#: Dict-field keys (Ladon 1.0 declarations) that set a rule.
+DICT_KEYS = ("ge", "gt", "le", "lt", "multiple_of", "min_length", "max_length", "pattern")
+
+
+def from_metadata(metadata: Iterable[object], where: str) -> Constraints:
+    """The constraints of ``Annotated[T, *metadata]``.
+
+    ``annotated-types`` objects are read by their class name and attribute
+    (no import of the package); grouped ones (``Len``, ``Interval``) are
+    expanded. Metadata of other libraries is ignored.
+
+    :raises ConstraintError: an ``annotated-types`` constraint Ladon does not
+        enforce (``Predicate``, ``Timezone``...).
+    """
+    found = Constraints()
+    for meta in metadata:
+        if isinstance(meta, Pattern):
+            found = found.merged(Constraints(pattern=meta.regex), where)
+            continue
+        module = type(meta).__module__ or ""
+        if not module.startswith("annotated_types"):
+            continue
+        name = type(meta).__name__
+        if getattr(meta, "__is_annotated_types_grouped_metadata__", False):
+            found = found.merged(from_metadata(iter(meta), where), where)  # type: ignore[call-overload]
+        elif name in _SINGLE:
+            rule = _SINGLE[name]
+            found = found.merged(Constraints(**{rule: getattr(meta, rule)}), where)
+        else:
+            raise ConstraintError(
+                f"{where}: {meta!r} is not a constraint Ladon enforces; use Ge, Gt, Le, Lt, "
+                "MultipleOf, MinLen, MaxLen, Len, Interval or ladon.Pattern"
+            )
+    return found
+
+
+def from_dict(decl: dict[str, Any], where: str) -> Constraints:
+    """The constraints of a Ladon 1.0 dict field (its :data:`DICT_KEYS`)."""
+    return Constraints(**{k: decl[k] for k in DICT_KEYS if k in decl})
+
+
+# -- checking what the declaration says ------------------------------------------------
+
+NUMERIC_RULES = ("ge", "gt", "le", "lt", "multiple_of")
+LENGTH_RULES = ("min_length", "max_length")
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float | decimal.Decimal) and not isinstance(x, bool)
+
+
+def validate(
+    c: Constraints, kind: str, where: str, integral: bool = False
+) -> re.Pattern[str] | None:
+    """Check that the rules apply to the kind of value and can hold.
+
+    :param kind: ``"number"``, ``"text"``, ``"list"``, ``"choice"`` (an
+        enumeration) or ``"other"``.
+    :param integral: the number is an ``int`` (bounds must be integers).
+    :returns: the compiled pattern, if any.
+    :raises ConstraintError: a rule is on the wrong kind of value, has a
+        wrong value, or the rules cannot all hold.
+    """
+    allowed = {
+        "number": (*NUMERIC_RULES, "choices"),
+        "text": (*LENGTH_RULES, "pattern", "choices"),
+        "list": LENGTH_RULES,
+        "choice": ("choices",),
+    }.get(kind, ())
+    for rule, value in c.items():
+        if rule not in allowed:
+            raise ConstraintError(
+                f"{where}: {rule} does not apply to {_kind_name(kind)}"
+                + (f" (it applies to {_applies(rule)})" if _applies(rule) else "")
+            )
+        if rule in NUMERIC_RULES:
+            if not _is_number(value) or (isinstance(value, float) and value != value):
+                raise ConstraintError(f"{where}: {rule} must be a number, got {value!r}")
+            if integral and rule != "multiple_of" and value != int(value):
+                raise ConstraintError(
+                    f"{where}: {rule}={value!r} on an integer; give an integer bound"
+                )
+        if rule in LENGTH_RULES and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            raise ConstraintError(f"{where}: {rule} must be an integer >= 0, got {value!r}")
+    if c.multiple_of is not None and c.multiple_of <= 0:
+        raise ConstraintError(f"{where}: multiple_of must be > 0, got {c.multiple_of!r}")
+    _check_bounds(c, where, integral)
+    if c.min_length is not None and c.max_length is not None and c.min_length > c.max_length:
+        raise ConstraintError(
+            f"{where}: min_length {c.min_length} is more than max_length {c.max_length}"
+        )
+    compiled = check_pattern(c.pattern) if c.pattern is not None else None
+    if c.choices is not None:
+        if not c.choices:
+            raise ConstraintError(f"{where}: an enumeration needs at least one value")
+        check = checker(replace(c, choices=None), compiled, kind == "list")
+        for choice in c.choices:
+            broken = check(choice)
+            if broken is not None:
+                raise ConstraintError(f"{where}: the choice {choice!r} {broken}")
+    return compiled
+
+
+def _check_bounds(c: Constraints, where: str, integral: bool) -> None:
+    """:raises ConstraintError: no value lies between the bounds."""
+    lows = [(b, c.ge is b) for b in (c.ge, c.gt) if b is not None]
+    highs = [(b, c.le is b) for b in (c.le, c.lt) if b is not None]
+    for lo, lo_incl in lows:
+        for hi, hi_incl in highs:
+            if lo > hi or (lo == hi and not (lo_incl and hi_incl)):
+                raise ConstraintError(f"{where}: no value can be {_rule_text(c)}")
+            if integral:
+                first = lo if lo_incl else int(lo) + 1
+                last = hi if hi_incl else int(hi) - 1
+                if first > last:
+                    raise ConstraintError(f"{where}: no integer can be {_rule_text(c)}")
+
+
+def _kind_name(kind: str) -> str:
+    return {
+        "number": "numbers",
+        "text": "text",
+        "list": "lists",
+        "choice": "an enumeration (its values are the rule)",
+    }.get(kind, "this type")
+
+
+def _applies(rule: str) -> str:
+    if rule in NUMERIC_RULES:
+        return "int, float and Decimal"
+    if rule in LENGTH_RULES:
+        return "str and lists"
+    if rule == "pattern":
+        return "str"
+    return ""
+
+
+def _rule_text(c: Constraints) -> str:
+    return " and ".join(_rules(c, False))
+
+
+def _num(x: object) -> str:
+    if isinstance(x, decimal.Decimal):
+        return format(x, "f")
+    return str(x)
+
+
+def _rules(c: Constraints, is_list: bool) -> list[str]:
+    out = []
+    if c.ge is not None:
+        out.append(f"≥ {_num(c.ge)}")
+    if c.gt is not None:
+        out.append(f"> {_num(c.gt)}")
+    if c.le is not None:
+        out.append(f"≤ {_num(c.le)}")
+    if c.lt is not None:
+        out.append(f"< {_num(c.lt)}")
+    return out
+
+
+def describe(c: Constraints, is_list: bool = False) -> list[str]:
+    """The rules as short texts for people (docs pages): ``≥ 1``,
+    ``at most 40 characters``, ``matches [a-z]+``, ``one of red, green``."""
+    out = _rules(c, is_list)
+    if c.multiple_of is not None:
+        out.append(f"multiple of {_num(c.multiple_of)}")
+    if c.min_length is not None and c.min_length == c.max_length:
+        out.append(f"exactly {_count(c.min_length, is_list)}")
+    else:
+        if c.min_length is not None:
+            out.append(f"at least {_count(c.min_length, is_list)}")
+        if c.max_length is not None:
+            out.append(f"at most {_count(c.max_length, is_list)}")
+    if c.pattern is not None:
+        out.append(f"matches {c.pattern}")
+    if c.choices is not None:
+        out.append("one of " + ", ".join(str(x) for x in c.choices))
+    return out
+
+
+def _count(n: int, is_list: bool) -> str:
+    unit = "item" if is_list else "character"
+    return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
+# -- checking values ----------------------------------------------------------------------
+
+Check = Callable[[Any], "str | None"]
+
+
+def _multiple(value: Any, m: Any) -> bool:
+    if isinstance(value, int) and isinstance(m, int):
+        return value % m == 0
+    try:
+        # NOTE: in decimal, so that 0.3 is a multiple of 0.1 as people read it.
+        return decimal.Decimal(str(value)) % decimal.Decimal(str(m)) == 0
+    except decimal.InvalidOperation:
+        return False
+
+
+def checker(c: Constraints, compiled: re.Pattern[str] | None, is_list: bool) -> Check:
+    """A function that returns ``None`` for a value keeping every rule,
+    else the first rule it breaks (``"must be ≥ 0"``).
+
+    .. versionadded:: 2.0
+    """
+    tests: list[Callable[[Any], bool]] = []
+    texts: list[str] = []
+
+    def add(test: Callable[[Any], bool], text: str) -> None:
+        tests.append(test)
+        texts.append(text)
+
+    ge, gt, le, lt, m = c.ge, c.gt, c.le, c.lt, c.multiple_of
+    if ge is not None:
+        add(lambda v: v >= ge, f"must be ≥ {_num(ge)}")
+    if gt is not None:
+        add(lambda v: v > gt, f"must be > {_num(gt)}")
+    if le is not None:
+        add(lambda v: v <= le, f"must be ≤ {_num(le)}")
+    if lt is not None:
+        add(lambda v: v < lt, f"must be < {_num(lt)}")
+    if m is not None:
+        add(lambda v: _multiple(v, m), f"must be a multiple of {_num(m)}")
+    lo, hi = c.min_length, c.max_length
+    if lo is not None and lo == hi:
+        add(lambda v: len(v) == lo, f"must have exactly {_count(lo, is_list)}")
+    else:
+        if lo is not None:
+            add(lambda v: len(v) >= lo, f"must have at least {_count(lo, is_list)}")
+        if hi is not None:
+            add(lambda v: len(v) <= hi, f"must have at most {_count(hi, is_list)}")
+    if compiled is not None:
+        match = compiled.fullmatch
+        add(lambda v: match(v) is not None, f"must match {c.pattern}")
+    if c.choices is not None:
+        allowed = frozenset(c.choices)
+        shown = ", ".join(str(x) for x in c.choices)
+        add(lambda v: v in allowed, f"must be one of {shown}")
+    pairs = tuple(zip(tests, texts, strict=True))
+
+    def check(value: Any) -> str | None:
+        for test, text in pairs:
+            if not test(value):
+                return text
+        return None
+
+    return check
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """What :func:`compile_constraints` gives: the compiled pattern and the
+    checking function."""
+
+    pattern: re.Pattern[str] | None
+    check: Check = field(repr=False)
+
+
+def _whole(x: object) -> bool:
+    try:
+        return _is_number(x) and x == int(x)  # type: ignore[call-overload]
+    except (ValueError, OverflowError):
+        return False
+
+
+def compile_constraints(
+    c: Constraints, kind: str, where: str, integral: bool = False, is_list: bool = False
+) -> Compiled:
+    """Validate (see :func:`validate`) and build the checker.
+
+    .. versionadded:: 2.0
+    """
+    if integral:
+        bounds: dict[str, Any] = {
+            r: int(v) for r, v in c.items() if r in ("ge", "gt", "le", "lt") and _whole(v)
+        }
+        c = replace(c, **bounds)
+    compiled = validate(c, kind, where, integral)
+    return Compiled(compiled, checker(c, compiled, is_list))
+
+
+def json_schema_keywords(c: Constraints, is_list: bool = False) -> dict[str, Any]:
+    """The JSON Schema keywords of the rules (``minimum``,
+    ``exclusiveMaximum``, ``minLength``, ``minItems``, ``pattern`` anchored
+    as ``^(?:...)$``, ``enum``).
+
+    .. versionadded:: 2.0
+    """
+    out: dict[str, Any] = {}
+
+    def num(x: Any) -> Any:
+        if isinstance(x, decimal.Decimal):
+            return int(x) if x == x.to_integral_value() else float(x)
+        return x
+
+    if c.ge is not None:
+        out["minimum"] = num(c.ge)
+    if c.gt is not None:
+        out["exclusiveMinimum"] = num(c.gt)
+    if c.le is not None:
+        out["maximum"] = num(c.le)
+    if c.lt is not None:
+        out["exclusiveMaximum"] = num(c.lt)
+    if c.multiple_of is not None:
+        out["multipleOf"] = num(c.multiple_of)
+    if c.min_length is not None:
+        out["minItems" if is_list else "minLength"] = c.min_length
+    if c.max_length is not None:
+        out["maxItems" if is_list else "maxLength"] = c.max_length
+    if c.pattern is not None:
+        out["pattern"] = f"^(?:{c.pattern})$"
+    if c.choices is not None:
+        out["enum"] = list(c.choices)
+    return out
