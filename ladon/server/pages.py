@@ -119,6 +119,11 @@ def console_rules(spec: TypeSpec) -> dict[str, Any]:
     return rules
 
 
+def _rules_entry(spec: TypeSpec) -> dict[str, Any]:
+    rules = console_rules(spec)
+    return {"rules": rules} if rules else {}
+
+
 def wire_value(value: object) -> object:
     """A default value as JSON-WSP sends it (for the console and the page)."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -338,7 +343,7 @@ def _console_model(service: ServiceInfo) -> dict[str, Any]:
                 {
                     "name": p.name,
                     "type": console_type(p.type),
-                    "rules": console_rules(p.type),
+                    **_rules_entry(p.type),
                     "optional": p.optional,
                     "nullable": p.nullable,
                     "default": wire_value(p.default) if p.optional else None,
@@ -354,7 +359,7 @@ def _console_model(service: ServiceInfo) -> dict[str, Any]:
                 {
                     "name": f.name,
                     "type": console_type(f.type),
-                    "rules": console_rules(f.type),
+                    **_rules_entry(f.type),
                     "optional": f.optional,
                     "nullable": f.nullable,
                     "default": wire_value(f.default) if f.has_default else None,

@@ -34,15 +34,19 @@ from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
 from ..exceptions.base import DefinitionError
+from ..exceptions.service import ClientFault
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
 from ..interfaces import DEFAULT_INTERFACES
 from ..interfaces import entry_point_interfaces
 from ..interfaces import exposed_interfaces
+from ..interfaces._json import dumps_bytes
 from ..interfaces.base import BodyStream
 from ..interfaces.base import Interface
 from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
+from ..interfaces.http import HTTPInterface
+from ..interfaces.openapi import openapi_document
 from ..ladonizer.model import ServiceInfo
 from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
@@ -89,6 +93,19 @@ class EmptyRequest(MalformedRequest):
     """
 
     http_status: int | None = 400
+
+
+class TransportFault(ClientFault):
+    """What the server found wrong with a request before its interface read
+    it (body too large, unknown Content-Encoding...), for an interface that
+    answers such errors with its own faults.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.http_status = status
 
 
 class LadonWSGIApplication:
@@ -224,6 +241,22 @@ class LadonWSGIApplication:
         if self._tasks is not None:
             self._tasks.close()
 
+    def catalog_openapi(self, environ: Mapping[str, Any]) -> Payload:
+        """``/_ladon/openapi.json``: the OpenAPI 3.1 document of every
+        service's ``http`` interface (404 when the app does not serve it)."""
+        names = sorted(n for n, cls in self.interfaces.items() if issubclass(cls, HTTPInterface))
+        if not names:
+            raise NotFound("This application does not serve the http interface")
+        name = "http" if "http" in names else names[0]
+        doc = openapi_document(
+            self.services,
+            self.public_url(environ),
+            name,
+            title=self.pages.catalog_name,
+            description=self.pages.catalog_desc,
+        )
+        return Payload(dumps_bytes(doc), "application/json")
+
     def service(self, name: str) -> ServiceInfo | None:
         """A service by name, case-insensitively."""
         return self._by_name.get(name.lower())
@@ -285,7 +318,7 @@ class LadonWSGIApplication:
         except HTTPException as exc:
             response = _plain(exc.code or 500, exc.description or exc.name)
             if isinstance(exc, MethodNotAllowed):
-                response.headers["Allow"] = "POST"
+                response.headers["Allow"] = ", ".join(exc.valid_methods or ["POST"])
         except Exception as exc:
             logger.error("Unexpected error handling %s", environ.get("PATH_INFO"), exc_info=exc)
             response = _plain(500, "Internal server error")
@@ -307,6 +340,8 @@ class LadonWSGIApplication:
             return self.pages.skin_file(route.path, environ)
         if kind is RouteKind.ASSET:
             return self.pages.asset(route.path, environ)
+        if kind is RouteKind.OPENAPI:
+            return self.catalog_openapi(environ)
         service = self.service(route.service)
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
@@ -326,10 +361,16 @@ class LadonWSGIApplication:
             if payload is None:
                 raise NotFound(f"Interface {iface.name} has no description document")
             return payload
-        if environ.get("REQUEST_METHOD") != "POST":
-            raise MethodNotAllowed(
-                description=f"Requests for {service.name} {route.interface} interface must be posted"
-            )
+        verb = environ.get("REQUEST_METHOD")
+        if verb != "POST":
+            methods = iface.http_methods
+            if methods is not None and verb not in methods:
+                raise MethodNotAllowed(
+                    valid_methods=sorted(methods),
+                    description=f"Requests for {service.name} {route.interface} interface "
+                    "must be posted",
+                )
+            return self.post(service, iface, route, environ)
         if len(self._endpoints) >= 1024:  # bounded: paths are client-chosen
             self._endpoints.clear()
         self._endpoints[route] = (service, iface)
@@ -339,14 +380,30 @@ class LadonWSGIApplication:
         self, service: ServiceInfo, iface: Interface, route: Route, environ: WSGIEnviron
     ) -> Payload:
         """Read the body of a call (with its attachments) and answer it."""
+        if iface.http_errors_as_faults:
+            try:
+                return self._post(service, iface, route, environ)
+            except HTTPException as exc:  # the body could not be read
+                fault = TransportFault(exc.description or exc.name, exc.code or 400)
+                return self.dispatcher.fault(iface, fault, None)
+        return self._post(service, iface, route, environ)
+
+    def _post(
+        self, service: ServiceInfo, iface: Interface, route: Route, environ: WSGIEnviron
+    ) -> Payload:
         exchange = Exchange(service, iface, environ)
         ctype = str(environ.get("CONTENT_TYPE", ""))
         headers = EnvironHeaders(environ)
+        verb = str(environ.get("REQUEST_METHOD", "POST"))
+        extra: dict[str, str] = {}
+        if iface.wants_base_url:
+            extra["base_url"] = self.public_url(environ)
+            extra["query"] = str(environ.get("QUERY_STRING", ""))
         if not (ctype[:10].lower() == "multipart/" and iface.accepts_attachments):
             body = read_body(environ, self.max_content_length)
-            if not body:
+            if not body and not iface.empty_body_ok:
                 return self.dispatcher.fault(iface, _empty(iface), None)
-            request = WireRequest(body, ctype, headers, "POST", route.path)
+            request = WireRequest(body, ctype, headers, verb, route.path, **extra)  # type: ignore[arg-type]
             return self.dispatcher.answer(exchange, request)
         try:
             if content_coding(environ):  # a compressed multipart body: decoded first
@@ -357,14 +414,20 @@ class LadonWSGIApplication:
             parts = read_parts(environ, ctype, self.multipart_limits)
         except ServiceFault as fault:
             return self.dispatcher.fault(iface, fault, None)
-        root, rest = parts[0], parts[1:]
+        form = iface.accepts_form_data and ctype[:19].lower() == "multipart/form-data"
+        root, rest = (None, parts) if form else (parts[0], parts[1:])
         attachments = AttachmentSet([attachment(p.file, p.size, p.headers) for p in rest])
         try:
-            body = root.file.read()
-            if not body:
-                return self.dispatcher.fault(iface, _empty(iface, "first part"), None)
-            content_type = root.content_type or "application/octet-stream"
-            request = WireRequest(body, content_type, headers, "POST", route.path, attachments)
+            if root is None:  # form data: every part is an argument
+                body, content_type = b"", ctype
+            else:
+                body = root.file.read()
+                if not body:
+                    return self.dispatcher.fault(iface, _empty(iface, "first part"), None)
+                content_type = root.content_type or "application/octet-stream"
+            request = WireRequest(
+                body, content_type, headers, verb, route.path, attachments, **extra
+            )
             payload = self.dispatcher.answer(exchange, request)
         except BaseException:
             attachments.close()

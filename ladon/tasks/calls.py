@@ -15,8 +15,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..exceptions.service import ClientFault
 from ..exceptions.service import ServerFault
+from ..exceptions.service import TaskNotReady
+from ..exceptions.service import UnknownResource
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
@@ -113,7 +114,7 @@ class TaskCalls:
                 return progress_response(self._backend().cancel(key, task_id))
             status = self._backend().status(key, task_id)
         except UnknownTask:
-            raise ClientFault(
+            raise UnknownResource(
                 f"Unknown task {task_id[:64]!r}: it does not exist, has expired, "
                 f"or was not started by {method.task_of}"
             ) from None
@@ -131,8 +132,8 @@ class TaskCalls:
             detail = status.error_detail if self.debug else None
             raise ServerFault(f"The task failed: {status.error}", detail=detail)
         if state is TaskState.CANCELLED:
-            raise ClientFault(f"Task {status.task_id} was cancelled; it has no result")
-        raise ClientFault(
+            raise TaskNotReady(f"Task {status.task_id} was cancelled; it has no result")
+        raise TaskNotReady(
             f"Task {status.task_id} has no result yet: it is still {state.value} "
             f"(progress {status.progress:.0%})"
         )

@@ -65,6 +65,11 @@ class Options:
     filters: bool = True
     #: Dump ``bytes`` as bytes rather than text in ``encoding``.
     raw_bytes: bool = False
+    #: Load only values of the JSON type the published JSON Schema names
+    #: (an integer for ``int``, not ``"40"``; no ``null`` where ``None``
+    #: is not allowed): the ``http`` interface, whose clients are checked
+    #: against its OpenAPI document. Off: Ladon 1.0's lenient rules.
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +271,7 @@ def _load_object(cls: type[LadonType], value: object, path: str, opts: Options) 
     obj = cls.__new__(cls)
     for f in cls.ladon_type_info().fields:
         fpath = f"{path}.{f.name}"
-        if f.name in value and not (value[f.name] is None and f.is_list):
+        if f.name in value and not (value[f.name] is None and f.is_list and not opts.strict):
             raw = value[f.name]
             if opts.filters and "incoming_raw" in f.filters:
                 raw = _apply(f.filters["incoming_raw"], raw)
@@ -311,6 +316,23 @@ def _load_ints(values: list[Any] | tuple[Any, ...], path: str, opts: Options) ->
     return out
 
 
+def _load_list(spec: ListOf, value: object, path: str, opts: Options) -> list[Any]:
+    if isinstance(value, str) and not value.strip() and not opts.strict:
+        return []  # an empty XML element
+    if not isinstance(value, (list, tuple)):
+        raise ArgumentError(path, f"expected a list, got {describe_value(value)}")
+    item = spec.item
+    if not opts.strict:
+        if item is int:
+            return _load_ints(value, path, opts)
+        if item is str:
+            return [
+                v if type(v) is str else load(str, v, f"{path}[{i}]", opts)
+                for i, v in enumerate(value)
+            ]
+    return [load(item, v, f"{path}[{i}]", opts) for i, v in enumerate(value)]
+
+
 def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool = False) -> Any:
     """Convert a plain wire value to the Python value of ``spec``.
 
@@ -326,27 +348,17 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     if value is None:
         if nullable:
             return None
-        if isinstance(spec, ListOf):
+        if isinstance(spec, ListOf) and not opts.strict:
             return []
         raise ArgumentError(path, f"expected {type_name(spec)}, got null")
     if isinstance(spec, Constrained):
         return _load_constrained(spec, value, path, opts)
     if isinstance(spec, ListOf):
-        if isinstance(value, str) and not value.strip():
-            return []  # an empty XML element
-        if not isinstance(value, (list, tuple)):
-            raise ArgumentError(path, f"expected a list, got {describe_value(value)}")
-        item = spec.item
-        if item is int:
-            return _load_ints(value, path, opts)
-        if item is str:
-            return [
-                v if type(v) is str else load(str, v, f"{path}[{i}]", opts)
-                for i, v in enumerate(value)
-            ]
-        return [load(item, v, f"{path}[{i}]", opts) for i, v in enumerate(value)]
+        return _load_list(spec, value, path, opts)
     loader = _LOADERS.get(spec)
     if loader is not None:
+        if opts.strict:
+            value = _strict_json(spec, value, path)
         try:
             return loader(value, opts)
         except _Bad as exc:
@@ -356,6 +368,48 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     if is_attachment(spec):
         return _load_attachment(value, path, opts)
     raise ArgumentError(path, f"unsupported type {type_name(spec)}")  # pragma: no cover
+
+
+#: The JSON types :attr:`Options.strict` takes for each primitive.
+_STRICT_TYPES: dict[type, tuple[type, ...]] = {
+    int: (int,),
+    float: (int, float),
+    bool: (bool,),
+    str: (str,),
+    bytes: (str,),
+    datetime.datetime: (str,),
+    datetime.date: (str,),
+    decimal.Decimal: (str,),
+}
+_STRICT_NAMES = {
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    datetime.datetime: "a date-time string",
+    datetime.date: "a date string",
+    decimal.Decimal: "a decimal number as a string",
+}
+
+
+def _strict_json(spec: type, value: object, path: str) -> object:
+    """``value`` when it has the JSON type the schema of ``spec`` names
+    (an integral float counts as an integer, as in JSON Schema).
+
+    :raises ArgumentError: it has another.
+    """
+    kinds = _STRICT_TYPES[spec]
+    if isinstance(value, bool) and spec is not bool:
+        ok = False
+    elif spec is int and isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        ok = False
+    else:
+        ok = isinstance(value, kinds)
+    if not ok:
+        expected = _STRICT_NAMES.get(spec, "a string")
+        raise ArgumentError(path, f"expected {expected}, got {describe_value(value)}")
+    return value
 
 
 def _load_constrained(spec: Constrained, value: object, path: str, opts: Options) -> Any:
