@@ -292,7 +292,12 @@ def validate(
         raise ConstraintError(
             f"{where}: min_length {c.min_length} is more than max_length {c.max_length}"
         )
-    compiled = check_pattern(c.pattern) if c.pattern is not None else None
+    compiled = None
+    if c.pattern is not None:
+        try:
+            compiled = check_pattern(c.pattern)
+        except ConstraintError as exc:
+            raise ConstraintError(f"{where}: {exc}") from None
     if c.choices is not None:
         if not c.choices:
             raise ConstraintError(f"{where}: an enumeration needs at least one value")
