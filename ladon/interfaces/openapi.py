@@ -21,7 +21,6 @@ from typing import Any
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
-from ..types.spec import contains_attachment
 from ..types.spec import is_attachment
 from ._jsonschema import ATTACHMENT_SCHEMA
 from ._jsonschema import SchemaBuilder
@@ -30,6 +29,7 @@ OPENAPI_VERSION = "3.1.0"
 #: What every document says it is (``info.version``).
 API_VERSION = "1.0"
 PROBLEM = "Problem"
+_FOLLOW = (MethodKind.TASK_PROGRESS, MethodKind.TASK_RESULT, MethodKind.TASK_CANCEL)
 _STATUS_TEXT = {
     400: "The request is malformed, or the service refused it (a client fault)",
     404: "No such task (unknown, expired, or started by another method)",
@@ -108,18 +108,18 @@ class _Document:
                 p.name: (dict(ATTACHMENT_SCHEMA) if is_attachment(p.type) else schema)
                 for p, schema in zip(m.params, params["properties"].values(), strict=True)
             }
-            encoding = {
-                p.name: {"contentType": "application/json"}
-                for p in m.params
-                if not contains_attachment(p.type)
-            }
+            # NOTE: the default encodings say it: text for the primitives,
+            # application/json for lists and objects.
             content: dict[str, Any] = {"multipart/form-data": {"schema": form}}
-            if encoding:
-                content["multipart/form-data"]["encoding"] = encoding
         else:
             content = {"application/json": {"schema": params}}
         op["requestBody"] = {"required": "required" in params, "content": content}
-        op["responses"] = {**self.success(m, builder), **self.problems(400, 413, 415, 422, 500)}
+        statuses = [400, 413, 415, 422, 500]
+        if m.kind in _FOLLOW:
+            statuses.insert(1, 404)  # an unknown task
+        if m.kind is MethodKind.TASK_RESULT:
+            statuses.insert(2, 409)  # no result yet
+        op["responses"] = {**self.success(m, builder), **self.problems(*statuses)}
         return op
 
     def success(self, m: MethodInfo, builder: SchemaBuilder) -> dict[str, Any]:
@@ -128,7 +128,8 @@ class _Document:
             return {
                 "200": {
                     "description": rdoc,
-                    "content": {"application/octet-stream": {"schema": dict(ATTACHMENT_SCHEMA)}},
+                    # the file's own type (an attachment says it)
+                    "content": {"*/*": {"schema": dict(ATTACHMENT_SCHEMA)}},
                 }
             }
         body = {"application/json": {"schema": builder.result(m)}}
