@@ -491,7 +491,8 @@ def compile_constraints(
 def json_schema_keywords(c: Constraints, is_list: bool = False) -> dict[str, Any]:
     """The JSON Schema keywords of the rules (``minimum``,
     ``exclusiveMaximum``, ``minLength``, ``minItems``, ``pattern`` anchored
-    as ``^(?:...)$``, ``enum``).
+    as ``^(?:...)$`` with ``.`` written ``[^\n\r]`` as XML Schema reads it,
+    ``enum``).
 
     .. versionadded:: 2.0
     """
@@ -517,7 +518,8 @@ def json_schema_keywords(c: Constraints, is_list: bool = False) -> dict[str, Any
     if c.max_length is not None:
         out["maxItems" if is_list else "maxLength"] = c.max_length
     if c.pattern is not None:
-        out["pattern"] = f"^(?:{c.pattern})$"
+        # the Python form (``.`` written as [^\n\r]): ECMA 262 reads it alike
+        out["pattern"] = f"^(?:{check_pattern(c.pattern).pattern})$"
     if c.choices is not None:
         out["enum"] = list(c.choices)
     return out
