@@ -81,9 +81,6 @@ PROBLEM_JSON = "application/problem+json"
 #: Types whose JSON values are strings (a form part gives them as text).
 _TEXT = frozenset({str, bytes, datetime.datetime, datetime.date, decimal.Decimal})
 _FORM = "multipart/form-data"
-#: Every HTTP method the interface answers itself (405 for those a URL
-#: does not take).
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
 
 
 class MethodNotAllowed(ClientFault):
@@ -162,7 +159,9 @@ class HTTPInterface(Interface):
     content_type: ClassVar[str] = "application/json"
     accepts_attachments: ClassVar[bool] = True
     accepts_form_data: ClassVar[bool] = True
-    http_methods: ClassVar[frozenset[str] | None] = HTTP_METHODS
+    #: every HTTP method reaches the interface, which answers 405 (with
+    #: ``Allow``) for those a URL does not take
+    http_methods: ClassVar[frozenset[str] | None] = None
     empty_body_ok: ClassVar[bool] = True
     wants_base_url: ClassVar[bool] = True
     http_errors_as_faults: ClassVar[bool] = True
