@@ -21,6 +21,8 @@ the same code for every interface.
 from __future__ import annotations
 
 import decimal
+import functools
+import operator
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -410,50 +412,131 @@ def checker(c: Constraints, compiled: re.Pattern[str] | None, is_list: bool) -> 
     """A function that returns ``None`` for a value keeping every rule,
     else the first rule it breaks (``"must be ≥ 0"``).
 
+    PERF: the tests are C callables where they can be (``partial`` of an
+    ``operator`` comparison, a pattern's ``fullmatch``, a set's
+    ``__contains__``), and a value keeping one or two rules costs one call.
+
     .. versionadded:: 2.0
     """
-    tests: list[Callable[[Any], bool]] = []
+    special = _bounds_check(c) or _length_check(c, is_list)
+    if special is not None:
+        return special
+    tests: list[Callable[[Any], Any]] = []
     texts: list[str] = []
-
-    def add(test: Callable[[Any], bool], text: str) -> None:
-        tests.append(test)
-        texts.append(text)
-
-    ge, gt, le, lt, m = c.ge, c.gt, c.le, c.lt, c.multiple_of
-    if ge is not None:
-        add(lambda v: v >= ge, f"must be ≥ {_num(ge)}")
-    if gt is not None:
-        add(lambda v: v > gt, f"must be > {_num(gt)}")
-    if le is not None:
-        add(lambda v: v <= le, f"must be ≤ {_num(le)}")
-    if lt is not None:
-        add(lambda v: v < lt, f"must be < {_num(lt)}")
+    if c.ge is not None:
+        tests.append(functools.partial(operator.le, c.ge))
+        texts.append(f"must be ≥ {_num(c.ge)}")
+    if c.gt is not None:
+        tests.append(functools.partial(operator.lt, c.gt))
+        texts.append(f"must be > {_num(c.gt)}")
+    if c.le is not None:
+        tests.append(functools.partial(operator.ge, c.le))
+        texts.append(f"must be ≤ {_num(c.le)}")
+    if c.lt is not None:
+        tests.append(functools.partial(operator.gt, c.lt))
+        texts.append(f"must be < {_num(c.lt)}")
+    m = c.multiple_of
     if m is not None:
-        add(lambda v: _multiple(v, m), f"must be a multiple of {_num(m)}")
+        tests.append(lambda v: _multiple(v, m))
+        texts.append(f"must be a multiple of {_num(m)}")
     lo, hi = c.min_length, c.max_length
     if lo is not None and lo == hi:
-        add(lambda v: len(v) == lo, f"must have exactly {_count(lo, is_list)}")
+        tests.append(lambda v: len(v) == lo)
+        texts.append(f"must have exactly {_count(lo, is_list)}")
     else:
         if lo is not None:
-            add(lambda v: len(v) >= lo, f"must have at least {_count(lo, is_list)}")
+            tests.append(lambda v: len(v) >= lo)
+            texts.append(f"must have at least {_count(lo, is_list)}")
         if hi is not None:
-            add(lambda v: len(v) <= hi, f"must have at most {_count(hi, is_list)}")
+            tests.append(lambda v: len(v) <= hi)
+            texts.append(f"must have at most {_count(hi, is_list)}")
     if compiled is not None:
-        match = compiled.fullmatch
-        add(lambda v: match(v) is not None, f"must match {c.pattern}")
+        tests.append(compiled.fullmatch)
+        texts.append(f"must match {c.pattern}")
     if c.choices is not None:
-        allowed = frozenset(c.choices)
-        shown = ", ".join(str(x) for x in c.choices)
-        add(lambda v: v in allowed, f"must be one of {shown}")
+        tests.append(frozenset(c.choices).__contains__)
+        texts.append("must be one of " + ", ".join(str(x) for x in c.choices))
+    return _combined(tests, texts)
+
+
+def _bounds_check(c: Constraints) -> Check | None:
+    """PERF: one closure with inline comparisons for the common rules: a
+    lower bound, an upper bound, or both (nothing else)."""
+    if c.multiple_of is not None or any(r not in ("ge", "gt", "le", "lt") for r, _ in c.items()):
+        return None
+    if (c.ge is not None and c.gt is not None) or (c.le is not None and c.lt is not None):
+        return None
+    low_incl = c.ge is not None
+    low = c.ge if low_incl else c.gt
+    high_incl = c.le is not None
+    high = c.le if high_incl else c.lt
+    low_text = f"must be {'≥' if low_incl else '>'} {_num(low)}"
+    high_text = f"must be {'≤' if high_incl else '<'} {_num(high)}"
+    if low is None and high is None:
+        return None
+    if high is None:
+        if low_incl:
+            return lambda v: None if v >= low else low_text
+        return lambda v: None if v > low else low_text
+    if low is None:
+        if high_incl:
+            return lambda v: None if v <= high else high_text
+        return lambda v: None if v < high else high_text
+    if low_incl and high_incl:
+        return lambda v: None if low <= v <= high else (low_text if v < low else high_text)
+    if low_incl:
+        return lambda v: None if low <= v < high else (low_text if v < low else high_text)
+    if high_incl:
+        return lambda v: None if low < v <= high else (low_text if v <= low else high_text)
+    return lambda v: None if low < v < high else (low_text if v <= low else high_text)
+
+
+def _length_check(c: Constraints, is_list: bool) -> Check | None:
+    """PERF: the common length rules alone, as one closure."""
+    if any(r not in ("min_length", "max_length") for r, _ in c.items()):
+        return None
+    lo, hi = c.min_length, c.max_length
+    if lo is None or lo == hi:
+        return None  # exactly n, or at most n: the general checker
+    low_text = f"must have at least {_count(lo, is_list)}"
+    if hi is None:
+        return lambda v: None if len(v) >= lo else low_text
+    high_text = f"must have at most {_count(hi, is_list)}"
+    return lambda v: None if lo <= len(v) <= hi else (low_text if len(v) < lo else high_text)
+
+
+def _combined(tests: list[Callable[[Any], Any]], texts: list[str]) -> Check:
+    if not tests:
+        return _no_rules
+    if len(tests) == 1:
+        (test,), (text,) = tests, texts
+
+        def check_one(v: Any) -> str | None:
+            return None if test(v) else text
+
+        return check_one
+    if len(tests) == 2:
+        (first, second), (text1, text2) = tests, texts
+
+        def check_two(v: Any) -> str | None:
+            if not first(v):
+                return text1
+            return None if second(v) else text2
+
+        return check_two
     pairs = tuple(zip(tests, texts, strict=True))
 
-    def check(value: Any) -> str | None:
+    def check(v: Any) -> str | None:
         for test, text in pairs:
-            if not test(value):
+            if not test(v):
                 return text
         return None
 
     return check
+
+
+def _no_rules(value: Any) -> str | None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -415,7 +415,11 @@ def _strict_json(spec: type, value: object, path: str) -> object:
 def _load_constrained(spec: Constrained, value: object, path: str, opts: Options) -> Any:
     """Load the base value, then check the rules (an enum's value becomes
     its member)."""
-    py = load(spec.base, value, path, opts)
+    base = spec.base
+    if type(value) is base and (base is int or base is str):
+        py: Any = value  # PERF: already right, as in load()
+    else:
+        py = load(base, value, path, opts)
     broken = spec.check(py)
     if broken is not None:
         raise ArgumentError(path, f"{broken}, got {_shown(py)}")
