@@ -44,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import functools
 import http
 import json
 from collections.abc import Mapping
@@ -63,8 +64,10 @@ from ..exceptions.service import UnknownMethod
 from ..exceptions.service import UnknownResource
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
+from ..ladonizer.model import ServiceInfo
 from ..types.attachment import AttachmentSet
 from ..types.attachment import attachment
+from ..types.convert import Options
 from ..types.convert import load
 from ..types.spec import base_of
 from ..types.spec import is_attachment
@@ -107,13 +110,13 @@ class UnsupportedMediaType(ClientFault):
 
 @dataclass(frozen=True, slots=True)
 class HTTPCall(Call):
-    """A call of the ``http`` interface: also the interface's public URL,
+    """A call of the ``http`` interface: also the application's public URL,
     for the ``Location`` of a task's status resource.
 
     .. versionadded:: 2.0
     """
 
-    endpoint: str = ""
+    base_url: str = ""
 
 
 def problem_status(fault: ServiceFault) -> int:
@@ -134,6 +137,7 @@ def problem_status(fault: ServiceFault) -> int:
     return 500
 
 
+@functools.lru_cache(maxsize=128)
 def _json_type(ctype: str) -> bool:
     media = ctype.split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and "+json" in media)
@@ -166,13 +170,18 @@ class HTTPInterface(Interface):
     wants_base_url: ClassVar[bool] = True
     http_errors_as_faults: ClassVar[bool] = True
 
+    def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
+        super().__init__(service, debug=debug)
+        #: method name -> its conversion options, strict
+        self._strict: dict[str, Options] = {}
+
     # -- requests --------------------------------------------------------------------
 
     def decode_call(self, request: WireRequest) -> Call:
-        parts = [p for p in request.path.split("/") if p]
-        endpoint = request.base_url and self.endpoint_url(request.base_url)
+        path = request.path
+        parts = path[1:].split("/") if path[:1] == "/" else [p for p in path.split("/") if p]
         verb = request.method.upper()
-        if len(parts) == 1:
+        if len(parts) == 1 and parts[0]:
             m = self.method(parts[0])
             if verb != "POST":
                 raise MethodNotAllowed(f"{m.name} is called with POST", ("POST",))
@@ -180,8 +189,10 @@ class HTTPInterface(Interface):
                 m,
                 self._arguments(m, request),
                 attachments=request.attachments,
-                endpoint=endpoint,
+                base_url=request.base_url,
             )
+        parts = [p for p in parts if p]
+        endpoint = request.base_url
         if len(parts) in (3, 4) and parts[1] == "tasks":
             return self._task_call(parts, verb, request, endpoint)
         shown = request.path if len(request.path) <= 60 else request.path[:57] + "..."
@@ -202,7 +213,7 @@ class HTTPInterface(Interface):
             if "wait" in query and wait is not None and verb == "GET":
                 # the long-running-operation method: wait for the task to end
                 timeout = load(float, query["wait"][-1], "wait", wait.options)
-                return HTTPCall(wait, [task_id, timeout], endpoint=endpoint)
+                return HTTPCall(wait, [task_id, timeout], base_url=endpoint)
         elif action == "result":
             suffix, allowed = "_result", "GET"
         elif action == "cancel":
@@ -211,18 +222,18 @@ class HTTPInterface(Interface):
             raise UnknownResource(f"A task has no resource {action[:40]!r}")
         if verb != allowed:
             raise MethodNotAllowed(f"This task resource takes {allowed}", (allowed,))
-        return HTTPCall(self.method(start.name + suffix), [task_id], endpoint=endpoint)
+        return HTTPCall(self.method(start.name + suffix), [task_id], base_url=endpoint)
 
     def _arguments(self, m: MethodInfo, request: WireRequest) -> list[Any]:
         ctype = request.content_type
         if ctype[:19].lower() == _FORM:
             values = self._form_values(m, request.attachments)
-        elif not request.body.strip():
-            values = {}
-        elif _json_type(ctype):
+        elif _json_type(ctype) and request.body and not request.body.isspace():
             values = loads_json(request.body, ctype)
             if not isinstance(values, dict):
                 raise MalformedRequest("The request body must be a JSON object of named arguments")
+        elif not request.body.strip():
+            values = {}
         else:
             media = ctype.split(";")[0].strip()[:60] or "none"
             raise UnsupportedMediaType(
@@ -268,20 +279,27 @@ class HTTPInterface(Interface):
     def _bind(
         self, m: MethodInfo, values: Mapping[str, Any], attachments: AttachmentSet | None
     ) -> list[Any]:
-        opts = dataclasses.replace(m.options, strict=True, attachments=attachments)
-        unknown = sorted(str(k) for k in values if m.param(k) is None)
-        if unknown:
-            raise ArgumentError(
-                "", f"Method {m.name} has no parameter(s) {', '.join(map(repr, unknown))}"
-            )
+        opts = self._strict.get(m.name)
+        if opts is None:
+            opts = self._strict[m.name] = dataclasses.replace(m.options, strict=True)
+        if attachments is not None:
+            opts = dataclasses.replace(opts, attachments=attachments)
         args = []
+        found = 0
         for p in m.params:
-            if p.name in values:
-                args.append(load(p.type, values[p.name], p.name, opts, p.nullable))
+            name = p.name
+            if name in values:
+                found += 1
+                args.append(load(p.type, values[name], name, opts, p.nullable))
             elif p.optional:
                 args.append(p.default)
             else:
-                raise ArgumentError(p.name, "is not optional and was not given")
+                raise ArgumentError(name, "is not optional and was not given")
+        if found != len(values):
+            unknown = sorted(str(k) for k in values if m.param(k) is None)
+            raise ArgumentError(
+                "", f"Method {m.name} has no parameter(s) {', '.join(map(repr, unknown))}"
+            )
         return args
 
     # -- answers ---------------------------------------------------------------------
@@ -299,8 +317,8 @@ class HTTPInterface(Interface):
         body = dumps_bytes(value)
         if m.kind is MethodKind.TASK_START and isinstance(value, dict):
             location = f"/{m.name}/tasks/{value.get('task_id', '')}"
-            if isinstance(call, HTTPCall) and call.endpoint:
-                location = call.endpoint + location
+            if isinstance(call, HTTPCall) and call.base_url:
+                location = self.endpoint_url(call.base_url) + location
             return Payload(body, self.content_type, 202, (("Location", location),))
         return Payload(body, self.content_type)
 

@@ -200,6 +200,7 @@ class LadonWSGIApplication:
         self.router = Router(self.interfaces)
         self._instances: dict[tuple[str, str], Interface] = {}
         self._endpoints: dict[Route, tuple[ServiceInfo, Interface]] = {}
+        self._urls: dict[tuple[object, ...], str] = {}
         self._task_schemes = task_schemes
         self._tasks_config: TaskBackend | str | None = (
             tasks if tasks is not None else os.environ.get(DEFAULT_TASKS_ENV)
@@ -283,6 +284,31 @@ class LadonWSGIApplication:
         """
         if self.base_url:
             return self.base_url
+        # PERF: the same few hosts come again and again (bounded: the
+        # Host header is client-chosen)
+        get = environ.get
+        key = (
+            get("wsgi.url_scheme"),
+            get("HTTP_HOST"),
+            get("SERVER_NAME"),
+            get("SERVER_PORT"),
+            get("SCRIPT_NAME"),
+            *(
+                (get("HTTP_X_FORWARDED_PROTO"), get("HTTP_X_FORWARDED_HOST"))
+                if self.trust_proxy
+                else ()
+            ),
+            get("HTTP_X_FORWARDED_PREFIX") if self.trust_proxy else None,
+        )
+        url = self._urls.get(key)
+        if url is None:
+            url = self._public_url(environ)
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            self._urls[key] = url
+        return url
+
+    def _public_url(self, environ: Mapping[str, Any]) -> str:
         scheme = str(environ.get("wsgi.url_scheme", "http"))
         host = _host_header(environ.get("HTTP_HOST"))
         port = ""
@@ -395,15 +421,15 @@ class LadonWSGIApplication:
         ctype = str(environ.get("CONTENT_TYPE", ""))
         headers = EnvironHeaders(environ)
         verb = str(environ.get("REQUEST_METHOD", "POST"))
-        extra: dict[str, str] = {}
+        base_url = query = ""
         if iface.wants_base_url:
-            extra["base_url"] = self.public_url(environ)
-            extra["query"] = str(environ.get("QUERY_STRING", ""))
+            base_url = self.public_url(environ)
+            query = str(environ.get("QUERY_STRING", ""))
         if not (ctype[:10].lower() == "multipart/" and iface.accepts_attachments):
             body = read_body(environ, self.max_content_length)
             if not body and not iface.empty_body_ok:
                 return self.dispatcher.fault(iface, _empty(iface), None)
-            request = WireRequest(body, ctype, headers, verb, route.path, **extra)  # type: ignore[arg-type]
+            request = WireRequest(body, ctype, headers, verb, route.path, None, query, base_url)
             return self.dispatcher.answer(exchange, request)
         try:
             if content_coding(environ):  # a compressed multipart body: decoded first
@@ -426,7 +452,7 @@ class LadonWSGIApplication:
                     return self.dispatcher.fault(iface, _empty(iface, "first part"), None)
                 content_type = root.content_type or "application/octet-stream"
             request = WireRequest(
-                body, content_type, headers, verb, route.path, attachments, **extra
+                body, content_type, headers, verb, route.path, attachments, query, base_url
             )
             payload = self.dispatcher.answer(exchange, request)
         except BaseException:
