@@ -498,12 +498,18 @@ class Pages:
         }
 
     def catalog(
-        self, services: Sequence[ServiceInfo], script_name: str, skin: str | None = None
+        self,
+        services: Sequence[ServiceInfo],
+        script_name: str,
+        skin: str | None = None,
+        openapi: bool = False,
     ) -> str:
         """The catalog page.
 
         :param script_name: the application's URL prefix (quoted).
         :param skin: the ``?skin=`` asked for (ignored when no such skin).
+        :param openapi: link the catalog's OpenAPI document
+            (``/_ladon/openapi.json``).
         """
         template, skin = self._template("catalog", skin)
         return template.render(
@@ -511,6 +517,7 @@ class Pages:
             description=self.catalog_desc,
             services=services,
             views=[self.view(s) for s in services],
+            openapi=openapi,
             **self._common(script_name, skin),
         )
 

@@ -242,6 +242,9 @@ class LadonWSGIApplication:
         if self._tasks is not None:
             self._tasks.close()
 
+    def _serves_http(self) -> bool:
+        return any(issubclass(cls, HTTPInterface) for cls in self.interfaces.values())
+
     def catalog_openapi(self, environ: Mapping[str, Any]) -> Payload:
         """``/_ladon/openapi.json``: the OpenAPI 3.1 document of every
         service's ``http`` interface (404 when the app does not serve it)."""
@@ -360,7 +363,9 @@ class LadonWSGIApplication:
             return self.post(endpoint[0], endpoint[1], route, environ)
         kind = route.kind
         if kind is RouteKind.CATALOG:
-            html = self.pages.catalog(self.services, _script(environ), _skin(environ))
+            html = self.pages.catalog(
+                self.services, _script(environ), _skin(environ), openapi=self._serves_http()
+            )
             return Response(html, content_type="text/html; charset=utf-8")
         if kind is RouteKind.STATIC:
             return self.pages.skin_file(route.path, environ)

@@ -247,3 +247,17 @@ def test_base_url_wins_in_the_description() -> None:
     )
     doc = TestApp(app).get("/Calculator/http/description").json
     assert doc["servers"][0]["url"] == "https://api.example.org/v1/Calculator/http"
+
+
+def test_the_docs_pages_link_the_openapi_documents(client: TestApp) -> None:
+    catalog = client.get("/").text
+    assert 'href="/_ladon/openapi.json"' in catalog
+    page = client.get("/Calculator").text
+    assert '<a href="/Calculator/http/description">OpenAPI 3.1</a>' in page
+
+
+def test_the_service_page_shows_the_declared_rules(client: TestApp) -> None:
+    page = client.get("/Limits").text
+    assert '<span class="rules">(≥ 1)</span>' in page
+    assert "one of S, M, L" in page
+    assert "matches [a-z]+" in page
