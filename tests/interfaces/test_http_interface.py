@@ -10,10 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from webtest import TestApp
 
+from ladon import ladonize
 from ladon.server.wsgi import LadonWSGIApplication
 from ladon.tasks import ThreadTaskBackend
 
@@ -261,3 +263,27 @@ def test_the_service_page_shows_the_declared_rules(client: TestApp) -> None:
     assert '<span class="rules">(≥ 1)</span>' in page
     assert "one of S, M, L" in page
     assert "matches [a-z]+" in page
+
+
+def test_a_wait_method_answers_the_status_resource_with_wait() -> None:
+    """Room for the long-running-operation method: when the service publishes
+    ``<task>_wait(task_id, timeout)``, ``GET .../tasks/<id>?wait=N`` calls it
+    (and the OpenAPI document describes the ``wait`` query parameter)."""
+
+    class Waits:
+        @ladonize(tasktype=True)
+        def job(self, n: int, **kw: Any) -> int:
+            return n
+
+        @ladonize()
+        def job_wait(self, task_id: str, timeout: float) -> str:
+            return f"waited {timeout} for {task_id}"
+
+    app = LadonWSGIApplication([Waits])
+    client = TestApp(app)
+    r = client.get("/Waits/http/job/tasks/abc?wait=2.5")
+    assert r.json == "waited 2.5 for abc"
+    doc = client.get("/Waits/http/description").json
+    params = doc["paths"]["/job/tasks/{task_id}"]["get"]["parameters"]
+    assert [p["name"] for p in params] == ["task_id", "wait"]
+    app.close()
