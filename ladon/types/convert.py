@@ -24,6 +24,8 @@ from typing import Any
 
 from ..exceptions.service import ArgumentError
 from ..exceptions.service import ResultError
+from ._describe import describe_value as describe_value
+from ._strict import strict_json as _strict_json
 from .attachment import AttachmentSet
 from .attachment import as_attachment
 from .attachment import attachment
@@ -82,24 +84,6 @@ class Converted:
     """
 
     value: Any
-
-
-def describe_value(value: object) -> str:
-    """A short description of a wire value for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int) and value.bit_length() > 256:
-        return "an integer too long to show"
-    if isinstance(value, (str, int, float)):
-        text = repr(value)
-        return text if len(text) <= 40 else text[:37] + "...'"
-    return f"a {type(value).__name__}"
 
 
 class _Bad(Exception):
@@ -368,48 +352,6 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     if is_attachment(spec):
         return _load_attachment(value, path, opts)
     raise ArgumentError(path, f"unsupported type {type_name(spec)}")  # pragma: no cover
-
-
-#: The JSON types :attr:`Options.strict` takes for each primitive.
-_STRICT_TYPES: dict[type, tuple[type, ...]] = {
-    int: (int,),
-    float: (int, float),
-    bool: (bool,),
-    str: (str,),
-    bytes: (str,),
-    datetime.datetime: (str,),
-    datetime.date: (str,),
-    decimal.Decimal: (str,),
-}
-_STRICT_NAMES = {
-    int: "an integer",
-    float: "a number",
-    bool: "true or false",
-    datetime.datetime: "a date-time string",
-    datetime.date: "a date string",
-    decimal.Decimal: "a decimal number as a string",
-}
-
-
-def _strict_json(spec: type, value: object, path: str) -> object:
-    """``value`` when it has the JSON type the schema of ``spec`` names
-    (an integral float counts as an integer, as in JSON Schema).
-
-    :raises ArgumentError: it has another.
-    """
-    kinds = _STRICT_TYPES[spec]
-    if isinstance(value, bool) and spec is not bool:
-        ok = False
-    elif spec is int and isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        ok = False
-    else:
-        ok = isinstance(value, kinds)
-    if not ok:
-        expected = _STRICT_NAMES.get(spec, "a string")
-        raise ArgumentError(path, f"expected {expected}, got {describe_value(value)}")
-    return value
 
 
 def _load_constrained(spec: Constrained, value: object, path: str, opts: Options) -> Any:
