@@ -358,8 +358,10 @@ def _load_constrained(spec: Constrained, value: object, path: str, opts: Options
     """Load the base value, then check the rules (an enum's value becomes
     its member)."""
     base = spec.base
-    if type(value) is base and (base is int or base is str):
-        py: Any = value  # PERF: already right, as in load()
+    if type(value) is base and (
+        base is int or base is str or (base is float and value - value == 0.0)  # type: ignore[operator]
+    ):
+        py: Any = value  # PERF: already right (a finite float: x - x is 0.0)
     else:
         py = load(base, value, path, opts)
     broken = spec.check(py)

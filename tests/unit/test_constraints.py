@@ -185,3 +185,11 @@ def test_a_pattern_matches_the_whole_value(regex: str, good: str, bad: str) -> N
     compiled = check_pattern(regex)
     assert compiled.fullmatch(good)
     assert not compiled.fullmatch(bad)
+
+
+def test_a_constrained_float_still_refuses_infinity_and_nan() -> None:
+    spec = normalize(Annotated[float, Ge(0)], "t")
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(ArgumentError, match="finite"):
+            load(spec, bad, "v", OPTS)
+    assert load(spec, 2.5, "v", OPTS) == 2.5
