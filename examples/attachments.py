@@ -2,14 +2,22 @@
 
 Over JSON-WSP a file travels as a part of a ``multipart/related`` request
 (``JSONWSPClient`` does it for any file object or ``"@path"`` argument); over
-SOAP inline as base64 (zeep, suds) or as a MIME part. See
-docs/interfaces.rst.
+SOAP inline as base64 (zeep, suds) or as a MIME part; over the ``http``
+interface as a ``multipart/form-data`` part. See docs/interfaces.rst.
+
+The report's length is bounded by a declared constraint (``Le(1000)``, from
+the ``annotated-types`` package): without it a client could ask for a
+report of a billion lines.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+from typing import Annotated
+
+from annotated_types import Ge
+from annotated_types import Le
 
 from ladon import LadonType
 from ladon import attachment
@@ -42,7 +50,7 @@ class Files:
         return Receipt(name=name, size=size, sha256=digest.hexdigest())
 
     @ladonize()
-    def report(self, title: str, lines: int = 3) -> attachment:
+    def report(self, title: str, lines: Annotated[int, Ge(0), Le(1000)] = 3) -> attachment:
         """A small text report, as a file.
 
         :param title: its first line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ladon import ClientFault
 from ladon import LadonType
 from ladon import ladonize
@@ -45,12 +47,18 @@ class Calculator:
         """
         if b == 0:
             raise ClientFault("Cannot divide by zero", hint="pass a non-zero b")
-        return a / b
+        quotient = a / b
+        if not math.isfinite(quotient):
+            raise ClientFault("The quotient is too large for a float", hint="pass a larger b")
+        return quotient
 
     @ladonize()
     def statistics(self, operands: list[Operand]) -> Statistics:
         """Count, total, mean, smallest and largest of labelled numbers."""
-        stats = Statistics(count=len(operands), total=sum(o.value for o in operands))
+        total = sum(o.value for o in operands)
+        if not math.isfinite(total):
+            raise ClientFault("The total is too large for a float")
+        stats = Statistics(count=len(operands), total=total)
         if operands:
             stats.mean = stats.total / len(operands)
             stats.smallest = min(operands, key=lambda o: o.value)

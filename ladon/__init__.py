@@ -11,6 +11,7 @@ from .ladonizer.decorator import callback_method as callback_method
 from .ladonizer.decorator import ladonize as ladonize
 from .server.wsgi import LadonWSGIApplication as LadonWSGIApplication
 from .types.attachment import attachment as attachment
+from .types.constraints import Pattern as Pattern
 from .types.ladontype import LadonType as LadonType
 
 __version__ = "2.0.0.dev0"

@@ -141,6 +141,22 @@ class ArgumentError(ClientFault, ValueError):
         super().__init__(text)
 
 
+class UnknownResource(ClientFault):
+    """The request names something that does not exist (a task id, a URL
+    of the ``http`` interface): HTTP 404 where the protocol has statuses.
+
+    .. versionadded:: 2.0
+    """
+
+
+class TaskNotReady(ClientFault):
+    """A task's result was asked for while the task has none: it is still
+    running, or was cancelled (HTTP 409 on the ``http`` interface).
+
+    .. versionadded:: 2.0
+    """
+
+
 class ResultError(ServerFault):
     """The method returned a value that does not match its declared type."""
 

@@ -22,6 +22,7 @@ from .base import Outcome as Outcome
 from .base import Payload as Payload
 from .base import RequestFault as RequestFault
 from .base import WireRequest as WireRequest
+from .http import HTTPInterface as HTTPInterface
 from .jsonrpc import JSONRPCInterface as JSONRPCInterface
 from .jsonrpc10 import JSONRPC10Interface as JSONRPC10Interface
 from .jsonwsp import JSONWSPInterface as JSONWSPInterface
@@ -44,6 +45,7 @@ DEFAULT_INTERFACES: Mapping[str, type[Interface]] = MappingProxyType(
         "jsonrpc10": JSONRPC10Interface,
         "jsonrpc": JSONRPCInterface,
         "xmlrpc": XMLRPCInterface,
+        "http": HTTPInterface,
     }
 )
 

@@ -16,13 +16,16 @@ from ..exceptions.service import ResultError
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
 from ..types.spec import PRIMITIVES
+from ..types.spec import Constrained
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from ..types.spec import base_of
 from ..types.spec import is_attachment
 from ..wire.schema import XOP
 from ..wire.schema import XOP_INCLUDE
 from ..wire.schema import XSD_TYPES
 from ..wire.schema import array_name
+from ..wire.schema import item_name
 from ..wire.xml import escape
 from ..wire.xml import local
 
@@ -70,6 +73,7 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     """
     if el.attrib and is_nil(el):
         return None
+    spec = base_of(spec)
     if spec in _TEXT_TYPES:
         return {} if len(el) else (el.text or "")
     if isinstance(spec, ListOf):
@@ -172,16 +176,19 @@ def write(
     :param typed: write ``xsi:type`` on every value (rpc/encoded), naming
         the types of the service with this prefix (e.g. ``"ns"``).
     """
+    declared = spec  # its xsi:type names a constrained type as the WSDL does
+    if isinstance(spec, Constrained):
+        spec = spec.base
     if value is None:
         out.append(f'<{tag} xsi:nil="true"/>')
     elif isinstance(spec, ListOf):
-        out.append(f"<{tag}{xsi_type(spec, typed)}>" if typed else f"<{tag}>")
+        out.append(f"<{tag}{xsi_type(declared, typed)}>" if typed else f"<{tag}>")
         item_tag, item = prefix + "item", spec.item
         for v in value:
             write(out, item_tag, item, v, prefix, files, python_names, typed)
         out.append(f"</{tag}>")
     elif isinstance(spec, type) and issubclass(spec, LadonType):
-        out.append(f"<{tag}{xsi_type(spec, typed)}>" if typed else f"<{tag}>")
+        out.append(f"<{tag}{xsi_type(declared, typed)}>" if typed else f"<{tag}>")
         write_fields(out, spec, value, prefix, prefix, files, python_names, typed)
         out.append(f"</{tag}>")
     elif spec is int and type(value) is int:
@@ -191,10 +198,10 @@ def write(
                 tag.rpartition(":")[2],
                 "the integer is out of the range of xsd:long (64 bits) the WSDL publishes",
             )
-        attr = xsi_type(spec, typed) if typed else ""
+        attr = xsi_type(declared, typed) if typed else ""
         out.append(f"<{tag}{attr}>{value}</{tag}>")
     elif isinstance(value, attachment):
-        attr = xsi_type(spec, typed) if typed else ""
+        attr = xsi_type(declared, typed) if typed else ""
         if files is None:
             data = base64.b64encode(value.read()).decode("ascii")
             out.append(f"<{tag}{attr}>{data}</{tag}>")
@@ -205,7 +212,7 @@ def write(
                 f'href="cid:{part_id(len(files))}"/></{tag}>'
             )
     elif typed:
-        out.append(f"<{tag}{xsi_type(spec, typed)}>{escape(text_of(value))}</{tag}>")
+        out.append(f"<{tag}{xsi_type(declared, typed)}>{escape(text_of(value))}</{tag}>")
     else:
         out.append(f"<{tag}>{escape(text_of(value))}</{tag}>")
 
@@ -224,6 +231,8 @@ def _xsi_type(given: object, prefix: str | None) -> str:
     spec: TypeSpec = given  # type: ignore[assignment]
     if isinstance(spec, ListOf):
         attr = f' xsi:type="{prefix}:{array_name(spec)}"'
+    elif isinstance(spec, Constrained):  # the named type the WSDL declares for it
+        attr = f' xsi:type="{prefix}:{item_name(spec)}"'
     elif isinstance(spec, type) and issubclass(spec, LadonType):
         attr = f' xsi:type="{prefix}:{spec.__name__}"'
     elif is_attachment(spec):

@@ -27,6 +27,7 @@ from ..types.convert import Options
 from ..types.ladontype import LadonType
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from ..types.spec import base_of
 from ..types.spec import is_attachment
 from ..wire.xml import escape
 from ..wire.xml import safe_parser
@@ -329,6 +330,8 @@ def read_value(el: etree._Element, spec: TypeSpec | None, path: str, depth: int 
     """
     if depth > MAX_DEPTH:
         raise ArgumentError(path, "values are nested too deeply")
+    if spec is not None:
+        spec = base_of(spec)
     kids = elements(el)
     if not kids:
         return el.text or ""  # an untyped value is a string
@@ -425,6 +428,7 @@ def write_wire(out: list[str], spec: TypeSpec, value: object, path: str, opts: O
 
     :raises ResultError: a value cannot be sent.
     """
+    spec = base_of(spec)
     if value is None:
         out.append("<value><nil/></value>")
     elif isinstance(spec, ListOf):
@@ -496,6 +500,7 @@ _WIRE_NAMES: dict[type, str] = {
 def wire_type(spec: TypeSpec) -> str:
     """The XML-RPC type of a spec: ``int``, ``Point`` (a struct),
     ``array[Point]``."""
+    spec = base_of(spec)
     if isinstance(spec, ListOf):
         return f"array[{wire_type(spec.item)}]"
     if is_attachment(spec):
@@ -507,6 +512,7 @@ def wire_type(spec: TypeSpec) -> str:
 
 def signature_type(spec: TypeSpec) -> str:
     """The type name ``system.methodSignature`` uses (``struct``, ``array``...)."""
+    spec = base_of(spec)
     if isinstance(spec, ListOf):
         return "array"
     if isinstance(spec, type) and issubclass(spec, LadonType):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
+import logging
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from typing import Protocol
 from werkzeug.datastructures import Headers
 
 from ..exceptions.service import ArgumentError
+from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..exceptions.service import UnknownMethod
@@ -50,6 +52,8 @@ from ._plugin10 import ServiceDescriptor as ServiceDescriptor
 
 if TYPE_CHECKING:
     from lxml import etree
+
+logger = logging.getLogger("ladon")
 
 
 class Absent(enum.Enum):
@@ -97,7 +101,12 @@ class WireRequest:
     :param path: what follows the interface's URL, e.g. ``"/add"`` for
         ``/Calc/http/add``; ``""`` at the endpoint itself.
     :param attachments: the parts after the first of a multipart request
-        (only for an interface that :attr:`~Interface.accepts_attachments`).
+        (only for an interface that :attr:`~Interface.accepts_attachments`);
+        every part of a ``multipart/form-data`` request (for one that
+        :attr:`~Interface.accepts_form_data`, whose ``body`` is then empty).
+    :param query: the query string (as sent, without ``?``).
+    :param base_url: the application's public URL, for an interface that
+        :attr:`~Interface.wants_base_url` (else ``""``).
 
     .. versionadded:: 2.0
     """
@@ -108,6 +117,8 @@ class WireRequest:
     method: str = "POST"
     path: str = ""
     attachments: AttachmentSet | None = None
+    query: str = ""
+    base_url: str = ""
 
 
 @dataclass(slots=True)
@@ -240,6 +251,23 @@ class Interface(abc.ABC):
     #: ``bytes`` results are then dumped as bytes, not as text in the
     #: method's encoding.
     binary: ClassVar[bool] = False
+    #: Whether ``multipart/form-data`` requests reach the interface as every
+    #: part in :attr:`WireRequest.attachments` (with an empty body).
+    accepts_form_data: ClassVar[bool] = False
+    #: The HTTP methods that reach :meth:`decode_call` (others are answered
+    #: 405 by the server); the interface itself answers the methods a
+    #: particular path does not take.
+    http_methods: ClassVar[frozenset[str] | None] = frozenset({"POST"})
+    #: Whether a request without a body reaches :meth:`decode_call` (else
+    #: the server answers it with a fault).
+    empty_body_ok: ClassVar[bool] = False
+    #: Whether the server fills :attr:`WireRequest.base_url` (it costs a
+    #: little per request).
+    wants_base_url: ClassVar[bool] = False
+    #: Whether the errors the server finds before the interface reads the
+    #: request (body too large, unknown Content-Encoding...) are answered
+    #: with this interface's fault rather than plain text.
+    http_errors_as_faults: ClassVar[bool] = False
 
     def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
         self.service = service
@@ -368,4 +396,9 @@ class Interface(abc.ABC):
         if type(result) is Converted:
             return result.value
         opts = dataclasses.replace(m.options, raw_bytes=True) if self.binary else m.options
-        return dump(m.rtype, result, "result", opts, m.rtype_nullable)
+        try:
+            return dump(m.rtype, result, "result", opts, m.rtype_nullable)
+        except ResultError as exc:
+            # a bug in the service: its result breaks its declared type
+            logger.error("Service %s, method %s: %s", self.service.name, m.name, exc)
+            raise

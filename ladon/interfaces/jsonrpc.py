@@ -46,7 +46,10 @@ writes the array). A batch holds at most :attr:`JSONRPCInterface.max_batch`
 elements.
 
 Description (``/<Service>/jsonrpc/description``): the ``jsonrpc10`` one
-(``"type": "jsonrpc/description"``) with ``"version": "2.0"``.
+(``"type": "jsonrpc/description"``) with ``"version": "2.0"``. The method
+``rpc.discover`` (no parameters) answers with the service's OpenRPC 1.3
+document (:mod:`ladon.interfaces.openrpc`), unless the service has a
+method of that name itself.
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ from typing import ClassVar
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..exceptions.service import UnexpectedError
+from ..ladonizer.model import MethodInfo
+from ..ladonizer.model import MethodKind
+from ..types.convert import Converted
 from ._json import dumps_bytes
 from ._json import dumps_value
 from ._json import loads_json
@@ -78,6 +84,18 @@ from .base import Payload
 from .base import RequestFault
 from .base import WireRequest
 from .jsonrpc10 import rpc_description
+from .openrpc import DISCOVER
+from .openrpc import openrpc_document
+
+#: ``rpc.discover``, answered by the interface itself.
+DISCOVER_METHOD = MethodInfo(
+    DISCOVER,
+    "",
+    (),
+    str,
+    doc=("The OpenRPC document of the service.",),
+    kind=MethodKind.INTROSPECTION,
+)
 
 #: A :class:`ClientFault` raised by the method.
 CLIENT_FAULT = -32000
@@ -160,7 +178,10 @@ class JSONRPCInterface(Interface):
             if not isinstance(name, str):
                 raise InvalidRequest('"method" must be a string')
             notification = rid is ABSENT
-            m = self.method(name)
+            if name == DISCOVER and name not in self.service.methods:
+                m = DISCOVER_METHOD
+            else:
+                m = self.method(name)
             params = data.get("params", ABSENT)
             if params is ABSENT:
                 args = self.bind_named(m, {})
@@ -173,6 +194,12 @@ class JSONRPCInterface(Interface):
         except ServiceFault as fault:
             raise RequestFault(fault, rid, notification) from None
         return Call(m, args, id=rid, notification=notification)
+
+    def run_introspection(self, call: Call) -> object:
+        """Answer ``rpc.discover``: the service's OpenRPC document."""
+        if call.method is DISCOVER_METHOD:
+            return Converted(openrpc_document(self.service))
+        return super().run_introspection(call)
 
     # -- answers -------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from ..types.ladontype import FieldInfo
 from ..wire.multipart import collect_attachments
 from ..wire.multipart import related_response
 from ..wire.schema import json_type
+from ..wire.schema import rule_keys
 from ._json import dumps_bytes
 from ._json import dumps_value
 from ._json import fault_members
@@ -134,7 +135,7 @@ class JSONWSPInterface(Interface):
     # -- description -------------------------------------------------------------
 
     def _field(self, f: FieldInfo, include_doc: bool) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": json_type(f.type)}
+        d: dict[str, Any] = {"type": json_type(f.type), **rule_keys(f.type)}
         if f.nullable:
             d["nullable"] = True
         if f.has_default:
@@ -146,6 +147,7 @@ class JSONWSPInterface(Interface):
     def _param(self, order: int, p: ParamInfo, include_doc: bool) -> dict[str, Any]:
         d: dict[str, Any] = {
             "type": json_type(p.type),
+            **rule_keys(p.type),
             "def_order": order,
             "optional": p.optional,
             "doc_lines": _doc(p.doc, include_doc),
@@ -171,6 +173,7 @@ class JSONWSPInterface(Interface):
                 "doc_lines": _doc(m.doc, include_doc),
                 "ret_info": {
                     "type": json_type(m.rtype),
+                    **rule_keys(m.rtype),
                     "doc_lines": _doc(m.rtype_doc, include_doc),
                 },
             }

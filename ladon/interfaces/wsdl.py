@@ -8,6 +8,14 @@ namespaces the responses use. Attachments are ``xsd:base64Binary``: inline
 base64, or an ``xop:Include`` of a MIME part; the binding of a method with
 attachments wraps ``soap:body`` in ``mime:multipartRelated``.
 
+Declared constraints are XSD restrictions: a named ``simpleType`` per
+constrained primitive (an enum by its class name, others as
+``<type>_<tag>``, the tag a hash of the rules) with ``minInclusive``,
+``maxExclusive``, ``minLength``, ``pattern``, ``enumeration``... facets; a
+list's length rule is its items' ``minOccurs``/``maxOccurs`` (a list type of
+its own, ``ArrayOfint_<tag>``). ``multiple_of`` has no XSD facet: it is
+written in the type's documentation (and enforced all the same).
+
 RPC (``soap11``): one unqualified schema in ``urn:<Service>``, messages with
 one part per parameter, ``use="encoded"`` bodies, as Ladon 1.0 described it.
 
@@ -29,6 +37,9 @@ refers to it with a ``wsp:PolicyReference`` (WS-PolicyAttachment).
 
 from __future__ import annotations
 
+import decimal
+import enum
+import inspect
 from typing import Any
 
 from lxml import etree
@@ -36,6 +47,7 @@ from lxml import etree
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import ServiceInfo
 from ..types.ladontype import LadonType
+from ..types.spec import Constrained
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
@@ -55,18 +67,25 @@ from ..wire.schema import WSU
 from ..wire.schema import XSD
 from ..wire.schema import XSD_TYPES
 from ..wire.schema import array_name
+from ..wire.schema import item_name
 from ._soapnames import SOAPNaming
 from ._soapnames import port_type_name
 
 
-def _lists_of(service: ServiceInfo) -> list[ListOf]:
-    found: list[ListOf] = []
+def _specs_of(service: ServiceInfo) -> list[TypeSpec]:
+    """Every list and constrained spec the service's descriptions name
+    (nested ones first), once."""
+    found: list[TypeSpec] = []
 
     def visit(spec: TypeSpec) -> None:
         if isinstance(spec, ListOf):
             visit(spec.item)
-            if spec not in found:
-                found.append(spec)
+        elif isinstance(spec, Constrained):
+            visit(spec.base)
+        else:
+            return
+        if spec not in found:
+            found.append(spec)
 
     for m in service.methods.values():
         for p in m.params:
@@ -78,9 +97,17 @@ def _lists_of(service: ServiceInfo) -> list[ListOf]:
     return found
 
 
+def _is_list(spec: TypeSpec) -> bool:
+    return isinstance(spec, ListOf) or (
+        isinstance(spec, Constrained) and isinstance(spec.base, ListOf)
+    )
+
+
 def _xsd_type(spec: TypeSpec, types_prefix: str) -> str:
-    if isinstance(spec, ListOf):
+    if isinstance(spec, ListOf) or (isinstance(spec, Constrained) and _is_list(spec)):
         return f"{types_prefix}:{array_name(spec)}"
+    if isinstance(spec, Constrained):
+        return f"{types_prefix}:{item_name(spec)}"
     if isinstance(spec, type) and issubclass(spec, LadonType):
         return f"{types_prefix}:{spec.__name__}"
     if is_attachment(spec):
@@ -111,7 +138,7 @@ def _field_element(
     attrs = {"name": naming.element(name), "type": _xsd_type(spec, prefix)}
     if optional:
         attrs["minOccurs"] = "0"
-    if nullable or isinstance(spec, ListOf):
+    if nullable or _is_list(spec):
         attrs["nillable"] = "true"
     _el(seq, f"{{{XSD}}}element", **attrs)
 
@@ -128,18 +155,74 @@ def _complex_types(
         seq = _el(ct, xs + "sequence")
         for f in info.fields:
             _field_element(seq, f.name, f.type, f.optional, f.nullable, prefix, naming)
-    for lst in _lists_of(service):
-        ct = _el(schema, xs + "complexType", name=array_name(lst))
-        seq = _el(ct, xs + "sequence")
-        _el(
-            seq,
-            xs + "element",
-            name="item",
-            type=_xsd_type(lst.item, prefix),
-            minOccurs="0",
-            maxOccurs="unbounded",
-            nillable="true",
-        )
+    for spec in _specs_of(service):
+        if _is_list(spec):
+            _array_type(schema, spec, prefix)
+        elif isinstance(spec, Constrained):
+            _simple_type(schema, spec)
+
+
+def _array_type(schema: etree._Element, spec: TypeSpec, prefix: str) -> None:
+    xs = f"{{{XSD}}}"
+    assert isinstance(spec, ListOf | Constrained)
+    lst, rules = (spec.base, spec.constraints) if isinstance(spec, Constrained) else (spec, None)
+    assert isinstance(lst, ListOf)
+    low = rules.min_length if rules is not None and rules.min_length is not None else 0
+    high = rules.max_length if rules is not None else None
+    ct = _el(schema, xs + "complexType", name=array_name(spec))
+    seq = _el(ct, xs + "sequence")
+    _el(
+        seq,
+        xs + "element",
+        name="item",
+        type=_xsd_type(lst.item, prefix),
+        minOccurs=str(low),
+        maxOccurs="unbounded" if high is None else str(high),
+        nillable="true",
+    )
+
+
+def _facet_value(x: object) -> str:
+    if isinstance(x, decimal.Decimal):
+        return format(x, "f")
+    if isinstance(x, float):
+        return repr(x)
+    return str(x)
+
+
+def _simple_type(schema: etree._Element, spec: Constrained) -> None:
+    """A named simpleType restricting the base type by the rules."""
+    xs = f"{{{XSD}}}"
+    st = _el(schema, xs + "simpleType", name=item_name(spec))
+    rules = spec.constraints
+    notes = [f"multiple of {_facet_value(rules.multiple_of)}"] if rules.multiple_of else []
+    if spec.enum is not None and spec.enum.__doc__ and spec.enum.__doc__ != enum.Enum.__doc__:
+        notes.insert(0, inspect.cleandoc(spec.enum.__doc__))
+    if notes:
+        _el(_el(st, xs + "annotation"), xs + "documentation").text = "; ".join(notes)
+    base = spec.base
+    assert isinstance(base, type)
+    restriction = _el(st, xs + "restriction", base="xsd:" + XSD_TYPES[base])
+    facets = (
+        ("minInclusive", rules.ge),
+        ("minExclusive", rules.gt),
+        ("maxInclusive", rules.le),
+        ("maxExclusive", rules.lt),
+    )
+    for facet, value in facets:
+        if value is not None:
+            _el(restriction, xs + facet, value=_facet_value(value))
+    if rules.min_length is not None and rules.min_length == rules.max_length:
+        _el(restriction, xs + "length", value=str(rules.min_length))
+    else:
+        if rules.min_length is not None:
+            _el(restriction, xs + "minLength", value=str(rules.min_length))
+        if rules.max_length is not None:
+            _el(restriction, xs + "maxLength", value=str(rules.max_length))
+    if rules.pattern is not None:
+        _el(restriction, xs + "pattern", value=rules.pattern)
+    for choice in rules.choices or ():
+        _el(restriction, xs + "enumeration", value=str(choice))
 
 
 def flattened(method: MethodInfo) -> bool:

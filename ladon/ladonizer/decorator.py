@@ -22,6 +22,7 @@ from ..exceptions.ladonizer import ReturnTypeMismatch
 from ..exceptions.ladonizer import ReturnTypeUndefined
 from ..types.spec import NO_DEFAULT
 from ..types.spec import TypeSpec
+from ..types.spec import base_of
 from ..types.spec import matches
 from ..types.spec import normalize
 from ..types.spec import split_optional
@@ -103,7 +104,7 @@ class MethodSpec:
                 target = self.func
                 if not inspect.isroutine(target) and callable(target):
                     target = type(target).__call__  # a callable object
-                hints = typing.get_type_hints(target)
+                hints = typing.get_type_hints(target, include_extras=True)
             except NameError as exc:
                 raise DefinitionError(f"{self.where}: cannot resolve annotation: {exc}") from exc
             self._resolved = _resolve(self, hints)
@@ -149,7 +150,8 @@ def _param(spec: MethodSpec, p: inspect.Parameter, declared: object, hint: objec
         ptype = normalize(declared, where)
         if hint is not _MISSING:
             inner, nullable = split_optional(hint)
-            if normalize(inner, where) != ptype:
+            # the annotation may leave out the constraints @ladonize declares
+            if normalize(inner, where) not in (ptype, base_of(ptype)):
                 raise AnnotationMismatch(
                     f"{where}: @ladonize says {declared!r} but the annotation says {hint!r}"
                 )
@@ -207,7 +209,7 @@ def _resolve(
         rtype = normalize(spec.rtype, where)
         if rhint is not _MISSING:
             inner, rtype_nullable = split_optional(rhint)
-            if normalize(inner, where) != rtype:
+            if normalize(inner, where) not in (rtype, base_of(rtype)):
                 raise ReturnTypeMismatch(
                     f"{where}: rtype={spec.rtype!r} but the annotation says {rhint!r}"
                 )

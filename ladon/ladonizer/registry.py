@@ -24,8 +24,8 @@ from typing import Any
 
 from ..exceptions.base import DefinitionError
 from ..types.ladontype import LadonType
-from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from ..types.spec import leaf_of
 from ..types.tasktype import TaskInfoResponse
 from ..types.tasktype import TaskProgressResponse
 from .access import ANONYMOUS
@@ -154,8 +154,7 @@ def _collect_types(specs: Iterable[TypeSpec]) -> tuple[type[LadonType], ...]:
     seen: set[type] = set()
 
     def visit(spec: TypeSpec) -> None:
-        while isinstance(spec, ListOf):
-            spec = spec.item
+        spec = leaf_of(spec)
         if not (isinstance(spec, type) and issubclass(spec, LadonType)) or spec in seen:
             return
         seen.add(spec)

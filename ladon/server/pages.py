@@ -31,11 +31,16 @@ from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ParamInfo
 from ..ladonizer.model import ServiceInfo
+from ..types.constraints import describe
+from ..types.constraints import json_schema_keywords
 from ..types.ladontype import LadonType
+from ..types.spec import Constrained
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
+from ..types.spec import base_of
 from ..types.spec import is_attachment
 from ..types.spec import is_ladontype
+from ..types.spec import leaf_of
 from ..types.spec import type_name
 from ..types.tasktype import TaskInfoResponse
 from ..types.tasktype import TaskProgressResponse
@@ -81,6 +86,14 @@ _CONSOLE_NAMES: dict[type, str] = {
 
 def type_html(spec: TypeSpec) -> Markup:
     """A type name, linked to its definition for LadonTypes."""
+    if isinstance(spec, Constrained):
+        rules = describe(spec.constraints, isinstance(spec.base, ListOf))
+        shown = (
+            Markup('<span class="type">{}</span>').format(spec.enum.__name__)
+            if spec.enum is not None
+            else type_html(spec.base)
+        )
+        return shown + Markup(' <span class="rules">({})</span>').format(", ".join(rules))
     if isinstance(spec, ListOf):
         return Markup("[") + type_html(spec.item) + Markup("]")
     if isinstance(spec, type) and issubclass(spec, LadonType):
@@ -91,7 +104,9 @@ def type_html(spec: TypeSpec) -> Markup:
 
 def console_type(spec: TypeSpec) -> object:
     """A type as the console script reads it: ``"int"``, ``{"list": T}``,
-    ``{"ref": "Point"}``."""
+    ``{"ref": "Point"}`` (a constrained type as its base type: the rules go
+    beside it, see :func:`console_rules`)."""
+    spec = base_of(spec)
     if isinstance(spec, ListOf):
         return {"list": console_type(spec.item)}
     if is_ladontype(spec):
@@ -99,6 +114,25 @@ def console_type(spec: TypeSpec) -> object:
     if is_attachment(spec):
         return "attachment"
     return _CONSOLE_NAMES.get(spec, "str")
+
+
+def console_rules(spec: TypeSpec) -> dict[str, Any]:
+    """The rules of a constrained type as the console reads them (the JSON
+    Schema keywords: ``minimum``, ``maxLength``, ``pattern``, ``enum``...),
+    for the inputs' ``min``, ``maxlength``, ``pattern`` and choices."""
+    if not isinstance(spec, Constrained):
+        return {}
+    is_list = isinstance(spec.base, ListOf)
+    rules = json_schema_keywords(spec.constraints, is_list)
+    if spec.constraints.pattern is not None:
+        rules["patternText"] = spec.constraints.pattern
+    rules["text"] = describe(spec.constraints, is_list)
+    return rules
+
+
+def _rules_entry(spec: TypeSpec) -> dict[str, Any]:
+    rules = console_rules(spec)
+    return {"rules": rules} if rules else {}
 
 
 def wire_value(value: object) -> object:
@@ -230,9 +264,7 @@ def interface_rows(interfaces: Mapping[str, type] | Sequence[str]) -> tuple[Inte
 
 
 def _has_attachment(spec: TypeSpec) -> bool:
-    while isinstance(spec, ListOf):
-        spec = spec.item
-    return is_attachment(spec)
+    return is_attachment(leaf_of(spec))
 
 
 def _summary(doc: str) -> str:
@@ -322,6 +354,7 @@ def _console_model(service: ServiceInfo) -> dict[str, Any]:
                 {
                     "name": p.name,
                     "type": console_type(p.type),
+                    **_rules_entry(p.type),
                     "optional": p.optional,
                     "nullable": p.nullable,
                     "default": wire_value(p.default) if p.optional else None,
@@ -338,6 +371,7 @@ def _console_model(service: ServiceInfo) -> dict[str, Any]:
                 {
                     "name": f.name,
                     "type": console_type(f.type),
+                    **_rules_entry(f.type),
                     "optional": f.optional,
                     "nullable": f.nullable,
                     "default": wire_value(f.default) if f.has_default else None,
@@ -497,12 +531,18 @@ class Pages:
         }
 
     def catalog(
-        self, services: Sequence[ServiceInfo], script_name: str, skin: str | None = None
+        self,
+        services: Sequence[ServiceInfo],
+        script_name: str,
+        skin: str | None = None,
+        openapi: bool = False,
     ) -> str:
         """The catalog page.
 
         :param script_name: the application's URL prefix (quoted).
         :param skin: the ``?skin=`` asked for (ignored when no such skin).
+        :param openapi: link the catalog's OpenAPI document
+            (``/_ladon/openapi.json``).
         """
         template, skin = self._template("catalog", skin)
         return template.render(
@@ -510,6 +550,7 @@ class Pages:
             description=self.catalog_desc,
             services=services,
             views=[self.view(s) for s in services],
+            openapi=openapi,
             **self._common(script_name, skin),
         )
 

@@ -8,6 +8,7 @@ owned by each application.
 ``/<Service>/<iface>/description`` description document (WSDL, JSON...)
 ``/skins/<path>``                  skin files (``path_list`` dirs' ``skins/``)
 ``/_ladon/static/<name>``          the docs pages' own css and js
+``/_ladon/openapi.json``           OpenAPI 3.1 of every service (``http``)
 =================================  ============================================
 
 Empty path segments are ignored, as in Ladon 1.0 (``//Calc//jsonwsp/`` is
@@ -34,6 +35,8 @@ class RouteKind(enum.Enum):
     DESCRIPTION = "description"
     STATIC = "static"
     ASSET = "asset"
+    #: The catalog's OpenAPI document.
+    OPENAPI = "openapi"
     #: ``/<Service>/<segment>...`` where the segment is no interface's name.
     NO_INTERFACE = "no_interface"
 
@@ -62,6 +65,7 @@ def _rules(interfaces: Iterable[str]) -> list[Rule]:
         Rule("/", endpoint=kinds.CATALOG),
         Rule("/skins/<path:path>", endpoint=kinds.STATIC),
         Rule("/_ladon/static/<path>", endpoint=kinds.ASSET),
+        Rule("/_ladon/openapi.json", endpoint=kinds.OPENAPI),
         Rule("/<service>", endpoint=kinds.SERVICE),
         Rule(f"/<service>/<{iface}>/description", endpoint=kinds.DESCRIPTION),
         Rule(f"/<service>/<{iface}>", endpoint=kinds.CALL),

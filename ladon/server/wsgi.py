@@ -38,16 +38,20 @@ from ..auth.base import Authenticator
 from ..auth.base import NonceStore
 from ..auth.faults import AuthFault
 from ..exceptions.base import DefinitionError
+from ..exceptions.service import ClientFault
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
 from ..interfaces import DEFAULT_INTERFACES
 from ..interfaces import configure_soap
 from ..interfaces import entry_point_interfaces
 from ..interfaces import exposed_interfaces
+from ..interfaces._json import dumps_bytes
 from ..interfaces.base import BodyStream
 from ..interfaces.base import Interface
 from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
+from ..interfaces.http import HTTPInterface
+from ..interfaces.openapi import openapi_document
 from ..ladonizer.model import ServiceInfo
 from ..ladonizer.registry import DEFAULT_NAMESPACE
 from ..ladonizer.registry import build_services
@@ -75,6 +79,7 @@ from .dispatch import Dispatcher
 from .dispatch import Exchange
 from .dispatch import Step
 from .pages import Pages
+from .routing import Route
 from .routing import RouteKind
 from .routing import Router
 from .security import Authentication
@@ -99,6 +104,19 @@ class EmptyRequest(MalformedRequest):
     """
 
     http_status: int | None = 400
+
+
+class TransportFault(ClientFault):
+    """What the server found wrong with a request before its interface read
+    it (body too large, unknown Content-Encoding...), for an interface that
+    answers such errors with its own faults.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.http_status = status
 
 
 class LadonWSGIApplication:
@@ -231,6 +249,7 @@ class LadonWSGIApplication:
         self._instances: dict[tuple[str, str], Interface] = {}
         # PATH_INFO -> service, interface, subpath: calls to endpoints seen before
         self._endpoints: dict[str, tuple[ServiceInfo, Interface, str]] = {}
+        self._urls: dict[tuple[object, ...], str] = {}
         self._task_schemes = task_schemes
         self._tasks_config: TaskBackend | str | None = (
             tasks if tasks is not None else os.environ.get(DEFAULT_TASKS_ENV)
@@ -316,6 +335,25 @@ class LadonWSGIApplication:
         if self._tasks is not None:
             self._tasks.close()
 
+    def _serves_http(self) -> bool:
+        return any(issubclass(cls, HTTPInterface) for cls in self.interfaces.values())
+
+    def catalog_openapi(self, environ: Mapping[str, Any]) -> Payload:
+        """``/_ladon/openapi.json``: the OpenAPI 3.1 document of every
+        service's ``http`` interface (404 when the app does not serve it)."""
+        names = sorted(n for n, cls in self.interfaces.items() if issubclass(cls, HTTPInterface))
+        if not names:
+            raise NotFound("This application does not serve the http interface")
+        name = "http" if "http" in names else names[0]
+        doc = openapi_document(
+            self.services,
+            self.public_url(environ),
+            name,
+            title=self.pages.catalog_name,
+            description=self.pages.catalog_desc,
+        )
+        return Payload(dumps_bytes(doc), "application/json")
+
     def service(self, name: str) -> ServiceInfo | None:
         """A service by name, case-insensitively."""
         return self._by_name.get(name.lower())
@@ -342,6 +380,31 @@ class LadonWSGIApplication:
         """
         if self.base_url:
             return self.base_url
+        # PERF: the same few hosts come again and again (bounded: the
+        # Host header is client-chosen)
+        get = environ.get
+        key = (
+            get("wsgi.url_scheme"),
+            get("HTTP_HOST"),
+            get("SERVER_NAME"),
+            get("SERVER_PORT"),
+            get("SCRIPT_NAME"),
+            *(
+                (get("HTTP_X_FORWARDED_PROTO"), get("HTTP_X_FORWARDED_HOST"))
+                if self.trust_proxy
+                else ()
+            ),
+            get("HTTP_X_FORWARDED_PREFIX") if self.trust_proxy else None,
+        )
+        url = self._urls.get(key)
+        if url is None:
+            url = self._public_url(environ)
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            self._urls[key] = url
+        return url
+
+    def _public_url(self, environ: Mapping[str, Any]) -> str:
         scheme = str(environ.get("wsgi.url_scheme", "http"))
         host = _host_header(environ.get("HTTP_HOST"))
         port = ""
@@ -377,7 +440,7 @@ class LadonWSGIApplication:
         except HTTPException as exc:
             response = _plain(exc.code or 500, exc.description or exc.name)
             if isinstance(exc, MethodNotAllowed):
-                response.headers["Allow"] = "POST"
+                response.headers["Allow"] = ", ".join(exc.valid_methods or ["POST"])
         except Exception as exc:
             logger.error("Unexpected error handling %s", environ.get("PATH_INFO"), exc_info=exc)
             response = _plain(500, "Internal server error")
@@ -398,12 +461,16 @@ class LadonWSGIApplication:
             if refused is not None:
                 return refused
         if kind is RouteKind.CATALOG:
-            html = self.pages.catalog(self.services, _script(environ), _skin(environ))
+            html = self.pages.catalog(
+                self.services, _script(environ), _skin(environ), openapi=self._serves_http()
+            )
             return Response(html, content_type="text/html; charset=utf-8")
         if kind is RouteKind.STATIC:
             return self.pages.skin_file(route.path, environ)
         if kind is RouteKind.ASSET:
             return self.pages.asset(route.path, environ)
+        if kind is RouteKind.OPENAPI:
+            return self.catalog_openapi(environ)
         service = self.service(route.service)
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
@@ -416,11 +483,17 @@ class LadonWSGIApplication:
                 browser_credentials=self._browser_credentials,
             )
             return Response(html, content_type="text/html; charset=utf-8")
+        return self._endpoint(service, route, path_info, environ)
+
+    def _endpoint(
+        self, service: ServiceInfo, route: Route, path_info: str, environ: WSGIEnviron
+    ) -> Payload:
+        """A request at an interface's URL: its description, or a call."""
         iface = self.interface(service, route.interface)
         if iface is None:
             raise NotFound(f"No interface named {route.interface[:100]!r}")
         wants_wsdl = str(environ.get("QUERY_STRING", "")).lower() in ("wsdl", "wsdl=")
-        if kind is RouteKind.DESCRIPTION or (
+        if route.kind is RouteKind.DESCRIPTION or (
             wants_wsdl and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
         ):
             # ``<endpoint>?wsdl`` is where many SOAP tools look first.
@@ -429,10 +502,16 @@ class LadonWSGIApplication:
             if payload is None:
                 raise NotFound(f"Interface {iface.name} has no description document")
             return payload
-        if environ.get("REQUEST_METHOD") != "POST":
-            raise MethodNotAllowed(
-                description=f"Requests for {service.name} {route.interface} interface must be posted"
-            )
+        verb = environ.get("REQUEST_METHOD")
+        if verb != "POST":
+            methods = iface.http_methods
+            if methods is not None and verb not in methods:
+                raise MethodNotAllowed(
+                    valid_methods=sorted(methods),
+                    description=f"Requests for {service.name} {route.interface} interface "
+                    "must be posted",
+                )
+            return self.post(service, iface, route.path, environ)
         if len(self._endpoints) >= 1024:  # bounded: paths are client-chosen
             self._endpoints.clear()
         self._endpoints[path_info] = (service, iface, route.path)
@@ -466,14 +545,30 @@ class LadonWSGIApplication:
         :param subpath: what follows the interface in the URL (``""`` at
             the endpoint itself).
         """
+        if iface.http_errors_as_faults:
+            try:
+                return self._post(service, iface, subpath, environ)
+            except HTTPException as exc:  # the body could not be read
+                fault = TransportFault(exc.description or exc.name, exc.code or 400)
+                return self.dispatcher.fault(iface, fault, None)
+        return self._post(service, iface, subpath, environ)
+
+    def _post(
+        self, service: ServiceInfo, iface: Interface, subpath: str, environ: WSGIEnviron
+    ) -> Payload:
         exchange = Exchange(service, iface, environ)
         ctype: str = environ.get("CONTENT_TYPE") or ""
         headers = EnvironHeaders(environ)
+        verb: str = environ.get("REQUEST_METHOD") or "POST"
+        base_url = query = ""
+        if iface.wants_base_url:
+            base_url = self.public_url(environ)
+            query = str(environ.get("QUERY_STRING", ""))
         if not (iface.accepts_attachments and ctype[:10].lower() == "multipart/"):
             body = read_body(environ, self.max_content_length)
-            if not body:
+            if not body and not iface.empty_body_ok:
                 return self.dispatcher.fault(iface, _empty(iface), None)
-            request = WireRequest(body, ctype, headers, "POST", subpath)
+            request = WireRequest(body, ctype, headers, verb, subpath, None, query, base_url)
             return self.dispatcher.answer(exchange, request)
         try:
             if content_coding(environ):  # a compressed multipart body: decoded first
@@ -484,14 +579,20 @@ class LadonWSGIApplication:
             parts = read_parts(environ, ctype, self.multipart_limits)
         except ServiceFault as fault:
             return self.dispatcher.fault(iface, fault, None)
-        root, rest = parts[0], parts[1:]
+        form = iface.accepts_form_data and ctype[:19].lower() == "multipart/form-data"
+        root, rest = (None, parts) if form else (parts[0], parts[1:])
         attachments = AttachmentSet([attachment(p.file, p.size, p.headers) for p in rest])
         try:
-            body = root.file.read()
-            if not body:
-                return self.dispatcher.fault(iface, _empty(iface, "first part"), None)
-            content_type = root.content_type or "application/octet-stream"
-            request = WireRequest(body, content_type, headers, "POST", subpath, attachments)
+            if root is None:  # form data: every part is an argument
+                body, content_type = b"", ctype
+            else:
+                body = root.file.read()
+                if not body:
+                    return self.dispatcher.fault(iface, _empty(iface, "first part"), None)
+                content_type = root.content_type or "application/octet-stream"
+            request = WireRequest(
+                body, content_type, headers, verb, subpath, attachments, query, base_url
+            )
             payload = self.dispatcher.answer(exchange, request)
         except BaseException:
             attachments.close()

@@ -17,8 +17,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..exceptions.service import ClientFault
 from ..exceptions.service import ServerFault
+from ..exceptions.service import TaskNotReady
+from ..exceptions.service import UnknownResource
 from ..ladonizer.access import Principal
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
@@ -153,7 +154,7 @@ class TaskCalls:
                 return progress_response(backend.cancel(key, task_id))
             status = self.visible(backend.status(key, task_id), principal)
         except UnknownTask:
-            raise ClientFault(
+            raise UnknownResource(
                 f"Unknown task {task_id[:64]!r}: it does not exist, has expired, "
                 f"or was not started by {method.task_of}"
             ) from None
@@ -188,8 +189,8 @@ class TaskCalls:
             detail = status.error_detail if self.debug else None
             raise ServerFault(f"The task failed: {status.error}", detail=detail)
         if state is TaskState.CANCELLED:
-            raise ClientFault(f"Task {status.task_id} was cancelled; it has no result")
-        raise ClientFault(
+            raise TaskNotReady(f"Task {status.task_id} was cancelled; it has no result")
+        raise TaskNotReady(
             f"Task {status.task_id} has no result yet: it is still {state.value} "
             f"(progress {status.progress:.0%})"
         )

@@ -25,11 +25,14 @@ from typing import Any
 
 from ..exceptions.service import ArgumentError
 from ..exceptions.service import ResultError
+from ._describe import describe_value as describe_value
+from ._strict import strict_json as _strict_json
 from .attachment import AttachmentSet
 from .attachment import as_attachment
 from .attachment import attachment
 from .ladontype import FieldInfo
 from .ladontype import LadonType
+from .spec import Constrained
 from .spec import ListOf
 from .spec import TypeSpec
 from .spec import is_attachment
@@ -67,6 +70,11 @@ class Options:
     filters: bool = True
     #: Dump ``bytes`` as bytes rather than text in ``encoding``.
     raw_bytes: bool = False
+    #: Load only values of the JSON type the published JSON Schema names
+    #: (an integer for ``int``, not ``"40"``; no ``null`` where ``None``
+    #: is not allowed): the ``http`` interface, whose clients are checked
+    #: against its OpenAPI document. Off: Ladon 1.0's lenient rules.
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,24 +87,6 @@ class Converted:
     """
 
     value: Any
-
-
-def describe_value(value: object) -> str:
-    """A short description of a wire value for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int) and value.bit_length() > 256:
-        return "an integer too long to show"
-    if isinstance(value, (str, int, float)):
-        text = repr(value)
-        return text if len(text) <= 40 else text[:37] + "...'"
-    return f"a {type(value).__name__}"
 
 
 class _Bad(Exception):
@@ -268,7 +258,7 @@ def _load_object(cls: type[LadonType], value: object, path: str, opts: Options) 
     obj = cls.__new__(cls)
     for f in cls.ladon_type_info().fields:
         fpath = f"{path}.{f.name}"
-        if f.name in value and not (value[f.name] is None and f.is_list):
+        if f.name in value and not (value[f.name] is None and f.is_list and not opts.strict):
             raw = value[f.name]
             if opts.filters and "incoming_raw" in f.filters:
                 raw = _apply(f.filters["incoming_raw"], raw)
@@ -326,17 +316,19 @@ def _load_ints(values: list[Any] | tuple[Any, ...], path: str, opts: Options) ->
 
 
 def _load_list(spec: ListOf, value: object, path: str, opts: Options) -> list[Any]:
-    if isinstance(value, str) and not value.strip():
+    if isinstance(value, str) and not value.strip() and not opts.strict:
         return []  # an empty XML element
     if not isinstance(value, (list, tuple)):
         raise ArgumentError(path, f"expected a list, got {describe_value(value)}")
     item = spec.item
-    if item is int:
-        return _load_ints(value, path, opts)
-    if item is str:
-        return [
-            v if type(v) is str else load(str, v, f"{path}[{i}]", opts) for i, v in enumerate(value)
-        ]
+    if not opts.strict:
+        if item is int:
+            return _load_ints(value, path, opts)
+        if item is str:
+            return [
+                v if type(v) is str else load(str, v, f"{path}[{i}]", opts)
+                for i, v in enumerate(value)
+            ]
     return [load(item, v, f"{path}[{i}]", opts) for i, v in enumerate(value)]
 
 
@@ -353,20 +345,24 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     t = type(value)
     if t is spec and (spec is int or spec is str):
         return value  # the common case, already right (bool is not int here)
-    if spec is int and t is str:
+    if spec is int and t is str and not opts.strict:
         text: str = value  # type: ignore[assignment]
         if 0 < len(text) < 19 and text.isascii() and text.isdigit():
             return int(text)  # PERF: digits as XML text, the SOAP case
     if value is None:
         if nullable:
             return None
-        if isinstance(spec, ListOf):
+        if isinstance(spec, ListOf) and not opts.strict:
             return []
         raise ArgumentError(path, f"expected {type_name(spec)}, got null")
+    if isinstance(spec, Constrained):
+        return _load_constrained(spec, value, path, opts)
     if isinstance(spec, ListOf):
         return _load_list(spec, value, path, opts)
     loader = _LOADERS.get(spec)
     if loader is not None:
+        if opts.strict:
+            value = _strict_json(spec, value, path)
         try:
             return loader(value, opts)
         except _Bad as exc:
@@ -376,6 +372,34 @@ def load(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
     if is_attachment(spec):
         return _load_attachment(value, path, opts)
     raise ArgumentError(path, f"unsupported type {type_name(spec)}")  # pragma: no cover
+
+
+def _load_constrained(spec: Constrained, value: object, path: str, opts: Options) -> Any:
+    """Load the base value, then check the rules (an enum's value becomes
+    its member)."""
+    base = spec.base
+    if type(value) is base and (
+        base is int or base is str or (base is float and value - value == 0.0)  # type: ignore[operator]
+    ):
+        py: Any = value  # PERF: already right (a finite float: x - x is 0.0)
+    else:
+        py = load(base, value, path, opts)
+    broken = spec.check(py)
+    if broken is not None:
+        raise ArgumentError(path, f"{broken}, got {_shown(py)}")
+    if spec.enum is not None:
+        return spec.enum(py)
+    return py
+
+
+def _shown(value: object) -> str:
+    """What an error message shows of a checked value (of a list: its length)."""
+    if isinstance(value, list):
+        return f"{len(value)} item" + ("" if len(value) == 1 else "s")
+    if isinstance(value, decimal.Decimal):
+        text = format(value, "f")
+        return text if len(text) <= 40 else text[:37] + "..."
+    return describe_value(value)
 
 
 def _load_attachment(value: object, path: str, opts: Options) -> attachment:
@@ -536,6 +560,23 @@ def _dump_object(cls: type[LadonType], value: object, path: str, opts: Options) 
     return out
 
 
+def _dump_constrained(spec: Constrained, value: object, path: str, opts: Options) -> Any:
+    """Check the rules on a result value (an enum member is sent as its
+    value), then dump the base value.
+
+    :raises ResultError: a rule is broken: a bug in the service.
+    """
+    if spec.enum is not None and isinstance(value, spec.enum):
+        value = value.value
+    wire = dump(spec.base, value, path, opts)
+    # what is sent is checked (allow_unsafe may have coerced the value)
+    checked = decimal.Decimal(wire) if spec.base is decimal.Decimal else wire
+    broken = spec.check(checked)
+    if broken is not None:
+        raise ResultError(path, f"{broken}, got {_shown(checked)}")
+    return wire
+
+
 def dump(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool = False) -> Any:
     """Convert a method's Python value to a plain wire value.
 
@@ -547,6 +588,8 @@ def dump(spec: TypeSpec, value: object, path: str, opts: Options, nullable: bool
         if nullable:
             return None
         raise ResultError(path, f"expected {type_name(spec)}, got None")
+    if isinstance(spec, Constrained):
+        return _dump_constrained(spec, value, path, opts)
     if isinstance(spec, ListOf):
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
             raise ResultError(path, f"expected a list, got {type(value).__name__}")

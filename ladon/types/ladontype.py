@@ -31,9 +31,12 @@ from typing import ClassVar
 
 from ..exceptions.base import DefinitionError
 from ..exceptions.ladonizer import DefaultArgTypeMismatch
+from .constraints import DICT_KEYS
+from .constraints import from_dict
 from .spec import NO_DEFAULT
-from .spec import ListOf
 from .spec import Slot
+from .spec import constrain
+from .spec import leaf_of
 from .spec import matches
 from .spec import normalize
 from .spec import split_optional
@@ -73,9 +76,7 @@ class TypeInfo:
         """LadonTypes used by the fields, direct ones only."""
         out: list[type[LadonType]] = []
         for f in self.fields:
-            spec = f.type
-            while isinstance(spec, ListOf):
-                spec = spec.item
+            spec = leaf_of(f.type)
             if isinstance(spec, type) and issubclass(spec, LadonType) and spec not in out:
                 out.append(spec)
         return out
@@ -96,10 +97,10 @@ def _dict_field(cls: type, name: str, decl: dict[str, Any]) -> FieldInfo:
             f"{where}: a field declared as a dict needs a 'type' key, e.g. "
             "{'type': str, 'nullable': True}"
         )
-    unknown = set(decl) - {"type", "doc", "nullable", "default", "filters"}
+    unknown = set(decl) - {"type", "doc", "nullable", "default", "filters", *DICT_KEYS}
     if unknown:
         raise DefinitionError(f"{where}: unknown field option(s) {sorted(unknown)}")
-    spec = normalize(decl["type"], where)
+    spec = constrain(normalize(decl["type"], where), from_dict(decl, where), where)
     nullable = bool(decl.get("nullable", False))
     default = decl.get("default", NO_DEFAULT)
     if default is not NO_DEFAULT and not ((default is None and nullable) or matches(spec, default)):
@@ -135,7 +136,7 @@ def _compile(cls: type[LadonType]) -> TypeInfo:
     for klass in reversed(cls.__mro__):
         if klass is LadonType or klass is object or "__annotations__" not in vars(klass):
             continue
-        hints.update(typing.get_type_hints(klass))
+        hints.update(typing.get_type_hints(klass, include_extras=True))
     fields: dict[str, FieldInfo] = {}
     class_vars: set[str] = set()
     for name, hint in hints.items():

@@ -6,7 +6,10 @@ A spec is one of
   ``datetime.datetime``, ``datetime.date``, ``decimal.Decimal``),
 * :class:`~ladon.types.attachment.attachment`,
 * a :class:`~ladon.types.ladontype.LadonType` subclass,
-* :class:`ListOf` of a spec (written ``[T]`` or ``list[T]`` by service code).
+* :class:`ListOf` of a spec (written ``[T]`` or ``list[T]`` by service code),
+* :class:`Constrained`: a primitive or a list with declared constraints
+  (``Annotated[int, Ge(1)]``, ``Literal["a", "b"]``, an ``enum.Enum``
+  subclass; see :mod:`ladon.types.constraints`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,16 @@ import enum
 import types
 import typing
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 from typing import Final
 
 from ..exceptions.ladonizer import NeedToDefineParseTimeException
+from .constraints import Check
+from .constraints import ConstraintError
+from .constraints import Constraints
+from .constraints import compile_constraints
+from .constraints import from_metadata
 
 PRIMITIVES: tuple[type, ...] = (
     int,
@@ -44,7 +53,98 @@ class ListOf:
     item: TypeSpec
 
 
-TypeSpec = type | ListOf
+@dataclass(frozen=True, slots=True)
+class Constrained:
+    """A primitive (or a list) whose values must also keep ``constraints``.
+
+    :param base: the primitive type (``int``, ``str``...) or the
+        :class:`ListOf` the rules apply to.
+    :param constraints: the rules.
+    :param enum: the ``enum.Enum`` subclass the values stand for (methods
+        get and return its members; the wire carries their values).
+
+    Build it with :func:`constrain`, which checks the rules.
+
+    .. versionadded:: 2.0
+    """
+
+    base: type | ListOf
+    constraints: Constraints
+    enum: type[enum.Enum] | None = None
+    check: Check = field(default=lambda v: None, compare=False, hash=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The enum's name, or the base type's."""
+        return self.enum.__name__ if self.enum is not None else type_name(self.base)
+
+
+TypeSpec = type | ListOf | Constrained
+
+_NUMBERS = (int, float, decimal.Decimal)
+
+
+def constrain(
+    base: TypeSpec, constraints: Constraints, where: str, enum_cls: type[enum.Enum] | None = None
+) -> TypeSpec:
+    """``base`` with ``constraints`` (merged with those it already has).
+
+    :raises ConstraintError: a rule does not apply to ``base`` or cannot hold.
+    """
+    if isinstance(base, Constrained):
+        if base.enum is not None and constraints:
+            raise ConstraintError(
+                f"{where}: {base.enum.__name__} is an enumeration; its values are the only rule"
+            )
+        enum_cls = base.enum
+        constraints = base.constraints.merged(constraints, where)
+        base = base.base
+    if not constraints:
+        return base
+    if isinstance(base, ListOf):
+        kind = "list"
+    elif enum_cls is not None:
+        kind = "choice"
+    elif base in _NUMBERS:
+        kind = "number"
+    elif base is str:
+        kind = "text"
+    else:
+        kind = "other"
+    compiled = compile_constraints(
+        constraints, kind, where, integral=base is int, is_list=kind == "list"
+    )
+    return Constrained(base, constraints, enum_cls, compiled.check)
+
+
+def _enum_spec(cls: type[enum.Enum], where: str) -> Constrained:
+    values = tuple(m.value for m in cls)
+    kinds = {type(v) for v in values}
+    if kinds <= {str}:
+        base: type = str
+    elif kinds <= {int}:
+        base = int
+    else:
+        raise NeedToDefineParseTimeException(
+            f"{where}: the values of {cls.__name__} must be all str or all int, "
+            f"got {sorted(k.__name__ for k in kinds)}"
+        )
+    spec = constrain(base, Constraints(choices=values), where, cls)
+    assert isinstance(spec, Constrained)
+    return spec
+
+
+def _literal_spec(choices: tuple[object, ...], where: str) -> TypeSpec:
+    kinds = {type(v) for v in choices}
+    if kinds <= {str}:
+        base: type = str
+    elif kinds <= {int}:
+        base = int
+    else:
+        raise NeedToDefineParseTimeException(
+            f"{where}: Literal values must be all str or all int, got {choices!r}"
+        )
+    return constrain(base, Constraints(choices=tuple(dict.fromkeys(choices))), where)
 
 
 class _NoDefault(enum.Enum):
@@ -105,6 +205,19 @@ class Slot:
         raise LookupError(self.name)
 
 
+def base_of(spec: TypeSpec) -> type | ListOf:
+    """``spec`` without its constraints (the type its values have on the wire)."""
+    return spec.base if isinstance(spec, Constrained) else spec
+
+
+def leaf_of(spec: TypeSpec) -> type:
+    """The type at the bottom of lists and constraints (``Point`` for
+    ``list[Annotated[Point, ...]]``; an enum's base for an enum)."""
+    while not isinstance(spec, type):
+        spec = spec.item if isinstance(spec, ListOf) else spec.base
+    return spec
+
+
 def is_ladontype(spec: object) -> bool:
     """True for a :class:`LadonType` subclass."""
     return isinstance(spec, type) and getattr(spec, "_ladon_is_type", False) is True
@@ -119,6 +232,8 @@ def type_name(spec: TypeSpec) -> str:
     """A short readable name: ``int``, ``[Point]``."""
     if isinstance(spec, ListOf):
         return f"[{type_name(spec.item)}]"
+    if isinstance(spec, Constrained):
+        return spec.name
     if spec is datetime.datetime:
         return "datetime"
     if spec is decimal.Decimal:
@@ -133,8 +248,16 @@ def normalize(declared: object, where: str) -> TypeSpec:
     :param where: where it was written, for the error message.
     :raises DefinitionError: for anything Ladon cannot serve.
     """
-    if isinstance(declared, ListOf):
+    if isinstance(declared, ListOf | Constrained):
         return declared
+    origin = typing.get_origin(declared)
+    if origin is typing.Annotated:
+        inner, *metadata = typing.get_args(declared)
+        return constrain(normalize(inner, where), from_metadata(metadata, where), where)
+    if origin is typing.Literal:
+        return _literal_spec(typing.get_args(declared), where)
+    if isinstance(declared, type) and issubclass(declared, enum.Enum):
+        return _enum_spec(declared, where)
     if isinstance(declared, list):
         if len(declared) != 1:
             raise NeedToDefineParseTimeException(
@@ -142,7 +265,6 @@ def normalize(declared: object, where: str) -> TypeSpec:
                 f"got {declared!r}"
             )
         return ListOf(normalize(declared[0], where))
-    origin = typing.get_origin(declared)
     if origin in (list, typing.List):  # noqa: UP006 - typing.List is what users may write
         (arg,) = typing.get_args(declared) or (None,)
         if arg is None:
@@ -156,7 +278,8 @@ def normalize(declared: object, where: str) -> TypeSpec:
         return declared
     raise NeedToDefineParseTimeException(
         f"{where}: unsupported type {declared!r}; use int, float, bool, str, bytes, "
-        "datetime, date, Decimal, attachment, a LadonType subclass, or a list of one of these"
+        "datetime, date, Decimal, attachment, a LadonType subclass, an Enum, a Literal, "
+        "or a list of one of these (Annotated with constraints)"
     )
 
 
@@ -165,9 +288,8 @@ def contains_attachment(spec: TypeSpec) -> bool:
     or in LadonType fields, at any depth)."""
     seen: set[type] = set()
 
-    def visit(s: TypeSpec) -> bool:
-        while isinstance(s, ListOf):
-            s = s.item
+    def visit(spec: TypeSpec) -> bool:
+        s = leaf_of(spec)
         if is_attachment(s):
             return True
         if is_ladontype(s) and s not in seen:
@@ -179,8 +301,16 @@ def contains_attachment(spec: TypeSpec) -> bool:
 
 
 def split_optional(annotation: object) -> tuple[object, bool]:
-    """Split ``T | None`` / ``Optional[T]`` into ``(T, True)``; else ``(T, False)``."""
+    """Split ``T | None`` / ``Optional[T]`` into ``(T, True)``; else ``(T, False)``.
+    ``Annotated[T | None, ...]`` gives ``(Annotated[T, ...], True)``."""
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner, *metadata = typing.get_args(annotation)
+        inner, nullable = split_optional(inner)
+        if nullable:
+            annotated = (inner, *metadata)
+            return typing.Annotated[annotated], True
+        return annotation, False
     if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1 and len(typing.get_args(annotation)) == 2:
@@ -193,6 +323,10 @@ def matches(spec: TypeSpec, value: object) -> bool:
     defaults). ``bool`` is not an ``int`` and vice versa."""
     if isinstance(spec, ListOf):
         return isinstance(value, (list, tuple)) and all(matches(spec.item, v) for v in value)
+    if isinstance(spec, Constrained):
+        if spec.enum is not None and isinstance(value, spec.enum):
+            return True
+        return matches(spec.base, value) and spec.check(value) is None
     if spec is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if spec is float:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from ..types.constraints import Constraints
+from ..types.constraints import json_schema_keywords
+from ..types.spec import Constrained
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
@@ -120,7 +124,11 @@ _PY_NAMES: Mapping[type, str] = MappingProxyType(
 
 
 def json_type(spec: TypeSpec) -> Any:
-    """The JSON-WSP type name of a spec (a one-element list for lists)."""
+    """The JSON-WSP type name of a spec (a one-element list for lists; the
+    base type's name for a constrained one, whose rules are described
+    beside it)."""
+    if isinstance(spec, Constrained):
+        spec = spec.base
     if isinstance(spec, ListOf):
         return [json_type(spec.item)]
     name = JSON_TYPES.get(spec)
@@ -131,9 +139,47 @@ def json_type(spec: TypeSpec) -> Any:
     return spec.__name__
 
 
-def array_name(spec: ListOf) -> str:
-    """``ArrayOf<PythonClassName>``, as Ladon 1.0 named list types in WSDL."""
-    item = spec.item
-    if isinstance(item, ListOf):
-        return "ArrayOf" + array_name(item)
-    return "ArrayOf" + _PY_NAMES.get(item, item.__name__)
+def rule_keys(spec: TypeSpec) -> dict[str, Any]:
+    """The constraints of a spec as keys of a JSON description (JSON-WSP):
+    the JSON Schema keywords (``minimum``, ``maxLength``, ``pattern``,
+    ``enum``...); a list's item rules under ``items``. Empty without rules.
+    """
+    out: dict[str, Any] = {}
+    if isinstance(spec, Constrained):
+        out.update(json_schema_keywords(spec.constraints, isinstance(spec.base, ListOf)))
+        spec = spec.base
+    if isinstance(spec, ListOf):
+        item = rule_keys(spec.item)
+        if item:
+            out["items"] = item
+    return out
+
+
+def rules_tag(constraints: Constraints) -> str:
+    """A short name for a set of constraints, stable across runs (the list
+    types of constrained items need names of their own)."""
+    return hashlib.sha256(repr(constraints).encode()).hexdigest()[:8]
+
+
+def item_name(spec: TypeSpec) -> str:
+    """The part of an ``ArrayOf...`` name that names the item type:
+    ``int``, ``Point``, ``Color`` (an enum), ``int_1a2b3c4d`` (an int with
+    constraints)."""
+    if isinstance(spec, Constrained):
+        if spec.enum is not None:
+            return spec.enum.__name__
+        if isinstance(spec.base, ListOf):
+            return array_name(spec)
+        return f"{item_name(spec.base)}_{rules_tag(spec.constraints)}"
+    if isinstance(spec, ListOf):
+        return array_name(spec)
+    return _PY_NAMES.get(spec, spec.__name__)
+
+
+def array_name(spec: ListOf | Constrained) -> str:
+    """``ArrayOf<PythonClassName>``, as Ladon 1.0 named list types in WSDL
+    (a list with a length rule: ``ArrayOfint_1a2b3c4d``)."""
+    if isinstance(spec, Constrained):
+        assert isinstance(spec.base, ListOf)
+        return f"{array_name(spec.base)}_{rules_tag(spec.constraints)}"
+    return "ArrayOf" + item_name(spec.item)

@@ -4,8 +4,8 @@ Debian's ``apache2`` and ``libapache2-mod-wsgi-py3`` (``.ci/run`` installs
 them when missing). That mod_wsgi embeds Debian's ``/usr/bin/python3``, not
 the test venv's interpreter, so the test lays out a self-contained
 application folder the way a deployment would: the ``ladon`` package, the
-examples and the runtime dependencies (werkzeug, jinja2, markupsafe, lxml)
-copied from the venv, which works when both interpreters have the same
+examples and the runtime dependencies (werkzeug, jinja2, markupsafe, lxml;
+annotated-types for the examples) copied from the venv, which works when both interpreters have the same
 ``X.Y`` version (checked first). Apache runs in the foreground as a process
 of the test (``-DFOREGROUND``), with its config, logs and sockets in a
 temporary folder and a free port on 127.0.0.1, mounted under ``/api``; the
@@ -42,6 +42,9 @@ MODULES = Path("/usr/lib/apache2/modules")
 MOD_WSGI = MODULES / "mod_wsgi.so"
 INSTALL = "apt-get install -y apache2 libapache2-mod-wsgi-py3"
 RUNTIME_PACKAGES = ("werkzeug", "jinja2", "markupsafe", "lxml")
+#: What the examples themselves import (ladon[constraints]: the attachments
+#: example bounds its report with annotated-types constraints).
+EXAMPLE_PACKAGES = ("annotated_types",)
 
 CONFIG = """\
 ServerRoot "{root}"
@@ -116,7 +119,7 @@ def site() -> Iterator[Path]:
         for sub in ("lib", "wsgi", "logs", "run"):
             (root / sub).mkdir()
         _copy_package("ladon", root / "lib")
-        for name in RUNTIME_PACKAGES:
+        for name in RUNTIME_PACKAGES + EXAMPLE_PACKAGES:
             _copy_package(name, root / "lib")
         shutil.copytree(EXAMPLES, root / "examples", ignore=shutil.ignore_patterns("__pycache__"))
         for path in [root, *root.rglob("*")]:

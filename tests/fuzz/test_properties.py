@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ FAST = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     database=None,
 )
-IFACES = ["soap", "soap11", "soap12", "jsonwsp", "jsonrpc10", "jsonrpc", "xmlrpc"]
+IFACES = ["soap", "soap11", "soap12", "jsonwsp", "jsonrpc10", "jsonrpc", "xmlrpc", "http"]
 JSON_CT = {"Content-Type": "application/json"}
 XML_CT = {"Content-Type": "text/xml"}
 
@@ -65,11 +66,15 @@ def interfaces() -> dict[str, Interface]:
     return out
 
 
-def decode(iface: Interface, body: bytes, headers: dict[str, str]) -> None:
+def decode(
+    iface: Interface, body: bytes, headers: dict[str, str], path: str = "", method: str = "POST"
+) -> None:
     """Decode, and when that works, encode a fault and a result for each
     call (and the answer of a batch): every step may fail with a fault only."""
     ctype = headers.get("Content-Type", "")
-    request = WireRequest(body, ctype, EnvironHeaders({"CONTENT_TYPE": ctype}))
+    request = WireRequest(
+        body, ctype, EnvironHeaders({"CONTENT_TYPE": ctype}), method, path, query=path[-9:]
+    )
     try:
         decoded = iface.decode_call(request)
     except ServiceFault as fault:
@@ -98,6 +103,28 @@ def decode(iface: Interface, body: bytes, headers: dict[str, str]) -> None:
 def test_json_parsers_never_escape(interfaces: dict[str, Interface], name: str, data: Any) -> None:
     body = data.draw(json_request(name) | st.binary(max_size=200))
     decode(interfaces[name], body, JSON_CT)
+
+
+HTTP_PATHS = st.sampled_from(
+    ["/echo", "/add", "/nope", "", "/echo/tasks/x", "/draw/tasks/x/result", "/a/tasks/b/cancel"]
+) | st.text(max_size=30).map(lambda t: "/" + t)
+JSON_ARGS = st.dictionaries(st.sampled_from(["text", "a", "b", "points", "x"]), plain, max_size=3)
+
+
+@FAST
+@given(
+    path=HTTP_PATHS,
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD"]),
+    body=JSON_ARGS.map(lambda d: json.dumps(d, default=str).encode())
+    | json_request("jsonwsp")
+    | st.binary(max_size=200),
+    ctype=st.sampled_from(["application/json", "application/problem+json", "", "text/plain"])
+    | st.text(max_size=40),
+)
+def test_the_http_interface_never_escapes(
+    interfaces: dict[str, Interface], path: str, method: str, body: bytes, ctype: str
+) -> None:
+    decode(interfaces["http"], body, {"Content-Type": ctype}, path, method)
 
 
 @pytest.mark.parametrize("name", ["soap", "soap11", "soap12", "xmlrpc"])
@@ -138,15 +165,44 @@ def _specs() -> list[Any]:
         decimal.Decimal,
         attachment,
     ]
-    return prims + [
-        ListOf(int),
-        ListOf(ListOf(str)),
-        Point,
-        Polygon,
-        Style,
-        Invoice,
-        ListOf(Polygon),
+    from typing import Annotated
+    from typing import Literal
+
+    from annotated_types import Ge
+    from annotated_types import Len
+    from annotated_types import MultipleOf
+    from constrained import Color
+    from constrained import Item
+    from constrained import LegacyItem
+
+    from ladon import Pattern
+    from ladon.types.spec import normalize
+
+    constrained = [
+        normalize(t, "fuzz")
+        for t in (
+            Annotated[int, Ge(0), MultipleOf(3)],
+            Annotated[str, Len(1, 4), Pattern("[a-z]+( [a-z]+)?")],
+            Annotated[list[Annotated[float, Ge(0)]], Len(0, 3)],
+            Literal["a", "b"],
+            Color,
+        )
     ]
+    return (
+        prims
+        + constrained
+        + [
+            Item,
+            LegacyItem,
+            ListOf(int),
+            ListOf(ListOf(str)),
+            Point,
+            Polygon,
+            Style,
+            Invoice,
+            ListOf(Polygon),
+        ]
+    )
 
 
 SPECS = _specs()
@@ -154,10 +210,12 @@ SPECS = _specs()
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: getattr(s, "__name__", repr(s)))
 @FAST
-@given(value=plain, nullable=st.booleans())
-def test_load_answers_a_value_or_an_argument_error(spec: Any, value: Any, nullable: bool) -> None:
+@given(value=plain, nullable=st.booleans(), strict=st.booleans())
+def test_load_answers_a_value_or_an_argument_error(
+    spec: Any, value: Any, nullable: bool, strict: bool
+) -> None:
     try:
-        load(spec, value, "arg", Options(), nullable)
+        load(spec, value, "arg", Options(strict=strict), nullable)
     except ServiceFault as fault:
         assert fault.is_client and fault.faultstring.startswith('Argument "arg')
 

@@ -38,6 +38,7 @@ from ladon.ladonizer.model import MethodKind
 from ladon.ladonizer.model import ServiceInfo
 from ladon.server.wsgi import LadonWSGIApplication
 from ladon.types.ladontype import LadonType
+from ladon.types.spec import Constrained
 from ladon.types.spec import ListOf
 from ladon.types.spec import TypeSpec
 from ladon.types.spec import is_attachment
@@ -183,7 +184,13 @@ def test_the_embedded_schema_check_catches_a_broken_schema(
 
 
 def sample(spec: TypeSpec, depth: int = 0) -> Any:
-    """A value of ``spec`` as nested dicts, lists and text."""
+    """A value of ``spec`` as nested dicts, lists and text (within the
+    rules of a constrained spec the examples declare: an enum's first
+    value, else the base type's sample)."""
+    if isinstance(spec, Constrained):
+        if spec.enum is not None:
+            return str(next(iter(spec.enum)).value)
+        return sample(spec.base, depth)
     if isinstance(spec, ListOf):
         return [sample(spec.item, depth + 1) for _ in range(2)] if depth < 4 else []
     if isinstance(spec, type) and issubclass(spec, LadonType):
@@ -194,7 +201,7 @@ def sample(spec: TypeSpec, depth: int = 0) -> Any:
         }
     if is_attachment(spec):
         return base64.b64encode(b"some bytes").decode()
-    return {
+    samples: dict[object, str] = {
         int: "3",
         float: "2.5",
         bool: "true",
@@ -203,7 +210,8 @@ def sample(spec: TypeSpec, depth: int = 0) -> Any:
         datetime.datetime: "2024-01-02T03:04:05Z",
         datetime.date: "2024-01-02",
         decimal.Decimal: "1.25",
-    }[spec]
+    }
+    return samples[spec]
 
 
 def markup(name: str, value: Any, python: bool) -> str:

@@ -77,6 +77,9 @@
     if (spec.nullable) {
       out.push("nullable");
     }
+    if (spec.rules && spec.rules.text) {
+      out.push(spec.rules.text.join(", "));
+    }
     return out.join(" · ");
   }
 
@@ -91,7 +94,73 @@
     return !spec.optional && !spec.nullable;
   }
 
+  // The first declared rule (page model "rules": JSON Schema keywords) a
+  // value breaks, worded as the server words it; null when it keeps them.
+  function ruleProblem(rules, value) {
+    if (!rules) {
+      return null;
+    }
+    if (typeof value === "number") {
+      if (rules.minimum !== undefined && !(value >= rules.minimum)) { return "must be ≥ " + rules.minimum; }
+      if (rules.exclusiveMinimum !== undefined && !(value > rules.exclusiveMinimum)) { return "must be > " + rules.exclusiveMinimum; }
+      if (rules.maximum !== undefined && !(value <= rules.maximum)) { return "must be ≤ " + rules.maximum; }
+      if (rules.exclusiveMaximum !== undefined && !(value < rules.exclusiveMaximum)) { return "must be < " + rules.exclusiveMaximum; }
+    }
+    if (typeof value === "string") {
+      var n = Array.from(value).length;
+      if (rules.minLength !== undefined && n < rules.minLength) { return "must have at least " + rules.minLength + " characters"; }
+      if (rules.maxLength !== undefined && n > rules.maxLength) { return "must have at most " + rules.maxLength + " characters"; }
+      if (rules.pattern !== undefined) {
+        try {
+          if (!new RegExp(rules.pattern).test(value)) { return "must match " + rules.patternText; }
+        } catch (e) {
+          return null; // the server checks it
+        }
+      }
+    }
+    if (rules["enum"] !== undefined && rules["enum"].indexOf(value) < 0) {
+      return "must be one of " + rules["enum"].join(", ");
+    }
+    return null;
+  }
+
+  function choiceWidget(type, spec, id) {
+    var choices = spec.rules["enum"];
+    var select = el("select", { id: id, "data-type": type });
+    select.appendChild(el("option", { value: "", text: isRequired(spec) ? "— choose —" : "(not sent)" }));
+    choices.forEach(function (choice, i) {
+      var option = el("option", { value: String(i), text: String(choice) });
+      if (spec.optional && spec["default"] === choice) {
+        option.selected = true;
+      }
+      select.appendChild(option);
+    });
+    var error = el("p", { className: "field-error", id: id + "-error", role: "alert", hidden: true });
+    select.setAttribute("aria-describedby", error.id);
+    return {
+      element: el("div", { className: "control" }, [select, error]),
+      read: function (problems, path) {
+        error.hidden = true;
+        select.classList.remove("invalid");
+        if (select.value === "") {
+          if (isRequired(spec)) {
+            select.classList.add("invalid");
+            error.textContent = path + " is required";
+            error.hidden = false;
+            problems.push({ path: path, input: select });
+            return { present: false };
+          }
+          return spec.nullable && !spec.optional ? { present: true, value: null } : { present: false };
+        }
+        return { present: true, value: choices[Number(select.value)] };
+      }
+    };
+  }
+
   function scalarWidget(type, spec, id) {
+    if (spec.rules && spec.rules["enum"] !== undefined) {
+      return choiceWidget(type, spec, id);
+    }
     if (type === "bool") {
       var box = el("input", { type: "checkbox", id: id, "data-type": "bool" });
       box.checked = spec.default === true;
@@ -113,6 +182,11 @@
       type: "text",
       id: id,
       "data-type": type,
+      minlength: spec.rules ? spec.rules.minLength : null,
+      maxlength: spec.rules ? spec.rules.maxLength : null,
+      min: spec.rules ? spec.rules.minimum : null,
+      max: spec.rules ? spec.rules.maximum : null,
+      title: spec.rules && spec.rules.text ? spec.rules.text.join(", ") : null,
       inputmode: (type === "int" || type === "float" || type === "decimal") ? "decimal" : null,
       placeholder: hasDefault ? "default: " + String(spec.default) : placeholders[type] || "",
       autocomplete: "off",
@@ -121,11 +195,21 @@
     var error = el("p", { className: "field-error", id: id + "-error", role: "alert", hidden: true });
     input.setAttribute("aria-describedby", error.id);
 
-    function flag(path) {
+    function flag(path, rule) {
       input.classList.add("invalid");
       input.setAttribute("aria-invalid", "true");
-      error.textContent = path + " is required";
+      error.textContent = path + (rule ? " " + rule : " is required");
       error.hidden = false;
+    }
+
+    // A value breaking a declared rule is refused here, as the server would.
+    function checked(problems, path, value) {
+      var rule = ruleProblem(spec.rules, value);
+      if (rule) {
+        flag(path, rule);
+        problems.push({ path: path, input: input, rule: rule });
+      }
+      return { present: true, value: value };
     }
 
     function unflag() {
@@ -157,13 +241,13 @@
           return { present: false };
         }
         if (type === "str" || type === "bytes") {
-          return { present: true, value: text };
+          return checked(problems, path, text);
         }
         if (type === "int" && INT_RE.test(trimmed)) {
-          return { present: true, value: Number(trimmed) };
+          return checked(problems, path, Number(trimmed));
         }
         if (type === "float" && FLOAT_RE.test(trimmed) && isFinite(Number(trimmed))) {
-          return { present: true, value: Number(trimmed) };
+          return checked(problems, path, Number(trimmed));
         }
         // Anything else goes as text: the service says what is wrong with it.
         return { present: true, value: trimmed };
@@ -447,8 +531,11 @@
   };
 
   Console.prototype.refuse = function (problems) {
-    var names = problems.map(function (p) { return p.path; });
-    this.formError.textContent = names.length === 1
+    var broken = problems.filter(function (p) { return p.rule; });
+    var names = problems.filter(function (p) { return !p.rule; }).map(function (p) { return p.path; });
+    this.formError.textContent = broken.length
+      ? "Not sent: " + broken.map(function (p) { return p.path + " " + p.rule; }).join("; ") + "."
+      : names.length === 1
       ? "Not sent: the required field " + names[0] + " is empty."
       : "Not sent: the required fields " + names.join(", ") + " are empty.";
     this.formError.hidden = false;

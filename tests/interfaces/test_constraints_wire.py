@@ -1,0 +1,231 @@
+"""Declared constraints are enforced before the method runs, identically on
+every interface (issue 16): for every interface and every kind of
+constraint, the boundary values pass and the first value beyond fails with
+the protocol's fault naming the path and the broken rule. A result that
+breaks its declared rules is a server fault, logged."""
+
+from __future__ import annotations
+
+import decimal
+import json
+import logging
+import xmlrpc.client
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+from lxml import etree
+from webtest import TestApp
+
+from ladon.interfaces import DEFAULT_INTERFACES
+from ladon.server.wsgi import LadonWSGIApplication
+
+SERVICES = Path(__file__).resolve().parents[1] / "services"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+#: Every interface that calls methods (soap's alias is the same class).
+INTERFACES = sorted(n for n in DEFAULT_INTERFACES if n != "soapdocumentliteral")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestApp]:
+    app = LadonWSGIApplication(["constrained"], [str(SERVICES)])
+    yield TestApp(app)
+    app.close()
+
+
+@dataclass
+class Answer:
+    ok: bool
+    value: Any = None
+    message: str = ""
+    status: int = 200
+
+
+def _soap_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(f"<item>{_soap_value(v)}</item>" for v in value)
+    if isinstance(value, dict):
+        return "".join(f"<{k}>{_soap_value(v)}</{k}>" for k, v in value.items())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape(str(value))
+
+
+def _soap(client: TestApp, iface: str, method: str, args: dict[str, Any]) -> Answer:
+    inner = "".join(f"<{k}>{_soap_value(v)}</{k}>" for k, v in args.items())
+    body = (
+        f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body><m:{method} xmlns:m="urn:Limits">{inner}'
+        f"</m:{method}></e:Body></e:Envelope>"
+    )
+    r = client.post(f"/Limits/{iface}", body, content_type="text/xml", expect_errors=True)
+    root = etree.fromstring(r.body)
+    fault = root.find(f".//{{{SOAP_ENV}}}Fault")
+    if fault is not None:
+        return Answer(False, message=fault.findtext("faultstring") or "", status=r.status_int)
+    response = root.find(f"{{{SOAP_ENV}}}Body")[0]  # type: ignore[index]
+    return Answer(True, etree.tostring(response, encoding="unicode"), status=r.status_int)
+
+
+def _json(client: TestApp, iface: str, method: str, args: dict[str, Any]) -> Answer:
+    if iface == "jsonwsp":
+        body: Any = {"methodname": method, "args": args}
+    elif iface == "jsonrpc10":
+        body = {"method": method, "params": list(args.values()), "id": 1}
+    elif iface == "jsonrpc":
+        body = {"jsonrpc": "2.0", "method": method, "params": args, "id": 1}
+    else:
+        r = client.post(
+            f"/Limits/http/{method}",
+            json.dumps(args, default=str),
+            content_type="application/json",
+            expect_errors=True,
+        )
+        if r.status_int >= 400:
+            assert r.content_type == "application/problem+json"
+            assert r.json["status"] == r.status_int
+            return Answer(False, message=r.json["detail"], status=r.status_int)
+        return Answer(True, r.json, status=r.status_int)
+    r = client.post(
+        f"/Limits/{iface}", json.dumps(body, default=str), content_type="application/json"
+    )
+    data = r.json
+    if iface == "jsonwsp":
+        if data["type"] == "jsonwsp/fault":
+            return Answer(False, message=data["fault"]["string"], status=r.status_int)
+        return Answer(True, data["result"])
+    if iface == "jsonrpc":
+        if "error" in data:
+            return Answer(False, message=data["error"]["message"], status=data["error"]["code"])
+        return Answer(True, data["result"])
+    if data["error"] is not None:
+        return Answer(False, message=data["error"]["string"], status=r.status_int)
+    return Answer(True, data["result"])
+
+
+def _xmlrpc(client: TestApp, method: str, args: dict[str, Any]) -> Answer:
+    values = [str(v) if isinstance(v, decimal.Decimal) else v for v in args.values()]
+    body = xmlrpc.client.dumps(tuple(values), method, allow_none=True)
+    r = client.post("/Limits/xmlrpc", body, content_type="text/xml")
+    try:
+        (result,), _ = xmlrpc.client.loads(r.body)
+    except xmlrpc.client.Fault as fault:
+        return Answer(False, message=fault.faultString, status=fault.faultCode)
+    return Answer(True, result)
+
+
+def call(client: TestApp, iface: str, method: str, **args: Any) -> Answer:
+    if iface in ("soap", "soap11"):
+        return _soap(client, iface, method, args)
+    if iface == "xmlrpc":
+        return _xmlrpc(client, method, args)
+    return _json(client, iface, method, args)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A method, its boundary values (accepted), the first values beyond
+    (refused) and what the refusal says."""
+
+    method: str
+    good: tuple[Any, ...]
+    bad: tuple[Any, ...]
+    rule: str
+    path: str = "value"
+    arg: str = "value"
+
+
+def _item(**kw: Any) -> dict[str, Any]:
+    return {"name": "tea", "price": "1.50", "quantity": 1, "color": "red", **kw}
+
+
+CASES = [
+    Case("ge", (1,), (0,), "must be ≥ 1"),
+    Case("gt", (0.001,), (0.0,), "must be > 0"),
+    Case("le", (64,), (65,), "must be ≤ 64"),
+    Case("lt", (1.4999,), (1.5,), "must be < 1.5"),
+    Case("multiple", (0, 5, -10), (6,), "must be a multiple of 5"),
+    Case("minlen", ("ab",), ("a",), "must have at least 2 characters"),
+    Case("maxlen", ("abc",), ("abcd",), "must have at most 3 characters"),
+    Case("length", ([1], [1, 2]), ([1, 2, 3],), "must have at most 2 items"),
+    Case("interval", (1, 9), (0, 10), "must be"),
+    Case("pattern", ("abc",), ("abc1",), "must match [a-z]+"),
+    Case("color", ("red", "green"), ("blue",), "must be one of red, green"),
+    Case("size", ("S", "L"), ("XL",), "must be one of S, M, L"),
+    Case("items", ([0, 3],), ([0, -1],), "must be ≥ 0", path="value[1]"),
+    Case(
+        "order",
+        ([_item(), _item(price="0", quantity=99), _item(color="green")],),
+        ([_item(), _item(), _item(price="-0.01")],),
+        "must be ≥ 0",
+        path="items[2].price",
+        arg="items",
+    ),
+    Case(
+        "legacy",
+        ({"code": "ABC", "weight": 0.5, "tags": ["a", "b"]},),
+        ({"code": "ABCD", "weight": 0.5, "tags": []},),
+        "must match [A-Z]{3}",
+        path="item.code",
+        arg="item",
+    ),
+]
+
+
+def _ids(case: Case) -> str:
+    return case.method
+
+
+@pytest.mark.parametrize("iface", INTERFACES)
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_boundary_values_pass_and_the_first_beyond_fails_naming_path_and_rule(
+    client: TestApp, iface: str, case: Case
+) -> None:
+    for good in case.good:
+        answer = call(client, iface, case.method, **{case.arg: good})
+        assert answer.ok, f"{iface} {case.method}({good!r}) refused: {answer.message}"
+    for bad in case.bad:
+        answer = call(client, iface, case.method, **{case.arg: bad})
+        assert not answer.ok, f"{iface} {case.method}({bad!r}) was accepted"
+        assert f'Argument "{case.path}": {case.rule}' in answer.message, answer.message
+        if iface == "http":
+            assert answer.status == 422
+        elif iface == "jsonrpc":
+            assert answer.status == -32602  # Invalid params
+        elif iface in ("soap", "soap11"):
+            assert answer.status == 500  # SOAP faults: HTTP 500, Client code
+
+
+def test_the_problem_names_the_path_of_the_broken_value(client: TestApp) -> None:
+    r = client.post_json(
+        "/Limits/http/order",
+        {"items": [_item(), _item(), _item(price="-1")]},
+        expect_errors=True,
+    )
+    assert r.status_int == 422
+    assert r.json["path"] == "items[2].price"
+    assert r.json["detail"] == 'Argument "items[2].price": must be ≥ 0, got -1'
+
+
+def test_an_enum_arrives_as_its_member_and_leaves_as_its_value(client: TestApp) -> None:
+    r = client.post_json("/Limits/http/color", {"value": "green"})
+    assert r.json == "green"
+
+
+@pytest.mark.parametrize("iface", INTERFACES)
+def test_a_result_breaking_its_rule_is_a_server_fault_and_logged(
+    client: TestApp, iface: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert call(client, iface, "double", value=5).ok  # 10: still ≤ 10
+    with caplog.at_level(logging.ERROR, logger="ladon"):
+        answer = call(client, iface, "double", value=6)
+    assert not answer.ok
+    assert 'Method result "result": must be ≤ 10, got 12' in answer.message
+    assert any("must be ≤ 10" in r.getMessage() for r in caplog.records)
+    if iface == "http":
+        assert answer.status == 500
+    with caplog.at_level(logging.ERROR, logger="ladon"):
+        answer = call(client, iface, "paint", name="bad")
+    assert not answer.ok and "must be one of red, green" in answer.message

@@ -1,0 +1,289 @@
+"""The ``http`` interface: plain JSON over HTTP, RFC 9457 problems, task
+resources, form-data files, and the OpenAPI document's URLs."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from webtest import TestApp
+
+from ladon import ladonize
+from ladon.server.wsgi import LadonWSGIApplication
+from ladon.tasks import ThreadTaskBackend
+
+SERVICES = Path(__file__).resolve().parents[1] / "services"
+if str(SERVICES) not in sys.path:
+    sys.path.append(str(SERVICES))
+task_services = importlib.import_module("task_services")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[LadonWSGIApplication]:
+    application = LadonWSGIApplication(
+        [
+            "task_services",
+            "constrained",
+            str(EXAMPLES / "calculator.py"),
+            str(EXAMPLES / "attachments.py"),
+        ],
+        [str(SERVICES)],
+        tasks=ThreadTaskBackend(max_workers=4),
+        max_content_length=64 * 1024,
+    )
+    yield application
+    task_services.release_all()
+    application.close()
+
+
+@pytest.fixture()
+def client(app: LadonWSGIApplication) -> TestApp:
+    return TestApp(app)
+
+
+def problem(r: object, status: int) -> dict[str, object]:
+    assert r.status_int == status, r.text  # type: ignore[attr-defined]
+    assert r.content_type == "application/problem+json"  # type: ignore[attr-defined]
+    body = r.json  # type: ignore[attr-defined]
+    assert body["status"] == status and body["type"] == "about:blank"
+    assert "Traceback" not in r.text and ".py" not in r.text  # type: ignore[attr-defined]
+    return body  # type: ignore[no-any-return]
+
+
+def test_a_call_posts_named_arguments_and_gets_the_result_as_the_body(client: TestApp) -> None:
+    r = client.post_json("/Calculator/http/add", {"a": 2, "b": 3})
+    assert (r.status_int, r.content_type, r.json) == (200, "application/json", 5)
+
+
+def test_a_ladontype_result_is_a_json_object(client: TestApp) -> None:
+    r = client.post_json(
+        "/Calculator/http/statistics",
+        {"operands": [{"label": "x", "value": 1.5}, {"label": "y", "value": 2.5}]},
+    )
+    assert r.json["count"] == 2 and r.json["largest"] == {"label": "y", "value": 2.5}
+
+
+def test_optional_arguments_may_be_left_out_and_an_empty_body_means_none(client: TestApp) -> None:
+    assert client.post_json("/Calculator/http/divide", {"a": 3}).json == 3.0
+    r = client.post("/Limits/http/paint", b"", content_type="application/json")
+    assert r.json == "green"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"a": "2", "b": 3}, 422, 'Argument "a": expected an integer'),
+        ({"a": True, "b": 3}, 422, 'Argument "a": expected an integer'),
+        ({"a": 2}, 422, 'Argument "b": is not optional'),
+        ({"a": 2, "b": 3, "c": 4}, 422, "no parameter(s) 'c'"),
+        ([2, 3], 400, "must be a JSON object"),
+    ],
+)
+def test_bad_arguments_are_problems_naming_them(
+    client: TestApp, body: object, status: int, says: str
+) -> None:
+    r = client.post_json("/Calculator/http/add", body, expect_errors=True)
+    assert says in str(problem(r, status)["detail"])
+
+
+def test_null_is_refused_where_none_is_not_allowed(client: TestApp) -> None:
+    r = client.post_json("/Calculator/http/divide", {"a": 1, "b": None}, expect_errors=True)
+    assert "got null" in str(problem(r, 422)["detail"])
+
+
+def test_malformed_json_is_a_400_problem(client: TestApp) -> None:
+    r = client.post(
+        "/Calculator/http/add", b"{nope", content_type="application/json", expect_errors=True
+    )
+    assert "not valid JSON" in str(problem(r, 400)["detail"])
+
+
+def test_another_content_type_is_a_415_problem(client: TestApp) -> None:
+    r = client.post("/Calculator/http/add", b"a=1", content_type="text/plain", expect_errors=True)
+    assert "application/json" in str(problem(r, 415)["detail"])
+
+
+def test_an_unknown_method_is_a_404_problem(client: TestApp) -> None:
+    problem(client.post_json("/Calculator/http/nope", {}, expect_errors=True), 404)
+
+
+@pytest.mark.parametrize("verb", ["get", "put", "delete", "patch"])
+def test_a_method_url_takes_post_only(client: TestApp, verb: str) -> None:
+    r = getattr(client, verb)("/Calculator/http/add", expect_errors=True)
+    problem(r, 405)
+    assert r.headers["Allow"] == "POST"
+
+
+def test_a_body_over_the_limit_is_a_413_problem(client: TestApp) -> None:
+    body = json.dumps({"a": 1, "b": 2, "pad": "x" * 100_000})
+    r = client.post(
+        "/Calculator/http/add", body, content_type="application/json", expect_errors=True
+    )
+    problem(r, 413)
+
+
+def test_a_client_fault_of_the_service_is_a_400_problem_with_its_hint(client: TestApp) -> None:
+    r = client.post_json("/Calculator/http/divide", {"a": 1, "b": 0}, expect_errors=True)
+    body = problem(r, 400)
+    assert body["detail"] == "Cannot divide by zero" and body["hint"] == "pass a non-zero b"
+    assert body["code"] == "client"
+
+
+def _wait_state(client: TestApp, location: str, states: set[str]) -> dict[str, object]:
+    deadline = time.monotonic() + 10
+    while True:
+        status = client.get(location).json
+        if status["state"] in states or time.monotonic() > deadline:
+            return status  # type: ignore[no-any-return]
+        time.sleep(0.02)
+
+
+def test_a_task_start_answers_202_with_the_location_of_its_status(client: TestApp) -> None:
+    task_services.reset()
+    r = client.post_json("/Jobs/http/echo", {"name": "h1", "text": "done"})
+    assert r.status_int == 202
+    task_id = r.json["task_id"]
+    location = r.headers["Location"]
+    assert location == f"http://localhost:80/Jobs/http/echo/tasks/{task_id}".replace(":80", "")
+    assert task_services.started("h1").wait(5)
+    running = client.get(location).json
+    assert running["task_id"] == task_id and running["state"] == "running"
+    early = client.get(location + "/result", expect_errors=True)
+    assert "still running" in str(problem(early, 409)["detail"])
+    task_services.release("h1")
+    assert _wait_state(client, location, {"succeeded"})["progress"] == 1.0
+    assert client.get(location + "/result").json == "done"
+
+
+def test_a_task_is_cancelled_through_its_cancel_resource(client: TestApp) -> None:
+    task_services.reset()
+    r = client.post_json("/Jobs/http/cooperative", {"name": "h2"})
+    location = r.headers["Location"]
+    answer = client.post(location + "/cancel")
+    assert answer.json["task_id"] == r.json["task_id"]
+    task_services.release_all()
+    assert _wait_state(client, location, {"cancelled", "succeeded"})["state"] == "cancelled"
+    assert "cancelled" in str(
+        problem(client.get(location + "/result", expect_errors=True), 409)["detail"]
+    )
+
+
+def test_an_unknown_task_is_a_404_problem(client: TestApp) -> None:
+    problem(client.get("/Jobs/http/square/tasks/nope", expect_errors=True), 404)
+    problem(client.get("/Jobs/http/add/tasks/x", expect_errors=True), 404)
+    r = client.get("/Jobs/http/square/tasks/nope/cancel", expect_errors=True)
+    assert problem(r, 405) and r.headers["Allow"] == "POST"
+
+
+def test_the_task_methods_stay_plain_methods_too(client: TestApp) -> None:
+    task_id = client.post_json("/Jobs/http/square", {"n": 7}).json["task_id"]
+    deadline = time.monotonic() + 10
+    while (
+        client.post_json("/Jobs/http/square_progress", {"task_id": task_id}).json["state"]
+        != "succeeded"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert client.post_json("/Jobs/http/square_result", {"task_id": task_id}).json == 49
+
+
+def test_files_travel_as_multipart_form_data_parts(client: TestApp) -> None:
+    data = b"\x00\x01 some bytes " * 100
+    r = client.post(
+        "/Files/http/upload",
+        {"name": "blob"},
+        upload_files=[("data", "blob.bin", data, "application/octet-stream")],
+    )
+    assert r.json == {"name": "blob", "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def test_form_fields_are_read_by_the_parameter_type(client: TestApp) -> None:
+    r = client.post("/Files/http/upload", {"name": "123"}, upload_files=[("data", "a", b"x")])
+    assert r.json["name"] == "123"  # text for a str parameter, not the number 123
+    r = client.post(
+        "/Files/http/upload",
+        {"name": "n", "other": "1"},
+        upload_files=[("data", "a", b"x")],
+        expect_errors=True,
+    )
+    assert "no parameter(s) 'other'" in str(problem(r, 422)["detail"])
+
+
+def test_an_attachment_result_is_the_body_itself(client: TestApp) -> None:
+    r = client.post_json("/Files/http/report", {"title": "Hello", "lines": 1})
+    assert r.content_type == "text/plain"
+    assert r.body == b"Hello\n1. line 1\n"
+
+
+def test_the_description_is_openapi_with_the_public_url(
+    client: TestApp, app: LadonWSGIApplication
+) -> None:
+    doc = client.get("/Calculator/http/description", extra_environ={"SCRIPT_NAME": "/api"}).json
+    assert doc["openapi"] == "3.1.0"
+    assert doc["servers"] == [{"url": "http://localhost/api/Calculator/http"}]
+    r = client.post_json("/Jobs/http/square", {"n": 2}, extra_environ={"SCRIPT_NAME": "/api"})
+    assert r.headers["Location"].startswith("http://localhost/api/Jobs/http/square/tasks/")
+
+
+def test_the_catalog_document_lists_every_service(
+    client: TestApp, app: LadonWSGIApplication
+) -> None:
+    doc = client.get("/_ladon/openapi.json").json
+    assert [t["name"] for t in doc["tags"]] == [s.name for s in app.services]
+    assert "/Calculator/http/add" in doc["paths"]
+    assert doc["paths"]["/Calculator/http/add"]["post"]["operationId"] == "Calculator.add"
+    assert "Calculator.Operand" in doc["components"]["schemas"]
+
+
+def test_base_url_wins_in_the_description() -> None:
+    app = LadonWSGIApplication(
+        [str(EXAMPLES / "calculator.py")], base_url="https://api.example.org/v1/"
+    )
+    doc = TestApp(app).get("/Calculator/http/description").json
+    assert doc["servers"][0]["url"] == "https://api.example.org/v1/Calculator/http"
+
+
+def test_the_docs_pages_link_the_openapi_documents(client: TestApp) -> None:
+    catalog = client.get("/").text
+    assert 'href="/_ladon/openapi.json"' in catalog
+    page = client.get("/Calculator").text
+    assert '<a href="/Calculator/http/description">OpenAPI 3.1</a>' in page
+
+
+def test_the_service_page_shows_the_declared_rules(client: TestApp) -> None:
+    page = client.get("/Limits").text
+    assert '<span class="rules">(≥ 1)</span>' in page
+    assert "one of S, M, L" in page
+    assert "matches [a-z]+" in page
+
+
+def test_a_wait_method_answers_the_status_resource_with_wait() -> None:
+    """Room for the long-running-operation method: when the service publishes
+    ``<task>_wait(task_id, timeout)``, ``GET .../tasks/<id>?wait=N`` calls it
+    (and the OpenAPI document describes the ``wait`` query parameter)."""
+
+    class Waits:
+        @ladonize(tasktype=True)
+        def job(self, n: int, **kw: Any) -> int:
+            return n
+
+        @ladonize()
+        def job_wait(self, task_id: str, timeout: float) -> str:
+            return f"waited {timeout} for {task_id}"
+
+    app = LadonWSGIApplication([Waits])
+    client = TestApp(app)
+    r = client.get("/Waits/http/job/tasks/abc?wait=2.5")
+    assert r.json == "waited 2.5 for abc"
+    doc = client.get("/Waits/http/description").json
+    params = doc["paths"]["/job/tasks/{task_id}"]["get"]["parameters"]
+    assert [p["name"] for p in params] == ["task_id", "wait"]
+    app.close()
