@@ -32,6 +32,8 @@ PROBLEM = "Problem"
 _FOLLOW = (MethodKind.TASK_PROGRESS, MethodKind.TASK_RESULT, MethodKind.TASK_CANCEL)
 _STATUS_TEXT = {
     400: "The request is malformed, or the service refused it (a client fault)",
+    401: "Credentials are missing or wrong (see WWW-Authenticate)",
+    403: "The caller lacks the role the method needs",
     404: "No such task (unknown, expired, or started by another method)",
     409: "The task has no result: it is still running, or was cancelled",
     413: "The request is too large",
@@ -59,6 +61,24 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+#: The security schemes of the authenticators that read HTTP (a SOAP
+#: UsernameToken is not one of them): the scheme's name in
+#: ``components/securitySchemes``, and its description.
+_SCHEMES: dict[str, tuple[str, dict[str, Any]]] = {
+    "Basic": ("basicAuth", {"type": "http", "scheme": "basic"}),
+    "Bearer": ("bearerAuth", {"type": "http", "scheme": "bearer"}),
+    "RemoteUser": (
+        "serverAuth",
+        {
+            "type": "http",
+            "scheme": "basic",
+            "description": "Authenticated by the server in front of the application "
+            "(REMOTE_USER), e.g. Apache with AuthType Basic",
+        },
+    ),
+}
+
+
 class _Document:
     """Builds one document; ``prefix`` names services apart in the catalog."""
 
@@ -68,6 +88,7 @@ class _Document:
         self.components: dict[str, dict[str, Any]] = {}
         self.problem_name = "ladon.Problem" if catalog else PROBLEM
         self.problem_ref = f"#/components/schemas/{self.problem_name}"
+        self.schemes: dict[str, dict[str, Any]] = {}
 
     def problems(self, *statuses: int) -> dict[str, Any]:
         return {
@@ -82,13 +103,25 @@ class _Document:
         prefix = f"{service.name}." if self.catalog else ""
         builder = SchemaBuilder("#/components/schemas/{}".format, prefix)
         tags = [service.name] if self.catalog else []
+        schemes = [_SCHEMES[s] for s in service.auth_schemes if s in _SCHEMES]
+        for name, scheme in schemes:
+            self.schemes[name] = scheme
         for m in service.methods.values():
             if m.kind is MethodKind.INTROSPECTION:
                 continue
+            before = set(self.paths)
             op = self.operation(m, builder, prefix, tags)
             self.paths[f"{path_prefix}/{m.name}"] = {"post": op}
             if m.kind is MethodKind.TASK_START:
                 self.task_paths(service, m, builder, path_prefix, prefix, tags)
+            if schemes and m.access.needs_principal:
+                # any one of the application's schemes identifies the caller
+                security: list[dict[str, list[str]]] = [{name: []} for name, _ in schemes]
+                refusals = self.problems(401, 403) if m.access.roles else self.problems(401)
+                for path in set(self.paths) - before:
+                    for operation in self.paths[path].values():
+                        operation["security"] = security
+                        operation["responses"] = {**operation["responses"], **refusals}
         self.components.update(builder.components)
 
     def operation(
@@ -231,7 +264,10 @@ class _Document:
             "info": info,
             "servers": servers,
             "paths": self.paths,
-            "components": {"schemas": schemas},
+            "components": {
+                "schemas": schemas,
+                **({"securitySchemes": dict(self.schemes)} if self.schemes else {}),
+            },
         }
 
 

@@ -237,3 +237,23 @@ def test_no_password_or_token_in_any_log(web: TestApp, caplog: pytest.LogCapture
     assert "Basic authentication failed for user 'bob'" in text
     for secret in ("secret-wrong-pw", "bob-pw", token, basic("bob", "bob-pw").split()[1]):
         assert secret not in text
+
+
+def test_the_openapi_document_names_the_security_schemes_of_the_app(web: TestApp) -> None:
+    from openapi_spec_validator import validate
+
+    doc = web.get("/Vault/http/description").json
+    validate(doc)
+    assert doc["components"]["securitySchemes"] == {
+        "basicAuth": {"type": "http", "scheme": "basic"},
+        "bearerAuth": {"type": "http", "scheme": "bearer"},
+    }
+    paths = doc["paths"]
+    assert "security" not in paths["/ping"]["post"]  # a public method
+    add = paths["/add"]["post"]
+    assert add["security"] == [{"basicAuth": []}, {"bearerAuth": []}]
+    assert "401" in add["responses"] and "403" not in add["responses"]
+    assert "403" in paths["/audit"]["post"]["responses"]  # admin only
+    # the task resources of a protected task method are protected too
+    status = next(p for p in paths if p.startswith("/count/tasks/") and p.count("/") == 3)
+    assert paths[status]["get"]["security"] == add["security"]
