@@ -157,6 +157,41 @@ class TaskNotReady(ClientFault):
     """
 
 
+class TooManyWaiters(ServerFault):
+    """A ``<task>_wait`` call found this process's waiting calls at their
+    cap (``max_waiters``): HTTP 503 where the protocol has statuses, with
+    ``Retry-After``. The client may poll ``<task>_progress`` instead, or try
+    again.
+
+    .. versionadded:: 2.0
+    """
+
+    http_status: int | None = 503
+    http_headers: tuple[tuple[str, str], ...] = (("Retry-After", "1"),)
+
+
+class BadHeader(ClientFault):
+    """A request header Ladon reads (``Idempotency-Key``,
+    ``Ladon-Callback-URL``) has a value it refuses: HTTP 400 where the
+    protocol has statuses.
+
+    .. versionadded:: 2.0
+    """
+
+    http_status: int | None = 400
+
+
+class IdempotencyConflict(ClientFault):
+    """An ``Idempotency-Key`` already started a task with other arguments
+    (HTTP 422 where the protocol has statuses, as the IETF
+    Idempotency-Key draft says).
+
+    .. versionadded:: 2.0
+    """
+
+    http_status: int | None = 422
+
+
 class ResultError(ServerFault):
     """The method returned a value that does not match its declared type."""
 

@@ -212,7 +212,8 @@ class HTTPInterface(Interface):
             wait = self.service.methods.get(start.name + "_wait")
             if "wait" in query and wait is not None and verb == "GET":
                 # the long-running-operation method: wait for the task to end
-                timeout = load(float, query["wait"][-1], "wait", wait.options)
+                spec = wait.params[1].type if len(wait.params) > 1 else float
+                timeout = load(spec, query["wait"][-1], "wait", wait.options)
                 return HTTPCall(wait, [task_id, timeout], base_url=endpoint)
         elif action == "result":
             suffix, allowed = "_result", "GET"

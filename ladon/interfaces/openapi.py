@@ -29,7 +29,12 @@ OPENAPI_VERSION = "3.1.0"
 #: What every document says it is (``info.version``).
 API_VERSION = "1.0"
 PROBLEM = "Problem"
-_FOLLOW = (MethodKind.TASK_PROGRESS, MethodKind.TASK_RESULT, MethodKind.TASK_CANCEL)
+_FOLLOW = (
+    MethodKind.TASK_PROGRESS,
+    MethodKind.TASK_RESULT,
+    MethodKind.TASK_CANCEL,
+    MethodKind.TASK_WAIT,
+)
 _STATUS_TEXT = {
     400: "The request is malformed, or the service refused it (a client fault)",
     401: "Credentials are missing or wrong (see WWW-Authenticate)",

@@ -247,7 +247,8 @@ def ladonize(
         ``"authenticated"`` or a tuple of roles (any one of them lets a
         caller in); default: the class's ``ladon_access``, else the
         application's ``access=`` (see :doc:`/security`). The generated task
-        methods (``_progress``, ``_result``, ``_cancel``) have the same rule.
+        methods (``_progress``, ``_result``, ``_cancel``, ``_wait``) have the
+        same rule.
     :raises DefinitionError: (when decorating) the declaration is wrong;
         the message names the method and parameter.
 

@@ -35,6 +35,9 @@ class MethodKind(enum.Enum):
     TASK_PROGRESS = "task_progress"
     TASK_RESULT = "task_result"
     TASK_CANCEL = "task_cancel"
+    #: ``<task>_wait(task_id, timeout)``: the task's progress once it has
+    #: ended, or once ``timeout`` seconds have passed.
+    TASK_WAIT = "task_wait"
     #: A method the interface itself answers (XML-RPC ``system.*``).
     INTROSPECTION = "introspection"
 

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions.base import DefinitionError
+from ..types.constraints import Constraints
 from ..types.ladontype import LadonType
 from ..types.spec import TypeSpec
+from ..types.spec import constrain
 from ..types.spec import leaf_of
 from ..types.tasktype import TaskInfoResponse
 from ..types.tasktype import TaskProgressResponse
@@ -49,7 +51,7 @@ _NAMESPACE_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+\Z")
 DEFAULT_NAMESPACE = "urn:{service}"
 #: The class (or instance) attribute naming a service's target namespace.
 NAMESPACE_ATTR = "ladon_namespace"
-TASK_SUFFIXES = ("_progress", "_result", "_cancel")
+TASK_SUFFIXES = ("_progress", "_result", "_cancel", "_wait")
 
 
 def _import_file(path: Path) -> types.ModuleType:
@@ -167,8 +169,20 @@ def _collect_types(specs: Iterable[TypeSpec]) -> tuple[type[LadonType], ...]:
     return tuple(ordered)
 
 
+#: The type of ``<task>_wait``'s ``timeout``: seconds, finite and >= 0.
+WAIT_TIMEOUT = constrain(float, Constraints(ge=0.0), "timeout")
+
+
 def _task_methods(info: MethodInfo) -> list[MethodInfo]:
     task_id = (ParamInfo("task_id", str, doc=("The id returned when the task was started.",)),)
+    timeout = ParamInfo(
+        "timeout",
+        WAIT_TIMEOUT,
+        doc=(
+            "Seconds to wait at most for the task to end (the server caps it;",
+            "0 answers at once).",
+        ),
+    )
     start = MethodInfo(
         **{
             **_fields(info),
@@ -211,6 +225,16 @@ def _task_methods(info: MethodInfo) -> list[MethodInfo]:
             doc=(f"Ask a task started with {info.name} to stop.",),
             kind=MethodKind.TASK_CANCEL,
             **common,  # type: ignore[arg-type]
+        ),
+        MethodInfo(
+            name=info.name + "_wait",
+            rtype=TaskProgressResponse,
+            doc=(
+                f"Wait until a task started with {info.name} has ended, or at most",
+                "timeout seconds; then its progress and state.",
+            ),
+            kind=MethodKind.TASK_WAIT,
+            **{**common, "params": (*task_id, timeout)},  # type: ignore[arg-type]
         ),
     ]
 
@@ -377,7 +401,7 @@ def build_service(
             if m.name in methods:
                 raise DefinitionError(
                     f"{cls.__qualname__}: method name {m.name!r} is published twice "
-                    "(task methods also publish NAME_progress, NAME_result and NAME_cancel)"
+                    "(task methods also publish NAME_progress, NAME_result, NAME_cancel and NAME_wait)"
                 )
             methods[m.name] = m
     if isinstance(obj, type):

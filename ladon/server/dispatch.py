@@ -77,6 +77,10 @@ class Exchange:
         anonymous).
     :param identified: whether the caller was looked for already (the
         authentication step does it once per request).
+    :param idempotency_key: the task start's ``Idempotency-Key``, once the
+        step that reads it found one.
+    :param callback_url: the task start's ``Ladon-Callback-URL``, once the
+        step that reads it checked it.
 
     .. versionadded:: 2.0
     """
@@ -87,6 +91,8 @@ class Exchange:
     request: WireRequest | None = None
     principal: Principal | None = None
     identified: bool = False
+    idempotency_key: str | None = None
+    callback_url: str | None = None
 
 
 class Step(Protocol):
@@ -94,7 +100,10 @@ class Step(Protocol):
 
     A step that only checks calls may have a class attribute ``observes =
     False``: its :meth:`after_call` is then never called (and when no step
-    observes, calls are not timed).
+    observes, calls are not timed). A step that concerns some kinds of
+    methods only (e.g. task starts) may have a class attribute ``kinds``, a
+    set of :class:`~ladon.ladonizer.model.MethodKind`: other calls skip it
+    (and calls no step concerns take the plain path).
 
     .. versionadded:: 2.0
     """
@@ -168,8 +177,17 @@ class Dispatcher:
         self.tasks = tasks
         self.debug = debug
         self.steps = tuple(steps)
-        self._befores = tuple(step.before_call for step in self.steps)
-        self._observers = tuple(s for s in self.steps if getattr(s, "observes", True))
+        # per kind of method: the befores and the observers of its steps
+        self._plan: dict[
+            MethodKind, tuple[tuple[Callable[[Exchange, Call], None], ...], tuple[Step, ...]]
+        ] = {}
+        for kind in MethodKind:
+            mine = [s for s in self.steps if kind in getattr(s, "kinds", (kind,))]
+            self._plan[kind] = (
+                tuple(step.before_call for step in mine),
+                tuple(s for s in mine if getattr(s, "observes", True)),
+            )
+        self._stepped = {kind: bool(plan[0]) for kind, plan in self._plan.items()}
 
     def answer(self, exchange: Exchange, request: WireRequest) -> Payload:
         """Decode, run and encode: the whole route of a call."""
@@ -182,7 +200,7 @@ class Dispatcher:
         except Exception as exc:
             return self.fault(iface, internal_error(exc, self.debug), None)
         if isinstance(decoded, Call):
-            if self.steps:
+            if self._stepped[decoded.method.kind]:
                 return self.encode(iface, self.run(exchange, decoded))
             # PERF: no steps, the common case: run and encode without the
             # Outcome in between (the same faults as run() and encode()).
@@ -203,10 +221,9 @@ class Dispatcher:
 
     def run(self, exchange: Exchange, call: Call) -> Outcome:
         """Run one call through the steps; every failure becomes its fault."""
-        befores = self._befores
+        befores, observers = self._plan[call.method.kind]
         if not befores:  # PERF: the plain case, no clock
             return self._run(exchange, call)
-        observers = self._observers
         started = time.perf_counter() if observers else 0.0
         try:
             for before in befores:
@@ -248,10 +265,21 @@ class Dispatcher:
             if kw is not None:
                 kw.pop("wsgi.input", None)  # the request is over when the task runs
             return self.tasks.start(
-                exchange.service, m, call.args, kw, call.attachments, exchange.principal
+                exchange.service,
+                m,
+                call.args,
+                kw,
+                call.attachments,
+                exchange.principal,
+                exchange.idempotency_key,
+                exchange.callback_url,
             )
         if kind is MethodKind.INTROSPECTION:
             return exchange.interface.run_introspection(call)
+        if kind is MethodKind.TASK_WAIT:
+            return self.tasks.wait(
+                exchange.service, m, call.args[0], call.args[1], exchange.principal
+            )
         return self.tasks.follow(exchange.service, m, call.args[0], exchange.principal)
 
     @staticmethod

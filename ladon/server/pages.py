@@ -59,6 +59,7 @@ _KIND_LABELS = {
     MethodKind.TASK_PROGRESS: "task progress",
     MethodKind.TASK_RESULT: "task result",
     MethodKind.TASK_CANCEL: "task cancel",
+    MethodKind.TASK_WAIT: "task wait",
 }
 
 #: The authentication schemes the console can send (typed into the page).

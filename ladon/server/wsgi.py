@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from typing import TypeVar
 from typing import cast
 from urllib.parse import quote
 
@@ -63,6 +64,9 @@ from ..tasks import TaskBackend
 from ..tasks import ThreadTaskBackend
 from ..tasks import backend_from_url
 from ..tasks.calls import TaskCalls
+from ..tasks.delivery import CallbackSender
+from ..tasks.delivery import attach_sender
+from ..tasks.delivery import callback_settings
 from ..types.attachment import AttachmentSet
 from ..types.attachment import attachment
 from ..wire.multipart import MultipartLimits
@@ -86,6 +90,8 @@ from .security import Authentication
 from .security import LocalNonces
 from .security import default_access
 from .security import secured_services
+from .taskheaders import CallbackStep
+from .taskheaders import IdempotencyStep
 
 logger = logging.getLogger("ladon")
 access_logger = logging.getLogger("ladon.access")
@@ -95,6 +101,7 @@ WSGIEnviron = dict[str, Any]
 WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
 DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+T = TypeVar("T")
 
 
 class EmptyRequest(MalformedRequest):
@@ -184,6 +191,35 @@ class LadonWSGIApplication:
     :param protect_docs: the catalog, service pages and descriptions need
         an authenticated caller too (by the authenticators that read HTTP);
         default: they are public.
+    :param max_wait: the longest a ``<task>_wait`` call waits, in seconds
+        (a longer ``timeout`` is cut to it); default 30.
+    :param max_waiters: how many ``<task>_wait`` calls may wait at once in
+        one process; one more is answered at once with a server fault
+        (HTTP 503 where the protocol has statuses). Each waiting call holds
+        a thread of the server: under gunicorn use the ``gthread`` worker
+        class with at least this many ``--threads`` (see
+        :doc:`/tasks`); default 64.
+    :param callback_hosts: the hosts completion callbacks may go to
+        (``Ladon-Callback-URL`` of a task start; ``"*.example.com"`` for
+        its subdomains); default: the ``LADON_CALLBACK_HOSTS`` environment
+        variable (comma-separated), else none: every callback URL is
+        refused.
+    :param callback_secret: the key callbacks are signed with
+        (``Ladon-Signature``, HMAC-SHA256), at least 16 bytes, or a list of
+        keys while they are rotated (the first is current); default: the
+        ``LADON_CALLBACK_SECRET`` environment variable. Never written to
+        the task store: processes that run tasks elsewhere (``ladon
+        worker``) get it from their own configuration.
+    :param callback_networks: loopback, private or link-local networks
+        callbacks may reach (``["10.1.2.0/24"]``; ``["127.0.0.1/32"]`` for
+        a receiver on this machine); default: the
+        ``LADON_CALLBACK_NETWORKS`` environment variable, else none.
+    :param callback_attempts: tries of a callback in all before it is
+        given up (5xx, 408, 425, 429 answers, time-outs and connection
+        errors are tried again).
+    :param callback_backoff: seconds before the second try; doubled after
+        each.
+    :param callback_timeout: seconds one try may take.
 
     .. versionadded:: 2.0
     """
@@ -213,6 +249,14 @@ class LadonWSGIApplication:
         access: object = None,
         cors_origins: Sequence[str] = (),
         protect_docs: bool = False,
+        max_wait: float = 30.0,
+        max_waiters: int = 64,
+        callback_hosts: Sequence[str] | None = None,
+        callback_secret: str | bytes | Sequence[str | bytes] | None = None,
+        callback_networks: Sequence[str] | None = None,
+        callback_attempts: int = 5,
+        callback_backoff: float = 1.0,
+        callback_timeout: float = 5.0,
     ) -> None:
         authenticators = tuple(auth or ())
         rule = default_access(authenticators, access, protect_docs)
@@ -270,9 +314,36 @@ class LadonWSGIApplication:
             or protect_docs
             or any(a.scheme == "RemoteUser" for a in authenticators)
         )
+        self._has_tasks = any(
+            m.task_of or m.is_task for s in self.services for m in s.methods.values()
+        )
+        settings = _configured(
+            lambda: callback_settings(
+                callback_hosts,
+                callback_secret,
+                callback_networks,
+                callback_attempts,
+                callback_backoff,
+                callback_timeout,
+            )
+        )
+        #: Sends the completion callbacks of the tasks this process ends
+        #: (``None`` without ``callback_hosts``).
+        self.callback_sender = CallbackSender(settings) if settings is not None else None
+        if self._has_tasks:  # the headers of task starts
+            steps.append(IdempotencyStep())
+            steps.append(CallbackStep(settings))
         if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
             steps.append(CallLog(logging))
-        tasks_calls = TaskCalls(self.task_backend, debug, owners=bool(authenticators))
+        tasks_calls = _configured(
+            lambda: TaskCalls(
+                self.task_backend,
+                debug,
+                owners=bool(authenticators),
+                max_wait=max_wait,
+                max_waiters=max_waiters,
+            )
+        )
         self.dispatcher = Dispatcher(tasks_calls, debug, steps)
         understood = [*soap_headers]
         for step in steps:
@@ -281,9 +352,6 @@ class LadonWSGIApplication:
             self.interfaces = configure_soap(self.interfaces, soap_naming, understood)
         except ValueError as exc:
             raise DefinitionError(str(exc)) from None
-        self._has_tasks = any(
-            m.task_of or m.is_task for s in self.services for m in s.methods.values()
-        )
         if self._has_tasks and isinstance(self._tasks_config, str):
             # a bad URL fails now, not on first call
             backend_from_url(self._tasks_config, task_schemes).close()
@@ -306,11 +374,13 @@ class LadonWSGIApplication:
                 if self._tasks is None:
                     cfg = self._tasks_config
                     if cfg is None:
-                        self._tasks = ThreadTaskBackend()
+                        backend: TaskBackend = ThreadTaskBackend()
                     elif isinstance(cfg, str):
-                        self._tasks = backend_from_url(cfg, self._task_schemes)
+                        backend = backend_from_url(cfg, self._task_schemes)
                     else:
-                        self._tasks = cfg
+                        backend = cfg
+                    attach_sender(backend, self.callback_sender)
+                    self._tasks = backend
         return self._tasks
 
     def nonce_store(self) -> NonceStore:
@@ -598,6 +668,14 @@ class LadonWSGIApplication:
             attachments.close()
             raise
         return _release_after(payload, attachments)
+
+
+def _configured(build: Callable[[], T]) -> T:
+    """``build()``; a ValueError (a wrong setting) is a DefinitionError."""
+    try:
+        return build()
+    except ValueError as exc:
+        raise DefinitionError(str(exc)) from None
 
 
 #: The routes ``protect_docs`` guards (static assets stay public).

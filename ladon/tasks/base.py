@@ -93,6 +93,13 @@ class TaskStatus:
         backend's clock): the end of :attr:`duration` while the task runs.
     :param owner: the name of the principal that started the task (the
         job's ``owner``), or ``None`` for a task started anonymously.
+    :param callback: where the task's completion callback goes (the JSON
+        text of a :class:`~ladon.tasks.callbacks.CallbackTarget`), or
+        ``None`` for a task started without ``Ladon-Callback-URL``.
+    :param callback_state: how the callback's delivery goes: ``pending``
+        (until the task ends and it is sent), ``sending``, ``retrying
+        (...)``, ``delivered (...)`` or ``failed (...)``; ``None`` without
+        a callback.
 
     .. versionadded:: 2.0
     """
@@ -110,6 +117,9 @@ class TaskStatus:
     error_detail: str | None = None
     as_of: float | None = field(default=None, compare=False)
     owner: str | None = None
+    # Completion callbacks (issue 14): set only for tasks started with one.
+    callback: str | None = None
+    callback_state: str | None = None
 
     @property
     def starttime(self) -> float:
@@ -126,6 +136,18 @@ class TaskStatus:
         else:
             end = self.as_of if self.as_of is not None else time.time()
         return max(0.0, end - self.starttime)
+
+
+def status_message(status: TaskStatus) -> str | None:
+    """The message clients see for a task: the error of a failed one (the
+    exception's message, "worker lost", the ``max_runtime`` it ran past;
+    never a traceback), else its last message.
+
+    .. versionadded:: 2.0
+    """
+    if status.state is TaskState.FAILED and status.error:
+        return status.error
+    return status.message
 
 
 class Clock(Protocol):

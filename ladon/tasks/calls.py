@@ -1,5 +1,5 @@
 """The generated task methods, answered from a backend: ``m`` starts the
-task, ``m_progress``, ``m_result`` and ``m_cancel`` follow it.
+task, ``m_progress``, ``m_result``, ``m_cancel`` and ``m_wait`` follow it.
 
 Backend errors become the faults clients see here, once for every
 interface: an unknown id is a client fault that never says whether the
@@ -14,11 +14,15 @@ gets, unless it has the ``admin`` role.
 from __future__ import annotations
 
 import logging
+import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..exceptions.service import IdempotencyConflict
 from ..exceptions.service import ServerFault
 from ..exceptions.service import TaskNotReady
+from ..exceptions.service import TooManyWaiters
 from ..exceptions.service import UnknownResource
 from ..ladonizer.access import Principal
 from ..ladonizer.model import MethodInfo
@@ -32,7 +36,14 @@ from .base import TaskRejected
 from .base import TaskState
 from .base import TaskStatus
 from .base import UnknownTask
+from .base import status_message
+from .callbacks import CallbackTarget
 from .execution import ServiceJob
+from .idempotency import AlreadyStarted
+from .idempotency import IdempotentStart
+from .idempotency import KeyReused
+from .idempotency import scoped_key
+from .waiting import wait_for_end
 
 logger = logging.getLogger("ladon")
 
@@ -50,13 +61,17 @@ def progress_response(status: TaskStatus) -> dict[str, object]:
 
     The ``message`` of a failed task says why it failed: the exception's
     message (never its traceback), "worker lost", or the ``max_runtime``
-    it ran past.
+    it ran past. A task started with a completion callback adds how its
+    delivery goes once the task has ended (``"...; callback delivered
+    (HTTP 200)"``).
 
     .. versionadded:: 2.0
     """
-    message = status.message
-    if status.state is TaskState.FAILED and status.error:
-        message = status.error
+    message = status_message(status)
+    if status.callback_state is not None and status.state.finished:
+        # the delivery of the completion callback, once it is due
+        note = f"callback {status.callback_state}"
+        message = f"{message}; {note}" if message else note
     return {
         "task_id": status.task_id,
         "progress": float(status.progress),
@@ -85,16 +100,35 @@ class TaskCalls:
         (the application has authentication): then only that principal, or
         one with the ``admin`` role, may follow a task; anyone else is told
         the id is unknown.
+    :param max_wait: the longest a ``m_wait`` call waits, in seconds (a
+        longer ``timeout`` is cut to it).
+    :param max_waiters: how many ``m_wait`` calls may wait at once in this
+        process; one more is answered at once with
+        :class:`~ladon.exceptions.service.TooManyWaiters`.
 
     .. versionadded:: 2.0
     """
 
     def __init__(
-        self, backend: Callable[[], TaskBackend], debug: bool = False, owners: bool = False
+        self,
+        backend: Callable[[], TaskBackend],
+        debug: bool = False,
+        owners: bool = False,
+        *,
+        max_wait: float = 30.0,
+        max_waiters: int = 64,
     ) -> None:
+        if not (isinstance(max_wait, int | float) and 0 <= max_wait < math.inf):
+            raise ValueError(f"max_wait must be a number of seconds >= 0, not {max_wait!r}")
+        if not (isinstance(max_waiters, int) and max_waiters >= 0):
+            raise ValueError(f"max_waiters must be an integer >= 0, not {max_waiters!r}")
         self._backend = backend
         self.debug = debug
         self.owners = owners
+        self.max_wait = float(max_wait)
+        self.max_waiters = max_waiters
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
 
     def start(
         self,
@@ -104,6 +138,8 @@ class TaskCalls:
         kw: dict[str, Any] | None,
         attachments: AttachmentSet | None = None,
         principal: Principal | None = None,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> dict[str, str]:
         """Start a task: a ``TaskInfoResponse``.
 
@@ -111,8 +147,25 @@ class TaskCalls:
         :param attachments: the request's attachments; the task closes them
             when it ends.
         :param principal: the caller, who owns the task.
+        :param idempotency_key: the start's ``Idempotency-Key`` (checked):
+            a start with a key that started a task with the same arguments
+            (for the same principal and method) answers that task's id,
+            with other arguments an
+            :class:`~ladon.exceptions.service.IdempotencyConflict`.
+        :param callback_url: where the completion callback goes (checked
+            against the application's callback settings).
         """
         backend = self._backend()
+        if idempotency_key is not None and not getattr(backend, "idempotent_starts", False):
+            raise ServerFault(
+                f"The task service ({type(backend).__name__}) cannot honour an "
+                "Idempotency-Key; the task was not started"
+            )
+        if callback_url is not None and not hasattr(backend, "callback_sender"):
+            raise ServerFault(
+                f"The task service ({type(backend).__name__}) cannot send callbacks; "
+                "the task was not started"
+            )
         if self.owners and principal is not None and not getattr(backend, "keeps_owners", False):
             logger.error(
                 "Task backend %r does not keep task owners: tasks of authenticated callers "
@@ -122,9 +175,29 @@ class TaskCalls:
             raise ServerFault("The task service cannot keep this task private; it was not started")
         if attachments is not None:
             attachments.hand_over()  # the task closes them when it ends
+        key = task_key(service, method)
         job = ServiceJob(service, method, args, kw, attachments, principal)
+        if callback_url is not None:
+            job.callback = CallbackTarget(callback_url, service.name, method.name).to_text()
         try:
-            task_id = backend.submit(task_key(service, method), job)
+            if idempotency_key is not None:
+                owner = None if principal is None else principal.name
+                job.idempotency = IdempotentStart(
+                    scoped_key(owner, key, idempotency_key), job.fingerprint()
+                )
+            task_id = backend.submit(key, job)
+        except AlreadyStarted as exc:  # the same start again: the same task
+            job.release()
+            return {"task_id": exc.task_id}
+        except KeyReused:
+            job.release()
+            raise IdempotencyConflict(
+                "This Idempotency-Key already started a task with other arguments; "
+                "send a new key for a new task"
+            ) from None
+        except ServerFault:
+            job.release()
+            raise
         except TaskRejected as exc:
             job.release()
             raise ServerFault(f"The task was not started: {exc}") from None
@@ -163,6 +236,56 @@ class TaskCalls:
         if method.kind is MethodKind.TASK_PROGRESS:
             return progress_response(status)
         return self._result(status)
+
+    def wait(
+        self,
+        service: ServiceInfo,
+        method: MethodInfo,
+        task_id: str,
+        timeout: float,
+        principal: Principal | None = None,
+    ) -> dict[str, object]:
+        """Answer ``m_wait``: the task's ``TaskProgressResponse`` as soon as
+        it has ended, or once ``timeout`` seconds (at most
+        :attr:`max_wait`) have passed.
+
+        :param timeout: seconds, >= 0 (the parameter's declared rule).
+        :param principal: the caller: with :attr:`owners`, a task it may not
+            see is answered as an unknown id, as by ``m_progress``.
+        :raises TooManyWaiters: :attr:`max_waiters` calls wait already.
+        """
+        key = task_key(service, method)
+        backend = self._backend()
+        limit = min(float(timeout), self.max_wait)
+        try:
+            status = self.visible(backend.status(key, task_id), principal)
+            if status.state.finished or limit <= 0:
+                return progress_response(status)
+            with self._waiting_lock:
+                if self._waiting >= self.max_waiters:
+                    raise TooManyWaiters(
+                        f"Too many calls wait for tasks in this process ({self.max_waiters}); "
+                        f"try again shortly, or follow the task with {method.task_of}_progress"
+                    )
+                self._waiting += 1
+            try:
+                status = wait_for_end(backend, key, task_id, limit)
+            finally:
+                with self._waiting_lock:
+                    self._waiting -= 1
+        except UnknownTask:
+            raise UnknownResource(
+                f"Unknown task {task_id[:64]!r}: it does not exist, has expired, "
+                f"or was not started by {method.task_of}"
+            ) from None
+        except BackendUnavailable as exc:
+            raise unavailable(exc) from None
+        return progress_response(status)
+
+    @property
+    def waiting(self) -> int:
+        """How many ``m_wait`` calls wait now in this process."""
+        return self._waiting
 
     def _checks(self, principal: Principal | None) -> bool:
         """Whether a task's owner must be compared with ``principal``."""

@@ -37,6 +37,8 @@ from ..types.convert import dump
 from ..types.convert import load
 from .base import TaskCancelled
 from .base import TaskHandle
+from .idempotency import IdempotentStart
+from .idempotency import fingerprint
 from .jobs import JobSpec
 from .jobs import from_json
 from .jobs import to_json
@@ -94,14 +96,28 @@ class ServiceJob:
     :param attachments: the request's attachments, closed when the job ends.
     :param principal: the caller that started the task (``None``:
         anonymous); its name is the task's :attr:`owner`.
+    :param idempotency: the start's ``Idempotency-Key`` as the store keeps
+        it (see :mod:`ladon.tasks.idempotency`), or ``None``.
+    :param callback: the :meth:`~ladon.tasks.callbacks.CallbackTarget.to_text`
+        of the start's completion callback, or ``None``.
 
     Its :attr:`max_runtime` is the method's own limit
-    (``tasktype={"max_runtime": 30}``), which the backends read.
+    (``tasktype={"max_runtime": 30}``), which the backends read, as they
+    read :attr:`idempotency` and :attr:`callback`.
 
     .. versionadded:: 2.0
     """
 
-    __slots__ = ("args", "attachments", "kw", "method", "principal", "service")
+    __slots__ = (
+        "args",
+        "attachments",
+        "callback",
+        "idempotency",
+        "kw",
+        "method",
+        "principal",
+        "service",
+    )
 
     def __init__(
         self,
@@ -111,6 +127,8 @@ class ServiceJob:
         kw: dict[str, Any] | None,
         attachments: AttachmentSet | None = None,
         principal: Principal | None = None,
+        idempotency: IdempotentStart | None = None,
+        callback: str | None = None,
     ) -> None:
         self.service = service
         self.method = method
@@ -118,6 +136,8 @@ class ServiceJob:
         self.kw = kw
         self.attachments = attachments
         self.principal = principal
+        self.idempotency = idempotency
+        self.callback = callback
 
     @property
     def owner(self) -> str | None:
@@ -159,13 +179,8 @@ class ServiceJob:
         :raises ServerFault: when an argument cannot be written.
         """
         m = self.method
-        opts = stored_options(m)
         try:
-            plain = [
-                dump(p.type, a, p.name, opts, p.nullable)
-                for p, a in zip(m.params, self.args, strict=False)
-            ]
-            args = to_json(plain)
+            args = to_json(self.plain_args())
         except (ResultError, TypeError, ValueError) as exc:
             raise ServerFault(f"The task's arguments cannot be sent to a worker: {exc}") from None
         finally:
@@ -173,6 +188,29 @@ class ServiceJob:
         environ = to_json(portable_environ(self.kw)) if self.kw is not None else "{}"
         principal = "" if self.principal is None else to_json(self.principal.as_dict())
         return JobSpec(self.service.name, m.name, args, environ, principal)
+
+    def plain_args(self) -> list[Any]:
+        """The arguments in plain typed-JSON form (as stored for a worker).
+
+        :raises ResultError: an argument cannot be written.
+        """
+        m = self.method
+        opts = stored_options(m)
+        return [
+            dump(p.type, a, p.name, opts, p.nullable)
+            for p, a in zip(m.params, self.args, strict=False)
+        ]
+
+    def fingerprint(self) -> str:
+        """The SHA-256 of the arguments that binds an ``Idempotency-Key``
+        (see :func:`ladon.tasks.idempotency.fingerprint`).
+
+        :raises ServerFault: an argument cannot be written.
+        """
+        try:
+            return fingerprint(self.plain_args())
+        except (ResultError, TypeError, ValueError) as exc:
+            raise ServerFault(f"The task's arguments cannot be fingerprinted: {exc}") from None
 
     def release(self) -> None:
         """Close the request's attachments (the job will not run here)."""

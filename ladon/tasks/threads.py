@@ -34,6 +34,15 @@ from .base import is_task_id
 from .base import job_owner
 from .base import new_task_id
 from .base import runtime_exceeded
+from .callbacks import PENDING as CALLBACK_PENDING
+from .callbacks import SENDING as CALLBACK_SENDING
+from .callbacks import job_callback
+from .delivery import CallbackSender
+from .idempotency import AlreadyStarted
+from .idempotency import KeyReused
+from .idempotency import job_idempotency
+from .waiting import EndSignals
+from .waiting import wait_on_signals
 
 Job = Callable[[TaskHandle], object]
 
@@ -70,6 +79,11 @@ class _Record:
     max_runtime: float | None = None
     deadline: float | None = None  # monotonic; set when the task starts
     owner: str | None = None
+    # Idempotent starts and completion callbacks (issue 14).
+    idem_key: str | None = None
+    idem_hash: str | None = None
+    callback: str | None = None
+    callback_state: str | None = None
 
     def snapshot(self, now: float) -> TaskStatus:
         return TaskStatus(
@@ -86,6 +100,8 @@ class _Record:
             error_detail=self.error_detail,
             as_of=now,
             owner=self.owner,
+            callback=self.callback,
+            callback_state=self.callback_state,
         )
 
 
@@ -134,13 +150,20 @@ class ThreadTaskBackend:
 
     Each task keeps its owner (the principal that started it), and the
     backend is the application's store of WS-Security nonces
-    (:meth:`claim_nonce`), in memory.
+    (:meth:`claim_nonce`), in memory. It keeps the ``Idempotency-Key`` of a
+    task (:mod:`ladon.tasks.idempotency`) and sends its completion callback
+    with :attr:`callback_sender` (:mod:`ladon.tasks.callbacks`).
 
     .. versionadded:: 2.0
     """
 
     #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
     keeps_owners = True
+    #: A repeated start with the same ``Idempotency-Key`` gives the same task.
+    idempotent_starts = True
+    #: Sends the callbacks of the tasks this process ends (set by the
+    #: application); ``None``: they wait until one is set.
+    callback_sender: CallbackSender | None = None
 
     def __init__(
         self,
@@ -173,6 +196,10 @@ class ThreadTaskBackend:
         self._closed = False
         self._executor: WorkerPool | None = None
         self._nonces = MemoryNonces(clock)
+        # The calls of <task>_wait, woken when their task ends (_finish).
+        self._ends = EndSignals()
+        # scoped Idempotency-Key -> task id, for as long as the task is kept
+        self._idem: dict[str, str] = {}
 
     @property
     def max_workers(self) -> int:
@@ -224,9 +251,13 @@ class ThreadTaskBackend:
             self._sweep()
             if self._pending >= self._max_pending:
                 raise TaskRejected(f"too many pending tasks ({self._pending}); try again later")
+            idem = job_idempotency(job)
+            if idem is not None:
+                self._repeated(idem.key, idem.fingerprint)
             if self._executor is None:
                 self._executor = WorkerPool(self._max_workers)
             task_id = new_task_id()
+            callback = job_callback(job)
             record = _Record(
                 task_id,
                 method,
@@ -234,8 +265,14 @@ class ThreadTaskBackend:
                 self._clock.time(),
                 max_runtime=limit,
                 owner=job_owner(job),
+                idem_key=idem.key if idem is not None else None,
+                idem_hash=idem.fingerprint if idem is not None else None,
+                callback=callback,
+                callback_state=CALLBACK_PENDING if callback is not None else None,
             )
             self._tasks[task_id] = record
+            if idem is not None:
+                self._idem[idem.key] = task_id
             self._pending += 1
             executor = self._executor
         # NOTE: handed to the pool outside the lock: a woken pool thread would
@@ -288,6 +325,39 @@ class ThreadTaskBackend:
                 record.cancel_requested = True
                 record.message = CANCEL_REQUESTED_MESSAGE
             return record.snapshot(self._clock.time())
+
+    def wait(self, method: str, task_id: str, timeout: float) -> TaskStatus:
+        """Return the task's status as soon as it has ended (woken by the
+        pool thread that records the end), or after ``timeout`` seconds; see
+        :class:`ladon.tasks.waiting.WaitingBackend`.
+
+        :raises UnknownTask: for an unknown, expired or foreign id.
+
+        .. versionadded:: 2.0
+        """
+        return wait_on_signals(lambda: self.status(method, task_id), self._ends, task_id, timeout)
+
+    def claim_callback(self, task_id: str) -> TaskStatus | None:
+        """Take an ended task's callback for sending; see
+        :class:`ladon.tasks.delivery.CallbackStore`."""
+        with self._lock:
+            record = self._tasks.get(task_id)
+            if (
+                record is None
+                or not record.state.finished
+                or record.callback_state != CALLBACK_PENDING
+            ):
+                return None
+            record.callback_state = CALLBACK_SENDING
+            return record.snapshot(self._clock.time())
+
+    def set_callback_state(self, task_id: str, state: str) -> None:
+        """Write how a callback's delivery goes; see
+        :class:`ladon.tasks.delivery.CallbackStore`."""
+        with self._lock:
+            record = self._tasks.get(task_id)
+            if record is not None and record.callback is not None:
+                record.callback_state = state
 
     def claim_nonce(self, key: str, ttl: float) -> bool:
         """Remember a one-time value for ``ttl`` seconds, in this process;
@@ -364,6 +434,19 @@ class ThreadTaskBackend:
         self._overrun(record)
         return record
 
+    def _repeated(self, key: str, fingerprint: str) -> None:
+        """Refuse a start whose key started a task that is still kept."""
+        task_id = self._idem.get(key)
+        if task_id is None:
+            return
+        record = self._tasks.get(task_id)
+        if record is None or record.idem_key != key:  # pragma: no cover - swept
+            del self._idem[key]
+            return
+        if record.idem_hash == fingerprint:
+            raise AlreadyStarted(task_id)
+        raise KeyReused(task_id)
+
     def _overrun(self, record: _Record) -> bool:
         """End a running task whose ``max_runtime`` is over; True if it was."""
         if (
@@ -389,7 +472,10 @@ class ThreadTaskBackend:
         deadline = self._clock.monotonic() - self._result_ttl
         while expiry and expiry[0][0] <= deadline:
             _, task_id = expiry.popleft()
-            self._tasks.pop(task_id, None)
+            record = self._tasks.pop(task_id, None)
+            if record is not None and record.idem_key is not None:
+                if self._idem.get(record.idem_key) == task_id:
+                    del self._idem[record.idem_key]
 
     def _finish(
         self,
@@ -411,6 +497,10 @@ class ThreadTaskBackend:
             record.error, record.error_detail = error
         self._expiry.append((self._clock.monotonic(), record.task_id))
         self._sweep()
+        self._ends.notify(record.task_id)
+        sender = self.callback_sender
+        if record.callback is not None and sender is not None:
+            sender.due(self, record.task_id)  # sent on a delivery thread
 
     def _run(self, record: _Record, job: Job) -> None:
         """Run one job on a pool thread (called without the lock)."""

@@ -48,6 +48,10 @@ WSA_NONE = f"{WSA}/none"
 WSA_FAULT_ACTION = f"{WSA}/soap/fault"
 #: Ladon's own fault subcodes (SOAP 1.2 ``env:Subcode``).
 LADON_FAULTS = "urn:ladon:faults"
+#: Ladon's SOAP header blocks of task starts (``IdempotencyKey``).
+LADON_TASKS = "urn:ladon:tasks"
+#: The header block of a task start carrying its ``Idempotency-Key``.
+IDEMPOTENCY_KEY_ELEMENT = f"{{{LADON_TASKS}}}IdempotencyKey"
 #: XOP (``xop:Include`` of a MIME part).
 XOP = "http://www.w3.org/2004/08/xop/include"
 XOP_INCLUDE = f"{{{XOP}}}Include"

@@ -20,6 +20,7 @@ from ladon.ladonizer.registry import classes_of
 from ladon.ladonizer.registry import discover
 from ladon.ladonizer.registry import publishes
 from ladon.types.ladontype import LadonType
+from ladon.types.spec import Constrained
 from ladon.types.spec import ListOf
 from ladon.types.tasktype import TaskInfoResponse
 from ladon.types.tasktype import TaskProgressResponse
@@ -447,7 +448,7 @@ def test_class_with_optional_constructor_arguments_is_accepted() -> None:
 # -- task methods ----------------------------------------------------------------------------
 
 
-def test_task_method_expands_into_four_methods() -> None:
+def test_task_method_expands_into_five_methods() -> None:
     class Jobs:
         @ladonize(int, rtype=[int], tasktype=True)
         def crunch(self, n):  # type: ignore[no-untyped-def]
@@ -459,11 +460,18 @@ def test_task_method_expands_into_four_methods() -> None:
             return list(range(n))
 
     info = build_service(Jobs)
-    assert list(info.methods) == ["crunch", "crunch_progress", "crunch_result", "crunch_cancel"]
+    assert list(info.methods) == [
+        "crunch",
+        "crunch_progress",
+        "crunch_result",
+        "crunch_cancel",
+        "crunch_wait",
+    ]
     start = info.methods["crunch"]
     progress = info.methods["crunch_progress"]
     result = info.methods["crunch_result"]
     cancel = info.methods["crunch_cancel"]
+    wait = info.methods["crunch_wait"]
 
     assert start.kind is MethodKind.TASK_START and start.is_task
     assert start.rtype is TaskInfoResponse
@@ -477,9 +485,16 @@ def test_task_method_expands_into_four_methods() -> None:
     assert result.rtype_doc == ("the numbers",)
     assert cancel.kind is MethodKind.TASK_CANCEL
     assert cancel.rtype is TaskProgressResponse
+    assert wait.kind is MethodKind.TASK_WAIT
+    assert wait.rtype is TaskProgressResponse
+    # the timeout is seconds >= 0, a rule every description publishes
+    assert [p.name for p in wait.params] == ["task_id", "timeout"]
+    timeout = wait.params[1].type
+    assert isinstance(timeout, Constrained) and timeout.base is float
+    assert timeout.constraints.ge == 0.0 and not wait.params[1].optional
 
-    for m in (progress, result, cancel):
-        assert [(p.name, p.type) for p in m.params] == [("task_id", str)]
+    for m in (progress, result, cancel, wait):
+        assert [(p.name, p.type) for p in m.params][:1] == [("task_id", str)]
         assert m.task_of == "crunch"
         assert m.attr == "crunch"
         assert not m.is_task

@@ -1,0 +1,338 @@
+"""Sending completion callbacks (see :mod:`ladon.tasks.callbacks`).
+
+A backend that ends a task with a callback hands its id to the
+application's :class:`CallbackSender` (:meth:`~CallbackSender.due`). A
+delivery thread then *claims* the callback in the store (one atomic change
+of its state from ``pending`` to ``sending``: however many processes see
+the task end, one sends), posts it, retries it and writes how it went.
+
+.. versionadded:: 2.0
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Protocol
+from typing import runtime_checkable
+from urllib.parse import urlsplit
+
+from ._pool import WorkerPool
+from .base import BackendUnavailable
+from .base import TaskState
+from .base import TaskStatus
+from .base import status_message
+from .callbacks import HOSTS_ENV
+from .callbacks import NETWORKS_ENV
+from .callbacks import RETRIED_STATUSES
+from .callbacks import SECRET_ENV
+from .callbacks import SIGNATURE_HEADER
+from .callbacks import CallbackSettings
+from .callbacks import CallbackTarget
+from .callbacks import _port
+from .callbacks import _split
+from .callbacks import shown_url
+from .callbacks import sign
+from .jobs import to_json
+
+logger = logging.getLogger("ladon")
+
+#: The most bytes of a receiver's answer read (and ignored).
+_MAX_ANSWER = 64 * 1024
+USER_AGENT = "Ladon (task callback)"
+
+
+@runtime_checkable
+class CallbackStore(Protocol):
+    """What a task backend does for callbacks (the built-in ones do).
+
+    .. versionadded:: 2.0
+    """
+
+    def claim_callback(self, task_id: str) -> TaskStatus | None:
+        """Take the callback of an ended task for sending: change its state
+        from ``pending`` to ``sending`` in one atomic step.
+
+        :returns: the task's status (its :attr:`~TaskStatus.callback` set)
+            when this call took it; ``None`` when there is nothing to send
+            (no callback, the task runs, another process took it, the task
+            expired).
+        :raises BackendUnavailable: when the store cannot be reached.
+        """
+        ...
+
+    def set_callback_state(self, task_id: str, state: str) -> None:
+        """Write how the delivery goes (a task that expired meanwhile is
+        left alone).
+
+        :raises BackendUnavailable: when the store cannot be reached.
+        """
+        ...
+
+
+def callback_body(status: TaskStatus, target: CallbackTarget) -> bytes:
+    """The JSON body of a task's callback.
+
+    .. versionadded:: 2.0
+    """
+    result = status.result if status.state is TaskState.SUCCEEDED else None
+    payload = {
+        "task_id": status.task_id,
+        "service": target.service,
+        "method": target.method,
+        "state": status.state.value,
+        "message": status_message(status),
+        "result": result,
+    }
+    return to_json(payload).encode("utf-8")
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """An HTTP connection to one checked address (the URL's host is the
+    ``Host`` header)."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.pinned = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.pinned, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """An HTTPS connection to one checked address; the certificate is
+    checked against the URL's host."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.pinned = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.pinned, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+class _Try:
+    """How one try went."""
+
+    __slots__ = ("retry", "status", "text")
+
+    def __init__(self, status: int | None, text: str, retry: bool) -> None:
+        self.status = status
+        self.text = text
+        self.retry = retry
+
+    @property
+    def delivered(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def post_callback(
+    settings: CallbackSettings, url: str, body: bytes, task_id: str, now: float | None = None
+) -> _Try:
+    """Post one signed callback (one try).
+
+    .. versionadded:: 2.0
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = _port(parts)
+    try:
+        addresses = settings.addresses(host, port)
+    except ValueError as exc:  # refused now: the host's addresses changed
+        return _Try(None, str(exc), retry=False)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    stamp = int(time.time() if now is None else now)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: sign(settings.secrets, body, stamp),
+        "Ladon-Task-Id": task_id,
+        "Connection": "close",
+    }
+    cls = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    conn = cls(host, port, str(addresses[0]), settings.timeout)
+    try:
+        conn.request("POST", path, body, headers)
+        answer = conn.getresponse()
+        answer.read(_MAX_ANSWER)
+        status = answer.status
+    except TimeoutError:
+        return _Try(None, "timed out", retry=True)
+    except (OSError, http.client.HTTPException) as exc:
+        return _Try(None, f"{type(exc).__name__}: {exc}"[:200], retry=True)
+    finally:
+        conn.close()
+    retry = status >= 500 or status in RETRIED_STATUSES
+    return _Try(status, f"HTTP {status}", retry=retry)
+
+
+class CallbackSender:
+    """Sends the callbacks of the tasks a process ends, on a few threads.
+
+    :param settings: hosts, secrets, tries.
+    :param max_workers: how many callbacks are sent at once.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, settings: CallbackSettings, max_workers: int = 4) -> None:
+        self.settings = settings
+        self._max_workers = max_workers
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pool: WorkerPool | None = None
+        self._pid = 0
+        self._outstanding = 0
+
+    def __repr__(self) -> str:
+        return f"<CallbackSender {self.settings!r}>"
+
+    def due(self, store: CallbackStore, task_id: str) -> None:
+        """Send the callback of ``task_id`` if it is due, on a delivery
+        thread (returns at once; safe to call while holding a lock)."""
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = WorkerPool(self._max_workers, name="ladon-callback")
+                self._pid = os.getpid()
+                self._outstanding = 0
+            self._outstanding += 1
+            pool = self._pool
+        try:
+            pool.submit(self._deliver_then_count, store, task_id)
+        except RuntimeError:  # pragma: no cover - shut down
+            self._done()
+
+    def _deliver_then_count(self, store: CallbackStore, task_id: str) -> None:
+        try:
+            self.deliver(store, task_id)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._outstanding -= 1
+            if self._outstanding <= 0:
+                self._idle.notify_all()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until the callbacks handed to :meth:`due` are sent or given
+        up (a work horse waits before it exits).
+
+        :returns: False when ``timeout`` passed first.
+        """
+        with self._lock:
+            if self._pid != os.getpid():
+                return True
+            return self._idle.wait_for(lambda: self._outstanding <= 0, timeout)
+
+    def deliver(self, store: CallbackStore, task_id: str) -> str | None:
+        """Claim and send one callback now, with its retries.
+
+        :returns: the final delivery state, or ``None`` when there was
+            nothing to send.
+        """
+        try:
+            status = store.claim_callback(task_id)
+        except BackendUnavailable as exc:
+            logger.warning("Cannot claim the callback of task %s: %s", task_id, exc)
+            return None
+        if status is None or status.callback is None:
+            return None
+        try:
+            target = CallbackTarget.from_text(status.callback)
+        except ValueError:
+            return self._record(store, task_id, "failed (unreadable callback target)")
+        body = callback_body(status, target)
+        settings = self.settings
+        attempts = settings.attempts
+        outcome = _Try(None, "not tried", retry=False)
+        for attempt in range(1, attempts + 1):
+            outcome = post_callback(settings, target.url, body, task_id)
+            if outcome.delivered:
+                tries = f", {attempt} attempts" if attempt > 1 else ""
+                return self._record(store, task_id, f"delivered ({outcome.text}{tries})")
+            if not outcome.retry or attempt == attempts:
+                break
+            self._record(
+                store, task_id, f"retrying (attempt {attempt} of {attempts}: {outcome.text})"
+            )
+            time.sleep(settings.backoff * 2 ** (attempt - 1))
+        given_up = f"after {attempt} attempts: " if outcome.retry else ""
+        logger.warning(
+            "Callback of task %s to %s given up %s%s",
+            task_id,
+            shown_url(target.url),
+            given_up,
+            outcome.text,
+        )
+        return self._record(store, task_id, f"failed ({given_up}{outcome.text})")
+
+    @staticmethod
+    def _record(store: CallbackStore, task_id: str, state: str) -> str:
+        try:
+            store.set_callback_state(task_id, state[:300])
+        except BackendUnavailable as exc:
+            logger.warning("Cannot record the callback state of task %s: %s", task_id, exc)
+        return state
+
+
+def callback_settings(
+    hosts: Sequence[str] | None = None,
+    secret: str | bytes | Sequence[str | bytes] | None = None,
+    networks: Sequence[str] | None = None,
+    attempts: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 5.0,
+    environ: Mapping[str, str] | None = None,
+) -> CallbackSettings | None:
+    """An application's callback settings: each one given, else its
+    environment variable (:data:`~ladon.tasks.callbacks.HOSTS_ENV`,
+    :data:`~ladon.tasks.callbacks.SECRET_ENV`,
+    :data:`~ladon.tasks.callbacks.NETWORKS_ENV`); ``None`` without hosts
+    (no callbacks).
+
+    :raises ValueError: a setting is wrong, or hosts come without a secret.
+
+    .. versionadded:: 2.0
+    """
+    env = os.environ if environ is None else environ
+    if hosts is None:
+        hosts = _split(env.get(HOSTS_ENV, ""))
+    elif isinstance(hosts, str):
+        hosts = [hosts]
+    if not hosts:
+        return None
+    if secret is None:
+        secret = env.get(SECRET_ENV) or None
+    keys: list[str | bytes] = []
+    if isinstance(secret, str | bytes):
+        keys = [secret]
+    elif secret is not None:
+        keys = list(secret)
+    if networks is None:
+        networks = _split(env.get(NETWORKS_ENV, ""))
+    elif isinstance(networks, str):
+        networks = [networks]
+    return CallbackSettings(hosts, keys, networks, attempts, backoff, timeout)
+
+
+def attach_sender(backend: object, sender: CallbackSender | None) -> None:
+    """Have ``backend`` send its callbacks with ``sender``: a backend that
+    can (it has a ``callback_sender`` attribute) and has none yet.
+
+    .. versionadded:: 2.0
+    """
+    if sender is None or not hasattr(backend, "callback_sender"):
+        return
+    if getattr(backend, "callback_sender", None) is None:
+        backend.callback_sender = sender

@@ -1,0 +1,177 @@
+"""Idempotent task starts: an ``Idempotency-Key`` names one start.
+
+A client that does not know whether its start call arrived (a time-out, a
+dropped connection) sends it again with the same key. The store keeps the
+key with the task it started, for as long as it keeps the task, so the
+repeated start answers that task's id instead of starting a second one.
+
+* The key is scoped: by the principal that sent it (all anonymous callers
+  share one scope) and by the task method (``Service.method``). The stores
+  keep only a SHA-256 of the scope and the key (:func:`scoped_key`).
+* It is bound to the call's arguments, as converted (so ``2`` in JSON and
+  ``<n>2</n>`` in SOAP are the same call): a SHA-256 of their canonical
+  typed JSON, attachments by the SHA-256 of their content
+  (:func:`fingerprint`). The same key with other arguments is refused.
+* The claim is atomic in the store: a lock (thread backend), a unique index
+  written in the same transaction as the task (SQLite), a Lua script that
+  checks the key and writes the task (Redis). Concurrent duplicates, on any
+  process or host sharing the store, start the method once.
+
+.. versionadded:: 2.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..types.attachment import attachment
+from .base import TaskError
+
+#: The longest key accepted, in characters (Stripe's limit).
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentStart:
+    """What a store keeps to recognise a repeated start.
+
+    :param key: the scoped key (:func:`scoped_key`): 64 hex digits.
+    :param fingerprint: the arguments' :func:`fingerprint`: 64 hex digits.
+
+    .. versionadded:: 2.0
+    """
+
+    key: str
+    fingerprint: str
+
+
+class AlreadyStarted(TaskError):
+    """The key started a task with the same arguments before: that task's id
+    is the answer (raised by a backend's ``submit``; the job is not run).
+
+    :param task_id: the task the key started.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"the key already started task {task_id}")
+
+
+class KeyReused(TaskError):
+    """The key started a task with other arguments (raised by a backend's
+    ``submit``; the job is not run).
+
+    :param task_id: the task the key started.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"the key already started task {task_id} with other arguments")
+
+
+def check_key(value: str) -> str:
+    """An ``Idempotency-Key`` as sent: printable ASCII (space included, no
+    control character), 1 to :data:`MAX_KEY_LENGTH` characters. A value in
+    double quotes (an RFC 8941 string, as the IETF draft writes it) is read
+    without them (``\\"`` and ``\\\\`` unescaped).
+
+    :returns: the key.
+    :raises ValueError: with a message that says what is wrong.
+
+    .. versionadded:: 2.0
+    """
+    text = value.strip(" \t")
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        inner = text[1:-1]
+        out: list[str] = []
+        escaped = False
+        for ch in inner:
+            if escaped:
+                if ch not in '"\\':
+                    raise ValueError('a quoted Idempotency-Key may only escape " and \\')
+                out.append(ch)
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                raise ValueError('a quoted Idempotency-Key holds an unescaped "')
+            else:
+                out.append(ch)
+        if escaped:
+            raise ValueError("a quoted Idempotency-Key ends with a lone \\")
+        text = "".join(out)
+    if not text:
+        raise ValueError("the Idempotency-Key is empty")
+    if len(text) > MAX_KEY_LENGTH:
+        raise ValueError(
+            f"the Idempotency-Key is longer than {MAX_KEY_LENGTH} characters ({len(text)})"
+        )
+    if not all(" " <= ch <= "~" for ch in text):
+        raise ValueError(
+            "the Idempotency-Key must be printable ASCII (letters, digits, punctuation), "
+            "e.g. a UUID"
+        )
+    return text
+
+
+def scoped_key(owner: str | None, method: str, key: str) -> str:
+    """What a store keeps of a key: the SHA-256 (hex) of the principal's
+    name (``None``: anonymous), the task method's key and the key.
+
+    .. versionadded:: 2.0
+    """
+    scope = json.dumps([owner, method, key], ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(scope.encode("ascii")).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, attachment):
+        digest = hashlib.sha256()
+        where = value.tell() if value.seekable() else None
+        if where is not None:
+            value.seek(0)
+        while chunk := value.read(65536):
+            digest.update(chunk)
+        if where is not None:
+            value.seek(where)
+        return {"$attachment-sha256": digest.hexdigest()}
+    if isinstance(value, bytes | bytearray):
+        return {"$bytes-sha256": hashlib.sha256(bytes(value)).hexdigest()}
+    raise TypeError(f"a {type(value).__name__} has no canonical form")
+
+
+def fingerprint(plain_args: Sequence[Any]) -> str:
+    """The SHA-256 (hex) of a call's arguments in plain typed-JSON form
+    (:func:`ladon.types.convert.dump`): canonical JSON (sorted keys, no
+    spaces), attachments by the SHA-256 of their content (read, then put
+    back where they were).
+
+    .. versionadded:: 2.0
+    """
+    text = json.dumps(
+        list(plain_args),
+        default=_canonical,
+        sort_keys=True,
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def job_idempotency(job: object) -> IdempotentStart | None:
+    """A job's ``idempotency`` attribute (the framework's jobs have it
+    when the start carried a key), else ``None``.
+
+    .. versionadded:: 2.0
+    """
+    value = getattr(job, "idempotency", None)
+    return value if isinstance(value, IdempotentStart) else None
