@@ -14,6 +14,12 @@ has to honour a cancel), ``cancel`` (when a cancel was requested), ``stop``
 for none), ``worker``, ``principal`` (the caller that started the task, as
 JSON, empty for an anonymous one), and while unfinished ``args`` and
 ``env`` (the call, see :class:`~ladon.tasks.jobs.JobSpec`).
+
+Issue 14 adds ``idem`` (the key ``<prefix>idem:<scoped key>`` of the task's
+Idempotency-Key, which holds ``<task id>|<fingerprint>`` and expires with
+the record), ``callback`` (the callback target as JSON) and ``cbstate``
+(how its delivery goes). Every end of a task is published on the channel
+``<prefix>ended`` (the task id), which waiting calls listen to.
 """
 
 from __future__ import annotations
@@ -32,6 +38,23 @@ local function now()
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 local function fmt(x) return string.format('%.6f', x) end
+-- the record expires in ms milliseconds, and its Idempotency-Key with it
+local function expire(key, ms)
+  redis.call('PEXPIRE', key, ms)
+  local idem = redis.call('HGET', key, 'idem')
+  if idem then redis.call('PEXPIRE', idem, ms) end
+end
+-- a new pending record (the arguments of CREATE)
+local function create(key, method, ttl, lease, grace, keep, args, env, maxrt, principal, callback)
+  local t = fmt(now())
+  redis.call('HSET', key, 'method', method, 'state', 'pending', 'progress', '0',
+    'created', t, 'hb', t, 'ttl', ttl, 'lease', lease, 'grace', grace,
+    'keep', keep, 'args', args, 'env', env, 'maxrt', maxrt, 'principal', principal)
+  if callback and callback ~= '' then
+    redis.call('HSET', key, 'callback', callback, 'cbstate', 'pending')
+  end
+  redis.call('PEXPIRE', key, keep)
+end
 local function finish(key, required, state, result, err, detail)
   if redis.call('HGET', key, 'state') ~= required then return 0 end
   if redis.call('HEXISTS', key, 'cancel') == 1 then state = 'cancelled' end
@@ -44,7 +67,9 @@ local function finish(key, required, state, result, err, detail)
     redis.call('HSET', key, 'error', err, 'detail', detail)
   end
   redis.call('HDEL', key, 'args', 'env')
-  redis.call('PEXPIRE', key, math.floor(tonumber(redis.call('HGET', key, 'ttl')) * 1000))
+  expire(key, math.floor(tonumber(redis.call('HGET', key, 'ttl')) * 1000))
+  -- waiting calls listen on <prefix>ended (the key is <prefix>task:<40-digit id>)
+  redis.call('PUBLISH', string.sub(key, 1, -46) .. 'ended', string.sub(key, -40))
   return 1
 end
 """
@@ -68,6 +93,8 @@ STATUS_FIELDS = (
     "stop",
     "maxrt",
     "principal",
+    "callback",
+    "cbstate",
 )
 _FIELDS = ", ".join(f"'{name}'" for name in STATUS_FIELDS)
 #: Lua index of each field in the reply of ``HMGET`` :data:`STATUS_FIELDS`.
@@ -79,13 +106,55 @@ LOST_DETAIL = (
 )
 
 #: KEYS: record. ARGV: method, ttl, lease, grace, keep (ms), args, env,
-#: max_runtime ('' for none), principal ('' for none).
+#: max_runtime ('' for none), principal ('' for none), callback ('' for none).
 CREATE = """
-local t = fmt(now())
-redis.call('HSET', KEYS[1], 'method', ARGV[1], 'state', 'pending', 'progress', '0',
-  'created', t, 'hb', t, 'ttl', ARGV[2], 'lease', ARGV[3], 'grace', ARGV[4],
-  'keep', ARGV[5], 'args', ARGV[6], 'env', ARGV[7], 'maxrt', ARGV[8], 'principal', ARGV[9])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+create(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8],
+  ARGV[9], ARGV[10])
+return 1
+"""
+
+#: KEYS: Idempotency-Key, record. ARGV: task id, fingerprint, then CREATE's.
+#: Returns ``<task id>|<fingerprint>`` of the task the key started, when it
+#: is kept; else creates the record (and the key) and returns nil.
+CREATE_ONCE = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local other = string.sub(KEYS[2], 1, -41) .. string.sub(held, 1, 40)
+  if redis.call('EXISTS', other) == 1 then return held end
+end
+create(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10],
+  ARGV[11], ARGV[12])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[7])
+redis.call('HSET', KEYS[2], 'idem', KEYS[1])
+return false
+"""
+
+#: KEYS: record. Removes a pending record whose RQ job could not be
+#: enqueued, with its Idempotency-Key.
+DROP = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+local idem = redis.call('HGET', KEYS[1], 'idem')
+if idem then redis.call('DEL', idem) end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+#: KEYS: record. Takes an ended task's pending callback for sending: returns
+#: the STATUS_FIELDS then 0, or nil when there is nothing to take.
+CLAIM_CALLBACK = f"""
+local f = redis.call('HMGET', KEYS[1], 'state', 'cbstate')
+if f[2] ~= 'pending' or f[1] == 'pending' or f[1] == 'running' then return false end
+redis.call('HSET', KEYS[1], 'cbstate', 'sending')
+f = redis.call('HMGET', KEYS[1], {_FIELDS})
+f[{len(STATUS_FIELDS) + 1}] = 0
+return f
+"""
+
+#: KEYS: record. ARGV: the callback's delivery state (a record that
+#: expired meanwhile is not made again).
+SET_CALLBACK_STATE = """
+if redis.call('HEXISTS', KEYS[1], 'callback') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'cbstate', ARGV[1])
 return 1
 """
 
@@ -96,7 +165,7 @@ if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return false end
 local t = fmt(now())
 redis.call('HSET', KEYS[1], 'state', 'running', 'started', t, 'hb', t, 'progress', '0',
   'worker', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
+expire(KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
 return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace', 'maxrt', 'principal')
 """
 
@@ -113,7 +182,7 @@ if not cancel then
   if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'message', ARGV[3]) end
 end
 redis.call('HSET', KEYS[1], 'hb', fmt(now()))
-redis.call('PEXPIRE', KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
+expire(KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
 if cancel then return 1 end
 return 0
 """
@@ -202,6 +271,10 @@ SCRIPTS = {
     name: _COMMON + body
     for name, body in (
         ("create", CREATE),
+        ("create_once", CREATE_ONCE),
+        ("drop", DROP),
+        ("claim_callback", CLAIM_CALLBACK),
+        ("set_callback_state", SET_CALLBACK_STATE),
         ("begin", BEGIN),
         ("sync", SYNC),
         ("finish", FINISH),

@@ -51,6 +51,7 @@ from . import _scripts
 from ._live import LiveTasks
 from ._nonces import check_ttl
 from ._nonces import nonce_key
+from ._redis_wake import PubSubWake
 from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import BackendUnavailable
 from .base import TaskCancelled
@@ -63,11 +64,19 @@ from .base import check_max_runtime
 from .base import is_task_id
 from .base import new_task_id
 from .base import runtime_exceeded
+from .callbacks import PENDING as CALLBACK_PENDING
+from .callbacks import job_callback
+from .delivery import CallbackSender
+from .idempotency import AlreadyStarted
+from .idempotency import IdempotentStart
+from .idempotency import KeyReused
+from .idempotency import job_idempotency
 from .jobs import JobSpec
 from .jobs import from_json
 from .jobs import to_json
 from .threads import _describe_failure
 from .threads import job_max_runtime
+from .waiting import wait_on_signals
 
 logger = logging.getLogger("ladon")
 
@@ -139,13 +148,23 @@ class RedisTaskBackend:
     Each task keeps its owner (the principal that started it, which the
     worker gives the method as ``kw["principal"]``), and Redis is the
     application's store of WS-Security nonces (:meth:`claim_nonce`), shared
-    by every process and host that uses it.
+    by every process and host that uses it. A task keeps its
+    ``Idempotency-Key`` (a key checked and written by one script with the
+    record) and its completion callback, which the process that ends it
+    (the worker, or a web process that finds it lost or cancels it while it
+    waits) sends with :attr:`callback_sender`. A :meth:`wait` is woken by
+    the end's publication on ``<prefix>ended``.
 
     .. versionadded:: 2.0
     """
 
     #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
     keeps_owners = True
+    #: A repeated start with the same ``Idempotency-Key`` gives the same task.
+    idempotent_starts = True
+    #: Sends the callbacks of the tasks this process ends (set by the
+    #: application, and by ``ladon worker``).
+    callback_sender: CallbackSender | None = None
 
     def __init__(
         self,
@@ -207,6 +226,7 @@ class RedisTaskBackend:
         # In a worker's horse: the task it runs.
         self._live: LiveTasks | None = None
         self._code = 0
+        self._wake = PubSubWake(lambda: self.client, f"{prefix}ended")
 
     def __repr__(self) -> str:
         return f"<RedisTaskBackend queue={self.queue_name!r} prefix={self.prefix!r}>"
@@ -284,10 +304,13 @@ class RedisTaskBackend:
             if waiting >= self.max_pending:
                 raise TaskRejected(f"too many pending tasks ({waiting}); try again later")
         spec: JobSpec = describe()
+        idem, callback = job_idempotency(job), job_callback(job) or ""
         for attempt in (1, 2):
             task_id = new_task_id()
             try:
-                self._enqueue(method, spec, task_id, limit)
+                if idem is not None:
+                    self._create_once(method, spec, task_id, limit, callback, idem)
+                self._enqueue(method, spec, task_id, limit, callback, created=idem is not None)
             except redis.exceptions.NoScriptError:
                 # Redis restarted or was flushed: load the scripts again. The
                 # RQ job enqueued without its record finds nothing to run.
@@ -304,8 +327,58 @@ class RedisTaskBackend:
                 break
         return task_id
 
-    def _enqueue(self, method: str, spec: JobSpec, task_id: str, limit: float | None) -> None:
-        """Write the record and enqueue the RQ job in one MULTI/EXEC."""
+    def _record_args(
+        self, method: str, spec: JobSpec, limit: float | None, callback: str
+    ) -> list[str]:
+        """The arguments of the ``create`` script."""
+        return [
+            method,
+            repr(self.result_ttl),
+            repr(self.lease),
+            repr(self.cancel_grace),
+            str(int(self.pending_ttl * 1000)),
+            spec.args,
+            spec.environ,
+            "" if limit is None else repr(limit),
+            spec.principal,
+            callback,
+        ]
+
+    def _create_once(
+        self,
+        method: str,
+        spec: JobSpec,
+        task_id: str,
+        limit: float | None,
+        callback: str,
+        idem: IdempotentStart,
+    ) -> None:
+        """Write the record of a start with an Idempotency-Key, unless the
+        key started a task that is kept (then raise, as the thread backend
+        does).
+
+        :raises AlreadyStarted: the key started a task with these arguments.
+        :raises KeyReused: the key started a task with others.
+        """
+        keys = [f"{self.prefix}idem:{idem.key}", self.key(task_id)]
+        args = [task_id, idem.fingerprint, *self._record_args(method, spec, limit, callback)]
+        held = _text(self._run("create_once", keys, args))
+        if held is None:
+            return
+        other, _, fingerprint = held.partition("|")
+        raise (AlreadyStarted if fingerprint == idem.fingerprint else KeyReused)(other)
+
+    def _enqueue(
+        self,
+        method: str,
+        spec: JobSpec,
+        task_id: str,
+        limit: float | None,
+        callback: str = "",
+        created: bool = False,
+    ) -> None:
+        """Write the record (unless ``created``) and enqueue the RQ job in
+        one MULTI/EXEC."""
         if "create" not in self._shas:
             self._shas["create"] = self.client.script_load(_scripts.SCRIPTS["create"])
         pipe = self.client.pipeline()
@@ -321,21 +394,15 @@ class RedisTaskBackend:
             description=f"{spec.service}.{spec.method}",
             pipeline=pipe,
         )
-        pipe.evalsha(
-            self._shas["create"],
-            1,
-            self.key(task_id),
-            method,
-            repr(self.result_ttl),
-            repr(self.lease),
-            repr(self.cancel_grace),
-            str(int(self.pending_ttl * 1000)),
-            spec.args,
-            spec.environ,
-            "" if limit is None else repr(limit),
-            spec.principal,
-        )
-        pipe.execute()
+        if not created:
+            args = self._record_args(method, spec, limit, callback)
+            pipe.evalsha(self._shas["create"], 1, self.key(task_id), *args)
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            if created:  # no job will run it: the record must go, and its key
+                self._safely(lambda: self._run("drop", [self.key(task_id)], []))
+            raise
 
     def status(self, method: str, task_id: str) -> TaskStatus:
         """Return the task's status; reports ``FAILED`` ("worker lost") a
@@ -357,7 +424,52 @@ class RedisTaskBackend:
             reply = self._run("status", keys, args)
             if not reply:  # pragma: no cover - expired in between
                 raise UnknownTask(task_id)
-        return _status(task_id, reply)
+        return self._noticed(_status(task_id, reply))
+
+    def _noticed(self, status: TaskStatus) -> TaskStatus:
+        """``status``, once its callback (due, and taken by nobody) is
+        handed to this process's sender."""
+        if status.callback_state == CALLBACK_PENDING and status.state.finished:
+            sender = self.callback_sender
+            if sender is not None:
+                sender.due(self, status.task_id)
+        return status
+
+    def wait(self, method: str, task_id: str, timeout: float) -> TaskStatus:
+        """Return the task's status as soon as it has ended (the end's
+        publication wakes it), or after ``timeout`` seconds; see
+        :class:`ladon.tasks.waiting.WaitingBackend`.
+
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        :raises BackendUnavailable: when Redis cannot be reached.
+
+        .. versionadded:: 2.0
+        """
+        wake = self._wake
+        return wait_on_signals(
+            lambda: self.status(method, task_id),
+            wake.signals,
+            task_id,
+            timeout,
+            ready=wake.listen,
+        )
+
+    def claim_callback(self, task_id: str) -> TaskStatus | None:
+        """Take an ended task's callback for sending, in one script (one
+        process wins); see :class:`ladon.tasks.delivery.CallbackStore`.
+
+        .. versionadded:: 2.0
+        """
+        reply = self._run("claim_callback", [self.key(task_id)], [])
+        return _status(task_id, reply) if reply else None
+
+    def set_callback_state(self, task_id: str, state: str) -> None:
+        """Write how a callback's delivery goes; see
+        :class:`ladon.tasks.delivery.CallbackStore`.
+
+        .. versionadded:: 2.0
+        """
+        self._run("set_callback_state", [self.key(task_id)], [state])
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
         """Request the cancellation of the task and return its status at
@@ -378,7 +490,7 @@ class RedisTaskBackend:
         if status.state is TaskState.RUNNING and self.cancel_grace == 0:
             self._hard_stop(task_id)
             return self.status(method, task_id)
-        return status
+        return self._noticed(status)
 
     def claim_nonce(self, key: str, ttl: float) -> bool:
         """Remember a one-time value for ``ttl`` seconds in Redis
@@ -403,6 +515,7 @@ class RedisTaskBackend:
         :param wait: accepted for the protocol; nothing runs here.
         """
         self._closed = True
+        self._wake.close()
         client, self._redis, self._queue = self._redis, self._given, None
         if client is not None and client is not self._given:
             client.close()
@@ -468,6 +581,7 @@ class RedisTaskBackend:
             live.remove(task_id)
             self._live = None
         self._run("finish", [key], list(outcome))
+        self._callback_due(task_id)
 
     def report_progress(self, task_id: str, progress: float | None, message: str | None) -> bool:
         """Take a report of the task this horse runs (written at most every
@@ -482,7 +596,13 @@ class RedisTaskBackend:
 
     def lose(self, task_id: str, detail: str) -> None:
         """Fail a running task whose worker is gone ("worker lost")."""
-        self._run("lost", [self.key(task_id)], [detail])
+        if self._run("lost", [self.key(task_id)], [detail]):
+            self._callback_due(task_id)
+
+    def _callback_due(self, task_id: str) -> None:
+        sender = self.callback_sender
+        if sender is not None:
+            sender.due(self, task_id)  # claimed (or not) on a delivery thread
 
     # -- internals ---------------------------------------------------------------
 
@@ -520,7 +640,7 @@ class RedisTaskBackend:
                 # NOTE: no horse to kill (a simple worker runs tasks in its
                 # own process): the record ends cancelled, the task runs on.
                 logger.warning("Task %s ignored its cancel; it cannot be killed here", task_id)
-                self._safely(lambda: self._run("stop", [self.key(task_id)], []))
+                self._safely(lambda: self._run("drop", [self.key(task_id)], []))
                 return
             logger.warning("Task %s ignored its cancel for %s s: stopping it", task_id, grace)
             self._hard_stop(task_id)
@@ -597,6 +717,8 @@ def _status(task_id: str, reply: Sequence[object]) -> TaskStatus:
         error=_text(fields["error"]),
         error_detail=_text(fields["detail"]),
         owner=_owner(_text(fields.get("principal"))),
+        callback=_text(fields.get("callback")) or None,
+        callback_state=_text(fields.get("cbstate")) or None,
     )
 
 

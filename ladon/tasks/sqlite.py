@@ -31,6 +31,8 @@ from typing import Any
 from typing import TypeVar
 
 from . import _nonces
+from . import _sqlite_extras as _extras
+from . import _sqlite_wake
 from ._live import LiveTasks
 from ._pool import WorkerPool
 from .base import CANCEL_REQUESTED_MESSAGE
@@ -50,10 +52,17 @@ from .base import is_task_id
 from .base import job_owner
 from .base import new_task_id
 from .base import runtime_exceeded
+from .callbacks import PENDING as CALLBACK_PENDING
+from .callbacks import job_callback
+from .delivery import CallbackSender
+from .idempotency import AlreadyStarted
+from .idempotency import KeyReused
+from .idempotency import job_idempotency
 from .jobs import from_json
 from .jobs import to_json
 from .threads import _describe_failure
 from .threads import job_max_runtime
+from .waiting import wait_on_signals
 
 logger = logging.getLogger("ladon")
 T = TypeVar("T")
@@ -88,12 +97,14 @@ _SCHEMA = (
     " WHERE expires IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS ladon_tasks_open ON ladon_tasks (owner) WHERE expires IS NULL",
     _nonces.SQLITE_SCHEMA,
+    _sqlite_wake.SCHEMA,
 )
 #: Columns added since the first version, added to an older file.
-_ADDED_COLUMNS = (("max_runtime", "REAL"), ("principal", "TEXT"))
+_ADDED_COLUMNS = (("max_runtime", "REAL"), ("principal", "TEXT"), *_extras.ADDED_COLUMNS)
 _COLUMNS = (
     "method, state, progress, message, created, started, finished, result,"
-    " error, detail, heartbeat, lease, expires, max_runtime, principal"
+    " error, detail, heartbeat, lease, expires, max_runtime, principal,"
+    " callback, callback_state"
 )
 # The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
 _END = "progress = 1.0, finished = :now, expires = :now + ttl"
@@ -191,13 +202,23 @@ class SQLiteTaskBackend:
 
     Each task keeps its owner (the principal that started it), and the file
     is the application's store of WS-Security nonces (:meth:`claim_nonce`),
-    shared by every process that opens it.
+    shared by every process that opens it. A task keeps its
+    ``Idempotency-Key`` (unique in the file while the task is kept) and its
+    completion callback, which the process that ends the task sends with
+    :attr:`callback_sender` (or, when that one cannot, the next process with
+    a sender that sees it). A :meth:`wait` is woken by a datagram from the
+    process that ended the task (:mod:`ladon.tasks._sqlite_wake`).
 
     .. versionadded:: 2.0
     """
 
     #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
     keeps_owners = True
+    #: A repeated start with the same ``Idempotency-Key`` gives the same task.
+    idempotent_starts = True
+    #: Sends the callbacks of the tasks this process ends (set by the
+    #: application); ``None``: another process sends them.
+    callback_sender: CallbackSender | None = None
 
     def __init__(
         self,
@@ -241,6 +262,10 @@ class SQLiteTaskBackend:
         self._proc: _Process | None = None
         self._create()
         self._exit_hook = _watch_process(self)
+        self._wake = _sqlite_wake.SocketWake(
+            lambda sql, params: self._write(self._process(), sql, params),
+            lambda sql, params: self._query(self._process(), sql, params),
+        )
 
     @property
     def path(self) -> str:
@@ -269,25 +294,28 @@ class SQLiteTaskBackend:
             if len(proc.queued) >= self.max_pending:
                 raise TaskRejected(f"too many pending tasks ({len(proc.queued)}); try again later")
             proc.queued.add(task_id)
-        now = self._clock.time()
+        idem, callback = job_idempotency(job), job_callback(job)
+        params = {
+            "id": task_id,
+            "method": method,
+            "now": self._clock.time(),
+            "owner": proc.owner,
+            "lease": self.lease,
+            "ttl": self.result_ttl,
+            "max_runtime": limit,
+            "principal": job_owner(job),
+            "idem_key": None if idem is None else idem.key,
+            "idem_hash": None if idem is None else idem.fingerprint,
+            "callback": callback,
+            "callback_state": None if callback is None else CALLBACK_PENDING,
+        }
         try:
-            self._write(
-                proc,
-                "INSERT INTO ladon_tasks (id, method, state, created, owner, heartbeat,"
-                " lease, ttl, max_runtime, principal)"
-                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    task_id,
-                    method,
-                    now,
-                    proc.owner,
-                    now,
-                    self.lease,
-                    self.result_ttl,
-                    limit,
-                    job_owner(job),
-                ),
-            )
+            if idem is None:
+                self._write(proc, _extras.INSERT, params)
+            else:
+                found = self._transaction(proc, lambda conn: _extras.insert_once(conn, params))
+                if found is not None:  # the key started a task that is kept
+                    raise (AlreadyStarted if found[1] == idem.fingerprint else KeyReused)(found[0])
             pool = self._start_threads(proc)
             pool.submit(self._run, proc, task_id, job)
             proc.wake.set()
@@ -323,6 +351,8 @@ class SQLiteTaskBackend:
             row = self._read(proc, task_id)
             if row is None:  # pragma: no cover - evicted in between
                 raise UnknownTask(task_id)
+        if row["callback_state"] == CALLBACK_PENDING and row["expires"] is not None:
+            self._callback_due(task_id)  # nobody took it: this process sends it
         return _snapshot(task_id, row, now)
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
@@ -359,7 +389,49 @@ class SQLiteTaskBackend:
         proc.live.mark_cancelled([task_id])
         if row is None or row["method"] != method:  # pragma: no cover - evicted in between
             raise UnknownTask(task_id)
+        if row["expires"] is not None:  # cancelled before it ran: it ended now
+            self._ended(task_id)
         return _snapshot(task_id, row, self._clock.time())
+
+    def wait(self, method: str, task_id: str, timeout: float) -> TaskStatus:
+        """Return the task's status as soon as it has ended (in any process
+        sharing the file), or after ``timeout`` seconds; see
+        :class:`ladon.tasks.waiting.WaitingBackend`.
+
+        :raises UnknownTask: for an unknown, expired or foreign id.
+        :raises BackendUnavailable: when the file cannot be read.
+
+        .. versionadded:: 2.0
+        """
+        wake = self._wake
+        return wait_on_signals(
+            lambda: self.status(method, task_id),
+            wake.signals,
+            task_id,
+            timeout,
+            ready=wake.listen,
+        )
+
+    def claim_callback(self, task_id: str) -> TaskStatus | None:
+        """Take an ended task's callback for sending, in one statement
+        (one process wins); see :class:`ladon.tasks.delivery.CallbackStore`.
+
+        .. versionadded:: 2.0
+        """
+        proc = self._process()
+        now = self._clock.time()
+        if not self._write(proc, _extras.CLAIM_CALLBACK, (task_id, now)):
+            return None
+        row = self._read(proc, task_id)
+        return None if row is None else _snapshot(task_id, row, now)
+
+    def set_callback_state(self, task_id: str, state: str) -> None:
+        """Write how a callback's delivery goes; see
+        :class:`ladon.tasks.delivery.CallbackStore`.
+
+        .. versionadded:: 2.0
+        """
+        self._write(self._process(), _extras.SET_CALLBACK_STATE, (state, task_id))
 
     def claim_nonce(self, key: str, ttl: float) -> bool:
         """Remember a one-time value for ``ttl`` seconds in the file, for
@@ -393,6 +465,7 @@ class SQLiteTaskBackend:
         atexit.unregister(self._exit_hook)
         if proc is None or proc.pid != os.getpid():
             return
+        self._wake.close()
         with proc.lock:
             queued = list(proc.queued)
             pool = proc.pool
@@ -474,6 +547,8 @@ class SQLiteTaskBackend:
                     except sqlite3.OperationalError as exc:  # another process was first
                         if "duplicate column" not in str(exc).lower():
                             raise
+                for statement in _extras.ADDED_INDEXES:
+                    conn.execute(statement)
             finally:
                 conn.close()
 
@@ -541,6 +616,25 @@ class SQLiteTaskBackend:
 
             return self._retry(action)
 
+    def _transaction(self, proc: _Process, action: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``action`` in one ``BEGIN IMMEDIATE`` transaction of the
+        write connection (retried while another process holds the lock)."""
+        with proc.wlock:
+            conn = self._writer(proc)
+
+            def attempt() -> T:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    out = action(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return out
+
+            return self._retry(attempt)
+
     def _query(
         self, proc: _Process, sql: str, params: Sequence[object] | dict[str, object]
     ) -> list[sqlite3.Row]:
@@ -556,7 +650,7 @@ class SQLiteTaskBackend:
 
     def _reap(self, proc: _Process, where: str, params: dict[str, object]) -> int:
         """Fail the unfinished tasks (matching ``where``) whose lease ran out."""
-        return self._write(
+        reaped = self._write(
             proc,
             f"UPDATE ladon_tasks SET {_END_AS}, error = :error, detail = :detail, {_END}"
             f" WHERE {where}expires IS NULL AND heartbeat + lease < :now",
@@ -570,6 +664,9 @@ class SQLiteTaskBackend:
                 "(it was killed, crashed or restarted).",
             },
         )
+        if reaped:
+            self._ended(None)  # their waiters read them again; callbacks: _beat
+        return reaped
 
     def _end(
         self,
@@ -601,11 +698,26 @@ class SQLiteTaskBackend:
             " WHERE id = :id AND state = :before"
         )
         try:
-            return self._write(proc, sql, params) > 0
+            ended = self._write(proc, sql, params) > 0
         except BackendUnavailable:
             with proc.lock:  # the ticker tries again
                 proc.unfinished.append((sql, params))
             raise
+        if ended:
+            self._ended(task_id)
+        return ended
+
+    def _ended(self, task_id: str | None) -> None:
+        """This process ended a task (``None``: some tasks): wake the calls
+        waiting for it in every process, send its callback."""
+        self._wake.announce(task_id)
+        if task_id is not None:
+            self._callback_due(task_id)
+
+    def _callback_due(self, task_id: str) -> None:
+        sender = self.callback_sender
+        if sender is not None:
+            sender.due(self, task_id)  # claimed (or not) on a delivery thread
 
     def _end_overrun(self, proc: _Process, task_id: str, limit: float) -> None:
         """Fail a running task whose ``max_runtime`` is over (its job, if it
@@ -713,9 +825,14 @@ class SQLiteTaskBackend:
             unfinished, proc.unfinished = proc.unfinished, []
         for sql, params in unfinished:
             self._write(proc, sql, params)
+        if unfinished:
+            self._ended(None)
         self._reap(proc, "", {})
         self._write(proc, "DELETE FROM ladon_tasks WHERE expires <= ?", (now,))
         self._write(proc, _nonces.SQLITE_SWEEP, (now,))
+        if self.callback_sender is not None:  # callbacks nobody took
+            for row in self._query(proc, _extras.DUE_CALLBACKS, (now,)):
+                self._callback_due(row["id"])
 
     def _abandon(self) -> None:
         """At interpreter exit: this process's unfinished tasks will not end."""
@@ -736,6 +853,7 @@ class SQLiteTaskBackend:
                     "error": "worker stopped",
                 },
             )
+            self._wake.announce(None)  # waiters elsewhere read their tasks again
         except Exception:  # pragma: no cover - best effort at exit
             pass
 
@@ -781,4 +899,6 @@ def _snapshot(task_id: str, row: sqlite3.Row, now: float) -> TaskStatus:
         error_detail=row["detail"],
         as_of=now,
         owner=row["principal"],
+        callback=row["callback"],
+        callback_state=row["callback_state"],
     )

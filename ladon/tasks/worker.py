@@ -14,6 +14,13 @@ that backend's queue. Every task method of every service of the
 application (configured template instances included) can run on it: the
 RQ job names the service and the method, the record holds the arguments.
 
+The worker sends the completion callbacks of the tasks it ends with the
+application's callback settings (``callback_hosts``, ``callback_secret``...,
+which the application may take from the ``LADON_CALLBACK_*`` environment
+variables); serving service files, it reads those variables. The secret is
+never in the task store. A work horse sends its task's callback (with its
+retries) before it exits.
+
 .. versionadded:: 2.0
 """
 
@@ -34,6 +41,9 @@ from typing import runtime_checkable
 
 from ..ladonizer.model import ServiceInfo
 from .base import TaskBackend
+from .delivery import CallbackSender
+from .delivery import attach_sender
+from .delivery import callback_settings
 from .execution import run_described
 
 if TYPE_CHECKING:
@@ -160,6 +170,11 @@ class TaskWorker:
                 f"the application's task backend is {type(backend).__name__}, not Redis:"
                 " give --url redis://host:6379/0 or set LADON_TASKS"
             )
+        sender = getattr(app, "callback_sender", None)
+        if not isinstance(sender, CallbackSender):
+            settings = callback_settings()  # LADON_CALLBACK_* (ValueError when wrong)
+            sender = CallbackSender(settings) if settings is not None else None
+        attach_sender(backend, sender)
         return cls(app, ref, backend)
 
     def run_task(self, app_ref: str, service: str, method: str, task_id: str) -> None:
@@ -180,9 +195,15 @@ class TaskWorker:
 
         in_horse = os.getpid() != self.pid
         worker = os.environ.get("RQ_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
-        self.backend.execute(
-            task_id, service, method, runner, worker, self.pid if in_horse else None
-        )
+        backend = self.backend
+        try:
+            backend.execute(
+                task_id, service, method, runner, worker, self.pid if in_horse else None
+            )
+        finally:
+            sender = backend.callback_sender
+            if in_horse and sender is not None:
+                sender.drain()  # the horse exits next: its callback goes first
 
     def job_class(self) -> type:
         """An RQ job class whose ``run_task`` jobs run on this worker (the
