@@ -28,6 +28,13 @@ always hold ``result``.
 Every WSDL declares WS-Addressing: ``wsam:Action`` on each operation's
 input and output, ``wsaw:UsingAddressing`` (optional) in the binding.
 
+A service with task methods also declares the optional header block of a
+task start, ``lt:IdempotencyKey`` (``xmlns:lt="urn:ladon:tasks"``, a string
+of 1 to 255 characters): a schema of its own, a message
+``LadonIdempotencyKey`` and a literal ``soap:header`` in the input of every
+task start's binding operation, so that SOAP clients (zeep, suds) can send
+an ``Idempotency-Key`` in the envelope.
+
 When the application takes WS-Security UsernameTokens, both WSDLs carry a
 WS-SecurityPolicy 1.2 ``sp:SupportingTokens`` policy with an
 ``sp:UsernameToken`` assertion (``wsu:Id="UsernameTokenPolicy"``), and the
@@ -45,6 +52,7 @@ from typing import Any
 from lxml import etree
 
 from ..ladonizer.model import MethodInfo
+from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
 from ..types.ladontype import LadonType
 from ..types.spec import Constrained
@@ -53,6 +61,7 @@ from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
 from ..types.spec import is_ladontype
 from ..wire.schema import HTTP_TRANSPORT
+from ..wire.schema import LADON_TASKS
 from ..wire.schema import MIME
 from ..wire.schema import SOAP_ENC
 from ..wire.schema import WSAM
@@ -272,6 +281,38 @@ def _body(
     _el(_el(related, m + "part"), m + "content", type="application/octet-stream")
 
 
+#: The message of the ``lt:IdempotencyKey`` header block of task starts.
+IDEMPOTENCY_MESSAGE = "LadonIdempotencyKey"
+#: Its one part.
+IDEMPOTENCY_PART = "IdempotencyKey"
+
+
+def _starts_tasks(service: ServiceInfo) -> bool:
+    return any(m.kind is MethodKind.TASK_START for m in service.methods.values())
+
+
+def _task_namespaces(service: ServiceInfo) -> dict[str, str]:
+    return {"lt": LADON_TASKS} if _starts_tasks(service) else {}
+
+
+def _idempotency_declarations(types: etree._Element, root: etree._Element) -> None:
+    """The schema of the ``lt:IdempotencyKey`` element and its message (for
+    a service with task methods)."""
+    xs = f"{{{XSD}}}"
+    w = f"{{{WSDL}}}"
+    schema = _el(types, xs + "schema", targetNamespace=LADON_TASKS, elementFormDefault="qualified")
+    element = _el(schema, xs + "element", name="IdempotencyKey")
+    _el(_el(element, xs + "annotation"), xs + "documentation").text = (
+        "The Idempotency-Key of a task start: the same key with the same arguments "
+        "(from the same caller) gives the same task."
+    )
+    restriction = _el(_el(element, xs + "simpleType"), xs + "restriction", base="xsd:string")
+    _el(restriction, xs + "minLength", value="1")
+    _el(restriction, xs + "maxLength", value="255")
+    message = _el(root, w + "message", name=IDEMPOTENCY_MESSAGE)
+    _el(message, w + "part", name=IDEMPOTENCY_PART, element="lt:IdempotencyKey")
+
+
 #: The ``wsu:Id`` of the UsernameToken policy.
 USERNAME_TOKEN_POLICY = "UsernameTokenPolicy"
 
@@ -350,7 +391,16 @@ def _operations(
         _el(op, s + "operation", soapAction=actions[m.name][0], style=style)
         with_parts = _mime_directions(m) if mime else set()
         for direction in ("input", "output"):
-            _body(_el(op, w + direction), body, direction in with_parts, soap_ns)
+            message = _el(op, w + direction)
+            _body(message, body, direction in with_parts, soap_ns)
+            if direction == "input" and m.kind is MethodKind.TASK_START:
+                _el(
+                    message,
+                    s + "header",
+                    message=f"tns:{IDEMPOTENCY_MESSAGE}",
+                    part=IDEMPOTENCY_PART,
+                    use="literal",
+                )
     svc = _el(root, w + "service", name=service.name)
     if service.doc:
         _el(svc, w + "documentation").text = service.doc
@@ -378,6 +428,7 @@ def document_literal_wsdl(
         "wsaw": WSAW,
         "tns": tns,
         **_policy_namespaces(service),
+        **_task_namespaces(service),
     }
     if types_ns != tns:
         nsmap["ns1"] = types_ns
@@ -416,6 +467,8 @@ def document_literal_wsdl(
         for suffix in ("", "Response"):
             msg = _el(root, w + "message", name=m.name + suffix)
             _el(msg, w + "part", name="parameters", element=f"tns:{m.name}{suffix}")
+    if _starts_tasks(service):
+        _idempotency_declarations(types, root)
     _operations(
         root,
         service,
@@ -444,9 +497,11 @@ def rpc_wsdl(service: ServiceInfo, url: str, naming: SOAPNaming) -> bytes:
         "wsaw": WSAW,
         "tns": ns,
         **_policy_namespaces(service),
+        **_task_namespaces(service),
     }
     root = etree.Element(w + "definitions", nsmap=nsmap, name=service.name, targetNamespace=ns)
-    schema = _el(_el(root, w + "types"), xs + "schema", targetNamespace=ns)
+    types = _el(root, w + "types")
+    schema = _el(types, xs + "schema", targetNamespace=ns)
     _complex_types(schema, service, "tns", naming)
     for m in service.methods.values():
         msg = _el(root, w + "message", name=m.name)
@@ -454,6 +509,8 @@ def rpc_wsdl(service: ServiceInfo, url: str, naming: SOAPNaming) -> bytes:
             _el(msg, w + "part", name=naming.element(p.name), type=_xsd_type(p.type, "tns"))
         rmsg = _el(root, w + "message", name=m.name + "Response")
         _el(rmsg, w + "part", name="result", type=_xsd_type(m.rtype, "tns"))
+    if _starts_tasks(service):
+        _idempotency_declarations(types, root)
     body = {"use": "encoded", "namespace": ns, "encodingStyle": SOAP_ENC}
     _operations(root, service, url, "rpc", body, naming)
     return _tostring(root)

@@ -114,7 +114,7 @@ def wait_on_signals(
     task_id: str,
     timeout: float,
     ready: Callable[[], object] | None = None,
-    recheck: float = RECHECK_INTERVAL,
+    recheck: float | None = None,
 ) -> TaskStatus:
     """Wait for the end of a task that :class:`EndSignals` hears of.
 
@@ -125,7 +125,8 @@ def wait_on_signals(
     :param ready: called once subscribed, before the task is read again
         (e.g. starts the listener that feeds ``signals``, and returns once
         it listens): an end after it cannot be missed.
-    :param recheck: seconds between two reads while nothing was heard.
+    :param recheck: seconds between two reads while nothing was heard
+        (default :data:`RECHECK_INTERVAL`).
     :returns: the last status read: ended, or as it was at the deadline.
 
     .. versionadded:: 2.0
@@ -134,6 +135,7 @@ def wait_on_signals(
     if current.state.finished or timeout <= 0:
         return current
     deadline = time.monotonic() + timeout
+    every = RECHECK_INTERVAL if recheck is None else recheck
     event = signals.subscribe(task_id)
     try:
         if ready is not None:
@@ -143,7 +145,7 @@ def wait_on_signals(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            event.wait(min(remaining, recheck))
+            event.wait(min(remaining, every))
             event.clear()
             current = status()
     finally:

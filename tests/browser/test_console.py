@@ -81,8 +81,8 @@ def test_catalog_lists_the_services_and_opens_one(
     task = page.locator("#method-cloneInstance")
     assert "task" in task.locator(".badge").first.inner_text()
     calls = task.locator(".task-calls li").all_inner_texts()
-    assert len(calls) == 4
-    for suffix in ("_progress", "_result", "_cancel"):
+    assert len(calls) == 5
+    for suffix in ("_progress", "_result", "_cancel", "_wait"):
         assert any(f"cloneInstance{suffix}" in c for c in calls)
     # the type of the result is linked to its definition
     task.locator('a.type[href="#type-InstanceInformation"]').first.click()
@@ -284,9 +284,12 @@ def test_cancel_follows_the_task_until_it_stops_and_freezes_the_bar_there(
     )
     assert state.inner_text().lower() == "running"
     assert cancel.is_disabled() and cancel.inner_text() == "Cancel requested"
-    polls = sent.count("steps_progress")
-    page.wait_for_timeout(1000)  # two or three polls of 0.4 s
-    assert sent.count("steps_progress") > polls
+    # followed with steps_wait calls (each returns after 0.4 s while the task
+    # runs), not with timed polls of steps_progress
+    waits = sent.count("steps_wait")
+    page.wait_for_timeout(1500)
+    assert sent.count("steps_wait") > waits
+    assert "steps_progress" not in sent
     assert state.inner_text().lower() == "running"
     assert message.inner_text().startswith("cancel requested")
     assert bar.get_attribute("aria-valuenow") == "25"

@@ -7,6 +7,7 @@ import hashlib
 import importlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -265,24 +266,31 @@ def test_the_service_page_shows_the_declared_rules(client: TestApp) -> None:
     assert "matches [a-z]+" in page
 
 
-def test_a_wait_method_answers_the_status_resource_with_wait() -> None:
-    """Room for the long-running-operation method: when the service publishes
-    ``<task>_wait(task_id, timeout)``, ``GET .../tasks/<id>?wait=N`` calls it
-    (and the OpenAPI document describes the ``wait`` query parameter)."""
+def test_the_status_resource_with_wait_calls_the_generated_wait_method() -> None:
+    """``GET .../tasks/<id>?wait=N`` is ``<task>_wait(task_id, N)``: it
+    answers once the task has ended (or after N seconds, capped by the
+    server); the OpenAPI document describes the ``wait`` parameter, and a
+    negative or non-numeric ``wait`` is a 422 naming it."""
+    gate = threading.Event()
 
     class Waits:
         @ladonize(tasktype=True)
         def job(self, n: int, **kw: Any) -> int:
+            gate.wait(10)
             return n
 
-        @ladonize()
-        def job_wait(self, task_id: str, timeout: float) -> str:
-            return f"waited {timeout} for {task_id}"
-
-    app = LadonWSGIApplication([Waits])
+    app = LadonWSGIApplication([Waits], max_wait=5)
     client = TestApp(app)
-    r = client.get("/Waits/http/job/tasks/abc?wait=2.5")
-    assert r.json == "waited 2.5 for abc"
+    task_id = client.post_json("/Waits/http/job", {"n": 7}).json["task_id"]
+    r = client.get(f"/Waits/http/job/tasks/{task_id}?wait=0.2")
+    assert r.json["state"] == "running"
+    threading.Timer(0.2, gate.set).start()
+    started = time.monotonic()
+    r = client.get(f"/Waits/http/job/tasks/{task_id}?wait=30")
+    assert r.json["state"] == "succeeded" and time.monotonic() - started < 4
+    for bad, said in (("-1", "must be ≥ 0"), ("soon", "expected a number")):
+        problem = client.get(f"/Waits/http/job/tasks/{task_id}?wait={bad}", status=422).json
+        assert problem["path"] == "wait" and said in problem["detail"]
     doc = client.get("/Waits/http/description").json
     params = doc["paths"]["/job/tasks/{task_id}"]["get"]["parameters"]
     assert [p["name"] for p in params] == ["task_id", "wait"]

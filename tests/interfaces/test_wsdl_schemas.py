@@ -305,6 +305,8 @@ def run_method(
     args: dict[str, Any] = {p.name: sample(p.type) for p in m.params}
     if m.kind in (MethodKind.TASK_PROGRESS, MethodKind.TASK_RESULT, MethodKind.TASK_CANCEL):
         args = {"task_id": task_ids[m.task_of or ""]}
+    elif m.kind is MethodKind.TASK_WAIT:
+        args = {"task_id": task_ids[m.task_of or ""], "timeout": 1.0}
     return call(app, service.name, iface, m, args)
 
 

@@ -5,8 +5,11 @@
  * (POST <endpoint> {"methodname": m, "args": {...}}) and shows the result
  * or the fault. A required field left empty stops the call before anything
  * is sent, with a message naming the field. A task method is started, then
- * followed with m_progress (progress bar, state, message) until it ends,
- * its Start button disabled meanwhile; m_cancel asks it to stop (it is
+ * followed with m_wait (progress bar, state, message) until it ends: each
+ * call returns as soon as the task has ended, or after pollMs with its
+ * progress, and the next one is sent at once (no timer polls; where the
+ * server refuses a wait, m_progress is asked instead, every pollMs), its
+ * Start button disabled meanwhile; m_cancel asks it to stop (it is
  * followed on until it has stopped) and m_result fetches its value. A task
  * that failed or was cancelled keeps the bar where it was before its end.
  * Credentials typed into the page's Authentication panel (Basic or Bearer)
@@ -25,6 +28,9 @@
   var model = JSON.parse(modelElement.textContent);
   var endpoint = page.getAttribute("data-endpoint");
   var pollMs = Number(page.getAttribute("data-poll-ms")) || 400;
+  // how long one m_wait call may wait for the task's end (the progress is
+  // shown after each): as often as polls were
+  var waitSeconds = Number(page.getAttribute("data-wait-seconds")) || pollMs / 1000;
   // "same-origin": calls carry what the browser holds for the site (the
   // login of protected pages, a front server's cookie); "omit": only the
   // credentials typed into the page, and a refusal never opens the
@@ -662,12 +668,22 @@
     this.cancelButton.textContent = "Cancel task";
     this.setState("running");
 
+    var waiting = true; // m_wait, until the server refuses one
     function poll() {
       if (token !== self.run) {
         return;
       }
-      call(self.name + "_progress", { task_id: taskId }).then(function (answer) {
+      var ask = waiting
+        ? call(self.name + "_wait", { task_id: taskId, timeout: waitSeconds })
+        : call(self.name + "_progress", { task_id: taskId });
+      ask.then(function (answer) {
         if (token !== self.run) {
+          return;
+        }
+        if (!answer.ok && waiting) {
+          // e.g. too many waiting calls on the server: ask m_progress instead
+          waiting = false;
+          window.setTimeout(poll, pollMs);
           return;
         }
         if (!answer.ok) {
@@ -678,7 +694,11 @@
         self.progress(answer.result);
         var state = answer.result.state;
         if (!TERMINAL[state]) {
-          window.setTimeout(poll, pollMs);
+          if (waiting) {
+            poll(); // the wait itself took its time: ask again at once
+          } else {
+            window.setTimeout(poll, pollMs);
+          }
           return;
         }
         if (state === "cancelled") {
