@@ -93,8 +93,11 @@ class PubSubWake:
                         if isinstance(data, bytes):
                             data = data.decode("ascii", "replace")
                         self.signals.notify(str(data))
-            except (redis.RedisError, OSError) as exc:
-                logger.warning("Task end listener lost Redis (%s); subscribing again", exc)
+            except Exception as exc:  # redis errors, and a client closed under it
+                if stop.is_set():
+                    break
+                shown = exc if isinstance(exc, redis.RedisError | OSError) else repr(exc)
+                logger.warning("Task end listener lost Redis (%s); subscribing again", shown)
                 subscribed.clear()
                 self.signals.notify_all()
                 stop.wait(delay)

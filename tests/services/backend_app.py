@@ -43,6 +43,7 @@ def make_app(tasks: object = None, **options: Any) -> LadonWSGIApplication:
         [
             "backend_tasks",
             "legacy_backend_tasks",
+            "production_tasks",
             Greeter("Hello", "Hello"),
             Greeter("Bonjour", "Bonjour"),
         ],

@@ -309,12 +309,19 @@ class Worker:
     """A ``ladon worker backend_app:app`` process (or of another ``app``
     of ``tests/services``)."""
 
-    def __init__(self, url: str, log: Path, *extra: str, app: str = "backend_app:app") -> None:
+    def __init__(
+        self,
+        url: str,
+        log: Path,
+        *extra: str,
+        app: str = "backend_app:app",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log_path = log
         self.log = open(log, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ladon.cli", "worker", app, "--url", url, *extra],
-            env=child_env(),
+            env=child_env(**(env or {})),
             cwd=str(SERVICES_DIR),
             stdin=subprocess.DEVNULL,
             stdout=self.log,
