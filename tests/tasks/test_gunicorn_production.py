@@ -118,13 +118,14 @@ def start_gunicorn(tmp: Path, name: str, tasks: str, workers: int) -> Gunicorn:
 
     def up() -> bool:
         assert proc.poll() is None, server.output()[-2000:]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/")
             conn.getresponse().read()
-            conn.close()
         except OSError:
             return False
+        finally:
+            conn.close()
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         return len(children) == workers
 
