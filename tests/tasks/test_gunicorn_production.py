@@ -4,8 +4,10 @@
 of processes) on one Redis with RQ workers, run the method once; calls
 waiting in several gunicorn workers are woken by the task's end in another.
 
-The servers use the ``gthread`` worker class, as docs/tasks.rst advises for
-``_wait``; their access logs name the worker (pid) that answered each call.
+The servers of the duplicates use gunicorn's sync workers (one connection
+at a time each, so concurrent calls spread over them); the server of the
+waits uses the ``gthread`` worker class, as docs/tasks.rst advises for
+``_wait``. Their access logs name the worker (pid) that answered each call.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class Gunicorn:
         }
 
 
-def start_gunicorn(tmp: Path, name: str, tasks: str, workers: int) -> Gunicorn:
+def start_gunicorn(tmp: Path, name: str, tasks: str, workers: int, threads: int = 1) -> Gunicorn:
     try:
         import gunicorn  # noqa: F401
     except ImportError:
@@ -95,9 +97,9 @@ def start_gunicorn(tmp: Path, name: str, tasks: str, workers: int) -> Gunicorn:
                 "--workers",
                 str(workers),
                 "--worker-class",
-                "gthread",
+                "gthread" if threads > 1 else "sync",
                 "--threads",
-                "16",
+                str(threads),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--graceful-timeout",
@@ -134,12 +136,19 @@ def start_gunicorn(tmp: Path, name: str, tasks: str, workers: int) -> Gunicorn:
 
 
 @pytest.fixture(scope="module")
-def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
+def sqlite_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gunicorn, Gunicorn]]:
+    """``gunicorn -w 4`` (sync workers) and ``gunicorn -w 2 --threads 16``
+    (gthread) on one SQLite file."""
     tmp = tmp_path_factory.mktemp("gunicorn-sqlite")
     url = f"sqlite://{tmp / 'tasks.db'}?lease=2&heartbeat=0.2&sync_interval=0.02&max_workers=8"
-    server = start_gunicorn(tmp, "sqlite", url, 4)
-    yield server
-    stop_process(server.proc)
+    servers: list[Gunicorn] = []
+    try:
+        servers.append(start_gunicorn(tmp, "sync", url, 4))
+        servers.append(start_gunicorn(tmp, "gthread", url, 2, threads=16))
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            stop_process(server.proc)
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +188,9 @@ def duplicates(servers: list[Gunicorn], key: str, **args: Any) -> list[str]:
 
 
 def test_fifty_concurrent_duplicates_run_once_on_gunicorn_sqlite(
-    sqlite_server: Gunicorn, tmp_path: Path
+    sqlite_servers: tuple[Gunicorn, Gunicorn], tmp_path: Path
 ) -> None:
+    sqlite_server = sqlite_servers[0]
     ledger = str(tmp_path / "ledger.txt")
     ids = duplicates([sqlite_server], "sqlite-burst", ledger=ledger, label="once")
     assert len(set(ids)) == 1, set(ids)
@@ -207,10 +217,13 @@ def test_fifty_concurrent_duplicates_run_once_on_two_servers_and_redis(
 
 
 def test_waits_in_several_workers_wake_when_the_task_ends_in_another(
-    sqlite_server: Gunicorn, tmp_path: Path
+    sqlite_servers: tuple[Gunicorn, Gunicorn], tmp_path: Path
 ) -> None:
+    """The task runs in a worker of one server; the calls waiting for it
+    are in the gthread workers of the other."""
+    starter, sqlite_server = sqlite_servers
     gates = Gates(tmp_path)
-    task_id = sqlite_server.call("ends_at", gates=gates.path, gate="g")["task_id"]
+    task_id = starter.call("ends_at", gates=gates.path, gate="g")["task_id"]
     gates.wait_started("g")
     answers: list[tuple[dict[str, Any], float]] = []
 
