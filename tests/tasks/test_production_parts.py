@@ -1,0 +1,357 @@
+"""The parts of production tasks (issue 14), one by one: Idempotency-Key
+checks, scoping and fingerprints; keys kept as long as their task (moved
+clocks, no sleeping); signatures as a receiver checks them; callback URL
+rules; the settings from the environment; the wake-up registry."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ladon.tasks import SQLiteTaskBackend
+from ladon.tasks import TaskHandle
+from ladon.tasks import ThreadTaskBackend
+from ladon.tasks.callbacks import CallbackSettings
+from ladon.tasks.callbacks import CallbackTarget
+from ladon.tasks.callbacks import shown_url
+from ladon.tasks.callbacks import sign
+from ladon.tasks.callbacks import verify_signature
+from ladon.tasks.delivery import callback_settings
+from ladon.tasks.idempotency import MAX_KEY_LENGTH
+from ladon.tasks.idempotency import AlreadyStarted
+from ladon.tasks.idempotency import IdempotentStart
+from ladon.tasks.idempotency import KeyReused
+from ladon.tasks.idempotency import check_key
+from ladon.tasks.idempotency import fingerprint
+from ladon.tasks.idempotency import scoped_key
+from ladon.tasks.waiting import EndSignals
+from ladon.testing import ManualClock
+from ladon.types.attachment import attachment
+
+from .backend_support import RedisServer
+from .backend_support import wait_until
+
+SECRET = "s3cret-0123456789abcdef"
+
+# -- Idempotency-Key ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent", "key"),
+    [
+        ("8e03978e-40d5-43e8-bc93-6894a57f9324", "8e03978e-40d5-43e8-bc93-6894a57f9324"),
+        ("  spaced key  ", "spaced key"),
+        ('"quoted"', "quoted"),
+        ('"with \\"escapes\\" and \\\\"', 'with "escapes" and \\'),
+        ("x" * MAX_KEY_LENGTH, "x" * MAX_KEY_LENGTH),
+    ],
+    ids=["uuid", "spaces", "sf-string", "escapes", "longest"],
+)
+def test_keys_accepted(sent: str, key: str) -> None:
+    assert check_key(sent) == key
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ('""', "empty"),
+        ("x" * (MAX_KEY_LENGTH + 1), "longer than 255"),
+        ("tab\there", "printable ASCII"),
+        ("nul\x00", "printable ASCII"),
+        ("del\x7f", "printable ASCII"),
+        ("clé", "printable ASCII"),
+        ('"a\\b"', "may only escape"),
+        ('"a"b"', "unescaped"),
+        ('"a\\"', "lone"),
+    ],
+    ids=["empty", "blank", "empty-quoted", "long", "tab", "nul", "del", "accent", "escape",
+         "quote", "lone-backslash"],
+)  # fmt: skip
+def test_keys_refused(sent: str, said: str) -> None:
+    with pytest.raises(ValueError, match=said):
+        check_key(sent)
+
+
+def test_a_key_is_scoped_by_principal_and_method() -> None:
+    keys = {
+        scoped_key(None, "S.m", "k"),
+        scoped_key("ann", "S.m", "k"),
+        scoped_key("bob", "S.m", "k"),
+        scoped_key(None, "S.other", "k"),
+        scoped_key(None, "S.m", "k2"),
+    }
+    assert len(keys) == 5
+    assert all(len(k) == 64 for k in keys)
+    # no ambiguity from separators inside names
+    assert scoped_key("a,b", "c", "d") != scoped_key("a", "b,c", "d")
+
+
+def test_fingerprints_are_canonical_and_read_attachments_in_place() -> None:
+    assert fingerprint([{"b": 1, "a": [1, 2]}, "x"]) == fingerprint([{"a": [1, 2], "b": 1}, "x"])
+    assert fingerprint([1]) != fingerprint([1.5]) != fingerprint(["1"])
+    data = attachment(io.BytesIO(b"0123456789" * 10_000), 100_000, {})
+    data.read(5)
+    first = fingerprint([data])
+    assert data.tell() == 5 and data.read(5) == b"56789"  # put back where it was
+    same = attachment.from_bytes(b"0123456789" * 10_000)
+    assert fingerprint([same]) == first
+    assert fingerprint([attachment.from_bytes(b"other")]) != first
+    assert fingerprint([b"raw"]) == fingerprint([bytearray(b"raw")])
+
+
+class _Job:
+    def __init__(self, idem: IdempotentStart, runs: list[int]) -> None:
+        self.idempotency = idem
+        self.runs = runs
+
+    def __call__(self, handle: TaskHandle) -> object:
+        self.runs.append(1)
+        return len(self.runs)
+
+
+@pytest.fixture(params=["thread", "sqlite"])
+def clocked(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, ManualClock]]:
+    clock = ManualClock()
+    backend: Any
+    if request.param == "thread":
+        backend = ThreadTaskBackend(max_workers=1, result_ttl=60, clock=clock)
+    else:
+        backend = SQLiteTaskBackend(tmp_path / "t.db", result_ttl=60, clock=clock)
+    yield backend, clock
+    backend.close()
+
+
+def test_a_key_lives_as_long_as_its_task(clocked: tuple[Any, ManualClock]) -> None:
+    backend, clock = clocked
+    runs: list[int] = []
+    idem = IdempotentStart("k" * 64, "f" * 64)
+    task_id = backend.submit("S.m", _Job(idem, runs))
+    wait_until(lambda: backend.status("S.m", task_id).state.finished, 5)
+    clock.advance(59)  # kept: the same task
+    with pytest.raises(AlreadyStarted) as seen:
+        backend.submit("S.m", _Job(idem, runs))
+    assert seen.value.task_id == task_id
+    with pytest.raises(KeyReused):
+        backend.submit("S.m", _Job(IdempotentStart(idem.key, "0" * 64), runs))
+    clock.advance(2)  # the task expired, and its key with it: a new task
+    again = backend.submit("S.m", _Job(idem, runs))
+    assert again != task_id
+    wait_until(lambda: backend.status("S.m", again).state.finished, 5)
+    assert runs == [1, 1]
+
+
+def test_a_redis_key_expires_with_its_record(redis_server: RedisServer) -> None:
+    """The key and the record of a start get the same time to live, when
+    written and when the task ends (read with PTTL: nothing waits for an
+    expiry)."""
+    import redis
+
+    from ladon.tasks.jobs import JobSpec
+    from ladon.tasks.rqbackend import RedisTaskBackend
+
+    backend = RedisTaskBackend(redis_server.url(), queue="parts", prefix="parts:", result_ttl=30)
+
+    class Described:
+        idempotency = IdempotentStart("a" * 64, "b" * 64)
+
+        def __call__(self, handle: TaskHandle) -> object:
+            raise AssertionError("run by a worker only")
+
+        def describe(self) -> JobSpec:
+            return JobSpec("S", "m")
+
+    client = redis.Redis(unix_socket_path=redis_server.socket)
+    try:
+        task_id = backend.submit("S.m", Described())
+        record, key = f"parts:task:{task_id}", "parts:idem:" + "a" * 64
+        assert client.get(key) == f"{task_id}|{'b' * 64}".encode()
+        assert abs(client.pttl(key) - client.pttl(record)) < 1000
+        with pytest.raises(AlreadyStarted):
+            backend.submit("S.m", Described())
+        backend.cancel("S.m", task_id)  # ends it: kept result_ttl from now
+        assert 28_000 < client.pttl(key) <= 30_000
+        assert abs(client.pttl(key) - client.pttl(record)) < 1000
+    finally:
+        client.delete(*client.keys("parts:*"))
+        client.close()
+        backend.close()
+
+
+# -- signatures ------------------------------------------------------------------------------
+
+
+def test_a_signature_verifies_and_nothing_else_does() -> None:
+    body = b'{"task_id": "x"}'
+    now = 1_800_000_000
+    header = sign([SECRET.encode()], body, now)
+    assert header.startswith(f"t={now},v1=") and len(header.split("v1=")[1]) == 64
+    assert verify_signature(SECRET, header, body, now=now + 10)
+    assert not verify_signature(SECRET, header, body + b" ", now=now)
+    assert not verify_signature("another-secret-000000", header, body, now=now)
+    assert not verify_signature(SECRET, header, body, now=now + 301)  # a replay
+    assert not verify_signature(SECRET, header, body, now=now - 301)
+    assert verify_signature(SECRET, header, body, tolerance=600, now=now + 400)
+    for broken in ("", "v1=abc", f"t={now}", "t=soon,v1=00", "garbage", f"t={now},v1="):
+        assert not verify_signature(SECRET, broken, body, now=now)
+
+
+def test_rotated_secrets_sign_with_each() -> None:
+    body = b"{}"
+    header = sign([b"new-secret-0123456789", b"old-secret-0123456789"], body, 100)
+    assert header.count("v1=") == 2
+    assert verify_signature("new-secret-0123456789", header, body, now=100)
+    assert verify_signature("old-secret-0123456789", header, body, now=100)
+
+
+# -- callback settings and URLs ------------------------------------------------------------
+
+
+def settings(**options: Any) -> CallbackSettings:
+    hosts = options.pop("hosts", ["hooks.example.com", "*.corp.example", "127.0.0.1", "[::1]"])
+    return CallbackSettings(hosts, [SECRET], **options)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("", "empty"),
+        ("https://hooks.example.org/x", "not one this server calls"),
+        ("https://corp.example/x", "not one this server calls"),  # only its subdomains
+        ("https://evil.com/x.corp.example", "not one this server calls"),
+        ("gopher://hooks.example.com/x", "http:// or https://"),
+        ("javascript:alert(1)", "http:// or https://"),
+        ("file:///etc/passwd", "http:// or https://"),
+        ("https://me:pw@hooks.example.com/x", "credentials"),
+        ("https://hooks.example.com/x#part", "fragment"),
+        ("https://hooks.example.com:0x50/x", "malformed"),
+        ("https://hooks.example.com/a b", "without spaces"),
+        ("https://hooks.example.com/\r\nX-Evil: 1", "without spaces"),
+        ("https://hooks.example.com/é", "printable ASCII"),
+        ("https://hooks.example.com/" + "x" * 2100, "longer than 2048"),
+        ("http:///x", "names no host"),
+        ("http://127.0.0.1/x", "non-public"),
+        ("http://[::1]/x", "non-public"),
+    ],
+)
+def test_callback_urls_refused(url: str, said: str) -> None:
+    with pytest.raises(ValueError, match=said):
+        settings().check_url(url)
+
+
+@pytest.mark.parametrize(
+    ("host", "networks", "ok"),
+    [
+        ("127.0.0.1", ["127.0.0.1/32"], True),
+        ("127.0.0.1", ["10.0.0.0/8"], False),
+        ("10.1.2.3", ["10.1.2.0/24"], True),
+        ("10.1.3.3", ["10.1.2.0/24"], False),
+        ("169.254.169.254", [], False),  # a cloud's metadata service
+        ("192.168.1.1", [], False),
+        ("100.64.0.1", [], False),  # shared address space
+        ("0.0.0.0", [], False),
+        ("224.0.0.1", [], False),
+        ("::ffff:127.0.0.1", [], False),  # IPv4-mapped loopback
+        ("fe80::1", [], False),
+        ("fc00::1", [], False),
+        ("93.184.216.34", [], True),  # public
+        ("2606:2800:220:1:248:1893:25c8:1946", [], True),
+    ],
+)
+def test_addresses_are_public_unless_their_network_is_allowed(
+    host: str, networks: list[str], ok: bool
+) -> None:
+    literal = f"[{host}]" if ":" in host else host
+    rules = settings(hosts=[literal], networks=networks)
+    url = f"http://{literal}/hook"
+    if ok:
+        assert rules.check_url(url) == url
+    else:
+        with pytest.raises(ValueError, match="non-public"):
+            rules.check_url(url)
+
+
+def test_an_unresolvable_host_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot be resolved"):
+        settings(hosts=["no-such-host.invalid"]).check_url("https://no-such-host.invalid/x")
+
+
+def test_wrong_settings_are_refused_when_the_application_is_built() -> None:
+    with pytest.raises(ValueError, match="callback_hosts is empty"):
+        CallbackSettings([], [SECRET])
+    with pytest.raises(ValueError, match="need a secret"):
+        CallbackSettings(["h.example"], [])
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        CallbackSettings(["h.example"], ["short"])
+    with pytest.raises(ValueError, match="callback_networks"):
+        CallbackSettings(["h.example"], [SECRET], ["not-a-network"])
+    with pytest.raises(ValueError, match="not a host name"):
+        CallbackSettings(["https://h.example/"], [SECRET])
+    with pytest.raises(ValueError, match="callback_attempts"):
+        CallbackSettings(["h.example"], [SECRET], attempts=0)
+    assert SECRET not in repr(CallbackSettings(["h.example"], [SECRET]))
+
+
+def test_settings_come_from_the_environment_when_not_given() -> None:
+    env = {
+        "LADON_CALLBACK_HOSTS": "a.example, *.b.example",
+        "LADON_CALLBACK_SECRET": SECRET,
+        "LADON_CALLBACK_NETWORKS": "10.0.0.0/8",
+    }
+    found = callback_settings(environ=env)
+    assert found is not None
+    assert found.hosts == ("a.example", "*.b.example") and found.secrets == (SECRET.encode(),)
+    assert callback_settings(environ={}) is None  # no hosts: no callbacks
+    given = callback_settings(["c.example"], "another-secret-0123456", environ=env)
+    assert given is not None and given.hosts == ("c.example",)
+    with pytest.raises(ValueError, match="need a secret"):
+        callback_settings(environ={"LADON_CALLBACK_HOSTS": "a.example"})
+
+
+def test_logged_urls_show_no_query_and_no_credentials() -> None:
+    assert shown_url("https://u:p@h.example:8443/a/b?token=t") == "https://h.example:8443/a/b"
+    target = CallbackTarget("https://h.example/x", "S", "m")
+    assert CallbackTarget.from_text(target.to_text()) == target
+    with pytest.raises(ValueError):
+        CallbackTarget.from_text('{"url": 1}')
+
+
+# -- the waiting calls of a process ----------------------------------------------------------
+
+
+def test_end_signals_wake_the_calls_of_their_task_only() -> None:
+    signals = EndSignals()
+    mine, other = signals.subscribe("a"), signals.subscribe("b")
+    assert len(signals) == 2
+    signals.notify("a")
+    assert mine.is_set() and not other.is_set()
+    signals.notify_all()
+    assert other.is_set()
+    signals.unsubscribe("a", mine)
+    signals.unsubscribe("b", other)
+    signals.unsubscribe("b", other)  # twice: harmless
+    assert len(signals) == 0
+    signals.notify("a")  # nobody waits: nothing happens
+
+
+def test_a_thread_backend_wait_returns_at_the_end(tmp_path: Path) -> None:
+    backend = ThreadTaskBackend(max_workers=1)
+    go = threading.Event()
+    try:
+        task_id = backend.submit("S.m", lambda handle: go.wait(5))
+        started = time.monotonic()
+        assert backend.wait("S.m", task_id, 0.2).state.value in ("pending", "running")
+        assert time.monotonic() - started >= 0.2
+        threading.Timer(0.1, go.set).start()
+        assert backend.wait("S.m", task_id, 10).state.value == "succeeded"
+        assert time.monotonic() - started < 3
+    finally:
+        go.set()
+        backend.close()
