@@ -14,7 +14,7 @@ class TaskInfoResponse(LadonType):
 
 
 class TaskProgressResponse(LadonType):
-    """The state of a task, as its progress and cancel methods answer it.
+    """The state of a task, as its progress, cancel and wait methods answer it.
 
     ``progress`` runs from 0.0 to 1.0; ``starttime`` is an epoch float and
     ``duration`` the seconds since then (until the task ended); ``state`` is

@@ -121,6 +121,7 @@ def test_method_rule_then_class_rule_then_app_default() -> None:
         "job_progress": "roles: ops",
         "job_result": "roles: ops",
         "job_cancel": "roles: ops",
+        "job_wait": "roles: ops",
     }
     guarded = _rules(app, "Guarded")
     assert guarded["default"] == "roles: auditor"

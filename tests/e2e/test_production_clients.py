@@ -129,9 +129,9 @@ def test_xmlrpc_client_starts_with_a_key_waits_and_fetches(server: LiveServer) -
     name = "xmlrpc"
     url = f"{server.url}/Clones/xmlrpc"
     # -- the recipe -------------------------------------------------------
-    starter = xmlrpc.client.ServerProxy(url, transport=KeyedTransport(f"clone-{name}"))
+    starter: Any = xmlrpc.client.ServerProxy(url, transport=KeyedTransport(f"clone-{name}"))
     task_id = starter.cloneInstance("i-42", name)["task_id"]
-    clones = xmlrpc.client.ServerProxy(url)
+    clones: Any = xmlrpc.client.ServerProxy(url)
     later(name)
     status = clones.cloneInstance_wait(task_id, 30)
     while status["state"] not in ("succeeded", "failed", "cancelled"):

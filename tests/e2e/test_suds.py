@@ -90,7 +90,7 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 FLAVOURS = [pytest.param("soap", id="doclit"), pytest.param("soap11", id="rpc")]
-TASK_SUFFIXES = ("", "_progress", "_result", "_cancel")
+TASK_SUFFIXES = ("", "_progress", "_result", "_cancel", "_wait")
 FINISHED = ("succeeded", "failed", "cancelled")
 
 SHAPES_METHODS = {
@@ -293,7 +293,7 @@ def test_suds_loads_the_wsdl_with_every_method_bound_to_the_live_endpoint(
 
 
 @pytest.mark.parametrize("iface", ["soap", "soapdocumentliteral", "soap11"])
-def test_suds_loads_the_task_wsdl_with_the_four_calls_of_every_task(
+def test_suds_loads_the_task_wsdl_with_the_five_calls_of_every_task(
     suds_client: ClientFactory, jobs_server: LiveServer, iface: str
 ) -> None:
     (port,) = suds_client("Jobs", iface).wsdl.services[0].ports

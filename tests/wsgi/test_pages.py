@@ -269,14 +269,13 @@ def test_task_types_name_the_methods_that_answer_with_them(client: TestApp) -> N
     page = _html(client.get("/Docs").text)
     progress = _first_of_class(_by_id(page, "type-TaskProgressResponse"), "doc")
     assert progress.text_content().startswith(
-        "The state of a task, as work_progress and work_cancel answer it."
+        "The state of a task, as work_progress, work_cancel and work_wait answer it."
     )
     assert "progress runs from 0.0 to 1.0" in progress.text_content()  # the rest is kept
     started = _first_of_class(_by_id(page, "type-TaskInfoResponse"), "doc")
     assert "Returned at once by work" in started.text_content()
-    assert (
-        "m_progress" not in client.get("/Docs").text and "m_cancel" not in client.get("/Docs").text
-    )
+    text = client.get("/Docs").text
+    assert "m_progress" not in text and "m_cancel" not in text and "m_wait" not in text
 
 
 def test_interfaces_table_shows_an_alias_in_the_row_of_its_interface(
