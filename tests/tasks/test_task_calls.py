@@ -41,7 +41,7 @@ TESTS_DIR = Path(__file__).resolve().parent.parent
 SERVICES_DIR = TESTS_DIR / "services"
 EXAMPLES_DIR = TESTS_DIR.parent / "examples"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-TASK_SUFFIXES = ("", "_progress", "_result", "_cancel")
+TASK_SUFFIXES = ("", "_progress", "_result", "_cancel", "_wait")
 FINISHED = ("succeeded", "failed", "cancelled")
 
 
@@ -268,7 +268,7 @@ def test_app_runs_tasks_on_the_backend_it_was_given() -> None:
 # -- descriptions -----------------------------------------------------------------
 
 
-def test_jsonwsp_description_lists_the_four_methods_of_each_task(
+def test_jsonwsp_description_lists_the_five_methods_of_each_task(
     app: LadonWSGIApplication, example: Example
 ) -> None:
     desc = TestApp(app).get("/Jobs/jsonwsp/description").json
@@ -281,6 +281,11 @@ def test_jsonwsp_description_lists_the_four_methods_of_each_task(
             assert methods[name + suffix]["params"]["task_id"]["type"] == "string"
         assert methods[name + "_progress"]["ret_info"]["type"] == "TaskProgressResponse"
         assert methods[name + "_cancel"]["ret_info"]["type"] == "TaskProgressResponse"
+        wait = methods[name + "_wait"]
+        assert list(wait["params"]) == ["task_id", "timeout"]
+        assert wait["params"]["timeout"]["type"] == "float"
+        assert wait["params"]["timeout"]["minimum"] == 0
+        assert wait["ret_info"]["type"] == "TaskProgressResponse"
     assert methods["echo"]["params"]["text"]["type"] == "string"
     assert methods["report_result"]["ret_info"]["type"] == "Report"
     assert methods["numbers_result"]["ret_info"]["type"] == ["number"]
@@ -303,8 +308,8 @@ def test_jsonwsp_description_lists_the_four_methods_of_each_task(
         assert described[name + "_result"]["ret_info"]["type"] == rtype
 
 
-@pytest.mark.parametrize("iface", ["soap", "soap11"])
-def test_wsdl_lists_the_four_methods_of_each_task(
+@pytest.mark.parametrize("iface", ["soap", "soap11", "soap12"])
+def test_wsdl_lists_the_five_methods_of_each_task(
     app: LadonWSGIApplication, example: Example, iface: str
 ) -> None:
     def operations(wsdl: bytes) -> tuple[set[str], set[str]]:
@@ -321,6 +326,54 @@ def test_wsdl_lists_the_four_methods_of_each_task(
         port, bound = operations(TestApp(example.app).get(f"/{service}/{iface}/description").body)
         expected = {name + s for s in TASK_SUFFIXES}
         assert expected <= port and expected <= bound
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11", "soap12"])
+def test_wsdl_declares_the_idempotency_key_header_of_task_starts(
+    app: LadonWSGIApplication, iface: str
+) -> None:
+    root = etree.fromstring(TestApp(app).get(f"/Jobs/{iface}/description").body)
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    (schema,) = root.findall(f"{{{WSDL_NS}}}types/{xs}schema[@targetNamespace='urn:ladon:tasks']")
+    (element,) = schema.findall(f"{xs}element[@name='IdempotencyKey']")
+    assert element.find(f".//{xs}maxLength").get("value") == "255"  # type: ignore[union-attr]
+    (message,) = root.findall(f"{{{WSDL_NS}}}message[@name='LadonIdempotencyKey']")
+    (part,) = message
+    assert part.get("element") == "lt:IdempotencyKey" and part.get("name") == "IdempotencyKey"
+    service = app.service("Jobs")
+    assert service is not None
+    starts = {m.name for m in service.methods.values() if m.is_task}
+    headed = set()
+    for op in root.iterfind(f"{{{WSDL_NS}}}binding/{{{WSDL_NS}}}operation"):
+        headers = [h for h in op.iter() if etree.QName(h).localname == "header"]
+        if headers:
+            headed.add(op.get("name"))
+            (header,) = headers
+            assert etree.QName(header.getparent()).localname == "input"
+            assert header.get("use") == "literal" and header.get("part") == "IdempotencyKey"
+    assert headed == starts  # the starts' inputs only
+
+
+def test_services_without_tasks_keep_their_wsdl(app: LadonWSGIApplication) -> None:
+    plain = LadonWSGIApplication(["legacy_shapes"], [str(SERVICES_DIR)])
+    try:
+        wsdl = TestApp(plain).get("/Shapes/soap/description").text
+        assert "urn:ladon:tasks" not in wsdl and "IdempotencyKey" not in wsdl
+    finally:
+        plain.close()
+
+
+def test_every_listing_names_the_wait_calls(app: LadonWSGIApplication) -> None:
+    client = TestApp(app)
+    discover = client.post_json(
+        "/Jobs/jsonrpc", {"jsonrpc": "2.0", "method": "rpc.discover", "id": 1}
+    ).json["result"]
+    assert {"echo_wait", "report_wait"} <= {m["name"] for m in discover["methods"]}
+    body = b"<methodCall><methodName>system.listMethods</methodName><params/></methodCall>"
+    listed = client.post("/Jobs/xmlrpc", body, headers={"Content-Type": "text/xml"}).text
+    assert "<string>echo_wait</string>" in listed
+    page = client.get("/Jobs").text
+    assert "echo_wait" in page
 
 
 # -- the issue's examples, over JSON-WSP ---------------------------------------------
