@@ -129,16 +129,6 @@ redis.call('HSET', KEYS[2], 'idem', KEYS[1])
 return false
 """
 
-#: KEYS: record. Removes a pending record whose RQ job could not be
-#: enqueued, with its Idempotency-Key.
-DROP = """
-if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
-local idem = redis.call('HGET', KEYS[1], 'idem')
-if idem then redis.call('DEL', idem) end
-redis.call('DEL', KEYS[1])
-return 1
-"""
-
 #: KEYS: record. Takes an ended task's pending callback for sending: returns
 #: the STATUS_FIELDS then 0, or nil when there is nothing to take.
 CLAIM_CALLBACK = f"""
@@ -272,7 +262,6 @@ SCRIPTS = {
     for name, body in (
         ("create", CREATE),
         ("create_once", CREATE_ONCE),
-        ("drop", DROP),
         ("claim_callback", CLAIM_CALLBACK),
         ("set_callback_state", SET_CALLBACK_STATE),
         ("begin", BEGIN),

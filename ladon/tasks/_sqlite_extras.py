@@ -53,19 +53,26 @@ DUE_CALLBACKS = (
 )
 
 
-def insert_once(conn: sqlite3.Connection, params: dict[str, Any]) -> tuple[str, str] | None:
-    """Insert a task with an Idempotency-Key, unless the key started a task
-    that is still kept (run inside ``BEGIN IMMEDIATE``: no other process
-    writes in between).
+#: The new task with an Idempotency-Key, unless a kept row holds the key
+#: (the unique index decides, in the one statement): 0 rows then.
+INSERT_ONCE = INSERT + " ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING"
+
+
+def insert_taken(conn: sqlite3.Connection, params: dict[str, Any]) -> tuple[str, str] | None:
+    """After :data:`INSERT_ONCE` inserted nothing: the task that holds the
+    key, or (its row has expired, not yet swept) the new task inserted in
+    its place. Run inside ``BEGIN IMMEDIATE``: no other process writes in
+    between.
 
     :returns: ``(task_id, fingerprint)`` of the task the key started, or
         ``None`` when the new task was inserted.
     """
-    conn.execute("DELETE FROM ladon_tasks WHERE idem_key = :idem_key AND expires <= :now", params)
     row = conn.execute(
-        "SELECT id, idem_hash FROM ladon_tasks WHERE idem_key = ?", (params["idem_key"],)
+        "SELECT id, idem_hash, expires FROM ladon_tasks WHERE idem_key = ?",
+        (params["idem_key"],),
     ).fetchone()
-    if row is not None:
+    if row is not None and (row[2] is None or row[2] > params["now"]):
         return str(row[0]), str(row[1])
+    conn.execute("DELETE FROM ladon_tasks WHERE idem_key = ?", (params["idem_key"],))
     conn.execute(INSERT, params)
     return None

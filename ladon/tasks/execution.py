@@ -53,7 +53,14 @@ def stored_options(method: MethodInfo) -> Options:
 
     .. versionadded:: 2.0
     """
-    return Options(method.encoding, method.allow_unsafe_conversion, filters=False)
+    key = (method.encoding, method.allow_unsafe_conversion)
+    options = _STORED_OPTIONS.get(key)
+    if options is None:  # PERF: one per setting, not one per task
+        options = _STORED_OPTIONS[key] = Options(key[0], key[1], filters=False)
+    return options
+
+
+_STORED_OPTIONS: dict[tuple[str, bool], Options] = {}
 
 
 #: Environ keys never written to a task store: the client's credentials.
@@ -109,6 +116,7 @@ class ServiceJob:
     """
 
     __slots__ = (
+        "_plain",
         "args",
         "attachments",
         "callback",
@@ -138,6 +146,7 @@ class ServiceJob:
         self.principal = principal
         self.idempotency = idempotency
         self.callback = callback
+        self._plain: list[Any] | None = None
 
     @property
     def owner(self) -> str | None:
@@ -194,12 +203,14 @@ class ServiceJob:
 
         :raises ResultError: an argument cannot be written.
         """
-        m = self.method
-        opts = stored_options(m)
-        return [
-            dump(p.type, a, p.name, opts, p.nullable)
-            for p, a in zip(m.params, self.args, strict=False)
-        ]
+        if self._plain is None:  # once: the fingerprint and the description share it
+            m = self.method
+            opts = stored_options(m)
+            self._plain = [
+                dump(p.type, a, p.name, opts, p.nullable)
+                for p, a in zip(m.params, self.args, strict=False)
+            ]
+        return self._plain
 
     def fingerprint(self) -> str:
         """The SHA-256 of the arguments that binds an ``Idempotency-Key``

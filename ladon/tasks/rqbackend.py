@@ -308,9 +308,7 @@ class RedisTaskBackend:
         for attempt in (1, 2):
             task_id = new_task_id()
             try:
-                if idem is not None:
-                    self._create_once(method, spec, task_id, limit, callback, idem)
-                self._enqueue(method, spec, task_id, limit, callback, created=idem is not None)
+                held = self._enqueue(method, spec, task_id, limit, callback, idem)
             except redis.exceptions.NoScriptError:
                 # Redis restarted or was flushed: load the scripts again. The
                 # RQ job enqueued without its record finds nothing to run.
@@ -325,6 +323,9 @@ class RedisTaskBackend:
                 ) from None
             else:
                 break
+        if held is not None and idem is not None:  # the key started a task that is kept
+            other, _, fingerprint = held.partition("|")
+            raise (AlreadyStarted if fingerprint == idem.fingerprint else KeyReused)(other)
         return task_id
 
     def _record_args(
@@ -344,30 +345,6 @@ class RedisTaskBackend:
             callback,
         ]
 
-    def _create_once(
-        self,
-        method: str,
-        spec: JobSpec,
-        task_id: str,
-        limit: float | None,
-        callback: str,
-        idem: IdempotentStart,
-    ) -> None:
-        """Write the record of a start with an Idempotency-Key, unless the
-        key started a task that is kept (then raise, as the thread backend
-        does).
-
-        :raises AlreadyStarted: the key started a task with these arguments.
-        :raises KeyReused: the key started a task with others.
-        """
-        keys = [f"{self.prefix}idem:{idem.key}", self.key(task_id)]
-        args = [task_id, idem.fingerprint, *self._record_args(method, spec, limit, callback)]
-        held = _text(self._run("create_once", keys, args))
-        if held is None:
-            return
-        other, _, fingerprint = held.partition("|")
-        raise (AlreadyStarted if fingerprint == idem.fingerprint else KeyReused)(other)
-
     def _enqueue(
         self,
         method: str,
@@ -375,12 +352,18 @@ class RedisTaskBackend:
         task_id: str,
         limit: float | None,
         callback: str = "",
-        created: bool = False,
-    ) -> None:
-        """Write the record (unless ``created``) and enqueue the RQ job in
-        one MULTI/EXEC."""
-        if "create" not in self._shas:
-            self._shas["create"] = self.client.script_load(_scripts.SCRIPTS["create"])
+        idem: IdempotentStart | None = None,
+    ) -> str | None:
+        """Write the record and enqueue the RQ job in one MULTI/EXEC; with
+        an Idempotency-Key, the record only if the key is free (one script).
+
+        :returns: ``<task id>|<fingerprint>`` of the task holding the key
+            (no record was written: the RQ job enqueued with it finds none
+            and ends at once), else ``None``.
+        """
+        script = "create" if idem is None else "create_once"
+        if script not in self._shas:
+            self._shas[script] = self.client.script_load(_scripts.SCRIPTS[script])
         pipe = self.client.pipeline()
         # NOTE: RQ starts the MULTI on the pipeline: it must come first.
         self.queue.enqueue_call(
@@ -394,15 +377,14 @@ class RedisTaskBackend:
             description=f"{spec.service}.{spec.method}",
             pipeline=pipe,
         )
-        if not created:
-            args = self._record_args(method, spec, limit, callback)
+        args = self._record_args(method, spec, limit, callback)
+        if idem is None:
             pipe.evalsha(self._shas["create"], 1, self.key(task_id), *args)
-        try:
             pipe.execute()
-        except redis.RedisError:
-            if created:  # no job will run it: the record must go, and its key
-                self._safely(lambda: self._run("drop", [self.key(task_id)], []))
-            raise
+            return None
+        keys = (f"{self.prefix}idem:{idem.key}", self.key(task_id))
+        pipe.evalsha(self._shas[script], 2, *keys, task_id, idem.fingerprint, *args)
+        return _text(pipe.execute()[-1])
 
     def status(self, method: str, task_id: str) -> TaskStatus:
         """Return the task's status; reports ``FAILED`` ("worker lost") a

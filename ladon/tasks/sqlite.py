@@ -312,8 +312,8 @@ class SQLiteTaskBackend:
         try:
             if idem is None:
                 self._write(proc, _extras.INSERT, params)
-            else:
-                found = self._transaction(proc, lambda conn: _extras.insert_once(conn, params))
+            elif not self._write(proc, _extras.INSERT_ONCE, params):  # the key is held
+                found = self._transaction(proc, lambda conn: _extras.insert_taken(conn, params))
                 if found is not None:  # the key started a task that is kept
                     raise (AlreadyStarted if found[1] == idem.fingerprint else KeyReused)(found[0])
             pool = self._start_threads(proc)
