@@ -329,6 +329,8 @@ def _call(
     out_dir: str | None,
     user: str | None = None,
     bearer: bool = False,
+    start: dict[str, str] | None = None,
+    wait: bool = False,
 ) -> int:
     from .clients.jsonwsp import JSONWSPClient
     from .clients.jsonwsp import JSONWSPError
@@ -367,7 +369,9 @@ def _call(
             return 2
         args[name] = _call_value(text, info["params_info"][name].get("type"))
     try:
-        result = client.call(method, **args)
+        result = client.call(method, **args, extra_headers=start or {})
+        if wait and isinstance(result, dict) and f"{method}_wait" in client.list_methods():
+            result = _follow(client, method, str(result.get("task_id", "")))
     except JSONWSPFault as fault:
         sys.stderr.write(f"fault ({fault.code}): {fault.string}\n")
         if fault.hint:
@@ -380,6 +384,18 @@ def _call(
     shown = _printable(result, out_dir, saved)
     sys.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
     return 0
+
+
+def _follow(client: Any, method: str, task_id: str) -> object:
+    """Wait for a task with ``<method>_wait`` (its state on stderr as it
+    goes), then fetch its result (a fault when it failed or was cancelled)."""
+    status: dict[str, Any] = {"state": "pending"}
+    while status.get("state") not in ("succeeded", "failed", "cancelled"):
+        status = client.call(f"{method}_wait", task_id=task_id, timeout=30)
+        progress = float(status.get("progress") or 0)
+        message = f" {status['message']}" if status.get("message") else ""
+        sys.stderr.write(f"task {task_id}: {status.get('state')} {progress:.0%}{message}\n")
+    return client.call(f"{method}_result", task_id=task_id)
 
 
 _LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -459,12 +475,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     call.add_argument(
         "--bearer", action="store_true", help=f"send a Bearer token (from ${TOKEN_ENV})"
     )
+    call.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="start a task once per KEY (sent as the Idempotency-Key header)",
+    )
+    call.add_argument(
+        "--callback-url",
+        metavar="URL",
+        help="have the task POST its outcome to URL when it ends (Ladon-Callback-URL)",
+    )
+    call.add_argument(
+        "--wait",
+        action="store_true",
+        help="for a task: wait for its end (METHOD_wait) and print its result",
+    )
     from .tasks.worker import add_worker_parser
 
     add_worker_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "call":
-        return _call(args.url, args.method, args.arguments, args.out, args.user, args.bearer)
+        start = {}
+        if args.idempotency_key is not None:
+            start["Idempotency-Key"] = args.idempotency_key
+        if args.callback_url is not None:
+            start["Ladon-Callback-URL"] = args.callback_url
+        return _call(
+            args.url,
+            args.method,
+            args.arguments,
+            args.out,
+            args.user,
+            args.bearer,
+            start,
+            args.wait,
+        )
     _configure_logging(logging.INFO)
     if args.command == "serve":
         return _serve(

@@ -174,3 +174,28 @@ def test_json_rpc_starts_with_a_key_waits_and_fetches(server: LiveServer) -> Non
     assert result == f"{name} (from i-42)"
     assert rpc(url, "cloneInstance", args, key=f"clone-{name}")["task_id"] == task_id
     assert runs_of(name) == 1
+
+
+def test_ladon_call_starts_once_per_key_and_waits_for_the_result(
+    server: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ladon.cli import main as ladon_main
+
+    name = "cli"
+    url = f"{server.url}/Clones"
+    args = ["call", url, "cloneInstance", "instance_id=i-42", f"new_name={name}"]
+    later(name)
+    code = ladon_main([*args, "--idempotency-key", "clone-cli", "--wait"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out) == f"{name} (from i-42)"
+    assert "succeeded 100%" in err.splitlines()[-1]
+    # again with the key: the same task (already ended), not a second run
+    code = ladon_main([*args, "--idempotency-key", "clone-cli"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and len(json.loads(out)["task_id"]) == 40
+    assert runs_of(name) == 1
+    # the key with other arguments: the client fault, status 1
+    code = ladon_main([*args[:-1], "new_name=other", "--idempotency-key", "clone-cli"])
+    _, err = capsys.readouterr()
+    assert code == 1 and "already started a task with other arguments" in err
