@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,18 @@ class PubSubWake:
         self._subscribed = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        ref = weakref.ref(self)
+
+        def forget() -> None:  # in a forked child: no listener, no waiting calls
+            alive = ref()
+            if alive is not None:
+                alive._lock = threading.Lock()
+                alive.signals = EndSignals()
+                alive._thread = None
+                alive._pid = 0
+
+        if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+            os.register_at_fork(after_in_child=forget)
 
     def listen(self) -> None:
         """Start the listener of this process (once) and return once it is
@@ -52,7 +65,6 @@ class PubSubWake:
         if self._pid != os.getpid() or self._thread is None:
             with self._lock:
                 if self._pid != os.getpid() or self._thread is None:
-                    self.signals = EndSignals() if self._pid else self.signals
                     self._subscribed = threading.Event()
                     self._stop = threading.Event()
                     self._pid = os.getpid()
