@@ -355,3 +355,95 @@ def test_a_thread_backend_wait_returns_at_the_end(tmp_path: Path) -> None:
     finally:
         go.set()
         backend.close()
+
+
+# -- a callback over TLS ------------------------------------------------------------------
+
+
+def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` (a DNS name or an IP) and its key."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    try:
+        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        alt = x509.DNSName(name)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize(("named", "delivered"), [("127.0.0.1", True), ("other.example", False)])
+def test_an_https_callback_checks_the_certificate_of_the_url_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: str, delivered: bool
+) -> None:
+    """The connection goes to the checked address, and TLS checks the
+    certificate against the URL's host: a certificate for another name
+    fails the try (not retried as a success)."""
+    import ssl
+    from http.server import BaseHTTPRequestHandler
+    from http.server import HTTPServer
+
+    from ladon.tasks.delivery import post_callback
+
+    cert, key = _certificate(tmp_path, named)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts this one only
+    got: list[bytes] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rules = CallbackSettings(["127.0.0.1"], [SECRET], ["127.0.0.1/32"], timeout=5)
+        url = f"https://127.0.0.1:{server.server_address[1]}/hook"
+        outcome = post_callback(rules, url, b'{"a": 1}', "t" * 40)
+        if delivered:
+            assert outcome.delivered and outcome.status == 204 and got == [b'{"a": 1}']
+        else:
+            assert not outcome.delivered and outcome.status is None and outcome.retry
+            assert "SSL" in outcome.text or "certificate" in outcome.text
+            assert got == []
+    finally:
+        server.shutdown()
+        server.server_close()
