@@ -184,6 +184,9 @@ class LadonWSGIApplication:
     :param protect_docs: the catalog, service pages and descriptions need
         an authenticated caller too (by the authenticators that read HTTP);
         default: they are public.
+    :param steps: more :class:`~ladon.server.dispatch.Step` objects every
+        call of every interface goes through, in order, after the
+        authentication (so they see the caller) and before the call log.
 
     .. versionadded:: 2.0
     """
@@ -213,6 +216,7 @@ class LadonWSGIApplication:
         access: object = None,
         cors_origins: Sequence[str] = (),
         protect_docs: bool = False,
+        steps: Sequence[Step] = (),
     ) -> None:
         authenticators = tuple(auth or ())
         rule = default_access(authenticators, access, protect_docs)
@@ -257,11 +261,11 @@ class LadonWSGIApplication:
         self._tasks: TaskBackend | None = None
         self._local_nonces: LocalNonces | None = None
         self._lock = threading.Lock()
-        steps: list[Step] = []
+        chain: list[Step] = []
         self.authentication: Authentication | None = None
         if authenticators:
             self.authentication = Authentication(authenticators, self.nonce_store, protect_docs)
-            steps.append(self.authentication)
+            chain.append(self.authentication)
         self.protect_docs = protect_docs
         # the console relies on the browser's own credentials only where they
         # are the way in (protected pages, a server in front that logs in)
@@ -270,12 +274,18 @@ class LadonWSGIApplication:
             or protect_docs
             or any(a.scheme == "RemoteUser" for a in authenticators)
         )
-        if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
-            steps.append(CallLog(logging))
-        tasks_calls = TaskCalls(self.task_backend, debug, owners=bool(authenticators))
-        self.dispatcher = Dispatcher(tasks_calls, debug, steps)
-        understood = [*soap_headers]
         for step in steps:
+            if not callable(getattr(step, "before_call", None)) or not callable(
+                getattr(step, "after_call", None)
+            ):
+                raise DefinitionError(f"step {step!r}: expected before_call and after_call methods")
+            chain.append(step)
+        if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
+            chain.append(CallLog(logging))
+        tasks_calls = TaskCalls(self.task_backend, debug, owners=bool(authenticators))
+        self.dispatcher = Dispatcher(tasks_calls, debug, chain)
+        understood = [*soap_headers]
+        for step in chain:
             understood.extend(getattr(step, "soap_headers", ()))
         try:
             self.interfaces = configure_soap(self.interfaces, soap_naming, understood)
