@@ -30,7 +30,7 @@ from ..types.spec import TypeSpec
 from ..types.spec import base_of
 from ..types.spec import is_attachment
 from ..wire.xml import escape
-from ..wire.xml import external_encoding
+from ..wire.xml import in_declared_charset
 from ..wire.xml import safe_parser
 from ._rpc import InvalidRequest as InvalidRequest
 
@@ -55,7 +55,7 @@ def parse_request(body: bytes, charset: str | None = None) -> etree._Element:
 
     :param charset: the ``charset`` of the request's Content-Type, the
         encoding of a document that does not name its own
-        (:func:`~ladon.wire.xml.external_encoding`).
+        (:func:`~ladon.wire.xml.in_declared_charset`).
 
     Undeclared prefixes (``<ex:nil/>`` without ``xmlns:ex``, which some
     clients send) are tolerated; any other error is refused.
@@ -66,8 +66,8 @@ def parse_request(body: bytes, charset: str | None = None) -> etree._Element:
         raise MalformedRequest("The request body is empty; expected an XML-RPC methodCall")
     if body.isspace():
         raise MalformedRequest("The request body holds only blanks; expected an XML-RPC methodCall")
-    encoding = external_encoding(body, charset)
-    strict = safe_parser(False, encoding)
+    body = in_declared_charset(body, charset)
+    strict = safe_parser(False)
     try:
         root = etree.fromstring(body, strict)
     except etree.XMLSyntaxError as exc:
@@ -75,7 +75,7 @@ def parse_request(body: bytes, charset: str | None = None) -> etree._Element:
         # parses of the thread left in libxml2's global log.
         if not _only_namespace_errors(strict.error_log):
             raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
-        parser = safe_parser(True, encoding)
+        parser = safe_parser(True)
         root = etree.fromstring(body, parser)
         if root is None or not _only_namespace_errors(parser.error_log):  # pragma: no cover
             raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None

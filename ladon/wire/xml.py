@@ -19,14 +19,10 @@ from ..exceptions.service import MalformedRequest
 _local = threading.local()
 
 
-def safe_parser(recover: bool = False, encoding: str | None = None) -> etree.XMLParser:
+def safe_parser(recover: bool = False) -> etree.XMLParser:
     """A new parser for untrusted documents: no entity expansion, no DTD
     loading, no network, comments and PIs dropped; lxml's size and depth
-    limits stay on (``huge_tree`` off).
-
-    :param encoding: how the bytes are encoded, overriding the document's
-        own say (see :func:`external_encoding`).
-    """
+    limits stay on (``huge_tree`` off)."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -36,7 +32,6 @@ def safe_parser(recover: bool = False, encoding: str | None = None) -> etree.XML
         remove_comments=True,
         remove_pis=True,
         recover=recover,
-        encoding=encoding,
     )
 
 
@@ -63,40 +58,48 @@ def _text_codec(charset: str) -> str | None:
     return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
-def external_encoding(body: bytes, charset: str | None) -> str | None:
-    """The encoding a request's Content-Type ``charset`` gives a document
-    that does not say its own: no byte order mark, no ``encoding`` in an
-    XML declaration (XML 1.0 appendix F.2, RFC 7303; Ladon 1.0 read the
-    charset too). ``None`` when the document's own rule (else UTF-8)
-    stands: no charset, UTF-8, one Python does not know as a text
-    encoding, or a document that names its encoding.
+def in_declared_charset(body: bytes, charset: str | None) -> bytes:
+    """``body`` as UTF-8 when the request's Content-Type ``charset`` says
+    how a document that does not name its own encoding (no byte order
+    mark, no ``encoding`` in an XML declaration) is encoded: XML 1.0
+    appendix F.2, RFC 7303; Ladon 1.0 read the charset too. Else ``body``
+    itself, for the document's own rule (else UTF-8): no charset, UTF-8,
+    one Python does not know as a text encoding, or a document that names
+    its encoding.
+
+    :raises MalformedRequest: the bytes are not valid in that charset.
 
     .. versionadded:: 2.0
     """
     if charset is None or charset in _UTF8 or body[:1] not in _ASCII_STARTS:
-        return None  # PERF: the usual request; a BOM or UTF-16 speaks for itself
+        return body  # PERF: the usual request; a BOM or UTF-16 speaks for itself
     codec = _text_codec(charset.strip().strip('"'))
     if codec is None or codec == "utf-8" or _DECLARES_ENCODING.match(body, 0, 200):
-        return None
-    return codec
+        return body
+    try:
+        # NOTE: decoded by Python, which knows more charsets than libxml2
+        return body.decode(codec).encode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest(
+            f"The request is not well-formed XML: byte {exc.start} is not valid {codec} "
+            "(the Content-Type's charset)"
+        ) from None
 
 
 def parse_xml(body: bytes, charset: str | None = None) -> etree._Element:
     """Parse a request document.
 
     :param charset: the ``charset`` of the request's Content-Type (see
-        :func:`external_encoding`).
+        :func:`in_declared_charset`).
     :raises MalformedRequest: not well-formed XML, or a DOCTYPE is present.
     """
     if not body:
         raise MalformedRequest("The request body is empty; expected an XML document")
     if body.isspace():
         raise MalformedRequest("The request body holds only blanks; expected an XML document")
-    encoding = external_encoding(body, charset)
+    body = in_declared_charset(body, charset)
     try:
-        root = etree.fromstring(
-            body, _parser() if encoding is None else safe_parser(False, encoding)
-        )
+        root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
         raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
     except ValueError as exc:  # e.g. bytes that lxml cannot take at all
