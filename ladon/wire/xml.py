@@ -63,9 +63,9 @@ def in_declared_charset(body: bytes, charset: str | None) -> bytes:
     how a document that does not name its own encoding (no byte order
     mark, no ``encoding`` in an XML declaration) is encoded: XML 1.0
     appendix F.2, RFC 7303; Ladon 1.0 read the charset too. Else ``body``
-    itself, for the document's own rule (else UTF-8): no charset, UTF-8,
-    one Python does not know as a text encoding, or a document that names
-    its encoding.
+    itself, for the document's own rule (else UTF-8): no charset, UTF-8
+    (or ASCII, which UTF-8 reads too), one Python does not know as a text
+    encoding, or a document that names its encoding.
 
     :raises MalformedRequest: the bytes are not valid in that charset.
 
@@ -74,7 +74,9 @@ def in_declared_charset(body: bytes, charset: str | None) -> bytes:
     if charset is None or charset in _UTF8 or body[:1] not in _ASCII_STARTS:
         return body  # PERF: the usual request; a BOM or UTF-16 speaks for itself
     codec = _text_codec(charset.strip().strip('"'))
-    if codec is None or codec == "utf-8" or _DECLARES_ENCODING.match(body, 0, 200):
+    # NOTE: ASCII is read as UTF-8, its superset (a client saying us-ascii
+    # while sending UTF-8 is not refused)
+    if codec in (None, "utf-8", "ascii") or _DECLARES_ENCODING.match(body, 0, 200):
         return body
     try:
         # NOTE: decoded by Python, which knows more charsets than libxml2
