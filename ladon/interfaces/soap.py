@@ -43,6 +43,7 @@ from ..wire.xml import escape
 from ..wire.xml import local
 from ..wire.xml import parse_xml
 from ..wire.xml import xml_safe
+from ._json import charset_of
 from ._soapenv import SOAP11
 from ._soapenv import UNDERSTOOD_HEADERS
 from ._soapenv import ActionNotSupported
@@ -138,7 +139,7 @@ class SOAPBase(Interface):
 
     def decode_call(self, request: WireRequest) -> Call:
         version = self.version
-        root = parse_xml(request.body)
+        root = parse_xml(request.body, charset_of(request.content_type))
         if root.tag != version.envelope_tag:
             if local(root.tag) != "Envelope":
                 raise MalformedRequest("The request is not a SOAP envelope")

@@ -23,6 +23,7 @@ from ..exceptions.ladonizer import ReturnTypeUndefined
 from ..types.spec import NO_DEFAULT
 from ..types.spec import TypeSpec
 from ..types.spec import base_of
+from ..types.spec import check_default_rules
 from ..types.spec import matches
 from ..types.spec import normalize
 from ..types.spec import split_optional
@@ -159,6 +160,7 @@ def _param(spec: MethodSpec, p: inspect.Parameter, declared: object, hint: objec
     if default is None:
         nullable = True
     elif default is not NO_DEFAULT and not matches(ptype, default):
+        check_default_rules(ptype, default, where)
         raise DefaultArgTypeMismatch(
             f"{where}: default {default!r} does not have the parameter's type"
         )

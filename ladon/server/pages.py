@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import enum
 import json
 import threading
 from collections.abc import Mapping
@@ -137,6 +138,8 @@ def _rules_entry(spec: TypeSpec) -> dict[str, Any]:
 
 def wire_value(value: object) -> object:
     """A default value as JSON-WSP sends it (for the console and the page)."""
+    if isinstance(value, enum.Enum):
+        value = value.value  # what the client sends
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (datetime.date, datetime.datetime)):

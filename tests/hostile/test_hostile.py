@@ -716,6 +716,17 @@ def test_bogus_charsets(app: LadonWSGIApplication, iface: str, charset: str) -> 
         assert answer.status in (200, 500)  # XML takes its own declaration
 
 
+@pytest.mark.parametrize("iface", XML_IFACES)
+@pytest.mark.parametrize("charset", ["utf-16", "utf-32-be", "cp037"])
+def test_a_charset_the_bytes_do_not_fit_is_the_protocols_fault(
+    app: LadonWSGIApplication, iface: str, charset: str
+) -> None:
+    # a document without declaration is decoded with the declared charset
+    ctype = ("application/soap+xml" if iface == "soap12" else "text/xml") + f"; charset={charset}"
+    answer = request(app, f"/Shapes/{iface}", xml_call(iface, "x"), content_type=ctype)
+    assert "not well-formed" in FAULTS[iface](answer)
+
+
 @pytest.mark.parametrize("iface", list(FAULTS))
 @pytest.mark.parametrize(
     "ctype",

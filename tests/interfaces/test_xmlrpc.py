@@ -397,6 +397,19 @@ def test_text_mentioning_system_methods_is_an_ordinary_argument(client: TestApp)
     assert result(post(client, dumps("echo", "system.listMethods"))) == "system.listMethods"
 
 
+def test_the_content_type_charset_decodes_a_call_without_declaration(client: TestApp) -> None:
+    # no XML declaration: the Content-Type's charset says the encoding (RFC 7303)
+    body = "<methodCall><methodName>echo</methodName><params><param><value><string>"
+    body += "café</string></value></param></params></methodCall>"
+    resp = client.post(
+        "/Shapes/xmlrpc",
+        body.encode("iso-8859-1"),
+        headers={"Content-Type": "text/xml; charset=iso-8859-1"},
+        expect_errors=True,
+    )
+    assert result(resp) == "café"
+
+
 # -- faults raised by the service ------------------------------------------------------
 
 
