@@ -611,7 +611,7 @@ class LadonWSGIApplication:
 
 
 #: The routes ``protect_docs`` guards (static assets stay public).
-_DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION})
+_DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION, RouteKind.OPENAPI})
 
 
 def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
