@@ -418,7 +418,10 @@ class LadonWSGIApplication:
     def page_root(self, environ: Mapping[str, Any]) -> str:
         """The path the pages' links start with: ``SCRIPT_NAME``, or the
         path of the public URL when ``base_url`` or a trusted proxy's
-        ``X-Forwarded-Prefix`` says where the application is seen."""
+        ``X-Forwarded-Prefix`` says where the application is seen.
+
+        .. versionadded:: 2.0
+        """
         if not (self.base_url or self.trust_proxy):
             return _script(environ)
         return urlsplit(self.public_url(environ)).path.rstrip("/")
