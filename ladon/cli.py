@@ -342,6 +342,11 @@ def _call(
         client = JSONWSPClient(_description_url(url), **credentials)
     except (JSONWSPError, ValueError) as exc:
         sys.stderr.write(f"ladon call: {exc}\n")
+        if isinstance(exc, JSONWSPError) and exc.status == 401:
+            given = "the credentials given were refused" if credentials else "none were given"
+            sys.stderr.write(
+                f"hint: the service asks for credentials ({given}): --user NAME or --bearer\n"
+            )
         return 2
     if method is None:
         for name in client.list_methods():

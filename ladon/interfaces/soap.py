@@ -28,6 +28,7 @@ from lxml import etree
 
 from ..exceptions.service import ArgumentError
 from ..exceptions.service import MalformedRequest
+from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..ladonizer.model import MethodInfo
@@ -265,6 +266,8 @@ class SOAPBase(Interface):
         out = [version.envelope_open(header) if header else version.opening, open_tag]
         try:
             write_result(out)
+        except ResultError as exc:  # its path is the result's own: "[2].x"
+            raise exc.within("result") from None
         except ValueError as exc:
             raise ServerFault(f"The result cannot be written as XML: {exc}") from None
         out.append(close_tag)

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import cast
 from urllib.parse import quote
+from urllib.parse import urlsplit
 
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
@@ -414,6 +415,17 @@ class LadonWSGIApplication:
             self._urls[key] = url
         return url
 
+    def page_root(self, environ: Mapping[str, Any]) -> str:
+        """The path the pages' links start with: ``SCRIPT_NAME``, or the
+        path of the public URL when ``base_url`` or a trusted proxy's
+        ``X-Forwarded-Prefix`` says where the application is seen.
+
+        .. versionadded:: 2.0
+        """
+        if not (self.base_url or self.trust_proxy):
+            return _script(environ)
+        return urlsplit(self.public_url(environ)).path.rstrip("/")
+
     def _public_url(self, environ: Mapping[str, Any]) -> str:
         scheme = str(environ.get("wsgi.url_scheme", "http"))
         host = _host_header(environ.get("HTTP_HOST"))
@@ -472,7 +484,7 @@ class LadonWSGIApplication:
                 return refused
         if kind is RouteKind.CATALOG:
             html = self.pages.catalog(
-                self.services, _script(environ), _skin(environ), openapi=self._serves_http()
+                self.services, self.page_root(environ), _skin(environ), openapi=self._serves_http()
             )
             return Response(html, content_type="text/html; charset=utf-8")
         if kind is RouteKind.STATIC:
@@ -488,7 +500,7 @@ class LadonWSGIApplication:
             html = self.pages.service(
                 service,
                 self.interfaces,
-                _script(environ),
+                self.page_root(environ),
                 _skin(environ),
                 browser_credentials=self._browser_credentials,
             )
@@ -611,7 +623,7 @@ class LadonWSGIApplication:
 
 
 #: The routes ``protect_docs`` guards (static assets stay public).
-_DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION})
+_DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION, RouteKind.OPENAPI})
 
 
 def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:

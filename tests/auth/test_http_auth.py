@@ -143,7 +143,15 @@ def docs_app() -> Iterator[TestApp]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/Vault", "/Vault/soap/description", "/Vault/soap?wsdl", "/Vault/jsonwsp/description"],
+    [
+        "/",
+        "/Vault",
+        "/Vault/soap/description",
+        "/Vault/soap?wsdl",
+        "/Vault/jsonwsp/description",
+        "/Vault/http/description",
+        "/_ladon/openapi.json",
+    ],
 )
 def test_protected_docs_need_credentials(docs_app: TestApp, path: str) -> None:
     r = docs_app.get(path, expect_errors=True)
