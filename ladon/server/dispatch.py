@@ -39,6 +39,7 @@ from ..ladonizer.calls import extras
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
 from ..tasks.calls import TaskCalls
+from ..tasks.execution import SECRET_ENVIRON_KEYS
 from . import LOG_EXECUTION_TIME
 from . import LOG_JSON_FORMAT
 from . import LOG_REQUEST_DICT
@@ -247,6 +248,8 @@ class Dispatcher:
             kw = self._kw(exchange, call)
             if kw is not None:
                 kw.pop("wsgi.input", None)  # the request is over when the task runs
+                for secret in SECRET_ENVIRON_KEYS:  # its caller is kw["principal"]
+                    kw.pop(secret, None)
             return self.tasks.start(
                 exchange.service, m, call.args, kw, call.attachments, exchange.principal
             )

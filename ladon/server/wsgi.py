@@ -99,7 +99,9 @@ DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
 
 class EmptyRequest(MalformedRequest):
-    """A call with no body at all: HTTP 400 (on SOAP, the 500 of its faults).
+    """A call with no body at all, or one this interface cannot read (a
+    multipart request to an interface taking none): HTTP 400 (on SOAP, the
+    500 of its faults).
 
     .. versionadded:: 2.0
     """
@@ -586,7 +588,14 @@ class LadonWSGIApplication:
         if iface.wants_base_url:
             base_url = self.public_url(environ)
             query = str(environ.get("QUERY_STRING", ""))
-        if not (iface.accepts_attachments and ctype[:10].lower() == "multipart/"):
+        multipart = ctype[:10].lower() == "multipart/"
+        if not (multipart and iface.accepts_attachments):
+            if multipart:
+                refused = EmptyRequest(
+                    f"The {iface.name} interface takes no multipart requests: "
+                    "send the request itself as the body"
+                )
+                return self.dispatcher.fault(iface, refused, None)
             body = read_body(environ, self.max_content_length)
             if not body and not iface.empty_body_ok:
                 return self.dispatcher.fault(iface, _empty(iface), None)

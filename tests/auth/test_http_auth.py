@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import auth_app
@@ -219,6 +220,12 @@ def test_cors_preflight_and_answers_only_for_listed_origins() -> None:
         assert "WWW-Authenticate" in r.headers["Access-Control-Expose-Headers"]
         r = web.post("/Vault/jsonrpc", body, headers={**headers, "Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in r.headers
+        # a shared cache keeps answers apart per Origin, with one or without
+        assert r.headers["Vary"] == "Origin"
+        r = web.post("/Vault/jsonrpc", body, headers=headers)
+        assert "Access-Control-Allow-Origin" not in r.headers
+        assert r.headers["Vary"] == "Origin"
+        assert web.get("/Vault/jsonrpc/description").headers["Vary"] == "Origin"
     finally:
         app.close()
 
@@ -265,3 +272,28 @@ def test_the_openapi_document_names_the_security_schemes_of_the_app(web: TestApp
     # the task resources of a protected task method are protected too
     status = next(p for p in paths if p.startswith("/count/tasks/") and p.count("/") == 3)
     assert paths[status]["get"]["security"] == add["security"]
+
+
+def test_a_task_never_receives_the_callers_credentials(web: TestApp) -> None:
+    headers = {"Authorization": basic("bob", "bob-pw"), "Cookie": "session=s3cret"}
+    started = web.post_json(
+        "/Vault/jsonwsp", {"methodname": "request_keys", "args": {}}, headers=headers
+    ).json
+    task_id = started["result"]["task_id"]
+    for _ in range(500):
+        progress = web.post_json(
+            "/Vault/jsonwsp",
+            {"methodname": "request_keys_progress", "args": {"task_id": task_id}},
+            headers=headers,
+        ).json["result"]
+        if progress["state"] not in ("pending", "running"):
+            break
+        time.sleep(0.01)
+    result = web.post_json(
+        "/Vault/jsonwsp",
+        {"methodname": "request_keys_result", "args": {"task_id": task_id}},
+        headers=headers,
+    ).json["result"]
+    assert "HTTP_HOST" in result  # the request's other headers are there, as in Ladon 1.0
+    for secret in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_PROXY_AUTHORIZATION"):
+        assert secret not in result
