@@ -17,6 +17,7 @@ from typing import Any
 from ladon import LadonType
 from ladon import attachment
 from ladon import ladonize
+from ladon.tasks import Retry
 
 #: The longest a held task waits for its gate.
 HOLD_TIMEOUT = 15.0
@@ -44,6 +45,17 @@ def hold(gates: str, name: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"gate {name!r} was never released")
         time.sleep(0.005)
+
+
+def count_run(gates: str, name: str, attempt: int) -> None:
+    """Append ``attempt pid time`` to ``<gates>/<name>.runs`` (one line per
+    run, whichever process runs it)."""
+    line = f"{attempt} {os.getpid()} {time.time():.6f}\n".encode("ascii")
+    fd = os.open(Path(gates) / f"{name}.runs", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 class Report(LadonType):
@@ -199,6 +211,69 @@ class Work:
         """Return the request's environ value ``name`` (``""`` if absent)."""
         value = kw.get(name, "")
         return value if isinstance(value, str) else repr(value)
+
+
+class Retrying:
+    """Task methods that run again: ``tasktype={"retries": N}``."""
+
+    @ladonize(tasktype={"retries": 2, "retry_delay": 0})
+    def flaky(self, gates: str, name: str, failures: int, **kw: Any) -> str:
+        """Raise Retry on the first ``failures`` attempts, then succeed."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt <= failures:
+            raise Retry(f"busy at attempt {task.attempt}")
+        task.progress(0.5, message="working")
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 2, "retry_delay": 0.25})
+    def patient(self, gates: str, name: str, failures: int, **kw: Any) -> str:
+        """As :meth:`flaky`, waiting 0.25 s then 0.5 s between attempts."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt <= failures:
+            raise Retry(f"busy at attempt {task.attempt}")
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 1, "retry_delay": 60})
+    def impatient(self, gates: str, name: str, **kw: Any) -> str:
+        """Its own delay is a minute; its Retry asks for none."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt == 1:
+            raise Retry("again at once", delay=0)
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 3, "retry_delay": 30})
+    def sleepy(self, gates: str, name: str, **kw: Any) -> str:
+        """Raise Retry at once; the next attempt would wait 30 s."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        raise Retry("come back later")
+
+    @ladonize(tasktype=True)
+    def once(self, gates: str, name: str, **kw: Any) -> str:
+        """Raise Retry in a method that declares no retries."""
+        count_run(gates, name, kw["task"].attempt)
+        raise Retry("once more please")
+
+    @ladonize(tasktype={"retries": 1, "retry_delay": 0})
+    def survivor(self, gates: str, name: str, **kw: Any) -> str:
+        """Attempt 1 holds at the gate ``name`` (to be killed or stopped);
+        a later attempt answers at once."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt == 1:
+            hold(gates, name)
+            return "attempt 1"
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype=True)
+    def mortal(self, gates: str, name: str, **kw: Any) -> str:
+        """Hold at the gate ``name``; no retries."""
+        count_run(gates, name, kw["task"].attempt)
+        hold(gates, name)
+        return "done"
 
 
 class OtherWork:

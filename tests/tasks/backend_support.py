@@ -26,6 +26,9 @@ SERVICES_DIR = TESTS_DIR / "services"
 REPO = TESTS_DIR.parent
 TIMEOUT = 10.0
 FINISHED = ("succeeded", "failed", "cancelled")
+#: The ``ladon worker`` processes serving the shared suite's queue.
+REDIS_WORKERS = 2
+SUITE_QUEUE = {"queue": "suite", "prefix": "suite:"}
 PROGRESS_KEYS = {"task_id", "progress", "duration", "starttime", "state", "message"}
 
 if str(SERVICES_DIR) not in sys.path:
@@ -56,6 +59,15 @@ class Gates:
 
     def started(self, name: str) -> bool:
         return (self.dir / f"{name}.started").exists()
+
+    def runs(self, name: str) -> list[tuple[int, int, float]]:
+        """The runs of ``name`` counted by the services (``count_run``):
+        ``(attempt, pid, time)`` in the order they began."""
+        path = self.dir / f"{name}.runs"
+        if not path.exists():
+            return []
+        rows = [line.split() for line in path.read_text(encoding="ascii").splitlines()]
+        return [(int(a), int(pid), float(t)) for a, pid, t in rows]
 
     def wait_started(self, name: str, timeout: float = TIMEOUT) -> int:
         """Wait until the task ``name`` runs; return the pid running it."""

@@ -1,0 +1,113 @@
+"""Retries, in the behavioural suite shared by every task backend (thread,
+sqlite, redis with real ``ladon worker`` processes).
+
+A method declared ``tasktype={"retries": N, "retry_delay": s}`` that raises
+``ladon.tasks.Retry`` runs again, up to N times, the delay doubling; it sees
+its attempt in ``kw["task"].attempt`` and ``_progress`` says which attempt
+runs. A method without retries never runs again. The services count their
+runs in files (``<gates>/<name>.runs``), since on redis they run in other
+processes. Lost and stopped workers are in ``test_gunicorn.py``,
+``test_sqlite_outages.py`` and ``test_redis_outages.py``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from . import test_backends as suite
+from .backend_support import Client
+from .backend_support import Gates
+from .backend_support import in_process
+from .backend_support import wait_until
+
+# The shared suite's fixtures, for this module's tests.
+backend = suite.backend
+gates = suite.gates
+make_app = suite.make_app
+
+
+def retrying(make_app: suite.MakeApp) -> Client:
+    return Client(in_process(make_app()), "Retrying")
+
+
+def test_a_task_raising_retry_runs_again_and_sees_its_attempt(
+    make_app: suite.MakeApp, gates: Gates
+) -> None:
+    work = retrying(make_app)
+    task_id = work.start("flaky", gates=gates.path, name="f", failures=1)
+    status = work.wait_state("flaky", task_id)
+    assert status["state"] == "succeeded", status
+    assert status["message"] == "attempt 2 of 3: working"  # the attempt, then its own message
+    assert work.result("flaky", task_id) == "attempt 2"
+    assert [attempt for attempt, _, _ in gates.runs("f")] == [1, 2]
+
+
+def test_retries_exhausted_fail_the_task_with_the_reason(
+    make_app: suite.MakeApp, gates: Gates
+) -> None:
+    work = retrying(make_app)
+    task_id = work.start("flaky", gates=gates.path, name="f", failures=9)
+    status = work.wait_state("flaky", task_id)
+    expected = "busy at attempt 3 (attempt 3 of 3; no retries left)"
+    assert (status["state"], status["message"], status["progress"]) == ("failed", expected, 1.0)
+    fault = work.fault("flaky_result", task_id=task_id)
+    assert fault.code == "server" and fault.string == f"The task failed: {expected}"
+    assert "Traceback" not in " ".join(fault.detail)
+    assert [attempt for attempt, _, _ in gates.runs("f")] == [1, 2, 3]
+
+
+def test_a_method_without_retries_is_never_run_again(make_app: suite.MakeApp, gates: Gates) -> None:
+    work = retrying(make_app)
+    task_id = work.start("once", gates=gates.path, name="o")
+    status = work.wait_state("once", task_id)
+    assert status["state"] == "failed"
+    assert status["message"] == ("once more please (not run again: the method declares no retries)")
+    time.sleep(0.3)  # a re-run, were there one, would have begun
+    assert [attempt for attempt, _, _ in gates.runs("o")] == [1]
+
+
+def test_the_delay_before_each_run_doubles(make_app: suite.MakeApp, gates: Gates) -> None:
+    work = retrying(make_app)
+    task_id = work.start("patient", gates=gates.path, name="p", failures=2)
+    wait_until(lambda: len(gates.runs("p")) >= 1, what="the first attempt")
+    waiting = work.wait_state("patient", task_id, ("pending",))
+    # the first re-run is announced while the task waits for it
+    assert waiting["message"].startswith("attempt 2 of 3 starts in "), waiting
+    assert waiting["message"].endswith("; attempt 1: busy at attempt 1"), waiting
+    status = work.wait_state("patient", task_id)
+    assert status["state"] == "succeeded", status
+    assert work.result("patient", task_id) == "attempt 3"
+    (_, _, t1), (_, _, t2), (_, _, t3) = gates.runs("p")
+    # 0.25 s then 0.5 s (the redis backend rounds each up to whole seconds)
+    assert t2 - t1 >= 0.25 and t3 - t2 >= 0.5, (t2 - t1, t3 - t2)
+
+
+def test_a_retry_may_give_its_own_delay(make_app: suite.MakeApp, gates: Gates) -> None:
+    work = retrying(make_app)
+    started = time.monotonic()
+    task_id = work.start("impatient", gates=gates.path, name="i")
+    status = work.wait_state("impatient", task_id)
+    assert status["state"] == "succeeded"
+    assert work.result("impatient", task_id) == "attempt 2"
+    assert time.monotonic() - started < 30  # not the method's own minute
+
+
+def test_a_task_waiting_to_run_again_can_be_cancelled(
+    make_app: suite.MakeApp, gates: Gates
+) -> None:
+    work = retrying(make_app)
+    task_id = work.start("sleepy", gates=gates.path, name="s")
+    wait_until(lambda: len(gates.runs("s")) >= 1, what="the first attempt")
+    status = work.wait_state("sleepy", task_id, ("pending",))
+    assert status["message"] == "attempt 2 of 4 starts in 30 s; attempt 1: come back later"
+    cancelled = work.cancel("sleepy", task_id)
+    assert (cancelled["state"], cancelled["message"]) == ("cancelled", "cancelled")
+    assert work.progress("sleepy", task_id)["state"] == "cancelled"
+    assert [attempt for attempt, _, _ in gates.runs("s")] == [1]
+
+
+def test_a_first_attempt_shows_no_attempt_number(make_app: suite.MakeApp, gates: Gates) -> None:
+    work = retrying(make_app)
+    task_id = work.start("flaky", gates=gates.path, name="f", failures=0)
+    status = work.wait_state("flaky", task_id)
+    assert (status["state"], status["message"]) == ("succeeded", "working")
