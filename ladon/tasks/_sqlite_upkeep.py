@@ -59,5 +59,7 @@ def incremental_vacuum(conn: sqlite3.Connection) -> None:
 def shrink(conn: sqlite3.Connection) -> None:
     """Free the pages of deleted records (incremental vacuum) and cut the
     log back (a checkpoint that truncates it)."""
-    conn.execute("PRAGMA incremental_vacuum").fetchall()
+    # NOTE: executescript steps the pragma to its end; execute() would free
+    # one page (the sqlite3 module steps a statement without columns once).
+    conn.executescript("PRAGMA incremental_vacuum;")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()

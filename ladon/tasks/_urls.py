@@ -104,6 +104,7 @@ SQLITE_OPTIONS = (
     "busy_timeout",
     "sync_interval",
     "max_runtime",
+    "drain_timeout",
 )
 REDIS_OPTIONS = (
     "app",
@@ -155,7 +156,7 @@ def sqlite_backend(url: SplitResult) -> TaskBackend:
     max_pending = q.integer("max_pending", 0)
     if max_pending is not None:
         options["max_pending"] = max_pending
-    for key in ("result_ttl", "busy_timeout", "sync_interval"):
+    for key in ("result_ttl", "busy_timeout", "sync_interval", "drain_timeout"):
         seconds = q.seconds(key)
         if seconds is not None:
             options[key] = seconds

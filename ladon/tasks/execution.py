@@ -147,6 +147,9 @@ class ServiceJob:
         service, m = self.service, self.method
         rtype = m.task_rtype if m.task_rtype is not None else m.rtype
         keep = False
+        if getattr(handle, "attempt", 1) > 1 and self.attachments is not None:
+            for item in self.attachments:  # a re-run reads them from the start
+                item.seek(0)
         try:
             kw = None
             if self.kw is not None:

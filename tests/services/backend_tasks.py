@@ -251,6 +251,14 @@ class Retrying:
         count_run(gates, name, task.attempt)
         raise Retry("come back later")
 
+    @ladonize(attachment, rtype=str, tasktype={"retries": 1, "retry_delay": 0})
+    def weigh_twice(self, blob: attachment, **kw: Any) -> str:
+        """Read the attachment, ask to run again once, read it again."""
+        data = blob.read()
+        if kw["task"].attempt == 1:
+            raise Retry(f"read {len(data)} bytes")
+        return f"attempt {kw['task'].attempt}: {len(data)}:{data[:5].decode()}"
+
     @ladonize(tasktype=True)
     def once(self, gates: str, name: str, **kw: Any) -> str:
         """Raise Retry in a method that declares no retries."""
@@ -266,6 +274,14 @@ class Retrying:
         if task.attempt == 1:
             hold(gates, name)
             return "attempt 1"
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 1, "retry_delay": 0})
+    def holdfast(self, gates: str, name: str, **kw: Any) -> str:
+        """Every attempt holds at the gate ``<name>-<attempt>``."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        hold(gates, f"{name}-{task.attempt}")
         return f"attempt {task.attempt}"
 
     @ladonize(tasktype=True)

@@ -12,7 +12,10 @@ processes. Lost and stopped workers are in ``test_gunicorn.py``,
 
 from __future__ import annotations
 
+import json
 import time
+
+from webtest import TestApp
 
 from . import test_backends as suite
 from .backend_support import Client
@@ -111,3 +114,25 @@ def test_a_first_attempt_shows_no_attempt_number(make_app: suite.MakeApp, gates:
     task_id = work.start("flaky", gates=gates.path, name="f", failures=0)
     status = work.wait_state("flaky", task_id)
     assert (status["state"], status["message"]) == ("succeeded", "working")
+
+
+def test_attachments_are_read_again_by_the_next_attempt(make_app: suite.MakeApp) -> None:
+    http = TestApp(make_app())
+    boundary = "RetryBoundary"
+    request = json.dumps({"methodname": "weigh_twice", "args": {"blob": "cid:f1"}}).encode()
+    body = b"".join(
+        [
+            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode(),
+            request,
+            f"\r\n--{boundary}\r\nContent-ID: f1\r\n\r\n".encode(),
+            b"hello again",
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    answer = http.post(
+        "/Retrying/jsonwsp", body, {"Content-Type": f"multipart/related; boundary={boundary}"}
+    ).json
+    task_id = answer["result"]["task_id"]
+    work = Client(lambda path, data: http.post_json(path, data).json, "Retrying")
+    assert work.wait_state("weigh_twice", task_id)["state"] == "succeeded"
+    assert work.result("weigh_twice", task_id) == "attempt 2: 11:hello"
