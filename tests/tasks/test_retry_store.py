@@ -88,7 +88,8 @@ def test_each_re_run_waits_twice_as_long_as_the_one_before(
     # sleepy: retries 3, retry_delay 30, raises Retry every time
     task_id = work.start("sleepy", gates=gates.path, name="s")
     for attempt, delay in ((2, 30), (3, 60), (4, 120)):
-        wait_until(lambda a=attempt: len(gates.runs("s")) == a - 1, what=f"attempt {attempt - 1}")
+        ran = attempt - 1
+        wait_until(lambda: len(gates.runs("s")) == ran, what=f"attempt {ran}")  # noqa: B023
         status = work.wait_state("sleepy", task_id, ("pending",))
         assert status["message"] == (
             f"attempt {attempt} of 4 starts in {delay} s; attempt {attempt - 1}: come back later"
