@@ -363,3 +363,82 @@ def redis_idle(server: RedisServer, prefix: str, timeout: float = 10.0) -> None:
         wait_until(idle, timeout, f"{prefix} tasks ended")
     finally:
         client.close()
+
+
+# -- gunicorn -------------------------------------------------------------------------
+
+
+class GunicornServer:
+    """``gunicorn backend_app:app`` on 127.0.0.1 (a free port), its task
+    backend given by URL (``LADON_TASKS``), stopped by pid."""
+
+    def __init__(
+        self, tmp: Path, tasks: str, workers: int = 1, graceful_timeout: int = 10
+    ) -> None:
+        try:
+            import gunicorn  # noqa: F401
+        except ImportError:
+            pytest.fail(
+                "these tests need gunicorn: pip install -e '.[test]' (or pip install gunicorn)"
+            )
+        self.port = free_port()
+        self.log = tmp / f"gunicorn-{self.port}.log"
+        self.count = workers
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    str(workers),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--graceful-timeout",
+                    str(graceful_timeout),
+                    "backend_app:app",
+                ],
+                cwd=str(SERVICES_DIR),
+                env=child_env(LADON_TASKS=tasks),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self.wait_serving()
+        except BaseException:
+            self.stop()
+            raise
+
+    def client(self, service: str = "Work") -> Client:
+        return Client(over_http(self.port), service)
+
+    def workers(self) -> set[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return {int(pid) for pid in path.read_text().split()}
+        except OSError:
+            return set()
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def wait_serving(self, timeout: float = 20.0) -> None:
+        """Wait until it answers with all its workers."""
+        hello = self.client("Hello")
+
+        def up() -> bool:
+            assert self.proc.poll() is None, self.output()
+            try:
+                hello("pid")
+            except OSError:
+                return False
+            return len(self.workers()) == self.count
+
+        wait_until(up, timeout, f"gunicorn serving with {self.count} worker(s)")
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self) -> None:
+        stop_process(self.proc, 20.0)
