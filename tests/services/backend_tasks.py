@@ -292,6 +292,24 @@ class Retrying:
         return "done"
 
 
+class Outage:
+    """Control of the serving process for the store outage tests: only ever
+    called on a gunicorn worker (never in the test process)."""
+
+    @ladonize()
+    def limit_file_size(self, nbytes: int) -> int:
+        """Limit the size of the files this process writes (RLIMIT_FSIZE:
+        a write beyond it fails with EFBIG, as on a full disk); -1 lifts
+        the limit. Returns this process's pid."""
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, not death
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard if nbytes < 0 else nbytes, hard))
+        return os.getpid()
+
+
 class OtherWork:
     """A second service with a same-named task, for foreign-id checks."""
 

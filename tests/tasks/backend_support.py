@@ -372,9 +372,7 @@ class GunicornServer:
     """``gunicorn backend_app:app`` on 127.0.0.1 (a free port), its task
     backend given by URL (``LADON_TASKS``), stopped by pid."""
 
-    def __init__(
-        self, tmp: Path, tasks: str, workers: int = 1, graceful_timeout: int = 10
-    ) -> None:
+    def __init__(self, tmp: Path, tasks: str, workers: int = 1, graceful_timeout: int = 10) -> None:
         try:
             import gunicorn  # noqa: F401
         except ImportError:
