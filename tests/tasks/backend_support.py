@@ -440,3 +440,76 @@ class GunicornServer:
 
     def stop(self) -> None:
         stop_process(self.proc, 20.0)
+
+
+class PersistentRedis:
+    """redis-server on a unix socket with an append-only file: it can be
+    stopped (:meth:`down`, SIGTERM: an outage) and started again on the same
+    socket with the same data (:meth:`up`), as a Redis restarted in
+    production keeps its data."""
+
+    def __init__(self) -> None:
+        self.executable = redis_executable()
+        self.dir = tempfile.mkdtemp(prefix="ladon-aof-")
+        self.socket = os.path.join(self.dir, "redis.sock")
+        self.log = os.path.join(self.dir, "redis.log")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.up()
+
+    def url(self, **options: object) -> str:
+        query = "&".join(f"{k}={v}" for k, v in options.items())
+        return f"unix://{self.socket}" + (f"?{query}" if query else "")
+
+    def up(self) -> None:
+        """Start the server (again) and wait until it answers."""
+        import redis
+
+        self.proc = subprocess.Popen(
+            [
+                self.executable,
+                "--port",
+                "0",
+                "--unixsocket",
+                self.socket,
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                self.dir,
+                "--logfile",
+                self.log,
+            ],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        client = redis.Redis(unix_socket_path=self.socket)
+        proc = self.proc
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                log = Path(self.log).read_text(encoding="utf-8", errors="replace")[-2000:]
+                raise AssertionError(f"redis-server exited: {log}")
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        try:
+            wait_until(ready, 10.0, "redis-server ready")
+        finally:
+            client.close()
+
+    def down(self) -> None:
+        """Stop the server (its data stays in its append-only file)."""
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def stop(self) -> None:
+        self.down()
+        shutil.rmtree(self.dir, ignore_errors=True)
