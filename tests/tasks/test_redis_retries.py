@@ -235,3 +235,19 @@ def test_sigterm_hands_a_task_with_retries_to_another_worker(
         leaving.stop()
         if staying is not None:
             staying.stop()
+
+
+def test_a_simple_worker_runs_a_task_again_too(
+    redis_server: RedisServer, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    url = redis_server.url(queue="simple-again", prefix="simple-again:", sync_interval=0.02)
+    worker = Worker(url, tmp_path / "w.log", "--simple")
+    try:
+        work = _client(apps, _url(redis_server, "simple-again"))
+        task_id = work.start("flaky", gates=gates.path, name="f", failures=2)
+        status = work.wait_state("flaky", task_id, timeout=15)
+        assert (status["state"], status["message"]) == ("succeeded", "attempt 3 of 3: working")
+        assert [a for a, _, _ in gates.runs("f")] == [1, 2, 3]
+        assert {pid for _, pid, _ in gates.runs("f")} == {worker.pid}  # in the worker itself
+    finally:
+        worker.stop()
