@@ -64,7 +64,9 @@ def wait_for_redis(
             if not warned:
                 logger.warning("ladon %s: Redis is unreachable (%s); retrying", what, exc)
                 warned = True
-            time.sleep(delay)
+            until = time.monotonic() + delay
+            while time.monotonic() < until and not stopping():
+                time.sleep(0.05)  # a stop request is seen at once
             delay = min(delay * 2, cap)
             continue
         if warned:
