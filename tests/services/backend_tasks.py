@@ -284,6 +284,16 @@ class Retrying:
         hold(gates, f"{name}-{task.attempt}")
         return f"attempt {task.attempt}"
 
+    @ladonize(tasktype={"retries": 2, "retry_delay": 0, "max_runtime": 0.5})
+    def overrun(self, gates: str, name: str, **kw: Any) -> str:
+        """Run past its max_runtime (0.5 s): never run again for that."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        deadline = time.monotonic() + HOLD_TIMEOUT
+        while not task.cancelled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return "stopped"
+
     @ladonize(tasktype=True)
     def mortal(self, gates: str, name: str, **kw: Any) -> str:
         """Hold at the gate ``name``; no retries."""

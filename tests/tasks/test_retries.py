@@ -136,3 +136,17 @@ def test_attachments_are_read_again_by_the_next_attempt(make_app: suite.MakeApp)
     work = Client(lambda path, data: http.post_json(path, data).json, "Retrying")
     assert work.wait_state("weigh_twice", task_id)["state"] == "succeeded"
     assert work.result("weigh_twice", task_id) == "attempt 2: 11:hello"
+
+
+def test_a_task_past_its_max_runtime_is_not_run_again(
+    make_app: suite.MakeApp, gates: Gates
+) -> None:
+    work = retrying(make_app)
+    task_id = work.start("overrun", gates=gates.path, name="r")  # retries 2, max_runtime 0.5
+    status = work.wait_state("overrun", task_id, timeout=20)
+    assert (status["state"], status["message"]) == (
+        "failed",
+        "the task ran longer than its max_runtime of 0.5 s",
+    )
+    time.sleep(1.5)  # a re-run, were there one, would have begun
+    assert [attempt for attempt, _, _ in gates.runs("r")] == [1]
