@@ -49,12 +49,10 @@ try:
     import redis
     from rq import Queue
     from rq import Retry as RQRetry
-    from rq import get_current_job
     from rq.command import send_stop_job_command
     from rq.exceptions import InvalidJobOperation
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
-    from rq.registry import StartedJobRegistry
     from rq.serializers import JSONSerializer
     from rq.timeouts import JobTimeoutException
 except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -68,6 +66,10 @@ from . import _scripts
 from ._live import LiveTasks
 from ._nonces import check_ttl
 from ._nonces import nonce_key
+from ._rq_reruns import reliably
+from ._rq_reruns import rq_interval
+from ._rq_reruns import run_again
+from ._rq_reruns import set_rq_delay
 from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import BackendUnavailable
 from .base import TaskCancelled
@@ -570,33 +572,11 @@ class RedisTaskBackend:
         if not moved:
             return  # cancelled meanwhile (now ended), or no longer this attempt
         if exc.delay is not None:
-            _set_rq_delay(rq_interval(delay))
+            set_rq_delay(rq_interval(delay))
         raise RetryRequested(f"the task asks to run again: {exc.reason}")
 
     def _reliably(self, task_id: str, action: Callable[[], T]) -> T:
-        """Run ``action`` until Redis answers (a task that ended during an
-        outage writes its outcome once Redis is back), for up to
-        ``pending_ttl`` seconds."""
-        delay = 0.1
-        deadline = time.monotonic() + self.pending_ttl
-        warned = False
-        while True:
-            try:
-                result = action()
-            except BackendUnavailable as exc:
-                if time.monotonic() > deadline:
-                    raise
-                if not warned:
-                    logger.warning(
-                        "Task %s: %s; its outcome is written once Redis is back", task_id, exc
-                    )
-                    warned = True
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            if warned:
-                logger.warning("Task %s: Redis is back; its outcome is written", task_id)
-            return result
+        return reliably(task_id, action, self.pending_ttl)
 
     def report_progress(self, task_id: str, progress: float | None, message: str | None) -> bool:
         """Take a report of the task this horse runs (written at most every
@@ -617,31 +597,9 @@ class RedisTaskBackend:
         return int(self._run("lost", [self.key(task_id)], [detail, reason, ""]))
 
     def run_again(self, task_id: str) -> None:
-        """Have RQ run the job of a task whose worker was lost again, with
-        its own retry (``Job.retry``: the retries left counted down, the
-        delay waited by RQ's scheduler), and its lost execution forgotten
-        (so that RQ's abandoned-job clean-up does not count it twice)."""
-        client = self.client
-        try:
-            job = Job.fetch(task_id, connection=client, serializer=JSONSerializer)
-            with client.pipeline() as pipe:
-                registry = StartedJobRegistry(
-                    self.queue_name, connection=client, serializer=JSONSerializer
-                )
-                remove = getattr(registry, "remove_executions", None)
-                if callable(remove):
-                    remove(job, pipeline=pipe)
-                else:  # pragma: no cover - RQ before 2: entries are job ids
-                    registry.remove(job, pipeline=pipe)
-                if job.retries_left:
-                    job.retry(self.queue, pipe)
-                else:  # pragma: no cover - enqueued without RQ's retry
-                    self.queue.enqueue_job(job, pipeline=pipe)
-                pipe.execute()
-        except NoSuchJobError:
-            logger.error("Task %s may run again, but its RQ job is gone", task_id)
-        except redis.RedisError as exc:
-            logger.error("Task %s may run again, but RQ cannot be told: %s", task_id, exc)
+        """Have RQ run the job of a task whose worker was lost again (see
+        :func:`~ladon.tasks._rq_reruns.run_again`)."""
+        run_again(self.client, self.queue, task_id)
 
     def worker_alive(self, name: str) -> None:
         """A worker's beat in :attr:`workers_key`."""
@@ -793,29 +751,3 @@ def _owner(principal: str | None) -> str | None:
         return None
     name = data.get("name") if isinstance(data, dict) else None
     return name if isinstance(name, str) and name else None
-
-
-def rq_interval(delay: float) -> int:
-    """The interval RQ's retry waits for a delay of ``delay`` seconds: RQ's
-    scheduler keeps whole seconds, rounded down, and looks every second, so
-    a delay is rounded up and one second added (a re-run never comes early;
-    it may come up to two seconds late); 0 stays 0 (at once, no scheduler).
-
-    .. versionadded:: 2.0
-    """
-    return 0 if delay <= 0 else math.ceil(delay) + 1
-
-
-def _set_rq_delay(seconds: int) -> None:
-    """In a work horse whose task raised ``Retry(delay=...)``: have RQ's
-    retry of the current job wait ``seconds`` this time (the method's own
-    doubling delays stay for the later re-runs)."""
-    job = get_current_job()
-    intervals = None if job is None else job.retry_intervals
-    if job is None or not intervals or not job.retries_left:
-        return
-    index = max(len(intervals) - job.retries_left, 0)
-    if index < len(intervals):
-        intervals = list(intervals)
-        intervals[index] = seconds
-        job.retry_intervals = intervals
