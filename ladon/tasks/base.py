@@ -452,6 +452,14 @@ class TaskBackend(Protocol):
     caller on a backend that does not, since another caller could then
     follow it.
 
+    A job may carry ``task_options`` (its method's ``tasktype`` options:
+    retries, delays, see :mod:`ladon.tasks.retries`); a backend that runs
+    jobs again hands each run a :class:`TaskHandle` with its ``attempt`` and
+    reports it in :attr:`TaskStatus.attempt`. A backend that may run a task
+    again in another process of the application offers
+    ``bind_services(find_service)``, which the application calls with its
+    service look-up when it creates the backend.
+
     .. versionadded:: 2.0
     """
 
