@@ -324,6 +324,11 @@ class LadonWSGIApplication:
                         self._tasks = backend_from_url(cfg, self._task_schemes)
                     else:
                         self._tasks = cfg
+                    # a backend that may run tasks again in any process finds
+                    # their services here (SQLite: tasks of a lost process)
+                    bind = getattr(self._tasks, "bind_services", None)
+                    if callable(bind):
+                        bind(self.service)
         return self._tasks
 
     def nonce_store(self) -> NonceStore:

@@ -93,6 +93,10 @@ class TaskStatus:
         backend's clock): the end of :attr:`duration` while the task runs.
     :param owner: the name of the principal that started the task (the
         job's ``owner``), or ``None`` for a task started anonymously.
+    :param attempt: which attempt of the task runs (or ran last, or comes
+        next while it waits to run again): 1 for the first run.
+    :param attempts: the most attempts it may have (its method's
+        ``retries`` + 1).
 
     .. versionadded:: 2.0
     """
@@ -110,6 +114,8 @@ class TaskStatus:
     error_detail: str | None = None
     as_of: float | None = field(default=None, compare=False)
     owner: str | None = None
+    attempt: int = 1
+    attempts: int = 1
 
     @property
     def starttime(self) -> float:
@@ -348,6 +354,8 @@ class TaskHandle:
 
     :param task_id: the task's id.
     :param reporter: the backend that stores the task.
+    :param attempt: which attempt this run is: 1 for the first, 2 for the
+        first re-run (``tasktype={"retries": N}``).
 
     A job that runs long should check :attr:`cancelled` now and then, or
     report progress: once a cancel was requested, :meth:`progress` raises
@@ -356,16 +364,26 @@ class TaskHandle:
     .. versionadded:: 2.0
     """
 
-    __slots__ = ("_id", "_reporter")
+    __slots__ = ("_attempt", "_id", "_reporter")
 
-    def __init__(self, task_id: str, reporter: TaskReporter) -> None:
+    def __init__(self, task_id: str, reporter: TaskReporter, attempt: int = 1) -> None:
         self._id = task_id
         self._reporter = reporter
+        self._attempt = attempt
 
     @property
     def id(self) -> str:
         """The task's id."""
         return self._id
+
+    @property
+    def attempt(self) -> int:
+        """Which attempt this run is: 1 for the first run, 2 for the first
+        re-run of a method with ``retries``.
+
+        .. versionadded:: 2.0
+        """
+        return self._attempt
 
     @property
     def cancelled(self) -> bool:
@@ -433,6 +451,14 @@ class TaskBackend(Protocol):
     that is true: the framework refuses to start a task of an authenticated
     caller on a backend that does not, since another caller could then
     follow it.
+
+    A job may carry ``task_options`` (its method's ``tasktype`` options:
+    retries, delays, see :mod:`ladon.tasks.retries`); a backend that runs
+    jobs again hands each run a :class:`TaskHandle` with its ``attempt`` and
+    reports it in :attr:`TaskStatus.attempt`. A backend that may run a task
+    again in another process of the application offers
+    ``bind_services(find_service)``, which the application calls with its
+    service look-up when it creates the backend.
 
     .. versionadded:: 2.0
     """

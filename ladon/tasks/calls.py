@@ -33,6 +33,7 @@ from .base import TaskState
 from .base import TaskStatus
 from .base import UnknownTask
 from .execution import ServiceJob
+from .retries import shown_message
 
 logger = logging.getLogger("ladon")
 
@@ -50,13 +51,15 @@ def progress_response(status: TaskStatus) -> dict[str, object]:
 
     The ``message`` of a failed task says why it failed: the exception's
     message (never its traceback), "worker lost", or the ``max_runtime``
-    it ran past.
+    it ran past. On a re-run (``tasktype={"retries": N}``) it says which
+    attempt runs: ``attempt 2 of 4`` (then the task's own message, if any).
 
     .. versionadded:: 2.0
     """
-    message = status.message
     if status.state is TaskState.FAILED and status.error:
-        message = status.error
+        message: str | None = status.error
+    else:
+        message = shown_message(status.state, status.message, status.attempt, status.attempts)
     return {
         "task_id": status.task_id,
         "progress": float(status.progress),

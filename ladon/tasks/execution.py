@@ -35,11 +35,14 @@ from ..types.attachment import AttachmentSet
 from ..types.convert import Options
 from ..types.convert import dump
 from ..types.convert import load
+from ..types.tasktype import DEFAULT_TASK_OPTIONS
+from ..types.tasktype import TaskOptions
 from .base import TaskCancelled
 from .base import TaskHandle
 from .jobs import JobSpec
 from .jobs import from_json
 from .jobs import to_json
+from .retries import Retry
 
 logger = logging.getLogger("ladon")
 
@@ -95,8 +98,10 @@ class ServiceJob:
     :param principal: the caller that started the task (``None``:
         anonymous); its name is the task's :attr:`owner`.
 
-    Its :attr:`max_runtime` is the method's own limit
-    (``tasktype={"max_runtime": 30}``), which the backends read.
+    Its :attr:`task_options` (retries, delays) and :attr:`max_runtime`
+    are the method's own (``tasktype={"retries": 3, "max_runtime": 30}``),
+    which the backends read. A run that raises :class:`~ladon.tasks.Retry`
+    with retries left keeps the attachments open for the next attempt.
 
     .. versionadded:: 2.0
     """
@@ -131,10 +136,20 @@ class ServiceJob:
         the backend's."""
         return self.method.max_runtime
 
+    @property
+    def task_options(self) -> TaskOptions:
+        """What the method declared in ``tasktype`` (retries, delays,
+        ``max_runtime``)."""
+        return self.method.task_options or DEFAULT_TASK_OPTIONS
+
     def __call__(self, handle: TaskHandle) -> object:
         """Run the method; return its result in plain wire form."""
         service, m = self.service, self.method
         rtype = m.task_rtype if m.task_rtype is not None else m.rtype
+        keep = False
+        if getattr(handle, "attempt", 1) > 1 and self.attachments is not None:
+            for item in self.attachments:  # a re-run reads them from the start
+                item.seek(0)
         try:
             kw = None
             if self.kw is not None:
@@ -146,11 +161,24 @@ class ServiceJob:
             return dump(rtype, result, "result", m.options, m.task_rtype_nullable)
         except TaskCancelled:
             raise
+        except Retry as exc:
+            attempt = getattr(handle, "attempt", 1)
+            keep = attempt < self.task_options.attempts  # the next attempt needs them
+            logger.info(
+                "Task %s of %s.%s asks to run again (attempt %d): %s",
+                handle.id,
+                service.name,
+                m.name,
+                attempt,
+                exc.reason,
+            )
+            raise
         except Exception as exc:
             logger.error("Task %s of %s.%s failed", handle.id, service.name, m.name, exc_info=exc)
             raise
         finally:
-            self.release()
+            if not keep:
+                self.release()
 
     def describe(self) -> JobSpec:
         """The call as data: arguments in typed JSON (attachments read in and

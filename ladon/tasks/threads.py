@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..types.tasktype import TaskOptions
 from ._nonces import MemoryNonces
 from ._pool import WorkerPool
 from .base import CANCEL_REQUESTED_MESSAGE
@@ -34,6 +35,13 @@ from .base import is_task_id
 from .base import job_owner
 from .base import new_task_id
 from .base import runtime_exceeded
+from .retries import Retry
+from .retries import RetryTimer
+from .retries import final_error
+from .retries import job_task_options
+from .retries import refused_retry
+from .retries import release_job
+from .retries import waiting_message
 
 Job = Callable[[TaskHandle], object]
 
@@ -70,6 +78,11 @@ class _Record:
     max_runtime: float | None = None
     deadline: float | None = None  # monotonic; set when the task starts
     owner: str | None = None
+    attempt: int = 1
+    attempts: int = 1
+    retry_delay: float = 1.0
+    # the job, while the task waits to run again (released if it never does)
+    job: Job | None = None
 
     def snapshot(self, now: float) -> TaskStatus:
         return TaskStatus(
@@ -86,6 +99,8 @@ class _Record:
             error_detail=self.error_detail,
             as_of=now,
             owner=self.owner,
+            attempt=self.attempt,
+            attempts=self.attempts,
         )
 
 
@@ -120,6 +135,12 @@ class ThreadTaskBackend:
         replaces this one.
     :param clock: where the backend reads the time (tests move a clock of
         their own instead of sleeping).
+
+    A task method declared with ``tasktype={"retries": N}`` that raises
+    :class:`~ladon.tasks.Retry` goes back to ``PENDING`` and runs again on
+    the pool after its delay (a timer thread of the backend waits for it),
+    up to N times; a worker cannot be lost here (the tasks die with the
+    process).
 
     No thread is started before the first :meth:`submit`. Expired tasks are
     swept lazily whenever the backend is used, so memory stays bounded
@@ -173,6 +194,7 @@ class ThreadTaskBackend:
         self._closed = False
         self._executor: WorkerPool | None = None
         self._nonces = MemoryNonces(clock)
+        self._timer: RetryTimer | None = None  # delayed re-runs, from the first
 
     @property
     def max_workers(self) -> int:
@@ -218,6 +240,7 @@ class ThreadTaskBackend:
             tasks already wait.
         """
         limit = job_max_runtime(job, self._max_runtime)
+        options = job_task_options(job)
         with self._lock:
             if self._closed:
                 raise TaskRejected("the task backend is closed")
@@ -234,6 +257,8 @@ class ThreadTaskBackend:
                 self._clock.time(),
                 max_runtime=limit,
                 owner=job_owner(job),
+                attempts=options.attempts,
+                retry_delay=options.retry_delay,
             )
             self._tasks[task_id] = record
             self._pending += 1
@@ -257,6 +282,8 @@ class ThreadTaskBackend:
         :param task_id: the id :meth:`submit` returned.
         :raises UnknownTask: for an unknown, expired or foreign id.
         """
+        if self._timer is not None:
+            self._timer.run_due()  # re-runs due by a clock moved by hand
         with self._lock:
             status = self._lookup(method, task_id).snapshot(self._clock.time())
         if status.state.finished:
@@ -278,16 +305,21 @@ class ThreadTaskBackend:
         """
         with self._lock:
             record = self._lookup(method, task_id)
+            waiting = None
             if record.state is TaskState.PENDING:
                 record.cancel_requested = True
                 self._pending -= 1
                 self._finish(record, TaskState.CANCELLED)
+                waiting, record.job = record.job, None
             elif record.state is TaskState.RUNNING and not record.cancel_requested:
                 # The job stops at its next report or look at task.cancelled;
                 # until then the task runs, and says so.
                 record.cancel_requested = True
                 record.message = CANCEL_REQUESTED_MESSAGE
-            return record.snapshot(self._clock.time())
+            status = record.snapshot(self._clock.time())
+        if waiting is not None:  # it waited to run again: it never will
+            release_job(waiting)
+        return status
 
     def claim_nonce(self, key: str, ttl: float) -> bool:
         """Remember a one-time value for ``ttl`` seconds, in this process;
@@ -308,11 +340,20 @@ class ThreadTaskBackend:
         with self._lock:
             self._closed = True
             pending = [r for r in self._tasks.values() if r.state is TaskState.PENDING]
+            waiting: list[Job] = []
             for record in pending:  # _finish() may evict: not while iterating
                 record.cancel_requested = True
                 self._finish(record, TaskState.CANCELLED)
+                if record.job is not None:
+                    waiting.append(record.job)
+                    record.job = None
             self._pending = 0
             executor = self._executor
+            timer = self._timer
+        if timer is not None:
+            timer.stop()
+        for job in waiting:
+            release_job(job)
         if executor is not None:
             executor.shutdown(wait=wait)
 
@@ -420,13 +461,19 @@ class ThreadTaskBackend:
             self._pending -= 1
             record.state = TaskState.RUNNING
             record.started = self._clock.time()
-            record.progress = 0.0
+            record.job = None
+            if record.attempt == 1:
+                record.progress = 0.0
+            else:  # a re-run: the progress never goes back; the wait is over
+                record.message = None
             if record.max_runtime is not None:
                 record.deadline = self._clock.monotonic() + record.max_runtime
         try:
-            result = job(TaskHandle(record.task_id, self))
+            result = job(TaskHandle(record.task_id, self, record.attempt))
         except TaskCancelled:
             self._ended(record, TaskState.CANCELLED)
+        except Retry as exc:
+            self._retry(record, job, exc)
         except Exception as exc:
             self._ended(record, TaskState.FAILED, error=_describe_failure(exc))
         except BaseException as exc:
@@ -450,3 +497,72 @@ class ThreadTaskBackend:
             self._abandoned.discard(record.task_id)
             if record.state is TaskState.RUNNING:
                 self._finish(record, state, result=result, error=error)
+
+    def _retry(self, record: _Record, job: Job, exc: Retry) -> None:
+        """A job raised :class:`~ladon.tasks.Retry` (called without the
+        lock): run it again after its delay if it has attempts left, else
+        fail the task with the reason."""
+        rerun = False
+        delay = 0.0
+        timer: RetryTimer | None = None
+        with self._lock:
+            self._abandoned.discard(record.task_id)
+            if record.state is not TaskState.RUNNING:
+                pass  # ended meanwhile (its max_runtime): the outcome is dropped
+            elif record.cancel_requested:
+                self._finish(record, TaskState.CANCELLED)
+            elif record.attempt >= record.attempts:
+                reason = exc.reason
+                error = (
+                    final_error(reason, record.attempt, record.attempts)
+                    if record.attempts > 1
+                    else refused_retry(reason)
+                )
+                self._finish(record, TaskState.FAILED, error=(error, _describe_failure(exc)[1]))
+            elif self._closed:
+                record.cancel_requested = True
+                self._finish(record, TaskState.CANCELLED)
+            else:
+                rerun = True
+                record.attempt += 1
+                delay = exc.delay if exc.delay is not None else _options_delay(record)
+                record.state = TaskState.PENDING
+                record.started = None
+                record.deadline = None
+                record.message = waiting_message(record.attempt, record.attempts, delay, exc.reason)
+                record.job = job
+                self._pending += 1
+                if delay > 0 and self._timer is None:
+                    self._timer = RetryTimer(self._clock, name="ladon-thread-retries")
+                timer = self._timer
+        if not rerun:
+            release_job(job)
+            return
+        if delay > 0 and timer is not None:
+            timer.schedule(delay, lambda: self._rerun(record, job))
+        else:
+            self._rerun(record, job)
+
+    def _rerun(self, record: _Record, job: Job) -> None:
+        """Hand a task waiting to run again to the pool."""
+        with self._lock:
+            if record.state is not TaskState.PENDING or record.job is not job:
+                return  # cancelled while it waited (its job was released)
+            executor = self._executor
+        try:
+            if executor is None:
+                raise RuntimeError("no pool")
+            executor.submit(self._run, record, job)
+        except RuntimeError:  # closed meanwhile
+            with self._lock:
+                if record.state is TaskState.PENDING:
+                    self._pending -= 1
+                    record.cancel_requested = True
+                    self._finish(record, TaskState.CANCELLED)
+                    record.job = None
+            release_job(job)
+
+
+def _options_delay(record: _Record) -> float:
+    """The doubling delay before ``record.attempt`` runs."""
+    return TaskOptions(record.attempts - 1, record.retry_delay).delay(record.attempt)

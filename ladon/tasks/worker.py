@@ -14,6 +14,12 @@ that backend's queue. Every task method of every service of the
 application (configured template instances included) can run on it: the
 RQ job names the service and the method, the record holds the arguments.
 
+The worker rides out a Redis outage (it reconnects with a back-off; a task
+that ends meanwhile writes its outcome once Redis is back), stops within
+``--grace`` seconds of a SIGTERM, runs RQ's scheduler (the delayed re-runs
+of tasks with retries) and beats in ``<prefix>workers:<queue>`` (see
+:mod:`ladon.tasks._rqworker`).
+
 .. versionadded:: 2.0
 """
 
@@ -24,6 +30,7 @@ import gc
 import importlib
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -210,37 +217,64 @@ class TaskWorker:
         max_jobs: int | None = None,
         simple: bool = False,
         log_level: str = "INFO",
+        grace: float | None = 25.0,
     ) -> int:
         """Run an RQ worker until it is stopped (see :func:`serve`)."""
-        from rq import SimpleWorker
-        from rq import Worker
         from rq.serializers import JSONSerializer
 
+        from ._rqworker import LadonSimpleWorker
+        from ._rqworker import LadonWorker
+        from ._rqworker import wait_for_redis
+        from .retries import WORKER_LOST
+        from .retries import WORKER_STOPPED
+
         backend = self.backend
+        stopping: list[int] = []
+
+        def stop_waiting(signum: int, frame: Any) -> None:
+            stopping.append(signum)
+
+        # NOTE: Redis may not be there yet (or be away): wait for it, and
+        # let SIGTERM end the wait.
+        previous = signal.signal(signal.SIGTERM, stop_waiting)
+        try:
+            if not wait_for_redis(backend.client, lambda: bool(stopping)):
+                return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         try:
             backend.load_scripts()
-        except Exception as exc:  # BackendUnavailable: Redis is not there (yet)
+        except Exception as exc:  # BackendUnavailable: Redis went away again
             logger.warning("ladon worker: %s", exc)
 
         def horse_killed(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
-            backend.lose(
-                str(job.id), f"The worker's work horse ended abnormally (status {ret_val})."
-            )
+            if worker.stopping:
+                reason, detail = (
+                    WORKER_STOPPED,
+                    (
+                        f"The worker was stopped and the task did not end within its {grace} s grace."
+                    ),
+                )
+            else:
+                reason = WORKER_LOST
+                detail = f"The worker's work horse ended abnormally (status {ret_val})."
+            backend.lose(str(job.id), detail, reason)
 
         options: dict[str, Any] = {
             "connection": backend.client,
             "serializer": JSONSerializer,
             "name": name,
             "job_class": self.job_class(),
+            # RQ's abandoned-job clean-up (a vanished host) every minute
+            "maintenance_interval": 60,
         }
         if not simple:
             options["work_horse_killed_handler"] = horse_killed
-        cls = SimpleWorker if simple else Worker
-        try:
-            worker = cls([backend.queue_name], **options)
-        except TypeError:  # an RQ without work_horse_killed_handler: the lease covers it
-            options.pop("work_horse_killed_handler", None)
-            worker = cls([backend.queue_name], **options)
+        cls = LadonSimpleWorker if simple else LadonWorker
+        worker = cls([backend.queue_name], **options)
+        worker.ladon_backend = backend
+        if not simple:
+            worker.grace = grace
         names = ", ".join(s.name for s in self.app.services)
         logger.info(
             "ladon worker %s: serving %s on queue %r", worker.name, names, backend.queue_name
@@ -250,7 +284,15 @@ class TaskWorker:
         # would have touched in a collection (copy-on-write).
         gc.collect()
         gc.freeze()
-        worker.work(burst=burst, max_jobs=max_jobs, logging_level=log_level, with_scheduler=False)
+        try:
+            # RQ's scheduler runs the delayed re-runs of tasks with retries
+            worker.work(
+                burst=burst, max_jobs=max_jobs, logging_level=log_level, with_scheduler=True
+            )
+        except redis_errors() as exc:  # Redis went away as the worker stopped
+            logger.warning(
+                "ladon worker %s: stopped while Redis was unreachable: %s", worker.name, exc
+            )
         return 0
 
 
@@ -282,6 +324,7 @@ def serve(
     max_jobs: int | None = None,
     simple: bool = False,
     log_level: str = "INFO",
+    grace: float | None = 25.0,
 ) -> int:
     """Run an RQ worker for the application until it is stopped.
 
@@ -295,6 +338,10 @@ def serve(
         forked work horse per task: faster, but a task that ignores a cancel
         cannot be killed and a crashing task takes the worker down.
     :param log_level: RQ's log level.
+    :param grace: seconds a task may go on after SIGTERM before its work
+        horse is killed (it then runs again elsewhere when its method has
+        retries, else it ends failed: "worker stopped"); ``None``: wait for
+        it. Ignored with ``simple`` (nothing to kill).
     :returns: the exit status.
 
     .. versionadded:: 2.0
@@ -305,7 +352,12 @@ def serve(
         sys.stderr.write(f"ladon worker: {exc}\n")
         return 2
     return worker.serve(
-        burst=burst, name=name, max_jobs=max_jobs, simple=simple, log_level=log_level
+        burst=burst,
+        name=name,
+        max_jobs=max_jobs,
+        simple=simple,
+        log_level=log_level,
+        grace=grace,
     )
 
 
@@ -335,6 +387,13 @@ def add_worker_parser(sub: Any) -> None:
         help="run tasks in the worker process (no fork per task; no hard cancel)",
     )
     parser.add_argument("--log-level", default="INFO", help="RQ's log level (default INFO)")
+    parser.add_argument(
+        "--grace",
+        type=_grace,
+        default=25.0,
+        help="seconds a task may go on after SIGTERM before it is stopped (default 25; "
+        "'none': wait for it)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -350,4 +409,25 @@ def run_command(args: argparse.Namespace) -> int:
         max_jobs=args.max_jobs,
         simple=args.simple,
         log_level=args.log_level,
+        grace=args.grace,
     )
+
+
+def _grace(text: str) -> float | None:
+    """``--grace``: seconds >= 0, or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0 or 'none', not {text!r}")
+    return value
+
+
+def redis_errors() -> tuple[type[Exception], ...]:
+    """The errors of a Redis that cannot be reached."""
+    from ._rqworker import REDIS_DOWN
+
+    return REDIS_DOWN
