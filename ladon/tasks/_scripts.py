@@ -12,7 +12,8 @@ unfinished record lives without news), ``grace`` (seconds a running task
 has to honour a cancel), ``cancel`` (when a cancel was requested), ``stop``
 (a hard stop was sent), ``maxrt`` (the task's max_runtime in seconds, empty
 for none), ``worker``, ``principal`` (the caller that started the task, as
-JSON, empty for an anonymous one), and while unfinished ``args`` and
+JSON, empty for an anonymous one), ``tp`` (the start call's W3C
+``traceparent``, empty without one), and while unfinished ``args`` and
 ``env`` (the call, see :class:`~ladon.tasks.jobs.JobSpec`).
 """
 
@@ -79,25 +80,26 @@ LOST_DETAIL = (
 )
 
 #: KEYS: record. ARGV: method, ttl, lease, grace, keep (ms), args, env,
-#: max_runtime ('' for none), principal ('' for none).
+#: max_runtime ('' for none), principal ('' for none), traceparent ('' for
+#: none).
 CREATE = """
 local t = fmt(now())
 redis.call('HSET', KEYS[1], 'method', ARGV[1], 'state', 'pending', 'progress', '0',
   'created', t, 'hb', t, 'ttl', ARGV[2], 'lease', ARGV[3], 'grace', ARGV[4],
-  'keep', ARGV[5], 'args', ARGV[6], 'env', ARGV[7], 'maxrt', ARGV[8], 'principal', ARGV[9])
+  'keep', ARGV[5], 'args', ARGV[6], 'env', ARGV[7], 'maxrt', ARGV[8], 'principal', ARGV[9], 'tp', ARGV[10] or '')
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
 #: KEYS: record. ARGV: worker label. Returns [args, env, grace, maxrt,
-#: principal] or nil.
+#: principal, traceparent] or nil.
 BEGIN = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return false end
 local t = fmt(now())
 redis.call('HSET', KEYS[1], 'state', 'running', 'started', t, 'hb', t, 'progress', '0',
   'worker', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
-return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace', 'maxrt', 'principal')
+return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace', 'maxrt', 'principal', 'tp')
 """
 
 #: KEYS: record. ARGV: progress or '', '1' when a message follows, message.

@@ -47,10 +47,13 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
         f" ({exc})"
     ) from exc
 
+from . import _redis_admin
 from . import _scripts
 from ._live import LiveTasks
 from ._nonces import check_ttl
 from ._nonces import nonce_key
+from .admin import Readiness
+from .admin import TaskQuery
 from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import BackendUnavailable
 from .base import TaskCancelled
@@ -146,6 +149,8 @@ class RedisTaskBackend:
 
     #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
     keeps_owners = True
+    #: The backend's kind, as the operator's tools name it.
+    kind = "redis"
 
     def __init__(
         self,
@@ -334,6 +339,7 @@ class RedisTaskBackend:
             spec.environ,
             "" if limit is None else repr(limit),
             spec.principal,
+            spec.traceparent,
         )
         pipe.execute()
 
@@ -407,6 +413,30 @@ class RedisTaskBackend:
         if client is not None and client is not self._given:
             client.close()
 
+    # -- TaskAdmin (see ladon.tasks.admin) ----------------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskStatus]:
+        """The tasks ``query`` asks for, newest first (the records are
+        found by scanning the key prefix)."""
+        return _redis_admin.tasks(self, query)
+
+    def counts(self) -> dict[str, int]:
+        """How many records Redis holds in each state."""
+        return _redis_admin.counts(self)
+
+    def queue_figures(self) -> dict[str, int]:
+        """The RQ queue's depth (``queued``), the jobs running on workers
+        (``started``) and the workers serving the queue (``workers``)."""
+        return _redis_admin.queue_figures(self)
+
+    def readiness(self) -> Readiness:
+        """Ready when Redis answers and an RQ worker serves the queue."""
+        return _redis_admin.readiness(self)
+
+    def task_key(self, task_id: str) -> str | None:
+        """The method key of a task, or ``None`` for an unknown id."""
+        return _redis_admin.task_key(self, task_id)
+
     # -- in a worker ------------------------------------------------------------
 
     def execute(
@@ -434,8 +464,8 @@ class RedisTaskBackend:
         begun = self._run("begin", [key], [worker])
         if not begun:
             return  # cancelled while it waited, or expired
-        args, environ, grace, maxrt, principal = (_text(v) or "" for v in begun)
-        spec = JobSpec(service, method, args or "[]", environ or "{}", principal)
+        args, environ, grace, maxrt, principal, tp = (_text(v) or "" for v in begun)
+        spec = JobSpec(service, method, args or "[]", environ or "{}", principal, tp)
         live = self._live = LiveTasks(self.sync_interval, self._sync)
         self._code = 0
         live.add(task_id)
