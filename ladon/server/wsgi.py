@@ -52,10 +52,15 @@ from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
 from ..interfaces.http import HTTPInterface
 from ..interfaces.openapi import openapi_document
+from ..ladonizer.access import ADMIN_ROLE
+from ..ladonizer.access import Access
+from ..ladonizer.access import access_rule
 from ..ladonizer.model import ServiceInfo
 from ..ladonizer.registry import DEFAULT_NAMESPACE
 from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
+from ..observe import metrics as metrics_mod
+from ..observe import tracing as tracing_mod
 from ..tasks import BACKEND_SCHEMES
 from ..tasks import DEFAULT_TASKS_ENV
 from ..tasks import BackendFactory
@@ -70,6 +75,9 @@ from . import LOG_EXECUTION_TIME
 from . import LOG_REQUEST_ACCESS
 from . import LOG_REQUEST_DICT
 from . import LOG_RESPONSE_DICT
+from .admin import OPERATION_ROUTES
+from .admin import Operations
+from .admin import render_operator_page
 from .body import content_coding
 from .body import read_body
 from .body import read_parts
@@ -78,6 +86,12 @@ from .dispatch import CallLog
 from .dispatch import Dispatcher
 from .dispatch import Exchange
 from .dispatch import Step
+from .observing import MetricsStep
+from .observing import RequestFields
+from .observing import TracingStep
+from .operations import DEFAULT_MIN_SIZE
+from .operations import Compress
+from .operations import RequestContext
 from .pages import Pages
 from .routing import Route
 from .routing import RouteKind
@@ -184,6 +198,25 @@ class LadonWSGIApplication:
     :param protect_docs: the catalog, service pages and descriptions need
         an authenticated caller too (by the authenticators that read HTTP);
         default: they are public.
+    :param metrics: record Prometheus metrics of every call and task and
+        serve them at ``/_ladon/metrics``; default: when prometheus-client
+        is installed (``ladon[metrics]``).
+    :param tracing: run every call and task in an OpenTelemetry span;
+        default: when opentelemetry-api is installed (``ladon[otel]``).
+    :param request_ids: give every request an id (the client's
+        ``X-Request-ID`` when sane, else a new one), echoed in the answer,
+        on every log line of the call and in the detail of an "Internal
+        server error" fault.
+    :param log_requests: write one structured line per request on the
+        ``ladon.requests`` logger (see :mod:`ladon.server.operations`).
+    :param compress_min_size: gzip answers of at least this many bytes for
+        clients that accept it (``Accept-Encoding``); ``None``: never.
+    :param metrics_access: who may read ``/_ladon/metrics`` (an access
+        rule, as ``access=``); default: the ``admin`` role with ``auth``,
+        anyone without.
+    :param operator_access: who may use the operator page and task API
+        (``/_ladon/tasks``, ``/_ladon/api/tasks``); default: the ``admin``
+        role (without ``auth``, nobody unless ``"anonymous"`` is given).
 
     .. versionadded:: 2.0
     """
@@ -213,6 +246,13 @@ class LadonWSGIApplication:
         access: object = None,
         cors_origins: Sequence[str] = (),
         protect_docs: bool = False,
+        metrics: bool | None = None,
+        tracing: bool | None = None,
+        request_ids: bool = True,
+        log_requests: bool = False,
+        compress_min_size: int | None = DEFAULT_MIN_SIZE,
+        metrics_access: object = None,
+        operator_access: object = None,
     ) -> None:
         authenticators = tuple(auth or ())
         rule = default_access(authenticators, access, protect_docs)
@@ -258,6 +298,14 @@ class LadonWSGIApplication:
         self._local_nonces: LocalNonces | None = None
         self._lock = threading.Lock()
         steps: list[Step] = []
+        self.tracing = _optional(tracing, tracing_mod.available(), "tracing", "otel")
+        self.metrics = _optional(metrics, metrics_mod.available(), "metrics", "metrics")
+        if self.tracing:
+            steps.append(TracingStep())
+        if self.metrics:
+            steps.append(MetricsStep())
+        if log_requests:
+            steps.append(RequestFields())
         self.authentication: Authentication | None = None
         if authenticators:
             self.authentication = Authentication(authenticators, self.nonce_store, protect_docs)
@@ -288,14 +336,23 @@ class LadonWSGIApplication:
             # a bad URL fails now, not on first call
             backend_from_url(self._tasks_config, task_schemes).close()
         self.router = Router(self.interfaces)
-        self._wsgi: WSGIApp = self._respond
-        if cors_origins:
-            try:
-                self._wsgi = CORS(self._wsgi, list(cors_origins))
-            except ValueError as exc:
-                raise DefinitionError(str(exc)) from None
-        if logging & LOG_REQUEST_ACCESS:
-            self._wsgi = AccessLog(self._wsgi)
+        self.operations = Operations(
+            self.task_backend,
+            self._has_tasks,
+            self.authentication,
+            self.metrics,
+            _rule(metrics_access, ("admin",) if authenticators else "anonymous", "metrics_access"),
+            _rule(operator_access, (ADMIN_ROLE,), "operator_access"),
+            lambda script: render_operator_page(self.pages, script),
+        )
+        self._wsgi: WSGIApp = _wrapped(
+            self._respond,
+            compress_min_size,
+            cors_origins,
+            bool(logging & LOG_REQUEST_ACCESS),
+            request_ids or log_requests,
+            log_requests,
+        )
 
     # -- pieces ---------------------------------------------------------------
 
@@ -471,6 +528,8 @@ class LadonWSGIApplication:
             return self.pages.asset(route.path, environ)
         if kind is RouteKind.OPENAPI:
             return self.catalog_openapi(environ)
+        if kind in OPERATION_ROUTES:
+            return self.operations.respond(kind, route.path, environ)
         service = self.service(route.service)
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
@@ -598,6 +657,44 @@ class LadonWSGIApplication:
             attachments.close()
             raise
         return _release_after(payload, attachments)
+
+
+def _wrapped(
+    app: WSGIApp,
+    compress_min_size: int | None,
+    cors_origins: Sequence[str],
+    access_log: bool,
+    request_ids: bool,
+    log_requests: bool,
+) -> WSGIApp:
+    """The application's request-level wrappers, innermost first:
+    compression, CORS, Ladon 1.0's access log, request ids and the
+    structured request log."""
+    try:
+        if compress_min_size is not None:
+            app = Compress(app, compress_min_size)
+        if cors_origins:
+            app = CORS(app, list(cors_origins))
+    except ValueError as exc:
+        raise DefinitionError(str(exc)) from None
+    if access_log:
+        app = AccessLog(app)
+    if request_ids:
+        app = RequestContext(app, log_requests)
+    return app
+
+
+def _optional(asked: bool | None, installed: bool, name: str, extra: str) -> bool:
+    """Whether an optional feature is on: as asked, else when installed."""
+    if asked is None:
+        return installed
+    if asked and not installed:
+        raise DefinitionError(f"{name}=True needs its package: pip install 'ladon[{extra}]'")
+    return bool(asked)
+
+
+def _rule(value: object, default: object, name: str) -> Access:
+    return access_rule(default if value is None else value, f"LadonWSGIApplication({name}=...)")
 
 
 #: The routes ``protect_docs`` guards (static assets stay public).
