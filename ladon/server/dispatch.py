@@ -72,9 +72,9 @@ def internal_error(exc: BaseException, debug: bool) -> UnexpectedError:
     """
     logger.error("Unexpected error in a service call", exc_info=exc)
     request_id = current_request_id()
-    lines = [f"request id: {request_id}"] if request_id else []
-    if debug:
-        lines.append("".join(traceback.format_exception(exc)))
+    lines = ["".join(traceback.format_exception(exc)).rstrip("\n")] if debug else []
+    if request_id:
+        lines.append(f"request id: {request_id}")
     return UnexpectedError("\n".join(lines) or None)
 
 

@@ -191,3 +191,12 @@ class RequestFields:
         principal = exchange.principal
         record.principal = None if principal is None else principal.name
         record.outcome = outcome_label(outcome)
+
+    def after_answer(self, exchange: Exchange, payload: Payload) -> None:
+        record = CURRENT_REQUEST.get()
+        fault = exchange.decode_fault
+        if record is None or record.service is not None or fault is None:
+            return
+        record.service = exchange.service.name
+        record.interface = exchange.interface.name
+        record.outcome = "client_fault" if fault.is_client else "server_fault"

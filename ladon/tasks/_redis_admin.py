@@ -4,6 +4,7 @@ tool, not a call path), queue and workers through RQ."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import redis
@@ -21,6 +22,8 @@ from .base import UnknownTask
 
 if TYPE_CHECKING:
     from .rqbackend import RedisTaskBackend
+
+logger = logging.getLogger("ladon")
 
 #: Keys asked for per SCAN round trip.
 _SCAN_COUNT = 1000
@@ -132,8 +135,11 @@ def _escape(text: str) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    """The error's kind and text, without the URL (it may hold a password)."""
-    return type(exc).__name__ + ": " + str(exc).split(" at ", 1)[0][:200]
+    """The error's kind only: its text names the server (host, socket
+    path), which a public health answer does not show (it is logged)."""
+    logger.warning("Task store readiness: %s", exc)
+    cause = exc.__cause__ or exc.__context__ or exc
+    return f"cannot reach Redis ({type(cause).__name__})"
 
 
 __all__ = ["TaskState", "counts", "queue_figures", "readiness", "task_key", "tasks"]
