@@ -384,6 +384,32 @@ class Operations:
         )
 
 
+def metrics_app(app: Any) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """A WSGI application answering every request with ``app``'s metrics,
+    without authentication: to serve on a listen address of its own that
+    only the Prometheus server reaches (a second gunicorn bind, a port of
+    the pod), instead of ``/_ladon/metrics`` behind the application's
+    authentication::
+
+        from ladon import metrics_app
+        metrics = metrics_app(application)   # gunicorn -b 10.0.0.5:9100 app:metrics
+
+    :param app: the :class:`~ladon.server.wsgi.LadonWSGIApplication`.
+
+    .. versionadded:: 2.0
+    """
+    operations: Operations = app.operations
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            response = operations.scrape()
+        except NotFound as exc:
+            response = _problem(404, exc.description or "Metrics are off")
+        return response(environ, start_response)
+
+    return serve
+
+
 def render_operator_page(pages: Pages, script_name: str) -> str:
     """The operator page (``templates/operator.html``): the tasks with live
     progress, state, duration, failure reason, principal, attempt and a

@@ -41,8 +41,20 @@ class Spans:
             """Records only while a test holds the fixture (the provider is
             the process's, set once)."""
 
-            def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
-                return SamplingResult(Decision.RECORD_AND_SAMPLE if spans.on else Decision.DROP)
+            def should_sample(
+                self,
+                parent_context: Any,
+                trace_id: int,
+                name: str,
+                kind: Any = None,
+                attributes: Any = None,
+                links: Any = None,
+                trace_state: Any = None,
+            ) -> SamplingResult:
+                if not spans.on:
+                    return SamplingResult(Decision.DROP)
+                # the span's attributes are those the sampler passes on
+                return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
 
             def get_description(self) -> str:
                 return "switch"
