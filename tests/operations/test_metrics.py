@@ -303,7 +303,7 @@ def test_counts_are_exact_under_gunicorn_with_four_workers(gunicorn: int) -> Non
         return sample(text, "ladon_tasks", backend="sqlite", state="succeeded") == 8
 
     wait_until(all_done, 20.0, "8 tasks succeeded")
-    text = request(port, "GET", "/_ladon/metrics", headers=ADMIN)[1].decode()
-    assert sample(text, "ladon_tasks_started_total", task="Jobs.crawl") == 8
-    assert sample(text, "ladon_tasks_finished_total", task="Jobs.crawl", state="succeeded") == 8
-    assert sample(text, "ladon_task_store_up", backend="sqlite") == 1
+    final = request(port, "GET", "/_ladon/metrics", headers=ADMIN)[1].decode()
+    assert sample(final, "ladon_tasks_started_total", task="Jobs.crawl") == 8
+    assert sample(final, "ladon_tasks_finished_total", task="Jobs.crawl", state="succeeded") == 8
+    assert sample(final, "ladon_task_store_up", backend="sqlite") == 1
