@@ -519,7 +519,11 @@ class LadonWSGIApplication:
                 return refused
         if kind is RouteKind.CATALOG:
             html = self.pages.catalog(
-                self.services, _script(environ), _skin(environ), openapi=self._serves_http()
+                self.services,
+                _script(environ),
+                _skin(environ),
+                openapi=self._serves_http(),
+                operator=self._has_tasks,
             )
             return Response(html, content_type="text/html; charset=utf-8")
         if kind is RouteKind.STATIC:
