@@ -12,9 +12,10 @@ call (Ladon's, the service's, a library's) carries the request id.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
-import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -61,6 +62,10 @@ def current_request_id() -> str | None:
     return None if record is None else record.request_id
 
 
+#: ``_SAFE_ID.fullmatch``, bound once.
+safe_request_id = _SAFE_ID.fullmatch
+
+
 def accept_request_id(value: object) -> str | None:
     """A client's ``X-Request-ID`` when it is sane (1 to
     :data:`MAX_REQUEST_ID_LENGTH` characters among letters, digits and
@@ -74,11 +79,27 @@ def accept_request_id(value: object) -> str | None:
 
 
 def new_request_id() -> str:
-    """A fresh request id: 32 hexadecimal digits (128 random bits).
+    """A fresh request id: 32 hexadecimal digits, unique across processes
+    and hosts (64 random bits drawn once per process, then a counter).
+    Request ids tie a report to a log line; they are not secrets.
 
     .. versionadded:: 2.0
     """
-    return secrets.token_hex(16)
+    return f"{_prefix}{next(_counter):016x}"
+
+
+def _reseed() -> None:
+    """A new random prefix and counter (at import, and in a forked child)."""
+    global _prefix, _counter
+    _prefix = os.urandom(8).hex()
+    _counter = itertools.count(1)
+
+
+_prefix = ""
+_counter = itertools.count(1)
+_reseed()
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_reseed)
 
 
 class RequestIdFilter(logging.Filter):

@@ -14,6 +14,8 @@ request's log record (:mod:`ladon.observe.context`).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Callable
 from typing import Any
 
 from ..interfaces.base import Call
@@ -49,6 +51,36 @@ def outcome_label(outcome: Outcome) -> metrics.Outcome:
     return "client_fault" if fault.is_client else "server_fault"
 
 
+class _Histogram:
+    """A labelled prometheus-client histogram child, observed without
+    re-checking what ``observe`` checks on every call (the same two value
+    updates: the sum, and the bucket of the first bound not below the
+    amount), falling back to ``observe`` where the library changed."""
+
+    __slots__ = ("_add", "_bounds", "_buckets", "observe")
+
+    def __init__(self, child: Any) -> None:
+        try:
+            self._add = child._sum.inc
+            self._bounds = list(child._upper_bounds)
+            self._buckets = [bucket.inc for bucket in child._buckets]
+        except AttributeError:  # pragma: no cover - another prometheus-client
+            self.observe: Callable[[float], None] = child.observe
+        else:
+            self.observe = self._observe
+
+    def _observe(self, amount: float) -> None:
+        self._add(amount)
+        self._buckets[bisect_left(self._bounds, amount)](1)
+
+
+def _counter(child: Any) -> Callable[[float], None]:
+    """``inc`` of a labelled counter child, as :class:`_Histogram` does."""
+    value = getattr(child, "_value", None)
+    inc = getattr(value, "inc", None)
+    return inc if callable(inc) else child.inc  # type: ignore[no-any-return]
+
+
 class MetricsStep:
     """Counts and times every call (:mod:`ladon.observe.metrics`).
 
@@ -57,19 +89,26 @@ class MetricsStep:
 
     def __init__(self) -> None:
         self.metrics = metrics.enable()
-        self._calls: dict[tuple[str, str, str], tuple[dict[str, Any], Any]] = {}
-        self._sizes: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._calls: dict[
+            tuple[str, str, str], tuple[dict[str, Callable[[float], None]], _Histogram]
+        ] = {}
+        self._sizes: dict[tuple[str, str], tuple[_Histogram, _Histogram]] = {}
 
     def before_call(self, exchange: Exchange, call: Call) -> None:
         pass
 
-    def _children(self, key: tuple[str, str, str]) -> tuple[dict[str, Any], Any]:
+    def _children(
+        self, key: tuple[str, str, str]
+    ) -> tuple[dict[str, Callable[[float], None]], _Histogram]:
         found = self._calls.get(key)
         if found is None:
             m = self.metrics
             found = (
-                {o: m.calls.labels(*key, o) for o in ("ok", "client_fault", "server_fault")},
-                m.call_seconds.labels(*key),
+                {
+                    o: _counter(m.calls.labels(*key, o))
+                    for o in ("ok", "client_fault", "server_fault")
+                },
+                _Histogram(m.call_seconds.labels(*key)),
             )
             self._calls[key] = found
         return found
@@ -79,7 +118,7 @@ class MetricsStep:
         counters, latency = self._children(
             (exchange.service.name, exchange.interface.name, call.method.name)
         )
-        counters[outcome_label(outcome)].inc()
+        counters[outcome_label(outcome)](1)
         latency.observe(seconds)
 
     def after_answer(self, exchange: Exchange, payload: Payload) -> None:
@@ -87,11 +126,14 @@ class MetricsStep:
         fault = exchange.decode_fault
         if exchange.calls == 0 and fault is not None:
             counters, _latency = self._children((*key, UNDECODED))
-            counters["client_fault" if fault.is_client else "server_fault"].inc()
+            counters["client_fault" if fault.is_client else "server_fault"](1)
         sizes = self._sizes.get(key)
         if sizes is None:
             m = self.metrics
-            sizes = self._sizes[key] = (m.request_bytes.labels(*key), m.response_bytes.labels(*key))
+            sizes = self._sizes[key] = (
+                _Histogram(m.request_bytes.labels(*key)),
+                _Histogram(m.response_bytes.labels(*key)),
+            )
         request = exchange.request
         if request is not None:
             sizes[0].observe(len(request.body))
@@ -121,6 +163,9 @@ class TracingStep:
         from opentelemetry.trace import StatusCode
 
         self._tracer = tracing.tracer()
+        self._trace = trace
+        self._provider: object = None
+        self._records = False
         self._attach = otel_context.attach
         self._detach = otel_context.detach
         self._in_context = trace.set_span_in_context
@@ -128,7 +173,22 @@ class TracingStep:
         self._status = Status
         self._error = StatusCode.ERROR
 
+    def _recording(self) -> bool:
+        """Whether an SDK records spans: not while the global provider is
+        still the API's default (no SDK configured) or a no-op one."""
+        # PERF: the provider is read without the API's function (a global
+        # read instead of a call); anything unexpected counts as an SDK.
+        provider = getattr(self._trace, "_TRACER_PROVIDER", self)
+        if provider is not self._provider:
+            self._provider = provider
+            self._records = provider is not None and not isinstance(
+                provider, self._trace.NoOpTracerProvider
+            )
+        return self._records
+
     def before_call(self, exchange: Exchange, call: Call) -> None:
+        if not self._recording():
+            return  # no SDK: no span to make
         environ = exchange.environ
         parent = None
         traceparent = environ.get("HTTP_TRACEPARENT")

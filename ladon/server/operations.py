@@ -25,8 +25,8 @@ from typing import Any
 
 from ..observe.context import CURRENT_REQUEST
 from ..observe.context import RequestRecord
-from ..observe.context import accept_request_id
 from ..observe.context import new_request_id
+from ..observe.context import safe_request_id
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
@@ -75,23 +75,33 @@ class RequestContext:
         self.log_requests = log_requests
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        request_id = accept_request_id(environ.get("HTTP_X_REQUEST_ID")) or new_request_id()
-        record = RequestRecord(request_id)
+        sent = environ.get("HTTP_X_REQUEST_ID")
+        request_id = sent if sent is not None and safe_request_id(sent) else new_request_id()
         environ[REQUEST_ID_KEY] = request_id
+        header = ("X-Request-ID", request_id)
+        record = RequestRecord(request_id)
+        if not self.log_requests:  # PERF: the usual case, nothing to remember
+
+            def echo(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                return start_response(status, [*headers, header], exc_info)
+
+            token = CURRENT_REQUEST.set(record)
+            try:
+                return self.app(environ, echo)
+            finally:
+                CURRENT_REQUEST.reset(token)
         statuses: list[str] = []
         started = time.perf_counter()
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             statuses.append(status)
-            return start_response(status, [*headers, ("X-Request-ID", request_id)], exc_info)
+            return start_response(status, [*headers, header], exc_info)
 
         token = CURRENT_REQUEST.set(record)
         try:
             body = self.app(environ, start)
         finally:
             CURRENT_REQUEST.reset(token)
-        if not self.log_requests:
-            return body
         if isinstance(body, list | tuple):
             self._log(environ, record, statuses, started)
             return body
