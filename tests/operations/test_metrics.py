@@ -307,3 +307,73 @@ def test_counts_are_exact_under_gunicorn_with_four_workers(gunicorn: int) -> Non
     assert sample(final, "ladon_tasks_started_total", task="Jobs.crawl") == 8
     assert sample(final, "ladon_tasks_finished_total", task="Jobs.crawl", state="succeeded") == 8
     assert sample(final, "ladon_task_store_up", backend="sqlite") == 1
+
+
+@pytest.mark.e2e
+def test_an_rq_worker_serves_the_metrics_of_its_work_horses(tmp_path: Path) -> None:
+    import urllib.request
+
+    import ops_app
+    from tasks.backend_support import Client as TaskClient
+    from tasks.backend_support import RedisServer
+    from tasks.backend_support import in_process
+
+    redis = RedisServer()
+    url = redis.url(queue="metrics", prefix="metrics:")
+    app = ops_app.make_app(tasks=url)
+    port = free_port()
+    log = open(tmp_path / "worker.log", "wb")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ladon.cli",
+            "worker",
+            "ops_app:app",
+            "--url",
+            url,
+            "--metrics-port",
+            str(port),
+        ],
+        env=child_env(),
+        cwd=str(SERVICES_DIR),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        jobs = TaskClient(in_process(app), "Jobs")
+        for n in (1, 2, 3):
+            assert jobs.run("crawl", steps=n, pause=0.01) == n
+        failed = jobs.start("boom", reason="no ink")
+        assert jobs.wait_state("boom", failed)["state"] == "failed"
+
+        def scraped() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                return str(response.read().decode())
+
+        def counted() -> bool:
+            text = scraped()
+            return (
+                sample(text, "ladon_tasks_finished_total", task="Jobs.crawl", state="succeeded")
+                == 3
+            )
+
+        wait_until(counted, 10.0, "the worker's metrics")
+        text = scraped()
+        assert sample(text, "ladon_tasks_finished_total", task="Jobs.boom", state="failed") == 1
+        assert (
+            sample(text, "ladon_task_duration_seconds_count", task="Jobs.crawl", state="succeeded")
+            == 3
+        )
+        # the web side counted the starts, the store's gauges see the four tasks
+        web = scrape(app)
+        assert sample(web, "ladon_task_store_up", backend="redis") == 1
+        assert sample(web, "ladon_tasks", backend="redis", state="succeeded") == 3
+        assert sample(web, "ladon_tasks", backend="redis", state="failed") == 1
+        assert sample(web, "ladon_task_workers", backend="redis") == 1
+    finally:
+        stop_process(worker)
+        log.close()
+        app.close()
+        redis.stop()
