@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound
@@ -238,12 +239,13 @@ class Operations:
         if refused is not None:
             return refused
         if kind is RouteKind.OPERATOR:
-            from .wsgi import _script
-
-            page = self.render_page(_script(environ))
-            response = Response(page, content_type="text/html; charset=utf-8")
+            not_get = self._only_get(verb)
+            if not_get is not None:  # pragma: no cover - _only_get raises
+                return not_get
+            script = quote(str(environ.get("SCRIPT_NAME", ""))).rstrip("/")
+            response = Response(self.render_page(script), content_type="text/html; charset=utf-8")
             response.headers["Cache-Control"] = "no-store"
-            return self._only_get(verb) or response
+            return response
         return self.tasks_api(path, verb, environ)
 
     @staticmethod

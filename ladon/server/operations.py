@@ -1,5 +1,5 @@
 """Request-level operations, as WSGI wrappers around the application (like
-:class:`~ladon.server.wsgi.AccessLog` and :class:`~ladon.server.cors.CORS`):
+:class:`AccessLog` and :class:`~ladon.server.cors.CORS`):
 
 :class:`RequestContext`
     gives every request an id (the client's sane ``X-Request-ID``, else a
@@ -21,17 +21,23 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
+from ..exceptions.base import DefinitionError
 from ..observe.context import CURRENT_REQUEST
 from ..observe.context import RequestRecord
 from ..observe.context import new_request_id
 from ..observe.context import safe_request_id
+from .cors import CORS
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
 WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
+#: Ladon 1.0's access log (``LOG_REQUEST_ACCESS``).
+access_logger = logging.getLogger("ladon.access")
 #: The logger of the structured per-request lines.
 request_logger = logging.getLogger("ladon.requests")
 
@@ -358,3 +364,64 @@ class _Prefixed:
 
     def close(self) -> None:
         _close(self._body)
+
+
+class AccessLog:
+    """Logs one line per request on ``ladon.access`` (Ladon 1.0's
+    ``LOG_REQUEST_ACCESS``): client address, method, path, status.
+
+    :param app: the WSGI application wrapped.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        statuses: list[str] = []
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, start)
+        status = statuses[-1].split(" ", 1)[0] if statuses else "-"
+        access_logger.info(
+            "%s %s %s %s",
+            environ.get("REMOTE_ADDR", "-"),
+            environ.get("REQUEST_METHOD", "-"),
+            quote(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))),
+            status,
+        )
+        return body
+
+
+def wrap_application(
+    app: WSGIApp,
+    compress_min_size: int | None,
+    cors_origins: Sequence[str],
+    access_log: bool,
+    request_ids: bool,
+    log_requests: bool,
+) -> WSGIApp:
+    """The application's request-level wrappers, innermost first:
+    compression, CORS, Ladon 1.0's access log, request ids and the
+    structured request log.
+
+    :raises DefinitionError: a bad threshold or origin.
+
+    .. versionadded:: 2.0
+    """
+    try:
+        if compress_min_size is not None:
+            app = Compress(app, compress_min_size)
+        if cors_origins:
+            app = CORS(app, list(cors_origins))
+    except ValueError as exc:
+        raise DefinitionError(str(exc)) from None
+    if access_log:
+        app = AccessLog(app)
+    if request_ids:
+        app = RequestContext(app, log_requests)
+    return app

@@ -81,7 +81,6 @@ from .admin import render_operator_page
 from .body import content_coding
 from .body import read_body
 from .body import read_parts
-from .cors import CORS
 from .dispatch import CallLog
 from .dispatch import Dispatcher
 from .dispatch import Exchange
@@ -90,8 +89,8 @@ from .observing import MetricsStep
 from .observing import RequestFields
 from .observing import TracingStep
 from .operations import DEFAULT_MIN_SIZE
-from .operations import Compress
-from .operations import RequestContext
+from .operations import AccessLog as AccessLog
+from .operations import wrap_application
 from .pages import Pages
 from .routing import Route
 from .routing import RouteKind
@@ -102,7 +101,6 @@ from .security import default_access
 from .security import secured_services
 
 logger = logging.getLogger("ladon")
-access_logger = logging.getLogger("ladon.access")
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
@@ -345,7 +343,7 @@ class LadonWSGIApplication:
             _rule(operator_access, (ADMIN_ROLE,), "operator_access"),
             lambda script: render_operator_page(self.pages, script),
         )
-        self._wsgi: WSGIApp = _wrapped(
+        self._wsgi: WSGIApp = wrap_application(
             self._respond,
             compress_min_size,
             cors_origins,
@@ -663,31 +661,6 @@ class LadonWSGIApplication:
         return _release_after(payload, attachments)
 
 
-def _wrapped(
-    app: WSGIApp,
-    compress_min_size: int | None,
-    cors_origins: Sequence[str],
-    access_log: bool,
-    request_ids: bool,
-    log_requests: bool,
-) -> WSGIApp:
-    """The application's request-level wrappers, innermost first:
-    compression, CORS, Ladon 1.0's access log, request ids and the
-    structured request log."""
-    try:
-        if compress_min_size is not None:
-            app = Compress(app, compress_min_size)
-        if cors_origins:
-            app = CORS(app, list(cors_origins))
-    except ValueError as exc:
-        raise DefinitionError(str(exc)) from None
-    if access_log:
-        app = AccessLog(app)
-    if request_ids:
-        app = RequestContext(app, log_requests)
-    return app
-
-
 def _optional(asked: bool | None, installed: bool, name: str, extra: str) -> bool:
     """Whether an optional feature is on: as asked, else when installed."""
     if asked is None:
@@ -710,37 +683,6 @@ def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
     for name, value in challenges:
         response.headers.add(name, value)
     return response
-
-
-class AccessLog:
-    """Logs one line per request on ``ladon.access`` (Ladon 1.0's
-    ``LOG_REQUEST_ACCESS``): client address, method, path, status.
-
-    :param app: the WSGI application wrapped.
-
-    .. versionadded:: 2.0
-    """
-
-    def __init__(self, app: WSGIApp) -> None:
-        self.app = app
-
-    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        statuses: list[str] = []
-
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            statuses.append(status)
-            return start_response(status, headers, exc_info)
-
-        body = self.app(environ, start)
-        status = statuses[-1].split(" ", 1)[0] if statuses else "-"
-        access_logger.info(
-            "%s %s %s %s",
-            environ.get("REMOTE_ADDR", "-"),
-            environ.get("REQUEST_METHOD", "-"),
-            quote(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))),
-            status,
-        )
-        return body
 
 
 def _empty(iface: Interface, what: str = "body") -> EmptyRequest:
