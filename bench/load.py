@@ -39,6 +39,11 @@ most of the work)::
 
     python bench/load.py --vs-bare                 # ~9 min
     python bench/load.py --vs-bare --seconds 10    # quicker
+    python bench/load.py --vs-bare --interleave 12 # the apps in turn, 12 x 5 s each
+
+With ``--interleave`` every app of a worker class is up at once and wrk
+drives each in turn for ``seconds / ROUNDS``: on a machine shared with
+other jobs, the ratio of each round compares runs seconds apart.
 """
 
 from __future__ import annotations
@@ -538,6 +543,68 @@ def run_vs_bare(seconds: float, classes: list[str], setups: list[str]) -> list[V
     return rows
 
 
+def run_interleaved(
+    seconds: float, rounds: int, classes: list[str], setups: list[str]
+) -> dict[str, dict[str, list[float]]]:
+    """Every app of a worker class served at once, wrk on each in turn for
+    ``seconds / rounds``, ``rounds`` times: on a machine shared with other
+    jobs, each round's ratio to the bare app compares runs a few seconds
+    apart. Returns class -> app -> the rates of the rounds."""
+    rates: dict[str, dict[str, list[float]]] = {}
+    path, body, headers, expect = calls()["jsonwsp_add"]
+    with tempfile.TemporaryDirectory(prefix="ladon-load-") as tmpdir:
+        tmp = Path(tmpdir)
+        entries = write_vs_bare_entries(tmp)
+        for klass in classes:
+            servers: dict[str, Server] = {}
+            try:
+                for name in ["bare", *setups]:
+                    if name == "ops":
+                        folder = tmp / f"prometheus-{klass}"
+                        folder.mkdir()
+                        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+                    try:
+                        servers[name] = Server(
+                            Impl(name, sys.executable, entries[name]), tmp, WORKER_CLASSES[klass]
+                        )
+                    finally:
+                        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+                    booted(servers[name], int(WORKER_CLASSES[klass][1]))
+                    check(servers[name].port, path, body, headers, expect)
+                    run_wrk(servers[name].port, path, body, headers, 2, tmp)
+                found: dict[str, list[float]] = {name: [] for name in servers}
+                for _ in range(rounds):
+                    for name, server in servers.items():
+                        result = run_wrk(server.port, path, body, headers, seconds / rounds, tmp)
+                        if result.errors:
+                            raise RuntimeError(f"{klass} {name}: {result.errors} errors")
+                        found[name].append(result.rate)
+                rates[klass] = found
+            finally:
+                for server in servers.values():
+                    server.stop()
+    return rates
+
+
+def report_interleaved(
+    rates: dict[str, dict[str, list[float]]], seconds: float, rounds: int
+) -> None:
+    print(
+        f"\ninterleaved: {rounds} rounds of {seconds / rounds:g} s per app, wrk -t2 -c16, "
+        "jsonwsp_add; median req/s and the median of the rounds' ratios to the bare app"
+    )
+    print(
+        f"{'workers':8} {'app':6} {'median/s':>9} {'of bare':>8} {'min ratio':>9} {'max ratio':>9}"
+    )
+    for klass, found in rates.items():
+        for name, values in found.items():
+            ratios = [v / b for v, b in zip(values, found["bare"], strict=True)]
+            print(
+                f"{klass:8} {name:6} {statistics.median(values):9,.0f} "
+                f"{statistics.median(ratios):8.0%} {min(ratios):9.0%} {max(ratios):9.0%}"
+            )
+
+
 def report_vs_bare(rows: list[VsBare], seconds: float) -> None:
     print(
         f"\nLadon vs a bare WSGI app, gunicorn -w 2, wrk -t2 -c16 -d{seconds:g}s, "
@@ -566,6 +633,13 @@ def main() -> int:
         "--workers", action="append", choices=sorted(WORKER_CLASSES), help="with --vs-bare"
     )
     parser.add_argument("--setup", action="append", choices=sorted(SETUPS), help="with --vs-bare")
+    parser.add_argument(
+        "--interleave",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="with --vs-bare: all apps up at once, wrk on each in turn, ROUNDS times",
+    )
     parser.add_argument("--scenario", action="append", choices=SCENARIOS)
     parser.add_argument("--impl", action="append", choices=["ladon", "ladon107"])
     parser.add_argument("--venv-dir", type=Path, default=bench_core.default_venv_dir())
@@ -574,6 +648,16 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
+    if args.vs_bare and args.interleave:
+        seconds = args.seconds or 60.0
+        rates = run_interleaved(
+            seconds,
+            args.interleave,
+            args.workers or list(WORKER_CLASSES),
+            args.setup or list(SETUPS),
+        )
+        report_interleaved(rates, seconds, args.interleave)
+        return 0
     if args.vs_bare:
         seconds = args.seconds or 60.0
         rows = run_vs_bare(

@@ -43,7 +43,8 @@ class JSONFormatter(logging.Formatter):
             "version": 1,
             "formatters": {"json": {"()": "ladon.observe.JSONFormatter"}},
             "handlers": {"out": {"class": "logging.StreamHandler", "formatter": "json"}},
-            "loggers": {"ladon": {"handlers": ["out"], "level": "INFO"}},
+            "root": {"handlers": ["out"], "level": "INFO"},
+            "loggers": {"ladon": {"handlers": ["out"], "level": "INFO", "propagate": False}},
         }
 
     .. versionadded:: 2.0

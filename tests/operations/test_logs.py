@@ -165,3 +165,74 @@ def test_ladon_serve_log_format_json(tmp_path: Path) -> None:
     assert request_line["method"] == "add" and request_line["status"] == 200
     for secret in SECRETS:
         assert secret not in text
+
+
+#: The logging configuration docs/operations.rst gives for gunicorn.
+GUNICORN_CONF = """
+logconfig_dict = {
+    "version": 1,
+    "filters": {"request_id": {"()": "ladon.observe.RequestIdFilter"}},
+    "formatters": {"json": {"()": "ladon.observe.JSONFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                            "filters": ["request_id"]}},
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "loggers": {"ladon": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
+}
+"""
+
+
+@pytest.mark.e2e
+def test_the_documented_gunicorn_configuration(tmp_path: Path) -> None:
+    from tasks.backend_support import free_port
+
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(GUNICORN_CONF)
+    log = tmp_path / "gunicorn.log"
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(conf),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--no-control-socket",
+                "ops_app:logged",
+            ],
+            cwd=str(SERVICES_DIR),
+            env=child_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}/Jobs/jsonwsp"
+
+        def call() -> bool:
+            request = urllib.request.Request(
+                url,
+                json.dumps({"methodname": "explode", "args": {}}).encode(),
+                {"Content-Type": "application/json", **basic("root"), "X-Request-ID": "g-1"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return bool(response.status == 200)
+            except OSError:
+                return False
+
+        wait_until(call, 30.0, "gunicorn answering")
+        wait_until(lambda: '"logger": "ladon.requests"' in log.read_text(), 10.0, "the line")
+    finally:
+        stop_process(proc)
+    lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in lines]
+    request_line = next(r for r in records if r["logger"] == "ladon.requests")
+    assert request_line["request_id"] == "g-1"
+    assert request_line["principal"] == "root" and request_line["outcome"] == "server_fault"
+    error = next(r for r in records if r["level"] == "ERROR")
+    assert error["request_id"] == "g-1" and "the secret state" in error["exception"]
+    for secret in SECRETS:
+        assert secret not in log.read_text()

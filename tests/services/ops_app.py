@@ -99,3 +99,5 @@ def make_app(tasks: object = None, **options: Any) -> LadonWSGIApplication:
 
 _record_spans()
 app = make_app()
+#: The same, writing one structured line per request (docs/operations.rst).
+logged = make_app(log_requests=True)
