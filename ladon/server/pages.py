@@ -539,6 +539,7 @@ class Pages:
         script_name: str,
         skin: str | None = None,
         openapi: bool = False,
+        operator: bool = False,
     ) -> str:
         """The catalog page.
 
@@ -546,6 +547,7 @@ class Pages:
         :param skin: the ``?skin=`` asked for (ignored when no such skin).
         :param openapi: link the catalog's OpenAPI document
             (``/_ladon/openapi.json``).
+        :param operator: link the operator page of tasks (``/_ladon/tasks``).
         """
         template, skin = self._template("catalog", skin)
         return template.render(
@@ -554,6 +556,7 @@ class Pages:
             services=services,
             views=[self.view(s) for s in services],
             openapi=openapi,
+            operator=operator,
             **self._common(script_name, skin),
         )
 

@@ -9,6 +9,10 @@ owned by each application.
 ``/skins/<path>``                  skin files (``path_list`` dirs' ``skins/``)
 ``/_ladon/static/<name>``          the docs pages' own css and js
 ``/_ladon/openapi.json``           OpenAPI 3.1 of every service (``http``)
+``/_ladon/health[/ready]``         health checks (:mod:`.admin`)
+``/_ladon/metrics``                Prometheus metrics
+``/_ladon/tasks``                  the operator page
+``/_ladon/api/tasks[/...]``        the operator's task API
 =================================  ============================================
 
 Empty path segments are ignored, as in Ladon 1.0 (``//Calc//jsonwsp/`` is
@@ -39,6 +43,16 @@ class RouteKind(enum.Enum):
     OPENAPI = "openapi"
     #: ``/<Service>/<segment>...`` where the segment is no interface's name.
     NO_INTERFACE = "no_interface"
+    #: ``/_ladon/health``: the process answers.
+    HEALTH = "health"
+    #: ``/_ladon/health/ready``: the task store answers.
+    READY = "ready"
+    #: ``/_ladon/metrics``: Prometheus text.
+    METRICS = "metrics"
+    #: ``/_ladon/tasks``: the operator page.
+    OPERATOR = "operator"
+    #: ``/_ladon/api/tasks[/<id>[/cancel]]``: the operator's task API.
+    TASKS_API = "tasks_api"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,12 @@ def _rules(interfaces: Iterable[str]) -> list[Rule]:
         Rule("/skins/<path:path>", endpoint=kinds.STATIC),
         Rule("/_ladon/static/<path>", endpoint=kinds.ASSET),
         Rule("/_ladon/openapi.json", endpoint=kinds.OPENAPI),
+        Rule("/_ladon/health", endpoint=kinds.HEALTH),
+        Rule("/_ladon/health/ready", endpoint=kinds.READY),
+        Rule("/_ladon/metrics", endpoint=kinds.METRICS),
+        Rule("/_ladon/tasks", endpoint=kinds.OPERATOR),
+        Rule("/_ladon/api/tasks", endpoint=kinds.TASKS_API),
+        Rule("/_ladon/api/tasks/<path:path>", endpoint=kinds.TASKS_API),
         Rule("/<service>", endpoint=kinds.SERVICE),
         Rule(f"/<service>/<{iface}>/description", endpoint=kinds.DESCRIPTION),
         Rule(f"/<service>/<{iface}>", endpoint=kinds.CALL),

@@ -53,10 +53,15 @@ from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
 from ..interfaces.http import HTTPInterface
 from ..interfaces.openapi import openapi_document
+from ..ladonizer.access import ADMIN_ROLE
+from ..ladonizer.access import Access
+from ..ladonizer.access import access_rule
 from ..ladonizer.model import ServiceInfo
 from ..ladonizer.registry import DEFAULT_NAMESPACE
 from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
+from ..observe import metrics as metrics_mod
+from ..observe import tracing as tracing_mod
 from ..tasks import BACKEND_SCHEMES
 from ..tasks import DEFAULT_TASKS_ENV
 from ..tasks import BackendFactory
@@ -71,14 +76,22 @@ from . import LOG_EXECUTION_TIME
 from . import LOG_REQUEST_ACCESS
 from . import LOG_REQUEST_DICT
 from . import LOG_RESPONSE_DICT
+from .admin import OPERATION_ROUTES
+from .admin import Operations
+from .admin import render_operator_page
 from .body import content_coding
 from .body import read_body
 from .body import read_parts
-from .cors import CORS
 from .dispatch import CallLog
 from .dispatch import Dispatcher
 from .dispatch import Exchange
 from .dispatch import Step
+from .observing import MetricsStep
+from .observing import RequestFields
+from .observing import TracingStep
+from .operations import DEFAULT_MIN_SIZE
+from .operations import AccessLog as AccessLog
+from .operations import wrap_application
 from .pages import Pages
 from .routing import Route
 from .routing import RouteKind
@@ -89,7 +102,6 @@ from .security import default_access
 from .security import secured_services
 
 logger = logging.getLogger("ladon")
-access_logger = logging.getLogger("ladon.access")
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
@@ -190,6 +202,25 @@ class LadonWSGIApplication:
     :param steps: more :class:`~ladon.server.dispatch.Step` objects every
         call of every interface goes through, in order, after the
         authentication (so they see the caller) and before the call log.
+    :param metrics: record Prometheus metrics of every call and task and
+        serve them at ``/_ladon/metrics``; default: when prometheus-client
+        is installed (``ladon[metrics]``).
+    :param tracing: run every call and task in an OpenTelemetry span;
+        default: when opentelemetry-api is installed (``ladon[otel]``).
+    :param request_ids: give every request an id (the client's
+        ``X-Request-ID`` when sane, else a new one), echoed in the answer,
+        on every log line of the call and in the detail of an "Internal
+        server error" fault.
+    :param log_requests: write one structured line per request on the
+        ``ladon.requests`` logger (see :mod:`ladon.server.operations`).
+    :param compress_min_size: gzip answers of at least this many bytes for
+        clients that accept it (``Accept-Encoding``); ``None``: never.
+    :param metrics_access: who may read ``/_ladon/metrics`` (an access
+        rule, as ``access=``); default: the ``admin`` role with ``auth``,
+        anyone without.
+    :param operator_access: who may use the operator page and task API
+        (``/_ladon/tasks``, ``/_ladon/api/tasks``); default: the ``admin``
+        role (without ``auth``, nobody unless ``"anonymous"`` is given).
 
     .. versionadded:: 2.0
     """
@@ -220,6 +251,13 @@ class LadonWSGIApplication:
         cors_origins: Sequence[str] = (),
         protect_docs: bool = False,
         steps: Sequence[Step] = (),
+        metrics: bool | None = None,
+        tracing: bool | None = None,
+        request_ids: bool = True,
+        log_requests: bool = False,
+        compress_min_size: int | None = DEFAULT_MIN_SIZE,
+        metrics_access: object = None,
+        operator_access: object = None,
     ) -> None:
         authenticators = tuple(auth or ())
         rule = default_access(authenticators, access, protect_docs)
@@ -265,6 +303,14 @@ class LadonWSGIApplication:
         self._local_nonces: LocalNonces | None = None
         self._lock = threading.Lock()
         chain: list[Step] = []
+        self.tracing = _optional(tracing, tracing_mod.available(), "tracing", "otel")
+        self.metrics = _optional(metrics, metrics_mod.available(), "metrics", "metrics")
+        if self.tracing:
+            chain.append(TracingStep())
+        if self.metrics:
+            chain.append(MetricsStep())
+        if log_requests:
+            chain.append(RequestFields())
         self.authentication: Authentication | None = None
         if authenticators:
             self.authentication = Authentication(authenticators, self.nonce_store, protect_docs)
@@ -301,14 +347,23 @@ class LadonWSGIApplication:
             # a bad URL fails now, not on first call
             backend_from_url(self._tasks_config, task_schemes).close()
         self.router = Router(self.interfaces)
-        self._wsgi: WSGIApp = self._respond
-        if cors_origins:
-            try:
-                self._wsgi = CORS(self._wsgi, list(cors_origins))
-            except ValueError as exc:
-                raise DefinitionError(str(exc)) from None
-        if logging & LOG_REQUEST_ACCESS:
-            self._wsgi = AccessLog(self._wsgi)
+        self.operations = Operations(
+            self.task_backend,
+            self._has_tasks,
+            self.authentication,
+            self.metrics,
+            _rule(metrics_access, ("admin",) if authenticators else "anonymous", "metrics_access"),
+            _rule(operator_access, (ADMIN_ROLE,), "operator_access"),
+            lambda script: render_operator_page(self.pages, script),
+        )
+        self._wsgi: WSGIApp = wrap_application(
+            self._respond,
+            compress_min_size,
+            cors_origins,
+            bool(logging & LOG_REQUEST_ACCESS),
+            request_ids or log_requests,
+            log_requests,
+        )
 
     # -- pieces ---------------------------------------------------------------
 
@@ -491,7 +546,11 @@ class LadonWSGIApplication:
                 return refused
         if kind is RouteKind.CATALOG:
             html = self.pages.catalog(
-                self.services, self.page_root(environ), _skin(environ), openapi=self._serves_http()
+                self.services,
+                self.page_root(environ),
+                _skin(environ),
+                openapi=self._serves_http(),
+                operator=self._has_tasks,
             )
             return Response(html, content_type="text/html; charset=utf-8")
         if kind is RouteKind.STATIC:
@@ -500,6 +559,8 @@ class LadonWSGIApplication:
             return self.pages.asset(route.path, environ)
         if kind is RouteKind.OPENAPI:
             return self.catalog_openapi(environ)
+        if kind in OPERATION_ROUTES:
+            return self.operations.respond(kind, route.path, environ)
         service = self.service(route.service)
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
@@ -636,6 +697,19 @@ class LadonWSGIApplication:
         return _release_after(payload, attachments)
 
 
+def _optional(asked: bool | None, installed: bool, name: str, extra: str) -> bool:
+    """Whether an optional feature is on: as asked, else when installed."""
+    if asked is None:
+        return installed
+    if asked and not installed:
+        raise DefinitionError(f"{name}=True needs its package: pip install 'ladon[{extra}]'")
+    return bool(asked)
+
+
+def _rule(value: object, default: object, name: str) -> Access:
+    return access_rule(default if value is None else value, f"LadonWSGIApplication({name}=...)")
+
+
 #: The routes ``protect_docs`` guards (static assets stay public).
 _DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION, RouteKind.OPENAPI})
 
@@ -645,37 +719,6 @@ def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
     for name, value in challenges:
         response.headers.add(name, value)
     return response
-
-
-class AccessLog:
-    """Logs one line per request on ``ladon.access`` (Ladon 1.0's
-    ``LOG_REQUEST_ACCESS``): client address, method, path, status.
-
-    :param app: the WSGI application wrapped.
-
-    .. versionadded:: 2.0
-    """
-
-    def __init__(self, app: WSGIApp) -> None:
-        self.app = app
-
-    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        statuses: list[str] = []
-
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            statuses.append(status)
-            return start_response(status, headers, exc_info)
-
-        body = self.app(environ, start)
-        status = statuses[-1].split(" ", 1)[0] if statuses else "-"
-        access_logger.info(
-            "%s %s %s %s",
-            environ.get("REMOTE_ADDR", "-"),
-            environ.get("REQUEST_METHOD", "-"),
-            quote(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))),
-            status,
-        )
-        return body
 
 
 def _empty(iface: Interface, what: str = "body") -> EmptyRequest:

@@ -12,7 +12,8 @@ unfinished record lives without news), ``grace`` (seconds a running task
 has to honour a cancel), ``cancel`` (when a cancel was requested), ``stop``
 (a hard stop was sent), ``maxrt`` (the task's max_runtime in seconds, empty
 for none), ``worker``, ``principal`` (the caller that started the task, as
-JSON, empty for an anonymous one), and while unfinished ``args`` and
+JSON, empty for an anonymous one), ``tp`` (the start call's W3C
+``traceparent``, empty without one), and while unfinished ``args`` and
 ``env`` (the call, see :class:`~ladon.tasks.jobs.JobSpec`).
 
 Retries (issue 14): ``attempt`` (which attempt runs, or comes next while
@@ -132,22 +133,24 @@ NO_WORKER_DETAIL = (
 
 #: KEYS: record. ARGV: method, ttl, lease, grace, keep (ms), args, env,
 #: max_runtime ('' for none), principal ('' for none), attempts,
-#: retry_delay, no-worker bound ('' for none).
+#: retry_delay, no-worker bound ('' for none), traceparent ('' for none).
 CREATE = """
 local t = fmt(now())
 redis.call('HSET', KEYS[1], 'method', ARGV[1], 'state', 'pending', 'progress', '0',
   'created', t, 'hb', t, 'ttl', ARGV[2], 'lease', ARGV[3], 'grace', ARGV[4],
   'keep', ARGV[5], 'args', ARGV[6], 'env', ARGV[7], 'maxrt', ARGV[8], 'principal', ARGV[9],
-  'attempt', '1', 'attempts', ARGV[10], 'rdelay', ARGV[11], 'nwt', ARGV[12], 'queued', t)
+  'attempt', '1', 'attempts', ARGV[10], 'rdelay', ARGV[11], 'nwt', ARGV[12], 'queued', t,
+  'tp', ARGV[13] or '')
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
 #: KEYS: record, the workers' set. ARGV: worker label, lost detail.
 #: Returns [args, env, grace, maxrt, principal, attempt, attempts,
-#: retry_delay] or nil. RQ may run a job again while its record still says
-#: running (its abandoned-job clean-up after a worker vanished): a live
-#: attempt is not run twice; a lost one ends, or goes on as the next attempt.
+#: retry_delay, traceparent] or nil. RQ may run a job again while its
+#: record still says running (its abandoned-job clean-up after a worker
+#: vanished): a live attempt is not run twice; a lost one ends, or goes on
+#: as the next attempt.
 BEGIN = """
 local f = redis.call('HMGET', KEYS[1], 'state', 'hb', 'lease')
 local t = now()
@@ -165,7 +168,7 @@ end
 redis.call('PEXPIRE', KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
 redis.call('ZADD', KEYS[2], t, ARGV[1])
 return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace', 'maxrt', 'principal', 'attempt',
-  'attempts', 'rdelay')
+  'attempts', 'rdelay', 'tp')
 """
 
 #: KEYS: record, the workers' set. ARGV: progress or '', '1' when a message

@@ -90,7 +90,9 @@ class DescribedRun:
 
 def spec_to_text(spec: JobSpec) -> str:
     """The stored form of a described call (the ``job`` column)."""
-    return json.dumps([spec.service, spec.method, spec.args, spec.environ, spec.principal])
+    return json.dumps(
+        [spec.service, spec.method, spec.args, spec.environ, spec.principal, spec.traceparent]
+    )
 
 
 def spec_from_text(text: str) -> JobSpec | None:
@@ -99,7 +101,10 @@ def spec_from_text(text: str) -> JobSpec | None:
         data = json.loads(text)
     except ValueError:
         return None
-    if not (isinstance(data, list) and len(data) == 5 and all(isinstance(v, str) for v in data)):
+    # five items: written before the start call's traceparent was kept
+    if not (
+        isinstance(data, list) and len(data) in (5, 6) and all(isinstance(v, str) for v in data)
+    ):
         return None
     return JobSpec(*data)
 

@@ -24,6 +24,8 @@ from ..ladonizer.access import Principal
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
+from ..observe import metrics
+from ..observe import tracing
 from ..types.attachment import AttachmentSet
 from ..types.convert import Converted
 from .base import BackendUnavailable
@@ -125,15 +127,19 @@ class TaskCalls:
             raise ServerFault("The task service cannot keep this task private; it was not started")
         if attachments is not None:
             attachments.hand_over()  # the task closes them when it ends
-        job = ServiceJob(service, method, args, kw, attachments, principal)
+        job = ServiceJob(
+            service, method, args, kw, attachments, principal, tracing.current_traceparent()
+        )
+        key = task_key(service, method)
         try:
-            task_id = backend.submit(task_key(service, method), job)
+            task_id = backend.submit(key, job)
         except TaskRejected as exc:
             job.release()
             raise ServerFault(f"The task was not started: {exc}") from None
         except BackendUnavailable as exc:
             job.release()
             raise unavailable(exc) from None
+        metrics.task_started(key)
         return {"task_id": task_id}
 
     def follow(

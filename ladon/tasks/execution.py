@@ -18,6 +18,7 @@ server: a worker needs only the services.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ from ..ladonizer.calls import extras
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
+from ..observe import metrics
+from ..observe import tracing
 from ..types.attachment import AttachmentSet
 from ..types.convert import Options
 from ..types.convert import dump
@@ -97,6 +100,8 @@ class ServiceJob:
     :param attachments: the request's attachments, closed when the job ends.
     :param principal: the caller that started the task (``None``:
         anonymous); its name is the task's :attr:`owner`.
+    :param traceparent: the W3C ``traceparent`` of the start call's span:
+        the job runs in a span that is its child (``None``: no span).
 
     Its :attr:`task_options` (retries, delays) and :attr:`max_runtime`
     are the method's own (``tasktype={"retries": 3, "max_runtime": 30}``),
@@ -106,7 +111,7 @@ class ServiceJob:
     .. versionadded:: 2.0
     """
 
-    __slots__ = ("args", "attachments", "kw", "method", "principal", "service")
+    __slots__ = ("args", "attachments", "kw", "method", "principal", "service", "traceparent")
 
     def __init__(
         self,
@@ -116,6 +121,7 @@ class ServiceJob:
         kw: dict[str, Any] | None,
         attachments: AttachmentSet | None = None,
         principal: Principal | None = None,
+        traceparent: str | None = None,
     ) -> None:
         self.service = service
         self.method = method
@@ -123,6 +129,7 @@ class ServiceJob:
         self.kw = kw
         self.attachments = attachments
         self.principal = principal
+        self.traceparent = traceparent
 
     @property
     def owner(self) -> str | None:
@@ -143,7 +150,27 @@ class ServiceJob:
         return self.method.task_options or DEFAULT_TASK_OPTIONS
 
     def __call__(self, handle: TaskHandle) -> object:
-        """Run the method; return its result in plain wire form."""
+        """Run the method; return its result in plain wire form. The run
+        is a span (a child of the start call's, see :attr:`traceparent`)
+        and is counted in the task metrics, when they are on."""
+        key = f"{self.service.name}.{self.method.name}"
+        state = "failed"
+        started = time.perf_counter()
+        try:
+            if self.traceparent is None:
+                result = self._run(handle)
+            else:
+                with tracing.task_span(self.traceparent, key, handle.id):
+                    result = self._run(handle)
+            state = "succeeded"
+            return result
+        except TaskCancelled:
+            state = "cancelled"
+            raise
+        finally:
+            metrics.task_finished(key, state, time.perf_counter() - started)
+
+    def _run(self, handle: TaskHandle) -> object:
         service, m = self.service, self.method
         rtype = m.task_rtype if m.task_rtype is not None else m.rtype
         keep = False
@@ -200,7 +227,7 @@ class ServiceJob:
             self.release()
         environ = to_json(portable_environ(self.kw)) if self.kw is not None else "{}"
         principal = "" if self.principal is None else to_json(self.principal.as_dict())
-        return JobSpec(self.service.name, m.name, args, environ, principal)
+        return JobSpec(self.service.name, m.name, args, environ, principal, self.traceparent or "")
 
     def release(self) -> None:
         """Close the request's attachments (the job will not run here)."""
@@ -243,4 +270,7 @@ def run_described(
         environ = from_json(spec.environ)
         kw = extras(m, environ if isinstance(environ, dict) else {})
         kw["principal"] = principal
-    return ServiceJob(service, m, args, kw, principal=principal)(handle)
+    job = ServiceJob(
+        service, m, args, kw, principal=principal, traceparent=spec.traceparent or None
+    )
+    return job(handle)

@@ -62,6 +62,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     ) from exc
 
 from ..types.tasktype import TaskOptions
+from . import _redis_admin
 from . import _scripts
 from ._live import LiveTasks
 from ._nonces import check_ttl
@@ -70,6 +71,8 @@ from ._rq_reruns import reliably
 from ._rq_reruns import rq_interval
 from ._rq_reruns import run_again
 from ._rq_reruns import set_rq_delay
+from .admin import Readiness
+from .admin import TaskQuery
 from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import BackendUnavailable
 from .base import TaskCancelled
@@ -177,6 +180,8 @@ class RedisTaskBackend:
 
     #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
     keeps_owners = True
+    #: The backend's kind, as the operator's tools name it.
+    kind = "redis"
 
     def __init__(
         self,
@@ -396,6 +401,7 @@ class RedisTaskBackend:
             str(options.attempts),
             repr(options.retry_delay),
             "" if self.no_worker_timeout is None else repr(self.no_worker_timeout),
+            spec.traceparent,
         )
         pipe.execute()
 
@@ -476,6 +482,30 @@ class RedisTaskBackend:
         if client is not None and client is not self._given:
             client.close()
 
+    # -- TaskAdmin (see ladon.tasks.admin) ----------------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskStatus]:
+        """The tasks ``query`` asks for, newest first (the records are
+        found by scanning the key prefix)."""
+        return _redis_admin.tasks(self, query)
+
+    def counts(self) -> dict[str, int]:
+        """How many records Redis holds in each state."""
+        return _redis_admin.counts(self)
+
+    def queue_figures(self) -> dict[str, int]:
+        """The RQ queue's depth (``queued``), the jobs running on workers
+        (``started``) and the workers serving the queue (``workers``)."""
+        return _redis_admin.queue_figures(self)
+
+    def readiness(self) -> Readiness:
+        """Ready when Redis answers and an RQ worker serves the queue."""
+        return _redis_admin.readiness(self)
+
+    def task_key(self, task_id: str) -> str | None:
+        """The method key of a task, or ``None`` for an unknown id."""
+        return _redis_admin.task_key(self, task_id)
+
     # -- in a worker ------------------------------------------------------------
 
     def execute(
@@ -505,11 +535,11 @@ class RedisTaskBackend:
         begun = self._run("begin", [key, self.workers_key], [worker, _scripts.LOST_DETAIL])
         if not begun:
             return  # cancelled while it waited, expired, or already running
-        args, environ, grace, maxrt, principal, attempt_, attempts_, rdelay = (
+        args, environ, grace, maxrt, principal, attempt_, attempts_, rdelay, tp = (
             _text(v) or "" for v in begun
         )
         attempt, attempts = int(attempt_ or 1), int(attempts_ or 1)
-        spec = JobSpec(service, method, args or "[]", environ or "{}", principal)
+        spec = JobSpec(service, method, args or "[]", environ or "{}", principal, tp)
         live = self._live = LiveTasks(self.sync_interval, self._sync)
         self._code = 0
         self._attempt = attempt

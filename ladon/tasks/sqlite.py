@@ -41,6 +41,7 @@ from typing import Any
 from typing import TypeVar
 
 from . import _nonces
+from . import _sqlite_admin
 from ._live import LiveTasks
 from ._pool import WorkerPool
 from ._sqlite_reruns import Reruns
@@ -50,6 +51,8 @@ from ._sqlite_upkeep import close_quietly
 from ._sqlite_upkeep import incremental_vacuum
 from ._sqlite_upkeep import limit_log
 from ._sqlite_upkeep import shrink
+from .admin import Readiness
+from .admin import TaskQuery
 from .base import CANCEL_REQUESTED_MESSAGE
 from .base import CANCELLED_MESSAGE
 from .base import RUNTIME_EXCEEDED_DETAIL
@@ -248,6 +251,8 @@ class SQLiteTaskBackend:
 
     #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
     keeps_owners = True
+    #: The backend's kind, as the operator's tools name it.
+    kind = "sqlite"
 
     def __init__(
         self,
@@ -496,6 +501,24 @@ class SQLiteTaskBackend:
         """True once a cancel of the task was requested in any process."""
         proc = self._proc
         return proc is not None and proc.live.cancelled(task_id)
+
+    # -- TaskAdmin (see ladon.tasks.admin) --------------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskStatus]:
+        """The tasks ``query`` asks for, newest first, from every process."""
+        return _sqlite_admin.tasks(self, query)
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks the file holds in each state."""
+        return _sqlite_admin.counts(self)
+
+    def readiness(self) -> Readiness:
+        """Ready when a write to the file commits."""
+        return _sqlite_admin.readiness(self)
+
+    def task_key(self, task_id: str) -> str | None:
+        """The method key of a task, or ``None`` for an unknown id."""
+        return _sqlite_admin.task_key(self, task_id)
 
     # -- internals -------------------------------------------------------------
 

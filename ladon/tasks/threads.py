@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from ..types.tasktype import TaskOptions
 from ._nonces import MemoryNonces
 from ._pool import WorkerPool
+from .admin import Readiness
+from .admin import TaskQuery
+from .admin import newest
 from .base import CANCEL_REQUESTED_MESSAGE
 from .base import CANCELLED_MESSAGE
 from .base import RUNTIME_EXCEEDED_DETAIL
@@ -162,6 +165,8 @@ class ThreadTaskBackend:
 
     #: Tasks keep their owner (see :class:`ladon.tasks.TaskBackend`).
     keeps_owners = True
+    #: The backend's kind, as the operator's tools name it.
+    kind = "thread"
 
     def __init__(
         self,
@@ -356,6 +361,43 @@ class ThreadTaskBackend:
             release_job(job)
         if executor is not None:
             executor.shutdown(wait=wait)
+
+    # -- TaskAdmin (the operator's questions) ---------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskStatus]:
+        """The tasks ``query`` asks for, newest first; see
+        :class:`ladon.tasks.admin.TaskAdmin`."""
+        with self._lock:
+            self._sweep()
+            now = self._clock.time()
+            for record in list(self._tasks.values()):
+                self._overrun(record)
+            statuses = [r.snapshot(now) for r in self._tasks.values()]
+        return newest(statuses, query, now)
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks are kept in each state."""
+        with self._lock:
+            self._sweep()
+            found: dict[str, int] = {}
+            for record in self._tasks.values():
+                found[record.state.value] = found.get(record.state.value, 0) + 1
+            return found
+
+    def readiness(self) -> Readiness:
+        """Ready while the backend is open (tasks run in this process)."""
+        return Readiness(
+            not self._closed,
+            self.kind,
+            {"open": not self._closed, "max_workers": self._max_workers},
+        )
+
+    def task_key(self, task_id: str) -> str | None:
+        """The method key of a task, or ``None`` for an unknown id."""
+        with self._lock:
+            self._sweep()
+            record = self._tasks.get(task_id)
+            return None if record is None else record.method
 
     # -- TaskReporter (used by TaskHandle) ------------------------------------
 

@@ -394,6 +394,50 @@ def add_worker_parser(sub: Any) -> None:
         help="seconds a task may go on after SIGTERM before it is stopped (default 25; "
         "'none': wait for it)",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve this worker's Prometheus metrics (task durations and states, from every "
+        "work horse) on this port (needs ladon[metrics])",
+    )
+    parser.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address of --metrics-port (default 127.0.0.1)"
+    )
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1") -> str:
+    """Serve the metrics of this worker and its work horses over HTTP.
+
+    Work horses are forked per task and end with it, so their metrics go
+    through prometheus-client's multi-process mode: ``PROMETHEUS_MULTIPROC_DIR``
+    when set (it may be the web processes' own directory, on their host),
+    else a new temporary directory. Call it before the application is
+    loaded (the mode is chosen when prometheus-client is imported).
+
+    :returns: the multi-process directory.
+    :raises ImportError: prometheus-client is not installed.
+
+    .. versionadded:: 2.0
+    """
+    import tempfile
+
+    from ..observe import metrics
+
+    folder = metrics.multiprocess_dir()
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="ladon-worker-metrics-")
+        os.environ[metrics.MULTIPROC_ENV] = folder
+    from prometheus_client import CollectorRegistry
+    from prometheus_client import multiprocess
+    from prometheus_client import start_http_server
+
+    metrics.enable()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    start_http_server(port, host, registry)
+    logger.info("ladon worker: metrics on http://%s:%s/ (from %s)", host, port, folder)
+    return folder
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -401,6 +445,12 @@ def run_command(args: argparse.Namespace) -> int:
 
     .. versionadded:: 2.0
     """
+    if args.metrics_port is not None:
+        try:
+            serve_metrics(args.metrics_port, args.metrics_host)
+        except (ImportError, OSError) as exc:
+            sys.stderr.write(f"ladon worker: cannot serve metrics: {exc}\n")
+            return 2
     return serve(
         args.app,
         args.url,
