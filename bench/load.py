@@ -23,6 +23,27 @@ in ``bench_core.py``). Scenarios:
 
 Memory is the resident size of the gunicorn master and workers together,
 before and after the scenarios.
+
+``--vs-bare`` (issue 17) runs another suite instead: Ladon against a bare
+WSGI app answering a constant body (the same bytes), under the same
+``gunicorn -w 2`` in the same run, sync workers and gthread workers (8
+threads), wrk at saturation (``--seconds``, 60 by default there), each
+Ladon in three set-ups: ``off`` (every operations feature off), ``plain``
+(the defaults when neither extra is installed: request ids and
+compression), ``ops`` (metrics in multi-process mode, tracing with the
+OpenTelemetry SDK recording every span, request ids, compression). It
+reports requests/s, the ratio to the bare app, latency, errors, the RSS
+of the workers before and after, and how the CPU time was shared between
+the two workers (a worker that got most of the keep-alive connections does
+most of the work)::
+
+    python bench/load.py --vs-bare                 # ~9 min
+    python bench/load.py --vs-bare --seconds 10    # quicker
+    python bench/load.py --vs-bare --interleave 12 # the apps in turn, 12 x 5 s each
+
+With ``--interleave`` every app of a worker class is up at once and wrk
+drives each in turn for ``seconds / ROUNDS``: on a machine shared with
+other jobs, the ratio of each round compares runs seconds apart.
 """
 
 from __future__ import annotations
@@ -367,9 +388,258 @@ def report(impls: list[Impl], scenarios: list[str]) -> None:
         print(f"  {impl.name:9} {impl.rss_before:8.1f} -> {impl.rss_after:8.1f}")
 
 
+# -- Ladon against a bare app (issue 17) ---------------------------------------------------
+
+#: The set-ups compared, as application options (``ops`` also configures
+#: the OpenTelemetry SDK and prometheus-client's multi-process mode).
+SETUPS: dict[str, dict[str, Any]] = {
+    "off": {"metrics": False, "tracing": False, "request_ids": False, "compress_min_size": None},
+    "plain": {"metrics": False, "tracing": False},
+    "ops": {"metrics": True, "tracing": True},
+}
+WORKER_CLASSES = {
+    "sync": ["-w", "2"],
+    "gthread": ["-w", "2", "-k", "gthread", "--threads", "8"],
+}
+
+
+def write_vs_bare_entries(tmp: Path) -> dict[str, str]:
+    """gunicorn modules: the bare app, and Ladon in each set-up."""
+    path, body, _headers, _expect = calls()["jsonwsp_add"]
+    # the bare app answers exactly what Ladon answers
+    sys.path.insert(0, str(REPO))
+    from wsgi_driver import build_ladon
+
+    app_for, _info = build_ladon(str(REPO), ("benchsvc",), **SETUPS["off"])
+    answer = b""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        return None
+
+    import io
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+    }
+    answer = b"".join(app_for("jsonwsp_add")(environ, start))
+    (tmp / "entry_bare.py").write_text(
+        f"BODY = {answer!r}\n"
+        "HEADERS = [('Content-Type', 'application/json'), ('Content-Length', str(len(BODY)))]\n"
+        "def application(environ, start_response):\n"
+        "    environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH') or 0))\n"
+        "    start_response('200 OK', HEADERS)\n"
+        "    return [BODY]\n"
+    )
+    common = f"import sys\nsys.path.insert(0, {str(BENCH)!r})\nREPO = {str(REPO)!r}\n"
+    sdk = (
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, "
+        "SpanExportResult\n"
+        "class Drop(SpanExporter):\n"
+        "    def export(self, spans):\n"
+        "        return SpanExportResult.SUCCESS\n"
+        "provider = TracerProvider()\n"
+        "provider.add_span_processor(BatchSpanProcessor(Drop()))\n"
+        "trace.set_tracer_provider(provider)\n"
+    )
+    entries = {"bare": "entry_bare:application"}
+    for name, options in SETUPS.items():
+        (tmp / f"entry_{name}.py").write_text(
+            common
+            + (sdk if name == "ops" else "")
+            + "from wsgi_driver import build_ladon\n"
+            + f"application = build_ladon(REPO, ('benchsvc',), **{options!r})[0](None)\n"
+        )
+        entries[name] = f"entry_{name}:application"
+    return entries
+
+
+def booted(server: Server, workers: int, timeout: float = 60.0) -> None:
+    """Wait until every worker has loaded the application: the master
+    listens before its workers boot, so connections made earlier all go to
+    the first worker ready (and, kept alive, stay there for the run)."""
+    deadline = time.monotonic() + timeout
+    last: list[float] = []
+    while time.monotonic() < deadline:
+        pids = _children(server.proc.pid)
+        now = cpu_seconds(pids)
+        if len(pids) == workers and len(last) == workers and now == last:
+            return  # every worker there, and idle: booted
+        last = now
+        time.sleep(0.5)
+    raise RuntimeError(f"gunicorn's {workers} workers did not boot within {timeout} s")
+
+
+def cpu_seconds(pids: list[int]) -> list[float]:
+    """User + system CPU seconds of each process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = []
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found.append((int(fields[11]) + int(fields[12])) / tick)
+        except OSError:
+            found.append(0.0)
+    return found
+
+
+@dataclass
+class VsBare:
+    workers: str
+    app: str
+    result: Result
+    rss_before: float
+    rss_after: float
+    cpu_shares: list[float]
+
+
+def run_vs_bare(seconds: float, classes: list[str], setups: list[str]) -> list[VsBare]:
+    rows: list[VsBare] = []
+    path, body, headers, expect = calls()["jsonwsp_add"]
+    with tempfile.TemporaryDirectory(prefix="ladon-load-") as tmpdir:
+        tmp = Path(tmpdir)
+        entries = write_vs_bare_entries(tmp)
+        for klass in classes:
+            for name in ["bare", *setups]:
+                impl = Impl(name, sys.executable, entries[name])
+                metrics_dir = tmp / f"prometheus-{klass}-{name}"
+                metrics_dir.mkdir()
+                if name == "ops":
+                    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+                try:
+                    server = Server(impl, tmp, WORKER_CLASSES[klass])
+                finally:
+                    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+                try:
+                    booted(server, int(WORKER_CLASSES[klass][1]))
+                    check(server.port, path, body, headers, expect)
+                    # warm up every worker, then measure
+                    run_wrk(server.port, path, body, headers, 2, tmp)
+                    workers = _children(server.proc.pid)
+                    rss_before = server.rss_mib()
+                    cpu_before = cpu_seconds(workers)
+                    result = run_wrk(server.port, path, body, headers, seconds, tmp)
+                    cpu_after = cpu_seconds(workers)
+                    rss_after = server.rss_mib()
+                finally:
+                    server.stop()
+                used = [a - b for a, b in zip(cpu_after, cpu_before, strict=True)]
+                total = sum(used) or 1.0
+                rows.append(
+                    VsBare(klass, name, result, rss_before, rss_after, [u / total for u in used])
+                )
+                print(
+                    f"  {klass:8} {name:6} {result.rate:10,.0f} /s  errors {result.errors}",
+                    flush=True,
+                )
+    return rows
+
+
+def run_interleaved(
+    seconds: float, rounds: int, classes: list[str], setups: list[str]
+) -> dict[str, dict[str, list[float]]]:
+    """Every app of a worker class served at once, wrk on each in turn for
+    ``seconds / rounds``, ``rounds`` times: on a machine shared with other
+    jobs, each round's ratio to the bare app compares runs a few seconds
+    apart. Returns class -> app -> the rates of the rounds."""
+    rates: dict[str, dict[str, list[float]]] = {}
+    path, body, headers, expect = calls()["jsonwsp_add"]
+    with tempfile.TemporaryDirectory(prefix="ladon-load-") as tmpdir:
+        tmp = Path(tmpdir)
+        entries = write_vs_bare_entries(tmp)
+        for klass in classes:
+            servers: dict[str, Server] = {}
+            try:
+                for name in ["bare", *setups]:
+                    if name == "ops":
+                        folder = tmp / f"prometheus-{klass}"
+                        folder.mkdir()
+                        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+                    try:
+                        servers[name] = Server(
+                            Impl(name, sys.executable, entries[name]), tmp, WORKER_CLASSES[klass]
+                        )
+                    finally:
+                        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+                    booted(servers[name], int(WORKER_CLASSES[klass][1]))
+                    check(servers[name].port, path, body, headers, expect)
+                    run_wrk(servers[name].port, path, body, headers, 2, tmp)
+                found: dict[str, list[float]] = {name: [] for name in servers}
+                for _ in range(rounds):
+                    for name, server in servers.items():
+                        result = run_wrk(server.port, path, body, headers, seconds / rounds, tmp)
+                        if result.errors:
+                            raise RuntimeError(f"{klass} {name}: {result.errors} errors")
+                        found[name].append(result.rate)
+                rates[klass] = found
+            finally:
+                for server in servers.values():
+                    server.stop()
+    return rates
+
+
+def report_interleaved(
+    rates: dict[str, dict[str, list[float]]], seconds: float, rounds: int
+) -> None:
+    print(
+        f"\ninterleaved: {rounds} rounds of {seconds / rounds:g} s per app, wrk -t2 -c16, "
+        "jsonwsp_add; median req/s and the median of the rounds' ratios to the bare app"
+    )
+    print(
+        f"{'workers':8} {'app':6} {'median/s':>9} {'of bare':>8} {'min ratio':>9} {'max ratio':>9}"
+    )
+    for klass, found in rates.items():
+        for name, values in found.items():
+            ratios = [v / b for v, b in zip(values, found["bare"], strict=True)]
+            print(
+                f"{klass:8} {name:6} {statistics.median(values):9,.0f} "
+                f"{statistics.median(ratios):8.0%} {min(ratios):9.0%} {max(ratios):9.0%}"
+            )
+
+
+def report_vs_bare(rows: list[VsBare], seconds: float) -> None:
+    print(
+        f"\nLadon vs a bare WSGI app, gunicorn -w 2, wrk -t2 -c16 -d{seconds:g}s, "
+        "jsonwsp_add (POST, keep-alive); 'of bare' against the bare app of the same workers"
+    )
+    print(
+        f"{'workers':8} {'app':6} {'req/s':>9} {'of bare':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'errors':>6} {'RSS MiB before -> after':>24}  CPU share of the workers"
+    )
+    bare = {r.workers: r.result.rate for r in rows if r.app == "bare"}
+    for r in rows:
+        ratio = r.result.rate / bare[r.workers] if bare.get(r.workers) else float("nan")
+        shares = " / ".join(f"{s:.0%}" for s in r.cpu_shares)
+        print(
+            f"{r.workers:8} {r.app:6} {r.result.rate:9,.0f} {ratio:8.0%} {r.result.p50_ms:7.2f} "
+            f"{r.result.p99_ms:7.2f} {r.result.errors:6d} {r.rss_before:10.1f} -> "
+            f"{r.rss_after:8.1f}     {shares}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--vs-bare", action="store_true", help="Ladon against a bare app")
+    parser.add_argument(
+        "--workers", action="append", choices=sorted(WORKER_CLASSES), help="with --vs-bare"
+    )
+    parser.add_argument("--setup", action="append", choices=sorted(SETUPS), help="with --vs-bare")
+    parser.add_argument(
+        "--interleave",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="with --vs-bare: all apps up at once, wrk on each in turn, ROUNDS times",
+    )
     parser.add_argument("--scenario", action="append", choices=SCENARIOS)
     parser.add_argument("--impl", action="append", choices=["ladon", "ladon107"])
     parser.add_argument("--venv-dir", type=Path, default=bench_core.default_venv_dir())
@@ -378,6 +648,24 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
+    if args.vs_bare and args.interleave:
+        seconds = args.seconds or 60.0
+        rates = run_interleaved(
+            seconds,
+            args.interleave,
+            args.workers or list(WORKER_CLASSES),
+            args.setup or list(SETUPS),
+        )
+        report_interleaved(rates, seconds, args.interleave)
+        return 0
+    if args.vs_bare:
+        seconds = args.seconds or 60.0
+        rows = run_vs_bare(
+            seconds, args.workers or list(WORKER_CLASSES), args.setup or list(SETUPS)
+        )
+        report_vs_bare(rows, seconds)
+        return 1 if any(r.result.errors for r in rows) else 0
+    args.seconds = args.seconds or 10.0
     scenarios = args.scenario or list(SCENARIOS)
     names = args.impl or ["ladon", "ladon107"]
     with tempfile.TemporaryDirectory(prefix="ladon-load-") as tmpdir:

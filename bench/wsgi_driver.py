@@ -318,6 +318,9 @@ def build_ladon(
     import ladon
     from ladon.server.wsgi import LadonWSGIApplication
 
+    # e.g. LADON_BENCH_APP_OPTIONS='{"metrics": false, "tracing": false}'
+    app_kw = {**json.loads(os.environ.get("LADON_BENCH_APP_OPTIONS") or "{}"), **app_kw}
+
     origin = os.path.dirname(os.path.abspath(ladon.__file__ or ""))
     if origin != os.path.join(os.path.abspath(repo), "ladon"):
         raise RuntimeError(f"imported ladon from {origin}, not from the repository {repo}")

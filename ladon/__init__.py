@@ -9,6 +9,7 @@ from .exceptions.service import ServerFault as ServerFault
 from .exceptions.service import ServiceFault as ServiceFault
 from .ladonizer.decorator import callback_method as callback_method
 from .ladonizer.decorator import ladonize as ladonize
+from .server.admin import metrics_app as metrics_app
 from .server.wsgi import LadonWSGIApplication as LadonWSGIApplication
 from .types.attachment import attachment as attachment
 from .types.constraints import Pattern as Pattern

@@ -45,11 +45,17 @@ def _build_app(
     debug: bool,
     base_url: str | None = None,
     trust_proxy: bool = False,
+    log_requests: bool = False,
 ) -> object:
     from .server.wsgi import LadonWSGIApplication
 
     return LadonWSGIApplication(
-        list(targets), tasks=tasks, debug=debug, base_url=base_url, trust_proxy=trust_proxy
+        list(targets),
+        tasks=tasks,
+        debug=debug,
+        base_url=base_url,
+        trust_proxy=trust_proxy,
+        log_requests=log_requests,
     )
 
 
@@ -149,6 +155,7 @@ def _serve(
     threaded: bool = True,
     base_url: str | None = None,
     trust_proxy: bool = False,
+    log_requests: bool = False,
 ) -> int:
     from werkzeug.serving import is_running_from_reloader
     from werkzeug.serving import make_server
@@ -157,7 +164,7 @@ def _serve(
         sys.path.insert(0, os.getcwd())  # module names resolve from here, as with python -m
     reloaded = reload and is_running_from_reloader()
     try:
-        app = _build_app(targets, tasks, debug, base_url, trust_proxy)
+        app = _build_app(targets, tasks, debug, base_url, trust_proxy, log_requests)
     except Exception as exc:  # the service modules run here: they may raise anything
         if not reloaded and not isinstance(exc, _LOAD_ERRORS):
             raise
@@ -344,6 +351,11 @@ def _call(
         client = JSONWSPClient(_description_url(url), **credentials)
     except (JSONWSPError, ValueError) as exc:
         sys.stderr.write(f"ladon call: {exc}\n")
+        if isinstance(exc, JSONWSPError) and exc.status == 401:
+            given = "the credentials given were refused" if credentials else "none were given"
+            sys.stderr.write(
+                f"hint: the service asks for credentials ({given}): --user NAME or --bearer\n"
+            )
         return 2
     if method is None:
         for name in client.list_methods():
@@ -404,10 +416,13 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 class _PlainFormatter(logging.Formatter):
     """Drops ANSI escape sequences: werkzeug's development server colours
-    its request and startup lines, which a log file must not hold."""
+    its request and startup lines, which a log file must not hold. A line
+    written during a request ends with its request id."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return _ANSI_ESCAPE.sub("", super().format(record))
+        text = _ANSI_ESCAPE.sub("", super().format(record))
+        request_id = getattr(record, "request_id", "-")
+        return text if request_id == "-" else f"{text} [request {request_id}]"
 
 
 def _colours(stream: TextIO) -> bool:
@@ -419,12 +434,35 @@ def _colours(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def _configure_logging(level: int) -> None:
-    """Log to stderr; without colours unless stderr is a terminal."""
+def _configure_logging(level: int, log_format: str = "text") -> None:
+    """Log to stderr: text (without colours unless stderr is a terminal;
+    a line written while a request is answered ends with its request id),
+    or one JSON object per line (:class:`ladon.observe.JSONFormatter`)."""
+    from .observe import JSONFormatter
+    from .observe import RequestIdFilter
+
     handler = logging.StreamHandler(sys.stderr)
-    plain = not _colours(sys.stderr)
-    handler.setFormatter(_PlainFormatter(_LOG_FORMAT) if plain else logging.Formatter(_LOG_FORMAT))
+    handler.addFilter(RequestIdFilter())
+    formatter: logging.Formatter
+    if log_format == "json":
+        formatter = JSONFormatter()
+        # werkzeug's own request lines repeat what ladon.requests says
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    elif _colours(sys.stderr):
+        formatter = _RequestFormatter(_LOG_FORMAT)
+    else:
+        formatter = _PlainFormatter(_LOG_FORMAT)
+    handler.setFormatter(formatter)
     logging.basicConfig(level=level, handlers=[handler])
+
+
+class _RequestFormatter(logging.Formatter):
+    """Text lines, with the request id of a line written during a request."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        request_id = getattr(record, "request_id", "-")
+        return text if request_id == "-" else f"{text} [request {request_id}]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -454,6 +492,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="take the public URL from X-Forwarded-Proto/-Host/-Prefix (behind a proxy "
         "that sets them)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="json: one JSON object per log line, and one line per request (request id, "
+        "service, interface, method, status, duration, principal)",
     )
     call = sub.add_parser(
         "call",
@@ -490,9 +535,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="for a task: wait for its end (METHOD_wait) and print its result",
     )
+    from .taskcli import add_tasks_parser
     from .tasks.worker import add_worker_parser
 
     add_worker_parser(sub)
+    add_tasks_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "call":
         start = {}
@@ -510,7 +557,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             start,
             args.wait,
         )
-    _configure_logging(logging.INFO)
+    if args.command == "tasks":
+        from .taskcli import run_command as run_tasks
+
+        return run_tasks(args)
+    _configure_logging(logging.INFO, getattr(args, "log_format", "text"))
     if args.command == "serve":
         return _serve(
             args.targets,
@@ -521,6 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.debug,
             base_url=args.base_url,
             trust_proxy=args.trust_proxy,
+            log_requests=args.log_format == "json",
         )
     if args.command == "worker":
         from .tasks.worker import run_command

@@ -28,7 +28,10 @@ with files.report(title="Report", lines=2) as resp:
 
 jobs = JSONWSPClient(f"{BASE}/InstanceService/jsonwsp/description")
 task_id = jobs.call("cloneInstance", instance_id="i-1", new_instance_name="copy")["task_id"]
-while (p := jobs.call("cloneInstance_progress", task_id=task_id))["state"] == "running":
-    print(f"task running {p['progress']:.0%} {p['message']}")
+while (p := jobs.call("cloneInstance_progress", task_id=task_id))["state"] in (
+    "pending",
+    "running",
+):
+    print(f"task {p['state']} {p['progress']:.0%} {p['message']}")
     time.sleep(0.5)
 print("task result:", jobs.call("cloneInstance_result", task_id=task_id)["instance_id"])

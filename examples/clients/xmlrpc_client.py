@@ -19,7 +19,7 @@ except xmlrpc.client.Fault as fault:
 
 jobs = xmlrpc.client.ServerProxy(f"{BASE}/InstanceService/xmlrpc", allow_none=True)
 task_id = jobs.cloneInstance("i-1", "copy")["task_id"]
-while (p := jobs.cloneInstance_progress(task_id))["state"] == "running":
-    print(f"task running {p['progress']:.0%} {p['message']}")
+while (p := jobs.cloneInstance_progress(task_id))["state"] in ("pending", "running"):
+    print(f"task {p['state']} {p['progress']:.0%} {p['message']}")
     time.sleep(0.5)
 print("task result:", jobs.cloneInstance_result(task_id)["instance_id"])

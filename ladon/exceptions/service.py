@@ -197,7 +197,20 @@ class ResultError(ServerFault):
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
+        #: What is wrong, without the path.
+        self.reason = message
         super().__init__(f'Method result "{path}": {message}')
+
+    def within(self, segment: str) -> ResultError:
+        """The same error one level up: its path under ``segment`` (a
+        name, or an index such as ``"[2]"``).
+
+        .. versionadded:: 2.0
+        """
+        path = self.path
+        if path and not path.startswith("["):
+            path = "." + path
+        return ResultError(segment + path, self.reason)
 
 
 #: Alias used in the style guide.

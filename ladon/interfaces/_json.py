@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import enum
 import functools
 import json
 import re
@@ -79,6 +80,16 @@ def _text_codec(charset: str) -> str:
     if info is None or not getattr(info, "_is_text_encoding", True):
         raise MalformedRequest(f"Unknown charset {charset[:40]!r} in Content-Type") from None
     return info.name
+
+
+def default_text(value: object) -> str:
+    """A parameter's default as the JSON descriptions give it (a string,
+    as Ladon 1.0 wrote ``str(default)``; an enum member as its value, which
+    is what a client sends).
+
+    .. versionadded:: 2.0
+    """
+    return str(value.value if isinstance(value, enum.Enum) else value)
 
 
 def _reject_constant(name: str) -> Any:

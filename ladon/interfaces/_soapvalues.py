@@ -184,8 +184,11 @@ def write(
     elif isinstance(spec, ListOf):
         out.append(f"<{tag}{xsi_type(declared, typed)}>" if typed else f"<{tag}>")
         item_tag, item = prefix + "item", spec.item
-        for v in value:
-            write(out, item_tag, item, v, prefix, files, python_names, typed)
+        for i, v in enumerate(value):
+            try:
+                write(out, item_tag, item, v, prefix, files, python_names, typed)
+            except ResultError as exc:
+                raise exc.within(f"[{i}]") from None
         out.append(f"</{tag}>")
     elif isinstance(spec, type) and issubclass(spec, LadonType):
         out.append(f"<{tag}{xsi_type(declared, typed)}>" if typed else f"<{tag}>")
@@ -194,9 +197,9 @@ def write(
     elif spec is int and type(value) is int:
         if not _LONG_MIN <= value <= _LONG_MAX:
             # The WSDL publishes int as xsd:long: never send more than it says.
+            # (the path is the value's own: the callers above prefix theirs)
             raise ResultError(
-                tag.rpartition(":")[2],
-                "the integer is out of the range of xsd:long (64 bits) the WSDL publishes",
+                "", "the integer is out of the range of xsd:long (64 bits) the WSDL publishes"
             )
         attr = xsi_type(declared, typed) if typed else ""
         out.append(f"<{tag}{attr}>{value}</{tag}>")
@@ -261,4 +264,7 @@ def write_fields(
     are those of :func:`write`)."""
     for f in cls.ladon_type_info().fields:
         name = f.name if python_names else wire_name(f.name)
-        write(out, tag_prefix + name, f.type, value[f.name], prefix, files, python_names, typed)
+        try:
+            write(out, tag_prefix + name, f.type, value[f.name], prefix, files, python_names, typed)
+        except ResultError as exc:
+            raise exc.within(f.name) from None

@@ -30,6 +30,7 @@ from ..types.spec import TypeSpec
 from ..types.spec import base_of
 from ..types.spec import is_attachment
 from ..wire.xml import escape
+from ..wire.xml import in_declared_charset
 from ..wire.xml import safe_parser
 from ._rpc import InvalidRequest as InvalidRequest
 
@@ -49,8 +50,12 @@ def _only_namespace_errors(log: Any) -> bool:
     return bool(errors) and all(e.domain == etree.ErrorDomains.NAMESPACE for e in errors)
 
 
-def parse_request(body: bytes) -> etree._Element:
+def parse_request(body: bytes, charset: str | None = None) -> etree._Element:
     """Parse a request document safely.
+
+    :param charset: the ``charset`` of the request's Content-Type, the
+        encoding of a document that does not name its own
+        (:func:`~ladon.wire.xml.in_declared_charset`).
 
     Undeclared prefixes (``<ex:nil/>`` without ``xmlns:ex``, which some
     clients send) are tolerated; any other error is refused.
@@ -61,6 +66,7 @@ def parse_request(body: bytes) -> etree._Element:
         raise MalformedRequest("The request body is empty; expected an XML-RPC methodCall")
     if body.isspace():
         raise MalformedRequest("The request body holds only blanks; expected an XML-RPC methodCall")
+    body = in_declared_charset(body, charset)
     strict = safe_parser(False)
     try:
         root = etree.fromstring(body, strict)

@@ -33,6 +33,7 @@ from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
 from ..ladonizer.model import ParamInfo
 from ..wire.schema import json_type
+from ._json import default_text
 from ._json import dumps_bytes
 from ._json import dumps_value
 from ._json import fault_members
@@ -52,7 +53,7 @@ def _rpc_param(order: int, p: ParamInfo) -> dict[str, Any]:
         "doc_lines": list(p.doc),
     }
     if p.optional:
-        d["default"] = str(p.default)
+        d["default"] = default_text(p.default)
     if p.nullable:
         d["nullable"] = True
     return d

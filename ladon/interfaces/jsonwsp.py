@@ -26,6 +26,7 @@ from ..wire.multipart import collect_attachments
 from ..wire.multipart import related_response
 from ..wire.schema import json_type
 from ..wire.schema import rule_keys
+from ._json import default_text
 from ._json import dumps_bytes
 from ._json import dumps_value
 from ._json import fault_members
@@ -153,7 +154,7 @@ class JSONWSPInterface(Interface):
             "doc_lines": _doc(p.doc, include_doc),
         }
         if p.optional:
-            d["default"] = str(p.default)
+            d["default"] = default_text(p.default)
         if p.nullable:
             d["nullable"] = True
         return d

@@ -163,11 +163,13 @@ class _Document:
     def success(self, m: MethodInfo, builder: SchemaBuilder) -> dict[str, Any]:
         rdoc = "\n".join(m.rtype_doc).strip() or "The result"
         if is_attachment(m.rtype):
+            # The file's own type (an attachment says it): any; named as
+            # octet-stream too, which generators read as a file.
+            files = {"schema": dict(ATTACHMENT_SCHEMA)}
             return {
                 "200": {
                     "description": rdoc,
-                    # the file's own type (an attachment says it)
-                    "content": {"*/*": {"schema": dict(ATTACHMENT_SCHEMA)}},
+                    "content": {"application/octet-stream": files, "*/*": dict(files)},
                 }
             }
         body = {"application/json": {"schema": builder.result(m)}}

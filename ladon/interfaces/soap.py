@@ -28,6 +28,7 @@ from lxml import etree
 
 from ..exceptions.service import ArgumentError
 from ..exceptions.service import MalformedRequest
+from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..ladonizer.model import MethodInfo
@@ -43,6 +44,7 @@ from ..wire.xml import escape
 from ..wire.xml import local
 from ..wire.xml import parse_xml
 from ..wire.xml import xml_safe
+from ._json import charset_of
 from ._soapenv import SOAP11
 from ._soapenv import UNDERSTOOD_HEADERS
 from ._soapenv import ActionNotSupported
@@ -138,7 +140,7 @@ class SOAPBase(Interface):
 
     def decode_call(self, request: WireRequest) -> Call:
         version = self.version
-        root = parse_xml(request.body)
+        root = parse_xml(request.body, charset_of(request.content_type))
         if root.tag != version.envelope_tag:
             if local(root.tag) != "Envelope":
                 raise MalformedRequest("The request is not a SOAP envelope")
@@ -264,6 +266,8 @@ class SOAPBase(Interface):
         out = [version.envelope_open(header) if header else version.opening, open_tag]
         try:
             write_result(out)
+        except ResultError as exc:  # its path is the result's own: "[2].x"
+            raise exc.within("result") from None
         except ValueError as exc:
             raise ServerFault(f"The result cannot be written as XML: {exc}") from None
         out.append(close_tag)

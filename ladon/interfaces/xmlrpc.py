@@ -130,6 +130,7 @@ from ..types.spec import TypeSpec
 from ..types.spec import type_name
 from ..wire.xml import escape
 from ..wire.xml import xml_safe
+from ._json import charset_of
 from ._rpc import INTERNAL_ERROR as INTERNAL_ERROR
 from ._rpc import INVALID_PARAMS as INVALID_PARAMS
 from ._rpc import INVALID_REQUEST as INVALID_REQUEST
@@ -271,7 +272,7 @@ class XMLRPCInterface(Interface):
     # -- calls ---------------------------------------------------------------------
 
     def decode_call(self, request: WireRequest) -> Call | Batch:
-        name, values = request_parts(parse_request(request.body))
+        name, values = request_parts(parse_request(request.body, charset_of(request.content_type)))
         system = self._system(name)
         if system is None:
             m = self.method(name)

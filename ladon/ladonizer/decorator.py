@@ -23,10 +23,13 @@ from ..exceptions.ladonizer import ReturnTypeUndefined
 from ..types.spec import NO_DEFAULT
 from ..types.spec import TypeSpec
 from ..types.spec import base_of
+from ..types.spec import check_default_rules
 from ..types.spec import matches
 from ..types.spec import normalize
 from ..types.spec import split_optional
-from ..types.tasktype import check_max_runtime
+from ..types.tasktype import DEFAULT_TASK_OPTIONS
+from ..types.tasktype import TaskOptions
+from ..types.tasktype import task_options
 from .access import Access
 from .access import access_rule
 from .model import ParamInfo
@@ -56,7 +59,7 @@ class MethodSpec:
         "options",
         "has_self",
         "label",
-        "max_runtime",
+        "task_options",
         "access",
         "_resolved",
     )
@@ -72,14 +75,14 @@ class MethodSpec:
         options: dict[str, Any],
         has_self: bool = True,
         label: str | None = None,
-        max_runtime: float | None = None,
+        task_options: TaskOptions = DEFAULT_TASK_OPTIONS,
         access: Access | None = None,
     ) -> None:
         self.func = func
         self.access = access
         self.has_self = has_self
         self.label = label
-        self.max_runtime = max_runtime
+        self.task_options = task_options
         self.argtypes = argtypes
         self.rtype = rtype
         self.encoding = encoding
@@ -159,6 +162,7 @@ def _param(spec: MethodSpec, p: inspect.Parameter, declared: object, hint: objec
     if default is None:
         nullable = True
     elif default is not NO_DEFAULT and not matches(ptype, default):
+        check_default_rules(ptype, default, where)
         raise DefaultArgTypeMismatch(
             f"{where}: default {default!r} does not have the parameter's type"
         )
@@ -241,8 +245,12 @@ def ladonize(
     :param encoding: codec between wire text and ``bytes`` values.
     :param allow_unsafe_conversion: coerce wrongly typed result fields.
     :param tasktype: run the method in the background (see the task calls);
-        a dict also takes the task's options: ``{"max_runtime": 30}`` (seconds)
-        replaces the task backend's ``max_runtime`` for this method.
+        a dict also takes the task's options (:class:`~ladon.types.tasktype.TaskOptions`):
+        ``"retries"`` (re-runs after a lost worker or a raised
+        :class:`ladon.tasks.Retry`, default 0), ``"retry_delay"`` (seconds
+        before the first re-run, doubled at each one, default 1) and
+        ``"max_runtime"`` (seconds an attempt may run, replacing the task
+        backend's), e.g. ``tasktype={"retries": 3, "retry_delay": 2}``.
     :param access: who may call the method: ``"anonymous"``,
         ``"authenticated"`` or a tuple of roles (any one of them lets a
         caller in); default: the class's ``ladon_access``, else the
@@ -261,7 +269,6 @@ def ladonize(
             "it takes rtype, encoding, allow_unsafe_conversion, tasktype and access"
         )
     is_task = _is_task(tasktype, options)
-    max_runtime = _max_runtime(tasktype)
     rule = None if access is None else access_rule(access, "@ladonize(access=...)")
 
     def decorator(func: F) -> F:
@@ -274,7 +281,7 @@ def ladonize(
             allow_unsafe_conversion,
             is_task,
             dict(options),
-            max_runtime=max_runtime,
+            task_options=_task_options(tasktype, func),
             access=rule,
         )
         try:
@@ -298,17 +305,16 @@ def _is_task(tasktype: bool | dict[str, Any], options: dict[str, Any]) -> bool:
     return is_task or bool(options.get("redis_server") or options.get("memcache_server"))
 
 
-def _max_runtime(tasktype: bool | dict[str, Any]) -> float | None:
-    """The ``max_runtime`` a ``tasktype`` dict gives, else ``None``.
+def _task_options(tasktype: bool | dict[str, Any], func: Callable[..., Any]) -> TaskOptions:
+    """The options a ``tasktype`` argument declares for ``func``.
 
-    :raises DefinitionError: it is not a number of seconds > 0.
+    :raises DefinitionError: an unknown key or a bad value; the message
+        names the method (``module.Class.method``) and the key.
     """
-    if not isinstance(tasktype, dict):
-        return None
     try:
-        return check_max_runtime(tasktype.get("max_runtime"), 'tasktype["max_runtime"]')
+        return task_options(tasktype)
     except ValueError as exc:
-        raise DefinitionError(f"@ladonize: {exc}") from None
+        raise DefinitionError(f"{func.__module__}.{func.__qualname__}: {exc}") from None
 
 
 def _check_decorated(func: object, decorator: str) -> None:
@@ -347,7 +353,7 @@ class CallbackSpec:
         "allow_unsafe_conversion",
         "tasktype",
         "options",
-        "max_runtime",
+        "task_options",
         "access",
     )
 
@@ -361,7 +367,7 @@ class CallbackSpec:
         allow_unsafe_conversion: bool,
         tasktype: bool,
         options: dict[str, Any],
-        max_runtime: float | None = None,
+        task_options: TaskOptions = DEFAULT_TASK_OPTIONS,
         access: Access | None = None,
     ) -> None:
         self.func = func
@@ -373,7 +379,7 @@ class CallbackSpec:
         self.allow_unsafe_conversion = allow_unsafe_conversion
         self.tasktype = tasktype
         self.options = options
-        self.max_runtime = max_runtime
+        self.task_options = task_options
 
     def bind(self, owner: object, service: str, method: str) -> MethodSpec:
         """The :class:`MethodSpec` of the callable that ``owner`` (a served
@@ -410,7 +416,7 @@ class CallbackSpec:
             dict(self.options),
             has_self=False,
             label=f"{where} (callback {name} in {self.attr!r})",
-            max_runtime=self.max_runtime,
+            task_options=self.task_options,
             access=self.access,
         )
         spec.resolve()
@@ -455,7 +461,6 @@ def callback_method(
             "@callback_method needs the name of the attribute holding the callable"
         )
     is_task = _is_task(tasktype, {})
-    max_runtime = _max_runtime(tasktype)
     rule = None if access is None else access_rule(access, "@callback_method(access=...)")
 
     def decorator(func: F) -> F:
@@ -469,7 +474,7 @@ def callback_method(
             allow_unsafe_conversion,
             is_task,
             {},
-            max_runtime=max_runtime,
+            task_options=_task_options(tasktype, func),
             access=rule,
         )
         return func

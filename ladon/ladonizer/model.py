@@ -23,6 +23,7 @@ from ..types.spec import NO_DEFAULT as NO_DEFAULT
 from ..types.spec import Slot
 from ..types.spec import TypeSpec
 from ..types.spec import contains_attachment
+from ..types.tasktype import TaskOptions
 from .access import ANONYMOUS
 from .access import Access
 
@@ -57,8 +58,10 @@ class MethodInfo:
 
     ``attr`` is the Python attribute called on the service object (for the
     generated task methods, the attribute of the task method itself).
-    ``max_runtime`` is the task's own limit in seconds
-    (``tasktype={"max_runtime": 30}``), ``None`` for the backend's.
+    ``task_options`` are what a task method declared (``tasktype=True``:
+    the defaults; ``tasktype={"retries": 3, "retry_delay": 2,
+    "max_runtime": 600}``), ``None`` for a method that is not a task;
+    :attr:`max_runtime` reads its limit.
     ``task_rtype`` is, on a task's start method (whose ``rtype`` is
     :class:`~ladon.types.tasktype.TaskInfoResponse`), the type the task
     method declared for its result. ``access`` says who may call it (see
@@ -84,7 +87,7 @@ class MethodInfo:
     accepts_kw: bool = False
     kind: MethodKind = MethodKind.PLAIN
     task_of: str | None = None
-    max_runtime: float | None = None
+    task_options: TaskOptions | None = None
     task_rtype: TypeSpec | None = None
     task_rtype_nullable: bool = False
     access: Access = ANONYMOUS
@@ -99,6 +102,12 @@ class MethodInfo:
         setattr_(self, "options", Options(self.encoding, self.allow_unsafe_conversion))
         setattr_(self, "takes_attachments", any(contains_attachment(p.type) for p in self.params))
         setattr_(self, "returns_attachments", contains_attachment(self.rtype))
+
+    @property
+    def max_runtime(self) -> float | None:
+        """The task's own limit in seconds (``tasktype={"max_runtime": 30}``),
+        ``None`` for the backend's."""
+        return None if self.task_options is None else self.task_options.max_runtime
 
     @property
     def is_task(self) -> bool:

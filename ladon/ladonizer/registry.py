@@ -285,7 +285,7 @@ def method_info(
         allow_unsafe_conversion=spec.allow_unsafe_conversion,
         # a callback method gets its arguments only, never the request extras
         accepts_kw=accepts_kw and spec.has_self,
-        max_runtime=spec.max_runtime if spec.tasktype else None,
+        task_options=spec.task_options if spec.tasktype else None,
         access=spec.access if spec.access is not None else access,
     )
 

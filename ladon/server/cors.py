@@ -93,19 +93,21 @@ class CORS:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         origin = environ.get("HTTP_ORIGIN")
-        if not isinstance(origin, str) or not origin:
-            return self.app(environ, start_response)
-        allowed = self.allowed(origin)
-        method = environ.get("REQUEST_METHOD")
-        if method == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
-            return self._preflight(origin, allowed, start_response)
-        if not allowed:
-            return self.app(environ, start_response)
-        extra = [
-            ("Access-Control-Allow-Origin", "*" if self.any else origin),
-            ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
-            ("Vary", "Origin"),
-        ]
+        if isinstance(origin, str) and origin:
+            allowed = self.allowed(origin)
+            method = environ.get("REQUEST_METHOD")
+            if method == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
+                return self._preflight(origin, allowed, start_response)
+        else:
+            allowed = False
+        # Every answer varies with the Origin (with it, without it, another
+        # one): a shared cache must not give one origin's answer to another.
+        extra = [("Vary", "Origin")]
+        if allowed:
+            extra[:0] = [
+                ("Access-Control-Allow-Origin", "*" if self.any else str(origin)),
+                ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+            ]
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             return start_response(status, [*headers, *extra], exc_info)

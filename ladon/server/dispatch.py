@@ -38,7 +38,9 @@ from ..ladonizer.calls import call_method
 from ..ladonizer.calls import extras
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
+from ..observe.context import current_request_id
 from ..tasks.calls import TaskCalls
+from ..tasks.execution import SECRET_ENVIRON_KEYS
 from . import LOG_EXECUTION_TIME
 from . import LOG_JSON_FORMAT
 from . import LOG_REQUEST_DICT
@@ -49,18 +51,34 @@ logger = logging.getLogger("ladon")
 call_logger = logging.getLogger("ladon.calls")
 
 _PLAIN = MethodKind.PLAIN
-#: Faults the encoders themselves could not write: plain text, HTTP 500.
-_BROKEN = Payload(b"Internal server error", "text/plain; charset=utf-8", 500)
+
+
+def _broken() -> Payload:
+    """What is sent for a fault the encoders themselves could not write:
+    plain text, HTTP 500 (with the request id)."""
+    return Payload(
+        f"Internal server error{_request_id_note()}".encode(), "text/plain; charset=utf-8", 500
+    )
+
+
+def _request_id_note() -> str:
+    request_id = current_request_id()
+    return f" (request id {request_id})" if request_id else ""
 
 
 def internal_error(exc: BaseException, debug: bool) -> UnexpectedError:
-    """The fault sent for an unexpected exception (logged here).
+    """The fault sent for an unexpected exception (logged here): "Internal
+    server error", whose detail names the request id (which is on the
+    log line), and holds the traceback in debug mode.
 
     .. versionadded:: 2.0
     """
     logger.error("Unexpected error in a service call", exc_info=exc)
-    detail = "".join(traceback.format_exception(exc)) if debug else None
-    return UnexpectedError(detail)
+    request_id = current_request_id()
+    lines = ["".join(traceback.format_exception(exc)).rstrip("\n")] if debug else []
+    if request_id:
+        lines.append(f"request id: {request_id}")
+    return UnexpectedError("\n".join(lines) or None)
 
 
 @dataclass(slots=True)
@@ -82,6 +100,10 @@ class Exchange:
         step that reads it found one.
     :param callback_url: the task start's ``Ladon-Callback-URL``, once the
         step that reads it checked it.
+    :param decode_fault: the fault answering a request that could not be
+        decoded into calls (its steps never ran).
+    :param calls: how many calls of the request the observing steps saw.
+    :param span: the tracing step's span of the call being run.
 
     .. versionadded:: 2.0
     """
@@ -94,6 +116,9 @@ class Exchange:
     identified: bool = False
     idempotency_key: str | None = None
     callback_url: str | None = None
+    decode_fault: ServiceFault | None = None
+    calls: int = 0
+    span: Any = None
 
 
 class Step(Protocol):
@@ -105,6 +130,11 @@ class Step(Protocol):
     methods only (e.g. task starts) may have a class attribute ``kinds``, a
     set of :class:`~ladon.ladonizer.model.MethodKind`: other calls skip it
     (and calls no step concerns take the plain path).
+
+    A step may also have a method ``after_answer(exchange, payload)``,
+    called once per request with the answer about to be sent (also for a
+    request that could not be decoded: ``exchange.decode_fault``); it must
+    not raise. Metrics read sizes there.
 
     .. versionadded:: 2.0
     """
@@ -192,6 +222,22 @@ class Dispatcher:
         # PERF: a plain call finds its plan without hashing the enum
         self._plain_plan = self._plan[MethodKind.PLAIN]
         self._plain_stepped = self._stepped[MethodKind.PLAIN]
+        self._answered: tuple[Callable[[Exchange, Payload], None], ...] = tuple(
+            hook
+            for hook in (getattr(s, "after_answer", None) for s in self.steps)
+            if callable(hook)
+        )
+        if self._answered:
+            self.answer = self._answer_observed  # type: ignore[method-assign]
+
+    def _answer_observed(self, exchange: Exchange, request: WireRequest) -> Payload:
+        payload = Dispatcher.answer(self, exchange, request)
+        for hook in self._answered:
+            try:
+                hook(exchange, payload)
+            except Exception as exc:
+                logger.error("Step %r failed after an answer", hook, exc_info=exc)
+        return payload
 
     def answer(self, exchange: Exchange, request: WireRequest) -> Payload:
         """Decode, run and encode: the whole route of a call."""
@@ -200,9 +246,11 @@ class Dispatcher:
         try:
             decoded = iface.decode_call(request)
         except ServiceFault as fault:
+            exchange.decode_fault = fault
             return self.fault(iface, fault, None)
         except Exception as exc:
-            return self.fault(iface, internal_error(exc, self.debug), None)
+            unexpected = exchange.decode_fault = internal_error(exc, self.debug)
+            return self.fault(iface, unexpected, None)
         if isinstance(decoded, Call):
             kind = decoded.method.kind
             if self._plain_stepped if kind is _PLAIN else self._stepped[kind]:
@@ -270,6 +318,8 @@ class Dispatcher:
             kw = self._kw(exchange, call)
             if kw is not None:
                 kw.pop("wsgi.input", None)  # the request is over when the task runs
+                for secret in SECRET_ENVIRON_KEYS:  # its caller is kw["principal"]
+                    kw.pop(secret, None)
             return self.tasks.start(
                 exchange.service,
                 m,
@@ -323,7 +373,7 @@ class Dispatcher:
             payload = iface.encode_fault(fault, call)
         except Exception as exc:
             logger.error("Interface %s failed to encode a fault", iface.name, exc_info=exc)
-            return _BROKEN
+            return _broken()
         status = fault.http_status
         extra = fault.http_headers
         if status is None or not (payload.status == 200 or fault.http_level):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import enum
 import json
 import threading
 from collections.abc import Mapping
@@ -138,6 +139,8 @@ def _rules_entry(spec: TypeSpec) -> dict[str, Any]:
 
 def wire_value(value: object) -> object:
     """A default value as JSON-WSP sends it (for the console and the page)."""
+    if isinstance(value, enum.Enum):
+        value = value.value  # what the client sends
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (datetime.date, datetime.datetime)):
@@ -537,6 +540,7 @@ class Pages:
         script_name: str,
         skin: str | None = None,
         openapi: bool = False,
+        operator: bool = False,
     ) -> str:
         """The catalog page.
 
@@ -544,6 +548,7 @@ class Pages:
         :param skin: the ``?skin=`` asked for (ignored when no such skin).
         :param openapi: link the catalog's OpenAPI document
             (``/_ladon/openapi.json``).
+        :param operator: link the operator page of tasks (``/_ladon/tasks``).
         """
         template, skin = self._template("catalog", skin)
         return template.render(
@@ -552,6 +557,7 @@ class Pages:
             services=services,
             views=[self.view(s) for s in services],
             openapi=openapi,
+            operator=operator,
             **self._common(script_name, skin),
         )
 

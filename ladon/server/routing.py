@@ -9,6 +9,10 @@ owned by each application.
 ``/skins/<path>``                  skin files (``path_list`` dirs' ``skins/``)
 ``/_ladon/static/<name>``          the docs pages' own css and js
 ``/_ladon/openapi.json``           OpenAPI 3.1 of every service (``http``)
+``/_ladon/health[/ready]``         health checks (:mod:`.admin`)
+``/_ladon/metrics``                Prometheus metrics
+``/_ladon/tasks``                  the operator page
+``/_ladon/api/tasks[/...]``        the operator's task API
 =================================  ============================================
 
 Empty path segments are ignored, as in Ladon 1.0 (``//Calc//jsonwsp/`` is
@@ -39,6 +43,16 @@ class RouteKind(enum.Enum):
     OPENAPI = "openapi"
     #: ``/<Service>/<segment>...`` where the segment is no interface's name.
     NO_INTERFACE = "no_interface"
+    #: ``/_ladon/health``: the process answers.
+    HEALTH = "health"
+    #: ``/_ladon/health/ready``: the task store answers.
+    READY = "ready"
+    #: ``/_ladon/metrics``: Prometheus text.
+    METRICS = "metrics"
+    #: ``/_ladon/tasks``: the operator page.
+    OPERATOR = "operator"
+    #: ``/_ladon/api/tasks[/<id>[/cancel]]``: the operator's task API.
+    TASKS_API = "tasks_api"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,12 @@ def _rules(interfaces: Iterable[str]) -> list[Rule]:
         Rule("/skins/<path:path>", endpoint=kinds.STATIC),
         Rule("/_ladon/static/<path>", endpoint=kinds.ASSET),
         Rule("/_ladon/openapi.json", endpoint=kinds.OPENAPI),
+        Rule("/_ladon/health", endpoint=kinds.HEALTH),
+        Rule("/_ladon/health/ready", endpoint=kinds.READY),
+        Rule("/_ladon/metrics", endpoint=kinds.METRICS),
+        Rule("/_ladon/tasks", endpoint=kinds.OPERATOR),
+        Rule("/_ladon/api/tasks", endpoint=kinds.TASKS_API),
+        Rule("/_ladon/api/tasks/<path:path>", endpoint=kinds.TASKS_API),
         Rule("/<service>", endpoint=kinds.SERVICE),
         Rule(f"/<service>/<{iface}>/description", endpoint=kinds.DESCRIPTION),
         Rule(f"/<service>/<{iface}>", endpoint=kinds.CALL),
@@ -85,7 +105,8 @@ class Router:
     max_cached = 1024
 
     def __init__(self, interfaces: Iterable[str]) -> None:
-        self.map = Map(_rules(interfaces), strict_slashes=False, merge_slashes=False)
+        self.interfaces = frozenset(interfaces)
+        self.map = Map(_rules(self.interfaces), strict_slashes=False, merge_slashes=False)
         self._adapter = self.map.bind("localhost", "/")
         self._cache: dict[str, Route] = {}
 
@@ -103,8 +124,11 @@ class Router:
         path = "/" + "/".join(p for p in path_info.split("/") if p)
         try:
             endpoint, values = self._adapter.match(path, method="GET")
-        except NotFound:  # pragma: no cover - the rules match every path
-            return Route(RouteKind.NO_INTERFACE)
+        except NotFound:
+            # NOTE: werkzeug's rules do not match a segment holding a line
+            # break (``.../tasks/a%0Ab``); such a path goes where its
+            # segments say, for the interface to answer in its own way.
+            return self._split(path)
         kind: RouteKind = endpoint
         rest = str(values.get("path", ""))
         if kind is RouteKind.CALL:
@@ -115,3 +139,15 @@ class Router:
             str(values.get("interface", values.get("other", ""))),
             rest,
         )
+
+    def _split(self, path: str) -> Route:
+        """Route a path the rules do not match, by its segments."""
+        parts = path[1:].split("/")
+        if len(parts) == 1:
+            return Route(RouteKind.SERVICE, parts[0])
+        service, iface, rest = parts[0], parts[1], "/".join(parts[2:])
+        if iface not in self.interfaces:
+            return Route(RouteKind.NO_INTERFACE, service, iface, rest)
+        if rest == "description":
+            return Route(RouteKind.DESCRIPTION, service, iface)
+        return Route(RouteKind.CALL, service, iface, "/" + rest if rest else "")

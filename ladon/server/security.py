@@ -181,6 +181,11 @@ class Authentication:
         if isinstance(fault, Unauthorized):
             fault.http_headers = self.challenges
             fault.http_level = self.http_level
+            if not self.challenges:
+                # A 401 must carry a challenge (RFC 9110, 15.5.2); with no
+                # scheme to offer over HTTP (RemoteUser: the server in front
+                # challenges; UsernameToken: only in SOAP) the call is refused.
+                fault.http_status = 403
         elif isinstance(fault, Forbidden):
             fault.http_level = self.http_level
         return fault

@@ -27,6 +27,7 @@ from typing import Any
 from typing import TypeVar
 from typing import cast
 from urllib.parse import quote
+from urllib.parse import urlsplit
 
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
@@ -53,10 +54,15 @@ from ..interfaces.base import Payload
 from ..interfaces.base import WireRequest
 from ..interfaces.http import HTTPInterface
 from ..interfaces.openapi import openapi_document
+from ..ladonizer.access import ADMIN_ROLE
+from ..ladonizer.access import Access
+from ..ladonizer.access import access_rule
 from ..ladonizer.model import ServiceInfo
 from ..ladonizer.registry import DEFAULT_NAMESPACE
 from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
+from ..observe import metrics as metrics_mod
+from ..observe import tracing as tracing_mod
 from ..tasks import BACKEND_SCHEMES
 from ..tasks import DEFAULT_TASKS_ENV
 from ..tasks import BackendFactory
@@ -74,14 +80,22 @@ from . import LOG_EXECUTION_TIME
 from . import LOG_REQUEST_ACCESS
 from . import LOG_REQUEST_DICT
 from . import LOG_RESPONSE_DICT
+from .admin import OPERATION_ROUTES
+from .admin import Operations
+from .admin import render_operator_page
 from .body import content_coding
 from .body import read_body
 from .body import read_parts
-from .cors import CORS
 from .dispatch import CallLog
 from .dispatch import Dispatcher
 from .dispatch import Exchange
 from .dispatch import Step
+from .observing import MetricsStep
+from .observing import RequestFields
+from .observing import TracingStep
+from .operations import DEFAULT_MIN_SIZE
+from .operations import AccessLog as AccessLog
+from .operations import wrap_application
 from .pages import Pages
 from .routing import Route
 from .routing import RouteKind
@@ -94,7 +108,6 @@ from .taskheaders import CallbackStep
 from .taskheaders import IdempotencyStep
 
 logger = logging.getLogger("ladon")
-access_logger = logging.getLogger("ladon.access")
 
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
@@ -105,7 +118,9 @@ T = TypeVar("T")
 
 
 class EmptyRequest(MalformedRequest):
-    """A call with no body at all: HTTP 400 (on SOAP, the 500 of its faults).
+    """A call with no body at all, or one this interface cannot read (a
+    multipart request to an interface taking none): HTTP 400 (on SOAP, the
+    500 of its faults).
 
     .. versionadded:: 2.0
     """
@@ -191,6 +206,28 @@ class LadonWSGIApplication:
     :param protect_docs: the catalog, service pages and descriptions need
         an authenticated caller too (by the authenticators that read HTTP);
         default: they are public.
+    :param steps: more :class:`~ladon.server.dispatch.Step` objects every
+        call of every interface goes through, in order, after the
+        authentication (so they see the caller) and before the call log.
+    :param metrics: record Prometheus metrics of every call and task and
+        serve them at ``/_ladon/metrics``; default: when prometheus-client
+        is installed (``ladon[metrics]``).
+    :param tracing: run every call and task in an OpenTelemetry span;
+        default: when opentelemetry-api is installed (``ladon[otel]``).
+    :param request_ids: give every request an id (the client's
+        ``X-Request-ID`` when sane, else a new one), echoed in the answer,
+        on every log line of the call and in the detail of an "Internal
+        server error" fault.
+    :param log_requests: write one structured line per request on the
+        ``ladon.requests`` logger (see :mod:`ladon.server.operations`).
+    :param compress_min_size: gzip answers of at least this many bytes for
+        clients that accept it (``Accept-Encoding``); ``None``: never.
+    :param metrics_access: who may read ``/_ladon/metrics`` (an access
+        rule, as ``access=``); default: the ``admin`` role with ``auth``,
+        anyone without.
+    :param operator_access: who may use the operator page and task API
+        (``/_ladon/tasks``, ``/_ladon/api/tasks``); default: the ``admin``
+        role (without ``auth``, nobody unless ``"anonymous"`` is given).
     :param max_wait: the longest a ``<task>_wait`` call waits, in seconds
         (a longer ``timeout`` is cut to it); default 30.
     :param max_waiters: how many ``<task>_wait`` calls may wait at once in
@@ -249,6 +286,14 @@ class LadonWSGIApplication:
         access: object = None,
         cors_origins: Sequence[str] = (),
         protect_docs: bool = False,
+        steps: Sequence[Step] = (),
+        metrics: bool | None = None,
+        tracing: bool | None = None,
+        request_ids: bool = True,
+        log_requests: bool = False,
+        compress_min_size: int | None = DEFAULT_MIN_SIZE,
+        metrics_access: object = None,
+        operator_access: object = None,
         max_wait: float = 30.0,
         max_waiters: int = 64,
         callback_hosts: Sequence[str] | None = None,
@@ -301,11 +346,19 @@ class LadonWSGIApplication:
         self._tasks: TaskBackend | None = None
         self._local_nonces: LocalNonces | None = None
         self._lock = threading.Lock()
-        steps: list[Step] = []
+        chain: list[Step] = []
+        self.tracing = _optional(tracing, tracing_mod.available(), "tracing", "otel")
+        self.metrics = _optional(metrics, metrics_mod.available(), "metrics", "metrics")
+        if self.tracing:
+            chain.append(TracingStep())
+        if self.metrics:
+            chain.append(MetricsStep())
+        if log_requests:
+            chain.append(RequestFields())
         self.authentication: Authentication | None = None
         if authenticators:
             self.authentication = Authentication(authenticators, self.nonce_store, protect_docs)
-            steps.append(self.authentication)
+            chain.append(self.authentication)
         self.protect_docs = protect_docs
         # the console relies on the browser's own credentials only where they
         # are the way in (protected pages, a server in front that logs in)
@@ -331,10 +384,11 @@ class LadonWSGIApplication:
         #: (``None`` without ``callback_hosts``).
         self.callback_sender = CallbackSender(settings) if settings is not None else None
         if self._has_tasks:  # the headers of task starts
-            steps.append(IdempotencyStep())
-            steps.append(CallbackStep(settings))
+            chain.append(IdempotencyStep())
+            chain.append(CallbackStep(settings))
+        chain.extend(_checked_steps(steps))
         if logging & (LOG_REQUEST_DICT | LOG_RESPONSE_DICT | LOG_EXECUTION_TIME):
-            steps.append(CallLog(logging))
+            chain.append(CallLog(logging))
         tasks_calls = _configured(
             lambda: TaskCalls(
                 self.task_backend,
@@ -344,9 +398,9 @@ class LadonWSGIApplication:
                 max_waiters=max_waiters,
             )
         )
-        self.dispatcher = Dispatcher(tasks_calls, debug, steps)
+        self.dispatcher = Dispatcher(tasks_calls, debug, chain)
         understood = [*soap_headers]
-        for step in steps:
+        for step in chain:
             understood.extend(getattr(step, "soap_headers", ()))
         try:
             self.interfaces = configure_soap(self.interfaces, soap_naming, understood)
@@ -356,14 +410,23 @@ class LadonWSGIApplication:
             # a bad URL fails now, not on first call
             backend_from_url(self._tasks_config, task_schemes).close()
         self.router = Router(self.interfaces)
-        self._wsgi: WSGIApp = self._respond
-        if cors_origins:
-            try:
-                self._wsgi = CORS(self._wsgi, list(cors_origins))
-            except ValueError as exc:
-                raise DefinitionError(str(exc)) from None
-        if logging & LOG_REQUEST_ACCESS:
-            self._wsgi = AccessLog(self._wsgi)
+        self.operations = Operations(
+            self.task_backend,
+            self._has_tasks,
+            self.authentication,
+            self.metrics,
+            _rule(metrics_access, ("admin",) if authenticators else "anonymous", "metrics_access"),
+            _rule(operator_access, (ADMIN_ROLE,), "operator_access"),
+            lambda script: render_operator_page(self.pages, script),
+        )
+        self._wsgi: WSGIApp = wrap_application(
+            self._respond,
+            compress_min_size,
+            cors_origins,
+            bool(logging & LOG_REQUEST_ACCESS),
+            request_ids or log_requests,
+            log_requests,
+        )
 
     # -- pieces ---------------------------------------------------------------
 
@@ -380,6 +443,11 @@ class LadonWSGIApplication:
                     else:
                         backend = cfg
                     attach_sender(backend, self.callback_sender)
+                    # a backend that may run tasks again in any process finds
+                    # their services here (SQLite: tasks of a lost process)
+                    bind = getattr(backend, "bind_services", None)
+                    if callable(bind):
+                        bind(self.service)
                     self._tasks = backend
         return self._tasks
 
@@ -474,6 +542,17 @@ class LadonWSGIApplication:
             self._urls[key] = url
         return url
 
+    def page_root(self, environ: Mapping[str, Any]) -> str:
+        """The path the pages' links start with: ``SCRIPT_NAME``, or the
+        path of the public URL when ``base_url`` or a trusted proxy's
+        ``X-Forwarded-Prefix`` says where the application is seen.
+
+        .. versionadded:: 2.0
+        """
+        if not (self.base_url or self.trust_proxy):
+            return _script(environ)
+        return urlsplit(self.public_url(environ)).path.rstrip("/")
+
     def _public_url(self, environ: Mapping[str, Any]) -> str:
         scheme = str(environ.get("wsgi.url_scheme", "http"))
         host = _host_header(environ.get("HTTP_HOST"))
@@ -532,7 +611,11 @@ class LadonWSGIApplication:
                 return refused
         if kind is RouteKind.CATALOG:
             html = self.pages.catalog(
-                self.services, _script(environ), _skin(environ), openapi=self._serves_http()
+                self.services,
+                self.page_root(environ),
+                _skin(environ),
+                openapi=self._serves_http(),
+                operator=self._has_tasks,
             )
             return Response(html, content_type="text/html; charset=utf-8")
         if kind is RouteKind.STATIC:
@@ -541,6 +624,8 @@ class LadonWSGIApplication:
             return self.pages.asset(route.path, environ)
         if kind is RouteKind.OPENAPI:
             return self.catalog_openapi(environ)
+        if kind in OPERATION_ROUTES:
+            return self.operations.respond(kind, route.path, environ)
         service = self.service(route.service)
         if service is None:
             raise NotFound(f"No service named {route.service[:100]!r}")
@@ -548,7 +633,7 @@ class LadonWSGIApplication:
             html = self.pages.service(
                 service,
                 self.interfaces,
-                _script(environ),
+                self.page_root(environ),
                 _skin(environ),
                 browser_credentials=self._browser_credentials,
             )
@@ -634,7 +719,14 @@ class LadonWSGIApplication:
         if iface.wants_base_url:
             base_url = self.public_url(environ)
             query = str(environ.get("QUERY_STRING", ""))
-        if not (iface.accepts_attachments and ctype[:10].lower() == "multipart/"):
+        multipart = ctype[:10].lower() == "multipart/"
+        if not (multipart and iface.accepts_attachments):
+            if multipart:
+                refused = EmptyRequest(
+                    f"The {iface.name} interface takes no multipart requests: "
+                    "send the request itself as the body"
+                )
+                return self.dispatcher.fault(iface, refused, None)
             body = read_body(environ, self.max_content_length)
             if not body and not iface.empty_body_ok:
                 return self.dispatcher.fault(iface, _empty(iface), None)
@@ -670,6 +762,16 @@ class LadonWSGIApplication:
         return _release_after(payload, attachments)
 
 
+def _checked_steps(steps: Sequence[Step]) -> list[Step]:
+    """The application's own ``steps=``, each checked to be a step."""
+    for step in steps:
+        if not callable(getattr(step, "before_call", None)) or not callable(
+            getattr(step, "after_call", None)
+        ):
+            raise DefinitionError(f"step {step!r}: expected before_call and after_call methods")
+    return list(steps)
+
+
 def _configured(build: Callable[[], T]) -> T:
     """``build()``; a ValueError (a wrong setting) is a DefinitionError."""
     try:
@@ -678,8 +780,21 @@ def _configured(build: Callable[[], T]) -> T:
         raise DefinitionError(str(exc)) from None
 
 
+def _optional(asked: bool | None, installed: bool, name: str, extra: str) -> bool:
+    """Whether an optional feature is on: as asked, else when installed."""
+    if asked is None:
+        return installed
+    if asked and not installed:
+        raise DefinitionError(f"{name}=True needs its package: pip install 'ladon[{extra}]'")
+    return bool(asked)
+
+
+def _rule(value: object, default: object, name: str) -> Access:
+    return access_rule(default if value is None else value, f"LadonWSGIApplication({name}=...)")
+
+
 #: The routes ``protect_docs`` guards (static assets stay public).
-_DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION})
+_DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION, RouteKind.OPENAPI})
 
 
 def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
@@ -687,37 +802,6 @@ def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
     for name, value in challenges:
         response.headers.add(name, value)
     return response
-
-
-class AccessLog:
-    """Logs one line per request on ``ladon.access`` (Ladon 1.0's
-    ``LOG_REQUEST_ACCESS``): client address, method, path, status.
-
-    :param app: the WSGI application wrapped.
-
-    .. versionadded:: 2.0
-    """
-
-    def __init__(self, app: WSGIApp) -> None:
-        self.app = app
-
-    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        statuses: list[str] = []
-
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            statuses.append(status)
-            return start_response(status, headers, exc_info)
-
-        body = self.app(environ, start)
-        status = statuses[-1].split(" ", 1)[0] if statuses else "-"
-        access_logger.info(
-            "%s %s %s %s",
-            environ.get("REMOTE_ADDR", "-"),
-            environ.get("REQUEST_METHOD", "-"),
-            quote(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))),
-            status,
-        )
-        return body
 
 
 def _empty(iface: Interface, what: str = "body") -> EmptyRequest:

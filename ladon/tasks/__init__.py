@@ -49,6 +49,7 @@ from .base import TaskStatus as TaskStatus
 from .base import UnknownTask as UnknownTask
 from .base import clamp_progress as clamp_progress
 from .base import new_task_id as new_task_id
+from .retries import Retry as Retry
 from .sqlite import SQLiteTaskBackend as SQLiteTaskBackend
 from .threads import ThreadTaskBackend as ThreadTaskBackend
 

@@ -12,8 +12,17 @@ unfinished record lives without news), ``grace`` (seconds a running task
 has to honour a cancel), ``cancel`` (when a cancel was requested), ``stop``
 (a hard stop was sent), ``maxrt`` (the task's max_runtime in seconds, empty
 for none), ``worker``, ``principal`` (the caller that started the task, as
-JSON, empty for an anonymous one), and while unfinished ``args`` and
+JSON, empty for an anonymous one), ``tp`` (the start call's W3C
+``traceparent``, empty without one), and while unfinished ``args`` and
 ``env`` (the call, see :class:`~ladon.tasks.jobs.JobSpec`).
+
+Retries (issue 14): ``attempt`` (which attempt runs, or comes next while
+the task waits to run again; absent = 1), ``attempts`` (the most),
+``rdelay`` (the method's ``retry_delay``), ``queued`` (when the task last
+became pending) and ``nwt`` (seconds a pending task may wait while no
+worker is alive on its queue, empty for no bound). Workers beat in a
+sorted set ``<prefix>workers:<queue>`` (member: the worker's name, score:
+its last beat), read by :data:`STATUS` for that bound.
 
 Issue 14 adds ``idem`` (the key ``<prefix>idem:<scoped key>`` of the task's
 Idempotency-Key, which holds ``<task id>|<fingerprint>`` and expires with
@@ -38,6 +47,7 @@ local function now()
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 local function fmt(x) return string.format('%.6f', x) end
+local MAX_RETRY_DELAY = 86400
 -- the record expires in ms milliseconds, and its Idempotency-Key with it
 local function expire(key, ms)
   redis.call('PEXPIRE', key, ms)
@@ -45,11 +55,14 @@ local function expire(key, ms)
   if idem then redis.call('PEXPIRE', idem, ms) end
 end
 -- a new pending record (the arguments of CREATE)
-local function create(key, method, ttl, lease, grace, keep, args, env, maxrt, principal, callback)
+local function create(key, method, ttl, lease, grace, keep, args, env, maxrt, principal,
+    attempts, rdelay, nwt, tp, callback)
   local t = fmt(now())
   redis.call('HSET', key, 'method', method, 'state', 'pending', 'progress', '0',
     'created', t, 'hb', t, 'ttl', ttl, 'lease', lease, 'grace', grace,
-    'keep', keep, 'args', args, 'env', env, 'maxrt', maxrt, 'principal', principal)
+    'keep', keep, 'args', args, 'env', env, 'maxrt', maxrt, 'principal', principal,
+    'attempt', '1', 'attempts', attempts, 'rdelay', rdelay, 'nwt', nwt, 'queued', t,
+    'tp', tp or '')
   if callback and callback ~= '' then
     redis.call('HSET', key, 'callback', callback, 'cbstate', 'pending')
   end
@@ -71,6 +84,40 @@ local function finish(key, required, state, result, err, detail)
   -- waiting calls listen on <prefix>ended (the key is <prefix>task:<40-digit id>)
   redis.call('PUBLISH', string.sub(key, 1, -46) .. 'ended', string.sub(key, -40))
   return 1
+end
+local function gave_up(reason, attempt, attempts)
+  if attempts <= 1 then return reason end
+  return string.format('%s (attempt %d of %d; no retries left)', reason, attempt, attempts)
+end
+local function waiting(attempt, attempts, delay, reason)
+  local when = 'now'
+  if delay > 0 then when = string.format('in %d s', delay) end
+  return string.format('attempt %d of %d starts %s; attempt %d: %s',
+    attempt, attempts, when, attempt - 1, reason)
+end
+-- A running task whose worker is gone (or stopped): pending again as its
+-- next attempt when it may run again (2: RQ runs its job again, after the
+-- delay RQ's retry waits), else failed (1; cancelled if a cancel came).
+local function lose(key, reason, detail)
+  local f = redis.call('HMGET', key, 'attempt', 'attempts', 'rdelay', 'cancel', 'args')
+  local attempt = tonumber(f[1] or '1') or 1
+  local attempts = tonumber(f[2] or '1') or 1
+  if (not f[4]) and f[5] and attempt < attempts then
+    local delay = math.min(math.ceil((tonumber(f[3] or '0') or 0) * 2 ^ (attempt - 1)),
+      MAX_RETRY_DELAY)
+    local t = fmt(now())
+    redis.call('HSET', key, 'state', 'pending', 'attempt', tostring(attempt + 1), 'started', '',
+      'hb', t, 'queued', t, 'message', waiting(attempt + 1, attempts, delay, reason))
+    redis.call('HDEL', key, 'worker')
+    expire(key, redis.call('HGET', key, 'keep'))
+    return 2
+  end
+  finish(key, 'running', 'failed', '', gave_up(reason, attempt, attempts), detail)
+  return 1
+end
+local function uptime()
+  local info = redis.call('INFO', 'server')
+  return tonumber(string.match(info, 'uptime_in_seconds:(%d+)')) or 0
 end
 """
 
@@ -95,6 +142,10 @@ STATUS_FIELDS = (
     "principal",
     "callback",
     "cbstate",
+    "attempt",
+    "attempts",
+    "queued",
+    "nwt",
 )
 _FIELDS = ", ".join(f"'{name}'" for name in STATUS_FIELDS)
 #: Lua index of each field in the reply of ``HMGET`` :data:`STATUS_FIELDS`.
@@ -104,12 +155,19 @@ LOST_DETAIL = (
     "The worker running the task stopped sending heartbeats "
     "(it was killed, crashed or lost its connection to Redis)."
 )
+#: The detail of a pending task failed for want of a live worker.
+NO_WORKER_DETAIL = (
+    "No ladon worker was alive on the task's queue for longer than the backend's "
+    "no_worker_timeout: start workers (ladon worker APP) for this queue."
+)
 
 #: KEYS: record. ARGV: method, ttl, lease, grace, keep (ms), args, env,
-#: max_runtime ('' for none), principal ('' for none), callback ('' for none).
+#: max_runtime ('' for none), principal ('' for none), attempts,
+#: retry_delay, no-worker bound ('' for none), traceparent ('' for none),
+#: callback ('' for none).
 CREATE = """
 create(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8],
-  ARGV[9], ARGV[10])
+  ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14])
 return 1
 """
 
@@ -123,7 +181,7 @@ if held then
   if redis.call('EXISTS', other) == 1 then return held end
 end
 create(KEYS[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10],
-  ARGV[11], ARGV[12])
+  ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16])
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[7])
 redis.call('HSET', KEYS[2], 'idem', KEYS[1])
 return false
@@ -148,22 +206,40 @@ redis.call('HSET', KEYS[1], 'cbstate', ARGV[1])
 return 1
 """
 
-#: KEYS: record. ARGV: worker label. Returns [args, env, grace, maxrt,
-#: principal] or nil.
+#: KEYS: record, the workers' set. ARGV: worker label, lost detail.
+#: Returns [args, env, grace, maxrt, principal, attempt, attempts,
+#: retry_delay, traceparent] or nil. RQ may run a job again while its
+#: record still says running (its abandoned-job clean-up after a worker
+#: vanished): a live attempt is not run twice; a lost one ends, or goes on
+#: as the next attempt.
 BEGIN = """
-if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return false end
-local t = fmt(now())
-redis.call('HSET', KEYS[1], 'state', 'running', 'started', t, 'hb', t, 'progress', '0',
-  'worker', ARGV[1])
+local f = redis.call('HMGET', KEYS[1], 'state', 'hb', 'lease')
+local t = now()
+if f[1] == 'running' then
+  if tonumber(f[2]) + tonumber(f[3]) >= t then return false end
+  if lose(KEYS[1], 'worker lost', ARGV[2]) ~= 2 then return false end
+elseif f[1] ~= 'pending' then return false end
+local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempt') or '1') or 1
+redis.call('HSET', KEYS[1], 'state', 'running', 'started', fmt(t), 'hb', fmt(t), 'worker', ARGV[1])
+if attempt == 1 then
+  redis.call('HSET', KEYS[1], 'progress', '0')
+else
+  redis.call('HDEL', KEYS[1], 'message')
+end
 expire(KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
-return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace', 'maxrt', 'principal')
+redis.call('ZADD', KEYS[2], t, ARGV[1])
+return redis.call('HMGET', KEYS[1], 'args', 'env', 'grace', 'maxrt', 'principal', 'attempt',
+  'attempts', 'rdelay', 'tp')
 """
 
-#: KEYS: record. ARGV: progress or '', '1' when a message follows, message.
-#: Returns 0 (go on), 1 (cancel requested: the report is dropped, the
-#: heartbeat renewed) or 2 (no longer running).
+#: KEYS: record, the workers' set. ARGV: progress or '', '1' when a message
+#: follows, message, attempt, worker label. Returns 0 (go on), 1 (cancel
+#: requested: the report is dropped, the heartbeat renewed) or 2 (no longer
+#: running, or running as another attempt).
 SYNC = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 2 end
+if (redis.call('HGET', KEYS[1], 'attempt') or '1') ~= ARGV[4] then return 2 end
+redis.call('ZADD', KEYS[2], now(), ARGV[5])
 local cancel = redis.call('HEXISTS', KEYS[1], 'cancel') == 1
 if not cancel then
   if ARGV[1] ~= '' and tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'progress')) then
@@ -177,34 +253,74 @@ if cancel then return 1 end
 return 0
 """
 
-#: KEYS: record. ARGV: state, result, error, detail. Returns 1 if
-#: the task was running (and is now finished).
+#: KEYS: record. ARGV: state, result, error, detail, attempt. Returns 1 if
+#: the task was running as that attempt (and is now finished).
 FINISH = """
+if (redis.call('HGET', KEYS[1], 'attempt') or '1') ~= ARGV[5] then return 0 end
 return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
 
-#: KEYS: record, RQ job. ARGV: method, lost detail, max_runtime detail.
-#: Returns the STATUS_FIELDS then the hard-stop flag, or nil for an unknown
-#: or foreign id. Fails a task whose lease ran out ("worker lost"), and a
-#: running task past its max_runtime (then asks for a hard stop).
+#: KEYS: record. ARGV: attempt, message. The attempt raised Retry and may
+#: run again: the task is pending as the next attempt (1), or, when a
+#: cancel came first, cancelled (0); 0 when it no longer runs as that attempt.
+RETRY = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+if (redis.call('HGET', KEYS[1], 'attempt') or '1') ~= ARGV[1] then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'cancel') == 1 then
+  finish(KEYS[1], 'running', 'cancelled', '', '', '')
+  return 0
+end
+local t = fmt(now())
+redis.call('HSET', KEYS[1], 'state', 'pending', 'attempt', tostring(tonumber(ARGV[1]) + 1),
+  'started', '', 'hb', t, 'queued', t, 'message', ARGV[2])
+redis.call('HDEL', KEYS[1], 'worker')
+expire(KEYS[1], redis.call('HGET', KEYS[1], 'keep'))
+return 1
+"""
+
+#: KEYS: record, RQ job, the workers' set. ARGV: method, lost detail,
+#: max_runtime detail, no-worker detail. Returns the STATUS_FIELDS then the
+#: hard-stop flag and the run-again flag, or nil for an unknown or foreign
+#: id. A task whose lease ran out is lost (not in the first lease after
+#: Redis restarted, so that live workers beat again first): run again when
+#: it may (the caller has RQ run its job again), else failed ("worker
+#: lost"); a pending task fails when no worker was alive on its queue for
+#: ``nwt`` seconds; a running task past its max_runtime fails (then asks for
+#: a hard stop).
 STATUS = f"""
 local f = redis.call('HMGET', KEYS[1], {_FIELDS})
 if f[{_AT["method"]}] ~= ARGV[1] then return false end
 local state = f[{_AT["state"]}]
 local stop = 0
+local again = 0
 if state == 'pending' or state == 'running' then
   local t = now()
   local lost = false
   local lease = tonumber(f[{_AT["lease"]}])
   if state == 'running' then
-    lost = tonumber(f[{_AT["hb"]}]) + lease < t
+    lost = tonumber(f[{_AT["hb"]}]) + lease < t and uptime() >= lease
   elseif tonumber(f[{_AT["created"]}]) + lease < t then
     local job = redis.call('HGET', KEYS[2], 'status')
     lost = (not job) or job == 'failed' or job == 'stopped' or job == 'canceled'
   end
   local maxrt = tonumber(f[{_AT["maxrt"]}] or '')
-  if lost then
+  local nwt = tonumber(f[{_AT["nwt"]}] or '')
+  local idle = false
+  if state == 'pending' and nwt and not lost then
+    local last = tonumber(f[{_AT["queued"]}] or '') or tonumber(f[{_AT["created"]}])
+    local newest = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    if newest[2] and tonumber(newest[2]) > last then last = tonumber(newest[2]) end
+    idle = last + nwt < t
+  end
+  if lost and state == 'running' then
+    if lose(KEYS[1], 'worker lost', ARGV[2]) == 2 then again = 1 end
+    f = redis.call('HMGET', KEYS[1], {_FIELDS})
+  elseif lost then
     finish(KEYS[1], state, 'failed', '', 'worker lost', ARGV[2])
+    f = redis.call('HMGET', KEYS[1], {_FIELDS})
+  elseif idle then
+    local err = string.format('no live worker on its queue for %g s', nwt)
+    finish(KEYS[1], 'pending', 'failed', '', err, ARGV[4])
     f = redis.call('HMGET', KEYS[1], {_FIELDS})
   elseif state == 'running' and maxrt and tonumber(f[{_AT["started"]}]) + maxrt <= t then
     local err = string.format('the task ran longer than its max_runtime of %g s', maxrt)
@@ -219,6 +335,7 @@ if state == 'pending' or state == 'running' then
   end
 end
 f[{len(STATUS_FIELDS) + 1}] = stop
+f[{len(STATUS_FIELDS) + 2}] = again
 return f
 """
 
@@ -239,6 +356,7 @@ if (f[2] == 'pending' or f[2] == 'running') and redis.call('HEXISTS', KEYS[1], '
 end
 f = redis.call('HMGET', KEYS[1], {_FIELDS})
 f[{len(STATUS_FIELDS) + 1}] = 0
+f[{len(STATUS_FIELDS) + 2}] = 0
 return f
 """
 
@@ -252,9 +370,24 @@ end
 return finish(KEYS[1], 'running', 'cancelled', '', '', '')
 """
 
-#: KEYS: record. ARGV: detail. Fails a running task: its worker is gone.
+#: KEYS: record. ARGV: detail, reason ("worker lost", "worker stopped"),
+#: attempt ('' for any). A running task whose worker is gone: 2 when it is
+#: pending again as its next attempt (RQ is to run its job again), 1 when
+#: it ended (failed, or cancelled), 0 when it was not running (as that
+#: attempt).
 LOST = """
-return finish(KEYS[1], 'running', 'failed', '', 'worker lost', ARGV[1])
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+if ARGV[3] ~= '' and (redis.call('HGET', KEYS[1], 'attempt') or '1') ~= ARGV[3] then return 0 end
+return lose(KEYS[1], ARGV[2], ARGV[1])
+"""
+
+#: KEYS: the workers' set. ARGV: worker name. A worker's beat (kept a day).
+ALIVE = """
+local t = now()
+redis.call('ZADD', KEYS[1], t, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - 86400)
+redis.call('EXPIRE', KEYS[1], 86400)
+return 1
 """
 
 SCRIPTS = {
@@ -271,5 +404,7 @@ SCRIPTS = {
         ("cancel", CANCEL),
         ("stop", STOP),
         ("lost", LOST),
+        ("retry", RETRY),
+        ("alive", ALIVE),
     )
 }

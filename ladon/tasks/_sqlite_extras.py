@@ -34,9 +34,11 @@ ADDED_INDEXES = (
 #: The new task (named parameters).
 INSERT = (
     "INSERT INTO ladon_tasks (id, method, state, created, owner, heartbeat, lease, ttl,"
-    " max_runtime, principal, idem_key, idem_hash, callback, callback_state)"
+    " max_runtime, principal, attempt, attempts, retry_delay, job, idem_key, idem_hash,"
+    " callback, callback_state)"
     " VALUES (:id, :method, 'pending', :now, :owner, :now, :lease, :ttl, :max_runtime,"
-    " :principal, :idem_key, :idem_hash, :callback, :callback_state)"
+    " :principal, 1, :attempts, :retry_delay, :job, :idem_key, :idem_hash, :callback,"
+    " :callback_state)"
 )
 #: Takes an ended task's pending callback for sending (one process wins).
 CLAIM_CALLBACK = (

@@ -104,6 +104,7 @@ SQLITE_OPTIONS = (
     "busy_timeout",
     "sync_interval",
     "max_runtime",
+    "drain_timeout",
 )
 REDIS_OPTIONS = (
     "app",
@@ -117,6 +118,7 @@ REDIS_OPTIONS = (
     "max_runtime",
     "max_pending",
     "sync_interval",
+    "no_worker_timeout",
 )
 
 
@@ -155,7 +157,7 @@ def sqlite_backend(url: SplitResult) -> TaskBackend:
     max_pending = q.integer("max_pending", 0)
     if max_pending is not None:
         options["max_pending"] = max_pending
-    for key in ("result_ttl", "busy_timeout", "sync_interval"):
+    for key in ("result_ttl", "busy_timeout", "sync_interval", "drain_timeout"):
         seconds = q.seconds(key)
         if seconds is not None:
             options[key] = seconds
@@ -190,6 +192,13 @@ def redis_backend(url: SplitResult) -> TaskBackend:
         if value is not None:
             seconds[key] = value
     max_pending = q.integer("max_pending", 0)
+    options: dict[str, object] = {}
+    if (q.text("no_worker_timeout") or "").strip().lower() == "none":
+        options["no_worker_timeout"] = None
+    else:
+        bound = q.seconds("no_worker_timeout", positive=True)
+        if bound is not None:
+            options["no_worker_timeout"] = bound
     texts = {key: q.text(key) for key in ("app", "queue", "prefix")}
     rest = q.rest()
     connection_url = f"{scheme}://{url.netloc}{url.path}" + (f"?{rest}" if rest else "")
@@ -200,4 +209,5 @@ def redis_backend(url: SplitResult) -> TaskBackend:
         prefix="ladon:" if texts["prefix"] is None else texts["prefix"],
         max_pending=max_pending,
         **seconds,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
     )

@@ -100,6 +100,10 @@ class TaskStatus:
         (until the task ends and it is sent), ``sending``, ``retrying
         (...)``, ``delivered (...)`` or ``failed (...)``; ``None`` without
         a callback.
+    :param attempt: which attempt of the task runs (or ran last, or comes
+        next while it waits to run again): 1 for the first run.
+    :param attempts: the most attempts it may have (its method's
+        ``retries`` + 1).
 
     .. versionadded:: 2.0
     """
@@ -120,6 +124,8 @@ class TaskStatus:
     # Completion callbacks (issue 14): set only for tasks started with one.
     callback: str | None = None
     callback_state: str | None = None
+    attempt: int = 1
+    attempts: int = 1
 
     @property
     def starttime(self) -> float:
@@ -141,13 +147,27 @@ class TaskStatus:
 def status_message(status: TaskStatus) -> str | None:
     """The message clients see for a task: the error of a failed one (the
     exception's message, "worker lost", the ``max_runtime`` it ran past;
-    never a traceback), else its last message.
+    never a traceback), else its last message, which names the attempt on a
+    re-run (see :func:`shown_message`).
 
     .. versionadded:: 2.0
     """
     if status.state is TaskState.FAILED and status.error:
         return status.error
-    return status.message
+    return shown_message(status.state, status.message, status.attempt, status.attempts)
+
+
+def shown_message(state: TaskState, message: str | None, attempt: int, attempts: int) -> str | None:
+    """The ``_progress`` message of a task that is not failed: on a re-run
+    (attempt 2 and later) a running or succeeded task's message starts
+    with ``attempt K of N``; a pending one already says which attempt comes.
+
+    .. versionadded:: 2.0
+    """
+    if attempt <= 1 or state not in (TaskState.RUNNING, TaskState.SUCCEEDED):
+        return message
+    head = f"attempt {attempt} of {attempts}"
+    return f"{head}: {message}" if message else head
 
 
 class Clock(Protocol):
@@ -370,6 +390,8 @@ class TaskHandle:
 
     :param task_id: the task's id.
     :param reporter: the backend that stores the task.
+    :param attempt: which attempt this run is: 1 for the first, 2 for the
+        first re-run (``tasktype={"retries": N}``).
 
     A job that runs long should check :attr:`cancelled` now and then, or
     report progress: once a cancel was requested, :meth:`progress` raises
@@ -378,16 +400,26 @@ class TaskHandle:
     .. versionadded:: 2.0
     """
 
-    __slots__ = ("_id", "_reporter")
+    __slots__ = ("_attempt", "_id", "_reporter")
 
-    def __init__(self, task_id: str, reporter: TaskReporter) -> None:
+    def __init__(self, task_id: str, reporter: TaskReporter, attempt: int = 1) -> None:
         self._id = task_id
         self._reporter = reporter
+        self._attempt = attempt
 
     @property
     def id(self) -> str:
         """The task's id."""
         return self._id
+
+    @property
+    def attempt(self) -> int:
+        """Which attempt this run is: 1 for the first run, 2 for the first
+        re-run of a method with ``retries``.
+
+        .. versionadded:: 2.0
+        """
+        return self._attempt
 
     @property
     def cancelled(self) -> bool:
@@ -455,6 +487,14 @@ class TaskBackend(Protocol):
     that is true: the framework refuses to start a task of an authenticated
     caller on a backend that does not, since another caller could then
     follow it.
+
+    A job may carry ``task_options`` (its method's ``tasktype`` options:
+    retries, delays, see :mod:`ladon.tasks.retries`); a backend that runs
+    jobs again hands each run a :class:`TaskHandle` with its ``attempt`` and
+    reports it in :attr:`TaskStatus.attempt`. A backend that may run a task
+    again in another process of the application offers
+    ``bind_services(find_service)``, which the application calls with its
+    service look-up when it creates the backend.
 
     .. versionadded:: 2.0
     """

@@ -28,6 +28,8 @@ from ..ladonizer.access import Principal
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
+from ..observe import metrics
+from ..observe import tracing
 from ..types.attachment import AttachmentSet
 from ..types.convert import Converted
 from .base import BackendUnavailable
@@ -61,9 +63,10 @@ def progress_response(status: TaskStatus) -> dict[str, object]:
 
     The ``message`` of a failed task says why it failed: the exception's
     message (never its traceback), "worker lost", or the ``max_runtime``
-    it ran past. A task started with a completion callback adds how its
-    delivery goes once the task has ended (``"...; callback delivered
-    (HTTP 200)"``).
+    it ran past. On a re-run (``tasktype={"retries": N}``) it says which
+    attempt runs: ``attempt 2 of 4`` (then the task's own message, if any).
+    A task started with a completion callback adds how its delivery goes
+    once the task has ended (``"...; callback delivered (HTTP 200)"``).
 
     .. versionadded:: 2.0
     """
@@ -176,7 +179,9 @@ class TaskCalls:
         if attachments is not None:
             attachments.hand_over()  # the task closes them when it ends
         key = task_key(service, method)
-        job = ServiceJob(service, method, args, kw, attachments, principal)
+        job = ServiceJob(
+            service, method, args, kw, attachments, principal, tracing.current_traceparent()
+        )
         if callback_url is not None:
             job.callback = CallbackTarget(callback_url, service.name, method.name).to_text()
         try:
@@ -204,6 +209,7 @@ class TaskCalls:
         except BackendUnavailable as exc:
             job.release()
             raise unavailable(exc) from None
+        metrics.task_started(key)
         return {"task_id": task_id}
 
     def follow(

@@ -18,6 +18,7 @@ server: a worker needs only the services.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -31,10 +32,14 @@ from ..ladonizer.calls import extras
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
+from ..observe import metrics
+from ..observe import tracing
 from ..types.attachment import AttachmentSet
 from ..types.convert import Options
 from ..types.convert import dump
 from ..types.convert import load
+from ..types.tasktype import DEFAULT_TASK_OPTIONS
+from ..types.tasktype import TaskOptions
 from .base import TaskCancelled
 from .base import TaskHandle
 from .idempotency import IdempotentStart
@@ -42,6 +47,7 @@ from .idempotency import fingerprint
 from .jobs import JobSpec
 from .jobs import from_json
 from .jobs import to_json
+from .retries import Retry
 
 logger = logging.getLogger("ladon")
 
@@ -103,14 +109,18 @@ class ServiceJob:
     :param attachments: the request's attachments, closed when the job ends.
     :param principal: the caller that started the task (``None``:
         anonymous); its name is the task's :attr:`owner`.
+    :param traceparent: the W3C ``traceparent`` of the start call's span:
+        the job runs in a span that is its child (``None``: no span).
     :param idempotency: the start's ``Idempotency-Key`` as the store keeps
         it (see :mod:`ladon.tasks.idempotency`), or ``None``.
     :param callback: the :meth:`~ladon.tasks.callbacks.CallbackTarget.to_text`
         of the start's completion callback, or ``None``.
 
-    Its :attr:`max_runtime` is the method's own limit
-    (``tasktype={"max_runtime": 30}``), which the backends read, as they
-    read :attr:`idempotency` and :attr:`callback`.
+    Its :attr:`task_options` (retries, delays) and :attr:`max_runtime`
+    are the method's own (``tasktype={"retries": 3, "max_runtime": 30}``),
+    which the backends read, as they read :attr:`idempotency` and
+    :attr:`callback`. A run that raises :class:`~ladon.tasks.Retry` with
+    retries left keeps the attachments open for the next attempt.
 
     .. versionadded:: 2.0
     """
@@ -125,6 +135,7 @@ class ServiceJob:
         "method",
         "principal",
         "service",
+        "traceparent",
     )
 
     def __init__(
@@ -135,6 +146,7 @@ class ServiceJob:
         kw: dict[str, Any] | None,
         attachments: AttachmentSet | None = None,
         principal: Principal | None = None,
+        traceparent: str | None = None,
         idempotency: IdempotentStart | None = None,
         callback: str | None = None,
     ) -> None:
@@ -144,6 +156,7 @@ class ServiceJob:
         self.kw = kw
         self.attachments = attachments
         self.principal = principal
+        self.traceparent = traceparent
         self.idempotency = idempotency
         self.callback = callback
         self._plain: list[Any] | None = None
@@ -160,10 +173,40 @@ class ServiceJob:
         the backend's."""
         return self.method.max_runtime
 
+    @property
+    def task_options(self) -> TaskOptions:
+        """What the method declared in ``tasktype`` (retries, delays,
+        ``max_runtime``)."""
+        return self.method.task_options or DEFAULT_TASK_OPTIONS
+
     def __call__(self, handle: TaskHandle) -> object:
-        """Run the method; return its result in plain wire form."""
+        """Run the method; return its result in plain wire form. The run
+        is a span (a child of the start call's, see :attr:`traceparent`)
+        and is counted in the task metrics, when they are on."""
+        key = f"{self.service.name}.{self.method.name}"
+        state = "failed"
+        started = time.perf_counter()
+        try:
+            if self.traceparent is None:
+                result = self._run(handle)
+            else:
+                with tracing.task_span(self.traceparent, key, handle.id):
+                    result = self._run(handle)
+            state = "succeeded"
+            return result
+        except TaskCancelled:
+            state = "cancelled"
+            raise
+        finally:
+            metrics.task_finished(key, state, time.perf_counter() - started)
+
+    def _run(self, handle: TaskHandle) -> object:
         service, m = self.service, self.method
         rtype = m.task_rtype if m.task_rtype is not None else m.rtype
+        keep = False
+        if getattr(handle, "attempt", 1) > 1 and self.attachments is not None:
+            for item in self.attachments:  # a re-run reads them from the start
+                item.seek(0)
         try:
             kw = None
             if self.kw is not None:
@@ -175,11 +218,24 @@ class ServiceJob:
             return dump(rtype, result, "result", m.options, m.task_rtype_nullable)
         except TaskCancelled:
             raise
+        except Retry as exc:
+            attempt = getattr(handle, "attempt", 1)
+            keep = attempt < self.task_options.attempts  # the next attempt needs them
+            logger.info(
+                "Task %s of %s.%s asks to run again (attempt %d): %s",
+                handle.id,
+                service.name,
+                m.name,
+                attempt,
+                exc.reason,
+            )
+            raise
         except Exception as exc:
             logger.error("Task %s of %s.%s failed", handle.id, service.name, m.name, exc_info=exc)
             raise
         finally:
-            self.release()
+            if not keep:
+                self.release()
 
     def describe(self) -> JobSpec:
         """The call as data: arguments in typed JSON (attachments read in and
@@ -196,7 +252,7 @@ class ServiceJob:
             self.release()
         environ = to_json(portable_environ(self.kw)) if self.kw is not None else "{}"
         principal = "" if self.principal is None else to_json(self.principal.as_dict())
-        return JobSpec(self.service.name, m.name, args, environ, principal)
+        return JobSpec(self.service.name, m.name, args, environ, principal, self.traceparent or "")
 
     def plain_args(self) -> list[Any]:
         """The arguments in plain typed-JSON form (as stored for a worker).
@@ -264,4 +320,7 @@ def run_described(
         environ = from_json(spec.environ)
         kw = extras(m, environ if isinstance(environ, dict) else {})
         kw["principal"] = principal
-    return ServiceJob(service, m, args, kw, principal=principal)(handle)
+    job = ServiceJob(
+        service, m, args, kw, principal=principal, traceparent=spec.traceparent or None
+    )
+    return job(handle)

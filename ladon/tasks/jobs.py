@@ -44,6 +44,8 @@ class JobSpec:
         credentials), for methods that take ``**kw``.
     :param principal: JSON text of the caller (``{"name": ..., "roles":
         [...]}``), or ``""`` for an anonymous one.
+    :param traceparent: the W3C ``traceparent`` of the start call's span
+        (the task's span is its child), or ``""``.
 
     .. versionadded:: 2.0
     """
@@ -53,6 +55,7 @@ class JobSpec:
     args: str = "[]"
     environ: str = "{}"
     principal: str = ""
+    traceparent: str = ""
 
 
 class DescribedJob(Protocol):

@@ -18,6 +18,18 @@ task's ``max_runtime`` is RQ's job timeout: the worker raises its timeout in
 the task then kills it, and any process that reads the task past its limit
 reports it ``FAILED`` and has it killed.
 
+A task of a method with retries (``tasktype={"retries": N}``) is enqueued
+with RQ's own ``Retry(max=N, interval=[d, 2d, 4d...])``, and RQ runs its
+job again: after it raised :class:`~ladon.tasks.Retry` (the job function
+raises :class:`~ladon.tasks.retries.RetryRequested` to RQ), after its work
+horse died (RQ's failure handling), after its worker died (the orphaned
+work horse, or a web process that found the lease over, calls RQ's
+``Job.retry``), after its host vanished (RQ's abandoned-job clean-up). The
+record says which attempt runs; a job RQ runs again for an attempt that is
+still alive is not run twice. A pending task fails when no worker was alive
+on its queue for ``no_worker_timeout`` seconds; a task that ends while
+Redis is away writes its outcome once Redis is back.
+
 Needs the ``redis`` extra: ``pip install 'ladon[redis]'``.
 """
 
@@ -31,10 +43,12 @@ import time
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
+from typing import TypeVar
 
 try:
     import redis
     from rq import Queue
+    from rq import Retry as RQRetry
     from rq.command import send_stop_job_command
     from rq.exceptions import InvalidJobOperation
     from rq.exceptions import NoSuchJobError
@@ -47,11 +61,19 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
         f" ({exc})"
     ) from exc
 
+from ..types.tasktype import TaskOptions
+from . import _redis_admin
 from . import _scripts
 from ._live import LiveTasks
 from ._nonces import check_ttl
 from ._nonces import nonce_key
 from ._redis_wake import PubSubWake
+from ._rq_reruns import reliably
+from ._rq_reruns import rq_interval
+from ._rq_reruns import run_again
+from ._rq_reruns import set_rq_delay
+from .admin import Readiness
+from .admin import TaskQuery
 from .base import RUNTIME_EXCEEDED_DETAIL
 from .base import BackendUnavailable
 from .base import TaskCancelled
@@ -74,6 +96,13 @@ from .idempotency import job_idempotency
 from .jobs import JobSpec
 from .jobs import from_json
 from .jobs import to_json
+from .retries import WORKER_LOST
+from .retries import Retry
+from .retries import RetryRequested
+from .retries import final_error
+from .retries import job_task_options
+from .retries import refused_retry
+from .retries import waiting_message
 from .threads import _describe_failure
 from .threads import job_max_runtime
 from .waiting import wait_on_signals
@@ -84,6 +113,7 @@ logger = logging.getLogger("ladon")
 JOB_FUNCTION = "ladon.tasks.worker.run_task"
 
 Job_ = Callable[[TaskHandle], object]
+T = TypeVar("T")
 #: ``runner(spec, handle) -> plain result``: runs a described call.
 Runner = Callable[[JobSpec, TaskHandle], object]
 
@@ -140,6 +170,10 @@ class RedisTaskBackend:
         heartbeat and reads its cancel flag.
     :param connection: a ``redis.Redis`` client to use instead of ``url``
         (it must not decode responses).
+    :param no_worker_timeout: seconds a pending task may wait while no
+        ``ladon worker`` is alive on its queue (workers beat every 2 s; a
+        task that starts or runs beats too) before it fails ("no live
+        worker on its queue for N s"); ``None`` for no bound. Default 300.
 
     Nothing connects before the first call, so building the backend never
     fails because Redis is down; calls then raise
@@ -165,6 +199,8 @@ class RedisTaskBackend:
     #: Sends the callbacks of the tasks this process ends (set by the
     #: application, and by ``ladon worker``).
     callback_sender: CallbackSender | None = None
+    #: The backend's kind, as the operator's tools name it.
+    kind = "redis"
 
     def __init__(
         self,
@@ -182,6 +218,7 @@ class RedisTaskBackend:
         connection: redis.Redis | None = None,
         max_runtime: float | None = None,
         max_pending: int | None = None,
+        no_worker_timeout: float | None = 300.0,
     ) -> None:
         if max_runtime is not None and job_timeout is not None and max_runtime != job_timeout:
             raise ValueError(
@@ -198,6 +235,11 @@ class RedisTaskBackend:
             ("cancel_grace", cancel_grace, cancel_grace >= 0),
             ("sync_interval", sync_interval, 0 <= sync_interval < lease),
             ("max_pending", max_pending, max_pending is None or max_pending >= 0),
+            (
+                "no_worker_timeout",
+                no_worker_timeout,
+                no_worker_timeout is None or 0 < no_worker_timeout < math.inf,
+            ),
         ):
             if not ok:  # NaN fails every comparison, so it is refused too
                 raise ValueError(f"{name} is out of range: {value!r}")
@@ -215,6 +257,7 @@ class RedisTaskBackend:
         self.cancel_grace = float(cancel_grace)
         self.max_runtime = limit
         self.max_pending = max_pending
+        self.no_worker_timeout = None if no_worker_timeout is None else float(no_worker_timeout)
         self.sync_interval = float(sync_interval)
         self._given = connection
         # NOTE: building the client checks the URL and connects to nothing.
@@ -223,10 +266,13 @@ class RedisTaskBackend:
         self._shas: dict[str, str] = {}
         self._lock = threading.Lock()
         self._closed = False
-        # In a worker's horse: the task it runs.
+        # In a worker's horse: the task it runs, its attempt, the worker.
         self._live: LiveTasks | None = None
         self._code = 0
         self._wake = PubSubWake(lambda: self.client, f"{prefix}ended")
+        self._attempt = 1
+        self._worker = ""
+        self._unreachable = False
 
     def __repr__(self) -> str:
         return f"<RedisTaskBackend queue={self.queue_name!r} prefix={self.prefix!r}>"
@@ -273,6 +319,11 @@ class RedisTaskBackend:
         """The Redis key of a task's record."""
         return f"{self.prefix}task:{task_id}"
 
+    @property
+    def workers_key(self) -> str:
+        """The sorted set where the queue's workers beat (name -> time)."""
+        return f"{self.prefix}workers:{self.queue_name}"
+
     # -- TaskBackend ---------------------------------------------------------
 
     def submit(self, method: str, job: Job_) -> str:
@@ -294,6 +345,7 @@ class RedisTaskBackend:
                 " (jobs that can be described as data)"
             )
         limit = job_max_runtime(job, self.max_runtime)
+        options = job_task_options(job)
         if self.max_pending is not None:
             try:
                 waiting = self.queue.count
@@ -308,7 +360,7 @@ class RedisTaskBackend:
         for attempt in (1, 2):
             task_id = new_task_id()
             try:
-                held = self._enqueue(method, spec, task_id, limit, callback, idem)
+                held = self._enqueue(method, spec, task_id, limit, options, callback, idem)
             except redis.exceptions.NoScriptError:
                 # Redis restarted or was flushed: load the scripts again. The
                 # RQ job enqueued without its record finds nothing to run.
@@ -329,7 +381,12 @@ class RedisTaskBackend:
         return task_id
 
     def _record_args(
-        self, method: str, spec: JobSpec, limit: float | None, callback: str
+        self,
+        method: str,
+        spec: JobSpec,
+        limit: float | None,
+        options: TaskOptions,
+        callback: str,
     ) -> list[str]:
         """The arguments of the ``create`` script."""
         return [
@@ -342,6 +399,10 @@ class RedisTaskBackend:
             spec.environ,
             "" if limit is None else repr(limit),
             spec.principal,
+            str(options.attempts),
+            repr(options.retry_delay),
+            "" if self.no_worker_timeout is None else repr(self.no_worker_timeout),
+            spec.traceparent,
             callback,
         ]
 
@@ -351,6 +412,7 @@ class RedisTaskBackend:
         spec: JobSpec,
         task_id: str,
         limit: float | None,
+        options: TaskOptions,
         callback: str = "",
         idem: IdempotentStart | None = None,
     ) -> str | None:
@@ -365,6 +427,10 @@ class RedisTaskBackend:
         if script not in self._shas:
             self._shas[script] = self.client.script_load(_scripts.SCRIPTS[script])
         pipe = self.client.pipeline()
+        retry = None
+        if options.retries:
+            delays = [rq_interval(options.delay(a)) for a in range(2, options.attempts + 1)]
+            retry = RQRetry(max=options.retries, interval=delays)
         # NOTE: RQ starts the MULTI on the pipeline: it must come first.
         self.queue.enqueue_call(
             func=JOB_FUNCTION,
@@ -376,8 +442,9 @@ class RedisTaskBackend:
             ttl=max(1, round(self.pending_ttl)),
             description=f"{spec.service}.{spec.method}",
             pipeline=pipe,
+            retry=retry,
         )
-        args = self._record_args(method, spec, limit, callback)
+        args = self._record_args(method, spec, limit, options, callback)
         if idem is None:
             pipe.evalsha(self._shas["create"], 1, self.key(task_id), *args)
             pipe.execute()
@@ -396,12 +463,19 @@ class RedisTaskBackend:
         """
         if not is_task_id(task_id):
             raise UnknownTask(task_id)
-        keys = [self.key(task_id), Job.key_for(task_id)]
-        args = [method, _scripts.LOST_DETAIL, RUNTIME_EXCEEDED_DETAIL]
+        keys = [self.key(task_id), Job.key_for(task_id), self.workers_key]
+        args = [
+            method,
+            _scripts.LOST_DETAIL,
+            RUNTIME_EXCEEDED_DETAIL,
+            _scripts.NO_WORKER_DETAIL,
+        ]
         reply = self._run("status", keys, args)
         if not reply:
             raise UnknownTask(task_id)
-        if reply[-1]:  # the grace after a cancel or the max_runtime is over
+        if reply[-1]:  # its worker is lost and it may run again: RQ runs it
+            self.run_again(task_id)
+        if reply[-2]:  # the grace after a cancel or the max_runtime is over
             self._hard_stop(task_id)
             reply = self._run("status", keys, args)
             if not reply:  # pragma: no cover - expired in between
@@ -502,6 +576,30 @@ class RedisTaskBackend:
         if client is not None and client is not self._given:
             client.close()
 
+    # -- TaskAdmin (see ladon.tasks.admin) ----------------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskStatus]:
+        """The tasks ``query`` asks for, newest first (the records are
+        found by scanning the key prefix)."""
+        return _redis_admin.tasks(self, query)
+
+    def counts(self) -> dict[str, int]:
+        """How many records Redis holds in each state."""
+        return _redis_admin.counts(self)
+
+    def queue_figures(self) -> dict[str, int]:
+        """The RQ queue's depth (``queued``), the jobs running on workers
+        (``started``) and the workers serving the queue (``workers``)."""
+        return _redis_admin.queue_figures(self)
+
+    def readiness(self) -> Readiness:
+        """Ready when Redis answers and an RQ worker serves the queue."""
+        return _redis_admin.readiness(self)
+
+    def task_key(self, task_id: str) -> str | None:
+        """The method key of a task, or ``None`` for an unknown id."""
+        return _redis_admin.task_key(self, task_id)
+
     # -- in a worker ------------------------------------------------------------
 
     def execute(
@@ -522,17 +620,24 @@ class RedisTaskBackend:
             plain wire form (stored as typed JSON).
         :param worker: the worker's name, stored in the record.
         :param parent: the pid of the worker when this is its forked work
-            horse: if that process dies, the task is failed and the horse
-            exits.
+            horse: if that process dies, the task is given up (run again
+            when its method has retries) and the horse exits.
+        :raises RetryRequested: the task raised :class:`~ladon.tasks.Retry`
+            and may run again: RQ runs its job again (its ``Retry``).
         """
         key = self.key(task_id)
-        begun = self._run("begin", [key], [worker])
+        begun = self._run("begin", [key, self.workers_key], [worker, _scripts.LOST_DETAIL])
         if not begun:
-            return  # cancelled while it waited, or expired
-        args, environ, grace, maxrt, principal = (_text(v) or "" for v in begun)
-        spec = JobSpec(service, method, args or "[]", environ or "{}", principal)
+            return  # cancelled while it waited, expired, or already running
+        args, environ, grace, maxrt, principal, attempt_, attempts_, rdelay, tp = (
+            _text(v) or "" for v in begun
+        )
+        attempt, attempts = int(attempt_ or 1), int(attempts_ or 1)
+        spec = JobSpec(service, method, args or "[]", environ or "{}", principal, tp)
         live = self._live = LiveTasks(self.sync_interval, self._sync)
         self._code = 0
+        self._attempt = attempt
+        self._worker = worker
         live.add(task_id)
         stop = threading.Event()
         ticker = threading.Thread(
@@ -543,11 +648,15 @@ class RedisTaskBackend:
         )
         ticker.start()
         outcome: tuple[str, str, str, str]
+        retry: Retry | None = None
         try:
-            text = to_json(runner(spec, TaskHandle(task_id, self)))
+            text = to_json(runner(spec, TaskHandle(task_id, self, attempt)))
             outcome = (TaskState.SUCCEEDED.value, text, "", "")
         except TaskCancelled:
             outcome = (TaskState.CANCELLED.value, "", "", "")
+        except Retry as exc:
+            retry = exc
+            outcome = (TaskState.FAILED.value, "", exc.reason, _describe_failure(exc)[1])
         except JobTimeoutException as exc:  # RQ's timeout: the max_runtime
             message = runtime_exceeded(float(maxrt)) if maxrt else str(exc)
             outcome = (TaskState.FAILED.value, "", message, RUNTIME_EXCEEDED_DETAIL)
@@ -555,15 +664,45 @@ class RedisTaskBackend:
             message, detail = _describe_failure(exc)
             outcome = (TaskState.FAILED.value, "", message, detail)
             if not isinstance(exc, Exception):
-                self._safely(lambda: self._run("finish", [key], list(outcome)))
+                self._safely(lambda: self._finish(key, outcome, attempt))
                 raise
         finally:
             stop.set()
             ticker.join()
             live.remove(task_id)
             self._live = None
-        self._run("finish", [key], list(outcome))
-        self._callback_due(task_id)
+        if retry is not None:
+            options = TaskOptions(attempts - 1, float(rdelay or 0))
+            if attempt < attempts:
+                self._retry(key, attempt, options, retry)
+                return
+            error = final_error(retry.reason, attempt, attempts)
+            if attempts <= 1:
+                error = refused_retry(retry.reason)
+            outcome = (TaskState.FAILED.value, "", error, outcome[3])
+        if self._reliably(task_id, lambda: self._finish(key, outcome, attempt)):
+            self._callback_due(task_id)
+
+    def _finish(self, key: str, outcome: tuple[str, str, str, str], attempt: int) -> object:
+        return self._run("finish", [key], [*outcome, str(attempt)])
+
+    def _retry(self, key: str, attempt: int, options: TaskOptions, exc: Retry) -> None:
+        """The attempt raised Retry and may run again: the record goes back
+        to pending, and RQ is asked to run the job again (after the delay,
+        in whole seconds)."""
+        delay = exc.delay if exc.delay is not None else options.delay(attempt + 1)
+        seconds = math.ceil(delay)
+        message = waiting_message(attempt + 1, options.attempts, seconds, exc.reason)
+        moved = self._reliably(key, lambda: self._run("retry", [key], [str(attempt), message]))
+        if not moved:  # cancelled meanwhile (now ended), or no longer this attempt
+            self._callback_due(key[-40:])  # a cancelled end's callback
+            return
+        if exc.delay is not None:
+            set_rq_delay(rq_interval(delay))
+        raise RetryRequested(f"the task asks to run again: {exc.reason}")
+
+    def _reliably(self, task_id: str, action: Callable[[], T]) -> T:
+        return reliably(task_id, action, self.pending_ttl)
 
     def report_progress(self, task_id: str, progress: float | None, message: str | None) -> bool:
         """Take a report of the task this horse runs (written at most every
@@ -576,28 +715,56 @@ class RedisTaskBackend:
         live = self._live
         return live is not None and live.cancelled(task_id)
 
-    def lose(self, task_id: str, detail: str) -> None:
-        """Fail a running task whose worker is gone ("worker lost")."""
-        if self._run("lost", [self.key(task_id)], [detail]):
+    def lose(self, task_id: str, detail: str, reason: str = WORKER_LOST) -> int:
+        """Give up a running task whose worker is gone: 2 when it is pending
+        again as its next attempt (RQ is to run its job again), 1 when it
+        ended failed (``reason``, e.g. "worker lost") or cancelled (its
+        callback, if any, is then due), 0 when it was not running."""
+        code = int(self._run("lost", [self.key(task_id)], [detail, reason, ""]))
+        if code == 1:
             self._callback_due(task_id)
+        return code
 
     def _callback_due(self, task_id: str) -> None:
         sender = self.callback_sender
         if sender is not None:
             sender.due(self, task_id)  # claimed (or not) on a delivery thread
 
+    def run_again(self, task_id: str) -> None:
+        """Have RQ run the job of a task whose worker was lost again (see
+        :func:`~ladon.tasks._rq_reruns.run_again`)."""
+        run_again(self.client, self.queue, task_id)
+
+    def worker_alive(self, name: str) -> None:
+        """A worker's beat in :attr:`workers_key`."""
+        self._run("alive", [self.workers_key], [name])
+
+    def worker_gone(self, name: str) -> None:
+        """A worker that stops leaves :attr:`workers_key`."""
+        try:
+            self.client.zrem(self.workers_key, name)
+        except redis.RedisError as exc:
+            logger.debug("Worker %s not removed from %s: %s", name, self.workers_key, exc)
+
     # -- internals ---------------------------------------------------------------
 
     def _sync(self, task_id: str, progress: float | None, message: str | None) -> bool:
-        reply = self._run(
-            "sync",
-            [self.key(task_id)],
-            [
-                "" if progress is None else repr(progress),
-                "0" if message is None else "1",
-                message or "",
-            ],
-        )
+        try:
+            reply = self._run(
+                "sync",
+                [self.key(task_id), self.workers_key],
+                [
+                    "" if progress is None else repr(progress),
+                    "0" if message is None else "1",
+                    message or "",
+                    str(self._attempt),
+                    self._worker,
+                ],
+            )
+        except BackendUnavailable:
+            self._unreachable = True  # the ticker slows down until Redis is back
+            raise
+        self._unreachable = False
         self._code = int(reply)
         return self._code != 0
 
@@ -605,10 +772,14 @@ class RedisTaskBackend:
         """In the horse: heartbeats, progress, cancel; a hard stop after the
         grace; the end of the horse when its worker died."""
         asked: float | None = None
-        while not stop.wait(self.sync_interval):
+        while not stop.wait(1.0 if self._unreachable else self.sync_interval):
             if parent is not None and os.getppid() != parent:
-                logger.error("The worker of task %s died; the task is lost", task_id)
-                self._safely(lambda: self.lose(task_id, "The worker process died."))
+                logger.error("The worker of task %s died; the task is given up", task_id)
+                try:
+                    if self.lose(task_id, "The worker process died.") == 2:
+                        self.run_again(task_id)  # nobody else would tell RQ soon
+                except BackendUnavailable as exc:
+                    logger.warning("%s", exc)
                 os._exit(1)
             live = self._live
             if live is not None:
@@ -701,6 +872,8 @@ def _status(task_id: str, reply: Sequence[object]) -> TaskStatus:
         owner=_owner(_text(fields.get("principal"))),
         callback=_text(fields.get("callback")) or None,
         callback_state=_text(fields.get("cbstate")) or None,
+        attempt=int(_number(fields.get("attempt")) or 1),
+        attempts=int(_number(fields.get("attempts")) or 1),
     )
 
 

@@ -12,7 +12,17 @@ task's handle reads back.
 Statements are single, short transactions. A write that finds the file
 locked by another process is retried with a short back-off for up to
 ``busy_timeout`` seconds, then reported as
-:class:`~ladon.tasks.BackendUnavailable`.
+:class:`~ladon.tasks.BackendUnavailable`. A connection that failed
+otherwise (the disk full, the file or its directory not writable) is
+closed and opened afresh by the next statement, so a process recovers by
+itself once the file can be written again; a task that could not be
+started meanwhile starts then.
+
+A task of a method with retries (``tasktype={"retries": N}``) runs again
+after it raised :class:`~ladon.tasks.Retry` or lost its process (any
+process adopts it, see :mod:`ladon.tasks._sqlite_reruns`). The file runs
+in incremental auto-vacuum: the space of deleted records is given back to
+the file system, so the file does not keep its peak size.
 """
 
 from __future__ import annotations
@@ -31,10 +41,20 @@ from typing import Any
 from typing import TypeVar
 
 from . import _nonces
+from . import _sqlite_admin
 from . import _sqlite_extras as _extras
 from . import _sqlite_wake
 from ._live import LiveTasks
 from ._pool import WorkerPool
+from ._sqlite_reruns import Reruns
+from ._sqlite_reruns import Resolver
+from ._sqlite_reruns import row_attempts
+from ._sqlite_upkeep import close_quietly
+from ._sqlite_upkeep import incremental_vacuum
+from ._sqlite_upkeep import limit_log
+from ._sqlite_upkeep import shrink
+from .admin import Readiness
+from .admin import TaskQuery
 from .base import CANCEL_REQUESTED_MESSAGE
 from .base import CANCELLED_MESSAGE
 from .base import RUNTIME_EXCEEDED_DETAIL
@@ -60,6 +80,11 @@ from .idempotency import KeyReused
 from .idempotency import job_idempotency
 from .jobs import from_json
 from .jobs import to_json
+from .retries import WORKER_LOST as WORKER_LOST
+from .retries import Retry
+from .retries import RetryTimer
+from .retries import job_task_options
+from .retries import release_job
 from .threads import _describe_failure
 from .threads import job_max_runtime
 from .waiting import wait_on_signals
@@ -67,9 +92,6 @@ from .waiting import wait_on_signals
 logger = logging.getLogger("ladon")
 T = TypeVar("T")
 Job = Callable[[TaskHandle], object]
-
-#: The message of a task whose process stopped renewing its lease.
-WORKER_LOST = "worker lost"
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS ladon_tasks (
@@ -91,7 +113,12 @@ _SCHEMA = (
         ttl REAL NOT NULL,
         expires REAL,
         max_runtime REAL,
-        principal TEXT
+        principal TEXT,
+        attempt INTEGER,
+        attempts INTEGER,
+        retry_delay REAL,
+        job TEXT,
+        due REAL
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS ladon_tasks_expiry ON ladon_tasks (expires)"
     " WHERE expires IS NOT NULL",
@@ -99,13 +126,27 @@ _SCHEMA = (
     _nonces.SQLITE_SCHEMA,
     _sqlite_wake.SCHEMA,
 )
-#: Columns added since the first version, added to an older file.
-_ADDED_COLUMNS = (("max_runtime", "REAL"), ("principal", "TEXT"), *_extras.ADDED_COLUMNS)
+#: Columns added since the first version, added to an older file. Retries
+#: (issue 14): ``attempt`` (which attempt runs or comes next, NULL = 1),
+#: ``attempts`` (the most, NULL = 1), ``retry_delay``, ``job`` (the
+#: described call of a method with retries, for any process to run again)
+#: and ``due`` (when a pending re-run may start).
+_ADDED_COLUMNS = (
+    ("max_runtime", "REAL"),
+    ("principal", "TEXT"),
+    ("attempt", "INTEGER"),
+    ("attempts", "INTEGER"),
+    ("retry_delay", "REAL"),
+    ("job", "TEXT"),
+    ("due", "REAL"),
+    *_extras.ADDED_COLUMNS,
+)
 _COLUMNS = (
     "method, state, progress, message, created, started, finished, result,"
     " error, detail, heartbeat, lease, expires, max_runtime, principal,"
-    " callback, callback_state"
+    " cancel, attempt, attempts, retry_delay, job, due, owner, callback, callback_state"
 )
+
 # The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
 _END = "progress = 1.0, finished = :now, expires = :now + ttl"
 # How a task ends that should end as ``:state``: cancelled if a cancel was
@@ -158,6 +199,11 @@ class _Process:
         self.unfinished: list[tuple[str, dict[str, Any]]] = []  # ends to write again
         self.live = LiveTasks(backend.sync_interval, backend._sync)
         self.claims = 0  # nonces claimed: every so many, the expired ones go
+        # tasks that could not start (the file could not be written): started
+        # again once it can
+        self.stalled: list[tuple[str, Job, int]] = []
+        self.timer: RetryTimer | None = None  # delayed re-runs
+        self.draining = False  # exiting: tasks not begun are not started
 
 
 class SQLiteTaskBackend:
@@ -192,6 +238,13 @@ class SQLiteTaskBackend:
         job that never reports progress keeps its pool thread until it
         returns. A task method's own ``max_runtime``
         (``tasktype={"max_runtime": 30}``) replaces this one.
+    :param drain_timeout: seconds a process that exits (gunicorn's SIGTERM
+        or HUP, a mod_wsgi restart) waits for its running tasks to end
+        before it gives them up; 0 (the default): at once. Given-up tasks
+        of methods with retries (and those that had not begun) go back to
+        ``pending`` for another process to run; the others end ``FAILED``
+        ("worker stopped"). Keep it below the server's own graceful timeout
+        (gunicorn ``--graceful-timeout``), which kills the process after it.
     :param clock: where the stored times come from (created, started,
         heartbeats, expiry); tests move a clock of their own instead of
         sleeping until a result expires or a lease runs out.
@@ -219,6 +272,8 @@ class SQLiteTaskBackend:
     #: Sends the callbacks of the tasks this process ends (set by the
     #: application); ``None``: another process sends them.
     callback_sender: CallbackSender | None = None
+    #: The backend's kind, as the operator's tools name it.
+    kind = "sqlite"
 
     def __init__(
         self,
@@ -232,6 +287,7 @@ class SQLiteTaskBackend:
         busy_timeout: float = 10.0,
         sync_interval: float = 0.1,
         max_runtime: float | None = None,
+        drain_timeout: float = 0.0,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if max_workers is None:
@@ -247,6 +303,7 @@ class SQLiteTaskBackend:
         )
         _check(busy_timeout >= 0, "busy_timeout must be zero or more seconds", busy_timeout)
         _check(sync_interval >= 0, "sync_interval must be zero or more seconds", sync_interval)
+        _check(drain_timeout >= 0, "drain_timeout must be zero or more seconds", drain_timeout)
         self._path = os.path.abspath(os.fspath(path))
         self.max_workers = max_workers
         self.max_pending = max_pending
@@ -256,10 +313,12 @@ class SQLiteTaskBackend:
         self.busy_timeout = float(busy_timeout)
         self.sync_interval = float(sync_interval)
         self.max_runtime = check_max_runtime(max_runtime)
+        self.drain_timeout = float(drain_timeout)
         self._clock = clock
         self._closed = False
         self._guard = threading.Lock()
         self._proc: _Process | None = None
+        self._reruns = Reruns(self)
         self._create()
         self._exit_hook = _watch_process(self)
         self._wake = _sqlite_wake.SocketWake(
@@ -275,6 +334,15 @@ class SQLiteTaskBackend:
     def __repr__(self) -> str:
         return f"<SQLiteTaskBackend {self._path!r} lease={self.lease}>"
 
+    def bind_services(self, find_service: Resolver) -> None:
+        """Let this process run again tasks other processes started (whose
+        process was lost or stopped): ``find_service`` finds a service by
+        name (the application does this when it creates its backend).
+
+        .. versionadded:: 2.0
+        """
+        self._reruns.bind(find_service)
+
     # -- TaskBackend ---------------------------------------------------------
 
     def submit(self, method: str, job: Job) -> str:
@@ -286,6 +354,7 @@ class SQLiteTaskBackend:
         :raises BackendUnavailable: when the file cannot be written.
         """
         limit = job_max_runtime(job, self.max_runtime)
+        options = job_task_options(job)
         proc = self._process()
         task_id = new_task_id()
         with proc.lock:
@@ -303,13 +372,16 @@ class SQLiteTaskBackend:
             "lease": self.lease,
             "ttl": self.result_ttl,
             "max_runtime": limit,
-            "principal": job_owner(job),
+            "attempts": options.attempts,
+            "retry_delay": options.retry_delay,
             "idem_key": None if idem is None else idem.key,
             "idem_hash": None if idem is None else idem.fingerprint,
             "callback": callback,
             "callback_state": None if callback is None else CALLBACK_PENDING,
         }
         try:
+            params["principal"] = job_owner(job)
+            job, params["job"] = self._reruns.prepare(job)
             if idem is None:
                 self._write(proc, _extras.INSERT, params)
             elif not self._write(proc, _extras.INSERT_ONCE, params):  # the key is held
@@ -338,6 +410,8 @@ class SQLiteTaskBackend:
         if not is_task_id(task_id):
             raise UnknownTask(task_id)
         proc = self._process()
+        if proc.timer is not None:
+            proc.timer.run_due()  # re-runs due by a clock moved by hand
         row = self._read(proc, task_id)
         now = self._clock.time()
         if row is None or row["method"] != method or _expired(row, now):
@@ -346,8 +420,8 @@ class SQLiteTaskBackend:
         if row["expires"] is None and (overrun or row["heartbeat"] + row["lease"] < now):
             if overrun:
                 self._end_overrun(proc, task_id, row["max_runtime"])
-            else:
-                self._reap(proc, "id = :id AND ", {"id": task_id})
+            else:  # its process is lost: run it again here, or fail it
+                self._reruns.recover(proc, [_with_id(row, task_id)], now)
             row = self._read(proc, task_id)
             if row is None:  # pragma: no cover - evicted in between
                 raise UnknownTask(task_id)
@@ -469,6 +543,9 @@ class SQLiteTaskBackend:
         with proc.lock:
             queued = list(proc.queued)
             pool = proc.pool
+            timer, proc.timer = proc.timer, None
+        if timer is not None:
+            timer.stop()
         for task_id in queued:
             self._end(proc, task_id, TaskState.CANCELLED, "pending")
         if pool is not None:
@@ -495,6 +572,24 @@ class SQLiteTaskBackend:
         """True once a cancel of the task was requested in any process."""
         proc = self._proc
         return proc is not None and proc.live.cancelled(task_id)
+
+    # -- TaskAdmin (see ladon.tasks.admin) --------------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskStatus]:
+        """The tasks ``query`` asks for, newest first, from every process."""
+        return _sqlite_admin.tasks(self, query)
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks the file holds in each state."""
+        return _sqlite_admin.counts(self)
+
+    def readiness(self) -> Readiness:
+        """Ready when a write to the file commits."""
+        return _sqlite_admin.readiness(self)
+
+    def task_key(self, task_id: str) -> str | None:
+        """The method key of a task, or ``None`` for an unknown id."""
+        return _sqlite_admin.task_key(self, task_id)
 
     # -- internals -------------------------------------------------------------
 
@@ -527,12 +622,14 @@ class SQLiteTaskBackend:
         conn = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode
+        limit_log(conn)
         return conn
 
     def _create(self) -> None:
         def create() -> None:
             conn = self._connect()
             try:
+                incremental_vacuum(conn)
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
                     raise sqlite3.DatabaseError(f"cannot use WAL mode (got {mode})")
@@ -587,7 +684,12 @@ class SQLiteTaskBackend:
         """Run one write statement; return the number of rows it changed."""
         with proc.wlock:
             conn = self._writer(proc)
-            return self._retry(lambda: conn.execute(sql, params).rowcount)
+            try:
+                return self._retry(lambda: conn.execute(sql, params).rowcount)
+            except BackendUnavailable:
+                close_quietly(conn)
+                proc.wconn = None  # opened afresh by the next write
+                raise
 
     def _write_then_read(
         self,
@@ -614,7 +716,12 @@ class SQLiteTaskBackend:
                     raise
                 return row
 
-            return self._retry(action)
+            try:
+                return self._retry(action)
+            except BackendUnavailable:
+                close_quietly(conn)
+                proc.wconn = None
+                raise
 
     def _transaction(self, proc: _Process, action: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``action`` in one ``BEGIN IMMEDIATE`` transaction of the
@@ -642,31 +749,36 @@ class SQLiteTaskBackend:
             if proc.rconn is None:
                 proc.rconn = self._retry(self._connect)
             conn = proc.rconn
-            return self._retry(lambda: conn.execute(sql, params).fetchall())
+            try:
+                return self._retry(lambda: conn.execute(sql, params).fetchall())
+            except BackendUnavailable:
+                close_quietly(conn)
+                proc.rconn = None
+                raise
 
     def _read(self, proc: _Process, task_id: str) -> sqlite3.Row | None:
         rows = self._query(proc, f"SELECT {_COLUMNS} FROM ladon_tasks WHERE id = ?", (task_id,))
         return rows[0] if rows else None
 
-    def _reap(self, proc: _Process, where: str, params: dict[str, object]) -> int:
-        """Fail the unfinished tasks (matching ``where``) whose lease ran out."""
-        reaped = self._write(
+    def _fail_lost(self, proc: _Process, task_id: str, error: str, detail: str, now: float) -> int:
+        """Fail an unfinished task whose lease ran out (cancelled if a cancel
+        was requested)."""
+        ended = self._write(
             proc,
             f"UPDATE ladon_tasks SET {_END_AS}, error = :error, detail = :detail, {_END}"
-            f" WHERE {where}expires IS NULL AND heartbeat + lease < :now",
+            " WHERE id = :id AND expires IS NULL AND heartbeat + lease < :now",
             {
-                **params,
+                "id": task_id,
                 "state": TaskState.FAILED.value,
                 "cancelled": CANCELLED_MESSAGE,
-                "now": self._clock.time(),
-                "error": WORKER_LOST,
-                "detail": "The process running the task stopped renewing its lease "
-                "(it was killed, crashed or restarted).",
+                "now": now,
+                "error": error,
+                "detail": detail,
             },
         )
-        if reaped:
-            self._ended(None)  # their waiters read them again; callbacks: _beat
-        return reaped
+        if ended:
+            self._ended(task_id)  # its waiters read it again, its callback is due
+        return ended
 
     def _end(
         self,
@@ -676,9 +788,14 @@ class SQLiteTaskBackend:
         before: str = "running",
         result: str | None = None,
         error: tuple[str, str] | None = None,
+        owner: str | None = None,
+        attempt: int | None = None,
     ) -> bool:
         """Write the end of a task that is still ``before``; a task whose
-        cancel was requested ends cancelled, without its result."""
+        cancel was requested ends cancelled, without its result. With
+        ``owner`` (and ``attempt``), only while that process holds the task
+        (at that attempt): an attempt whose task was adopted by another
+        process after its lease ran out ends nothing."""
         params: dict[str, Any] = {
             "id": task_id,
             "before": before,
@@ -697,6 +814,12 @@ class SQLiteTaskBackend:
             f" {_END}"
             " WHERE id = :id AND state = :before"
         )
+        if owner is not None:
+            sql += " AND owner = :owner"
+            params["owner"] = owner
+        if attempt is not None:
+            sql += " AND COALESCE(attempt, 1) = :attempt"
+            params["attempt"] = attempt
         try:
             ended = self._write(proc, sql, params) > 0
         except BackendUnavailable:
@@ -726,39 +849,78 @@ class SQLiteTaskBackend:
         self._end(proc, task_id, TaskState.FAILED, error=error)
         proc.live.mark_cancelled([task_id])
 
-    def _run(self, proc: _Process, task_id: str, job: Job) -> None:
-        """Run one job on a pool thread."""
+    def _run(self, proc: _Process, task_id: str, job: Job, attempt: int = 1) -> None:
+        """Run one attempt of a job on a pool thread."""
+        if proc.draining:
+            return  # exiting: handed back (or failed) at exit, not begun here
         now = self._clock.time()
+        stalled = False
         try:
             started = self._write(
                 proc,
-                "UPDATE ladon_tasks SET state = 'running', started = ?, heartbeat = ?,"
-                " progress = 0 WHERE id = ? AND state = 'pending'",
-                (now, now, task_id),
+                "UPDATE ladon_tasks SET state = 'running', started = :now, heartbeat = :now,"
+                " progress = CASE WHEN :attempt = 1 THEN 0 ELSE progress END,"
+                " message = CASE WHEN :attempt = 1 THEN message ELSE NULL END, due = NULL"
+                " WHERE id = :id AND state = 'pending' AND owner = :owner"
+                " AND COALESCE(attempt, 1) = :attempt",
+                {"now": now, "id": task_id, "owner": proc.owner, "attempt": attempt},
             )
             if started:
                 proc.live.add(task_id)
+        except BackendUnavailable as exc:
+            # NOTE: the file cannot be written (disk full, permissions): the
+            # task stays pending here and starts once a heartbeat gets through.
+            logger.warning("Task %s cannot start yet: %s", task_id, exc)
+            stalled = True
+            with proc.lock:
+                proc.stalled.append((task_id, job, attempt))
+            return
         finally:
             # NOTE: out of the queue only once followed as running, so that
             # the ticker never sees this process idle in between.
-            with proc.lock:
-                proc.queued.discard(task_id)
+            if not stalled:
+                with proc.lock:
+                    proc.queued.discard(task_id)
         if not started:
+            if attempt > 1:
+                release_job(job)  # cancelled while it waited to run again
             return  # cancelled (or its lease ran out) while it waited
+        retry: Retry | None = None
         try:
-            handle = TaskHandle(task_id, self)
+            handle = TaskHandle(task_id, self, attempt)
             text = to_json(job(handle))
         except TaskCancelled:
-            self._end(proc, task_id, TaskState.CANCELLED)
+            self._end(proc, task_id, TaskState.CANCELLED, owner=proc.owner, attempt=attempt)
+        except Retry as exc:
+            retry = exc
         except Exception as exc:
-            self._end(proc, task_id, TaskState.FAILED, error=_describe_failure(exc))
+            self._end(
+                proc,
+                task_id,
+                TaskState.FAILED,
+                error=_describe_failure(exc),
+                owner=proc.owner,
+                attempt=attempt,
+            )
         except BaseException as exc:
-            self._end(proc, task_id, TaskState.FAILED, error=_describe_failure(exc))
+            self._end(
+                proc,
+                task_id,
+                TaskState.FAILED,
+                error=_describe_failure(exc),
+                owner=proc.owner,
+                attempt=attempt,
+            )
             raise
         else:
-            self._end(proc, task_id, TaskState.SUCCEEDED, result=text)
+            self._end(
+                proc, task_id, TaskState.SUCCEEDED, result=text, owner=proc.owner, attempt=attempt
+            )
         finally:
             proc.live.remove(task_id)
+        if retry is not None:
+            detail = _describe_failure(retry)[1]
+            self._reruns.retry(proc, task_id, job, attempt, retry, detail)
 
     def _sync(self, task_id: str, progress: float | None, message: str | None) -> bool:
         """Write a progress report; True when the task should stop."""
@@ -766,8 +928,9 @@ class SQLiteTaskBackend:
         changed = self._write(
             proc,
             "UPDATE ladon_tasks SET progress = MAX(progress, COALESCE(?, progress)),"
-            " message = COALESCE(?, message) WHERE id = ? AND state = 'running' AND cancel = 0",
-            (progress, message, task_id),
+            " message = COALESCE(?, message)"
+            " WHERE id = ? AND state = 'running' AND cancel = 0 AND owner = ?",
+            (progress, message, task_id, proc.owner),
         )
         return changed == 0  # cancelled, or no longer running
 
@@ -802,13 +965,19 @@ class SQLiteTaskBackend:
         marks = ", ".join("?" * len(ids))
         rows = self._query(
             proc,
-            f"SELECT id, state, cancel, started, max_runtime FROM ladon_tasks WHERE id IN ({marks})",
+            "SELECT id, state, cancel, started, max_runtime, owner FROM ladon_tasks"
+            f" WHERE id IN ({marks})",
             ids,
         )
         now = self._clock.time()
         stop = set(ids) - {row["id"] for row in rows}  # gone: expired meanwhile
         for row in rows:
-            if row["cancel"] or row["state"] != TaskState.RUNNING.value:
+            # NOTE: another owner: the lease ran out and another process took it over
+            if (
+                row["cancel"]
+                or row["state"] != TaskState.RUNNING.value
+                or row["owner"] != proc.owner
+            ):
                 stop.add(row["id"])
             elif _overrun(row, now):
                 self._end_overrun(proc, row["id"], row["max_runtime"])
@@ -825,34 +994,45 @@ class SQLiteTaskBackend:
             unfinished, proc.unfinished = proc.unfinished, []
         for sql, params in unfinished:
             self._write(proc, sql, params)
+        with proc.lock:  # the file can be written again: start what could not start
+            stalled, proc.stalled = proc.stalled, []
+        for task_id, job, attempt in stalled:
+            self._reruns.schedule(proc, task_id, job, attempt, 0.0)
+        lost = self._query(
+            proc,
+            f"SELECT id, {_COLUMNS} FROM ladon_tasks"
+            " WHERE expires IS NULL AND heartbeat + lease < ? AND owner != ?",
+            (now, proc.owner),
+        )
+        if lost:
+            self._reruns.recover(proc, lost, now)
         if unfinished:
             self._ended(None)
-        self._reap(proc, "", {})
-        self._write(proc, "DELETE FROM ladon_tasks WHERE expires <= ?", (now,))
+        if self._write(proc, "DELETE FROM ladon_tasks WHERE expires <= ?", (now,)):
+            self._shrink(proc)
         self._write(proc, _nonces.SQLITE_SWEEP, (now,))
         if self.callback_sender is not None:  # callbacks nobody took
             for row in self._query(proc, _extras.DUE_CALLBACKS, (now,)):
                 self._callback_due(row["id"])
 
+    def _shrink(self, proc: _Process) -> None:
+        """Give the pages of deleted records back to the file system."""
+        with proc.wlock:
+            conn = self._writer(proc)
+            try:
+                self._retry(lambda: shrink(conn), 0.0)
+            except BackendUnavailable as exc:  # busy: the next one will do
+                logger.debug("SQLite task file not shrunk: %s", exc)
+
     def _abandon(self) -> None:
-        """At interpreter exit: this process's unfinished tasks will not end."""
+        """At interpreter exit: wait up to ``drain_timeout`` for the tasks
+        running here, then give up this process's unfinished tasks (see
+        :meth:`Reruns.at_exit <ladon.tasks._sqlite_reruns.Reruns.at_exit>`)."""
         proc = self._proc
         if proc is None or proc.pid != os.getpid() or proc.wconn is None:
             return
+        self._reruns.at_exit(proc, self.drain_timeout)
         try:
-            proc.stop.set()
-            self._write(
-                proc,
-                f"UPDATE ladon_tasks SET {_END_AS}, error = :error, {_END}"
-                " WHERE owner = :owner AND expires IS NULL",
-                {
-                    "now": self._clock.time(),
-                    "owner": proc.owner,
-                    "state": TaskState.FAILED.value,
-                    "cancelled": CANCELLED_MESSAGE,
-                    "error": "worker stopped",
-                },
-            )
             self._wake.announce(None)  # waiters elsewhere read their tasks again
         except Exception:  # pragma: no cover - best effort at exit
             pass
@@ -875,6 +1055,11 @@ def _overrun(row: sqlite3.Row, now: float) -> bool:
     )
 
 
+def _with_id(row: sqlite3.Row, task_id: str) -> dict[str, Any]:
+    """A row read by id (without its ``id`` column), with it."""
+    return {**{key: row[key] for key in row.keys()}, "id": task_id}
+
+
 def _expired(row: sqlite3.Row, now: float) -> bool:
     expires = row["expires"]
     return expires is not None and expires <= now
@@ -882,6 +1067,7 @@ def _expired(row: sqlite3.Row, now: float) -> bool:
 
 def _snapshot(task_id: str, row: sqlite3.Row, now: float) -> TaskStatus:
     state = TaskState(row["state"])
+    attempt, attempts = row_attempts(row)
     result: object = None
     if state is TaskState.SUCCEEDED and row["result"] is not None:
         result = from_json(row["result"])
@@ -901,4 +1087,6 @@ def _snapshot(task_id: str, row: sqlite3.Row, now: float) -> TaskStatus:
         owner=row["principal"],
         callback=row["callback"],
         callback_state=row["callback_state"],
+        attempt=attempt,
+        attempts=attempts,
     )

@@ -16,8 +16,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..types.tasktype import TaskOptions
 from ._nonces import MemoryNonces
 from ._pool import WorkerPool
+from .admin import Readiness
+from .admin import TaskQuery
+from .admin import newest
 from .base import CANCEL_REQUESTED_MESSAGE
 from .base import CANCELLED_MESSAGE
 from .base import RUNTIME_EXCEEDED_DETAIL
@@ -41,6 +45,13 @@ from .delivery import CallbackSender
 from .idempotency import AlreadyStarted
 from .idempotency import KeyReused
 from .idempotency import job_idempotency
+from .retries import Retry
+from .retries import RetryTimer
+from .retries import final_error
+from .retries import job_task_options
+from .retries import refused_retry
+from .retries import release_job
+from .retries import waiting_message
 from .waiting import EndSignals
 from .waiting import wait_on_signals
 
@@ -84,6 +95,11 @@ class _Record:
     idem_hash: str | None = None
     callback: str | None = None
     callback_state: str | None = None
+    attempt: int = 1
+    attempts: int = 1
+    retry_delay: float = 1.0
+    # the job, while the task waits to run again (released if it never does)
+    job: Job | None = None
 
     def snapshot(self, now: float) -> TaskStatus:
         return TaskStatus(
@@ -102,6 +118,8 @@ class _Record:
             owner=self.owner,
             callback=self.callback,
             callback_state=self.callback_state,
+            attempt=self.attempt,
+            attempts=self.attempts,
         )
 
 
@@ -137,6 +155,12 @@ class ThreadTaskBackend:
     :param clock: where the backend reads the time (tests move a clock of
         their own instead of sleeping).
 
+    A task method declared with ``tasktype={"retries": N}`` that raises
+    :class:`~ladon.tasks.Retry` goes back to ``PENDING`` and runs again on
+    the pool after its delay (a timer thread of the backend waits for it),
+    up to N times; a worker cannot be lost here (the tasks die with the
+    process).
+
     No thread is started before the first :meth:`submit`. Expired tasks are
     swept lazily whenever the backend is used, so memory stays bounded
     however many tasks run.
@@ -164,6 +188,8 @@ class ThreadTaskBackend:
     #: Sends the callbacks of the tasks this process ends (set by the
     #: application); ``None``: they wait until one is set.
     callback_sender: CallbackSender | None = None
+    #: The backend's kind, as the operator's tools name it.
+    kind = "thread"
 
     def __init__(
         self,
@@ -200,6 +226,7 @@ class ThreadTaskBackend:
         self._ends = EndSignals()
         # scoped Idempotency-Key -> task id, for as long as the task is kept
         self._idem: dict[str, str] = {}
+        self._timer: RetryTimer | None = None  # delayed re-runs, from the first
 
     @property
     def max_workers(self) -> int:
@@ -245,6 +272,7 @@ class ThreadTaskBackend:
             tasks already wait.
         """
         limit = job_max_runtime(job, self._max_runtime)
+        options = job_task_options(job)
         with self._lock:
             if self._closed:
                 raise TaskRejected("the task backend is closed")
@@ -269,6 +297,8 @@ class ThreadTaskBackend:
                 idem_hash=idem.fingerprint if idem is not None else None,
                 callback=callback,
                 callback_state=CALLBACK_PENDING if callback is not None else None,
+                attempts=options.attempts,
+                retry_delay=options.retry_delay,
             )
             self._tasks[task_id] = record
             if idem is not None:
@@ -294,6 +324,8 @@ class ThreadTaskBackend:
         :param task_id: the id :meth:`submit` returned.
         :raises UnknownTask: for an unknown, expired or foreign id.
         """
+        if self._timer is not None:
+            self._timer.run_due()  # re-runs due by a clock moved by hand
         with self._lock:
             status = self._lookup(method, task_id).snapshot(self._clock.time())
         if status.state.finished:
@@ -315,16 +347,21 @@ class ThreadTaskBackend:
         """
         with self._lock:
             record = self._lookup(method, task_id)
+            waiting = None
             if record.state is TaskState.PENDING:
                 record.cancel_requested = True
                 self._pending -= 1
                 self._finish(record, TaskState.CANCELLED)
+                waiting, record.job = record.job, None
             elif record.state is TaskState.RUNNING and not record.cancel_requested:
                 # The job stops at its next report or look at task.cancelled;
                 # until then the task runs, and says so.
                 record.cancel_requested = True
                 record.message = CANCEL_REQUESTED_MESSAGE
-            return record.snapshot(self._clock.time())
+            status = record.snapshot(self._clock.time())
+        if waiting is not None:  # it waited to run again: it never will
+            release_job(waiting)
+        return status
 
     def wait(self, method: str, task_id: str, timeout: float) -> TaskStatus:
         """Return the task's status as soon as it has ended (woken by the
@@ -378,13 +415,59 @@ class ThreadTaskBackend:
         with self._lock:
             self._closed = True
             pending = [r for r in self._tasks.values() if r.state is TaskState.PENDING]
+            waiting: list[Job] = []
             for record in pending:  # _finish() may evict: not while iterating
                 record.cancel_requested = True
                 self._finish(record, TaskState.CANCELLED)
+                if record.job is not None:
+                    waiting.append(record.job)
+                    record.job = None
             self._pending = 0
             executor = self._executor
+            timer = self._timer
+        if timer is not None:
+            timer.stop()
+        for job in waiting:
+            release_job(job)
         if executor is not None:
             executor.shutdown(wait=wait)
+
+    # -- TaskAdmin (the operator's questions) ---------------------------------
+
+    def tasks(self, query: TaskQuery) -> list[TaskStatus]:
+        """The tasks ``query`` asks for, newest first; see
+        :class:`ladon.tasks.admin.TaskAdmin`."""
+        with self._lock:
+            self._sweep()
+            now = self._clock.time()
+            for record in list(self._tasks.values()):
+                self._overrun(record)
+            statuses = [r.snapshot(now) for r in self._tasks.values()]
+        return newest(statuses, query, now)
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks are kept in each state."""
+        with self._lock:
+            self._sweep()
+            found: dict[str, int] = {}
+            for record in self._tasks.values():
+                found[record.state.value] = found.get(record.state.value, 0) + 1
+            return found
+
+    def readiness(self) -> Readiness:
+        """Ready while the backend is open (tasks run in this process)."""
+        return Readiness(
+            not self._closed,
+            self.kind,
+            {"open": not self._closed, "max_workers": self._max_workers},
+        )
+
+    def task_key(self, task_id: str) -> str | None:
+        """The method key of a task, or ``None`` for an unknown id."""
+        with self._lock:
+            self._sweep()
+            record = self._tasks.get(task_id)
+            return None if record is None else record.method
 
     # -- TaskReporter (used by TaskHandle) ------------------------------------
 
@@ -510,13 +593,19 @@ class ThreadTaskBackend:
             self._pending -= 1
             record.state = TaskState.RUNNING
             record.started = self._clock.time()
-            record.progress = 0.0
+            record.job = None
+            if record.attempt == 1:
+                record.progress = 0.0
+            else:  # a re-run: the progress never goes back; the wait is over
+                record.message = None
             if record.max_runtime is not None:
                 record.deadline = self._clock.monotonic() + record.max_runtime
         try:
-            result = job(TaskHandle(record.task_id, self))
+            result = job(TaskHandle(record.task_id, self, record.attempt))
         except TaskCancelled:
             self._ended(record, TaskState.CANCELLED)
+        except Retry as exc:
+            self._retry(record, job, exc)
         except Exception as exc:
             self._ended(record, TaskState.FAILED, error=_describe_failure(exc))
         except BaseException as exc:
@@ -540,3 +629,72 @@ class ThreadTaskBackend:
             self._abandoned.discard(record.task_id)
             if record.state is TaskState.RUNNING:
                 self._finish(record, state, result=result, error=error)
+
+    def _retry(self, record: _Record, job: Job, exc: Retry) -> None:
+        """A job raised :class:`~ladon.tasks.Retry` (called without the
+        lock): run it again after its delay if it has attempts left, else
+        fail the task with the reason."""
+        rerun = False
+        delay = 0.0
+        timer: RetryTimer | None = None
+        with self._lock:
+            self._abandoned.discard(record.task_id)
+            if record.state is not TaskState.RUNNING:
+                pass  # ended meanwhile (its max_runtime): the outcome is dropped
+            elif record.cancel_requested:
+                self._finish(record, TaskState.CANCELLED)
+            elif record.attempt >= record.attempts:
+                reason = exc.reason
+                error = (
+                    final_error(reason, record.attempt, record.attempts)
+                    if record.attempts > 1
+                    else refused_retry(reason)
+                )
+                self._finish(record, TaskState.FAILED, error=(error, _describe_failure(exc)[1]))
+            elif self._closed:
+                record.cancel_requested = True
+                self._finish(record, TaskState.CANCELLED)
+            else:
+                rerun = True
+                record.attempt += 1
+                delay = exc.delay if exc.delay is not None else _options_delay(record)
+                record.state = TaskState.PENDING
+                record.started = None
+                record.deadline = None
+                record.message = waiting_message(record.attempt, record.attempts, delay, exc.reason)
+                record.job = job
+                self._pending += 1
+                if delay > 0 and self._timer is None:
+                    self._timer = RetryTimer(self._clock, name="ladon-thread-retries")
+                timer = self._timer
+        if not rerun:
+            release_job(job)
+            return
+        if delay > 0 and timer is not None:
+            timer.schedule(delay, lambda: self._rerun(record, job))
+        else:
+            self._rerun(record, job)
+
+    def _rerun(self, record: _Record, job: Job) -> None:
+        """Hand a task waiting to run again to the pool."""
+        with self._lock:
+            if record.state is not TaskState.PENDING or record.job is not job:
+                return  # cancelled while it waited (its job was released)
+            executor = self._executor
+        try:
+            if executor is None:
+                raise RuntimeError("no pool")
+            executor.submit(self._run, record, job)
+        except RuntimeError:  # closed meanwhile
+            with self._lock:
+                if record.state is TaskState.PENDING:
+                    self._pending -= 1
+                    record.cancel_requested = True
+                    self._finish(record, TaskState.CANCELLED)
+                    record.job = None
+            release_job(job)
+
+
+def _options_delay(record: _Record) -> float:
+    """The doubling delay before ``record.attempt`` runs."""
+    return TaskOptions(record.attempts - 1, record.retry_delay).delay(record.attempt)

@@ -14,6 +14,12 @@ that backend's queue. Every task method of every service of the
 application (configured template instances included) can run on it: the
 RQ job names the service and the method, the record holds the arguments.
 
+The worker rides out a Redis outage (it reconnects with a back-off; a task
+that ends meanwhile writes its outcome once Redis is back), stops within
+``--grace`` seconds of a SIGTERM, runs RQ's scheduler (the delayed re-runs
+of tasks with retries) and beats in ``<prefix>workers:<queue>`` (see
+:mod:`ladon.tasks._rqworker`).
+
 The worker sends the completion callbacks of the tasks it ends with the
 application's callback settings (``callback_hosts``, ``callback_secret``...,
 which the application may take from the ``LADON_CALLBACK_*`` environment
@@ -31,6 +37,7 @@ import gc
 import importlib
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -231,37 +238,64 @@ class TaskWorker:
         max_jobs: int | None = None,
         simple: bool = False,
         log_level: str = "INFO",
+        grace: float | None = 25.0,
     ) -> int:
         """Run an RQ worker until it is stopped (see :func:`serve`)."""
-        from rq import SimpleWorker
-        from rq import Worker
         from rq.serializers import JSONSerializer
 
+        from ._rqworker import LadonSimpleWorker
+        from ._rqworker import LadonWorker
+        from ._rqworker import wait_for_redis
+        from .retries import WORKER_LOST
+        from .retries import WORKER_STOPPED
+
         backend = self.backend
+        stopping: list[int] = []
+
+        def stop_waiting(signum: int, frame: Any) -> None:
+            stopping.append(signum)
+
+        # NOTE: Redis may not be there yet (or be away): wait for it, and
+        # let SIGTERM end the wait.
+        previous = signal.signal(signal.SIGTERM, stop_waiting)
+        try:
+            if not wait_for_redis(backend.client, lambda: bool(stopping)):
+                return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         try:
             backend.load_scripts()
-        except Exception as exc:  # BackendUnavailable: Redis is not there (yet)
+        except Exception as exc:  # BackendUnavailable: Redis went away again
             logger.warning("ladon worker: %s", exc)
 
         def horse_killed(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
-            backend.lose(
-                str(job.id), f"The worker's work horse ended abnormally (status {ret_val})."
-            )
+            if worker.stopping:
+                reason, detail = (
+                    WORKER_STOPPED,
+                    (
+                        f"The worker was stopped and the task did not end within its {grace} s grace."
+                    ),
+                )
+            else:
+                reason = WORKER_LOST
+                detail = f"The worker's work horse ended abnormally (status {ret_val})."
+            backend.lose(str(job.id), detail, reason)
 
         options: dict[str, Any] = {
             "connection": backend.client,
             "serializer": JSONSerializer,
             "name": name,
             "job_class": self.job_class(),
+            # RQ's abandoned-job clean-up (a vanished host) every minute
+            "maintenance_interval": 60,
         }
         if not simple:
             options["work_horse_killed_handler"] = horse_killed
-        cls = SimpleWorker if simple else Worker
-        try:
-            worker = cls([backend.queue_name], **options)
-        except TypeError:  # an RQ without work_horse_killed_handler: the lease covers it
-            options.pop("work_horse_killed_handler", None)
-            worker = cls([backend.queue_name], **options)
+        cls = LadonSimpleWorker if simple else LadonWorker
+        worker = cls([backend.queue_name], **options)
+        worker.ladon_backend = backend
+        if not simple:
+            worker.grace = grace
         names = ", ".join(s.name for s in self.app.services)
         logger.info(
             "ladon worker %s: serving %s on queue %r", worker.name, names, backend.queue_name
@@ -271,7 +305,15 @@ class TaskWorker:
         # would have touched in a collection (copy-on-write).
         gc.collect()
         gc.freeze()
-        worker.work(burst=burst, max_jobs=max_jobs, logging_level=log_level, with_scheduler=False)
+        try:
+            # RQ's scheduler runs the delayed re-runs of tasks with retries
+            worker.work(
+                burst=burst, max_jobs=max_jobs, logging_level=log_level, with_scheduler=True
+            )
+        except redis_errors() as exc:  # Redis went away as the worker stopped
+            logger.warning(
+                "ladon worker %s: stopped while Redis was unreachable: %s", worker.name, exc
+            )
         return 0
 
 
@@ -303,6 +345,7 @@ def serve(
     max_jobs: int | None = None,
     simple: bool = False,
     log_level: str = "INFO",
+    grace: float | None = 25.0,
 ) -> int:
     """Run an RQ worker for the application until it is stopped.
 
@@ -316,6 +359,10 @@ def serve(
         forked work horse per task: faster, but a task that ignores a cancel
         cannot be killed and a crashing task takes the worker down.
     :param log_level: RQ's log level.
+    :param grace: seconds a task may go on after SIGTERM before its work
+        horse is killed (it then runs again elsewhere when its method has
+        retries, else it ends failed: "worker stopped"); ``None``: wait for
+        it. Ignored with ``simple`` (nothing to kill).
     :returns: the exit status.
 
     .. versionadded:: 2.0
@@ -326,7 +373,12 @@ def serve(
         sys.stderr.write(f"ladon worker: {exc}\n")
         return 2
     return worker.serve(
-        burst=burst, name=name, max_jobs=max_jobs, simple=simple, log_level=log_level
+        burst=burst,
+        name=name,
+        max_jobs=max_jobs,
+        simple=simple,
+        log_level=log_level,
+        grace=grace,
     )
 
 
@@ -356,6 +408,57 @@ def add_worker_parser(sub: Any) -> None:
         help="run tasks in the worker process (no fork per task; no hard cancel)",
     )
     parser.add_argument("--log-level", default="INFO", help="RQ's log level (default INFO)")
+    parser.add_argument(
+        "--grace",
+        type=_grace,
+        default=25.0,
+        help="seconds a task may go on after SIGTERM before it is stopped (default 25; "
+        "'none': wait for it)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve this worker's Prometheus metrics (task durations and states, from every "
+        "work horse) on this port (needs ladon[metrics])",
+    )
+    parser.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address of --metrics-port (default 127.0.0.1)"
+    )
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1") -> str:
+    """Serve the metrics of this worker and its work horses over HTTP.
+
+    Work horses are forked per task and end with it, so their metrics go
+    through prometheus-client's multi-process mode: ``PROMETHEUS_MULTIPROC_DIR``
+    when set (it may be the web processes' own directory, on their host),
+    else a new temporary directory. Call it before the application is
+    loaded (the mode is chosen when prometheus-client is imported).
+
+    :returns: the multi-process directory.
+    :raises ImportError: prometheus-client is not installed.
+
+    .. versionadded:: 2.0
+    """
+    import tempfile
+
+    from ..observe import metrics
+
+    folder = metrics.multiprocess_dir()
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="ladon-worker-metrics-")
+        os.environ[metrics.MULTIPROC_ENV] = folder
+    from prometheus_client import CollectorRegistry
+    from prometheus_client import multiprocess
+    from prometheus_client import start_http_server
+
+    metrics.enable()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    start_http_server(port, host, registry)
+    logger.info("ladon worker: metrics on http://%s:%s/ (from %s)", host, port, folder)
+    return folder
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -363,6 +466,12 @@ def run_command(args: argparse.Namespace) -> int:
 
     .. versionadded:: 2.0
     """
+    if args.metrics_port is not None:
+        try:
+            serve_metrics(args.metrics_port, args.metrics_host)
+        except (ImportError, OSError) as exc:
+            sys.stderr.write(f"ladon worker: cannot serve metrics: {exc}\n")
+            return 2
     return serve(
         args.app,
         args.url,
@@ -371,4 +480,25 @@ def run_command(args: argparse.Namespace) -> int:
         max_jobs=args.max_jobs,
         simple=args.simple,
         log_level=args.log_level,
+        grace=args.grace,
     )
+
+
+def _grace(text: str) -> float | None:
+    """``--grace``: seconds >= 0, or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0 or 'none', not {text!r}")
+    return value
+
+
+def redis_errors() -> tuple[type[Exception], ...]:
+    """The errors of a Redis that cannot be reached."""
+    from ._rqworker import REDIS_DOWN
+
+    return REDIS_DOWN

@@ -35,6 +35,7 @@ from .constraints import DICT_KEYS
 from .constraints import from_dict
 from .spec import NO_DEFAULT
 from .spec import Slot
+from .spec import check_default_rules
 from .spec import constrain
 from .spec import leaf_of
 from .spec import matches
@@ -104,6 +105,7 @@ def _dict_field(cls: type, name: str, decl: dict[str, Any]) -> FieldInfo:
     nullable = bool(decl.get("nullable", False))
     default = decl.get("default", NO_DEFAULT)
     if default is not NO_DEFAULT and not ((default is None and nullable) or matches(spec, default)):
+        check_default_rules(spec, default, where)
         raise DefaultArgTypeMismatch(
             f"{where}: default {default!r} is not of the field's type {decl['type']!r}"
         )
@@ -127,6 +129,7 @@ def _annotated_field(cls: type, name: str, hint: object) -> FieldInfo:
     if isinstance(default, (list, dict)) or default is inner:
         default = NO_DEFAULT  # a legacy declaration sitting under an annotation
     if default is not NO_DEFAULT and not ((default is None and nullable) or matches(spec, default)):
+        check_default_rules(spec, default, where)
         raise DefaultArgTypeMismatch(f"{where}: default {default!r} is not of type {hint!r}")
     return FieldInfo(name, spec, nullable, default)
 

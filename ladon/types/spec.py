@@ -24,6 +24,7 @@ from dataclasses import field
 from typing import Any
 from typing import Final
 
+from ..exceptions.ladonizer import DefaultArgTypeMismatch
 from ..exceptions.ladonizer import NeedToDefineParseTimeException
 from .constraints import Check
 from .constraints import ConstraintError
@@ -316,6 +317,27 @@ def split_optional(annotation: object) -> tuple[object, bool]:
         if len(args) == 1 and len(typing.get_args(annotation)) == 2:
             return args[0], True
     return annotation, False
+
+
+class DefaultBreaksRules(ConstraintError, DefaultArgTypeMismatch):
+    """A default value of the right type breaks the declared rules.
+
+    .. versionadded:: 2.0
+    """
+
+
+def check_default_rules(spec: TypeSpec, value: object, where: str) -> None:
+    """Say which rule a default of ``spec``'s type breaks (:func:`matches`
+    only says that it does not fit).
+
+    :raises DefaultBreaksRules: it breaks one.
+
+    .. versionadded:: 2.0
+    """
+    if isinstance(spec, Constrained) and spec.enum is None and matches(spec.base, value):
+        rule = spec.check(value)
+        if rule is not None:
+            raise DefaultBreaksRules(f"{where}: default {value!r} breaks its rules: {rule}")
 
 
 def matches(spec: TypeSpec, value: object) -> bool:

@@ -143,3 +143,22 @@ def test_ladon_call_with_credentials(vault_server: LiveServer) -> None:
     assert "nope" not in done.stderr + done.stdout
     done = _ladon_call(url, "add", "a=1", "b=2", "--user", "root")
     assert done.returncode == 2 and "$LADON_PASSWORD" in done.stderr
+
+
+def test_ladon_call_says_how_to_give_credentials_when_the_description_is_protected() -> None:
+    app = auth_app.make_app(protect_docs=True)
+    server = LiveServer(app)
+    try:
+        url = f"{server.url}/Vault"
+        done = _ladon_call(url, "whoami")
+        assert done.returncode == 2
+        assert "HTTP 401" in done.stderr
+        assert "--user NAME or --bearer" in done.stderr, done.stderr
+        done = _ladon_call(url, "whoami", "--user", "bob", LADON_PASSWORD="wrong")
+        assert done.returncode == 2 and "HTTP 401" in done.stderr
+        assert "wrong" not in done.stderr
+        done = _ladon_call(url, "whoami", "--user", "bob", LADON_PASSWORD="bob-pw")
+        assert done.returncode == 0 and done.stdout.strip() == '"bob:"', done.stderr
+    finally:
+        server.stop()
+        app.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import auth_app
@@ -91,8 +92,11 @@ def test_remote_user_from_the_server_in_front() -> None:
         )
         assert r.json["result"] == "root:admin"
         r = web.post("/Vault/jsonwsp", body, headers={"Content-Type": ctype}, expect_errors=True)
-        assert r.status_int == 401
-        assert "WWW-Authenticate" not in r.headers  # the server in front challenges
+        # the server in front challenges: without a scheme to offer, a 401
+        # (which must carry a challenge) cannot be sent
+        assert r.status_int == 403
+        assert "WWW-Authenticate" not in r.headers
+        assert r.json["fault"]["string"].startswith("Authentication required")
     finally:
         app.close()
 
@@ -128,7 +132,10 @@ def test_wsse_only_application_answers_soap_refusals_as_soap_faults() -> None:
         assert answer("soap", 500, r.body).code == "wsse:SecurityTokenUnavailable"
         assert "WWW-Authenticate" not in r.headers
         r = _post(web, "jsonwsp", "add", {"a": 1, "b": 2})
-        assert r.status_int == 401  # the JSON interfaces have only the HTTP status
+        # the JSON interfaces have only the HTTP status, and no scheme to
+        # offer in a challenge: refused
+        assert r.status_int == 403
+        assert "WWW-Authenticate" not in r.headers
         assert "UsernameToken" not in r.json["fault"]["hint"]
     finally:
         app.close()
@@ -143,7 +150,15 @@ def docs_app() -> Iterator[TestApp]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/Vault", "/Vault/soap/description", "/Vault/soap?wsdl", "/Vault/jsonwsp/description"],
+    [
+        "/",
+        "/Vault",
+        "/Vault/soap/description",
+        "/Vault/soap?wsdl",
+        "/Vault/jsonwsp/description",
+        "/Vault/http/description",
+        "/_ladon/openapi.json",
+    ],
 )
 def test_protected_docs_need_credentials(docs_app: TestApp, path: str) -> None:
     r = docs_app.get(path, expect_errors=True)
@@ -211,6 +226,12 @@ def test_cors_preflight_and_answers_only_for_listed_origins() -> None:
         assert "WWW-Authenticate" in r.headers["Access-Control-Expose-Headers"]
         r = web.post("/Vault/jsonrpc", body, headers={**headers, "Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in r.headers
+        # a shared cache keeps answers apart per Origin, with one or without
+        assert r.headers["Vary"] == "Origin"
+        r = web.post("/Vault/jsonrpc", body, headers=headers)
+        assert "Access-Control-Allow-Origin" not in r.headers
+        assert r.headers["Vary"] == "Origin"
+        assert web.get("/Vault/jsonrpc/description").headers["Vary"] == "Origin"
     finally:
         app.close()
 
@@ -257,3 +278,28 @@ def test_the_openapi_document_names_the_security_schemes_of_the_app(web: TestApp
     # the task resources of a protected task method are protected too
     status = next(p for p in paths if p.startswith("/count/tasks/") and p.count("/") == 3)
     assert paths[status]["get"]["security"] == add["security"]
+
+
+def test_a_task_never_receives_the_callers_credentials(web: TestApp) -> None:
+    headers = {"Authorization": basic("bob", "bob-pw"), "Cookie": "session=s3cret"}
+    started = web.post_json(
+        "/Vault/jsonwsp", {"methodname": "request_keys", "args": {}}, headers=headers
+    ).json
+    task_id = started["result"]["task_id"]
+    for _ in range(500):
+        progress = web.post_json(
+            "/Vault/jsonwsp",
+            {"methodname": "request_keys_progress", "args": {"task_id": task_id}},
+            headers=headers,
+        ).json["result"]
+        if progress["state"] not in ("pending", "running"):
+            break
+        time.sleep(0.01)
+    result = web.post_json(
+        "/Vault/jsonwsp",
+        {"methodname": "request_keys_result", "args": {"task_id": task_id}},
+        headers=headers,
+    ).json["result"]
+    assert "HTTP_HOST" in result  # the request's other headers are there, as in Ladon 1.0
+    for secret in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_PROXY_AUTHORIZATION"):
+        assert secret not in result

@@ -81,3 +81,59 @@ def test_example_client(examples_url: str, script: str) -> None:
     lines = proc.stdout.splitlines()
     for line in EXPECTED[script]:
         assert line in lines, f"{line!r} not in the output:\n{proc.stdout}"
+
+
+@pytest.fixture(scope="module")
+def busy_examples() -> Iterator[tuple[str, LadonWSGIApplication]]:
+    """The examples on one task thread, so that a new task waits (pending)."""
+    from ladon.tasks import ThreadTaskBackend
+
+    app = LadonWSGIApplication([str(ROOT / "examples")], tasks=ThreadTaskBackend(max_workers=1))
+    clone = app.service("InstanceService")
+    assert clone is not None and isinstance(clone.source, type)
+    sys.modules[clone.source.__module__].STEP_SECONDS = 0.02  # type: ignore[attr-defined]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", app
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+    app.close()
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_example_client_follows_a_task_that_waits_for_a_worker(
+    busy_examples: tuple[str, LadonWSGIApplication], script: str
+) -> None:
+    import json
+    import time
+    import urllib.request
+
+    url, _app = busy_examples
+
+    def jsonwsp(method: str, **args: object) -> dict[str, object]:
+        body = json.dumps({"methodname": method, "args": args}).encode()
+        with urllib.request.urlopen(f"{url}/TaskService/jsonwsp", body, timeout=10) as r:
+            answer: dict[str, object] = json.load(r)
+        return answer
+
+    # the only task thread is taken: the script's task is pending at first
+    blocker = jsonwsp("taskExample", session_id="s", counter=1)["result"]
+    assert isinstance(blocker, dict)
+    proc = subprocess.Popen(
+        [sys.executable, str(CLIENTS / script), url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(2.0)
+        jsonwsp("taskExample_cancel", task_id=blocker["task_id"])
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err[-2000:]
+    assert "task result: i-copy" in out

@@ -315,6 +315,34 @@ def test_bad_requests_are_sender_faults_naming_the_problem(
     assert mentions in text
 
 
+@pytest.mark.parametrize(
+    ("iface", "make", "media"),
+    [
+        ("soap", env11, "text/xml"),
+        ("soap11", env11, "text/xml"),
+        ("soap12", env12, "application/soap+xml"),
+    ],
+)
+def test_the_content_type_charset_decodes_an_envelope_without_declaration(
+    url: str, iface: str, make: Callable[[str], str], media: str
+) -> None:
+    # No XML declaration: the charset of the Content-Type says how the
+    # bytes are encoded (RFC 7303; Ladon 1.0 read it too).
+    body = make("<echo><text>café crème</text></echo>").encode("iso-8859-1")
+    status, _, root = post(f"{url}/Shapes/{iface}", body, f"{media}; charset=iso-8859-1")
+    assert status == 200, etree.tostring(root)[:600]
+    assert [e.text for e in root.iter() if etree.QName(e).localname == "result"] == ["café crème"]
+    # a declaration still says it for itself (and the header's UTF-8 is no override)
+    declared = b"<?xml version='1.0' encoding='iso-8859-1'?>" + body
+    for ctype in (f"{media}; charset=utf-8", media):
+        status, _, root = post(f"{url}/Shapes/{iface}", declared, ctype)
+        assert status == 200, etree.tostring(root)[:600]
+    # US-ASCII is read as UTF-8, its superset: a mislabelled UTF-8 body passes
+    utf8 = make("<echo><text>café</text></echo>").encode()
+    status, _, root = post(f"{url}/Shapes/{iface}", utf8, f"{media}; charset=us-ascii")
+    assert status == 200, etree.tostring(root)[:600]
+
+
 def test_not_xml_is_a_sender_fault(url: str) -> None:
     status, ctype, root = post(f"{url}/Shapes/soap12", "<not xml")
     assert status == 400 and ctype.startswith("application/soap+xml")

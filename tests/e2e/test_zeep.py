@@ -34,9 +34,14 @@ import pytest
 import requests
 import zeep
 import zeep.exceptions
+from conftest import LiveServer
 from lxml import etree
 from zeep import xsd
 from zeep.transports import Transport
+
+from ladon import LadonType
+from ladon import LadonWSGIApplication
+from ladon import ladonize
 
 pytestmark = pytest.mark.e2e
 
@@ -825,3 +830,50 @@ def test_the_wsdl_publishes_int_as_xsd_long(zeep_client: ClientFactory, flavour:
     types = {el.get("type") for el in wsdl.iter(f"{xs}element") if el.get("name") == "base"}
     types |= {el.get("type") for el in wsdl.iter() if el.get("name") == "base"}
     assert types - {None} == {"xsd:long"}
+
+
+class Reading(LadonType):
+    value: int
+
+
+class Meter:
+    """Results that break xsd:long deep inside: the fault names where."""
+
+    @ladonize()
+    def readings(self, big_at: int) -> list[Reading]:
+        return [Reading(value=2**70 if i == big_at else i) for i in range(3)]
+
+    @ladonize()
+    def reading(self) -> Reading:
+        return Reading(value=-(2**64))
+
+    @ladonize()
+    def counts(self, big_at: int) -> list[int]:
+        return [2**64 if i == big_at else i for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def meter_url() -> Iterator[str]:
+    app = LadonWSGIApplication([Meter])
+    server = LiveServer(app)
+    yield server.url
+    server.stop()
+    app.close()
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11", "soap12"])
+def test_an_int_beyond_xsd_long_inside_a_result_is_named_by_its_path(
+    meter_url: str, iface: str
+) -> None:
+    meter = zeep.Client(f"{meter_url}/Meter/{iface}/description").service
+    assert [r.value for r in meter.readings(-1)] == [0, 1, 2]
+    for method, args, path in (
+        ("readings", (1,), "result[1].value"),
+        ("reading", (), "result.value"),
+        ("counts", (2,), "result[2]"),
+    ):
+        with pytest.raises(zeep.exceptions.Fault) as info:
+            meter[method](*args)
+        assert info.value.message.startswith(f'Method result "{path}": the integer is out of'), (
+            info.value.message
+        )

@@ -127,12 +127,17 @@ def test_the_http_interface_never_escapes(
     decode(interfaces["http"], body, {"Content-Type": ctype}, path, method)
 
 
+XML_CHARSETS = ["utf-8", "iso-8859-1", "utf-16", "utf-32", "cp037", "zlib", "bogus", '"utf-8"']
+
+
 @pytest.mark.parametrize("name", ["soap", "soap11", "soap12", "xmlrpc"])
 @FAST
 @given(data=st.data())
 def test_xml_parsers_never_escape(interfaces: dict[str, Interface], name: str, data: Any) -> None:
     body = data.draw(xml_request(name) | st.binary(max_size=200))
-    decode(interfaces[name], body, XML_CT)
+    # the Content-Type's charset decodes a document that names no encoding
+    charset = data.draw(st.sampled_from(XML_CHARSETS) | st.text(max_size=20))
+    decode(interfaces[name], body, {"Content-Type": f"{XML_CT['Content-Type']}; charset={charset}"})
 
 
 @pytest.mark.parametrize("name", IFACES)
@@ -360,3 +365,64 @@ def test_security_headers_give_a_principal_nothing_or_a_wsse_fault(
         token.authenticate(AuthRequest({}, "soap", (block,)))
     except AuthFault as fault:
         assert (fault.soap_code or "").startswith("{" + _WSSE + "}")
+
+
+# -- operations (issue 17): request ids, trace headers, Accept-Encoding -------------------
+
+
+@pytest.fixture(scope="module")
+def ops_app() -> Any:
+    import sys
+
+    if str(SERVICES) not in sys.path:
+        sys.path.append(str(SERVICES))
+    import ops_app as module
+
+    application = module.make_app(tasks="thread://", compress_min_size=64)
+    yield application
+    application.close()
+
+
+# what a client can put in a header line (no line breaks: the server never passes them)
+_HEADER_TEXT = st.text(
+    alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=200
+) | st.sampled_from(["gzip", "*", "gzip;q=0", "", "x" * 129])
+
+
+@FAST
+@given(
+    request_id=_HEADER_TEXT,
+    accept=_HEADER_TEXT,
+    traceparent=_HEADER_TEXT,
+    size=st.integers(0, 3000),
+)
+def test_any_operation_headers_give_a_sane_id_and_the_same_answer(
+    ops_app: LadonWSGIApplication, request_id: str, accept: str, traceparent: str, size: int
+) -> None:
+    import gzip
+    import re
+
+    from werkzeug.test import Client
+
+    client = Client(ops_app)
+    body = {"methodname": "text", "args": {"size": size}}
+    plain = client.post("/Jobs/jsonwsp", json=body)
+    response = client.post(
+        "/Jobs/jsonwsp",
+        json=body,
+        headers={
+            "X-Request-ID": request_id,
+            "Accept-Encoding": accept,
+            "traceparent": traceparent,
+        },
+    )
+    assert response.status_code == 200
+    echoed = response.headers["X-Request-ID"]
+    assert re.fullmatch(r"[A-Za-z0-9._:@/+=-]{1,128}", echoed)
+    if re.fullmatch(r"[A-Za-z0-9._:@/+=-]{1,128}", request_id):
+        assert echoed == request_id
+    data = response.get_data()
+    if response.headers.get("Content-Encoding") == "gzip":
+        assert int(response.headers["Content-Length"]) == len(data)
+        data = gzip.decompress(data)
+    assert data == plain.get_data()

@@ -716,6 +716,17 @@ def test_bogus_charsets(app: LadonWSGIApplication, iface: str, charset: str) -> 
         assert answer.status in (200, 500)  # XML takes its own declaration
 
 
+@pytest.mark.parametrize("iface", XML_IFACES)
+@pytest.mark.parametrize("charset", ["utf-16", "utf-32-be", "cp037"])
+def test_a_charset_the_bytes_do_not_fit_is_the_protocols_fault(
+    app: LadonWSGIApplication, iface: str, charset: str
+) -> None:
+    # a document without declaration is decoded with the declared charset
+    ctype = ("application/soap+xml" if iface == "soap12" else "text/xml") + f"; charset={charset}"
+    answer = request(app, f"/Shapes/{iface}", xml_call(iface, "x"), content_type=ctype)
+    assert "not well-formed" in FAULTS[iface](answer)
+
+
 @pytest.mark.parametrize("iface", list(FAULTS))
 @pytest.mark.parametrize(
     "ctype",
@@ -732,12 +743,18 @@ def test_bogus_charsets(app: LadonWSGIApplication, iface: str, charset: str) -> 
 def test_odd_content_types(app: LadonWSGIApplication, iface: str, ctype: str) -> None:
     answer = request(app, f"/Shapes/{iface}", b"a=1&b=2", content_type=ctype)
     assert_clean(answer)
-    if iface == "jsonwsp" and ctype.startswith("multipart/"):
-        # read as multipart (JSON-WSP takes attachments): a malformed body is
-        # a bad HTTP request, 400, with the JSON-WSP fault saying why
+    multipart = ctype.startswith("multipart/")
+    if multipart and iface not in ("soap", "soap11", "soap12"):
+        # a malformed multipart body (JSON-WSP takes attachments), or a
+        # multipart request to an interface taking none, is a bad HTTP
+        # request, 400, with the protocol's fault saying why
         assert answer.status == 400
         answer = dataclasses.replace(answer, status=200)
-    FAULTS[iface](answer)
+    message = FAULTS[iface](answer)
+    if multipart and iface in ("soap11", "jsonrpc10", "jsonrpc", "xmlrpc"):
+        assert message == f"The {iface} interface takes no multipart requests: " + (
+            "send the request itself as the body"
+        )
 
 
 def gzip_bomb() -> bytes:

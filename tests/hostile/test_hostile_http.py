@@ -99,6 +99,27 @@ def test_odd_paths_are_404_problems(shapes: LadonWSGIApplication, path: str) -> 
         problem(answer, answer.status)
 
 
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/echo\n", "POST"),
+        ("/ec\nho", "POST"),
+        ("/draw/tasks/a\nb", "GET"),
+        ("/draw/tasks/\n/result", "GET"),
+        ("/draw/tasks/x\r\n/cancel", "POST"),
+    ],
+    ids=["method-newline", "method-inner-newline", "task-id", "task-id-result", "task-cancel"],
+)
+def test_line_breaks_in_the_path_are_404_problems(
+    shapes: LadonWSGIApplication, path: str, method: str
+) -> None:
+    # e.g. GET .../tasks/a%0Ab: werkzeug's path rule does not match a line
+    # break; the answer must still be the interface's problem, not a text page
+    answer = post(shapes, path, b"{}" if method == "POST" else b"", method=method)
+    data = problem(answer, 404)
+    assert "Shapes" in data["detail"] or "task" in data["detail"], data
+
+
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "BREW"])
 def test_other_methods_are_405_with_allow(shapes: LadonWSGIApplication, method: str) -> None:
     answer = request(shapes, "/Shapes/http/echo", b"", method=method)

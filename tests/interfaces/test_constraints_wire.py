@@ -7,6 +7,7 @@ breaks its declared rules is a server fault, logged."""
 from __future__ import annotations
 
 import decimal
+import enum
 import json
 import logging
 import xmlrpc.client
@@ -20,6 +21,7 @@ import pytest
 from lxml import etree
 from webtest import TestApp
 
+from ladon import ladonize
 from ladon.interfaces import DEFAULT_INTERFACES
 from ladon.server.wsgi import LadonWSGIApplication
 
@@ -229,3 +231,37 @@ def test_a_result_breaking_its_rule_is_a_server_fault_and_logged(
     with caplog.at_level(logging.ERROR, logger="ladon"):
         answer = call(client, iface, "paint", name="bad")
     assert not answer.ok and "must be one of red, green" in answer.message
+
+
+class Shade(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Level(enum.Enum):
+    LOW = 1
+    HIGH = 2
+
+
+class Tints:
+    """Enumerations with defaults."""
+
+    @ladonize()
+    def tint(self, color: Shade = Shade.GREEN, level: Level = Level.HIGH) -> str:
+        return f"{color.value} {level.value}"
+
+
+def test_an_enum_default_is_described_as_its_value() -> None:
+    # what a client sends back to get the default: its value, not Color.GREEN
+    app = LadonWSGIApplication([Tints])
+    client = TestApp(app)
+    for iface in ("jsonwsp", "jsonrpc10"):
+        params = client.get(f"/Tints/{iface}/description").json["methods"]["tint"]["params"]
+        assert (params["color"]["default"], params["level"]["default"]) == ("green", "2")
+    page = client.get("/Tints").text
+    assert "default <code>green</code>" in page and "default <code>2</code>" in page
+    assert "Shade.GREEN" not in page and "Level.HIGH" not in page
+    assert client.post_json("/Tints/jsonwsp", {"methodname": "tint", "args": {}}).json[
+        "result"
+    ] == ("green 2")
+    app.close()

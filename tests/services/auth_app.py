@@ -110,6 +110,11 @@ class Vault:
         principal = kw["principal"]
         return f"{principal.name if principal is not None else 'anonymous'}:{n}"
 
+    @ladonize(tasktype=True)
+    def request_keys(self, **kw: Any) -> list[str]:
+        """The request keys a task sees (never the caller's credentials)."""
+        return sorted(k for k in kw if k.startswith("HTTP_"))
+
 
 def authenticators(kind: str = "all") -> list[Any]:
     if kind == "remote":

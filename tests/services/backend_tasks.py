@@ -17,6 +17,7 @@ from typing import Any
 from ladon import LadonType
 from ladon import attachment
 from ladon import ladonize
+from ladon.tasks import Retry
 
 #: The longest a held task waits for its gate.
 HOLD_TIMEOUT = 15.0
@@ -44,6 +45,17 @@ def hold(gates: str, name: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"gate {name!r} was never released")
         time.sleep(0.005)
+
+
+def count_run(gates: str, name: str, attempt: int) -> None:
+    """Append ``attempt pid time`` to ``<gates>/<name>.runs`` (one line per
+    run, whichever process runs it)."""
+    line = f"{attempt} {os.getpid()} {time.time():.6f}\n".encode("ascii")
+    fd = os.open(Path(gates) / f"{name}.runs", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 class Report(LadonType):
@@ -199,6 +211,113 @@ class Work:
         """Return the request's environ value ``name`` (``""`` if absent)."""
         value = kw.get(name, "")
         return value if isinstance(value, str) else repr(value)
+
+
+class Retrying:
+    """Task methods that run again: ``tasktype={"retries": N}``."""
+
+    @ladonize(tasktype={"retries": 2, "retry_delay": 0})
+    def flaky(self, gates: str, name: str, failures: int, **kw: Any) -> str:
+        """Raise Retry on the first ``failures`` attempts, then succeed."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt <= failures:
+            raise Retry(f"busy at attempt {task.attempt}")
+        task.progress(0.5, message="working")
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 2, "retry_delay": 0.25})
+    def patient(self, gates: str, name: str, failures: int, **kw: Any) -> str:
+        """As :meth:`flaky`, waiting 0.25 s then 0.5 s between attempts."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt <= failures:
+            raise Retry(f"busy at attempt {task.attempt}")
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 1, "retry_delay": 60})
+    def impatient(self, gates: str, name: str, **kw: Any) -> str:
+        """Its own delay is a minute; its Retry asks for none."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt == 1:
+            raise Retry("again at once", delay=0)
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 3, "retry_delay": 30})
+    def sleepy(self, gates: str, name: str, **kw: Any) -> str:
+        """Raise Retry at once; the next attempt would wait 30 s."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        raise Retry("come back later")
+
+    @ladonize(attachment, rtype=str, tasktype={"retries": 1, "retry_delay": 0})
+    def weigh_twice(self, blob: attachment, **kw: Any) -> str:
+        """Read the attachment, ask to run again once, read it again."""
+        data = blob.read()
+        if kw["task"].attempt == 1:
+            raise Retry(f"read {len(data)} bytes")
+        return f"attempt {kw['task'].attempt}: {len(data)}:{data[:5].decode()}"
+
+    @ladonize(tasktype=True)
+    def once(self, gates: str, name: str, **kw: Any) -> str:
+        """Raise Retry in a method that declares no retries."""
+        count_run(gates, name, kw["task"].attempt)
+        raise Retry("once more please")
+
+    @ladonize(tasktype={"retries": 1, "retry_delay": 0})
+    def survivor(self, gates: str, name: str, **kw: Any) -> str:
+        """Attempt 1 holds at the gate ``name`` (to be killed or stopped);
+        a later attempt answers at once."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt == 1:
+            hold(gates, name)
+            return "attempt 1"
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 1, "retry_delay": 0})
+    def holdfast(self, gates: str, name: str, **kw: Any) -> str:
+        """Every attempt holds at the gate ``<name>-<attempt>``."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        hold(gates, f"{name}-{task.attempt}")
+        return f"attempt {task.attempt}"
+
+    @ladonize(tasktype={"retries": 2, "retry_delay": 0, "max_runtime": 0.5})
+    def overrun(self, gates: str, name: str, **kw: Any) -> str:
+        """Run past its max_runtime (0.5 s): never run again for that."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        deadline = time.monotonic() + HOLD_TIMEOUT
+        while not task.cancelled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return "stopped"
+
+    @ladonize(tasktype=True)
+    def mortal(self, gates: str, name: str, **kw: Any) -> str:
+        """Hold at the gate ``name``; no retries."""
+        count_run(gates, name, kw["task"].attempt)
+        hold(gates, name)
+        return "done"
+
+
+class Outage:
+    """Control of the serving process for the store outage tests: only ever
+    called on a gunicorn worker (never in the test process)."""
+
+    @ladonize()
+    def limit_file_size(self, nbytes: int) -> int:
+        """Limit the size of the files this process writes (RLIMIT_FSIZE:
+        a write beyond it fails with EFBIG, as on a full disk); -1 lifts
+        the limit. Returns this process's pid."""
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, not death
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard if nbytes < 0 else nbytes, hard))
+        return os.getpid()
 
 
 class OtherWork:

@@ -17,6 +17,7 @@ from typing import Any
 from backend_tasks import hold
 
 from ladon import ladonize
+from ladon.tasks import Retry
 
 
 def append(ledger: str, label: str) -> None:
@@ -56,6 +57,16 @@ class Ops:
         seconds, taken as the last thing it does)."""
         hold(gates, gate)
         return time.time()
+
+    @ladonize(tasktype={"retries": 2, "retry_delay": 0})
+    def count_retried(self, ledger: str, label: str, until: int, **kw: Any) -> str:
+        """Append one line to ``ledger`` per attempt; ask to run again until
+        attempt ``until``; return ``label``."""
+        attempt = int(kw["task"].attempt)
+        append(ledger, f"{label}-{attempt}")
+        if attempt < until:
+            raise Retry(f"attempt {attempt} is not enough")
+        return label
 
     @ladonize(tasktype=True)
     def fail(self, reason: str) -> int:

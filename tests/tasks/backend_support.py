@@ -26,6 +26,9 @@ SERVICES_DIR = TESTS_DIR / "services"
 REPO = TESTS_DIR.parent
 TIMEOUT = 10.0
 FINISHED = ("succeeded", "failed", "cancelled")
+#: The ``ladon worker`` processes serving the shared suite's queue.
+REDIS_WORKERS = 2
+SUITE_QUEUE = {"queue": "suite", "prefix": "suite:"}
 PROGRESS_KEYS = {"task_id", "progress", "duration", "starttime", "state", "message"}
 
 if str(SERVICES_DIR) not in sys.path:
@@ -56,6 +59,15 @@ class Gates:
 
     def started(self, name: str) -> bool:
         return (self.dir / f"{name}.started").exists()
+
+    def runs(self, name: str) -> list[tuple[int, int, float]]:
+        """The runs of ``name`` counted by the services (``count_run``):
+        ``(attempt, pid, time)`` in the order they began."""
+        path = self.dir / f"{name}.runs"
+        if not path.exists():
+            return []
+        rows = [line.split() for line in path.read_text(encoding="ascii").splitlines()]
+        return [(int(a), int(pid), float(t)) for a, pid, t in rows]
 
     def wait_started(self, name: str, timeout: float = TIMEOUT) -> int:
         """Wait until the task ``name`` runs; return the pid running it."""
@@ -358,3 +370,153 @@ def redis_idle(server: RedisServer, prefix: str, timeout: float = 10.0) -> None:
         wait_until(idle, timeout, f"{prefix} tasks ended")
     finally:
         client.close()
+
+
+# -- gunicorn -------------------------------------------------------------------------
+
+
+class GunicornServer:
+    """``gunicorn backend_app:app`` on 127.0.0.1 (a free port), its task
+    backend given by URL (``LADON_TASKS``), stopped by pid."""
+
+    def __init__(self, tmp: Path, tasks: str, workers: int = 1, graceful_timeout: int = 10) -> None:
+        try:
+            import gunicorn  # noqa: F401
+        except ImportError:
+            pytest.fail(
+                "these tests need gunicorn: pip install -e '.[test]' (or pip install gunicorn)"
+            )
+        self.port = free_port()
+        self.log = tmp / f"gunicorn-{self.port}.log"
+        self.count = workers
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    str(workers),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--graceful-timeout",
+                    str(graceful_timeout),
+                    "backend_app:app",
+                ],
+                cwd=str(SERVICES_DIR),
+                env=child_env(LADON_TASKS=tasks),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self.wait_serving()
+        except BaseException:
+            self.stop()
+            raise
+
+    def client(self, service: str = "Work") -> Client:
+        return Client(over_http(self.port), service)
+
+    def workers(self) -> set[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return {int(pid) for pid in path.read_text().split()}
+        except OSError:
+            return set()
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def wait_serving(self, timeout: float = 20.0) -> None:
+        """Wait until it answers with all its workers."""
+        hello = self.client("Hello")
+
+        def up() -> bool:
+            assert self.proc.poll() is None, self.output()
+            try:
+                hello("pid")
+            except OSError:
+                return False
+            return len(self.workers()) == self.count
+
+        wait_until(up, timeout, f"gunicorn serving with {self.count} worker(s)")
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self) -> None:
+        stop_process(self.proc, 20.0)
+
+
+class PersistentRedis:
+    """redis-server on a unix socket with an append-only file: it can be
+    stopped (:meth:`down`, SIGTERM: an outage) and started again on the same
+    socket with the same data (:meth:`up`), as a Redis restarted in
+    production keeps its data."""
+
+    def __init__(self) -> None:
+        self.executable = redis_executable()
+        self.dir = tempfile.mkdtemp(prefix="ladon-aof-")
+        self.socket = os.path.join(self.dir, "redis.sock")
+        self.log = os.path.join(self.dir, "redis.log")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.up()
+
+    def url(self, **options: object) -> str:
+        query = "&".join(f"{k}={v}" for k, v in options.items())
+        return f"unix://{self.socket}" + (f"?{query}" if query else "")
+
+    def up(self) -> None:
+        """Start the server (again) and wait until it answers."""
+        import redis
+
+        self.proc = subprocess.Popen(
+            [
+                self.executable,
+                "--port",
+                "0",
+                "--unixsocket",
+                self.socket,
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                self.dir,
+                "--logfile",
+                self.log,
+            ],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        client = redis.Redis(unix_socket_path=self.socket)
+        proc = self.proc
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                log = Path(self.log).read_text(encoding="utf-8", errors="replace")[-2000:]
+                raise AssertionError(f"redis-server exited: {log}")
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        try:
+            wait_until(ready, 10.0, "redis-server ready")
+        finally:
+            client.close()
+
+    def down(self) -> None:
+        """Stop the server (its data stays in its append-only file)."""
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def stop(self) -> None:
+        self.down()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -6,7 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from .backend_support import REDIS_WORKERS
+from .backend_support import SUITE_QUEUE
 from .backend_support import RedisServer
+from .backend_support import Worker
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +22,17 @@ def redis_server() -> Iterator[RedisServer]:
     server = RedisServer()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_workers(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Worker]]:
+    """The ``ladon worker backend_app:app`` processes of the shared suite's
+    queue, for the whole session."""
+    logs = tmp_path_factory.mktemp("suite-workers")
+    url = redis_server.url(**SUITE_QUEUE, sync_interval=0.02)
+    workers = [Worker(url, logs / f"worker-{i}.log") for i in range(REDIS_WORKERS)]
+    yield workers
+    for worker in workers:
+        worker.stop()

@@ -23,17 +23,15 @@ from ladon.server.wsgi import LadonWSGIApplication
 from ladon.wire.multipart import close_parts
 from ladon.wire.multipart import read_multipart
 
+from .backend_support import REDIS_WORKERS
+from .backend_support import SUITE_QUEUE
 from .backend_support import Client
 from .backend_support import Gates
 from .backend_support import RedisServer
-from .backend_support import Worker
 from .backend_support import in_process
 from .backend_support import wait_until
 
 BACKENDS = ["thread", "sqlite", "redis"]
-#: The ``ladon worker`` processes serving the suite's queue.
-REDIS_WORKERS = 2
-SUITE_QUEUE = {"queue": "suite", "prefix": "suite:"}
 
 
 @dataclass
@@ -44,18 +42,6 @@ class Backend:
     name: str
     capacity: int
     url: Callable[[float], str]
-
-
-@pytest.fixture(scope="session")
-def redis_workers(
-    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[Worker]]:
-    logs = tmp_path_factory.mktemp("suite-workers")
-    url = redis_server.url(**SUITE_QUEUE, sync_interval=0.02)
-    workers = [Worker(url, logs / f"worker-{i}.log") for i in range(REDIS_WORKERS)]
-    yield workers
-    for worker in workers:
-        worker.stop()
 
 
 def _redis_idle(server: RedisServer) -> None:

@@ -179,3 +179,24 @@ def test_worker_killed_mid_task_leaves_it_failed_worker_lost(
         assert work.run("square", n=7) == 49
     finally:
         gates.release_all()
+
+
+def test_worker_killed_mid_task_with_retries_runs_it_again_in_another_worker(
+    gunicorn: Gunicorn, tmp_path: Path
+) -> None:
+    gates = Gates(tmp_path)
+    work = gunicorn.client("Retrying")
+    try:
+        # survivor: tasktype={"retries": 1, "retry_delay": 0}; attempt 1 holds
+        task_id = work.start("survivor", gates=gates.path, name="v")
+        pid = gates.wait_started("v")
+        assert pid in gunicorn.workers()
+        os.kill(pid, signal.SIGKILL)
+        status = work.wait_state("survivor", task_id, timeout=LEASE + 10)
+        assert (status["state"], status["message"]) == ("succeeded", "attempt 2 of 2")
+        assert work.result("survivor", task_id) == "attempt 2"
+        (first, _, _), (second, rerun_pid, _) = gates.runs("v")
+        assert (first, second) == (1, 2)
+        assert rerun_pid != pid and rerun_pid in gunicorn.workers()  # another process
+    finally:
+        gates.release_all()

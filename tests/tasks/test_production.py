@@ -482,6 +482,29 @@ def test_failed_and_cancelled_tasks_call_back_too(
     assert got.verified()
 
 
+def test_a_retried_task_keeps_its_key_wakes_its_waiter_at_the_end_and_calls_back_once(
+    ops: Ops, receiver: Receiver, store: Store, ledger: str
+) -> None:
+    """Retries (a run raising Retry) and the three production calls together:
+    the key still names the one task, the wait answers the final end (not
+    an attempt's), the callback comes once, for the last attempt."""
+    headers = {**key(f"retried-{store.name}"), **callback(receiver, f"retried-{store.name}")}
+    task_id = ops.start("count_retried", headers, ledger=ledger, label="r", until=2)
+    status = ops.ended("count_retried", task_id)
+    assert status["state"] == "succeeded", status
+    assert status["message"].startswith("attempt 2 of 3; callback "), status
+    again = ops.start("count_retried", headers, ledger=ledger, label="r", until=2)
+    assert again == task_id
+    assert [line.split()[0] for line in runs(ledger)] == ["r-1", "r-2"]  # one run per attempt
+    (got,) = receiver.received(1, path=f"/retried-{store.name}?token=q-secret")
+    body = json.loads(got.body)
+    assert (body["task_id"], body["state"], body["result"]) == (task_id, "succeeded", "r")
+    assert body["message"] == "attempt 2 of 3"
+    assert ops("count_retried_result", task_id=task_id) == "r"
+    time.sleep(0.3)
+    assert len(receiver.received(1, path=f"/retried-{store.name}?token=q-secret")) == 1
+
+
 def test_a_callback_is_retried_after_two_500s(
     ops: Ops, receiver: Receiver, store: Store, ledger: str
 ) -> None:

@@ -151,11 +151,35 @@ def test_a_constraint_that_cannot_hold_is_a_registration_error_naming_the_place(
 
 
 def test_a_default_must_keep_the_rules() -> None:
-    with pytest.raises(DefinitionError, match="default 0"):
+    # the message says which rule (0 is an int all right)
+    with pytest.raises(
+        DefinitionError, match=r"parameter 'a': default 0 breaks its rules: must be ≥ 1"
+    ):
 
         class Calc:
             @ladonize()
             def add(self, a: Annotated[int, Ge(1)] = 0) -> int:
+                return a
+
+    with pytest.raises(
+        DefinitionError, match=r"Item.price: default -1.0 breaks its rules: must be > 0"
+    ):
+
+        class Item(LadonType):
+            price: Annotated[float, Gt(0)] = -1.0
+
+    with pytest.raises(
+        DefinitionError, match=r"Old.code: default 'x' breaks its rules: must match"
+    ):
+
+        class Old(LadonType):
+            code = {"type": str, "pattern": "[A-Z]+", "default": "x"}
+
+    with pytest.raises(DefinitionError, match=r"parameter 'a': default 'x' does not have the"):
+
+        class Calc2:
+            @ladonize()
+            def add(self, a: Annotated[int, Ge(1)] = "x") -> int:  # type: ignore[assignment]
                 return a
 
 

@@ -471,6 +471,33 @@ def test_forwarded_headers_are_used_with_trust_proxy(make_app: AppFactory) -> No
     assert jsonwsp_url(client) == "http://localhost/Shapes/jsonwsp"
 
 
+def test_pages_link_under_the_forwarded_prefix_behind_a_trusted_proxy(
+    make_app: AppFactory,
+) -> None:
+    # a proxy serving https://public.example/gw/ from the application's root:
+    # the page links, its css and js and the console's endpoint are the
+    # public ones, as in the descriptions
+    client = TestApp(make_app(trust_proxy=True))
+    html = client.get("/", headers=PROXY_HEADERS).text
+    assert 'href="/gw/Shapes"' in html
+    assert 'href="/gw/_ladon/static/ladon.css' in html
+    html = client.get("/Shapes", headers=PROXY_HEADERS).text
+    assert 'href="/gw/Shapes/soap/description"' in html
+    assert 'src="/gw/_ladon/static/ladon.js' in html
+    assert '"/gw/Shapes/jsonwsp"' in html or "/gw/Shapes/jsonwsp" in html
+    assert 'href="/Shapes/soap/description"' not in html
+    # without the headers the environ is still used
+    assert 'href="/Shapes/soap/description"' in client.get("/Shapes").text
+
+
+def test_pages_link_under_the_path_of_the_base_url(make_app: AppFactory) -> None:
+    client = TestApp(make_app(base_url="https://example.org/svc"))
+    assert 'href="/svc/Shapes"' in client.get("/").text
+    html = client.get("/Shapes").text
+    assert 'href="/svc/Shapes/soap/description"' in html
+    assert 'src="/svc/_ladon/static/ladon.js' in html
+
+
 # -- malformed input: JSON-WSP --------------------------------------------------------
 
 
@@ -674,7 +701,8 @@ def test_jsonwsp_unexpected_exception_is_a_generic_server_fault(client: TestApp)
     fault = jsonwsp_fault(resp)
     assert fault["code"] == "server"
     assert fault["string"] == "Internal server error"
-    assert fault["detail"] == []
+    # only the request id, which is on the log line (docs/operations.rst)
+    assert fault["detail"] == [f"request id: {resp.headers['X-Request-ID']}"]
     assert b"/etc/passwd" not in resp.body
     assert b"RuntimeError" not in resp.body
     assert_no_leak(resp.body)
@@ -686,7 +714,8 @@ def test_soap_unexpected_exception_is_a_generic_server_fault(client: TestApp, if
     code, string, detail = soap_fault(resp)
     assert code == "SOAP-ENV:Server"
     assert string == "Internal server error"
-    assert detail == ""
+    # only the request id (docs/operations.rst)
+    assert detail == f"request id: {resp.headers['X-Request-ID']}"
     assert b"/etc/passwd" not in resp.body
     assert b"RuntimeError" not in resp.body
     assert_no_leak(resp.body)

@@ -1,0 +1,203 @@
+"""``/_ladon/health`` (the process answers) and ``/_ladon/health/ready``
+(the task store answers): JSON, 200 or 503. SQLite ready while its file
+takes a write, Redis while it answers and an RQ worker serves the queue,
+checked against a real redis-server stopped and restarted."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tasks.backend_support import Worker
+from tasks.backend_support import redis_executable
+from tasks.backend_support import stop_process
+from tasks.backend_support import wait_until
+from werkzeug.test import Client
+
+from ladon.server.wsgi import LadonWSGIApplication
+
+
+def get(app: LadonWSGIApplication, path: str, method: str = "GET") -> tuple[int, Any, Any]:
+    response = Client(app).open(path, method=method)
+    body = json.loads(response.get_data()) if method == "GET" else None
+    return response.status_code, body, response.headers
+
+
+def test_health_answers_while_the_process_does() -> None:
+    import ops_app
+
+    app = ops_app.make_app()
+    status, body, headers = get(app, "/_ladon/health")
+    assert (status, body) == (200, {"status": "ok"})
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Cache-Control"] == "no-store"
+    assert get(app, "/_ladon/health", "HEAD")[0] == 200
+    assert Client(app).post("/_ladon/health").status_code == 405
+
+
+def test_ready_without_task_methods_is_ready() -> None:
+    app = LadonWSGIApplication(["legacy_shapes"])
+    assert get(app, "/_ladon/health/ready")[:2] == (200, {"status": "ok", "tasks": None})
+
+
+def test_ready_on_the_thread_backend_until_it_is_closed() -> None:
+    import ops_app
+
+    app = ops_app.make_app(tasks="thread://")
+    status, body, _ = get(app, "/_ladon/health/ready")
+    assert status == 200
+    assert body["status"] == "ok" and body["tasks"]["backend"] == "thread"
+    app.close()
+    status, body, _ = get(app, "/_ladon/health/ready")
+    assert status == 503 and body["status"] == "unavailable"
+
+
+def test_ready_on_sqlite_while_the_file_takes_a_write(tmp_path: Path) -> None:
+    import ops_app
+
+    db = tmp_path / "tasks.db"
+    app = ops_app.make_app(tasks=f"sqlite://{db}?busy_timeout=0.2")
+    status, body, _ = get(app, "/_ladon/health/ready")
+    assert status == 200, body
+    assert body["tasks"] == {"backend": "sqlite", "ok": True, "writable": True}
+    # another process holds the write lock: the file cannot be written now
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        status, body, _ = get(app, "/_ladon/health/ready")
+        assert status == 503
+        assert body["status"] == "unavailable"
+        assert body["tasks"]["writable"] is False
+        assert "locked" in body["tasks"]["error"]
+        assert str(tmp_path) not in json.dumps(body)  # no path in a public answer
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert get(app, "/_ladon/health/ready")[0] == 200
+    app.close()
+
+
+class PersistentRedis:
+    """redis-server on a unix socket that keeps its data across a restart
+    (as a production Redis does): stop() saves, start() loads."""
+
+    def __init__(self) -> None:
+        self.executable = redis_executable()
+        self.dir = tempfile.mkdtemp(prefix="ladon-ready-")
+        self.socket = os.path.join(self.dir, "redis.sock")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        import redis
+
+        self.proc = subprocess.Popen(
+            [
+                self.executable,
+                "--port",
+                "0",
+                "--unixsocket",
+                self.socket,
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--dir",
+                self.dir,
+                "--logfile",
+                os.path.join(self.dir, "redis.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        client = redis.Redis(unix_socket_path=self.socket)
+
+        def up() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_until(up, 10.0, "redis-server answering")
+        client.close()
+
+    def stop(self) -> None:
+        import redis
+
+        if self.proc is not None:
+            client = redis.Redis(unix_socket_path=self.socket)
+            try:
+                client.save()  # what a production Redis keeps (RDB or AOF)
+            finally:
+                client.close()
+            stop_process(self.proc)
+            self.proc = None
+
+    def url(self) -> str:
+        return f"unix://{self.socket}?queue=ready"
+
+
+@pytest.fixture()
+def redis_app(tmp_path: Path) -> Iterator[tuple[LadonWSGIApplication, PersistentRedis, Path]]:
+    import shutil
+
+    import ops_app
+
+    server = PersistentRedis()
+    app = ops_app.make_app(tasks=server.url())
+    yield app, server, tmp_path
+    app.close()
+    server.stop()
+    shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.mark.e2e
+def test_ready_on_redis_follows_the_server_and_the_workers(
+    redis_app: tuple[LadonWSGIApplication, PersistentRedis, Path],
+) -> None:
+    app, server, tmp = redis_app
+    status, body, _ = get(app, "/_ladon/health/ready")
+    assert status == 503, body
+    assert body["tasks"]["reachable"] is True and body["tasks"]["workers"] == 0
+    assert "no RQ worker" in body["tasks"]["error"]
+    worker = Worker(server.url(), tmp / "worker.log", app="ops_app:app")
+    try:
+        wait_until(lambda: get(app, "/_ladon/health/ready")[0] == 200, 20.0, "a worker registered")
+        body = get(app, "/_ladon/health/ready")[1]
+        assert body["tasks"]["workers"] == 1 and body["tasks"]["queue"] == "ready"
+        server.stop()  # Redis is down
+        status, body, _ = get(app, "/_ladon/health/ready")
+        assert status == 503
+        assert body["tasks"] == {
+            "backend": "redis",
+            "ok": False,
+            "reachable": False,
+            "error": body["tasks"]["error"],
+        }
+        assert server.socket not in json.dumps(body)
+        assert get(app, "/_ladon/health")[0] == 200  # the process still answers
+        server.start()  # back, with its data: the worker reconnects
+        wait_until(lambda: get(app, "/_ladon/health/ready")[0] == 200, 20.0, "ready again")
+        # and tasks run again
+        task = Client(app).post(
+            "/Jobs/jsonwsp", json={"methodname": "crawl", "args": {"steps": 1, "pause": 0.0}}
+        )
+        task_id = task.get_json()["result"]["task_id"]
+
+        def done() -> bool:
+            answer = Client(app).post(
+                "/Jobs/jsonwsp",
+                json={"methodname": "crawl_progress", "args": {"task_id": task_id}},
+            )
+            return bool(answer.get_json()["result"]["state"] == "succeeded")
+
+        wait_until(done, 20.0, "a task ran after the restart")
+    finally:
+        worker.stop()

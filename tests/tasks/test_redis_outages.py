@@ -1,0 +1,153 @@
+"""Redis down and back, with real ``ladon worker`` processes on a real
+redis-server (with an append-only file, so that a restart keeps the data,
+as in production): calls answer at once while it is down; a worker rides
+the outage out, writes the result of a task that ended meanwhile once Redis
+is back, then runs the tasks that waited; SIGTERM stops a worker during an
+outage and after it; a worker started while Redis is down serves once it
+is up."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import backend_app
+import pytest
+
+from ladon.server.wsgi import LadonWSGIApplication
+
+from .backend_support import Client
+from .backend_support import Gates
+from .backend_support import PersistentRedis
+from .backend_support import Worker
+from .backend_support import in_process
+from .backend_support import pid_alive
+
+UNAVAILABLE = "The task service is unavailable; try again later"
+LEASE = 1.5
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PersistentRedis]:
+    redis_server = PersistentRedis()
+    yield redis_server
+    redis_server.stop()
+
+
+@pytest.fixture
+def gates(tmp_path: Path) -> Iterator[Gates]:
+    directory = tmp_path / "gates"
+    directory.mkdir()
+    g = Gates(directory)
+    yield g
+    g.release_all()
+
+
+@pytest.fixture
+def apps(gates: Gates) -> Iterator[list[LadonWSGIApplication]]:
+    made: list[LadonWSGIApplication] = []
+    yield made
+    gates.release_all()
+    for app in made:
+        app.close()
+
+
+def _client(apps: list[LadonWSGIApplication], server: PersistentRedis, queue: str) -> Client:
+    url = server.url(
+        queue=queue, prefix=f"{queue}:", app="backend_app:app", lease=LEASE, sync_interval=0.02
+    )
+    app = backend_app.make_app(url)
+    apps.append(app)
+    return Client(in_process(app), "Work")
+
+
+def _worker(server: PersistentRedis, queue: str, log: Path) -> Worker:
+    return Worker(server.url(queue=queue, prefix=f"{queue}:", sync_interval=0.02), log)
+
+
+def test_a_worker_rides_out_an_outage_and_loses_nothing(
+    server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    worker = _worker(server, "ride", tmp_path / "w.log")
+    try:
+        work = _client(apps, server, "ride")
+        ended = work.start("hold", gates=gates.path, name="a", text="held")
+        horse = gates.wait_started("a", timeout=15)
+        waiting = work.start("square", n=7)  # the one worker is busy: it waits
+        server.down()
+        started = time.monotonic()
+        for method, args in (("square", {"n": 2}), ("hold_progress", {"task_id": ended})):
+            fault = work.fault(method, **args)
+            assert (fault.code, fault.string) == ("server", UNAVAILABLE)
+        assert time.monotonic() - started < 3  # at once, not after a timeout
+        gates.release("a")  # the task ends while Redis is away
+        time.sleep(LEASE + 1)  # longer than the lease: the worker must not count as lost
+        assert worker.proc.poll() is None, worker.output()
+        assert pid_alive(horse)  # its task ended; it waits to write the result
+        server.up()
+        status = work.wait_state("hold", ended, timeout=15)
+        assert (status["state"], status["message"]) == ("succeeded", "held"), worker.output()
+        assert work.result("hold", ended) == "held"
+        assert work.wait_state("square", waiting, timeout=15)["state"] == "succeeded"
+        assert work.result("square", waiting) == 49
+        assert work.run("square", n=3) == 9  # the same worker serves on
+        assert worker.proc.poll() is None
+    finally:
+        worker.stop()
+
+
+def test_sigterm_stops_a_worker_while_redis_is_down(
+    server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication]
+) -> None:
+    worker = _worker(server, "downstop", tmp_path / "w.log")
+    try:
+        work = _client(apps, server, "downstop")
+        assert work.run("square", n=4) == 16
+        server.down()
+        time.sleep(1.5)  # it is reconnecting
+        stopped = time.monotonic()
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.wait(10)
+        assert time.monotonic() - stopped < 8, worker.output()
+    finally:
+        if server.proc is None:
+            server.up()
+        worker.stop()
+
+
+def test_sigterm_stops_a_worker_at_once_after_an_outage(
+    server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication]
+) -> None:
+    worker = _worker(server, "afterstop", tmp_path / "w.log")
+    try:
+        work = _client(apps, server, "afterstop")
+        assert work.run("square", n=4) == 16
+        server.down()
+        time.sleep(1.5)
+        server.up()
+        assert work.run("square", n=5) == 25  # it reconnected
+        stopped = time.monotonic()
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.wait(10)
+        assert time.monotonic() - stopped < 5, worker.output()
+    finally:
+        worker.stop()
+
+
+def test_a_worker_started_while_redis_is_down_serves_once_it_is_up(
+    server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication]
+) -> None:
+    server.down()
+    worker = _worker(server, "late", tmp_path / "w.log")
+    try:
+        time.sleep(1.5)
+        assert worker.proc.poll() is None, worker.output()  # it waits for Redis
+        server.up()
+        work = _client(apps, server, "late")
+        assert work.run("square", n=6) == 36
+    finally:
+        if server.proc is None:
+            server.up()
+        worker.stop()

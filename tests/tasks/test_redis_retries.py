@@ -1,0 +1,253 @@
+"""Retries on the redis backend, with real ``ladon worker`` processes on a
+real Redis: the RQ job carries RQ's own ``Retry``; a task whose work horse
+is SIGKILLed, whose worker is SIGKILLed, or whose whole host vanishes (both
+frozen then killed) runs again on another worker, as its next attempt; a
+pending task fails when no worker is alive on its queue; a worker stopped
+with SIGTERM gives its task up after its grace."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import backend_app
+import pytest
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from ladon.server.wsgi import LadonWSGIApplication
+
+from .backend_support import Client
+from .backend_support import Gates
+from .backend_support import RedisServer
+from .backend_support import Worker
+from .backend_support import in_process
+from .backend_support import pid_alive
+from .backend_support import wait_until
+
+LEASE = 1.5
+
+
+def _url(server: RedisServer, queue: str, **options: object) -> str:
+    return server.url(
+        queue=queue,
+        prefix=f"{queue}:",
+        app="backend_app:app",
+        lease=LEASE,
+        sync_interval=0.02,
+        **options,
+    )
+
+
+@pytest.fixture
+def gates(tmp_path: Path) -> Iterator[Gates]:
+    directory = tmp_path / "gates"
+    directory.mkdir()
+    g = Gates(directory)
+    yield g
+    g.release_all()
+
+
+@pytest.fixture
+def apps(gates: Gates) -> Iterator[list[LadonWSGIApplication]]:
+    made: list[LadonWSGIApplication] = []
+    yield made
+    gates.release_all()
+    for app in made:
+        app.close()
+
+
+def _client(apps: list[LadonWSGIApplication], url: str) -> Client:
+    app = backend_app.make_app(url)
+    apps.append(app)
+    return Client(in_process(app), "Retrying")
+
+
+@pytest.fixture
+def pair(redis_server: RedisServer, tmp_path: Path) -> Iterator[list[Worker]]:
+    """Two workers on a queue of their own (a test may kill one)."""
+    url = redis_server.url(queue="again", prefix="again:", sync_interval=0.02)
+    workers = [Worker(url, tmp_path / f"worker-{i}.log", "--grace", "1") for i in range(2)]
+    yield workers
+    for worker in workers:
+        worker.stop()
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        return int(f.read().split(")")[-1].split()[1])
+
+
+def test_the_rq_job_of_a_task_with_retries_carries_rqs_own_retry(
+    redis_server: RedisServer, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    work = _client(apps, _url(redis_server, "inspect"))  # no worker serves it
+    connection = apps[0].task_backend().client  # type: ignore[attr-defined]
+    sleepy = work.start("sleepy", gates=gates.path, name="s")  # retries 3, retry_delay 30
+    job = Job.fetch(sleepy, connection=connection, serializer=JSONSerializer)
+    assert job.retries_left == 3
+    # 30, 60, 120 s: RQ keeps whole seconds, rounded down: one more, never early
+    assert job.retry_intervals == [31, 61, 121]
+    once = work.start("once", gates=gates.path, name="o")  # no retries
+    assert Job.fetch(once, connection=connection, serializer=JSONSerializer).retries_left is None
+
+
+def test_a_task_whose_work_horse_is_killed_runs_again(
+    redis_server: RedisServer, pair: list[Worker], apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    work = _client(apps, _url(redis_server, "again"))
+    task_id = work.start("survivor", gates=gates.path, name="v")
+    horse = gates.wait_started("v", timeout=15)
+    os.kill(horse, signal.SIGKILL)
+    status = work.wait_state("survivor", task_id, timeout=10)
+    assert (status["state"], status["message"]) == ("succeeded", "attempt 2 of 2")
+    assert work.result("survivor", task_id) == "attempt 2"
+    (first, _, _), (second, rerun, _) = gates.runs("v")
+    assert (first, second) == (1, 2) and rerun != horse
+
+
+def test_a_task_whose_worker_is_killed_runs_again_on_another(
+    redis_server: RedisServer, pair: list[Worker], apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    work = _client(apps, _url(redis_server, "again"))
+    task_id = work.start("survivor", gates=gates.path, name="v")
+    horse = gates.wait_started("v", timeout=15)
+    worker = _parent(horse)
+    assert worker in {w.pid for w in pair}
+    os.kill(worker, signal.SIGKILL)  # the horse, orphaned, gives the task back
+    status = work.wait_state("survivor", task_id, timeout=10)
+    assert (status["state"], status["message"]) == ("succeeded", "attempt 2 of 2")
+    wait_until(lambda: not pid_alive(horse), 5.0, "the orphaned horse ended")
+    (_, _, _), (second, rerun, _) = gates.runs("v")
+    assert second == 2 and rerun != horse
+
+
+def test_a_vanished_host_is_noticed_by_its_lease_and_its_task_runs_again(
+    redis_server: RedisServer, pair: list[Worker], apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    work = _client(apps, _url(redis_server, "again"))
+    task_id = work.start("survivor", gates=gates.path, name="v")
+    horse = gates.wait_started("v", timeout=15)
+    worker = _parent(horse)
+    for pid in (worker, horse):  # frozen at once, then gone: nobody can react
+        os.kill(pid, signal.SIGSTOP)
+    for pid in (worker, horse):
+        os.kill(pid, signal.SIGKILL)
+    lost = time.monotonic()
+    assert work.progress("survivor", task_id)["state"] == "running"  # until its lease ends
+    status = work.wait_state("survivor", task_id, timeout=LEASE + 10)
+    assert (status["state"], status["message"]) == ("succeeded", "attempt 2 of 2")
+    assert time.monotonic() - lost >= LEASE - 0.2
+    assert [a for a, _, _ in gates.runs("v")] == [1, 2]
+
+
+def test_a_task_without_retries_whose_horse_is_killed_is_not_run_again(
+    redis_server: RedisServer, pair: list[Worker], apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    work = _client(apps, _url(redis_server, "again"))
+    task_id = work.start("mortal", gates=gates.path, name="m")
+    horse = gates.wait_started("m", timeout=15)
+    os.kill(horse, signal.SIGKILL)
+    status = work.wait_state("mortal", task_id, timeout=10)
+    assert (status["state"], status["message"]) == ("failed", "worker lost")
+    time.sleep(0.5)
+    assert [a for a, _, _ in gates.runs("m")] == [1]
+
+
+def test_a_pending_task_fails_when_no_worker_is_alive_on_its_queue(
+    redis_server: RedisServer, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    work = _client(apps, _url(redis_server, "deserted", no_worker_timeout=1))
+    task_id = work.start("mortal", gates=gates.path, name="m")
+    assert work.progress("mortal", task_id)["state"] == "pending"
+    status = work.wait_state("mortal", task_id, timeout=5)
+    assert (status["state"], status["message"]) == (
+        "failed",
+        "no live worker on its queue for 1 s",
+    )
+    fault = work.fault("mortal_result", task_id=task_id)
+    assert fault.string == "The task failed: no live worker on its queue for 1 s"
+
+
+def test_a_waiting_task_is_kept_while_a_worker_is_alive(
+    redis_server: RedisServer, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    url = redis_server.url(queue="busy", prefix="busy:", sync_interval=0.02)
+    worker = Worker(url, tmp_path / "w.log")
+    try:
+        work = _client(apps, _url(redis_server, "busy", no_worker_timeout=1))
+        running = work.start("mortal", gates=gates.path, name="m")
+        gates.wait_started("m", timeout=15)
+        waiting = work.start("mortal", gates=gates.path, name="n")  # the one worker is busy
+        time.sleep(2.5)
+        assert work.progress("mortal", waiting)["state"] == "pending"  # the worker beats
+        gates.release("m")
+        gates.release("n")
+        assert work.wait_state("mortal", running)["state"] == "succeeded"
+        assert work.wait_state("mortal", waiting)["state"] == "succeeded"
+    finally:
+        worker.stop()
+
+
+def test_sigterm_gives_a_running_task_its_grace_then_fails_it_worker_stopped(
+    redis_server: RedisServer, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    url = redis_server.url(queue="grace", prefix="grace:", sync_interval=0.02)
+    worker = Worker(url, tmp_path / "w.log", "--grace", "1")
+    try:
+        work = _client(apps, _url(redis_server, "grace"))
+        task_id = work.start("mortal", gates=gates.path, name="m")
+        horse = gates.wait_started("m", timeout=15)
+        stopped = time.monotonic()
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.wait(10)
+        assert 1 <= time.monotonic() - stopped < 8, worker.output()
+        assert not pid_alive(horse)
+        status = work.wait_state("mortal", task_id, timeout=5)
+        assert (status["state"], status["message"]) == ("failed", "worker stopped")
+    finally:
+        worker.stop()
+
+
+def test_sigterm_hands_a_task_with_retries_to_another_worker(
+    redis_server: RedisServer, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    url = redis_server.url(queue="handover", prefix="handover:", sync_interval=0.02)
+    leaving = Worker(url, tmp_path / "leaving.log", "--grace", "0.5")
+    staying: Worker | None = None
+    try:
+        work = _client(apps, _url(redis_server, "handover"))
+        task_id = work.start("survivor", gates=gates.path, name="v")
+        horse = gates.wait_started("v", timeout=15)
+        staying = Worker(url, tmp_path / "staying.log")
+        time.sleep(1)  # it is up and waits for tasks
+        leaving.proc.send_signal(signal.SIGTERM)
+        leaving.proc.wait(10)
+        status = work.wait_state("survivor", task_id, timeout=10)
+        assert (status["state"], status["message"]) == ("succeeded", "attempt 2 of 2")
+        (_, _, _), (second, rerun, _) = gates.runs("v")
+        assert second == 2 and rerun != horse
+        assert task_id in staying.output()  # the other worker ran it
+    finally:
+        leaving.stop()
+        if staying is not None:
+            staying.stop()
+
+
+def test_a_simple_worker_runs_a_task_again_too(
+    redis_server: RedisServer, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    url = redis_server.url(queue="simple-again", prefix="simple-again:", sync_interval=0.02)
+    worker = Worker(url, tmp_path / "w.log", "--simple")
+    try:
+        work = _client(apps, _url(redis_server, "simple-again"))
+        task_id = work.start("flaky", gates=gates.path, name="f", failures=2)
+        status = work.wait_state("flaky", task_id, timeout=15)
+        assert (status["state"], status["message"]) == ("succeeded", "attempt 3 of 3: working")
+        assert [a for a, _, _ in gates.runs("f")] == [1, 2, 3]
+        assert {pid for _, pid, _ in gates.runs("f")} == {worker.pid}  # in the worker itself
+    finally:
+        worker.stop()
