@@ -274,9 +274,11 @@ class TaskCalls:
                         f"try again shortly, or follow the task with {method.task_of}_progress"
                     )
                 self._waiting += 1
+            metrics.waiters_changed(1)
             try:
                 status = wait_for_end(backend, key, task_id, limit)
             finally:
+                metrics.waiters_changed(-1)
                 with self._waiting_lock:
                     self._waiting -= 1
         except UnknownTask:

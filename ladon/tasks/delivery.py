@@ -24,6 +24,7 @@ from typing import Protocol
 from typing import runtime_checkable
 from urllib.parse import urlsplit
 
+from ..observe import metrics
 from ._pool import WorkerPool
 from .base import BackendUnavailable
 from .base import TaskState
@@ -124,12 +125,14 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 class _Try:
     """How one try went."""
 
-    __slots__ = ("retry", "status", "text")
+    __slots__ = ("refused", "retry", "status", "text")
 
-    def __init__(self, status: int | None, text: str, retry: bool) -> None:
+    def __init__(self, status: int | None, text: str, retry: bool, refused: bool = False) -> None:
         self.status = status
         self.text = text
         self.retry = retry
+        #: the host's addresses are not allowed (any more): not tried
+        self.refused = refused
 
     @property
     def delivered(self) -> bool:
@@ -149,7 +152,7 @@ def post_callback(
     try:
         addresses = settings.addresses(host, port)
     except ValueError as exc:  # refused now: the host's addresses changed
-        return _Try(None, str(exc), retry=False)
+        return _Try(None, str(exc), retry=False, refused=True)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     stamp = int(time.time() if now is None else now)
     headers = {
@@ -259,14 +262,17 @@ class CallbackSender:
         for attempt in range(1, attempts + 1):
             outcome = post_callback(settings, target.url, body, task_id)
             if outcome.delivered:
+                metrics.callback_delivered("delivered")
                 tries = f", {attempt} attempts" if attempt > 1 else ""
                 return self._record(store, task_id, f"delivered ({outcome.text}{tries})")
             if not outcome.retry or attempt == attempts:
                 break
+            metrics.callback_delivered("retried")
             self._record(
                 store, task_id, f"retrying (attempt {attempt} of {attempts}: {outcome.text})"
             )
             time.sleep(settings.backoff * 2 ** (attempt - 1))
+        metrics.callback_delivered("refused" if outcome.refused else "failed")
         given_up = f"after {attempt} attempts: " if outcome.retry else ""
         logger.warning(
             "Callback of task %s to %s given up %s%s",

@@ -197,6 +197,9 @@ class ServiceJob:
         except TaskCancelled:
             state = "cancelled"
             raise
+        except Retry:
+            state = "retried"  # this attempt asked to run again
+            raise
         finally:
             metrics.task_finished(key, state, time.perf_counter() - started)
 

@@ -10,6 +10,7 @@ import http.client
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,74 @@ def test_waiters_and_callback_deliveries_have_their_recording_api(
         name = "ladon_task_callbacks_total"
         assert sample(after, name, outcome=outcome) - sample(before, name, outcome=outcome) == n
     waiters_changed(-1)
+
+
+def test_waiting_calls_retried_attempts_and_callbacks_are_counted() -> None:
+    """The production-task calls of issue 14 feed the metrics: a waiting
+    ``_wait`` call, an attempt that raised Retry, a callback tried twice."""
+    import ops_app
+    from tasks.receiver import SECRET
+    from tasks.receiver import Receiver
+
+    receiver = Receiver()
+    app = ops_app.make_app(
+        tasks="thread://?max_workers=4",
+        callback_hosts=["127.0.0.1"],
+        callback_networks=["127.0.0.1/32"],
+        callback_secret=SECRET,
+        callback_backoff=0.01,
+    )
+    try:
+        client = Client(app)
+        before = scrape(app)
+        receiver.answer(503)  # the first try fails, the second delivers
+        started = client.post(
+            "/Jobs/jsonwsp",
+            json={"methodname": "crawl", "args": {"steps": 40, "pause": 0.05}},
+            headers={"Ladon-Callback-URL": receiver.url("/done")},
+        ).get_json()["result"]["task_id"]
+        answers: list[Any] = []
+        waiter = threading.Thread(
+            target=lambda: answers.append(
+                jsonwsp(client, "crawl_wait", task_id=started, timeout=20)
+            )
+        )
+        waiter.start()
+        wait_until(
+            lambda: (
+                sample(scrape(app), "ladon_task_waiters") - sample(before, "ladon_task_waiters")
+                == 1
+            ),
+            10,
+            "the wait call counted while it waits",
+        )
+        waiter.join(20)
+        assert answers[0]["result"]["state"] == "succeeded"
+        retried = jsonwsp(client, "flaky", succeed_on=2)["result"]["task_id"]
+        assert jsonwsp(client, "flaky_wait", task_id=retried, timeout=10)["result"]["state"] == (
+            "succeeded"
+        )
+        receiver.received(2, path="/done")
+        name = "ladon_task_callbacks_total"
+        wait_until(
+            lambda: (
+                sample(scrape(app), name, outcome="delivered")
+                - sample(before, name, outcome="delivered")
+                == 1
+            ),
+            10,
+            "the delivery counted",
+        )
+        after = scrape(app)
+        assert sample(after, "ladon_task_waiters") == sample(before, "ladon_task_waiters")
+        assert sample(after, name, outcome="retried") - sample(before, name, outcome="retried") == 1
+        finished = "ladon_tasks_finished_total"
+        for state, n in (("retried", 1), ("succeeded", 1)):
+            got = sample(after, finished, task="Jobs.flaky", state=state)
+            assert got - sample(before, finished, task="Jobs.flaky", state=state) == n, state
+    finally:
+        app.close()
+        receiver.stop()
 
 
 def test_metrics_follow_the_applications_authentication(app: LadonWSGIApplication) -> None:
