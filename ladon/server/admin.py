@@ -29,7 +29,6 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound
@@ -199,8 +198,8 @@ class Operations:
     :param metrics_on: metrics are recorded (``/_ladon/metrics`` serves them).
     :param metrics_access: who may read the metrics.
     :param operator_access: who may use the operator page and task API.
-    :param render_page: renders the operator page (``script_name`` ->
-        HTML).
+    :param render_page: renders the operator page for a request (its
+        WSGI environ -> HTML; links under the application's public path).
 
     .. versionadded:: 2.0
     """
@@ -213,7 +212,7 @@ class Operations:
         metrics_on: bool,
         metrics_access: Access,
         operator_access: Access,
-        render_page: Callable[[str], str],
+        render_page: Callable[[Mapping[str, Any]], str],
     ) -> None:
         self.backend = backend
         self.has_tasks = has_tasks
@@ -242,8 +241,7 @@ class Operations:
             not_get = self._only_get(verb)
             if not_get is not None:  # pragma: no cover - _only_get raises
                 return not_get
-            script = quote(str(environ.get("SCRIPT_NAME", ""))).rstrip("/")
-            response = Response(self.render_page(script), content_type="text/html; charset=utf-8")
+            response = Response(self.render_page(environ), content_type="text/html; charset=utf-8")
             response.headers["Cache-Control"] = "no-store"
             return response
         return self.tasks_api(path, verb, environ)

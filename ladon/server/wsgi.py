@@ -417,7 +417,7 @@ class LadonWSGIApplication:
             self.metrics,
             _rule(metrics_access, ("admin",) if authenticators else "anonymous", "metrics_access"),
             _rule(operator_access, (ADMIN_ROLE,), "operator_access"),
-            lambda script: render_operator_page(self.pages, script),
+            lambda environ: render_operator_page(self.pages, self.page_root(environ)),
         )
         self._wsgi: WSGIApp = wrap_application(
             self._respond,

@@ -78,6 +78,19 @@ def test_a_retried_task_shows_its_attempts(request: pytest.FixtureRequest) -> No
     assert (shown[once]["attempt"], shown[once]["attempts"]) == (1, 3)
 
 
+def test_the_page_links_under_the_public_path_behind_a_trusted_proxy() -> None:
+    import ops_app
+
+    app = ops_app.make_app(tasks="thread://", trust_proxy=True)
+    try:
+        headers = {**ADMIN, "X-Forwarded-Host": "public.example", "X-Forwarded-Prefix": "/gw"}
+        html = get(app, "/_ladon/tasks", headers).get_data(as_text=True)
+        assert "/gw/_ladon/api/tasks" in html and 'href="/gw/_ladon/static/' in html
+        assert "/gw/_ladon/api/tasks" not in get(app, "/_ladon/tasks").get_data(as_text=True)
+    finally:
+        app.close()
+
+
 def test_an_app_without_auth_refuses_unless_told() -> None:
     plain = LadonWSGIApplication(["legacy_backend_tasks"])
     refused = Client(plain).get(API)
