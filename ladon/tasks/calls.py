@@ -233,10 +233,7 @@ class TaskCalls:
                 return progress_response(backend.cancel(key, task_id))
             status = self.visible(backend.status(key, task_id), principal)
         except UnknownTask:
-            raise UnknownResource(
-                f"Unknown task {task_id[:64]!r}: it does not exist, has expired, "
-                f"or was not started by {method.task_of}"
-            ) from None
+            raise unknown_task(task_id, method) from None
         except BackendUnavailable as exc:
             raise unavailable(exc) from None
         if method.kind is MethodKind.TASK_PROGRESS:
@@ -282,10 +279,7 @@ class TaskCalls:
                 with self._waiting_lock:
                     self._waiting -= 1
         except UnknownTask:
-            raise UnknownResource(
-                f"Unknown task {task_id[:64]!r}: it does not exist, has expired, "
-                f"or was not started by {method.task_of}"
-            ) from None
+            raise unknown_task(task_id, method) from None
         except BackendUnavailable as exc:
             raise unavailable(exc) from None
         return progress_response(status)
@@ -325,3 +319,15 @@ class TaskCalls:
             f"Task {status.task_id} has no result yet: it is still {state.value} "
             f"(progress {status.progress:.0%})"
         )
+
+
+def unknown_task(task_id: str, method: MethodInfo) -> UnknownResource:
+    """The client fault for a task id the backend does not know (or not for
+    this caller).
+
+    .. versionadded:: 2.0
+    """
+    return UnknownResource(
+        f"Unknown task {task_id[:64]!r}: it does not exist, has expired, "
+        f"or was not started by {method.task_of}"
+    )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from .backend_support import REDIS_WORKERS
 from .backend_support import SUITE_QUEUE
+from .backend_support import Gates
 from .backend_support import RedisServer
 from .backend_support import Worker
 
@@ -36,3 +38,13 @@ def redis_workers(
     yield workers
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def gates(tmp_path: Path) -> Iterator[Gates]:
+    """File gates for held tasks of this test, all released at its end."""
+    directory = tmp_path / "gates"
+    directory.mkdir()
+    g = Gates(directory)
+    yield g
+    g.release_all()

@@ -96,15 +96,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         _redis_idle(server)
 
 
-@pytest.fixture
-def gates(tmp_path: Path) -> Iterator[Gates]:
-    directory = tmp_path / "gates"
-    directory.mkdir()
-    g = Gates(directory)
-    yield g
-    g.release_all()
-
-
 MakeApp = Callable[..., LadonWSGIApplication]
 
 

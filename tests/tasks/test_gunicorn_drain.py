@@ -48,15 +48,6 @@ def draining(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GunicornServe
     server.stop()
 
 
-@pytest.fixture
-def gates(tmp_path: Path) -> Iterator[Gates]:
-    directory = tmp_path / "gates"
-    directory.mkdir()
-    g = Gates(directory)
-    yield g
-    g.release_all()
-
-
 def _reload(server: GunicornServer, old: set[int]) -> None:
     """HUP: new workers start, the old ones are stopped gracefully."""
     server.signal(signal.SIGHUP)

@@ -122,15 +122,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def gates(tmp_path: Path) -> Iterator[Gates]:
-    directory = tmp_path / "gates"
-    directory.mkdir()
-    g = Gates(directory)
-    yield g
-    g.release_all()
-
-
-@pytest.fixture
 def ledger(tmp_path: Path) -> str:
     return str(tmp_path / "ledger.txt")
 

@@ -37,15 +37,6 @@ def server() -> Iterator[PersistentRedis]:
 
 
 @pytest.fixture
-def gates(tmp_path: Path) -> Iterator[Gates]:
-    directory = tmp_path / "gates"
-    directory.mkdir()
-    g = Gates(directory)
-    yield g
-    g.release_all()
-
-
-@pytest.fixture
 def apps(gates: Gates) -> Iterator[list[LadonWSGIApplication]]:
     made: list[LadonWSGIApplication] = []
     yield made

@@ -26,7 +26,6 @@ from .backend_support import wait_until
 
 # The shared suite's fixtures, for this module's tests.
 backend = suite.backend
-gates = suite.gates
 make_app = suite.make_app
 
 

@@ -35,15 +35,6 @@ def _url(db: Path) -> str:
 
 
 @pytest.fixture
-def gates(tmp_path: Path) -> Iterator[Gates]:
-    directory = tmp_path / "gates"
-    directory.mkdir()
-    g = Gates(directory)
-    yield g
-    g.release_all()
-
-
-@pytest.fixture
 def server(tmp_path: Path) -> Iterator[GunicornServer]:
     store = tmp_path / "store"
     store.mkdir()
