@@ -46,6 +46,7 @@ def _build_app(
     base_url: str | None = None,
     trust_proxy: bool = False,
     log_requests: bool = False,
+    max_wait: float = 30.0,
 ) -> object:
     from .server.wsgi import LadonWSGIApplication
 
@@ -56,7 +57,19 @@ def _build_app(
         base_url=base_url,
         trust_proxy=trust_proxy,
         log_requests=log_requests,
+        max_wait=max_wait,
     )
+
+
+def _seconds(text: str) -> float:
+    """``--max-wait``: a number of seconds, 0 or more (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 3600, not {text!r}")
+    return value
 
 
 def _base_url(text: str) -> str:
@@ -156,6 +169,7 @@ def _serve(
     base_url: str | None = None,
     trust_proxy: bool = False,
     log_requests: bool = False,
+    max_wait: float = 30.0,
 ) -> int:
     from werkzeug.serving import is_running_from_reloader
     from werkzeug.serving import make_server
@@ -164,7 +178,7 @@ def _serve(
         sys.path.insert(0, os.getcwd())  # module names resolve from here, as with python -m
     reloaded = reload and is_running_from_reloader()
     try:
-        app = _build_app(targets, tasks, debug, base_url, trust_proxy, log_requests)
+        app = _build_app(targets, tasks, debug, base_url, trust_proxy, log_requests, max_wait)
     except Exception as exc:  # the service modules run here: they may raise anything
         if not reloaded and not isinstance(exc, _LOAD_ERRORS):
             raise
@@ -494,6 +508,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "that sets them)",
     )
     serve.add_argument(
+        "--max-wait",
+        type=_seconds,
+        default=30.0,
+        help="the longest a <task>_wait call waits, in seconds (default 30)",
+    )
+    serve.add_argument(
         "--log-format",
         choices=["text", "json"],
         default="text",
@@ -573,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             base_url=args.base_url,
             trust_proxy=args.trust_proxy,
             log_requests=args.log_format == "json",
+            max_wait=args.max_wait,
         )
     if args.command == "worker":
         from .tasks.worker import run_command

@@ -208,7 +208,7 @@ class HTTPInterface(Interface):
         action = parts[3] if len(parts) == 4 else ""
         if action == "":
             suffix, allowed = "_progress", "GET"
-            query = parse_qs(request.query)
+            query = parse_qs(request.query, keep_blank_values=True)  # "?wait=" is no number
             wait = self.service.methods.get(start.name + "_wait")
             if "wait" in query and wait is not None and verb == "GET":
                 # the long-running-operation method: wait for the task to end

@@ -45,6 +45,8 @@ _STATUS_TEXT = {
     415: "The body is neither JSON nor multipart/form-data",
     422: "An argument is missing, unknown, of the wrong type or breaks a declared constraint",
     500: "The service failed",
+    503: "Too many calls wait for tasks in this process (see Retry-After), or the task "
+    "store is unavailable",
 }
 _PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -229,7 +231,8 @@ class _Document:
             {**progress_body, **self.problems(400, 404, 500)},
         )
         wait = service.methods.get(start.name + "_wait")
-        if wait is not None:
+        if wait is not None:  # a bad wait is 422, too many waiting calls 503
+            get["responses"] = {**get["responses"], **self.problems(422, 503)}
             get["parameters"] = [
                 task_id,
                 {

@@ -52,7 +52,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("openapi")
     port = free_port()
     process = Process(
-        [_tool("ladon"), "serve", *(str(EXAMPLES / f) for f in EXAMPLE_FILES), "--port", str(port)],
+        [
+            _tool("ladon"),
+            "serve",
+            *(str(EXAMPLES / f) for f in EXAMPLE_FILES),
+            "--port",
+            str(port),
+            # Schemathesis sends any timeout to the _wait calls: each may
+            # hold a request this long (the default of 30 s outlasts its
+            # 10 s read timeout)
+            "--max-wait",
+            "0.5",
+        ],
         workdir,
     )
     url = f"http://127.0.0.1:{port}"

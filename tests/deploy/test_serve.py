@@ -144,6 +144,19 @@ def test_serve_refuses_a_base_url_that_is_not_one(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("value", ["-1", "soon", "nan", "1e9"])
+def test_serve_refuses_a_max_wait_that_is_no_number_of_seconds(value: str) -> None:
+    done = subprocess.run(
+        [_script("ladon"), "serve", str(EXAMPLES), "--max-wait", value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "expected seconds from 0 to 3600" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_serve_reloads_a_changed_service(tmp_path: Path) -> None:
     service = tmp_path / "calculator.py"
     shutil.copy(EXAMPLES / "calculator.py", service)
