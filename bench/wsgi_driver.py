@@ -318,8 +318,13 @@ def build_ladon(
     import ladon
     from ladon.server.wsgi import LadonWSGIApplication
 
-    # e.g. LADON_BENCH_APP_OPTIONS='{"metrics": false, "tracing": false}'
-    app_kw = {**json.loads(os.environ.get("LADON_BENCH_APP_OPTIONS") or "{}"), **app_kw}
+    # The application as `pip install ladon` builds it: its defaults, with
+    # the optional metrics and tracing off even when the dev venv has their
+    # extras (request ids and compression stay on, as by default). Other
+    # set-ups: LADON_BENCH_APP_OPTIONS='{"metrics": true}' and the like.
+    base_install = {"metrics": False, "tracing": False}
+    env_kw = json.loads(os.environ.get("LADON_BENCH_APP_OPTIONS") or "{}")
+    app_kw = {**base_install, **env_kw, **app_kw}
 
     origin = os.path.dirname(os.path.abspath(ladon.__file__ or ""))
     if origin != os.path.join(os.path.abspath(repo), "ladon"):

@@ -85,17 +85,16 @@ def new_request_id() -> str:
 
     .. versionadded:: 2.0
     """
-    return f"{_prefix}{next(_counter):016x}"
+    # PERF: one 128-bit counter whose high half is the random prefix
+    return next(_counter).to_bytes(16, "big").hex()
 
 
 def _reseed() -> None:
     """A new random prefix and counter (at import, and in a forked child)."""
-    global _prefix, _counter
-    _prefix = os.urandom(8).hex()
-    _counter = itertools.count(1)
+    global _counter
+    _counter = itertools.count((int.from_bytes(os.urandom(8), "big") << 64) | 1)
 
 
-_prefix = ""
 _counter = itertools.count(1)
 _reseed()
 if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX

@@ -63,6 +63,10 @@ from ..ladonizer.registry import build_services
 from ..ladonizer.registry import discover
 from ..observe import metrics as metrics_mod
 from ..observe import tracing as tracing_mod
+from ..observe.context import CURRENT_REQUEST
+from ..observe.context import RequestRecord
+from ..observe.context import new_request_id
+from ..observe.context import safe_request_id
 from ..tasks import BACKEND_SCHEMES
 from ..tasks import DEFAULT_TASKS_ENV
 from ..tasks import BackendFactory
@@ -94,6 +98,7 @@ from .observing import MetricsStep
 from .observing import RequestFields
 from .observing import TracingStep
 from .operations import DEFAULT_MIN_SIZE
+from .operations import REQUEST_ID_KEY
 from .operations import AccessLog as AccessLog
 from .operations import wrap_application
 from .pages import Pages
@@ -419,12 +424,15 @@ class LadonWSGIApplication:
             _rule(operator_access, (ADMIN_ROLE,), "operator_access"),
             lambda environ: render_operator_page(self.pages, self.page_root(environ)),
         )
+        # PERF: request ids without the request log are given here, in
+        # __call__, rather than by one more wrapper (see RequestContext)
+        self._ids_here = request_ids and not log_requests
         self._wsgi: WSGIApp = wrap_application(
             self._respond,
             compress_min_size,
             cors_origins,
             bool(logging & LOG_REQUEST_ACCESS),
-            request_ids or log_requests,
+            log_requests,
             log_requests,
         )
 
@@ -581,7 +589,22 @@ class LadonWSGIApplication:
     # -- WSGI -----------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        return self._wsgi(environ, start_response)
+        if not self._ids_here:
+            return self._wsgi(environ, start_response)
+        # what RequestContext does without the request log, one call less
+        sent = environ.get("HTTP_X_REQUEST_ID")
+        request_id = sent if sent is not None and safe_request_id(sent) else new_request_id()
+        environ[REQUEST_ID_KEY] = request_id
+        header = ("X-Request-ID", request_id)
+
+        def echo(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [*headers, header], exc_info)
+
+        token = CURRENT_REQUEST.set(RequestRecord(request_id))
+        try:
+            return self._wsgi(environ, echo)
+        finally:
+            CURRENT_REQUEST.reset(token)
 
     def _respond(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         try:
