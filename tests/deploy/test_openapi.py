@@ -62,7 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             # hold a request this long (the default of 30 s outlasts its
             # 10 s read timeout)
             "--max-wait",
-            "0.5",
+            "0.05",
         ],
         workdir,
     )
