@@ -262,7 +262,7 @@ class Interface(abc.ABC):
     #: the server answers it with a fault).
     empty_body_ok: ClassVar[bool] = False
     #: Whether the server fills :attr:`WireRequest.base_url` (it costs a
-    #: little per request).
+    #: little per request), for the requests :meth:`needs_base_url` names.
     wants_base_url: ClassVar[bool] = False
     #: Whether the errors the server finds before the interface reads the
     #: request (body too large, unknown Content-Encoding...) are answered
@@ -302,6 +302,15 @@ class Interface(abc.ABC):
         (:attr:`~ladon.ladonizer.model.MethodKind.INTROSPECTION`, e.g.
         XML-RPC's ``system.listMethods``); the result is encoded as any."""
         raise UnknownMethod(f"Service {self.service.name} has no method {call.method.name!r}")
+
+    def needs_base_url(self, subpath: str) -> bool:
+        """Whether the request to ``subpath`` (the path after the
+        interface's endpoint) needs :attr:`WireRequest.base_url`; asked only
+        of an interface that :attr:`wants_base_url`. Default: every request.
+
+        .. versionadded:: 2.0
+        """
+        return True
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload | None:
         """The description document (WSDL, JSON description...), if any.

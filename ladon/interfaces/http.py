@@ -177,6 +177,15 @@ class HTTPInterface(Interface):
 
     # -- requests --------------------------------------------------------------------
 
+    def needs_base_url(self, subpath: str) -> bool:
+        """Only task starts (their ``Location``) and the task resources
+        write URLs: a plain call is answered without the public URL."""
+        name = subpath[1:] if subpath[:1] == "/" else subpath
+        if "/" in name:
+            return True
+        m = self.service.methods.get(name)
+        return m is None or m.kind is MethodKind.TASK_START  # unknown: decode_call says
+
     def decode_call(self, request: WireRequest) -> Call:
         path = request.path
         parts = path[1:].split("/") if path[:1] == "/" else [p for p in path.split("/") if p]

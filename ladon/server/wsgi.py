@@ -739,7 +739,7 @@ class LadonWSGIApplication:
         headers = EnvironHeaders(environ)
         verb: str = environ.get("REQUEST_METHOD") or "POST"
         base_url = query = ""
-        if iface.wants_base_url:
+        if iface.wants_base_url and iface.needs_base_url(subpath):
             base_url = self.public_url(environ)
             query = str(environ.get("QUERY_STRING", ""))
         multipart = ctype[:10].lower() == "multipart/"

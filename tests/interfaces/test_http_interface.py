@@ -17,6 +17,7 @@ import pytest
 from webtest import TestApp
 
 from ladon import ladonize
+from ladon.ladonizer.model import MethodKind
 from ladon.server.wsgi import LadonWSGIApplication
 from ladon.tasks import ThreadTaskBackend
 
@@ -162,6 +163,20 @@ def test_a_task_start_answers_202_with_the_location_of_its_status(client: TestAp
     task_services.release("h1")
     assert _wait_state(client, location, {"succeeded"})["progress"] == 1.0
     assert client.get(location + "/result").json == "done"
+
+
+def test_only_task_starts_and_task_resources_need_the_public_url(
+    app: LadonWSGIApplication,
+) -> None:
+    by_name = {s.name: s for s in app.services}
+    calculator = app.interface(by_name["Calculator"], "http")
+    http = app.interface(by_name["Jobs"], "http")
+    assert calculator is not None and http is not None
+    assert by_name["Calculator"].methods["add"].kind is MethodKind.PLAIN
+    assert not calculator.needs_base_url("/add")  # its answer writes no URL
+    assert http.needs_base_url("/echo")  # a task start: its Location
+    assert http.needs_base_url("/echo/tasks/" + "a" * 40)
+    assert http.needs_base_url("/no_such_method")  # decode_call answers it
 
 
 def test_a_task_is_cancelled_through_its_cancel_resource(client: TestApp) -> None:
