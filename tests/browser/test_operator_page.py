@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import BaseWSGIServer
-from werkzeug.serving import make_server
+from conftest import LiveServer
 
 from .conftest import SERVICES
 
@@ -27,27 +26,12 @@ if str(SERVICES) not in sys.path:
 DOCS_STATIC = Path(__file__).resolve().parents[2] / "docs" / "_static"
 
 
-class Live:
-    def __init__(self, app: Any) -> None:
-        import threading
-
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
 @pytest.fixture(scope="module")
-def ops() -> Iterator[tuple[Live, Any]]:
+def ops() -> Iterator[tuple[LiveServer, Any]]:
     import ops_app
 
     app = ops_app.make_app(tasks="thread://?max_workers=6")
-    live = Live(app)
+    live = LiveServer(app)
     yield live, app
     live.stop()
     app.close()  # the long tasks were cancelled by the tests
@@ -72,7 +56,7 @@ def progress_of(page: Any, task_id: str) -> int:
     return int(bar.get_attribute("aria-valuenow") or "0")
 
 
-def test_an_admin_follows_and_cancels_tasks(browser: Any, ops: tuple[Live, Any]) -> None:
+def test_an_admin_follows_and_cancels_tasks(browser: Any, ops: tuple[LiveServer, Any]) -> None:
     from operations.conftest import basic
     from tasks.backend_support import Client as TaskClient
     from tasks.backend_support import in_process
@@ -131,7 +115,7 @@ def test_an_admin_follows_and_cancels_tasks(browser: Any, ops: tuple[Live, Any])
     ("user", "status"), [("alice", 403), (None, 401)], ids=["not-admin", "anonymous"]
 )
 def test_others_are_refused(
-    browser: Any, ops: tuple[Live, Any], user: str | None, status: int
+    browser: Any, ops: tuple[LiveServer, Any], user: str | None, status: int
 ) -> None:
     live, _app = ops
     ctx = context(browser, user)
@@ -156,7 +140,7 @@ def test_others_are_refused(
         ctx.close()
 
 
-def test_the_browser_gets_the_docs_pages_gzipped(browser: Any, ops: tuple[Live, Any]) -> None:
+def test_the_browser_gets_the_docs_pages_gzipped(browser: Any, ops: tuple[LiveServer, Any]) -> None:
     live, _app = ops
     ctx = context(browser, None)
     page = ctx.new_page()

@@ -6,18 +6,14 @@ checked against a real redis-server stopped and restarted."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tasks.backend_support import PersistentRedis
 from tasks.backend_support import Worker
-from tasks.backend_support import redis_executable
-from tasks.backend_support import stop_process
 from tasks.backend_support import wait_until
 from werkzeug.test import Client
 
@@ -84,78 +80,15 @@ def test_ready_on_sqlite_while_the_file_takes_a_write(tmp_path: Path) -> None:
     app.close()
 
 
-class PersistentRedis:
-    """redis-server on a unix socket that keeps its data across a restart
-    (as a production Redis does): stop() saves, start() loads."""
-
-    def __init__(self) -> None:
-        self.executable = redis_executable()
-        self.dir = tempfile.mkdtemp(prefix="ladon-ready-")
-        self.socket = os.path.join(self.dir, "redis.sock")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        import redis
-
-        self.proc = subprocess.Popen(
-            [
-                self.executable,
-                "--port",
-                "0",
-                "--unixsocket",
-                self.socket,
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--dir",
-                self.dir,
-                "--logfile",
-                os.path.join(self.dir, "redis.log"),
-            ],
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        client = redis.Redis(unix_socket_path=self.socket)
-
-        def up() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                return False
-
-        wait_until(up, 10.0, "redis-server answering")
-        client.close()
-
-    def stop(self) -> None:
-        import redis
-
-        if self.proc is not None:
-            client = redis.Redis(unix_socket_path=self.socket)
-            try:
-                client.save()  # what a production Redis keeps (RDB or AOF)
-            finally:
-                client.close()
-            stop_process(self.proc)
-            self.proc = None
-
-    def url(self) -> str:
-        return f"unix://{self.socket}?queue=ready"
-
-
 @pytest.fixture()
 def redis_app(tmp_path: Path) -> Iterator[tuple[LadonWSGIApplication, PersistentRedis, Path]]:
-    import shutil
-
     import ops_app
 
-    server = PersistentRedis()
-    app = ops_app.make_app(tasks=server.url())
+    server = PersistentRedis()  # keeps its data across a restart, as in production
+    app = ops_app.make_app(tasks=server.url(queue="ready"))
     yield app, server, tmp_path
     app.close()
     server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
 
 
 @pytest.mark.e2e
@@ -167,12 +100,12 @@ def test_ready_on_redis_follows_the_server_and_the_workers(
     assert status == 503, body
     assert body["tasks"]["reachable"] is True and body["tasks"]["workers"] == 0
     assert "no RQ worker" in body["tasks"]["error"]
-    worker = Worker(server.url(), tmp / "worker.log", app="ops_app:app")
+    worker = Worker(server.url(queue="ready"), tmp / "worker.log", app="ops_app:app")
     try:
         wait_until(lambda: get(app, "/_ladon/health/ready")[0] == 200, 20.0, "a worker registered")
         body = get(app, "/_ladon/health/ready")[1]
         assert body["tasks"]["workers"] == 1 and body["tasks"]["queue"] == "ready"
-        server.stop()  # Redis is down
+        server.down()  # Redis is down
         status, body, _ = get(app, "/_ladon/health/ready")
         assert status == 503
         assert body["tasks"] == {
@@ -183,7 +116,7 @@ def test_ready_on_redis_follows_the_server_and_the_workers(
         }
         assert server.socket not in json.dumps(body)
         assert get(app, "/_ladon/health")[0] == 200  # the process still answers
-        server.start()  # back, with its data: the worker reconnects
+        server.up()  # back, with its data: the worker reconnects
         wait_until(lambda: get(app, "/_ladon/health/ready")[0] == 200, 20.0, "ready again")
         # and tasks run again
         task = Client(app).post(
