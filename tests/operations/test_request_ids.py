@@ -75,6 +75,43 @@ def test_without_a_request_id_every_answer_gets_a_new_one(client: Client) -> Non
     assert len(seen) == 5
 
 
+@pytest.mark.parametrize("log_requests", [False, True], ids=["plain", "request-log"])
+def test_every_kind_of_answer_carries_exactly_one_request_id(log_requests: bool) -> None:
+    """Calls, pages, assets, descriptions, errors, a gzipped HEAD and a CORS
+    preflight (answered by its wrapper alone): one X-Request-ID each, with
+    and without the structured request log (two ways of writing it)."""
+    import ops_app
+
+    app = ops_app.make_app(cors_origins=["https://portal.example"], log_requests=log_requests)
+    try:
+        client = Client(app)
+        origin = {"Origin": "https://portal.example"}
+        answers = [
+            client.post(
+                "/Jobs/jsonwsp",
+                json={"methodname": "add", "args": {"a": 1, "b": 2}},
+                headers=origin,
+            ),
+            client.post("/Jobs/jsonwsp", data=b"{oops", content_type="application/json"),
+            client.get("/"),
+            client.get("/_ladon/static/ladon.css"),
+            client.head("/Jobs/soap/description", headers={"Accept-Encoding": "gzip"}),
+            client.get("/nowhere"),
+            client.open(
+                "/Jobs/jsonwsp",
+                method="OPTIONS",
+                headers={**origin, "Access-Control-Request-Method": "POST"},
+            ),
+        ]
+        for answer in answers:
+            ids = answer.headers.getlist("X-Request-ID")
+            assert len(ids) == 1 and NEW_ID.fullmatch(ids[0]), (answer.request.path, ids)
+        assert answers[-1].status_code == 204  # the preflight
+        assert answers[4].headers["Content-Encoding"] == "gzip"
+    finally:
+        app.close()
+
+
 def test_request_ids_can_be_turned_off() -> None:
     import ops_app
 
