@@ -7,6 +7,7 @@ result; with Ladon 1.0's names and with ``soap_naming="python"``."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,18 @@ SCRIPT = NODE_DIR / "soap_client.js"
 def node() -> str:
     found = shutil.which("node")
     assert found, "Node.js is missing: apt-get install nodejs npm (.ci/run does it)"
-    assert (NODE_DIR / "node_modules" / "soap" / "package.json").is_file(), (
-        f"the soap package is missing: npm install --prefix {NODE_DIR} (.ci/run does it)"
+    installed = NODE_DIR / "node_modules" / "soap" / "package.json"
+    npm = shutil.which("npm")
+    if not installed.is_file() and npm is not None:
+        # a fresh clone: the pinned packages of package-lock.json, from the
+        # npm registry (what .ci/run does first)
+        subprocess.run(
+            [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--silent"],
+            check=False,
+            timeout=600,
+        )
+    assert installed.is_file(), (
+        f"the soap package is missing: npm ci --prefix {NODE_DIR} (needs npm; .ci/run does it)"
     )
     return found
 
