@@ -42,6 +42,7 @@ from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import ServiceInfo
 from ..types.attachment import AttachmentSet
 from ..types.convert import Converted
+from ..types.convert import Options
 from ..types.convert import dump
 from ..types.convert import load
 from ._plugin10 import BaseFaultHandler as BaseFaultHandler
@@ -343,14 +344,20 @@ class Interface(abc.ABC):
         method: MethodInfo,
         values: Mapping[str, Any],
         attachments: AttachmentSet | None = None,
+        options: Options | None = None,
+        null_is_default: bool = True,
     ) -> list[Any]:
         """Convert named wire arguments into positional Python arguments.
 
         :param attachments: the request's attachments, which ``cid:`` and
             ``cidx:`` references in the arguments name.
+        :param options: the conversion options (default: the method's).
+        :param null_is_default: an explicit null for an optional parameter
+            that is not nullable takes its default (else the conversion
+            judges the null).
         :raises ArgumentError: an argument is missing, unknown or of the wrong type.
         """
-        opts = method.options
+        opts = method.options if options is None else options
         if attachments is not None:
             opts = dataclasses.replace(opts, attachments=attachments)
         args = []
@@ -360,7 +367,7 @@ class Interface(abc.ABC):
             if name in values:
                 found += 1
                 value = values[name]
-                if value is None and p.optional and not p.nullable:
+                if value is None and null_is_default and p.optional and not p.nullable:
                     args.append(p.default)  # an explicit null/nil: the default
                 else:
                     args.append(load(p.type, value, name, opts, p.nullable))

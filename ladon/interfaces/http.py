@@ -292,25 +292,7 @@ class HTTPInterface(Interface):
         opts = self._strict.get(m.name)
         if opts is None:
             opts = self._strict[m.name] = dataclasses.replace(m.options, strict=True)
-        if attachments is not None:
-            opts = dataclasses.replace(opts, attachments=attachments)
-        args = []
-        found = 0
-        for p in m.params:
-            name = p.name
-            if name in values:
-                found += 1
-                args.append(load(p.type, values[name], name, opts, p.nullable))
-            elif p.optional:
-                args.append(p.default)
-            else:
-                raise ArgumentError(name, "is not optional and was not given")
-        if found != len(values):
-            unknown = sorted(str(k) for k in values if m.param(k) is None)
-            raise ArgumentError(
-                "", f"Method {m.name} has no parameter(s) {', '.join(map(repr, unknown))}"
-            )
-        return args
+        return self.bind_named(m, values, attachments, opts, null_is_default=False)
 
     # -- answers ---------------------------------------------------------------------
 
