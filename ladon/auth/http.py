@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from time import monotonic
 from typing import Any
 
 from ..ladonizer.access import Principal
@@ -131,9 +132,15 @@ class BasicAuth:
         before the full :meth:`authenticate`."""
         seen = self._seen
         header = environ.get("HTTP_AUTHORIZATION")
-        if seen is None or not isinstance(header, str):
+        if seen is None or header.__class__ is not str:
             return None
-        return seen.get(header)
+        # PERF: _Accepted.get inlined (asked on every call)
+        mac = seen.mac.copy()
+        mac.update(header.encode("utf-8", "surrogatepass"))
+        hit = seen.entries.get(mac.digest())
+        if hit is None or hit[0] <= monotonic():
+            return None
+        return hit[1]
 
     def authenticate(self, request: AuthRequest) -> Principal | None:
         header = request.environ.get("HTTP_AUTHORIZATION")
@@ -186,27 +193,28 @@ class _Accepted:
     def __init__(self, ttl: float, maxsize: int = 4096) -> None:
         self.ttl = ttl
         self.maxsize = maxsize
-        # PERF: keyed BLAKE2b (a MAC), keyed once and copied per use
-        self._mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
+        #: keyed BLAKE2b (a MAC), keyed once and copied per use
+        self.mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
         self._lock = threading.Lock()
-        self._seen: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+        #: MAC of a header -> (until when, its principal)
+        self.entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
 
     def _digest(self, header: str) -> bytes:
-        mac = self._mac.copy()
+        mac = self.mac.copy()
         mac.update(header.encode("utf-8", "surrogatepass"))
         return mac.digest()
 
     def get(self, header: str) -> Principal | None:
-        hit = self._seen.get(self._digest(header))
-        if hit is None or hit[0] <= time.monotonic():
+        hit = self.entries.get(self._digest(header))
+        if hit is None or hit[0] <= monotonic():
             return None
         return hit[1]
 
     def put(self, header: str, principal: Principal) -> None:
         with self._lock:
-            self._seen[self._digest(header)] = (time.monotonic() + self.ttl, principal)
-            while len(self._seen) > self.maxsize:
-                self._seen.popitem(last=False)
+            self.entries[self._digest(header)] = (monotonic() + self.ttl, principal)
+            while len(self.entries) > self.maxsize:
+                self.entries.popitem(last=False)
 
 
 class BearerAuth:

@@ -174,12 +174,22 @@ class HTTPInterface(Interface):
         super().__init__(service, debug=debug)
         #: method name -> its conversion options, strict
         self._strict: dict[str, Options] = {}
+        #: subpath of a plain method ("/add") -> the method and its strict
+        #: options: the calls answered without the public URL or a Location
+        self._plain: dict[str, tuple[MethodInfo, Options]] = {}
+        for m in service.methods.values():
+            if m.kind is MethodKind.PLAIN and not m.returns_attachments:
+                plan = (m, dataclasses.replace(m.options, strict=True))
+                self._plain["/" + m.name] = plan
+                self._strict[m.name] = plan[1]
 
     # -- requests --------------------------------------------------------------------
 
     def needs_base_url(self, subpath: str) -> bool:
         """Only task starts (their ``Location``) and the task resources
         write URLs: a plain call is answered without the public URL."""
+        if subpath in self._plain:
+            return False
         name = subpath[1:] if subpath[:1] == "/" else subpath
         if "/" in name:
             return True
@@ -188,6 +198,14 @@ class HTTPInterface(Interface):
 
     def decode_call(self, request: WireRequest) -> Call:
         path = request.path
+        plan = self._plain.get(path)
+        if plan is not None and request.method == "POST":
+            # PERF: a plain method posted to, the usual call
+            m = plan[0]
+            attachments = request.attachments
+            values = self._values(m, request)
+            args = self.bind_named(m, values, attachments, plan[1], null_is_default=False)
+            return HTTPCall(m, args, attachments=attachments, base_url=request.base_url)
         parts = path[1:].split("/") if path[:1] == "/" else [p for p in path.split("/") if p]
         verb = request.method.upper()
         if len(parts) == 1 and parts[0]:
@@ -235,22 +253,26 @@ class HTTPInterface(Interface):
         return HTTPCall(self.method(start.name + suffix), [task_id], base_url=endpoint)
 
     def _arguments(self, m: MethodInfo, request: WireRequest) -> list[Any]:
+        return self._bind(m, self._values(m, request), request.attachments)
+
+    def _values(self, m: MethodInfo, request: WireRequest) -> Mapping[str, Any]:
+        """The named arguments a request carries (JSON or form data)."""
         ctype = request.content_type
+        body = request.body
         if ctype[:19].lower() == _FORM:
-            values = self._form_values(m, request.attachments)
-        elif _json_type(ctype) and request.body and not request.body.isspace():
-            values = loads_json(request.body, ctype)
+            return self._form_values(m, request.attachments)
+        if (ctype == "application/json" or _json_type(ctype)) and body and not body.isspace():
+            values = loads_json(body, ctype)
             if not isinstance(values, dict):
                 raise MalformedRequest("The request body must be a JSON object of named arguments")
-        elif not request.body.strip():
-            values = {}
-        else:
-            media = ctype.split(";")[0].strip()[:60] or "none"
-            raise UnsupportedMediaType(
-                f"Send the arguments as application/json (or multipart/form-data for "
-                f"files); got Content-Type {media!r}"
-            )
-        return self._bind(m, values, request.attachments)
+            return values
+        if not body.strip():
+            return {}
+        media = ctype.split(";")[0].strip()[:60] or "none"
+        raise UnsupportedMediaType(
+            f"Send the arguments as application/json (or multipart/form-data for "
+            f"files); got Content-Type {media!r}"
+        )
 
     def _form_values(self, m: MethodInfo, parts: AttachmentSet | None) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -298,6 +320,9 @@ class HTTPInterface(Interface):
 
     def encode_result(self, call: Call, result: object) -> Payload:
         m = call.method
+        if m.kind is MethodKind.PLAIN and not m.returns_attachments:
+            # PERF: the usual answer, a JSON value
+            return Payload(dumps_bytes(self.dump_result(call, result)), self.content_type)
         if is_attachment(m.rtype) and result is not None:
             return self._file(self.dump_result(call, result))
         if m.returns_attachments:

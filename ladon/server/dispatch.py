@@ -218,10 +218,8 @@ class Dispatcher:
                 tuple(step.before_call for step in mine),
                 tuple(s for s in mine if getattr(s, "observes", True)),
             )
-        self._stepped = {kind: bool(plan[0]) for kind, plan in self._plan.items()}
         # PERF: a plain call finds its plan without hashing the enum
         self._plain_plan = self._plan[MethodKind.PLAIN]
-        self._plain_stepped = self._stepped[MethodKind.PLAIN]
         self._answered: tuple[Callable[[Exchange, Payload], None], ...] = tuple(
             hook
             for hook in (getattr(s, "after_answer", None) for s in self.steps)
@@ -253,11 +251,15 @@ class Dispatcher:
             return self.fault(iface, unexpected, None)
         if isinstance(decoded, Call):
             kind = decoded.method.kind
-            if self._plain_stepped if kind is _PLAIN else self._stepped[kind]:
+            befores, observers = self._plain_plan if kind is _PLAIN else self._plan[kind]
+            if observers:
                 return self.encode(iface, self.run(exchange, decoded))
-            # PERF: no steps, the common case: run and encode without the
-            # Outcome in between (the same faults as run() and encode()).
+            # PERF: no step watches the outcome (no steps, or checks such as
+            # authentication): run and encode without the Outcome in between
+            # (the same faults as run() and encode()).
             try:
+                for before in befores:
+                    before(exchange, decoded)
                 result = self.invoke(exchange, decoded)
                 if isinstance(result, CustomResponse):
                     return _custom(result)
