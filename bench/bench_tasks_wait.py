@@ -219,8 +219,12 @@ def http_start_costs(port: int, count: int, rounds: int) -> tuple[float, float]:
     return statistics.median(plain), statistics.median(keyed)
 
 
-def start_costs(url: str, count: int, rounds: int) -> tuple[float, float]:
-    """Median µs per start, without and with a new Idempotency-Key each."""
+def start_costs(
+    url: str, count: int, rounds: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Median µs per start, without and with a new Idempotency-Key each:
+    wall-clock time, and CPU time of the calling thread (the start's own
+    work, without the waits behind the tasks' threads and their writes)."""
     from wait_bench import WaitBench
 
     from ladon import LadonWSGIApplication
@@ -247,16 +251,32 @@ def start_costs(url: str, count: int, rounds: int) -> tuple[float, float]:
             env["HTTP_IDEMPOTENCY_KEY"] = key
         return env
 
-    def run(keyed: bool) -> float:
+    def drain(data: bytes) -> None:
+        """Wait for the round's last task (the pool runs them in order), so
+        that no round starts behind the backlog of the one before."""
+        task_id = json.loads(data)["result"]["task_id"]
+        wait = json.dumps(
+            {"methodname": "trivial_wait", "args": {"task_id": task_id, "timeout": 10}}
+        ).encode()
+        for _ in range(100):
+            env = environ(None)
+            env["wsgi.input"], env["CONTENT_LENGTH"] = io.BytesIO(wait), str(len(wait))
+            answer = json.loads(b"".join(app(env, lambda *_args: None)))
+            if answer["result"]["progress"] >= 1.0:
+                return
+        raise RuntimeError(f"the task backlog did not drain: {answer}")
+
+    def run(keyed: bool) -> tuple[float, float]:
         keys = [uuid.uuid4().hex if keyed else None for _ in range(count)]
         envs = [environ(k) for k in keys]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for env in envs:
             chunks = app(env, lambda status, headers, exc_info=None: None)
             data = b"".join(chunks)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.thread_time() - c0
         assert b"task_id" in data, data[:200]
-        return elapsed / count * 1e6
+        drain(data)
+        return elapsed / count * 1e6, cpu / count * 1e6
 
     try:
         run(False)
@@ -265,7 +285,9 @@ def start_costs(url: str, count: int, rounds: int) -> tuple[float, float]:
         for _ in range(rounds):
             plain.append(run(False))
             keyed.append(run(True))
-        return statistics.median(plain), statistics.median(keyed)
+        wall = (statistics.median(w for w, _ in plain), statistics.median(w for w, _ in keyed))
+        cpu = (statistics.median(c for _, c in plain), statistics.median(c for _, c in keyed))
+        return wall, cpu
     finally:
         app.close()
 
@@ -278,7 +300,7 @@ def main() -> int:
     count = 20 if options.quick else 60
     starts, rounds = (500, 3) if options.quick else (2000, 7)
     tmp = Path(tempfile.mkdtemp(prefix="ladon-wait-bench-"))
-    figures: dict[str, Any] = {"latency": {}, "starts": {}, "http_starts": {}}
+    figures: dict[str, Any] = {"latency": {}, "starts": {}, "starts_cpu": {}, "http_starts": {}}
     http_count = starts // 5
     try:
         gates = tmp / "gates"
@@ -319,7 +341,8 @@ def main() -> int:
                 ("sqlite", f"sqlite://{tmp / 'starts.db'}"),
                 ("redis", f"unix://{sock}?queue=starts&prefix=starts:"),
             ):
-                figures["starts"][name] = start_costs(start_url, starts, rounds)
+                wall, cpu = start_costs(start_url, starts, rounds)
+                figures["starts"][name], figures["starts_cpu"][name] = wall, cpu
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report(figures, count, starts, rounds)
@@ -327,6 +350,7 @@ def main() -> int:
         raw = {
             "latency": {f"{b}/{m}": v for (b, m), v in figures["latency"].items()},
             "starts": figures["starts"],
+            "starts_cpu": figures["starts_cpu"],
             "http_starts": figures["http_starts"],
         }
         Path(options.json).write_text(json.dumps(raw, indent=2))
@@ -350,6 +374,7 @@ def report(figures: dict[str, Any], count: int, starts: int, rounds: int) -> Non
         )
     for title, table in (
         (f"in process, median of {rounds} rounds of {starts}", figures["starts"]),
+        ("in process, CPU time of the calling thread, same rounds", figures["starts_cpu"]),
         (f"over HTTP, median of {rounds} rounds of {starts // 5}", figures["http_starts"]),
     ):
         print(f"\nTask start (µs, {title})")

@@ -7,30 +7,63 @@ file gets them when first opened), and the statements that use them.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import sqlite3
-from typing import Any
 
 from .callbacks import PENDING
 from .callbacks import SENDING
 
 #: Columns added for issue 14, to new and older files alike:
-#: ``idem_key`` (the scoped Idempotency-Key, unique while the task is kept),
-#: ``idem_hash`` (its arguments' fingerprint), ``callback`` (the callback
-#: target as JSON) and ``callback_state`` (how its delivery goes).
+#: ``idem_key`` (unused since keyed ids, kept: files that have it keep it),
+#: ``idem_hash`` (the arguments' fingerprint of a keyed start), ``callback``
+#: (the callback target as JSON) and ``callback_state`` (how its delivery
+#: goes).
 ADDED_COLUMNS = (
     ("idem_key", "TEXT"),
     ("idem_hash", "TEXT"),
     ("callback", "TEXT"),
     ("callback_state", "TEXT"),
 )
-#: Indexes on the added columns, made once they exist. The unique one is
-#: what makes concurrent starts with one key start one task.
+#: Index changes, made once the added columns exist. A keyed start's id
+#: begins with a prefix derived from its key (:func:`keyed_prefix`), so the
+#: primary key finds a kept task of the key (:data:`INSERT_ONCE`); the
+#: unique index on ``idem_key`` that did this before (one more b-tree
+#: written per start) goes.
 ADDED_INDEXES = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS ladon_tasks_idem ON ladon_tasks (idem_key)"
-    " WHERE idem_key IS NOT NULL",
+    "DROP INDEX IF EXISTS ladon_tasks_idem",
     "CREATE INDEX IF NOT EXISTS ladon_tasks_callbacks ON ladon_tasks (callback_state)"
     f" WHERE callback_state = '{PENDING}'",
 )
+#: What the file keeps about itself: the secret keyed task ids are made with.
+META_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS ladon_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
+    " WITHOUT ROWID"
+)
+_SECRET_NAME = "idempotency-secret"
+
+
+def file_secret(conn: sqlite3.Connection) -> bytes:
+    """The file's secret for keyed task ids (made by the first process to
+    open the file; every process of the file reads the same)."""
+    conn.execute(
+        "INSERT OR IGNORE INTO ladon_meta (name, value) VALUES (?, ?)",
+        (_SECRET_NAME, secrets.token_bytes(32)),
+    )
+    row = conn.execute("SELECT value FROM ladon_meta WHERE name = ?", (_SECRET_NAME,)).fetchone()
+    return bytes(row[0])
+
+
+def keyed_prefix(secret: bytes, scoped_key: str) -> str:
+    """The first half of the ids of the tasks a scoped Idempotency-Key
+    starts (20 hexadecimal digits; the other 20 are random, so that a task
+    started again once the first has expired has an id of its own). Nobody
+    without the file's secret can compute it from the key or tell it from a
+    random one."""
+    mac = hmac.new(secret, scoped_key.encode("utf-8", "surrogatepass"), "sha256")
+    return mac.hexdigest()[:20]
+
+
 #: The new task (named parameters).
 INSERT = (
     "INSERT INTO ladon_tasks (id, method, state, created, owner, heartbeat, lease, ttl,"
@@ -55,26 +88,27 @@ DUE_CALLBACKS = (
 )
 
 
-#: The new task with an Idempotency-Key, unless a kept row holds the key
-#: (the unique index decides, in the one statement): 0 rows then.
-INSERT_ONCE = INSERT + " ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING"
+#: A kept task of a key: its id has the key's prefix (``:lo`` <= id <
+#: ``:hi``), it has a fingerprint (a keyed start) and has not expired.
+_KEPT = (
+    "SELECT {what} FROM ladon_tasks WHERE id >= :lo AND id < :hi AND idem_hash IS NOT NULL"
+    " AND (expires IS NULL OR expires > :now)"
+)
+#: The new task of a keyed start, unless a task of the key is kept (0 rows
+#: then). One statement: SQLite runs it under the write lock, on the latest
+#: state of the file, so two starts with one key never both insert.
+INSERT_ONCE = (
+    INSERT[: INSERT.index(" VALUES (")]
+    + " SELECT "
+    + INSERT[INSERT.index(" VALUES (") + 9 : -1]
+    + " WHERE NOT EXISTS ("
+    + _KEPT.format(what="1")
+    + ")"
+)
+#: The kept task of a key: its id and fingerprint.
+KEPT = _KEPT.format(what="id, idem_hash") + " LIMIT 1"
 
 
-def insert_taken(conn: sqlite3.Connection, params: dict[str, Any]) -> tuple[str, str] | None:
-    """After :data:`INSERT_ONCE` inserted nothing: the task that holds the
-    key, or (its row has expired, not yet swept) the new task inserted in
-    its place. Run inside ``BEGIN IMMEDIATE``: no other process writes in
-    between.
-
-    :returns: ``(task_id, fingerprint)`` of the task the key started, or
-        ``None`` when the new task was inserted.
-    """
-    row = conn.execute(
-        "SELECT id, idem_hash, expires FROM ladon_tasks WHERE idem_key = ?",
-        (params["idem_key"],),
-    ).fetchone()
-    if row is not None and (row[2] is None or row[2] > params["now"]):
-        return str(row[0]), str(row[1])
-    conn.execute("DELETE FROM ladon_tasks WHERE idem_key = ?", (params["idem_key"],))
-    conn.execute(INSERT, params)
-    return None
+def key_range(prefix: str) -> dict[str, str]:
+    """The ``:lo`` and ``:hi`` parameters of the ids that begin with ``prefix``."""
+    return {"lo": prefix, "hi": prefix + "g"}  # "g" sorts after every hex digit

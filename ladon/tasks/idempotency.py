@@ -12,9 +12,10 @@ repeated start answers that task's id instead of starting a second one.
   ``<n>2</n>`` in SOAP are the same call): a SHA-256 of their canonical
   typed JSON, attachments by the SHA-256 of their content
   (:func:`fingerprint`). The same key with other arguments is refused.
-* The claim is atomic in the store: a lock (thread backend), a unique index
-  written in the same transaction as the task (SQLite), a Lua script that
-  checks the key and writes the task (Redis). Concurrent duplicates, on any
+* The claim is atomic in the store: a lock (thread backend), the one
+  statement that inserts the task unless a kept task's id has the key's
+  prefix (SQLite), a Lua script that checks the key and writes the task
+  (Redis). Concurrent duplicates, on any
   process or host sharing the store, start the method once.
 
 .. versionadded:: 2.0

@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import secrets
 import socket
 import sqlite3
 import threading
@@ -125,6 +126,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS ladon_tasks_open ON ladon_tasks (owner) WHERE expires IS NULL",
     _nonces.SQLITE_SCHEMA,
     _sqlite_wake.SCHEMA,
+    _extras.META_SCHEMA,
 )
 #: Columns added since the first version, added to an older file. Retries
 #: (issue 14): ``attempt`` (which attempt runs or comes next, NULL = 1),
@@ -319,6 +321,8 @@ class SQLiteTaskBackend:
         self._guard = threading.Lock()
         self._proc: _Process | None = None
         self._reruns = Reruns(self)
+        #: the file's secret for keyed task ids (read by _create)
+        self._secret = b""
         self._create()
         self._exit_hook = _watch_process(self)
         self._wake = _sqlite_wake.SocketWake(
@@ -356,14 +360,16 @@ class SQLiteTaskBackend:
         limit = job_max_runtime(job, self.max_runtime)
         options = job_task_options(job)
         proc = self._process()
-        task_id = new_task_id()
+        idem, callback = job_idempotency(job), job_callback(job)
+        # a keyed start's id begins with its key's prefix (see _extras)
+        prefix = None if idem is None else _extras.keyed_prefix(self._secret, idem.key)
+        task_id = new_task_id() if prefix is None else prefix + secrets.token_hex(10)
         with proc.lock:
             if self._closed:
                 raise TaskRejected("the task backend is closed")
             if len(proc.queued) >= self.max_pending:
                 raise TaskRejected(f"too many pending tasks ({len(proc.queued)}); try again later")
             proc.queued.add(task_id)
-        idem, callback = job_idempotency(job), job_callback(job)
         params = {
             "id": task_id,
             "method": method,
@@ -374,7 +380,7 @@ class SQLiteTaskBackend:
             "max_runtime": limit,
             "attempts": options.attempts,
             "retry_delay": options.retry_delay,
-            "idem_key": None if idem is None else idem.key,
+            "idem_key": None,  # unused: the id's prefix is the key's
             "idem_hash": None if idem is None else idem.fingerprint,
             "callback": callback,
             "callback_state": None if callback is None else CALLBACK_PENDING,
@@ -382,12 +388,11 @@ class SQLiteTaskBackend:
         try:
             params["principal"] = job_owner(job)
             job, params["job"] = self._reruns.prepare(job)
-            if idem is None:
+            if idem is None or prefix is None:
                 self._write(proc, _extras.INSERT, params)
-            elif not self._write(proc, _extras.INSERT_ONCE, params):  # the key is held
-                found = self._transaction(proc, lambda conn: _extras.insert_taken(conn, params))
-                if found is not None:  # the key started a task that is kept
-                    raise (AlreadyStarted if found[1] == idem.fingerprint else KeyReused)(found[0])
+            else:
+                params.update(_extras.key_range(prefix))
+                self._insert_once(proc, params, idem.fingerprint)
             pool = self._start_threads(proc)
             pool.submit(self._run, proc, task_id, job)
             proc.wake.set()
@@ -399,6 +404,22 @@ class SQLiteTaskBackend:
                 raise TaskRejected(f"the task backend cannot start tasks: {exc}") from exc
             raise
         return task_id
+
+    def _insert_once(self, proc: _Process, params: dict[str, object], fingerprint: str) -> None:
+        """Insert a keyed start's task unless a task of its key is kept.
+
+        :raises AlreadyStarted: the key started a kept task, with the same
+            arguments.
+        :raises KeyReused: ... with other arguments.
+        """
+        for _ in range(3):
+            if self._write(proc, _extras.INSERT_ONCE, params):
+                return
+            for row in self._query(proc, _extras.KEPT, params):
+                found = str(row["id"])
+                raise (AlreadyStarted if row["idem_hash"] == fingerprint else KeyReused)(found)
+            # the kept task expired in between: try again
+        raise BackendUnavailable("the task database keeps refusing a keyed start; try again")
 
     def status(self, method: str, task_id: str) -> TaskStatus:
         """Return the task's status, from any process; see
@@ -646,6 +667,7 @@ class SQLiteTaskBackend:
                             raise
                 for statement in _extras.ADDED_INDEXES:
                     conn.execute(statement)
+                self._secret = _extras.file_secret(conn)
             finally:
                 conn.close()
 

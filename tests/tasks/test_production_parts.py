@@ -148,6 +148,55 @@ def test_a_key_lives_as_long_as_its_task(clocked: tuple[Any, ManualClock]) -> No
     assert runs == [1, 1]
 
 
+def test_sqlite_keyed_ids_share_the_key_prefix_in_every_process(tmp_path: Path) -> None:
+    """On SQLite a keyed start's id begins with an HMAC of its key under the
+    file's secret (the primary key finds a kept task of the key, no index
+    of its own): every backend on the file derives the same prefix, another
+    key another one, and the second half stays random (a start after
+    expiry has its own id). A file from before loses the old unique index."""
+    import sqlite3
+
+    from ladon.tasks.base import is_task_id
+
+    path = tmp_path / "t.db"
+    SQLiteTaskBackend(path).close()
+    old = sqlite3.connect(path)  # the unique index of the first keyed starts
+    old.execute(
+        "CREATE UNIQUE INDEX ladon_tasks_idem ON ladon_tasks (idem_key) WHERE idem_key IS NOT NULL"
+    )
+    old.commit()
+    old.close()
+    clock = ManualClock()
+    first = SQLiteTaskBackend(path, result_ttl=60, clock=clock)
+    second = SQLiteTaskBackend(path, result_ttl=60, clock=clock)
+    try:
+        look = sqlite3.connect(path)
+        indexes = {
+            r[0] for r in look.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        look.close()
+        assert "ladon_tasks_idem" not in indexes
+        runs: list[int] = []
+        idem = IdempotentStart("a" * 64, "f" * 64)
+        one = first.submit("S.m", _Job(idem, runs))
+        wait_until(lambda: first.status("S.m", one).state.finished, 5)
+        with pytest.raises(AlreadyStarted) as seen:  # the other process finds it
+            second.submit("S.m", _Job(idem, runs))
+        assert seen.value.task_id == one
+        clock.advance(61)
+        two = second.submit("S.m", _Job(idem, runs))
+        other = second.submit("S.m", _Job(IdempotentStart("b" * 64, "f" * 64), runs))
+        assert all(is_task_id(t) for t in (one, two, other))
+        assert two != one and two[:20] == one[:20] and two[20:] != one[20:]
+        assert other[:20] != one[:20]
+        wait_until(lambda: second.status("S.m", two).state.finished, 5)
+        wait_until(lambda: second.status("S.m", other).state.finished, 5)
+        assert runs == [1, 1, 1]
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_redis_key_expires_with_its_record(redis_server: RedisServer) -> None:
     """The key and the record of a start get the same time to live, when
     written and when the task ends (read with PTTL: nothing waits for an
