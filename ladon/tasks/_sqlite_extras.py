@@ -60,8 +60,7 @@ def keyed_prefix(secret: bytes, scoped_key: str) -> str:
     started again once the first has expired has an id of its own). Nobody
     without the file's secret can compute it from the key or tell it from a
     random one."""
-    mac = hmac.new(secret, scoped_key.encode("utf-8", "surrogatepass"), "sha256")
-    return mac.hexdigest()[:20]
+    return hmac.digest(secret, scoped_key.encode("utf-8", "surrogatepass"), "sha256")[:10].hex()
 
 
 #: The new task (named parameters).
