@@ -107,6 +107,28 @@ def test_fingerprints_are_canonical_and_read_attachments_in_place() -> None:
     assert fingerprint([b"raw"]) == fingerprint([bytearray(b"raw")])
 
 
+def test_fingerprints_keep_their_bytes_and_refuse_what_json_cannot_say() -> None:
+    """The fast encoder writes the bytes of the canonical JSONEncoder (so a
+    fingerprint stored before still matches) and refuses NaN like it."""
+    import hashlib
+    import json
+
+    from ladon.tasks import idempotency
+
+    values = [
+        {"b": [1, -5, 2**70, 1.5, -0.0, 1e300], "a": {"é": 'x\u2028"\\', "Z": None}},
+        "\ud800",
+        [True, False, [], {}],
+        {"10": 1, "9": 2},
+    ]
+    text = idempotency._CANONICAL.encode(values)
+    expected = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    assert fingerprint(values) == expected
+    assert json.loads(text) == json.loads(json.dumps(values))
+    with pytest.raises(ValueError):
+        fingerprint([float("nan")])
+
+
 class _Job:
     def __init__(self, idem: IdempotentStart, runs: list[int]) -> None:
         self.idempotency = idem
