@@ -22,7 +22,9 @@ all started here as child processes and stopped by pid:
 
 Start overhead: task starts, each with a new ``Idempotency-Key`` or
 without, in alternating rounds, on the three backends: as direct WSGI calls
-(no HTTP; Redis: starts only, no worker), and over HTTP to the servers
+(no HTTP; the pool's two threads held by ``parked`` tasks while a round is
+timed, so that the tasks do not run beside the starts; Redis: starts only,
+no worker), and over HTTP to the servers
 above (a fresh connection per call: thread, the werkzeug server; sqlite,
 the sync gunicorn; redis, the gthread gunicorn).
 """
@@ -220,19 +222,30 @@ def http_start_costs(port: int, count: int, rounds: int) -> tuple[float, float]:
 
 
 def start_costs(
-    url: str, count: int, rounds: int, runs_here: bool = True
+    url: str, count: int, rounds: int, workers: int | None = 2
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """Median µs per start, without and with a new Idempotency-Key each:
-    wall-clock time, and CPU time of the calling thread (the start's own
-    work, without the waits behind the tasks' threads and their writes)."""
+    wall-clock time, and CPU time of the calling thread.
+
+    :param workers: the pool threads of ``url`` (``max_workers``): each
+        round first starts as many ``parked`` tasks, which keep the pool
+        busy, asleep, while the round's starts are timed (the starts queue;
+        nothing runs beside them), then lets them end and waits for the
+        round's last task, so that no round runs behind another's backlog.
+        ``None``: no task runs here (Redis without a worker).
+    """
+    from wait_bench import PARKED
     from wait_bench import WaitBench
 
     from ladon import LadonWSGIApplication
 
     app = LadonWSGIApplication([WaitBench], tasks=url)
-    body = json.dumps({"methodname": "trivial", "args": {"n": 7}}).encode()
 
-    def environ(key: str | None) -> dict[str, Any]:
+    def call(body: bytes, key: str | None = None) -> dict[str, Any]:
+        env = environ(body, key)
+        return json.loads(b"".join(app(env, lambda *_args: None)))  # type: ignore[no-any-return]
+
+    def environ(body: bytes, key: str | None = None) -> dict[str, Any]:
         env = {
             "REQUEST_METHOD": "POST",
             "PATH_INFO": PATH,
@@ -251,32 +264,32 @@ def start_costs(
             env["HTTP_IDEMPOTENCY_KEY"] = key
         return env
 
-    def drain(data: bytes) -> None:
-        """Wait for the round's last task (the pool runs them in order), so
-        that no round starts behind the backlog of the one before."""
-        task_id = json.loads(data)["result"]["task_id"]
-        wait = json.dumps(
-            {"methodname": "trivial_wait", "args": {"task_id": task_id, "timeout": 10}}
-        ).encode()
-        for _ in range(100):
-            env = environ(None)
-            env["wsgi.input"], env["CONTENT_LENGTH"] = io.BytesIO(wait), str(len(wait))
-            answer = json.loads(b"".join(app(env, lambda *_args: None)))
-            if answer["result"]["progress"] >= 1.0:
-                return
-        raise RuntimeError(f"the task backlog did not drain: {answer}")
+    def wsp(method: str, **args: Any) -> bytes:
+        return json.dumps({"methodname": method, "args": args}).encode()
+
+    trivial = wsp("trivial", n=7)
 
     def run(keyed: bool) -> tuple[float, float]:
         keys = [uuid.uuid4().hex if keyed else None for _ in range(count)]
-        envs = [environ(k) for k in keys]
+        envs = [environ(trivial, k) for k in keys]
+        PARKED.clear()
+        for _ in range(workers or 0):
+            call(wsp("parked"))
+        time.sleep(0.05)  # the parked tasks take the pool's threads
         t0, c0 = time.perf_counter(), time.thread_time()
         for env in envs:
             chunks = app(env, lambda status, headers, exc_info=None: None)
             data = b"".join(chunks)
         elapsed, cpu = time.perf_counter() - t0, time.thread_time() - c0
         assert b"task_id" in data, data[:200]
-        if runs_here:  # (Redis: no worker runs these starts)
-            drain(data)
+        PARKED.set()
+        if workers:
+            last = json.loads(data)["result"]["task_id"]
+            for _ in range(100):
+                if call(wsp("trivial_wait", task_id=last, timeout=10))["result"]["progress"] >= 1:
+                    break
+            else:
+                raise RuntimeError("the round's tasks did not end")
         return elapsed / count * 1e6, cpu / count * 1e6
 
     try:
@@ -290,6 +303,7 @@ def start_costs(
         cpu = (statistics.median(c for _, c in plain), statistics.median(c for _, c in keyed))
         return wall, cpu
     finally:
+        PARKED.set()
         app.close()
 
 
@@ -300,6 +314,8 @@ def main() -> int:
     options = parser.parse_args()
     count = 20 if options.quick else 60
     starts, rounds = (500, 3) if options.quick else (2000, 7)
+    # in process: rounds of 200 starts while the pool is held (see start_costs)
+    held_starts, held_rounds = (100, 5) if options.quick else (200, 21)
     tmp = Path(tempfile.mkdtemp(prefix="ladon-wait-bench-"))
     figures: dict[str, Any] = {"latency": {}, "starts": {}, "starts_cpu": {}, "http_starts": {}}
     http_count = starts // 5
@@ -337,16 +353,16 @@ def main() -> int:
                     figures["http_starts"]["redis"] = http_start_costs(web, http_count, rounds)
             finally:
                 _stop(worker)
-            for name, start_url in (
-                ("thread", "thread://"),
-                ("sqlite", f"sqlite://{tmp / 'starts.db'}"),
-                ("redis", f"unix://{sock}?queue=starts&prefix=starts:"),
+            for name, start_url, workers in (
+                ("thread", "thread://?max_workers=2", 2),
+                ("sqlite", f"sqlite://{tmp / 'starts.db'}?max_workers=2", 2),
+                ("redis", f"unix://{sock}?queue=starts&prefix=starts:", None),
             ):
-                wall, cpu = start_costs(start_url, starts, rounds, name != "redis")
+                wall, cpu = start_costs(start_url, held_starts, held_rounds, workers)
                 figures["starts"][name], figures["starts_cpu"][name] = wall, cpu
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    report(figures, count, starts, rounds)
+    report(figures, count, starts, rounds, (held_starts, held_rounds))
     if options.json:
         raw = {
             "latency": {f"{b}/{m}": v for (b, m), v in figures["latency"].items()},
@@ -358,7 +374,9 @@ def main() -> int:
     return 0
 
 
-def report(figures: dict[str, Any], count: int, starts: int, rounds: int) -> None:
+def report(
+    figures: dict[str, Any], count: int, starts: int, rounds: int, held: tuple[int, int]
+) -> None:
     print(
         f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
     )
@@ -374,7 +392,7 @@ def report(figures: dict[str, Any], count: int, starts: int, rounds: int) -> Non
             f" {p50 / w50:9.1f}x"
         )
     for title, table in (
-        (f"in process, median of {rounds} rounds of {starts}", figures["starts"]),
+        (f"in process, the pool held, median of {held[1]} rounds of {held[0]}", figures["starts"]),
         ("in process, CPU time of the calling thread, same rounds", figures["starts_cpu"]),
         (f"over HTTP, median of {rounds} rounds of {starts // 5}", figures["http_starts"]),
     ):

@@ -7,10 +7,14 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from ladon import LadonWSGIApplication
 from ladon import ladonize
+
+#: What ``parked`` tasks wait for.
+PARKED = threading.Event()
 
 
 class WaitBench:
@@ -24,6 +28,14 @@ class WaitBench:
         while not os.path.exists(gate) and time.monotonic() < deadline:
             time.sleep(0.001)
         return time.time()
+
+    @ladonize(tasktype=True)
+    def parked(self) -> int:
+        """Wait (at most 30 s) until :data:`PARKED` is set: in process, a
+        benchmark holds the pool's threads with it, without the wake-ups of
+        ``held``."""
+        PARKED.wait(30)
+        return 0
 
     @ladonize(tasktype=True)
     def trivial(self, n: int) -> int:

@@ -321,8 +321,8 @@ class SQLiteTaskBackend:
         self._guard = threading.Lock()
         self._proc: _Process | None = None
         self._reruns = Reruns(self)
-        #: the file's secret for keyed task ids (read by _create)
-        self._secret = b""
+        #: the key prefix of keyed task ids, under the file's secret (_create)
+        self._prefix = _extras.KeyPrefixes(b"")
         self._create()
         self._exit_hook = _watch_process(self)
         self._wake = _sqlite_wake.SocketWake(
@@ -362,7 +362,7 @@ class SQLiteTaskBackend:
         proc = self._process()
         idem, callback = job_idempotency(job), job_callback(job)
         # a keyed start's id begins with its key's prefix (see _extras)
-        prefix = None if idem is None else _extras.keyed_prefix(self._secret, idem.key)
+        prefix = None if idem is None else self._prefix(idem.key)
         task_id = new_task_id() if prefix is None else prefix + secrets.token_hex(10)
         with proc.lock:
             if self._closed:
@@ -667,7 +667,7 @@ class SQLiteTaskBackend:
                             raise
                 for statement in _extras.ADDED_INDEXES:
                     conn.execute(statement)
-                self._secret = _extras.file_secret(conn)
+                self._prefix = _extras.KeyPrefixes(_extras.file_secret(conn))
             finally:
                 conn.close()
 
