@@ -11,6 +11,7 @@ from typing import Any
 
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
+from ..wire.jsonenc import c_encoder
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -122,21 +123,7 @@ def _unserialisable(obj: object) -> Any:
 
 # NOTE: JSONEncoder.encode() builds a new C encoder on every call; build it
 # once (no circular check: results are trees made by convert.dump).
-_C_ENCODER: Any = (
-    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None,
-        _unserialisable,
-        json.encoder.encode_basestring,
-        None,
-        ": ",
-        ", ",
-        False,
-        False,
-        False,
-    )
-    if getattr(json.encoder, "c_make_encoder", None) is not None
-    else None
-)
+_C_ENCODER = c_encoder(_unserialisable, ", ", ": ", False)
 
 
 def _encode(obj: object) -> str:

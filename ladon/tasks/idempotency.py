@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..types.attachment import attachment
+from ..wire.jsonenc import c_encoder
 from .base import TaskError
 
 #: The longest key accepted, in characters (Stripe's limit).
@@ -164,21 +165,7 @@ _CANONICAL = json.JSONEncoder(
 )
 # The same encoder, made once (no circular check: the plain arguments are
 # trees written by convert.dump).
-_C_CANONICAL: Any = (
-    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None,
-        _canonical,
-        json.encoder.encode_basestring,
-        None,
-        ":",
-        ",",
-        True,
-        False,
-        False,
-    )
-    if getattr(json.encoder, "c_make_encoder", None) is not None
-    else None
-)
+_C_CANONICAL = c_encoder(_canonical, ",", ":", True)
 
 
 def fingerprint(plain_args: Sequence[Any]) -> str:
