@@ -83,6 +83,8 @@ class JSONWSPInterface(Interface):
             + dumps_bytes(service.number)
             + b', "result": '
         )
+        #: method name -> the end of its answers, after the result
+        self._tails: dict[str, bytes] = {}
 
     def encode_result(self, call: Call, result: object) -> Payload:
         value = self.dump_result(call, result)
@@ -92,14 +94,15 @@ class JSONWSPInterface(Interface):
         if not files and call.mirror is ABSENT and call.id is ABSENT:
             # PERF: the usual answer, written around its result: the same
             # bytes as the whole object through the encoder.
-            body = (
-                self._head
-                + dumps_value(value)
-                + b', "type": "jsonwsp/response", "version": "1.0", "methodname": '
-                + dumps_bytes(call.method.name)
-                + b"}"
-            )
-            return Payload(body, self.content_type)
+            name = call.method.name
+            tail = self._tails.get(name)
+            if tail is None:
+                tail = self._tails[name] = (
+                    b', "type": "jsonwsp/response", "version": "1.0", "methodname": '
+                    + dumps_bytes(name)
+                    + b"}"
+                )
+            return Payload(b"".join((self._head, dumps_value(value), tail)), self.content_type)
         out: dict[str, Any] = {
             "servicename": self.service.name,
             "servicenumber": self.service.number,
