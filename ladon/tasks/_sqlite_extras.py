@@ -45,12 +45,16 @@ _SECRET_NAME = "idempotency-secret"
 
 def file_secret(conn: sqlite3.Connection) -> bytes:
     """The file's secret for keyed task ids (made by the first process to
-    open the file; every process of the file reads the same)."""
-    conn.execute(
-        "INSERT OR IGNORE INTO ladon_meta (name, value) VALUES (?, ?)",
-        (_SECRET_NAME, secrets.token_bytes(32)),
-    )
-    row = conn.execute("SELECT value FROM ladon_meta WHERE name = ?", (_SECRET_NAME,)).fetchone()
+    open the file; every process of the file reads the same; a file that
+    has one is only read)."""
+    query = "SELECT value FROM ladon_meta WHERE name = ?"
+    row = conn.execute(query, (_SECRET_NAME,)).fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT OR IGNORE INTO ladon_meta (name, value) VALUES (?, ?)",
+            (_SECRET_NAME, secrets.token_bytes(32)),
+        )
+        row = conn.execute(query, (_SECRET_NAME,)).fetchone()
     return bytes(row[0])
 
 
