@@ -5,6 +5,7 @@ in-memory exporter, Prometheus text parsed by prometheus-client's parser."""
 from __future__ import annotations
 
 import base64
+import functools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,10 +98,17 @@ def families(text: str) -> dict[str, Any]:
 def sample(text: str, name: str, **labels: str) -> float:
     """The value of the sample ``name`` with exactly these labels (0 when
     absent)."""
+    return _samples(text).get((name, frozenset(labels.items())), 0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a scrape, parsed once (late in a full run the
+    process's registry holds every test's services, and a scrape is long)."""
     from prometheus_client.parser import text_string_to_metric_families
 
+    found: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
-            if s.name == name and s.labels == labels:
-                return float(s.value)
-    return 0.0
+            found.setdefault((s.name, frozenset(s.labels.items())), float(s.value))
+    return found
