@@ -32,6 +32,7 @@ from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
 from ..ladonizer.model import MethodInfo
+from ..ladonizer.model import ServiceInfo
 from ..types.attachment import attachment
 from ..types.spec import ListOf
 from ..types.spec import is_ladontype
@@ -334,24 +335,35 @@ class SOAPInterface(SOAPBase):
     name: ClassVar[str] = "soap"
     accepts_attachments: ClassVar[bool] = True
 
-    def encode_result(self, call: Call, result: object) -> Payload:
-        plain = self.dump_result(call, result)
-        m = call.method
-        rtype = m.rtype
+    def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
+        super().__init__(service, debug=debug)
+        #: method name -> its response element's tags, the prefix of its
+        #: array items and whether its result is flattened (made once)
+        self._shapes: dict[str, tuple[str, str, str, bool]] = {}
+
+    def _shape(self, m: MethodInfo) -> tuple[str, str, str, bool]:
         naming = self.naming
-        python = naming.python
-        if python:
+        if naming.python:
             ns = escape(naming.wrapper_ns(self.service)).replace('"', "&quot;")
             open_tag, prefix = f'<{m.name}Response xmlns="{ns}">', ""
         else:
             open_tag = f'<{m.name}Response xmlns="{TEMPURI}" xmlns:arr="{ARRAYS_NS}">'
             prefix = "arr:"
+        shape = self._shapes[m.name] = (open_tag, f"</{m.name}Response>", prefix, flattened(m))
+        return shape
+
+    def encode_result(self, call: Call, result: object) -> Payload:
+        plain = self.dump_result(call, result)
+        m = call.method
+        rtype = m.rtype
+        python = self.naming.python
+        open_tag, close_tag, prefix, flat = self._shapes.get(m.name) or self._shape(m)
         # Attachments go in MIME parts when the client sent parts itself,
         # else inline as base64 (what the WSDL's base64Binary says).
         files: list[attachment] | None = [] if call.multipart else None
 
         def write_result(out: list[str]) -> None:
-            if flattened(m):
+            if flat:
                 # Ladon 1.0 wire shape: the fields sit directly in MResponse.
                 write_fields(out, rtype, plain, "", prefix, files, python)  # type: ignore[arg-type]
             elif plain is not None or not is_ladontype(rtype):
@@ -359,7 +371,7 @@ class SOAPInterface(SOAPBase):
             # else: a nullable LadonType result that is None is left out
 
         header = self.answer_header(call) if call.id is not ABSENT else ""
-        return self.respond(open_tag, f"</{m.name}Response>", write_result, files, header)
+        return self.respond(open_tag, close_tag, write_result, files, header)
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
         return Payload(
