@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from ..exceptions.service import ServiceFault
+from ..ladonizer.model import ServiceInfo
 from ..types.attachment import attachment
 from ..types.spec import is_ladontype
 from ..wire.schema import LADON_FAULTS
@@ -95,10 +96,18 @@ class SOAP12Interface(SOAPBase):
         """As :meth:`SOAPBase.configured`, but the naming stays the Python one."""
         return super().configured(naming=None, understood_headers=understood_headers)
 
+    def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
+        super().__init__(service, debug=debug)
+        #: method name -> the open and close tags of its response element
+        self._tags: dict[str, tuple[str, str]] = {}
+
     def encode_result(self, call: Call, result: object) -> Payload:
         plain = self.dump_result(call, result)
         m = call.method
-        ns = escape(self.service.namespace).replace('"', "&quot;")
+        tags = self._tags.get(m.name)
+        if tags is None:  # once per method
+            ns = escape(self.service.namespace).replace('"', "&quot;")
+            tags = self._tags[m.name] = (f'<{m.name}Response xmlns="{ns}">', f"</{m.name}Response>")
         files: list[attachment] | None = [] if call.multipart else None
 
         def write_result(out: list[str]) -> None:
@@ -107,13 +116,7 @@ class SOAP12Interface(SOAPBase):
             write(out, "result", m.rtype, plain, "", files, True)
 
         header = self.answer_header(call) if call.id is not ABSENT else ""
-        return self.respond(
-            f'<{m.name}Response xmlns="{ns}">',
-            f"</{m.name}Response>",
-            write_result,
-            files,
-            header,
-        )
+        return self.respond(tags[0], tags[1], write_result, files, header)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         original = fault.original if isinstance(fault, RequestFault) else fault
