@@ -16,6 +16,9 @@ of its time per call against its baseline's in the same round (extra
 microseconds per call, and percent). Target (issue 13): Basic with a cached
 verifier within 10 %.
 
+``--http`` also times the Basic cell and its baseline over HTTP
+(werkzeug's server in this process, a connection per call).
+
 The applications are built as a base install has them (``metrics=False,
 tracing=False``, whatever the venv holds); ``--observed`` leaves both at
 their defaults instead.
@@ -207,6 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--seconds", type=float)
     parser.add_argument(
+        "--http",
+        action="store_true",
+        help="also time Basic over HTTP (werkzeug's server in this process)",
+    )
+    parser.add_argument("--http-calls", type=int, default=300, help="calls per HTTP round")
+    parser.add_argument("--http-rounds", type=int, default=15)
+    parser.add_argument(
         "--observed",
         action="store_true",
         help="metrics and tracing at their defaults (on when their extras are installed)",
@@ -283,11 +293,68 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"target: Basic with a cached verifier within {TARGET_BASIC:g} % of no auth: {verdict}"
         )
+        if args.http:
+            over_http(plain, basic, auth_basic, args.http_calls, args.http_rounds)
         for app in (plain, basic, bearer, wsse):
             app.close()
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def over_http(
+    plain: LadonWSGIApplication, basic: LadonWSGIApplication, header: str, calls: int, rounds: int
+) -> None:
+    """The Basic cell and its baseline over HTTP: each application behind
+    werkzeug's server on 127.0.0.1 (a thread of this process), JSON-RPC
+    ``add`` on a fresh connection per call, rounds alternated; the cost is
+    the median over the rounds of the extra time per call."""
+    import http.client
+    import logging
+    import threading
+
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    servers = [make_server("127.0.0.1", 0, app) for app in (plain, basic)]
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+
+    def run(port: int, auth: str | None) -> float:
+        headers = {"Content-Type": "application/json"}
+        if auth is not None:
+            headers["Authorization"] = auth
+        started = time.perf_counter()
+        for _ in range(calls):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("POST", "/Calc/jsonrpc", JSONRPC, headers)
+            response = conn.getresponse()
+            if response.status != 200 or b'"result": 5' not in response.read():
+                raise RuntimeError(f"over HTTP: status {response.status}")
+            conn.close()
+        return (time.perf_counter() - started) / calls * 1e6
+
+    try:
+        ports = [s.server_port for s in servers]
+        run(ports[0], None)
+        run(ports[1], header)  # warm up
+        base, extra = [], []
+        for _ in range(rounds):
+            b = run(ports[0], None)
+            a = run(ports[1], header)
+            base.append(b)
+            extra.append(a - b)
+        mid = statistics.median(base)
+        cost = statistics.median(extra)
+        print(
+            f"over HTTP ({rounds} rounds x {calls} calls, a connection each): no auth "
+            f"{mid:.1f} us/call, Basic cached {cost:+.1f} us ({cost / mid * 100:+.1f} %)"
+        )
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
 
 
 if __name__ == "__main__":
