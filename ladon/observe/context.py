@@ -1,9 +1,10 @@
 """What one request is, for every log line written while it is answered:
 its request id and, once known, the call it carries.
 
-The server's request wrapper (:class:`ladon.server.operations.RequestContext`)
-sets a :class:`RequestRecord` in a :class:`~contextvars.ContextVar` for the
-time of each request; :class:`RequestIdFilter` and
+The application sets the request's id in a
+:class:`~contextvars.ContextVar` for the time of each request (its request
+log wrapper, :class:`ladon.server.operations.RequestContext`, a
+:class:`RequestRecord` that the call steps fill in); :class:`RequestIdFilter` and
 :class:`~ladon.observe.logs.JSONFormatter` read it, so every log line of the
 call (Ladon's, the service's, a library's) carries the request id.
 
@@ -49,8 +50,10 @@ class RequestRecord:
     outcome: str | None = None
 
 
-#: The request being answered in this thread (or task), if any.
-CURRENT_REQUEST: ContextVar[RequestRecord | None] = ContextVar("ladon_request", default=None)
+#: The request being answered in this thread (or task), if any: its
+#: :class:`RequestRecord` when the request log keeps one, else just its id
+#: (a ``str``; PERF: no record made per request for nobody).
+CURRENT_REQUEST: ContextVar[RequestRecord | str | None] = ContextVar("ladon_request", default=None)
 
 
 def current_request_id() -> str | None:
@@ -59,7 +62,9 @@ def current_request_id() -> str | None:
     .. versionadded:: 2.0
     """
     record = CURRENT_REQUEST.get()
-    return None if record is None else record.request_id
+    if record is None or isinstance(record, str):
+        return record
+    return record.request_id
 
 
 #: ``_SAFE_ID.fullmatch``, bound once.

@@ -24,6 +24,8 @@ from ..interfaces.base import Payload
 from ..observe import metrics
 from ..observe import tracing
 from ..observe.context import CURRENT_REQUEST
+from ..observe.context import RequestRecord
+from ..observe.context import current_request_id
 from .dispatch import Exchange
 
 #: ``rpc.system`` of each interface name (others are named as they are).
@@ -212,9 +214,9 @@ class TracingStep:
                 "ladon.interface": iface,
             },
         )
-        record = CURRENT_REQUEST.get()
-        if record is not None and span.is_recording():
-            span.set_attribute("ladon.request_id", record.request_id)
+        request_id = current_request_id()
+        if request_id is not None and span.is_recording():
+            span.set_attribute("ladon.request_id", request_id)
         exchange.span = (span, self._attach(self._in_context(span)))
 
     def after_call(self, exchange: Exchange, call: Call, outcome: Outcome, seconds: float) -> None:
@@ -243,7 +245,7 @@ class RequestFields:
 
     def after_call(self, exchange: Exchange, call: Call, outcome: Outcome, seconds: float) -> None:
         record = CURRENT_REQUEST.get()
-        if record is None:
+        if not isinstance(record, RequestRecord):  # no request log
             return
         record.service = exchange.service.name
         record.interface = exchange.interface.name
@@ -255,7 +257,7 @@ class RequestFields:
     def after_answer(self, exchange: Exchange, payload: Payload) -> None:
         record = CURRENT_REQUEST.get()
         fault = exchange.decode_fault
-        if record is None or record.service is not None or fault is None:
+        if not isinstance(record, RequestRecord) or record.service is not None or fault is None:
             return
         record.service = exchange.service.name
         record.interface = exchange.interface.name
