@@ -132,28 +132,26 @@ def test_serve_base_url_and_trust_proxy_options(tmp_path: Path) -> None:
         proxied.stop()
 
 
-def test_serve_refuses_a_base_url_that_is_not_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--base-url", "api.example/v1", "expected the public URL of the application"),
+        *(
+            ("--max-wait", v, "expected seconds from 0 to 3600")
+            for v in ("-1", "soon", "nan", "1e9")
+        ),
+    ],
+)
+def test_serve_refuses_an_option_value_it_cannot_use(option: str, value: str, said: str) -> None:
+    """A base URL that is not one, a --max-wait that is no number of seconds."""
     done = subprocess.run(
-        [_script("ladon"), "serve", str(EXAMPLES), "--base-url", "api.example/v1"],
+        [_script("ladon"), "serve", str(EXAMPLES), option, value],
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert done.returncode == 2
-    assert "expected the public URL of the application" in done.stderr
-    assert "Traceback" not in done.stderr
-
-
-@pytest.mark.parametrize("value", ["-1", "soon", "nan", "1e9"])
-def test_serve_refuses_a_max_wait_that_is_no_number_of_seconds(value: str) -> None:
-    done = subprocess.run(
-        [_script("ladon"), "serve", str(EXAMPLES), "--max-wait", value],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode == 2
-    assert "expected seconds from 0 to 3600" in done.stderr
+    assert said in done.stderr
     assert "Traceback" not in done.stderr
 
 
