@@ -134,21 +134,17 @@ class BasicAuth:
         header = environ.get("HTTP_AUTHORIZATION")
         if seen is None or header.__class__ is not str:
             return None
-        # PERF: _Accepted.get inlined (asked on every call)
-        mac = seen.mac.copy()
-        mac.update(header.encode("utf-8", "surrogatepass"))
-        hit = seen.entries.get(mac.digest())
+        hit = seen.entries.get(seen.digest(header))
         if hit is None or hit[0] <= monotonic():
             return None
         return hit[1]
 
     def authenticate(self, request: AuthRequest) -> Principal | None:
+        principal = self.remembered(request.environ)
+        if principal is not None:
+            return principal
         header = request.environ.get("HTTP_AUTHORIZATION")
         seen = self._seen
-        if seen is not None and isinstance(header, str):
-            principal = seen.get(header)
-            if principal is not None:
-                return principal
         encoded = request.credentials("Basic")
         if encoded is None:
             return None
@@ -193,26 +189,21 @@ class _Accepted:
     def __init__(self, ttl: float, maxsize: int = 4096) -> None:
         self.ttl = ttl
         self.maxsize = maxsize
-        #: keyed BLAKE2b (a MAC), keyed once and copied per use
-        self.mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
+        # PERF: keyed BLAKE2b (a MAC), keyed once and copied per use
+        self._mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
         self._lock = threading.Lock()
         #: MAC of a header -> (until when, its principal)
         self.entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
 
-    def _digest(self, header: str) -> bytes:
-        mac = self.mac.copy()
+    def digest(self, header: str) -> bytes:
+        """What the cache keeps of a header: its MAC."""
+        mac = self._mac.copy()
         mac.update(header.encode("utf-8", "surrogatepass"))
         return mac.digest()
 
-    def get(self, header: str) -> Principal | None:
-        hit = self.entries.get(self._digest(header))
-        if hit is None or hit[0] <= monotonic():
-            return None
-        return hit[1]
-
     def put(self, header: str, principal: Principal) -> None:
         with self._lock:
-            self.entries[self._digest(header)] = (monotonic() + self.ttl, principal)
+            self.entries[self.digest(header)] = (monotonic() + self.ttl, principal)
             while len(self.entries) > self.maxsize:
                 self.entries.popitem(last=False)
 

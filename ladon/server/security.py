@@ -92,19 +92,7 @@ class Authentication:
     def before_call(self, exchange: Exchange, call: Call) -> None:
         method = call.method
         rule = method.access if method.kind is not MethodKind.INTROSPECTION else self.rule(method)
-        if exchange.identified:
-            principal = exchange.principal
-        else:
-            # PERF: identify() without its frames when the first
-            # authenticator remembers this caller (a cached Basic header)
-            found = self._by_interface.get(exchange.interface.name)
-            remembered = None if found is None else found[1]
-            principal = None if remembered is None else remembered(exchange.environ)
-            if principal is None:
-                principal = self.identify(exchange, call)
-            else:
-                exchange.principal = principal
-                exchange.identified = True
+        principal = exchange.principal if exchange.identified else self.identify(exchange, call)
         if rule.kind is AccessKind.ANONYMOUS or rule.allows(principal):
             return
         if principal is None:
