@@ -99,6 +99,7 @@ from .observing import TracingStep
 from .operations import DEFAULT_MIN_SIZE
 from .operations import REQUEST_ID_KEY
 from .operations import AccessLog as AccessLog
+from .operations import Compress
 from .operations import wrap_application
 from .pages import Pages
 from .routing import Route
@@ -116,6 +117,8 @@ logger = logging.getLogger("ladon")
 StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
 WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
+#: ``post`` or ``_post`` of the application: (service, interface, subpath, environ)
+_Poster = Callable[[ServiceInfo, Interface, str, WSGIEnviron], "Response | Payload"]
 
 DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 T = TypeVar("T")
@@ -340,8 +343,9 @@ class LadonWSGIApplication:
         self.trust_proxy = trust_proxy
         self.pages = Pages(catalog_name or "Ladon Service Catalog", catalog_desc or "", path_list)
         self._instances: dict[tuple[str, str], Interface] = {}
-        # PATH_INFO -> service, interface, subpath: calls to endpoints seen before
-        self._endpoints: dict[str, tuple[ServiceInfo, Interface, str]] = {}
+        # PATH_INFO -> service, interface, subpath and what answers a POST
+        # there (post, or _post itself): calls to endpoints seen before
+        self._endpoints: dict[str, tuple[ServiceInfo, Interface, str, _Poster]] = {}
         self._urls: dict[tuple[object, ...], str] = {}
         self._task_schemes = task_schemes
         self._tasks_config: TaskBackend | str | None = (
@@ -433,6 +437,12 @@ class LadonWSGIApplication:
             bool(logging & LOG_REQUEST_ACCESS),
             log_requests,
             log_requests,
+        )
+        # PERF: what _wsgi does for a request without Accept-Encoding when its
+        # only wrapper is Compress (the default): _respond itself
+        inner = getattr(self._wsgi, "app", None)
+        self._uncompressed: WSGIApp | None = (
+            self._respond if isinstance(self._wsgi, Compress) and inner == self._respond else None
         )
 
     # -- pieces ---------------------------------------------------------------
@@ -604,15 +614,23 @@ class LadonWSGIApplication:
             def answer(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
                 return start_response(status, [*headers, header], exc_info)
 
+        app = self._uncompressed
+        if app is None or environ.get("HTTP_ACCEPT_ENCODING"):
+            app = self._wsgi
         token = CURRENT_REQUEST.set(request_id)  # PERF: the id alone, no record
         try:
-            return self._wsgi(environ, answer)
+            return app(environ, answer)
         finally:
             CURRENT_REQUEST.reset(token)
 
     def _respond(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            response = self._handle(environ)
+            endpoint = self._endpoints.get(environ.get("PATH_INFO") or "")
+            if endpoint is not None and environ.get("REQUEST_METHOD") == "POST":
+                # NOTE: the hot path: a call to an endpoint seen before
+                response = endpoint[3](endpoint[0], endpoint[1], endpoint[2], environ)
+            else:
+                response = self._handle(environ)
         except HTTPException as exc:
             response = _plain(exc.code or 500, exc.description or exc.name)
             if isinstance(exc, MethodNotAllowed):
@@ -631,10 +649,6 @@ class LadonWSGIApplication:
 
     def _handle(self, environ: WSGIEnviron) -> Response | Payload:
         path_info: str = environ.get("PATH_INFO") or ""
-        endpoint = self._endpoints.get(path_info)
-        if endpoint is not None and environ.get("REQUEST_METHOD") == "POST":
-            # NOTE: the hot path: a call to an endpoint seen before.
-            return self.post(endpoint[0], endpoint[1], endpoint[2], environ)
         route = self.router.match(path_info)
         kind = route.kind
         if self.protect_docs:
@@ -701,8 +715,9 @@ class LadonWSGIApplication:
             return self.post(service, iface, route.path, environ)
         if len(self._endpoints) >= 1024:  # bounded: paths are client-chosen
             self._endpoints.clear()
-        self._endpoints[path_info] = (service, iface, route.path)
-        return self.post(service, iface, route.path, environ)
+        poster = self.post if iface.http_errors_as_faults else self._post
+        self._endpoints[path_info] = (service, iface, route.path, poster)
+        return poster(service, iface, route.path, environ)
 
     def _refuse_docs(self, kind: RouteKind, environ: WSGIEnviron) -> Response | None:
         """With ``protect_docs``: the 401 answer of a docs request (a page,
