@@ -44,7 +44,6 @@ from .execution import ServiceJob
 from .idempotency import AlreadyStarted
 from .idempotency import IdempotentStart
 from .idempotency import KeyReused
-from .idempotency import scoped_key
 from .waiting import wait_for_end
 
 logger = logging.getLogger("ladon")
@@ -188,7 +187,7 @@ class TaskCalls:
             if idempotency_key is not None:
                 owner = None if principal is None else principal.name
                 job.idempotency = IdempotentStart(
-                    scoped_key(owner, key, idempotency_key), job.fingerprint()
+                    None, job.start_fingerprint(), (owner, key, idempotency_key)
                 )
             task_id = backend.submit(key, job)
         except AlreadyStarted as exc:  # the same start again: the same task

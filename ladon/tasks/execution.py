@@ -17,6 +17,8 @@ server: a worker needs only the services.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import logging
 import time
 from collections.abc import Callable
@@ -282,10 +284,46 @@ class ServiceJob:
         except (ResultError, TypeError, ValueError) as exc:
             raise ServerFault(f"The task's arguments cannot be fingerprinted: {exc}") from None
 
+    def start_fingerprint(self) -> str | Callable[[], str]:
+        """The fingerprint of a keyed start: made now, or (arguments that no
+        run can change: a few short values of immutable types, no
+        attachment, no ``**kw``) a function that makes it when a store
+        first needs it, which the thread backend does only when the key
+        comes again.
+
+        :raises ServerFault: an argument cannot be written.
+        """
+        if (
+            self.attachments is None
+            and self.kw is None
+            and len(self.args) <= _DEFERRED_MAX_ARGS
+            and all(_deferrable(a) for a in self.args)
+        ):
+            return self.fingerprint
+        return self.fingerprint()
+
     def release(self) -> None:
         """Close the request's attachments (the job will not run here)."""
         if self.attachments is not None:
             self.attachments.close_now()
+
+
+#: Deferred fingerprints: at most this many arguments, texts and bytes of
+#: at most this length (what a kept task holds until it expires).
+_DEFERRED_MAX_ARGS = 16
+_DEFERRED_MAX_LENGTH = 1024
+_IMMUTABLE = frozenset(
+    {int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.datetime}
+)
+
+
+def _deferrable(value: object) -> bool:
+    """Whether a start may keep ``value`` to fingerprint it later: of an
+    immutable type (nothing a run does changes it), and short."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return True
+    return (kind is str or kind is bytes) and len(value) <= _DEFERRED_MAX_LENGTH  # type: ignore[arg-type]
 
 
 def run_described(

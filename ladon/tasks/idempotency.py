@@ -26,8 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..types.attachment import attachment
@@ -39,18 +39,68 @@ MAX_KEY_LENGTH = 255
 _PRINTABLE_KEY = re.compile(f"[ -~]{{1,{MAX_KEY_LENGTH}}}")
 
 
-@dataclass(frozen=True, slots=True)
+#: The scope of a key as sent: the principal's name (``None``: anonymous),
+#: the task method's key and the key.
+Scope = tuple[str | None, str, str]
+
+
 class IdempotentStart:
     """What a store keeps to recognise a repeated start.
 
-    :param key: the scoped key (:func:`scoped_key`): 64 hex digits.
-    :param fingerprint: the arguments' :func:`fingerprint`: 64 hex digits.
+    :param key: the scoped key (:func:`scoped_key`): 64 hex digits; or
+        ``None`` with ``scope`` given (made from it when first read).
+    :param fingerprint: the arguments' :func:`fingerprint`: 64 hex digits;
+        or a function that makes it, called when it is first read (a
+        store that compares fingerprints only when a key comes again, such
+        as the thread backend, then never makes one for a key sent once).
+    :param scope: the key as sent, with its principal and method: what a
+        store in this process may key its table with instead of
+        :attr:`key` (see :attr:`local_key`), no hash made.
 
     .. versionadded:: 2.0
     """
 
-    key: str
-    fingerprint: str
+    __slots__ = ("_compute", "_fingerprint", "_key", "scope")
+
+    def __init__(
+        self,
+        key: str | None,
+        fingerprint: str | Callable[[], str],
+        scope: Scope | None = None,
+    ) -> None:
+        if key is None and scope is None:
+            raise TypeError("IdempotentStart needs its key or its scope")
+        self._key = key
+        self.scope = scope
+        if isinstance(fingerprint, str):
+            self._fingerprint: str | None = fingerprint
+            self._compute: Callable[[], str] | None = None
+        else:
+            self._fingerprint = None
+            self._compute = fingerprint
+
+    @property
+    def key(self) -> str:
+        """The scoped key: the SHA-256 (hex) of :attr:`scope`."""
+        if self._key is None:
+            assert self.scope is not None  # checked in __init__
+            self._key = scoped_key(*self.scope)
+        return self._key
+
+    @property
+    def fingerprint(self) -> str:
+        """The arguments' fingerprint (made on first read if deferred)."""
+        if self._fingerprint is None:
+            assert self._compute is not None  # one of the two is set
+            self._fingerprint = self._compute()
+            self._compute = None  # nothing of the call kept once it is made
+        return self._fingerprint
+
+    @property
+    def local_key(self) -> Scope | str:
+        """What a store that lives in this process keys its table with:
+        the scope itself when known (no hash made), else :attr:`key`."""
+        return self.scope if self.scope is not None else self.key
 
 
 class AlreadyStarted(TaskError):

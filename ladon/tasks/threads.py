@@ -43,6 +43,7 @@ from .callbacks import SENDING as CALLBACK_SENDING
 from .callbacks import job_callback
 from .delivery import CallbackSender
 from .idempotency import AlreadyStarted
+from .idempotency import IdempotentStart
 from .idempotency import KeyReused
 from .idempotency import job_idempotency
 from .retries import Retry
@@ -91,8 +92,8 @@ class _Record:
     deadline: float | None = None  # monotonic; set when the task starts
     owner: str | None = None
     # Idempotent starts and completion callbacks (issue 14).
-    idem_key: str | None = None
-    idem_hash: str | None = None
+    idem_key: object = None  # IdempotentStart.local_key
+    idem: IdempotentStart | None = None
     callback: str | None = None
     callback_state: str | None = None
     attempt: int = 1
@@ -225,7 +226,8 @@ class ThreadTaskBackend:
         # The calls of <task>_wait, woken when their task ends (_finish).
         self._ends = EndSignals()
         # scoped Idempotency-Key -> task id, for as long as the task is kept
-        self._idem: dict[str, str] = {}
+        #: IdempotentStart.local_key -> the task it started
+        self._idem: dict[object, str] = {}
         self._timer: RetryTimer | None = None  # delayed re-runs, from the first
 
     @property
@@ -280,8 +282,9 @@ class ThreadTaskBackend:
             if self._pending >= self._max_pending:
                 raise TaskRejected(f"too many pending tasks ({self._pending}); try again later")
             idem = job_idempotency(job)
+            ident = None if idem is None else idem.local_key  # PERF: no hash made
             if idem is not None:
-                self._repeated(idem.key, idem.fingerprint)
+                self._repeated(ident, idem)
             if self._executor is None:
                 self._executor = WorkerPool(self._max_workers)
             task_id = new_task_id()
@@ -293,8 +296,8 @@ class ThreadTaskBackend:
                 self._clock.time(),
                 max_runtime=limit,
                 owner=job_owner(job),
-                idem_key=idem.key if idem is not None else None,
-                idem_hash=idem.fingerprint if idem is not None else None,
+                idem_key=ident,
+                idem=idem,
                 callback=callback,
                 callback_state=CALLBACK_PENDING if callback is not None else None,
                 attempts=options.attempts,
@@ -302,7 +305,7 @@ class ThreadTaskBackend:
             )
             self._tasks[task_id] = record
             if idem is not None:
-                self._idem[idem.key] = task_id
+                self._idem[ident] = task_id
             self._pending += 1
             executor = self._executor
         # NOTE: handed to the pool outside the lock: a woken pool thread would
@@ -517,16 +520,17 @@ class ThreadTaskBackend:
         self._overrun(record)
         return record
 
-    def _repeated(self, key: str, fingerprint: str) -> None:
-        """Refuse a start whose key started a task that is still kept."""
+    def _repeated(self, key: object, idem: IdempotentStart) -> None:
+        """Refuse a start whose key started a task that is still kept (the
+        fingerprints, if deferred, are made now: the key came again)."""
         task_id = self._idem.get(key)
         if task_id is None:
             return
         record = self._tasks.get(task_id)
-        if record is None or record.idem_key != key:  # pragma: no cover - swept
-            del self._idem[key]
+        if record is None or record.idem is None or record.idem_key != key:  # pragma: no cover
+            del self._idem[key]  # swept
             return
-        if record.idem_hash == fingerprint:
+        if record.idem.fingerprint == idem.fingerprint:
             raise AlreadyStarted(task_id)
         raise KeyReused(task_id)
 

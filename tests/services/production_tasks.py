@@ -69,6 +69,15 @@ class Ops:
         return label
 
     @ladonize(tasktype=True)
+    def tally(self, ledger: str, numbers: list[int]) -> int:
+        """Append one line to ``ledger``, then change the list it was given
+        (which a repeated start must still match); return the sum."""
+        append(ledger, "tally")
+        total = sum(numbers)
+        numbers.append(-total)
+        return total
+
+    @ladonize(tasktype=True)
     def fail(self, reason: str) -> int:
         """Fail with ValueError(reason)."""
         raise ValueError(reason)

@@ -229,6 +229,18 @@ def test_the_same_key_with_other_arguments_is_a_client_fault(ops: Ops, ledger: s
     assert again == first
 
 
+def test_a_run_that_changes_its_arguments_keeps_its_key(ops: Ops, ledger: str) -> None:
+    """The fingerprint is of the arguments as sent: a list argument is
+    fingerprinted before the task runs (and changes it)."""
+    first = ops.start("tally", key("t-1"), ledger=ledger, numbers=[1, 2])
+    assert ops.ended("tally", first)["state"] == "succeeded"
+    assert ops("tally_result", task_id=first) == 3
+    assert ops.start("tally", key("t-1"), ledger=ledger, numbers=[1, 2]) == first
+    fault = ops.fault("tally", key("t-1"), ledger=ledger, numbers=[1, 2, -3])
+    assert fault.status == 422
+    assert runs(ledger) == [runs(ledger)[0]]
+
+
 def test_keys_are_per_method_and_starts_without_one_are_new_tasks(
     ops: Ops, gates: Gates, ledger: str
 ) -> None:

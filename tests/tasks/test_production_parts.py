@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,42 @@ def test_a_key_lives_as_long_as_its_task(clocked: tuple[Any, ManualClock]) -> No
     assert again != task_id
     wait_until(lambda: backend.status("S.m", again).state.finished, 5)
     assert runs == [1, 1]
+
+
+def test_a_deferred_fingerprint_is_made_when_a_store_needs_it(
+    clocked: tuple[Any, ManualClock],
+) -> None:
+    """A start may give its fingerprint as a function: the thread backend
+    calls it only when the key comes again, SQLite when it stores the key;
+    the scope stands for the key until a store asks for its hash."""
+    backend, _clock = clocked
+    made: list[str] = []
+
+    def later(value: str) -> Callable[[], str]:
+        def make() -> str:
+            made.append(value)
+            return value * 64
+
+        return make
+
+    scope = ("ann", "S.m", "key-1")
+    first = IdempotentStart(None, later("a"), scope)
+    assert first.key == scoped_key(*scope) and first.local_key == scope
+    runs: list[int] = []
+    task_id = backend.submit("S.m", _Job(first, runs))
+    assert made == ([] if isinstance(backend, ThreadTaskBackend) else ["a"])
+    with pytest.raises(AlreadyStarted) as seen:
+        backend.submit("S.m", _Job(IdempotentStart(None, later("a"), scope), runs))
+    assert seen.value.task_id == task_id
+    with pytest.raises(KeyReused):
+        backend.submit("S.m", _Job(IdempotentStart(None, later("b"), scope), runs))
+    assert sorted(made) == ["a", "a", "b"]  # each made once, when needed
+    other = backend.submit(
+        "S.m", _Job(IdempotentStart(None, later("c"), ("bob", *scope[1:])), runs)
+    )
+    assert other != task_id
+    with pytest.raises(TypeError):
+        IdempotentStart(None, "f" * 64)
 
 
 def test_sqlite_keyed_ids_share_the_key_prefix_in_every_process(tmp_path: Path) -> None:
