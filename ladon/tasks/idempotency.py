@@ -6,12 +6,16 @@ key with the task it started, for as long as it keeps the task, so the
 repeated start answers that task's id instead of starting a second one.
 
 * The key is scoped: by the principal that sent it (all anonymous callers
-  share one scope) and by the task method (``Service.method``). The stores
-  keep only a SHA-256 of the scope and the key (:func:`scoped_key`).
+  share one scope) and by the task method (``Service.method``). The shared
+  stores keep only a SHA-256 of the scope and the key (:func:`scoped_key`);
+  the thread backend keys its in-memory table by the scope itself
+  (:attr:`IdempotentStart.local_key`).
 * It is bound to the call's arguments, as converted (so ``2`` in JSON and
   ``<n>2</n>`` in SOAP are the same call): a SHA-256 of their canonical
   typed JSON, attachments by the SHA-256 of their content
   (:func:`fingerprint`). The same key with other arguments is refused.
+  The thread backend makes the fingerprint only when a key comes again
+  (``ServiceJob.start_fingerprint``).
 * The claim is atomic in the store: a lock (thread backend), the one
   statement that inserts the task unless a kept task's id has the key's
   prefix (SQLite), a Lua script that checks the key and writes the task
