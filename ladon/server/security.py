@@ -92,8 +92,26 @@ class Authentication:
     def before_call(self, exchange: Exchange, call: Call) -> None:
         method = call.method
         rule = method.access if method.kind is not MethodKind.INTROSPECTION else self.rule(method)
-        principal = exchange.principal if exchange.identified else self.identify(exchange, call)
-        if rule.kind is AccessKind.ANONYMOUS or rule.allows(principal):
+        if exchange.identified:
+            principal = exchange.principal
+        else:
+            # PERF: a caller the first authenticator accepted a moment ago (a
+            # cached Basic verify) is known from one look-up; identify() does
+            # the rest
+            found = self._by_interface.get(exchange.interface.name)
+            remembered = found[1] if found is not None else None
+            principal = remembered(exchange.environ) if remembered is not None else None
+            if principal is not None:
+                exchange.principal = principal
+                exchange.identified = True
+            else:
+                principal = self.identify(exchange, call, remembered is not None)
+        kind = rule.kind
+        if (
+            kind is AccessKind.ANONYMOUS
+            or (principal is not None and kind is AccessKind.AUTHENTICATED)
+            or rule.allows(principal)
+        ):
             return
         if principal is None:
             raise self.refusal(
@@ -117,9 +135,13 @@ class Authentication:
             return AUTHENTICATED if self.protect_docs else ANONYMOUS
         return method.access
 
-    def identify(self, exchange: Exchange, call: Call) -> Principal | None:
+    def identify(
+        self, exchange: Exchange, call: Call, remembered_tried: bool = False
+    ) -> Principal | None:
         """The caller of the request (looked for once per request).
 
+        :param remembered_tried: the first authenticator's ``remembered``
+            look-up was made for this request (and found nobody).
         :raises ServiceFault: credentials were sent and are wrong.
         """
         if exchange.identified:
@@ -130,7 +152,9 @@ class Authentication:
             found = self._for_interface(name)
         authenticators, remembered = found
         environ = exchange.environ
-        principal = remembered(environ) if remembered is not None else None
+        principal = None
+        if remembered is not None and not remembered_tried:
+            principal = remembered(environ)
         if principal is None:  # PERF: else the first authenticator knew the caller
             request = AuthRequest(environ, name, call.header_blocks, self.nonces)
             principal = self._find(authenticators, request)
