@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -265,12 +266,7 @@ class ServiceJob:
         :raises ResultError: an argument cannot be written.
         """
         if self._plain is None:  # once: the fingerprint and the description share it
-            m = self.method
-            opts = stored_options(m)
-            self._plain = [
-                dump(p.type, a, p.name, opts, p.nullable)
-                for p, a in zip(m.params, self.args, strict=False)
-            ]
+            self._plain = _plain_args(self.method, self.args)
         return self._plain
 
     def fingerprint(self) -> str:
@@ -279,10 +275,7 @@ class ServiceJob:
 
         :raises ServerFault: an argument cannot be written.
         """
-        try:
-            return fingerprint(self.plain_args())
-        except (ResultError, TypeError, ValueError) as exc:
-            raise ServerFault(f"The task's arguments cannot be fingerprinted: {exc}") from None
+        return _fingerprint_of(self.plain_args)
 
     def start_fingerprint(self) -> str | Callable[[], str]:
         """The fingerprint of a keyed start: made now, or (arguments that no
@@ -299,7 +292,9 @@ class ServiceJob:
             and len(self.args) <= _DEFERRED_MAX_ARGS
             and all(_deferrable(a) for a in self.args)
         ):
-            return self.fingerprint
+            # the method and the values only: a kept task holds no job (nor
+            # a cycle through its ``idempotency``)
+            return functools.partial(_deferred_fingerprint, self.method, tuple(self.args))
         return self.fingerprint()
 
     def release(self) -> None:
@@ -315,6 +310,25 @@ _DEFERRED_MAX_LENGTH = 1024
 _IMMUTABLE = frozenset(
     {int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.datetime}
 )
+
+
+def _plain_args(method: MethodInfo, args: Sequence[Any]) -> list[Any]:
+    opts = stored_options(method)
+    return [
+        dump(p.type, a, p.name, opts, p.nullable) for p, a in zip(method.params, args, strict=False)
+    ]
+
+
+def _deferred_fingerprint(method: MethodInfo, args: tuple[Any, ...]) -> str:
+    """:meth:`ServiceJob.fingerprint` of a start's kept arguments."""
+    return _fingerprint_of(lambda: _plain_args(method, args))
+
+
+def _fingerprint_of(plain_args: Callable[[], list[Any]]) -> str:
+    try:
+        return fingerprint(plain_args())
+    except (ResultError, TypeError, ValueError) as exc:
+        raise ServerFault(f"The task's arguments cannot be fingerprinted: {exc}") from None
 
 
 def _deferrable(value: object) -> bool:
