@@ -48,8 +48,9 @@ class HtpasswdFile:
         (see :func:`~ladon.auth.cached`), so that bcrypt is not computed on
         every call; 0 to check every time.
 
-    An unknown user costs a dummy hash check, like a known one, so that the
-    time taken does not tell whether the user exists.
+    An unknown user costs a hash check against an entry of the file (same
+    scheme, same cost), like a known one, so that the time taken does not
+    tell whether the user exists.
 
     .. versionadded:: 2.0
     """
@@ -86,7 +87,7 @@ class HtpasswdFile:
         with self._lock:
             entry = self._entries.get(user)
         if entry is None:
-            context.dummy_verify()  # type: ignore[attr-defined]
+            self._decoy(password)
             return None
         try:
             ok = context.verify(password, entry)  # type: ignore[attr-defined]
@@ -95,6 +96,21 @@ class HtpasswdFile:
         if not ok:
             return None
         return Principal(user, self.roles(user) if self.roles is not None else ())
+
+    def _decoy(self, password: str) -> None:
+        """What an unknown user costs: a check of ``password`` against an
+        entry of the file (its scheme and cost, so that the time taken does
+        not tell the user does not exist; the answer is thrown away), or
+        passlib's dummy check when the file has none."""
+        with self._lock:
+            decoy = next(iter(self._entries.values()), None)
+        if decoy is None:
+            self._context.dummy_verify()  # type: ignore[attr-defined]
+            return
+        try:
+            self._context.verify(password, decoy)  # type: ignore[attr-defined]
+        except (ValueError, TypeError):
+            pass
 
     def _load(self) -> None:
         try:

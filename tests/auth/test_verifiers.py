@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -57,6 +58,43 @@ def test_htpasswd_accepts_bcrypt_and_sha_crypt_entries(htpasswd_file: Path) -> N
     assert verify("dave", "dave-pw") == Principal("dave")
     for user, password in (("alice", "wonder"), ("carol", "s3cret-u"), ("nobody", "x")):
         assert verify(user, password) is None
+
+
+class _Recording:
+    """passlib's context, noting the hashes it is asked to check against."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.checked: list[str] = []
+
+    def verify(self, secret: str, hashed: str) -> bool:
+        self.checked.append(hashed)
+        return bool(self.context.verify(secret, hashed))
+
+    def dummy_verify(self) -> bool:
+        self.checked.append("dummy")
+        return bool(self.context.dummy_verify())
+
+
+def test_htpasswd_unknown_users_cost_a_check_against_an_entry_of_the_file(
+    htpasswd_file: Path, tmp_path: Path
+) -> None:
+    """Not passlib's dummy hash (bcrypt cost 12: ~100x a cost-5 entry of
+    htpasswd -B), whose time would tell that the user does not exist."""
+    verify = HtpasswdFile(htpasswd_file, cache_ttl=0)
+    seen = _Recording(verify._context)
+    verify._context = seen
+    alice = next(
+        line for line in htpasswd_file.read_text().splitlines() if line.startswith("alice:")
+    )
+    assert verify("nobody", "wonder land") is None  # alice's password, no such user
+    assert verify("alice", "wrong") is None
+    assert seen.checked == [alice.split(":", 1)[1]] * 2
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    no_users = HtpasswdFile(empty, cache_ttl=0)
+    no_users._context = seen = _Recording(no_users._context)
+    assert no_users("nobody", "x") is None and seen.checked == ["dummy"]
 
 
 def test_htpasswd_refuses_md5_unless_asked_and_says_so_in_the_log(
