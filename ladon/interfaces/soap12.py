@@ -159,7 +159,13 @@ class SOAP12Interface(SOAPBase):
                 parts.append(f"<ladon:hint>{escape(xml_safe(fault.hint))}</ladon:hint>")
             parts.append("</env:Detail>")
         parts.append("</env:Fault>" + SOAP12.envelope_close)
-        status = fault.http_status or (400 if code == "Sender" else 500)
+        status = fault.http_status
+        if status in (401, 403) and not fault.http_level:
+            # a refusal in an application whose only authenticator is
+            # WS-Security: a plain SOAP fault, as on SOAP 1.1 (no HTTP
+            # challenge to answer it with)
+            status = None
+        status = status or (400 if code == "Sender" else 500)
         return Payload("".join(parts).encode("utf-8"), self.content_type, status)
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:

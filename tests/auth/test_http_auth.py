@@ -131,6 +131,21 @@ def test_wsse_only_application_answers_soap_refusals_as_soap_faults() -> None:
         assert r.status_int == 500  # no HTTP scheme to challenge with: a SOAP fault
         assert answer("soap", 500, r.body).code == "wsse:SecurityTokenUnavailable"
         assert "WWW-Authenticate" not in r.headers
+        # SOAP 1.2: the Sender fault's own status, as a wrong password gets
+        envelope = (
+            '<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
+            '<add xmlns="http://tempuri.org/Vault"><a>1</a><b>2</b></add>'
+            "</e:Body></e:Envelope>"
+        )
+        r = web.post(
+            "/Vault/soap12",
+            envelope,
+            headers={"Content-Type": "application/soap+xml; charset=utf-8"},
+            expect_errors=True,
+        )
+        assert r.status_int == 400, r.text
+        assert "env:Sender" in r.text and "SecurityTokenUnavailable" in r.text
+        assert "WWW-Authenticate" not in r.headers
         r = _post(web, "jsonwsp", "add", {"a": 1, "b": 2})
         # the JSON interfaces have only the HTTP status, and no scheme to
         # offer in a challenge: refused
