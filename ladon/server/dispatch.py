@@ -253,7 +253,7 @@ class Dispatcher:
             kind = decoded.method.kind
             befores, observers = self._plain_plan if kind is _PLAIN else self._plan[kind]
             if observers:
-                return self.encode(iface, self.run(exchange, decoded))
+                return self._observed(exchange, iface, decoded, befores, observers)
             # PERF: no step watches the outcome (no steps, or checks such as
             # authentication): run and encode without the Outcome in between
             # (the same faults as run() and encode()).
@@ -281,24 +281,56 @@ class Dispatcher:
         if not befores:  # PERF: the plain case, no clock
             return self._run(exchange, call)
         started = time.perf_counter() if observers else 0.0
+        outcome = self._checked_run(exchange, call, befores)
+        if observers:
+            self._observe(exchange, call, outcome, time.perf_counter() - started, observers)
+        return outcome
+
+    def _observed(
+        self,
+        exchange: Exchange,
+        iface: Interface,
+        call: Call,
+        befores: Sequence[Callable[[Exchange, Call], None]],
+        observers: Sequence[Step],
+    ) -> Payload:
+        """One call (not in a batch) with steps that watch its outcome: they
+        see it once the answer is written, so that a result the interface
+        cannot write counts as the server fault it becomes."""
+        started = time.perf_counter()
+        outcome = self._checked_run(exchange, call, befores)
+        payload, outcome = self._encoded(iface, outcome)
+        self._observe(exchange, call, outcome, time.perf_counter() - started, observers)
+        return payload
+
+    def _checked_run(
+        self,
+        exchange: Exchange,
+        call: Call,
+        befores: Sequence[Callable[[Exchange, Call], None]],
+    ) -> Outcome:
         try:
             for before in befores:
                 before(exchange, call)
         except ServiceFault as fault:
-            outcome = Outcome(call, fault=fault)
+            return Outcome(call, fault=fault)
         except Exception as exc:
-            outcome = Outcome(call, fault=internal_error(exc, self.debug))
-        else:
-            outcome = self._run(exchange, call)
-        if not observers:
-            return outcome
-        seconds = time.perf_counter() - started
+            return Outcome(call, fault=internal_error(exc, self.debug))
+        return self._run(exchange, call)
+
+    @staticmethod
+    def _observe(
+        exchange: Exchange,
+        call: Call,
+        outcome: Outcome,
+        seconds: float,
+        observers: Sequence[Step],
+    ) -> None:
         for step in observers:
             try:
                 step.after_call(exchange, call, outcome, seconds)
             except Exception as exc:
                 logger.error("Step %r failed after a call", step, exc_info=exc)
-        return outcome
 
     def _run(self, exchange: Exchange, call: Call) -> Outcome:
         try:
@@ -357,13 +389,25 @@ class Dispatcher:
 
     def encode(self, iface: Interface, outcome: Outcome) -> Payload:
         """The answer to one call: its result, or its fault."""
+        return self._encoded(iface, outcome)[0]
+
+    def _encoded(self, iface: Interface, outcome: Outcome) -> tuple[Payload, Outcome]:
+        """The answer to one call, and the outcome it tells (a result that
+        cannot be written is answered, and told, as a fault)."""
         call = outcome.call
         if outcome.fault is not None or call is None:
-            return self.fault(iface, outcome.fault or UnexpectedError(), call)
+            return self.fault(iface, outcome.fault or UnexpectedError(), call), outcome
         result = outcome.result
         if isinstance(result, CustomResponse):
-            return _custom(result)
-        return self._guarded(iface, call, lambda: iface.encode_result(call, result))
+            return _custom(result), outcome
+        try:
+            return iface.encode_result(call, result), outcome
+        except ServiceFault as fault:
+            failed = Outcome(call, fault=fault)
+        except Exception as exc:
+            failed = Outcome(call, fault=internal_error(exc, self.debug))
+        assert failed.fault is not None
+        return self.fault(iface, failed.fault, call), failed
 
     def fault(self, iface: Interface, fault: ServiceFault, call: Call | None) -> Payload:
         """The answer carrying ``fault``, with the HTTP status the fault

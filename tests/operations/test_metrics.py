@@ -79,6 +79,7 @@ def test_calls_are_counted_exactly_by_method_and_outcome(app: LadonWSGIApplicati
         assert jsonwsp(client, "add", a=n, b=1)["result"] == n + 1
     jsonwsp(client, "add", a="x", b=1)  # refused while decoding: method "-"
     jsonwsp(client, "explode")  # a server fault
+    jsonwsp(client, "misreport")  # a server fault found while the answer is written
     client.post("/Jobs/jsonwsp", data=b"{oops", content_type="application/json")
     client.post(
         "/Jobs/jsonrpc", json={"jsonrpc": "2.0", "method": "add", "params": [1, 2], "id": 1}
@@ -86,13 +87,14 @@ def test_calls_are_counted_exactly_by_method_and_outcome(app: LadonWSGIApplicati
     after = scrape(app)
     delta = {
         (m, o, i): calls(after, m, o, i) - calls(before, m, o, i)
-        for m in ("add", "explode", "-")
+        for m in ("add", "explode", "misreport", "-")
         for o in ("ok", "client_fault", "server_fault")
         for i in ("jsonwsp", "jsonrpc")
     }
     assert {k: v for k, v in delta.items() if v} == {
         ("add", "ok", "jsonwsp"): 7,
         ("explode", "server_fault", "jsonwsp"): 1,
+        ("misreport", "server_fault", "jsonwsp"): 1,
         ("-", "client_fault", "jsonwsp"): 2,
         ("add", "ok", "jsonrpc"): 1,
     }
@@ -113,7 +115,7 @@ def test_calls_are_counted_exactly_by_method_and_outcome(app: LadonWSGIApplicati
     assert (
         sizes
         - sample(before, "ladon_request_size_bytes_count", service="Jobs", interface="jsonwsp")
-        == 10
+        == 11
     )
     assert "ladon_response_size_bytes" in found
 

@@ -55,6 +55,12 @@ class Jobs:
         """Raise an unexpected error (an "Internal server error")."""
         raise RuntimeError("the secret state of the server")
 
+    @ladonize()
+    def misreport(self) -> int:
+        """Return what its declared type refuses (a server fault, raised
+        while the answer is written)."""
+        return "seven"  # type: ignore[return-value]
+
     @ladonize(tasktype=True)
     def crawl(self, steps: int, pause: float, **kw: Any) -> int:
         """Report progress ``steps`` times, ``pause`` seconds apart."""
