@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any
 
+from ..exceptions.service import ServiceFault
 from ..interfaces.base import Call
 from ..interfaces.base import Outcome
 from ..interfaces.base import Payload
@@ -151,7 +152,10 @@ class TracingStep:
     ``rpc.method`` and ``ladon.interface``; a fault sets the span's status
     to error (its message as description) and ``ladon.fault`` to
     ``client`` or ``server``. The request's ``traceparent`` (and
-    ``tracestate``) header makes it a child of the caller's span.
+    ``tracestate``) header makes it a child of the caller's span. A request
+    refused before any call ran (an argument of the wrong type, an unknown
+    method, a body that is not well-formed) is a span named ``Service``
+    (no ``rpc.method``) with the fault's status.
 
     .. versionadded:: 2.0
     """
@@ -191,6 +195,36 @@ class TracingStep:
     def before_call(self, exchange: Exchange, call: Call) -> None:
         if not self._recording():
             return  # no SDK: no span to make
+        service = exchange.service.name
+        method = call.method.name
+        span = self._start(exchange, f"{service}/{method}", method)
+        exchange.span = (span, self._attach(self._in_context(span)))
+
+    def after_call(self, exchange: Exchange, call: Call, outcome: Outcome, seconds: float) -> None:
+        held = exchange.span
+        if held is None:
+            return
+        exchange.span = None
+        span, token = held
+        if outcome.fault is not None:
+            self._failed(span, outcome.fault)
+        self._detach(token)
+        span.end()
+
+    def after_answer(self, exchange: Exchange, payload: Payload) -> None:
+        """A request refused before any call ran (not well-formed, an
+        unknown method, a wrong argument) is a span too, named after the
+        service alone (as the metrics count it under method ``-``), with
+        the fault's status."""
+        fault = exchange.decode_fault
+        if fault is None or not self._recording():
+            return
+        span = self._start(exchange, exchange.service.name, None)
+        self._failed(span, fault)
+        span.end()
+
+    def _start(self, exchange: Exchange, name: str, method: str | None) -> Any:
+        """A server span under the request's ``traceparent``, if any."""
         environ = exchange.environ
         parent = None
         traceparent = environ.get("HTTP_TRACEPARENT")
@@ -202,35 +236,25 @@ class TracingStep:
             parent = tracing.parent_context(carrier)
         service = exchange.service.name
         iface = exchange.interface.name
-        method = call.method.name
+        attributes = {
+            "rpc.system": RPC_SYSTEMS.get(iface, iface),
+            "rpc.service": service,
+            "ladon.interface": iface,
+        }
+        if method is not None:
+            attributes["rpc.method"] = method
         span = self._tracer.start_span(
-            f"{service}/{method}",
-            context=parent,
-            kind=self._server,
-            attributes={
-                "rpc.system": RPC_SYSTEMS.get(iface, iface),
-                "rpc.service": service,
-                "rpc.method": method,
-                "ladon.interface": iface,
-            },
+            name, context=parent, kind=self._server, attributes=attributes
         )
         request_id = current_request_id()
         if request_id is not None and span.is_recording():
             span.set_attribute("ladon.request_id", request_id)
-        exchange.span = (span, self._attach(self._in_context(span)))
+        return span
 
-    def after_call(self, exchange: Exchange, call: Call, outcome: Outcome, seconds: float) -> None:
-        held = exchange.span
-        if held is None:
-            return
-        exchange.span = None
-        span, token = held
-        fault = outcome.fault
-        if fault is not None and span.is_recording():
+    def _failed(self, span: Any, fault: ServiceFault) -> None:
+        if span.is_recording():
             span.set_attribute("ladon.fault", "client" if fault.is_client else "server")
             span.set_status(self._status(self._error, fault.faultstring[:200]))
-        self._detach(token)
-        span.end()
 
 
 class RequestFields:

@@ -114,6 +114,44 @@ def test_a_fault_sets_the_span_status(app: LadonWSGIApplication, spans: Spans) -
     assert server.parent is None
 
 
+def test_a_result_the_answer_cannot_carry_is_a_server_fault_span(
+    app: LadonWSGIApplication, spans: Spans
+) -> None:
+    from opentelemetry.trace import StatusCode
+
+    answer = Client(app).post("/Jobs/jsonwsp", json={"methodname": "misreport", "args": {}})
+    assert answer.get_json()["fault"]["code"] == "server"
+    (span,) = spans.finished()
+    assert span.name == "Jobs/misreport"
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["ladon.fault"] == "server"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/Jobs/jsonwsp", {"methodname": "add", "args": {"a": "two", "b": 3}}),
+        ("/Jobs/jsonwsp", {"methodname": "no_such_method", "args": {}}),
+        ("/Jobs/http/add", {"a": 2}),
+    ],
+    ids=["wrong-type", "unknown-method", "http-missing-argument"],
+)
+def test_a_request_refused_before_any_call_is_a_span_too(
+    app: LadonWSGIApplication, spans: Spans, path: str, body: dict[str, Any]
+) -> None:
+    from opentelemetry.trace import StatusCode
+
+    response = Client(app).post(path, json=body, headers={"traceparent": TRACEPARENT})
+    assert response.status_code in (200, 422), response.get_data()
+    (span,) = spans.finished()
+    assert span.name == "Jobs"
+    assert "rpc.method" not in span.attributes
+    assert span.attributes["rpc.service"] == "Jobs"
+    assert span.attributes["ladon.fault"] == "client"
+    assert span.status.status_code is StatusCode.ERROR
+    assert f"{span.context.trace_id:032x}" == TRACE_ID
+
+
 def test_a_thread_task_is_a_child_of_its_start_call(
     app: LadonWSGIApplication, spans: Spans
 ) -> None:
