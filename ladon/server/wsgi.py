@@ -651,6 +651,11 @@ class LadonWSGIApplication:
         path_info: str = environ.get("PATH_INFO") or ""
         route = self.router.match(path_info)
         kind = route.kind
+        if kind in _READ_ONLY and environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            raise MethodNotAllowed(
+                valid_methods=["GET", "HEAD"],
+                description="Pages and descriptions are read with GET",
+            )
         if self.protect_docs:
             refused = self._refuse_docs(kind, environ)
             if refused is not None:
@@ -840,6 +845,17 @@ def _rule(value: object, default: object, name: str) -> Access:
     return access_rule(default if value is None else value, f"LadonWSGIApplication({name}=...)")
 
 
+#: The routes only read (GET, HEAD): pages, assets and descriptions.
+_READ_ONLY = frozenset(
+    {
+        RouteKind.CATALOG,
+        RouteKind.SERVICE,
+        RouteKind.DESCRIPTION,
+        RouteKind.STATIC,
+        RouteKind.ASSET,
+        RouteKind.OPENAPI,
+    }
+)
 #: The routes ``protect_docs`` guards (static assets stay public).
 _DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION, RouteKind.OPENAPI})
 

@@ -793,3 +793,23 @@ def test_endpoint_with_wsdl_query_serves_the_description(client: TestApp, iface:
     assert via_query.status_int == 200
     assert via_query.body == described.body
     assert via_query.content_type == described.content_type
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/Shapes",
+        "/Shapes/soap/description",
+        "/Shapes/jsonwsp/description",
+        "/_ladon/openapi.json",
+    ],
+)
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_pages_and_descriptions_are_read_only(client: TestApp, path: str, method: str) -> None:
+    """Like /_ladon/health: anything but GET and HEAD is 405 with Allow."""
+    resp = client.request(path, method=method, body=b"x", expect_errors=True)
+    assert resp.status_int == 405, resp.text
+    assert resp.headers["Allow"] == "GET, HEAD"
+    assert_no_leak(resp.body)
+    assert client.get(path).status_int == 200
