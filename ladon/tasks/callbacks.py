@@ -362,9 +362,11 @@ def _parse(url: str) -> SplitResult:
         )
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - refuses a bad port now
+        port = parts.port  # refuses a bad port now
     except ValueError as exc:
         raise ValueError(f"the callback URL is malformed ({exc})") from None
+    if port == 0:
+        raise ValueError("the callback URL is malformed (port 0 takes no connection)")
     if parts.scheme not in ("http", "https"):
         raise ValueError("the callback URL must be http:// or https://")
     if not parts.hostname:
@@ -394,7 +396,7 @@ def shown_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         host = parts.hostname or "?"
-        port = f":{parts.port}" if parts.port else ""
+        port = "" if parts.port is None else f":{parts.port}"
     except ValueError:
         return "<malformed URL>"
     return f"{parts.scheme}://{host}{port}{parts.path}"

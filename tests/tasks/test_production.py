@@ -536,9 +536,10 @@ def test_a_callback_is_retried_after_two_500s(
         ("ftp://127.0.0.1/x", "must be http:// or https://"),
         ("http://user:pw@127.0.0.1/x", "must not hold credentials"),
         ("http://127.0.0.1:99999/x", "malformed"),
+        ("http://127.0.0.1:0/x", "port 0"),
         ("not a url", "printable ASCII without spaces"),
     ],
-    ids=["host", "scheme", "credentials", "port", "garbage"],
+    ids=["host", "scheme", "credentials", "port", "port-0", "garbage"],
 )
 def test_refused_callback_urls_are_client_faults_and_start_nothing(
     ops: Ops, ledger: str, url: str, said: str

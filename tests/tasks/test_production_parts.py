@@ -425,6 +425,7 @@ def test_settings_come_from_the_environment_when_not_given() -> None:
 
 def test_logged_urls_show_no_query_and_no_credentials() -> None:
     assert shown_url("https://u:p@h.example:8443/a/b?token=t") == "https://h.example:8443/a/b"
+    assert shown_url("http://h.example:0/") == "http://h.example:0/"
     target = CallbackTarget("https://h.example/x", "S", "m")
     assert CallbackTarget.from_text(target.to_text()) == target
     with pytest.raises(ValueError):
