@@ -46,16 +46,18 @@ class IdempotencyStep:
     def before_call(self, exchange: Exchange, call: Call) -> None:
         sent = exchange.environ.get("HTTP_IDEMPOTENCY_KEY")
         key = None if sent is None else self._checked(str(sent), IDEMPOTENCY_HEADER)
+        source = "the HTTP Idempotency-Key header"
         for block in call.header_blocks:
             if block.tag != IDEMPOTENCY_KEY_ELEMENT:
                 continue
             value = self._checked(block.text or "", "IdempotencyKey header block")
             if key is not None and value != key:
                 raise BadHeader(
-                    "The request carries two different idempotency keys (the HTTP "
-                    "Idempotency-Key header and the SOAP IdempotencyKey header block)"
+                    f"The request carries two different idempotency keys ({source} "
+                    "and the SOAP IdempotencyKey header block)"
                 )
             key = value
+            source = "a SOAP IdempotencyKey header block"
         exchange.idempotency_key = key
 
     @staticmethod
