@@ -48,6 +48,25 @@ _STATUS_TEXT = {
     503: "Too many calls wait for tasks in this process (see Retry-After), or the task "
     "store is unavailable",
 }
+#: The request headers a task start reads (docs/tasks.rst).
+_START_HEADERS: tuple[dict[str, Any], ...] = (
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Starts the task once per key: the same key with the same "
+        "arguments answers the same task; with other arguments, 422",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    },
+    {
+        "name": "Ladon-Callback-URL",
+        "in": "header",
+        "required": False,
+        "description": "Where a signed POST goes when the task ends (hosts the "
+        "server's operator allows; any other URL is a 400)",
+        "schema": {"type": "string", "format": "uri", "maxLength": 2048},
+    },
+)
 _PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "An RFC 9457 problem detail: what went wrong, and where.",
@@ -159,6 +178,10 @@ class _Document:
             statuses.insert(1, 404)  # an unknown task
         if m.kind is MethodKind.TASK_RESULT:
             statuses.insert(2, 409)  # no result yet
+        if m.kind in (MethodKind.TASK_START, MethodKind.TASK_WAIT):
+            statuses.append(503)  # the store is away; too many waiting calls
+        if m.kind is MethodKind.TASK_START:
+            op["parameters"] = list(_START_HEADERS)
         op["responses"] = {**self.success(m, builder), **self.problems(*statuses)}
         return op
 

@@ -309,4 +309,11 @@ def test_the_status_resource_with_wait_calls_the_generated_wait_method() -> None
     doc = client.get("/Waits/http/description").json
     params = doc["paths"]["/job/tasks/{task_id}"]["get"]["parameters"]
     assert [p["name"] for p in params] == ["task_id", "wait"]
+    # a start reads two optional headers; starts and _wait may answer 503
+    start = doc["paths"]["/job"]["post"]
+    headers = {p["name"]: p for p in start["parameters"] if p["in"] == "header"}
+    assert set(headers) == {"Idempotency-Key", "Ladon-Callback-URL"}
+    assert not any(p["required"] for p in headers.values())
+    assert "503" in start["responses"]
+    assert "503" in doc["paths"]["/job_wait"]["post"]["responses"]
     app.close()
