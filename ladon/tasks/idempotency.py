@@ -40,7 +40,8 @@ from .base import TaskError
 
 #: The longest key accepted, in characters (Stripe's limit).
 MAX_KEY_LENGTH = 255
-_PRINTABLE_KEY = re.compile(f"[ -~]{{1,{MAX_KEY_LENGTH}}}")
+#: The usual key: printable ASCII without a comma (0x2C).
+_PRINTABLE_KEY = re.compile(f"[ -+\\--~]{{1,{MAX_KEY_LENGTH}}}")
 
 
 #: The scope of a key as sent: the principal's name (``None``: anonymous),
@@ -137,9 +138,10 @@ class KeyReused(TaskError):
 
 def check_key(value: str) -> str:
     """An ``Idempotency-Key`` as sent: printable ASCII (space included, no
-    control character), 1 to :data:`MAX_KEY_LENGTH` characters. A value in
+    control character), 1 to :data:`MAX_KEY_LENGTH` characters, no comma
+    (repeated header lines arrive joined by commas). A value in
     double quotes (an RFC 8941 string, as the IETF draft writes it) is read
-    without them (``\\"`` and ``\\\\`` unescaped).
+    without them (``\\"`` and ``\\\\`` unescaped), commas included.
 
     :returns: the key.
     :raises ValueError: with a message that says what is wrong.
@@ -149,6 +151,12 @@ def check_key(value: str) -> str:
     text = value.strip(" \t")
     if text[:1] != '"' and _PRINTABLE_KEY.fullmatch(text):  # PERF: the usual key
         return text
+    if text[:1] != '"' and "," in text:
+        # a server joins repeated header lines with commas: "one,two"
+        raise ValueError(
+            "an Idempotency-Key is one key: this one holds a comma (was the header "
+            'sent twice?); quote a key that has one ("a,b")'
+        )
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
         inner = text[1:-1]
         out: list[str] = []

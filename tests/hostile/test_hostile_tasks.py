@@ -128,8 +128,9 @@ BAD_KEYS = [
     ("lat\xe9in", "printable ASCII"),  # a byte above 0x7f, as WSGI gives it
     ('"unterminated\\"', "lone"),
     ("<script>alert(1)</script>\x00", "printable ASCII"),
+    ("one, two", "holds a comma"),  # two header lines, as a server joins them
 ]
-BAD_KEY_IDS = ["empty", "long", "huge", "control", "latin1", "bad-quote", "script"]
+BAD_KEY_IDS = ["empty", "long", "huge", "control", "latin1", "bad-quote", "script", "two-lines"]
 
 
 @pytest.mark.parametrize("iface", IFACES)

@@ -51,8 +51,9 @@ SECRET = "s3cret-0123456789abcdef"
         ('"quoted"', "quoted"),
         ('"with \\"escapes\\" and \\\\"', 'with "escapes" and \\'),
         ("x" * MAX_KEY_LENGTH, "x" * MAX_KEY_LENGTH),
+        ('"a,b"', "a,b"),
     ],
-    ids=["uuid", "spaces", "sf-string", "escapes", "longest"],
+    ids=["uuid", "spaces", "sf-string", "escapes", "longest", "quoted-comma"],
 )
 def test_keys_accepted(sent: str, key: str) -> None:
     assert check_key(sent) == key
@@ -72,9 +73,11 @@ def test_keys_accepted(sent: str, key: str) -> None:
         ('"a\\b"', "may only escape"),
         ('"a"b"', "unescaped"),
         ('"a\\"', "lone"),
+        ("one,two", "holds a comma"),
+        ('"one","two"', "unescaped"),
     ],
     ids=["empty", "blank", "empty-quoted", "long", "tab", "nul", "del", "accent", "escape",
-         "quote", "lone-backslash"],
+         "quote", "lone-backslash", "two-lines", "two-quoted-lines"],
 )  # fmt: skip
 def test_keys_refused(sent: str, said: str) -> None:
     with pytest.raises(ValueError, match=said):
