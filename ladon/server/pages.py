@@ -48,6 +48,7 @@ from ..types.tasktype import TaskProgressResponse
 from .docrender import doc_html
 from .docrender import lines_html
 from .skins import ASSET_PREFIX
+from .skins import BUNDLED_SKINS
 from .skins import Asset
 from .skins import asset_response
 from .skins import find_skin_page
@@ -470,6 +471,8 @@ class Pages:
         self.catalog_name = catalog_name
         self.catalog_desc = catalog_desc
         self.skin_dirs = skin_dirs(path_list)
+        # ?skin=NAME: the path_list's skins first, then the bundled ones
+        self._page_skin_dirs = (*self.skin_dirs, BUNDLED_SKINS)
         self.assets: dict[str, Asset] = load_assets()
         self._views: dict[str, ServiceView] = {}
         self._skin_envs: dict[str, jinja2.Environment] = {}
@@ -501,7 +504,7 @@ class Pages:
 
     def _template(self, page: str, skin: str | None) -> tuple[jinja2.Template, str | None]:
         if skin:
-            found = find_skin_page(self.skin_dirs, skin, page)
+            found = find_skin_page(self._page_skin_dirs, skin, page)
             if found is not None:
                 folder, name = found
                 env = self._skin_envs.get(folder)

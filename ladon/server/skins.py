@@ -8,8 +8,9 @@
   which files exist outside the whitelist.
 * ``?skin=NAME`` on a docs page renders ``skins/NAME/catalog.html`` or
   ``skins/NAME/service.html`` (or Ladon 1.0's ``catalog.template`` /
-  ``service.template``) from the first ``path_list`` directory that has it;
-  an unknown skin shows the default page.
+  ``service.template``) from the first ``path_list`` directory that has it,
+  else from the skins Ladon bundles (``rounded`` and ``bluebox``, as Ladon
+  1.0 did); an unknown skin shows the default page.
 * ``/_ladon/static/<name>`` serves the default pages' own css and js from the
   package (kept in memory, with an ETag).
 
@@ -45,6 +46,10 @@ SKIN_TYPES: Mapping[str, str] = {
     "ico": "image/vnd.microsoft.icon",
     "dmg": "application/octet-stream",
 }
+
+#: The skins Ladon bundles (Ladon 1.0's ``rounded`` and ``bluebox``): page
+#: templates only (``/skins/`` serves the path_list's files, not these).
+BUNDLED_SKINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundled_skins")
 
 #: Where the default pages find their css and js, under the script name.
 ASSET_PREFIX = "/_ladon/static"
@@ -127,6 +132,7 @@ def skin_file_response(dirs: Sequence[str], path: str, environ: Mapping[str, Any
     except OSError:
         raise NotFound("No such file") from None
     response.direct_passthrough = False
+    response.headers["Content-Type"] = ctype  # send_file would add a second charset
     return response
 
 

@@ -399,9 +399,32 @@ def test_skin_files_are_served_with_their_type(
     resp = client.get(path)
     assert resp.status_int == 200
     assert resp.content_type == ctype
+    # one charset, for text (send_file used to add a second one)
+    assert resp.headers["Content-Type"].count("charset") == (1 if ctype.startswith("text/") else 0)
     if body is not None:
         assert resp.body == body
     assert client.head(path).status_int == 200
+
+
+@pytest.mark.parametrize("skin", ["rounded", "bluebox"])
+@pytest.mark.parametrize("page", ["/", "/Docs"])
+def test_ladon1_bundled_skins_are_there(client: TestApp, skin: str, page: str) -> None:
+    """COMPAT: ?skin=rounded and ?skin=bluebox come with Ladon: the default
+    page in another style, the service page whole."""
+    default = client.get(page).text
+    html = client.get(page, params={"skin": skin}).text
+    assert html != default and f"skin-{skin}" in html and "<style>" in html
+    if page == "/Docs":
+        assert 'id="method-rest"' in html
+    # not files of /skins/ (which serves the path_list's skins folders)
+    assert client.get(f"/skins/{skin}/service.html", expect_errors=True).status_int == 404
+
+
+def test_a_path_list_skin_wins_over_a_bundled_one_of_its_name(tmp_path: Path) -> None:
+    (tmp_path / "skins" / "rounded").mkdir(parents=True)
+    (tmp_path / "skins" / "rounded" / "service.html").write_text("MINE {{ service.name }}")
+    app = LadonWSGIApplication([Docs], [str(tmp_path)])
+    assert TestApp(app).get("/Docs?skin=rounded").text.strip() == "MINE Docs"
 
 
 @pytest.mark.parametrize(
