@@ -331,10 +331,13 @@ def test_serve_refuses_a_bad_task_backend_url(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_ladon_ctl_testserve_serves_modules(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command", ["ladon-ctl", f"ladon-{sys.version_info[0]}.{sys.version_info[1]}-ctl"]
+)
+def test_ladon_ctl_testserve_serves_modules(tmp_path: Path, command: str) -> None:
     port = free_port()
     server = Process(
-        [_script("ladon-ctl"), "testserve", "-p", str(port), str(EXAMPLES / "calculator.py")],
+        [_script(command), "testserve", "-p", str(port), str(EXAMPLES / "calculator.py")],
         tmp_path,
     )
     try:
