@@ -104,12 +104,24 @@ def run_command(args: argparse.Namespace) -> int:
             tasks = source.list({k: v for k, v in query.items() if v})
             sys.stdout.write(json.dumps(tasks, indent=2) + "\n" if args.json else table(tasks))
             return OK
+        _check_id(args.task_id)
         task = source.show(args.task_id) if args.action == "show" else source.cancel(args.task_id)
         sys.stdout.write(json.dumps(task, indent=2) + "\n" if args.json else details(task))
         return OK
     except TaskCLIError as exc:
         sys.stderr.write(f"ladon tasks: {exc}\n")
         return exc.status
+
+
+def _check_id(task_id: str) -> None:
+    from .tasks.base import is_task_id
+
+    if not is_task_id(task_id):
+        raise TaskCLIError(
+            f"unknown task {task_id[:64]!r}: give the whole task id (40 hexadecimal digits, "
+            "as list prints it)",
+            NOT_FOUND,
+        )
 
 
 # -- where the tasks are -----------------------------------------------------------------
@@ -284,7 +296,8 @@ def _when(epoch: object) -> str:
 def _row(task: Mapping[str, Any]) -> tuple[str, ...]:
     message = task.get("error") if task.get("state") == "failed" else task.get("message")
     return (
-        str(task["id"])[:12],
+        # NOTE: the whole id, as show and cancel take it (40 hex digits)
+        str(task["id"]),
         str(task["task"]),
         str(task["state"]),
         f"{float(task['progress']):.0%}",
@@ -297,7 +310,8 @@ def _row(task: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def table(tasks: Sequence[Mapping[str, Any]]) -> str:
-    """The tasks as a text table (one line each, short ids).
+    """The tasks as a text table (one line each, with the whole ids that
+    ``show`` and ``cancel`` take).
 
     .. versionadded:: 2.0
     """

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed
@@ -41,6 +42,9 @@ from ..ladonizer.access import Principal
 from ..observe import metrics
 from ..tasks import TaskBackend
 from ..tasks import TaskState
+from ..tasks.admin import ACTIVE_STATES
+from ..tasks.admin import MAX_LIMIT
+from ..tasks.admin import MAX_MINUTES
 from ..tasks.admin import TaskAdmin
 from ..tasks.admin import TaskQuery
 from ..tasks.admin import backend_kind
@@ -48,6 +52,7 @@ from ..tasks.admin import cancel_task
 from ..tasks.admin import find_task
 from ..tasks.admin import now
 from ..tasks.admin import task_record
+from ..tasks.admin import throughput
 from ..tasks.base import BackendUnavailable
 from ..tasks.base import UnknownTask
 from .pages import Pages
@@ -106,6 +111,8 @@ def parse_query(args: Mapping[str, str], states: Iterable[str] = ()) -> TaskQuer
         count = int(limit) if limit else 100
     except ValueError:
         raise ValueError("age must be seconds (or 10m, 2h, 1d) and limit a number") from None
+    if not 1 <= count <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {count!r}")
     return TaskQuery(
         states=chosen,
         service=args.get("service") or None,
@@ -113,6 +120,27 @@ def parse_query(args: Mapping[str, str], states: Iterable[str] = ()) -> TaskQuer
         max_age=max_age,
         limit=count,
     )
+
+
+def _flag(text: str | None, name: str) -> bool:
+    if text is None or text.strip().lower() in ("", "0", "false", "no"):
+        return False
+    if text.strip().lower() in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"{name} must be 1 or 0")
+
+
+def _minutes(text: str | None) -> int:
+    """``throughput``: minutes (0 or missing: none)."""
+    if not text:
+        return 0
+    try:
+        minutes = int(text)
+    except ValueError:
+        minutes = -1
+    if not 0 <= minutes <= MAX_MINUTES:
+        raise ValueError(f"throughput must be minutes between 0 and {MAX_MINUTES}")
+    return minutes
 
 
 def _seconds(text: str) -> float:
@@ -366,22 +394,36 @@ class Operations:
             return _problem(501, str(exc))
 
     def _list(self, backend: TaskBackend, args: Mapping[str, str]) -> Response:
+        """The listing; ``active=1`` adds ``active`` (every pending and
+        running task the filters allow, up to ``MAX_LIMIT``, whatever the
+        ``limit``), ``throughput=N`` adds ``throughput`` (the tasks finished
+        in each of the last N minutes, all of them, from the store)."""
         try:
             query = parse_query(args)
+            active = _flag(args.get("active"), "active")
+            minutes = _minutes(args.get("throughput"))
         except ValueError as exc:
             return _problem(400, str(exc))
         if not isinstance(backend, TaskAdmin):
             return _problem(501, f"The task backend {backend_kind(backend)} cannot list its tasks")
         at = now()
         found = [task_record(s, at) for s in backend.tasks(query)]
-        return _json(
-            {
-                "backend": backend_kind(backend),
-                "now": at,
-                "counts": backend.counts(),
-                "tasks": found,
+        body: dict[str, Any] = {
+            "backend": backend_kind(backend),
+            "now": at,
+            "counts": backend.counts(),
+            "tasks": found,
+        }
+        if active:
+            states = (query.states or ACTIVE_STATES) & ACTIVE_STATES
+            wide = replace(query, states=states, limit=MAX_LIMIT)
+            body["active"] = [task_record(s, at) for s in backend.tasks(wide)] if states else []
+        if minutes:
+            body["throughput"] = {
+                "minutes": minutes,
+                "per_minute": throughput(backend, query, at, minutes),
             }
-        )
+        return _json(body)
 
 
 def metrics_app(app: Any) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:

@@ -4,8 +4,10 @@ SQLite backend's file, kept apart from the backend's task path."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import TYPE_CHECKING
 
+from ._sqlite_upkeep import close_quietly
 from .admin import Readiness
 from .admin import TaskQuery
 from .base import BackendUnavailable
@@ -15,6 +17,10 @@ from .base import TaskStatus
 if TYPE_CHECKING:
     from .sqlite import SQLiteTaskBackend
 
+#: Seconds a readiness check waits for a lock another process holds on
+#: the file before it answers "not ready" (below a load balancer's probe
+#: timeout; the backend's ``busy_timeout`` when that is shorter).
+READY_TIMEOUT = 2.0
 #: The table a readiness check writes to (one row).
 HEALTH_SCHEMA = "CREATE TABLE IF NOT EXISTS ladon_health (id INTEGER PRIMARY KEY, at REAL NOT NULL)"
 
@@ -46,6 +52,9 @@ def tasks(backend: SQLiteTaskBackend, query: TaskQuery) -> list[TaskStatus]:
     if query.max_age is not None:
         where.append("created >= ?")
         params.append(now - query.max_age)
+    if query.finished_after is not None:
+        where.append("finished >= ?")
+        params.append(query.finished_after)
     rows = backend._query(
         proc,
         f"SELECT id, {_COLUMNS} FROM ladon_tasks WHERE {' AND '.join(where)} ORDER BY created DESC",
@@ -73,18 +82,56 @@ def counts(backend: SQLiteTaskBackend) -> dict[str, int]:
     return {str(row["state"]): int(row["n"]) for row in rows}
 
 
-def readiness(backend: SQLiteTaskBackend) -> Readiness:
-    """Ready when a write to the file commits (not merely readable)."""
+def ended(
+    backend: SQLiteTaskBackend, since: float
+) -> list[tuple[str, TaskState, float, float, float | None]]:
+    """(method, state, created, finished, started) of every task kept
+    that finished at or after ``since`` (for
+    :func:`~ladon.tasks.admin.throughput`: a few columns, no limit)."""
     proc = backend._process()
+    now = backend._clock.time()
+    rows = backend._query(
+        proc,
+        "SELECT method, state, created, finished, started FROM ladon_tasks"
+        " WHERE finished >= ? AND (expires IS NULL OR expires > ?)",
+        (since, now),
+    )
+    return [
+        (str(r["method"]), _state(r), float(r["created"]), float(r["finished"]), r["started"])
+        for r in rows
+        if r["finished"] is not None
+    ]
+
+
+def readiness(backend: SQLiteTaskBackend, timeout: float = READY_TIMEOUT) -> Readiness:
+    """Ready when a write to the file commits (not merely readable), within
+    ``timeout`` seconds (at most the backend's ``busy_timeout``): a load
+    balancer's probe gives up after a few seconds, so a file another
+    process keeps locked is answered "not ready" before that.
+
+    The check writes on a connection of its own, so that it neither waits
+    for this process's writes nor makes them wait.
+    """
+    limit = min(timeout, backend.busy_timeout)
+    started = time.monotonic()
+
+    def check() -> None:
+        conn = backend._connect()
+        try:
+            conn.execute(HEALTH_SCHEMA)
+            conn.execute(
+                "INSERT OR REPLACE INTO ladon_health (id, at) VALUES (1, ?)",
+                (backend._clock.time(),),
+            )
+        finally:
+            close_quietly(conn)
+
     try:
-        backend._write(proc, HEALTH_SCHEMA, ())
-        backend._write(
-            proc,
-            "INSERT OR REPLACE INTO ladon_health (id, at) VALUES (1, ?)",
-            (backend._clock.time(),),
-        )
+        backend._retry(check, limit)
     except BackendUnavailable as exc:
-        return Readiness(False, "sqlite", {"writable": False, "error": _short(exc)})
+        waited = time.monotonic() - started
+        error = f"{_short(exc)} (gave up after {waited:.1f} s)"
+        return Readiness(False, "sqlite", {"writable": False, "error": error})
     return Readiness(True, "sqlite", {"writable": True})
 
 

@@ -156,3 +156,68 @@ def test_the_browser_gets_the_docs_pages_gzipped(browser: Any, ops: tuple[LiveSe
         assert b"definitions" in wsdl.body()
     finally:
         ctx.close()
+
+
+def test_the_page_lists_every_running_task_and_charts_every_finished_one(
+    browser: Any,
+) -> None:
+    """With more finished tasks than the page lists, the older running task
+    is still listed, the chart counts all finished tasks, and a task's
+    callback state shows in its row (never its URL)."""
+    import ops_app
+    from operations.conftest import basic
+    from tasks.backend_support import Client as TaskClient
+    from tasks.backend_support import in_process
+    from tasks.backend_support import wait_until
+    from tasks.receiver import SECRET
+    from tasks.receiver import Receiver
+
+    from ladon.tasks.admin import admin_of
+
+    app = ops_app.make_app(
+        tasks="thread://?max_workers=4",
+        callback_hosts=["127.0.0.1"],
+        callback_networks=["127.0.0.1/32"],
+        callback_secret=SECRET,
+    )
+    live = LiveServer(app)
+    receiver = Receiver()
+    jobs = TaskClient(in_process(app, basic("root")), "Jobs")
+    old = jobs.start("crawl", steps=2000, pause=0.05)
+    jobs.wait_state("crawl", old, ("running",))
+    for _ in range(230):
+        jobs.start("crawl", steps=0, pause=0.0)
+    hooked = TaskClient(
+        in_process(app, {"Ladon-Callback-URL": receiver.url("/done?token=s3cret")}), "Jobs"
+    ).start("crawl", steps=0, pause=0.0)
+    wait_until(
+        lambda: "callback delivered" in str(jobs.progress("crawl", hooked)["message"]),
+        20.0,
+        "the callback delivered",
+    )
+    store = admin_of(app.task_backend())
+    wait_until(lambda: store.counts().get("succeeded") == 231, 30.0, "the tasks")
+    ctx = context(browser, "root")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        response = page.goto(f"{live.url}/_ladon/tasks")
+        assert response is not None and response.status == 200
+        row = page.locator(f'tr[data-task-id="{old}"]')
+        row.wait_for()
+        assert row.locator(".op-state").inner_text() == "running"
+        assert page.locator("tr.op-task").first.get_attribute("data-task-id") == old
+        chart = page.locator("#op-chart[data-finished]")
+        chart.wait_for(state="attached")
+        assert chart.get_attribute("data-finished") == "231"
+        callback = page.locator(f'tr[data-task-id="{hooked}"] .op-callback')
+        assert callback.inner_text() == "delivered (HTTP 200)"
+        assert "s3cret" not in page.content()
+        assert not errors, errors
+    finally:
+        ctx.close()
+        jobs.cancel("crawl", old)
+        live.stop()
+        receiver.stop()
+        app.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,32 @@ def test_ready_on_sqlite_while_the_file_takes_a_write(tmp_path: Path) -> None:
         assert body["tasks"]["writable"] is False
         assert "locked" in body["tasks"]["error"]
         assert str(tmp_path) not in json.dumps(body)  # no path in a public answer
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert get(app, "/_ladon/health/ready")[0] == 200
+    app.close()
+
+
+def test_ready_on_sqlite_gives_up_before_a_probe_times_out(tmp_path: Path) -> None:
+    """With the default busy_timeout (10 s) a file another process keeps
+    locked is answered 503 within about two seconds, saying why."""
+    import ops_app
+
+    db = tmp_path / "tasks.db"
+    app = ops_app.make_app(tasks=f"sqlite://{db}")
+    assert get(app, "/_ladon/health/ready")[0] == 200
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        began = time.monotonic()
+        status, body, _ = get(app, "/_ladon/health/ready")
+        waited = time.monotonic() - began
+        assert status == 503, body
+        assert 1.5 <= waited < 4.0, waited
+        assert body["tasks"]["writable"] is False
+        assert "locked" in body["tasks"]["error"] and "gave up after 2" in body["tasks"]["error"]
+        assert str(tmp_path) not in json.dumps(body)
     finally:
         holder.execute("ROLLBACK")
         holder.close()

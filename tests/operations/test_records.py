@@ -11,8 +11,12 @@ import pytest
 from ladon.server.admin import parse_query
 from ladon.tasks import TaskState
 from ladon.tasks import TaskStatus
+from ladon.tasks.admin import Readiness
 from ladon.tasks.admin import TaskQuery
+from ladon.tasks.admin import newest
 from ladon.tasks.admin import task_record
+from ladon.tasks.admin import throughput
+from ladon.tasks.callbacks import CallbackTarget
 
 
 def status(**changes: object) -> TaskStatus:
@@ -51,8 +55,19 @@ def test_a_record_has_the_fields_the_tools_show_and_never_the_traceback() -> Non
         "principal": "alice",
         "attempt": 1,
         "attempts": 1,
+        "callback": None,
     }
     assert "secret" not in str(record)
+
+
+def test_a_record_shows_how_the_callback_goes_never_its_url() -> None:
+    target = CallbackTarget("https://hooks.example/done/k3y?token=s3cret", "Shop", "invoice")
+    hooked = status(callback=target.to_text(), callback_state="failed (after 4 attempts: HTTP 500)")
+    record = task_record(hooked)
+    assert record["callback"] == "failed (after 4 attempts: HTTP 500)"
+    assert "s3cret" not in str(record) and "k3y" not in str(record)
+    pending = task_record(status(callback=target.to_text(), callback_state="pending"))
+    assert pending["callback"] == "pending"
 
 
 def test_a_record_shows_the_attempt_of_a_retried_task() -> None:
@@ -81,3 +96,38 @@ def test_the_filters() -> None:
     assert parse_query({"age": "1d"}).max_age == 86400
     with pytest.raises(ValueError, match="limit must be between"):
         TaskQuery(limit=0)
+
+
+class Finished:
+    """A store that keeps the given statuses (a TaskAdmin)."""
+
+    def __init__(self, statuses: list[TaskStatus]) -> None:
+        self.statuses = statuses
+
+    def tasks(self, query: TaskQuery) -> list[TaskStatus]:
+        return newest(self.statuses, query, 10_000.0)
+
+    def counts(self) -> dict[str, int]:
+        return {}
+
+    def readiness(self) -> Readiness:
+        return Readiness(True, "stub")
+
+
+def test_throughput_counts_every_task_finished_per_minute() -> None:
+    at = 10_000.0
+    ended = [
+        status(task_id=f"{n:040x}", state=TaskState.SUCCEEDED, started=at - 100, finished=at - 30)
+        for n in range(1500)  # more than any listing returns
+    ]
+    ended.append(status(state=TaskState.FAILED, started=at - 200, finished=at - 150))
+    ended.append(status(state=TaskState.SUCCEEDED, finished=at - 3600))  # too old
+    ended.append(status(state=TaskState.RUNNING, finished=None))
+    minutes = throughput(Finished(ended), TaskQuery(), at, 15)
+    assert [m["finished"] for m in minutes] == [0] * 12 + [1, 0, 1500]
+    assert minutes[-1]["mean_duration"] == 70.0 and minutes[-3]["mean_duration"] == 50.0
+    assert minutes[0]["start"] == at - 900 and minutes[-1]["start"] == at - 60
+    failed = throughput(Finished(ended), TaskQuery(states=frozenset({TaskState.FAILED})), at, 3)
+    assert [m["finished"] for m in failed] == [1, 0, 0]
+    with pytest.raises(ValueError, match="minutes"):
+        throughput(Finished(ended), TaskQuery(), at, 0)

@@ -80,10 +80,15 @@ def check_store(capsys: pytest.CaptureFixture[str], target: list[str], tasks: St
         "CREATED",
         "MESSAGE",
     ]
-    row = next(r for r in rows if r.startswith(tasks.failed[:12]))
+    # the table prints the whole ids, which show and cancel take
+    row = next(r for r in rows if r.split()[0] == tasks.failed)
     assert "Jobs.boom" in row and "failed" in row and "out of paper" in row
-    status, text, _ = run(capsys, *target, "show", tasks.failed)
+    status, text, _ = run(capsys, *target, "show", row.split()[0])
     assert status == 0 and "out of paper" in text and "Jobs.boom" in text
+    assert "callback" in text
+    for action in ("show", "cancel"):
+        status, _, err = run(capsys, *target, action, tasks.failed[:12])
+        assert status == 1 and "whole task id" in err
     status, out, _ = run(capsys, *target, "cancel", tasks.running, "--json")
     assert status == 0
     assert json.loads(out)["message"] == "cancel requested"

@@ -1,5 +1,8 @@
 /* The operator page: tasks from /_ladon/api/tasks every two seconds,
- * progress bars, cancel buttons, and a chart of the last 15 minutes. */
+ * progress bars, cancel buttons, and a chart of the last 15 minutes.
+ * Every pending and running task is listed (the API's "active", up to
+ * its cap), then the 200 most recent; the chart counts every task that
+ * finished (the API's "throughput", counted by the store). */
 (function () {
   "use strict";
   var root = document.getElementById("operator");
@@ -11,6 +14,7 @@
   var empty = document.getElementById("op-empty");
   var form = document.getElementById("op-filters");
   var STATES = ["pending", "running", "succeeded", "failed", "cancelled"];
+  var MINUTES = 15;
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -26,7 +30,7 @@
   }
 
   function query() {
-    var params = ["limit=200"];
+    var params = ["limit=200", "active=1", "throughput=" + MINUTES];
     ["state", "service", "method"].forEach(function (name) {
       var value = form.elements[name].value.trim();
       if (value) { params.push(name + "=" + encodeURIComponent(value)); }
@@ -52,7 +56,9 @@
     tr.setAttribute("data-task-id", task.id);
     var name = el("td", "op-name");
     name.appendChild(el("code", "", task.task));
-    name.appendChild(el("div", "op-id muted", task.id.slice(0, 12)));
+    var shortId = el("div", "op-id muted", task.id.slice(0, 12));
+    shortId.title = task.id;
+    name.appendChild(shortId);
     tr.appendChild(name);
     tr.appendChild(el("td", "op-state", task.state));
     var cell = el("td", "op-progress-col");
@@ -72,6 +78,10 @@
     // a method without retries has one attempt: nothing to say
     tr.appendChild(el("td", "op-attempt", task.attempts > 1 ? task.attempt + " of " + task.attempts : ""));
     tr.appendChild(el("td", "op-message", task.state === "failed" ? (task.error || task.message || "") : (task.message || "")));
+    // how the completion callback goes; nothing for a task without one
+    var callback = el("td", "op-callback", task.callback || "");
+    if (task.callback) { callback.setAttribute("data-callback", task.callback.split(" ")[0]); }
+    tr.appendChild(callback);
     var action = el("td", "op-action");
     if (task.state === "pending" || task.state === "running") {
       var button = el("button", "op-cancel", "Cancel");
@@ -83,25 +93,18 @@
     return tr;
   }
 
-  function drawChart(tasks, now) {
+  function drawChart(throughput) {
     var canvas = document.getElementById("op-chart");
-    if (!canvas || !canvas.getContext) { return; }
+    if (!canvas || !canvas.getContext || !throughput) { return; }
     var ctx = canvas.getContext("2d");
-    var minutes = 15;
-    var counts = [], sums = [];
-    for (var i = 0; i < minutes; i++) { counts.push(0); sums.push(0); }
-    tasks.forEach(function (t) {
-      if (t.finished === null) { return; }
-      var age = Math.floor((now - t.finished) / 60);
-      if (age < 0 || age >= minutes) { return; }
-      var slot = minutes - 1 - age;
-      counts[slot] += 1;
-      sums[slot] += t.duration;
-    });
+    var slots = throughput.per_minute;
+    var minutes = slots.length;
+    var counts = slots.map(function (m) { return m.finished; });
+    var means = slots.map(function (m) { return m.mean_duration; });
+    canvas.setAttribute("data-finished", String(counts.reduce(function (a, b) { return a + b; }, 0)));
     var w = canvas.width, h = canvas.height, pad = 18;
     ctx.clearRect(0, 0, w, h);
     var maxCount = Math.max(1, Math.max.apply(null, counts));
-    var means = counts.map(function (c, k) { return c ? sums[k] / c : 0; });
     var maxMean = Math.max(0.001, Math.max.apply(null, means));
     var slotW = (w - 2 * pad) / minutes;
     ctx.fillStyle = "#6c8ebf";
@@ -121,21 +124,33 @@
     ctx.font = "11px sans-serif";
     ctx.fillText(maxCount + "/min", 2, 11);
     ctx.fillText("max " + seconds(maxMean), w - 90, 11);
-    ctx.fillText("-15 min", pad, h - 4);
+    ctx.fillText("-" + minutes + " min", pad, h - 4);
     ctx.fillText("now", w - pad - 20, h - 4);
   }
 
+  function listed(data) {
+    // the pending and running tasks first (however old), then the recent ones
+    var seen = {}, rows = [];
+    (data.active || []).concat(data.tasks).forEach(function (task) {
+      if (seen[task.id]) { return; }
+      seen[task.id] = true;
+      rows.push(task);
+    });
+    return rows;
+  }
+
   function render(data) {
+    var rows = listed(data);
     body.textContent = "";
-    data.tasks.forEach(function (task) { body.appendChild(row(task)); });
-    empty.hidden = data.tasks.length > 0;
+    rows.forEach(function (task) { body.appendChild(row(task)); });
+    empty.hidden = rows.length > 0;
     countsEl.textContent = "";
     STATES.forEach(function (s) {
       var pill = el("span", "pill op-count state-" + s, s + " " + (data.counts[s] || 0));
       pill.setAttribute("data-state", s);
       countsEl.appendChild(pill);
     });
-    drawChart(data.tasks, data.now);
+    drawChart(data.throughput);
     root.setAttribute("data-refreshed", String(Date.now()));
   }
 
