@@ -7,6 +7,8 @@ WS-Addressing 1.0) and the header blocks of an answer.
 
 from __future__ import annotations
 
+import functools
+import re
 import uuid
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -17,6 +19,7 @@ from typing import ClassVar
 from lxml import etree
 
 from ..exceptions.service import ClientFault
+from ..exceptions.service import MalformedRequest
 from ..wire.schema import SOAP12_ENV
 from ..wire.schema import SOAP12_ROLE_NEXT
 from ..wire.schema import SOAP12_ROLE_ULTIMATE
@@ -42,6 +45,12 @@ class SOAPVersion:
         (``actor`` in 1.1, ``role`` in 1.2).
     :param roles: the values of it that mean this node.
     :param true_values: the values of ``mustUnderstand`` that mean true.
+    :param strict: refuse what SOAP 1.2 forbids and SOAP 1.1 interfaces let
+        pass for Ladon 1.0's clients: a Content-Type ``charset`` Python does
+        not know, elements after the Body (or other than one Header and the
+        Body), a ``mustUnderstand`` that is not an ``xs:boolean``.
+    :param action_param: the media type carries the request's action in an
+        ``action`` parameter (SOAP 1.2, RFC 3902).
 
     .. versionadded:: 2.0
     """
@@ -53,6 +62,8 @@ class SOAPVersion:
     role_attr: str
     roles: frozenset[str]
     true_values: frozenset[str]
+    strict: bool = False
+    action_param: bool = False
     #: the start of an answer without header blocks (see :meth:`envelope_open`)
     opening: str = field(init=False, repr=False)
     #: the end of an answer
@@ -105,6 +116,8 @@ SOAP12 = SOAPVersion(
     "role",
     frozenset({"", SOAP12_ROLE_NEXT, SOAP12_ROLE_ULTIMATE}),
     frozenset({"1", "true"}),
+    strict=True,
+    action_param=True,
 )
 VERSIONS = {v.env: v for v in (SOAP11, SOAP12)}
 
@@ -168,10 +181,27 @@ class AddressingFault(ClientFault):
     """
 
     subcode: ClassVar[str] = "InvalidAddressingHeader"
+    #: The SOAP 1.2 subsubcode (under :attr:`subcode`), if any; SOAP 1.1
+    #: has no place for it.
+    subsubcode: ClassVar[str | None] = None
 
-    def __init__(self, faultstring: str) -> None:
+    def __init__(self, faultstring: str, addressing: Addressing | None = None) -> None:
         super().__init__(faultstring)
         self.soap_subcode = f"{{{WSA}}}{self.subcode}"
+        #: What the request's WS-Addressing headers said, as far as they
+        #: could be read (its ``wsa:MessageID``, which the fault relates to).
+        self.addressing = addressing
+
+
+class ActionMismatch(AddressingFault):
+    """The ``action`` parameter of a SOAP 1.2 request's media type is not its
+    ``wsa:Action`` (WS-Addressing 1.0 SOAP binding, 6.4.1: subcode
+    ``wsa:InvalidAddressingHeader``, subsubcode ``wsa:ActionMismatch``).
+
+    .. versionadded:: 2.0
+    """
+
+    subsubcode: ClassVar[str | None] = "ActionMismatch"
 
 
 class ActionNotSupported(AddressingFault):
@@ -191,6 +221,14 @@ class MessageAddressingHeaderRequired(AddressingFault):
     """WS-Addressing headers without the ``wsa:Action`` they must have."""
 
     subcode: ClassVar[str] = "MessageAddressingHeaderRequired"
+
+
+class OperationMismatch(ClientFault):
+    """The ``action`` parameter of a SOAP 1.2 request's media type names
+    another operation of the service than the element in its Body.
+
+    .. versionadded:: 2.0
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,9 +261,12 @@ def read_addressing(blocks: Iterable[etree._Element]) -> Addressing | None:
     when it has none).
 
     :raises AddressingFault: a reply or fault address other than the HTTP
-        response, or headers without ``wsa:Action``.
+        response, or headers without ``wsa:Action``; its
+        :attr:`~AddressingFault.addressing` holds what the headers said (the
+        fault answer relates to the request's ``wsa:MessageID``).
     """
     found: dict[str, str] = {}
+    elsewhere = None
     for block in blocks:
         tag = block.tag
         if not isinstance(tag, str) or not tag.startswith("{" + WSA) or tag in found:
@@ -233,43 +274,62 @@ def read_addressing(blocks: Iterable[etree._Element]) -> Addressing | None:
         if tag in (_REPLY_TO, _FAULT_TO):
             address = block.find(_ADDRESS)
             text = "" if address is None else (address.text or "").strip()
-            if text not in _REPLIES_HERE:
-                which = "ReplyTo" if tag == _REPLY_TO else "FaultTo"
-                raise OnlyAnonymousAddressSupported(
-                    f"wsa:{which} must be the anonymous address "
-                    f"({WSA_ANONYMOUS}): answers go in the HTTP response"
-                )
+            if text not in _REPLIES_HERE and elsewhere is None:
+                elsewhere = "ReplyTo" if tag == _REPLY_TO else "FaultTo"
             found[tag] = text
         else:
             found[tag] = (block.text or "").strip()
     if not found:
         return None
     action = found.get(_ACTION)
-    if not action:
-        raise MessageAddressingHeaderRequired(
-            "WS-Addressing headers need a wsa:Action naming the operation"
-        )
-    return Addressing(
-        action,
+    addressing = Addressing(
+        action or None,
         found.get(_MESSAGE_ID) or None,
         found.get(_TO),
         found.get(_REPLY_TO),
         found.get(_FAULT_TO),
     )
+    # NOTE: checked once every block is read, so that the fault can relate
+    # to a wsa:MessageID that comes after the wrong block
+    if elsewhere is not None:
+        raise OnlyAnonymousAddressSupported(
+            f"wsa:{elsewhere} must be the anonymous address "
+            f"({WSA_ANONYMOUS}): answers go in the HTTP response",
+            addressing,
+        )
+    if not action:
+        raise MessageAddressingHeaderRequired(
+            "WS-Addressing headers need a wsa:Action naming the operation", addressing
+        )
+    return addressing
 
 
 def not_understood(
     blocks: Iterable[etree._Element], version: SOAPVersion, understood: frozenset[str]
 ) -> list[str]:
     """The qualified names of the header blocks for this node marked
-    ``mustUnderstand`` that are not in ``understood``."""
+    ``mustUnderstand`` that are not in ``understood``.
+
+    :raises MalformedRequest: (a :attr:`~SOAPVersion.strict` version) a
+        ``mustUnderstand`` that is not an ``xs:boolean``.
+    """
     env = version.env
     must = f"{{{env}}}mustUnderstand"
     role = f"{{{env}}}{version.role_attr}"
     missed = []
     for block in blocks:
         flag = block.get(must)
-        if flag is None or flag.strip() not in version.true_values:
+        if flag is None:
+            continue
+        flag = flag.strip()
+        if flag not in version.true_values:
+            if version.strict and flag not in _FALSE:
+                shown = flag if len(flag) <= 40 else flag[:37] + "..."
+                raise MalformedRequest(
+                    f"The mustUnderstand attribute of header block {clip(str(block.tag))} "
+                    f"is {shown!r}; SOAP {version.name} takes an xs:boolean "
+                    "(true, false, 1 or 0)"
+                )
             continue
         if block.get(role, "").strip() not in version.roles:
             continue  # for another node
@@ -277,6 +337,51 @@ def not_understood(
         if tag not in understood:
             missed.append(tag)
     return missed
+
+
+#: The values of an ``xs:boolean`` that mean false.
+_FALSE = frozenset({"0", "false"})
+
+
+def clip(text: str, size: int = 200) -> str:
+    """``text`` cut to ``size`` characters (``...`` ending a cut one), for
+    fault messages quoting the request."""
+    return text if len(text) <= size else text[: size - 3] + "..."
+
+
+_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)')
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
+def _params(ctype: str) -> dict[str, str]:
+    """The parameters of a media type, names lowercased, quoted values
+    unquoted (RFC 9110 5.6.6); the first of a name counts."""
+    found: dict[str, str] = {}
+    for match in _PARAM.finditer(ctype):
+        name, value = match.group(1).lower(), match.group(2).strip()
+        if value[:1] == '"':
+            value = _QUOTED_PAIR.sub(r"\1", value[1:-1] if value[-1:] == '"' else value[1:])
+        found.setdefault(name, value)
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def action_param(ctype: str) -> str | None:
+    """The ``action`` parameter of a SOAP 1.2 request's media type
+    (``application/soap+xml; action="..."``, RFC 3902), or of the SOAP
+    media type an MTOM root part names in its ``type`` parameter
+    (``application/xop+xml; type="application/soap+xml; action=..."``, as
+    WCF sends it); ``None`` when there is none.
+
+    .. versionadded:: 2.0
+    """
+    if "action" not in ctype.lower():  # PERF: most requests
+        return None
+    params = _params(ctype)
+    action = params.get("action")
+    if action is None and ctype[:19].lower() == "application/xop+xml" and "type" in params:
+        action = _params(params["type"]).get("action")
+    return None if action is None else action.strip()
 
 
 def addressing_header(addressing: Addressing, action: str) -> str:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import re
 from typing import Any
 
 from lxml import etree
 
 from ..exceptions.service import ArgumentError
 from ..exceptions.service import ResultError
+from ..types._describe import describe_value
 from ..types.attachment import attachment
 from ..types.ladontype import LadonType
 from ..types.spec import PRIMITIVES
@@ -100,7 +102,7 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
             ]
         return [to_plain(c, item, f"{path}[{i}]") for i, c in enumerate(items)]
     if is_attachment(spec):
-        return _attachment_value(el)
+        return _attachment_value(el, path)
     if isinstance(spec, type) and issubclass(spec, LadonType):
         fields = {f.name: f.type for f in spec.ladon_type_info().fields}
         out: dict[str, Any] = {}
@@ -119,25 +121,34 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     return el.text or ""
 
 
-def _attachment_value(el: etree._Element) -> str | bytes:
+_REFERENCE = re.compile(r"\s*cidx?\s*:", re.IGNORECASE)
+
+
+def _attachment_value(el: etree._Element, path: str) -> str | bytes:
     """An attachment argument: a ``cid:`` reference to a MIME part (an
     ``xop:Include`` child, an ``href`` attribute as in SOAP with
-    Attachments, or ``cid:...`` text as a ``swaRef``), else base64 text
-    decoded to bytes (text that is not base64 is returned as is, for
-    ``load()`` to refuse)."""
+    Attachments, or ``cid:...``/``cidx:...`` text as a ``swaRef``), else
+    base64 text decoded to bytes.
+
+    :raises ArgumentError: text that is neither base64 nor a reference.
+    """
     for child in el:
         if child.tag == XOP_INCLUDE:
             return str(child.get("href", ""))
     href = el.get("href")
     if href is not None:
         return href
-    text = (el.text or "").strip()
-    if text[:4].lower() == "cid:":
-        return text
+    text = el.text or ""
+    if _REFERENCE.match(text):
+        return text.strip()
     try:
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        return text
+        raise ArgumentError(
+            path,
+            "is neither valid base64 (xsd:base64Binary) nor an attachment reference "
+            f"(cid:<Content-ID> or cidx:<index>): got {describe_value(text.strip())}",
+        ) from None
 
 
 def text_of(value: object) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from typing import ClassVar
 
@@ -40,6 +41,7 @@ from ..wire.multipart import related_response
 from ..wire.schema import ARRAYS_NS
 from ..wire.schema import FAULT_PREFIXES
 from ..wire.schema import TEMPURI
+from ..wire.schema import WSA
 from ..wire.schema import WSA_FAULT_ACTION
 from ..wire.xml import escape
 from ..wire.xml import local
@@ -48,12 +50,17 @@ from ..wire.xml import xml_safe
 from ._json import charset_of
 from ._soapenv import SOAP11
 from ._soapenv import UNDERSTOOD_HEADERS
+from ._soapenv import ActionMismatch
 from ._soapenv import ActionNotSupported
 from ._soapenv import Addressing
+from ._soapenv import AddressingFault
 from ._soapenv import MustUnderstand
+from ._soapenv import OperationMismatch
 from ._soapenv import SOAPVersion
 from ._soapenv import VersionMismatch as VersionMismatch
+from ._soapenv import action_param
 from ._soapenv import addressing_header
+from ._soapenv import clip
 from ._soapenv import not_understood
 from ._soapenv import qname_markup
 from ._soapenv import read_addressing
@@ -89,6 +96,36 @@ def addressing_of(fault: ServiceFault, call: Call | None) -> Addressing | None:
     return found if isinstance(found, Addressing) else None
 
 
+#: Most accepted actions an interface remembers.
+_ACTIONS_KEPT = 256
+
+
+@dataclass(slots=True)
+class XOPCall(Call):
+    """A call that came as an MTOM/XOP package (its root part
+    ``application/xop+xml``): its answer, fault or result, is an XOP
+    package too, with or without attachments, as MTOM clients (WCF) expect.
+
+    .. versionadded:: 2.0
+    """
+
+
+class XOPFault(RequestFault):
+    """A fault found in a request that came as an MTOM/XOP package: answered
+    as one too (see :class:`XOPCall`).
+
+    .. versionadded:: 2.0
+    """
+
+
+def answers_xop(fault: ServiceFault, call: Call | None) -> bool:
+    """Whether a fault answers an XOP request (and so is an XOP package).
+
+    .. versionadded:: 2.0
+    """
+    return isinstance(call, XOPCall) or isinstance(fault, XOPFault)
+
+
 class SOAPBase(Interface):
     """What every SOAP interface shares: the envelope, its header blocks and
     WS-Addressing, request parsing, answers and SOAP 1.1 faults.
@@ -107,6 +144,11 @@ class SOAPBase(Interface):
     #: Header blocks (``{namespace}local``) a request may mark
     #: ``mustUnderstand``: anything else so marked is a MustUnderstand fault.
     understood_headers: ClassVar[frozenset[str]] = UNDERSTOOD_HEADERS
+
+    def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
+        super().__init__(service, debug=debug)
+        #: action -> the method it was found to name (see _check_action_param)
+        self._actions: dict[str, str] = {}
 
     @classmethod
     def configured(
@@ -140,8 +182,19 @@ class SOAPBase(Interface):
     # -- requests ----------------------------------------------------------------
 
     def decode_call(self, request: WireRequest) -> Call:
+        ctype = request.content_type
+        if request.attachments is None or ctype[:19].lower() != "application/xop+xml":
+            return self._decode(request, ctype, False)  # PERF: the plain case
+        try:
+            return self._decode(request, ctype, True)
+        except RequestFault as fault:
+            raise XOPFault(fault.original, fault.id) from None
+        except ServiceFault as fault:
+            raise XOPFault(fault) from None
+
+    def _decode(self, request: WireRequest, ctype: str, xop: bool) -> Call:
         version = self.version
-        root = parse_xml(request.body, charset_of(request.content_type))
+        root = parse_xml(request.body, charset_of(ctype), version.strict)
         if root.tag != version.envelope_tag:
             if local(root.tag) != "Envelope":
                 raise MalformedRequest("The request is not a SOAP envelope")
@@ -151,29 +204,63 @@ class SOAPBase(Interface):
                 f"got namespace {received!r}",
                 received,
             )
-        # PERF: a loop over the (one or two) children beats find(), which
-        # parses its path on every call.
-        header = body_el = None
-        body_tag = version.body_tag
-        for child in root:
-            tag = child.tag
-            if tag == body_tag:
-                body_el = child
-            elif tag == version.header_tag:
-                header = child
+        header, body_el, problem = self._envelope_parts(root)
+        action = action_param(ctype) if version.action_param else None
         if header is None or not len(header):  # PERF: the plain case
-            return self._decode_body(body_el, request, (), None)
+            if problem:
+                raise MalformedRequest(problem)
+            return self._decode_body(body_el, request, (), None, action, xop)
         blocks = tuple(c for c in header if isinstance(c.tag, str))
-        addressing = read_addressing(blocks)
         try:
+            addressing = read_addressing(blocks)
+        except AddressingFault as fault:
+            # answered with the fault action, relating to the request's MessageID
+            raise RequestFault(fault, id=fault.addressing) from None
+        try:
+            if problem:
+                raise MalformedRequest(problem)
             missed = not_understood(blocks, version, self.understood_headers)
             if missed:
                 raise MustUnderstand(missed)
-            return self._decode_body(body_el, request, blocks, addressing)
+            return self._decode_body(body_el, request, blocks, addressing, action, xop)
         except ServiceFault as fault:
             if addressing is None:
                 raise
             raise RequestFault(fault, id=addressing) from None
+
+    def _envelope_parts(
+        self, root: etree._Element
+    ) -> tuple[etree._Element | None, etree._Element | None, str]:
+        """The Header and the Body of an envelope, and what is wrong with
+        its children ("" when nothing): two Bodies or two Headers; on a
+        :attr:`~SOAPVersion.strict` version (SOAP 1.2, whose envelope holds
+        nothing else) also other elements, or a Header after the Body.
+        SOAP 1.1 lets elements follow the Body (its section 4.1.1)."""
+        version = self.version
+        header = body_el = None
+        problem = ""
+        body_tag, header_tag, strict = version.body_tag, version.header_tag, version.strict
+        # PERF: a loop over the (one or two) children beats find(), which
+        # parses its path on every call.
+        for child in root:
+            tag = child.tag
+            if tag == body_tag:
+                if body_el is not None:
+                    problem = "The SOAP envelope has more than one Body"
+                body_el = child
+            elif tag == header_tag:
+                if header is not None:
+                    problem = "The SOAP envelope has more than one Header"
+                elif strict and body_el is not None:
+                    problem = "The SOAP Header must come before the Body"
+                header = child
+            elif strict and isinstance(tag, str) and not problem:
+                where = "after the Body" if body_el is not None else "beside the Header and Body"
+                problem = (
+                    f"The SOAP {version.name} envelope holds an element {clip(tag)} {where}; "
+                    "it takes one optional Header and one Body, nothing else"
+                )
+        return header, body_el, problem
 
     def _decode_body(
         self,
@@ -181,6 +268,8 @@ class SOAPBase(Interface):
         request: WireRequest,
         blocks: tuple[etree._Element, ...],
         addressing: Addressing | None,
+        action: str | None = None,
+        xop: bool = False,
     ) -> Call:
         if body_el is None:
             raise MalformedRequest("The SOAP envelope has no Body")
@@ -188,6 +277,8 @@ class SOAPBase(Interface):
             raise MalformedRequest("The SOAP Body is empty; expected a method element")
         method_el = body_el[0]
         m = self.method(param_name(method_el.tag))
+        if action:  # an empty action="" says nothing (as SOAP 1.1's SOAPAction "")
+            self._check_action_param(m, action, addressing)
         if addressing is not None:
             self._check_action(m, addressing)
         params = m.params_by_name
@@ -209,7 +300,7 @@ class SOAPBase(Interface):
                 continue
             values[name] = to_plain(c, spec, name)
         attachments = request.attachments
-        return Call(
+        return (XOPCall if xop else Call)(
             m,
             self.bind_named(m, values, attachments),
             id=ABSENT if addressing is None else addressing,
@@ -217,12 +308,40 @@ class SOAPBase(Interface):
             header_blocks=blocks,
         )
 
+    def _check_action_param(
+        self, method: MethodInfo, action: str, addressing: Addressing | None
+    ) -> None:
+        """The ``action`` parameter of the media type (SOAP 1.2): equal to
+        ``wsa:Action`` when both are sent (WS-Addressing SOAP binding), and
+        not the action of another operation than the Body's. An action no
+        operation declares is let pass, as clients sent any before
+        WS-Addressing."""
+        if addressing is not None:
+            if addressing.action != action:
+                raise ActionMismatch(
+                    f"The action parameter of the Content-Type ({clip(action)!r}) is not "
+                    f"the wsa:Action ({clip(addressing.action or '')!r}); they must be equal"
+                )
+            return  # wsa:Action is checked next
+        if self._actions.get(action) == method.name:
+            return  # PERF: the usual request, seen before
+        naming, service = self.naming, self.service
+        if naming.accepts_action(service, method, action):
+            if len(self._actions) < _ACTIONS_KEPT:  # bounded: actions are the client's
+                self._actions[action] = method.name
+            return
+        for other in service.methods.values():
+            if other is not method and naming.accepts_action(service, other, action):
+                raise OperationMismatch(
+                    f"The action parameter of the Content-Type ({clip(action)!r}) is the "
+                    f"action of {other.name}, but the Body calls {method.name}"
+                )
+
     def _check_action(self, method: MethodInfo, addressing: Addressing) -> None:
         action = addressing.action or ""
         if not self.naming.accepts_action(self.service, method, action):
-            shown = action if len(action) <= 200 else action[:197] + "..."
             raise ActionNotSupported(
-                f"wsa:Action {shown!r} is not the action of {method.name} "
+                f"wsa:Action {clip(action)!r} is not the action of {method.name} "
                 "(see the wsam:Action of its input in the WSDL)"
             )
 
@@ -246,7 +365,8 @@ class SOAPBase(Interface):
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         """A SOAP 1.1 fault, HTTP 500 (SOAP 1.1 section 6.2)."""
-        return soap11_fault(fault, self.fault_header(fault, call))
+        payload = soap11_fault(fault, self.fault_header(fault, call))
+        return self.xop_package(payload, []) if answers_xop(fault, call) else payload
 
     def respond(
         self,
@@ -255,6 +375,7 @@ class SOAPBase(Interface):
         write_result: Callable[[list[str]], None],
         files: list[attachment] | None = None,
         header: str = "",
+        xop: bool = False,
     ) -> Payload:
         """Wrap what ``write_result`` writes in the envelope and response element.
 
@@ -262,6 +383,8 @@ class SOAPBase(Interface):
             it is not empty afterwards the answer is an XOP package
             (``multipart/related``, one part per attachment).
         :param header: the answer's header blocks.
+        :param xop: the answer is an XOP package even without attachments
+            (the answer to an XOP request).
         """
         version = self.version
         out = [version.envelope_open(header) if header else version.opening, open_tag]
@@ -277,11 +400,16 @@ class SOAPBase(Interface):
             envelope = "".join(out).encode("utf-8")
         except UnicodeEncodeError:
             raise ServerFault("The result cannot be written as XML: lone surrogates") from None
-        if not files:
+        if not files and not xop:
             return Payload(envelope, self.content_type)
-        media = version.media_type
+        return self.xop_package(Payload(envelope, self.content_type), files or [])
+
+    def xop_package(self, payload: Payload, files: list[attachment]) -> Payload:
+        """``payload`` (an envelope) as an XOP package: a ``multipart/related``
+        whose root part is the envelope, then one part per attachment."""
+        media = self.version.media_type
         stream = related_response(
-            envelope,
+            payload.body,
             f'application/xop+xml; charset=utf-8; type="{media}"',
             files,
             root_id="<rpc-part>",
@@ -291,19 +419,20 @@ class SOAPBase(Interface):
             'multipart/related; type="application/xop+xml"; start="<rpc-part>"; '
             f'start-info="{media}"; boundary={stream.boundary}'
         )
-        return Payload(b"", ctype, stream=stream)
+        return Payload(b"", ctype, payload.status, payload.headers, stream)
 
 
 def soap11_fault(fault: ServiceFault, header: str = "") -> Payload:
     """A SOAP 1.1 fault envelope: ``faultcode`` (``SOAP-ENV:Client``,
     ``SOAP-ENV:Server``, another SOAP code, or a WS-Addressing fault's
-    own), ``faultstring`` and ``detail``; HTTP 500.
+    own), ``faultstring`` and ``detail``; HTTP 500. Another fault's
+    ``soap_subcode`` is SOAP 1.2's alone: SOAP 1.1 has no subcodes.
 
     .. versionadded:: 2.0
     """
     p = SOAP11.prefix
     subcode, soap_code = fault.soap_subcode, fault.soap_code
-    if subcode is not None and soap_code is None:
+    if soap_code is None and subcode is not None and subcode.startswith(_WSA_CODE):
         # WS-Addressing SOAP binding 6.4: on SOAP 1.1 the subcode is the code
         code, decl = qname_markup(subcode, "c")
     elif soap_code is not None and soap_code.startswith("{"):
@@ -324,6 +453,9 @@ def soap11_fault(fault: ServiceFault, header: str = "") -> Payload:
         parts.append(f"<detail>{escape(xml_safe(detail))}</detail>")
     parts.append(f"</{p}:Fault>" + SOAP11.envelope_close)
     return Payload("".join(parts).encode("utf-8"), SOAP11.content_type, 500)
+
+
+_WSA_CODE = "{" + WSA + "}"
 
 
 class SOAPInterface(SOAPBase):
@@ -371,7 +503,8 @@ class SOAPInterface(SOAPBase):
             # else: a nullable LadonType result that is None is left out
 
         header = self.answer_header(call) if call.id is not ABSENT else ""
-        return self.respond(open_tag, close_tag, write_result, files, header)
+        xop = isinstance(call, XOPCall)
+        return self.respond(open_tag, close_tag, write_result, files, header, xop)
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
         return Payload(

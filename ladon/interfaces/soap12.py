@@ -2,11 +2,16 @@
 
 Requests: a SOAP 1.2 envelope, usually sent as ``application/soap+xml;
 charset=utf-8; action="..."`` (the action may also come as a
-WS-Addressing ``wsa:Action`` header, which must then name the operation);
-as with ``soap``, the first element of the Body names the method and its
-children are the arguments. Attachments come as MTOM/XOP packages
+WS-Addressing ``wsa:Action`` header, which must then name the operation
+and equal the ``action`` parameter when both are sent; an ``action``
+parameter naming another operation than the Body's is refused); as with
+``soap``, the first element of the Body names the method and its
+children are the arguments. The envelope is read as SOAP 1.2 says, where
+``soap`` is lenient for Ladon 1.0's clients: a ``charset`` Python does not
+know, elements beside one Header and one Body, a ``mustUnderstand`` that
+is not an ``xs:boolean`` are Sender faults. Attachments come as MTOM/XOP packages
 (``multipart/related; type="application/xop+xml"``, ``xop:Include`` in the
-envelope) or inline as base64.
+envelope) or inline as base64; the answer to an XOP package is one.
 
 Responses: ``<MResponse xmlns="<service namespace>"><result>...``, Python
 names as they are (``task_id``), types in the service's namespace (see
@@ -40,6 +45,7 @@ from ..wire.schema import WSSE
 from ..wire.xml import escape
 from ..wire.xml import xml_safe
 from ._soapenv import SOAP12
+from ._soapenv import AddressingFault
 from ._soapenv import MustUnderstand
 from ._soapenv import VersionMismatch
 from ._soapenv import qname_markup
@@ -50,6 +56,8 @@ from .base import Call
 from .base import Payload
 from .base import RequestFault
 from .soap import SOAPBase
+from .soap import XOPCall
+from .soap import answers_xop
 from .soap import soap11_fault
 from .wsdl import document_literal_wsdl
 
@@ -116,7 +124,8 @@ class SOAP12Interface(SOAPBase):
             write(out, "result", m.rtype, plain, "", files, True)
 
         header = self.answer_header(call) if call.id is not ABSENT else ""
-        return self.respond(tags[0], tags[1], write_result, files, header)
+        xop = isinstance(call, XOPCall)
+        return self.respond(tags[0], tags[1], write_result, files, header, xop)
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         original = fault.original if isinstance(fault, RequestFault) else fault
@@ -145,7 +154,13 @@ class SOAP12Interface(SOAPBase):
         if code in ("Sender", "Receiver"):
             prefix = "wsse" if subcode is not None and subcode.startswith("{" + WSSE) else "c"
             subcode, decl = qname_markup(subcode or ladon_subcode(original), prefix)
-            parts.append(f"<env:Subcode><env:Value{decl}>{subcode}</env:Value></env:Subcode>")
+            parts.append(f"<env:Subcode><env:Value{decl}>{subcode}</env:Value>")
+            if isinstance(original, AddressingFault) and original.subsubcode:
+                # e.g. wsa:InvalidAddressingHeader / wsa:ActionMismatch (WS-Addressing
+                # SOAP binding 6.4.1), in the subcode's namespace
+                name = f"{prefix}:{original.subsubcode}" if decl else original.subsubcode
+                parts.append(f"<env:Subcode><env:Value{decl}>{name}</env:Value></env:Subcode>")
+            parts.append("</env:Subcode>")
         parts.append(
             "</env:Code><env:Reason>"
             f'<env:Text xml:lang="en">{escape(xml_safe(fault.faultstring))}</env:Text>'
@@ -166,7 +181,8 @@ class SOAP12Interface(SOAPBase):
             # challenge to answer it with)
             status = None
         status = status or (400 if code == "Sender" else 500)
-        return Payload("".join(parts).encode("utf-8"), self.content_type, status)
+        payload = Payload("".join(parts).encode("utf-8"), self.content_type, status)
+        return self.xop_package(payload, []) if answers_xop(fault, call) else payload
 
     def describe(self, base_url: str, query: Mapping[str, str]) -> Payload:
         wsdl = document_literal_wsdl(

@@ -23,7 +23,9 @@ With the Python naming (``soap12`` always; ``soap`` and ``soap11`` with
 ``soap_naming="python"``) the names are the Python names and one schema in
 the service's namespace holds everything. ``soap12`` is document/literal
 with the SOAP 1.2 binding (``wsdl/soap12/``) and its response elements
-always hold ``result``.
+always hold ``result``; its methods with attachments get the WSDL 1.1 MIME
+binding as on ``soap`` (with ``soap12:body`` parts, as WCF and JAX-WS write
+it).
 
 Every WSDL declares WS-Addressing: ``wsam:Action`` on each operation's
 input and output, ``wsaw:UsingAddressing`` (optional) in the binding.
@@ -476,7 +478,7 @@ def document_literal_wsdl(
         "document",
         {"use": "literal"},
         naming,
-        mime=not soap12,
+        mime=True,
         soap_ns=soap_ns,
         port_suffix="Soap12" if soap12 else "",
     )

@@ -58,7 +58,7 @@ def _text_codec(charset: str) -> str | None:
     return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
-def in_declared_charset(body: bytes, charset: str | None) -> bytes:
+def in_declared_charset(body: bytes, charset: str | None, strict: bool = False) -> bytes:
     """``body`` as UTF-8 when the request's Content-Type ``charset`` says
     how a document that does not name its own encoding (no byte order
     mark, no ``encoding`` in an XML declaration) is encoded: XML 1.0
@@ -67,13 +67,20 @@ def in_declared_charset(body: bytes, charset: str | None) -> bytes:
     (or ASCII, which UTF-8 reads too), one Python does not know as a text
     encoding, or a document that names its encoding.
 
-    :raises MalformedRequest: the bytes are not valid in that charset.
+    :param strict: a charset Python does not know as a text encoding is
+        refused rather than left to the document's rule.
+    :raises MalformedRequest: the bytes are not valid in that charset; or
+        (``strict``) the charset is unknown.
 
     .. versionadded:: 2.0
     """
-    if charset is None or charset in _UTF8 or body[:1] not in _ASCII_STARTS:
-        return body  # PERF: the usual request; a BOM or UTF-16 speaks for itself
+    if charset is None or charset in _UTF8:
+        return body  # PERF: the usual request
     codec = _text_codec(charset.strip().strip('"'))
+    if codec is None and strict:
+        raise MalformedRequest(f"Unknown charset {charset[:40]!r} in Content-Type")
+    if body[:1] not in _ASCII_STARTS:
+        return body  # a BOM or UTF-16 speaks for itself
     # NOTE: ASCII is read as UTF-8, its superset (a client saying us-ascii
     # while sending UTF-8 is not refused)
     if codec in (None, "utf-8", "ascii") or _DECLARES_ENCODING.match(body, 0, 200):
@@ -86,12 +93,18 @@ def in_declared_charset(body: bytes, charset: str | None) -> bytes:
             f"The request is not well-formed XML: byte {exc.start} is not valid {codec} "
             "(the Content-Type's charset)"
         ) from None
+    except UnicodeError:  # codecs such as "undefined" or "idna" raise only this
+        raise MalformedRequest(
+            f"The request cannot be decoded as {codec} (the Content-Type's charset)"
+        ) from None
 
 
-def parse_xml(body: bytes, charset: str | None = None) -> etree._Element:
+def parse_xml(body: bytes, charset: str | None = None, strict: bool = False) -> etree._Element:
     """Parse a request document.
 
     :param charset: the ``charset`` of the request's Content-Type (see
+        :func:`in_declared_charset`).
+    :param strict: refuse a ``charset`` Python does not know (see
         :func:`in_declared_charset`).
     :raises MalformedRequest: not well-formed XML, or a DOCTYPE is present.
     """
@@ -99,7 +112,7 @@ def parse_xml(body: bytes, charset: str | None = None) -> etree._Element:
         raise MalformedRequest("The request body is empty; expected an XML document")
     if body.isspace():
         raise MalformedRequest("The request body holds only blanks; expected an XML document")
-    body = in_declared_charset(body, charset)
+    body = in_declared_charset(body, charset, strict)
     try:
         root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
