@@ -286,15 +286,19 @@ class ServiceJob:
 
         :raises ServerFault: an argument cannot be written.
         """
-        if (
-            self.attachments is None
-            and self.kw is None
-            and len(self.args) <= _DEFERRED_MAX_ARGS
-            and all(_deferrable(a) for a in self.args)
-        ):
-            # the method and the values only: a kept task holds no job (nor
-            # a cycle through its ``idempotency``)
-            return functools.partial(_deferred_fingerprint, self.method, tuple(self.args))
+        args = self.args
+        if self.attachments is None and self.kw is None and len(args) <= _DEFERRED_MAX_ARGS:
+            for value in args:  # PERF: one frame, no generator
+                kind = type(value)
+                if kind in _IMMUTABLE:
+                    continue
+                if (kind is str or kind is bytes) and len(value) <= _DEFERRED_MAX_LENGTH:
+                    continue
+                break
+            else:
+                # the method and the values only: a kept task holds no job
+                # (nor a cycle through its ``idempotency``)
+                return functools.partial(_deferred_fingerprint, self.method, tuple(args))
         return self.fingerprint()
 
     def release(self) -> None:
@@ -303,8 +307,9 @@ class ServiceJob:
             self.attachments.close_now()
 
 
-#: Deferred fingerprints: at most this many arguments, texts and bytes of
-#: at most this length (what a kept task holds until it expires).
+#: Deferred fingerprints: at most this many arguments, of immutable types
+#: (nothing a run does changes them), texts and bytes of at most this
+#: length (what a kept task holds until it expires).
 _DEFERRED_MAX_ARGS = 16
 _DEFERRED_MAX_LENGTH = 1024
 _IMMUTABLE = frozenset(
@@ -329,15 +334,6 @@ def _fingerprint_of(plain_args: Callable[[], list[Any]]) -> str:
         return fingerprint(plain_args())
     except (ResultError, TypeError, ValueError) as exc:
         raise ServerFault(f"The task's arguments cannot be fingerprinted: {exc}") from None
-
-
-def _deferrable(value: object) -> bool:
-    """Whether a start may keep ``value`` to fingerprint it later: of an
-    immutable type (nothing a run does changes it), and short."""
-    kind = type(value)
-    if kind in _IMMUTABLE:
-        return True
-    return (kind is str or kind is bytes) and len(value) <= _DEFERRED_MAX_LENGTH  # type: ignore[arg-type]
 
 
 def run_described(
