@@ -51,6 +51,17 @@ def context(browser: Any, user: str | None) -> Any:
     )
 
 
+def open_operator_page(browser: Any, url: str) -> tuple[Any, Any, list[str]]:
+    """The operator page, as root: its context, page and the page's errors."""
+    ctx = context(browser, "root")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    response = page.goto(f"{url}/_ladon/tasks")
+    assert response is not None and response.status == 200
+    return ctx, page, errors
+
+
 def progress_of(page: Any, task_id: str) -> int:
     bar = page.locator(f'tr[data-task-id="{task_id}"] [role=progressbar]')
     return int(bar.get_attribute("aria-valuenow") or "0")
@@ -69,13 +80,8 @@ def test_an_admin_follows_and_cancels_tasks(browser: Any, ops: tuple[LiveServer,
     moving = start(app, "crawl", basic("root"), steps=60, pause=0.1)
     stuck = start(app, "crawl", steps=1200, pause=0.05)
     jobs.wait_state("crawl", moving, ("running",))
-    ctx = context(browser, "root")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    ctx, page, errors = open_operator_page(browser, live.url)
     try:
-        response = page.goto(f"{live.url}/_ladon/tasks")
-        assert response is not None and response.status == 200
         page.locator(f'tr[data-task-id="{moving}"]').wait_for()
         first = progress_of(page, moving)
         deadline = time.monotonic() + 10
@@ -197,13 +203,8 @@ def test_the_page_lists_every_running_task_and_charts_every_finished_one(
     )
     store = admin_of(app.task_backend())
     wait_until(lambda: store.counts().get("succeeded") == 231, 30.0, "the tasks")
-    ctx = context(browser, "root")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    ctx, page, errors = open_operator_page(browser, live.url)
     try:
-        response = page.goto(f"{live.url}/_ladon/tasks")
-        assert response is not None and response.status == 200
         row = page.locator(f'tr[data-task-id="{old}"]')
         row.wait_for()
         assert row.locator(".op-state").inner_text() == "running"
