@@ -42,7 +42,8 @@ client (``allow_none`` lets it *send* ``None``).
 Faults: ``<methodResponse><fault><value><struct>`` with an ``<int>``
 ``faultCode`` and a ``<string>`` ``faultString``: the fault's message, then
 ``"\\n"`` and its detail when it has one (a traceback only in debug mode),
-then ``"\\n"`` and its hint when it has one. Codes follow the
+then ``"\\n"`` and its hint when it has one. A fault of the service keeps
+Ladon 1.0's code, 99; a request Ladon could not take gets a code of the
 "specification for fault code interoperability" (xmlrpc-epi):
 
 ======  ===========================================================================
@@ -56,9 +57,9 @@ code    when
         nested too deeply) or of the wrong type; the message names the argument
 -32603  internal XML-RPC error: the result does not match the declared type or
         cannot be written as XML-RPC
--32500  application error, server side: the method raised :class:`ServerFault`,
-        or an unexpected exception (``Internal server error``, logged)
--32501  application error, client side: the method raised :class:`ClientFault`
+99      a fault of the service (Ladon 1.0's code): the method raised
+        :class:`ClientFault` or :class:`ServerFault`, or an unexpected exception
+        (``Internal server error``, logged)
 ======  ===========================================================================
 
 Introspection: ``system.listMethods``, ``system.methodSignature`` (one
@@ -154,10 +155,10 @@ from .base import Outcome
 from .base import Payload
 from .base import WireRequest
 
-#: A :class:`ServerFault` raised by the method (or an unexpected exception).
-SERVER_FAULT = -32500
-#: A :class:`ClientFault` raised by the method.
-CLIENT_FAULT = -32501
+#: A fault of the service's own (a :class:`ClientFault` or :class:`ServerFault`
+#: the method raised, or an unexpected exception): Ladon 1.0's ``faultCode``,
+#: which its XML-RPC clients know (COMPAT §3.5); ``faultString`` tells them apart.
+SERVICE_FAULT = 99
 
 #: Namespace of the XRDL description document.
 XRDL_NS = "urn:ladon:xrdl"
@@ -220,7 +221,7 @@ def fault_code(fault: ServiceFault) -> int:
     code = standard_code(fault)
     if code is not None:
         return code
-    return CLIENT_FAULT if fault.is_client else SERVER_FAULT
+    return SERVICE_FAULT
 
 
 def fault_value(fault: ServiceFault) -> str:

@@ -930,9 +930,10 @@ JSONRPC2_CODE = {
 }
 XMLRPC_CODE = {
     **JSONRPC2_CODE,
-    "client-fault": -32501,
-    "server-fault": -32500,
-    "unexpected-error": -32500,
+    # a fault of the service: Ladon 1.0's code (COMPAT §3.5)
+    "client-fault": 99,
+    "server-fault": 99,
+    "unexpected-error": 99,
 }
 EXPECTED_CODE: dict[str, dict[str, Any]] = {
     "soap": SOAP_CODE,

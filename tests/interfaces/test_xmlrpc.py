@@ -414,12 +414,12 @@ def test_the_content_type_charset_decodes_a_call_without_declaration(client: Tes
 
 
 def test_client_fault_of_the_method(client: TestApp) -> None:
-    assert fault(post(client, dumps("fail", "client"))) == (-32501, "you asked for it")
+    assert fault(post(client, dumps("fail", "client"))) == (99, "you asked for it")
 
 
 def test_server_fault_keeps_its_detail(client: TestApp) -> None:
     assert fault(post(client, dumps("fail", "server"))) == (
-        -32500,
+        99,
         "backend down: server\ncustom detail text",
     )
 
@@ -429,7 +429,7 @@ def test_unexpected_exception_is_an_application_error_without_traceback(
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="ladon"):
         answer = fault(post(client, dumps("fail", "x")))
-    assert answer[0] == -32500
+    assert answer[0] == 99
     # the message, then the request id (docs/operations.rst)
     assert answer[1].split("\n")[0] == "Internal server error"
     assert answer[1].split("\n")[1].startswith("request id: ")
@@ -449,7 +449,7 @@ def test_debug_mode_puts_the_traceback_in_the_fault_string(
     with pytest.raises(xmlrpc.client.Fault) as info:
         xmlrpc.client.loads(resp.body)
     first, _, rest = info.value.faultString.partition("\n")
-    assert (info.value.faultCode, first) == (-32500, "Internal server error")
+    assert (info.value.faultCode, first) == (99, "Internal server error")
     assert rest.startswith("Traceback") and "RuntimeError: secret internal state" in rest
 
 
@@ -842,13 +842,13 @@ def test_multicall_answers_each_call_on_its_own(
     assert summary == [
         [3],
         -32601,
-        -32501,
+        99,
         -32600,
         -32602,
         [[["double", "double"]]],
         -32602,
         -32602,
-        -32500,
+        99,
         [4],
     ]
     assert answers[8]["faultString"].split("\n")[0] == "Internal server error"
@@ -1011,9 +1011,9 @@ def test_server_proxy_gets_its_default_types(live_server: LiveServer) -> None:
 @pytest.mark.parametrize(
     ("method", "args", "code", "text"),
     [
-        ("fail", ("client",), -32501, "you asked for it"),
-        ("fail", ("server",), -32500, "backend down: server\ncustom detail text"),
-        ("fail", ("x",), -32500, "Internal server error"),
+        ("fail", ("client",), 99, "you asked for it"),
+        ("fail", ("server",), 99, "backend down: server\ncustom detail text"),
+        ("fail", ("x",), 99, "Internal server error"),
         ("nope", (), -32601, "Service Shapes has no method 'nope'"),
         ("add", (1,), -32602, 'Argument "b": is not optional and was not given'),
         ("add", ("x", 1), -32602, "Argument \"a\": expected an integer, got 'x'"),
@@ -1054,7 +1054,7 @@ def test_server_proxy_introspection_and_multicall(live_server: LiveServer) -> No
         multi.fail("client")
         with pytest.raises(xmlrpc.client.Fault) as info:
             multi()[0]
-        assert info.value.faultCode == -32501
+        assert info.value.faultCode == 99
 
 
 @pytest.mark.e2e
@@ -1148,7 +1148,7 @@ def test_task_result_while_running_is_a_client_fault(jobs_url: str) -> None:
         assert p.echo_progress(task_id)["progress"] == 0.5
         with pytest.raises(xmlrpc.client.Fault) as info:
             p.echo_result(task_id)
-        assert info.value.faultCode == -32501 and "still running" in info.value.faultString
+        assert info.value.faultCode == 99 and "still running" in info.value.faultString
         task_services.release(gate)
         assert finished(p, "echo", task_id)["state"] == "succeeded"
         assert p.echo_result(task_id) == "done"
@@ -1163,7 +1163,7 @@ def test_failed_and_cancelled_tasks_and_unknown_ids_are_faults(
         assert finished(p, "explode", task_id)["state"] == "failed"
         with pytest.raises(xmlrpc.client.Fault) as info:
             p.explode_result(task_id)
-        assert info.value.faultCode == -32500 and "boom" in info.value.faultString
+        assert info.value.faultCode == 99 and "boom" in info.value.faultString
         assert "Traceback" not in info.value.faultString
 
         task_id = p.cooperative("xmlrpc-coop")["task_id"]
@@ -1172,11 +1172,11 @@ def test_failed_and_cancelled_tasks_and_unknown_ids_are_faults(
         assert finished(p, "cooperative", task_id)["state"] == "cancelled"
         with pytest.raises(xmlrpc.client.Fault) as info:
             p.cooperative_result(task_id)
-        assert info.value.faultCode == -32501 and "cancelled" in info.value.faultString
+        assert info.value.faultCode == 99 and "cancelled" in info.value.faultString
 
         with pytest.raises(xmlrpc.client.Fault) as info:
             p.square_progress("no-such-task")
-        assert info.value.faultCode == -32501 and "Unknown task" in info.value.faultString
+        assert info.value.faultCode == 99 and "Unknown task" in info.value.faultString
 
 
 @pytest.mark.e2e
