@@ -196,7 +196,10 @@ class TaskCollector:
         yield _family("ladon_tasks_running", "Tasks running now.", kind, counts.get("running", 0))
         if "workers" in figures:
             yield _family(
-                "ladon_task_workers", "RQ workers serving the queue.", kind, figures["workers"]
+                "ladon_task_workers",
+                "ladon workers that beat on the queue in the last 10 s.",
+                kind,
+                figures["workers"],
             )
 
 

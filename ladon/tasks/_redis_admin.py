@@ -8,7 +8,6 @@ import logging
 from typing import TYPE_CHECKING
 
 import redis
-from rq import Worker
 from rq.registry import StartedJobRegistry
 
 from . import _scripts
@@ -81,22 +80,38 @@ def counts(backend: RedisTaskBackend) -> dict[str, int]:
     return result
 
 
+#: Seconds since its last beat a worker counts as alive (``ladon worker``
+#: beats every 2 s; a task it runs beats too).
+LIVE_WINDOW = 10.0
+
+
 def queue_figures(backend: RedisTaskBackend) -> dict[str, int]:
-    """The RQ queue's depth, the jobs started on workers, the workers."""
+    """The RQ queue's depth, the jobs started on workers, the live workers."""
     try:
         queue = backend.queue
         return {
             "queued": int(queue.count),
             "started": int(StartedJobRegistry(queue=queue).count),
-            "workers": int(Worker.count(queue=queue)),
+            "workers": live_workers(backend),
         }
     except redis.RedisError as exc:
         raise _unavailable(exc) from None
 
 
+def live_workers(backend: RedisTaskBackend) -> int:
+    """The workers that beat on the backend's queue within
+    :data:`LIVE_WINDOW` (by Redis's clock). Not RQ's own registration, which
+    only a live worker cleans: a worker killed with SIGKILL stays in it.
+
+    :raises redis.RedisError: Redis cannot be read.
+    """
+    since = _server_time(backend) - LIVE_WINDOW
+    return int(backend.client.zcount(backend.workers_key, since, "+inf"))
+
+
 def readiness(backend: RedisTaskBackend) -> Readiness:
-    """Ready when Redis answers a PING and at least one RQ worker (``ladon
-    worker``) is registered on the backend's queue."""
+    """Ready when Redis answers a PING and at least one ``ladon worker`` beat
+    on the backend's queue in the last :data:`LIVE_WINDOW` seconds."""
     try:
         backend.client.ping()
     except redis.RedisError as exc:

@@ -6,6 +6,8 @@ checked against a real redis-server stopped and restarted."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from tasks.backend_support import wait_until
 from werkzeug.test import Client
 
 from ladon.server.wsgi import LadonWSGIApplication
+from ladon.tasks import _redis_admin
 
 
 def get(app: LadonWSGIApplication, path: str, method: str = "GET") -> tuple[int, Any, Any]:
@@ -121,6 +124,7 @@ def redis_app(tmp_path: Path) -> Iterator[tuple[LadonWSGIApplication, Persistent
 @pytest.mark.e2e
 def test_ready_on_redis_follows_the_server_and_the_workers(
     redis_app: tuple[LadonWSGIApplication, PersistentRedis, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app, server, tmp = redis_app
     status, body, _ = get(app, "/_ladon/health/ready")
@@ -159,5 +163,15 @@ def test_ready_on_redis_follows_the_server_and_the_workers(
             return bool(answer.get_json()["result"]["state"] == "succeeded")
 
         wait_until(done, 20.0, "a task ran after the restart")
+        # a worker that stops beating (hung; or killed with SIGKILL, which
+        # leaves it in RQ's own registry) is not counted after LIVE_WINDOW
+        monkeypatch.setattr(_redis_admin, "LIVE_WINDOW", 3.0)
+        os.kill(worker.pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: get(app, "/_ladon/health/ready")[0] == 503, 15.0, "not ready")
+            assert get(app, "/_ladon/health/ready")[1]["tasks"]["workers"] == 0
+        finally:
+            os.kill(worker.pid, signal.SIGCONT)
+        wait_until(lambda: get(app, "/_ladon/health/ready")[0] == 200, 15.0, "beating again")
     finally:
         worker.stop()
