@@ -58,11 +58,20 @@ class LiveTasks:
         with self._lock:
             self._tasks[task_id] = _Live()
 
-    def remove(self, task_id: str) -> None:
-        """Stop following a task (it ended); unsent reports are dropped, the
-        end of a task sets its progress to 1.0 anyway."""
+    def remove(self, task_id: str) -> str | None:
+        """Stop following a task (it ended).
+
+        :returns: its last message not written yet (reported within the
+            interval before the end, or while the store was away), which the
+            end of the task writes; ``None`` when there is none. (Unsent
+            progress is dropped: the end sets it to 1.0.)
+        """
         with self._lock:
-            self._tasks.pop(task_id, None)
+            live = self._tasks.pop(task_id, None)
+        if live is None:
+            return None
+        with live.lock:
+            return live.message if live.dirty else None
 
     def ids(self) -> list[str]:
         """The ids of the tasks followed."""

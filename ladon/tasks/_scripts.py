@@ -253,10 +253,14 @@ if cancel then return 1 end
 return 0
 """
 
-#: KEYS: record. ARGV: state, result, error, detail, attempt. Returns 1 if
-#: the task was running as that attempt (and is now finished).
+#: KEYS: record. ARGV: state, result, error, detail, attempt, and the last
+#: message not written yet ('' for none). Returns 1 if the task was running
+#: as that attempt (and is now finished).
 FINISH = """
 if (redis.call('HGET', KEYS[1], 'attempt') or '1') ~= ARGV[5] then return 0 end
+if ARGV[6] and ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'state') == 'running' then
+  redis.call('HSET', KEYS[1], 'message', ARGV[6])
+end
 return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
 

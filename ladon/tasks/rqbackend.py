@@ -664,12 +664,15 @@ class RedisTaskBackend:
             message, detail = _describe_failure(exc)
             outcome = (TaskState.FAILED.value, "", message, detail)
             if not isinstance(exc, Exception):
-                self._safely(lambda: self._finish(key, outcome, attempt))
+                last = live.remove(task_id)
+                self._safely(lambda: self._finish(key, outcome, attempt, last))
                 raise
         finally:
             stop.set()
             ticker.join()
-            live.remove(task_id)
+            # the last message, if the ticker did not write it (reported just
+            # before the end, or while Redis was away): the end writes it
+            unsent = live.remove(task_id)
             self._live = None
         if retry is not None:
             options = TaskOptions(attempts - 1, float(rdelay or 0))
@@ -680,11 +683,17 @@ class RedisTaskBackend:
             if attempts <= 1:
                 error = refused_retry(retry.reason)
             outcome = (TaskState.FAILED.value, "", error, outcome[3])
-        if self._reliably(task_id, lambda: self._finish(key, outcome, attempt)):
+        if self._reliably(task_id, lambda: self._finish(key, outcome, attempt, unsent)):
             self._callback_due(task_id)
 
-    def _finish(self, key: str, outcome: tuple[str, str, str, str], attempt: int) -> object:
-        return self._run("finish", [key], [*outcome, str(attempt)])
+    def _finish(
+        self,
+        key: str,
+        outcome: tuple[str, str, str, str],
+        attempt: int,
+        message: str | None = None,
+    ) -> object:
+        return self._run("finish", [key], [*outcome, str(attempt), message or ""])
 
     def _retry(self, key: str, attempt: int, options: TaskOptions, exc: Retry) -> None:
         """The attempt raised Retry and may run again: the record goes back

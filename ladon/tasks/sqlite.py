@@ -155,7 +155,8 @@ _END = "progress = 1.0, finished = :now, expires = :now + ttl"
 # requested, whatever it ended with, and then it says so.
 _END_AS = (
     "state = CASE cancel WHEN 1 THEN 'cancelled' ELSE :state END,"
-    " message = CASE WHEN cancel = 1 OR :state = 'cancelled' THEN :cancelled ELSE message END"
+    " message = CASE WHEN cancel = 1 OR :state = 'cancelled' THEN :cancelled"
+    " ELSE COALESCE(:message, message) END"
 )
 
 
@@ -793,6 +794,7 @@ class SQLiteTaskBackend:
                 "id": task_id,
                 "state": TaskState.FAILED.value,
                 "cancelled": CANCELLED_MESSAGE,
+                "message": None,
                 "now": now,
                 "error": error,
                 "detail": detail,
@@ -812,17 +814,20 @@ class SQLiteTaskBackend:
         error: tuple[str, str] | None = None,
         owner: str | None = None,
         attempt: int | None = None,
+        message: str | None = None,
     ) -> bool:
         """Write the end of a task that is still ``before``; a task whose
         cancel was requested ends cancelled, without its result. With
         ``owner`` (and ``attempt``), only while that process holds the task
         (at that attempt): an attempt whose task was adopted by another
-        process after its lease ran out ends nothing."""
+        process after its lease ran out ends nothing. ``message``: the
+        task's last message, not written yet."""
         params: dict[str, Any] = {
             "id": task_id,
             "before": before,
             "state": state.value,
             "cancelled": CANCELLED_MESSAGE,
+            "message": message,
             "result": result,
             "error": error[0] if error else None,
             "detail": error[1] if error else None,
@@ -912,7 +917,14 @@ class SQLiteTaskBackend:
             handle = TaskHandle(task_id, self, attempt)
             text = to_json(job(handle))
         except TaskCancelled:
-            self._end(proc, task_id, TaskState.CANCELLED, owner=proc.owner, attempt=attempt)
+            self._end(
+                proc,
+                task_id,
+                TaskState.CANCELLED,
+                owner=proc.owner,
+                attempt=attempt,
+                message=proc.live.remove(task_id),
+            )
         except Retry as exc:
             retry = exc
         except Exception as exc:
@@ -923,6 +935,7 @@ class SQLiteTaskBackend:
                 error=_describe_failure(exc),
                 owner=proc.owner,
                 attempt=attempt,
+                message=proc.live.remove(task_id),
             )
         except BaseException as exc:
             self._end(
@@ -932,11 +945,18 @@ class SQLiteTaskBackend:
                 error=_describe_failure(exc),
                 owner=proc.owner,
                 attempt=attempt,
+                message=proc.live.remove(task_id),
             )
             raise
         else:
             self._end(
-                proc, task_id, TaskState.SUCCEEDED, result=text, owner=proc.owner, attempt=attempt
+                proc,
+                task_id,
+                TaskState.SUCCEEDED,
+                result=text,
+                owner=proc.owner,
+                attempt=attempt,
+                message=proc.live.remove(task_id),  # the last one, if not written yet
             )
         finally:
             proc.live.remove(task_id)

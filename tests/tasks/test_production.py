@@ -241,6 +241,15 @@ def test_a_run_that_changes_its_arguments_keeps_its_key(ops: Ops, ledger: str) -
     assert runs(ledger) == [runs(ledger)[0]]
 
 
+def test_the_last_message_of_a_task_is_kept(ops: Ops) -> None:
+    """Reports come quicker than a shared store is written: the end writes
+    the last one (it was dropped on SQLite and Redis)."""
+    task_id = ops.start("chatter", steps=50)
+    status = ops.ended("chatter", task_id)
+    assert status["state"] == "succeeded"
+    assert status["message"] == "step 50 of 50"
+
+
 def test_keys_are_per_method_and_starts_without_one_are_new_tasks(
     ops: Ops, gates: Gates, ledger: str
 ) -> None:
