@@ -51,6 +51,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Iterable
@@ -351,11 +352,17 @@ def _ip_literal(text: str) -> bool:
     return True
 
 
+_TWO_URLS = re.compile(r",\s*https?://", re.IGNORECASE)
+
+
 def _parse(url: str) -> SplitResult:
     if not isinstance(url, str) or not url:
         raise ValueError("the callback URL is empty")
     if len(url) > MAX_URL_LENGTH:
         raise ValueError(f"the callback URL is longer than {MAX_URL_LENGTH} characters")
+    if _TWO_URLS.search(url):
+        # a server joins repeated header lines with commas
+        raise ValueError("the header holds more than one URL (was it sent twice?)")
     if not all("!" <= ch <= "~" for ch in url):
         raise ValueError(
             "the callback URL must be printable ASCII without spaces (percent-encode the rest)"

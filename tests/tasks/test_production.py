@@ -547,8 +547,9 @@ def test_a_callback_is_retried_after_two_500s(
         ("http://127.0.0.1:99999/x", "malformed"),
         ("http://127.0.0.1:0/x", "port 0"),
         ("not a url", "printable ASCII without spaces"),
+        ("http://127.0.0.1/a, http://127.0.0.1/b", "more than one URL"),  # two header lines
     ],
-    ids=["host", "scheme", "credentials", "port", "port-0", "garbage"],
+    ids=["host", "scheme", "credentials", "port", "port-0", "garbage", "two-lines"],
 )
 def test_refused_callback_urls_are_client_faults_and_start_nothing(
     ops: Ops, ledger: str, url: str, said: str
