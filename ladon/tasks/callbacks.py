@@ -293,7 +293,7 @@ class CallbackSettings:
         :raises ValueError: why it is refused (safe to show the client).
         """
         parts = _parse(url)
-        host = _host(parts.hostname or "")
+        host = url_host(parts)
         if not _host_allowed(host, self.hosts):
             raise ValueError(
                 f"the callback host {host!r} is not one this server calls "
@@ -334,6 +334,16 @@ def _split(text: str) -> list[str]:
 
 def _host(host: str) -> str:
     return host.strip().lower().rstrip(".")
+
+
+def url_host(parts: SplitResult) -> str:
+    """The host a callback URL names, as it is checked, resolved and
+    called (lower case, without a final dot: ``example.com.`` is
+    ``example.com``), at start and at send alike.
+
+    .. versionadded:: 2.0
+    """
+    return _host(parts.hostname or "")
 
 
 def _host_rule(rule: str) -> str:

@@ -41,6 +41,7 @@ from .callbacks import _port
 from .callbacks import _split
 from .callbacks import shown_url
 from .callbacks import sign
+from .callbacks import url_host
 from .jobs import to_json
 
 logger = logging.getLogger("ladon")
@@ -147,7 +148,7 @@ def post_callback(
     .. versionadded:: 2.0
     """
     parts = urlsplit(url)
-    host = parts.hostname or ""
+    host = url_host(parts)  # as the start checked it
     port = _port(parts)
     try:
         addresses = settings.addresses(host, port)

@@ -470,6 +470,17 @@ def test_one_signed_callback_when_the_task_ends(
     assert len(receiver.received(1, path=path)) == 1  # one POST, not one per process
 
 
+def test_a_host_with_a_final_dot_is_called_as_the_start_checked_it(
+    ops: Ops, receiver: Receiver, store: Store, ledger: str
+) -> None:
+    """``127.0.0.1.`` passed the start's check; the send resolved it
+    differently and failed."""
+    url = receiver.url(f"/dot-{store.name}").replace("127.0.0.1:", "127.0.0.1.:", 1)
+    task_id = ops.start("count", {"Ladon-Callback-URL": url}, ledger=ledger, label="d")
+    (got,) = receiver.received(1, path=f"/dot-{store.name}")
+    assert json.loads(got.body)["task_id"] == task_id
+
+
 def test_failed_and_cancelled_tasks_call_back_too(
     ops: Ops, receiver: Receiver, store: Store, gates: Gates
 ) -> None:
