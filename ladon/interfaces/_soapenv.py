@@ -177,20 +177,56 @@ class MustUnderstand(ClientFault):
 class AddressingFault(ClientFault):
     """A WS-Addressing 1.0 fault (SOAP binding section 6.4).
 
+    SOAP 1.2 writes it as ``env:Sender`` / :attr:`subcode` / (if any)
+    :attr:`subsubcode`, and its [Details] in ``env:Detail``; SOAP 1.1, whose
+    faults have no subcodes, writes the most specific of the two as its
+    ``faultcode`` and the [Details] in a ``wsa:FaultDetail`` header block
+    (SOAP binding section 6).
+
+    :param faultstring: the message.
+    :param addressing: what the request's WS-Addressing headers said.
+    :param problem_header: the local name of the ``wsa:`` header at fault
+        (``"ReplyTo"``), sent as the [Details] ``wsa:ProblemHeaderQName``;
+        ``None`` for the class's :attr:`problem_header`.
+
     .. versionadded:: 2.0
     """
 
     subcode: ClassVar[str] = "InvalidAddressingHeader"
-    #: The SOAP 1.2 subsubcode (under :attr:`subcode`), if any; SOAP 1.1
-    #: has no place for it.
+    #: The SOAP 1.2 subsubcode (under :attr:`subcode`), if any: the
+    #: ``faultcode`` on SOAP 1.1.
     subsubcode: ClassVar[str | None] = None
+    #: The ``wsa:`` header the fault is about, when the class knows it.
+    problem_header: str | None = None
 
-    def __init__(self, faultstring: str, addressing: Addressing | None = None) -> None:
+    def __init__(
+        self,
+        faultstring: str,
+        addressing: Addressing | None = None,
+        problem_header: str | None = None,
+    ) -> None:
         super().__init__(faultstring)
         self.soap_subcode = f"{{{WSA}}}{self.subcode}"
         #: What the request's WS-Addressing headers said, as far as they
         #: could be read (its ``wsa:MessageID``, which the fault relates to).
         self.addressing = addressing
+        if problem_header is not None:
+            self.problem_header = problem_header
+
+    @property
+    def specific_code(self) -> str:
+        """The most specific code, ``{namespace}local``: the subsubcode if
+        there is one, else the subcode (SOAP 1.1's ``faultcode``)."""
+        return f"{{{WSA}}}{self.subsubcode or self.subcode}"
+
+    def details(self) -> str:
+        """The [Details] as markup (``wsa:ProblemHeaderQName``), or ``""``."""
+        if self.problem_header is None:
+            return ""
+        return (
+            f'<wsa:ProblemHeaderQName xmlns:wsa="{WSA}">'
+            f"wsa:{self.problem_header}</wsa:ProblemHeaderQName>"
+        )
 
 
 class ActionMismatch(AddressingFault):
@@ -202,6 +238,7 @@ class ActionMismatch(AddressingFault):
     """
 
     subsubcode: ClassVar[str | None] = "ActionMismatch"
+    problem_header: str | None = "Action"
 
 
 class ActionNotSupported(AddressingFault):
@@ -212,15 +249,22 @@ class ActionNotSupported(AddressingFault):
 
 class OnlyAnonymousAddressSupported(AddressingFault):
     """A ``wsa:ReplyTo``/``wsa:FaultTo`` asks for the answer elsewhere than in
-    the HTTP response."""
+    the HTTP response (WS-Addressing 1.0 SOAP binding, 6.4.1: subcode
+    ``wsa:InvalidAddressingHeader``, subsubcode
+    ``wsa:OnlyAnonymousAddressSupported``, the header as
+    ``wsa:ProblemHeaderQName``).
 
-    subcode: ClassVar[str] = "OnlyAnonymousAddressSupported"
+    .. versionadded:: 2.0
+    """
+
+    subsubcode: ClassVar[str | None] = "OnlyAnonymousAddressSupported"
 
 
 class MessageAddressingHeaderRequired(AddressingFault):
     """WS-Addressing headers without the ``wsa:Action`` they must have."""
 
     subcode: ClassVar[str] = "MessageAddressingHeaderRequired"
+    problem_header: str | None = "Action"
 
 
 class OperationMismatch(ClientFault):
@@ -296,6 +340,7 @@ def read_addressing(blocks: Iterable[etree._Element]) -> Addressing | None:
             f"wsa:{elsewhere} must be the anonymous address "
             f"({WSA_ANONYMOUS}): answers go in the HTTP response",
             addressing,
+            elsewhere,
         )
     if not action:
         raise MessageAddressingHeaderRequired(

@@ -9,6 +9,7 @@ import binascii
 import functools
 import re
 from typing import Any
+from typing import cast
 
 from lxml import etree
 
@@ -71,36 +72,21 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     as an (empty) object.
 
     :param path: where the element sits (``items[3].name``), for errors.
-    :raises ArgumentError: a field of an object is given twice.
+    :raises ArgumentError: a field of an object is given twice, or an
+        ``int`` is beyond ``xsd:long`` (see :func:`check_long`).
     """
     if el.attrib and is_nil(el):
         return None
     spec = base_of(spec)
     if spec in _TEXT_TYPES:
-        return {} if len(el) else (el.text or "")
+        if len(el):
+            return {}
+        text = el.text or ""
+        if spec is int and len(text) > _SAFE_DIGITS:
+            check_long(text, path)
+        return text
     if isinstance(spec, ListOf):
-        item = spec.item
-        if item in _TEXT_TYPES and len(el) and not _ITEMS_COMPLEX(el):
-            # PERF: the common list of numbers or strings. When no item has
-            # attributes or children (one XPath test), their texts are the
-            # values; an item without text takes the loop. (The parser drops
-            # comments and PIs: every child is an element.) On a fresh tree
-            # this beats an XPath collecting the text nodes.
-            texts = [c.text for c in el]
-            if None not in texts:
-                return texts
-        items = [c for c in el if isinstance(c.tag, str)]
-        if not items and el.text and el.text.strip():
-            # Text where a list was expected, e.g. suds given a plain Python
-            # list for a wrapper array sends <numbers>1</numbers><numbers>2</numbers>:
-            # let load() say so instead of reading an empty list.
-            return el.text
-        if item in _TEXT_TYPES:
-            return [
-                (None if c.attrib and is_nil(c) else {} if len(c) else (c.text or ""))
-                for c in items
-            ]
-        return [to_plain(c, item, f"{path}[{i}]") for i, c in enumerate(items)]
+        return _list_plain(el, spec, path)
     if is_attachment(spec):
         return _attachment_value(el, path)
     if isinstance(spec, type) and issubclass(spec, LadonType):
@@ -119,6 +105,79 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     if len(el):
         return {}  # elements where a value was expected: load() refuses an object
     return el.text or ""
+
+
+def _list_plain(el: etree._Element, spec: ListOf, path: str) -> Any:
+    """:func:`to_plain` of a list."""
+    item = spec.item
+    if item in _TEXT_TYPES and len(el) and not _ITEMS_COMPLEX(el):
+        # PERF: the common list of numbers or strings. When no item has
+        # attributes or children (one XPath test), their texts are the
+        # values; an item without text takes the loop. (The parser drops
+        # comments and PIs: every child is an element.) On a fresh tree
+        # this beats an XPath collecting the text nodes.
+        texts = [c.text for c in el]
+        if None not in texts:
+            if item is int and max(map(len, cast("list[str]", texts))) > _SAFE_DIGITS:
+                _check_long_items(texts, path)
+            return texts
+    items = [c for c in el if isinstance(c.tag, str)]
+    if not items and el.text and el.text.strip():
+        # Text where a list was expected, e.g. suds given a plain Python
+        # list for a wrapper array sends <numbers>1</numbers><numbers>2</numbers>:
+        # let load() say so instead of reading an empty list.
+        return el.text
+    if item in _TEXT_TYPES:
+        values = [
+            (None if c.attrib and is_nil(c) else {} if len(c) else (c.text or "")) for c in items
+        ]
+        if item is int:
+            _check_long_items(values, path)
+        return values
+    return [to_plain(c, item, f"{path}[{i}]") for i, c in enumerate(items)]
+
+
+#: The range of ``xsd:long``, the type the WSDLs publish for ``int``.
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+_LONG_RANGE = f"{LONG_MIN} to {LONG_MAX}"
+#: Longest text that is always within it when it is an integer at all (18
+#: digits, or 17 and a sign): longer ones are parsed and checked.
+_SAFE_DIGITS = 18
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
+
+
+def check_long(text: str, path: str) -> None:
+    """Refuse the text of an ``int`` argument whose integer is beyond
+    ``xsd:long``, the type the WSDL declares: a demanding client (or a
+    schema-validating intermediary) would refuse it, so the server does
+    too. Text that is not an integer is left to the conversion, which says
+    so.
+
+    .. versionadded:: 2.0
+
+    :raises ArgumentError: the integer is out of range.
+    """
+    if not _INTEGER.match(text):
+        return
+    try:
+        if LONG_MIN <= int(text) <= LONG_MAX:
+            return
+    except ValueError:  # more digits than int() reads: out of range all the same
+        pass
+    digits = text.strip()
+    shown = digits if len(digits) <= 40 else digits[:37] + "..."
+    raise ArgumentError(
+        path,
+        f"the integer is out of the range of xsd:long (64 bits) the WSDL publishes "
+        f"({_LONG_RANGE}), got {shown}",
+    )
+
+
+def _check_long_items(values: list[Any], path: str) -> None:
+    """:func:`check_long` on the texts of a list of ints (items ``path[i]``)."""
+    for i, v in enumerate(values):
+        if type(v) is str and len(v) > _SAFE_DIGITS:
+            check_long(v, f"{path}[{i}]")
 
 
 _REFERENCE = re.compile(r"\s*cidx?\s*:", re.IGNORECASE)
@@ -206,11 +265,13 @@ def write(
         write_fields(out, spec, value, prefix, prefix, files, python_names, typed)
         out.append(f"</{tag}>")
     elif spec is int and type(value) is int:
-        if not _LONG_MIN <= value <= _LONG_MAX:
+        if not LONG_MIN <= value <= LONG_MAX:
             # The WSDL publishes int as xsd:long: never send more than it says.
             # (the path is the value's own: the callers above prefix theirs)
             raise ResultError(
-                "", "the integer is out of the range of xsd:long (64 bits) the WSDL publishes"
+                "",
+                "the integer is out of the range of xsd:long (64 bits) the WSDL publishes "
+                f"({_LONG_RANGE})",
             )
         attr = xsi_type(declared, typed) if typed else ""
         out.append(f"<{tag}{attr}>{value}</{tag}>")
@@ -229,9 +290,6 @@ def write(
         out.append(f"<{tag}{xsi_type(declared, typed)}>{escape(text_of(value))}</{tag}>")
     else:
         out.append(f"<{tag}>{escape(text_of(value))}</{tag}>")
-
-
-_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 
 def xsi_type(spec: TypeSpec, prefix: str | None) -> str:

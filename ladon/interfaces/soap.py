@@ -42,6 +42,7 @@ from ..wire.schema import ARRAYS_NS
 from ..wire.schema import FAULT_PREFIXES
 from ..wire.schema import TEMPURI
 from ..wire.schema import WSA
+from ..wire.schema import WSA_ADDRESSING_FAULT_ACTION
 from ..wire.schema import WSA_FAULT_ACTION
 from ..wire.xml import escape
 from ..wire.xml import local
@@ -357,11 +358,16 @@ class SOAPBase(Interface):
         return addressing_header(addressing, action)
 
     def fault_header(self, fault: ServiceFault, call: Call | None) -> str:
-        """The header blocks of a fault answer (WS-Addressing)."""
+        """The header blocks of a fault answer (WS-Addressing): WS-Addressing's
+        own faults carry its fault action, every other fault SOAP's."""
         addressing = addressing_of(fault, call)
         if addressing is None:
             return ""
-        return addressing_header(addressing, WSA_FAULT_ACTION)
+        original = fault.original if isinstance(fault, RequestFault) else fault
+        own = isinstance(original, AddressingFault)
+        return addressing_header(
+            addressing, WSA_ADDRESSING_FAULT_ACTION if own else WSA_FAULT_ACTION
+        )
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:
         """A SOAP 1.1 fault, HTTP 500 (SOAP 1.1 section 6.2)."""
@@ -425,15 +431,26 @@ class SOAPBase(Interface):
 def soap11_fault(fault: ServiceFault, header: str = "") -> Payload:
     """A SOAP 1.1 fault envelope: ``faultcode`` (``SOAP-ENV:Client``,
     ``SOAP-ENV:Server``, another SOAP code, or a WS-Addressing fault's
-    own), ``faultstring`` and ``detail``; HTTP 500. Another fault's
+    most specific code, its [Details] in a ``wsa:FaultDetail`` header
+    block), ``faultstring`` and ``detail``; HTTP 500. Another fault's
     ``soap_subcode`` is SOAP 1.2's alone: SOAP 1.1 has no subcodes.
 
     .. versionadded:: 2.0
     """
     p = SOAP11.prefix
+    original = fault.original if isinstance(fault, RequestFault) else fault
     subcode, soap_code = fault.soap_subcode, fault.soap_code
-    if soap_code is None and subcode is not None and subcode.startswith(_WSA_CODE):
-        # WS-Addressing SOAP binding 6.4: on SOAP 1.1 the subcode is the code
+    if isinstance(original, AddressingFault):
+        # WS-Addressing SOAP binding 6: SOAP 1.1 has no subcodes, the most
+        # specific one is the faultcode (wsa:OnlyAnonymousAddressSupported,
+        # not wsa:InvalidAddressingHeader), and the [Details] go in a
+        # wsa:FaultDetail header block (SOAP 1.1's detail is the Body's)
+        code, decl = qname_markup(original.specific_code, "c")
+        details = original.details()
+        if details:
+            header += f'<wsa:FaultDetail xmlns:wsa="{WSA}">{details}</wsa:FaultDetail>'
+    elif soap_code is None and subcode is not None and subcode.startswith(_WSA_CODE):
+        # another fault with a WS-Addressing subcode: the code, as above
         code, decl = qname_markup(subcode, "c")
     elif soap_code is not None and soap_code.startswith("{"):
         # a code of another namespace, e.g. WS-Security's wsse:FailedAuthentication

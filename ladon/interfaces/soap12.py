@@ -166,8 +166,10 @@ class SOAP12Interface(SOAPBase):
             f'<env:Text xml:lang="en">{escape(xml_safe(fault.faultstring))}</env:Text>'
             "</env:Reason>"
         )
-        if fault.detail or fault.hint:
-            parts.append(f'<env:Detail xmlns:ladon="{LADON_FAULTS}">')
+        # a WS-Addressing fault's [Details] (wsa:ProblemHeaderQName, SOAP binding 6.4)
+        details = original.details() if isinstance(original, AddressingFault) else ""
+        if fault.detail or fault.hint or details:
+            parts.append(f'<env:Detail xmlns:ladon="{LADON_FAULTS}">{details}')
             if fault.detail:
                 parts.append(f"<ladon:detail>{escape(xml_safe(fault.detail))}</ladon:detail>")
             if fault.hint:

@@ -44,8 +44,11 @@ WSAM = "http://www.w3.org/2007/05/addressing/metadata"
 #: The reply address meaning "in the HTTP response", and "no reply".
 WSA_ANONYMOUS = f"{WSA}/anonymous"
 WSA_NONE = f"{WSA}/none"
-#: The action of a fault (WS-Addressing 1.0 SOAP binding).
+#: The action of a fault (WS-Addressing 1.0 SOAP binding, 6.4): SOAP's own
+#: and the service's faults.
 WSA_FAULT_ACTION = f"{WSA}/soap/fault"
+#: The action of WS-Addressing's own faults (SOAP binding, section 6).
+WSA_ADDRESSING_FAULT_ACTION = f"{WSA}/fault"
 #: Ladon's own fault subcodes (SOAP 1.2 ``env:Subcode``).
 LADON_FAULTS = "urn:ladon:faults"
 #: Ladon's SOAP header blocks of task starts (``IdempotencyKey``).

@@ -511,7 +511,7 @@ def test_a_wrong_action_is_action_not_supported(url: str) -> None:
     )
     assert status == 400
     assert fault12(root)[:2] == ("env:Sender", [f"{{{WSA}}}ActionNotSupported"])
-    assert wsa(root, "Action") == [f"{WSA}/soap/fault"]
+    assert wsa(root, "Action") == [f"{WSA}/fault"]
     status, _, root = post(
         f"{url}/Geometry/soap",
         env11("<greet><customer-name>x</customer-name></greet>", wsa_header("urn:wrong")),
@@ -532,7 +532,57 @@ def test_a_reply_address_elsewhere_is_refused(url: str) -> None:
         env12("<greet><customer_name>x</customer_name></greet>", wsa_header(action, reply)),
     )
     assert status == 400
-    assert fault12(root)[1] == [f"{{{WSA}}}OnlyAnonymousAddressSupported"]
+    # WS-Addressing 1.0 SOAP binding 6.4.1: a subsubcode of InvalidAddressingHeader
+    assert fault12(root)[:2] == (
+        "env:Sender",
+        [f"{{{WSA}}}InvalidAddressingHeader", f"{{{WSA}}}OnlyAnonymousAddressSupported"],
+    )
+    detail = root.findtext(f".//{{{ENV12}}}Detail/{{{WSA}}}ProblemHeaderQName")
+    assert detail == "wsa:ReplyTo"
+
+
+class ReplyElsewhere(Plugin):
+    """Adds a ``wsa:ReplyTo`` other than the anonymous address to the
+    WS-Addressing headers zeep's ``WsAddressingPlugin`` wrote."""
+
+    def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
+        (header,) = elements(envelope, "*[local-name()='Header']")
+        reply = etree.SubElement(header, f"{{{WSA}}}ReplyTo")
+        etree.SubElement(reply, f"{{{WSA}}}Address").text = "http://elsewhere.invalid/replies"
+        return envelope, http_headers
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap12"])
+def test_zeep_reads_only_anonymous_address_supported_as_the_spec_nests_it(
+    client: Callable[..., zeep.Client], url: str, iface: str
+) -> None:
+    rec = Recorder()
+    plugins = [WsAddressingPlugin(), ReplyElsewhere(), rec]
+    c = client(f"{url}/Geometry/{iface}/description", plugins=plugins)
+    arg = "customer_name" if iface == "soap12" else "customer-name"
+    with pytest.raises(zeep.exceptions.Fault) as info:
+        c.service.greet(**{arg: "Ann", "excited": False})
+    got = info.value
+    assert "wsa:ReplyTo" in got.message and "anonymous" in got.message
+    answer = rec.received[-1]
+    assert wsa(answer, "RelatesTo") == [wsa(rec.sent[-1], "MessageID")[0]]
+    if iface == "soap12":
+        # WS-Addressing 1.0 SOAP binding 6.4.1: S:Sender / wsa:InvalidAddressingHeader /
+        # wsa:OnlyAnonymousAddressSupported, [Details] wsa:ProblemHeaderQName
+        assert got.code == "env:Sender"
+        assert got.subcodes == [
+            etree.QName(WSA, "InvalidAddressingHeader"),
+            etree.QName(WSA, "OnlyAnonymousAddressSupported"),
+        ]
+        assert got.detail is not None
+        (problem,) = got.detail.iterfind(f"{{{WSA}}}ProblemHeaderQName")
+    else:
+        # SOAP 1.1 (binding section 6): the most specific code is the faultcode,
+        # the [Details] a wsa:FaultDetail header block
+        (faultcode,) = elements(answer, "//faultcode")
+        assert _resolve(faultcode, faultcode.text) == f"{{{WSA}}}OnlyAnonymousAddressSupported"
+        (problem,) = elements(answer, "//*[local-name()='FaultDetail']/*")
+    assert _resolve(problem, problem.text) == f"{{{WSA}}}ReplyTo"
 
 
 # -- tasks -------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ XOP = "http://www.w3.org/2004/08/xop/include"
 LADON = "urn:ladon:faults"
 NS = "urn:example:vault"
 WSA_FAULT = f"{WSA}/soap/fault"
+#: WS-Addressing's own faults carry its own action (SOAP binding, section 6)
+WSA_OWN_FAULT = f"{WSA}/fault"
 BOUNDARY = "envelopeTestBoundary"
 SOAP_IFACES = ["soap", "soap11", "soap12"]
 
@@ -162,6 +164,18 @@ def wsa_values(resp: Reply, name: str) -> list[str]:
     return [str(e.text) for e in root.iter(f"{{{WSA}}}{name}")]
 
 
+def problem_headers(resp: Reply, iface: str) -> list[str]:
+    """The ``wsa:ProblemHeaderQName`` [Details] of a WS-Addressing fault,
+    resolved: in ``env:Detail`` on SOAP 1.2, in a ``wsa:FaultDetail`` header
+    block on SOAP 1.1 (WS-Addressing 1.0 SOAP binding, section 6)."""
+    root = etree.fromstring(resp.data)
+    if iface == "soap12":
+        path = f"{{{ENV12}}}Body/{{{ENV12}}}Fault/{{{ENV12}}}Detail/{{{WSA}}}ProblemHeaderQName"
+    else:
+        path = f"{{{ENV11}}}Header/{{{WSA}}}FaultDetail/{{{WSA}}}ProblemHeaderQName"
+    return [resolve(e, (e.text or "").strip()) for e in root.iterfind(path)]
+
+
 def result(resp: Reply) -> str:
     assert resp.status_code == 200, resp.text[:500]
     return str(etree.fromstring(resp.data).xpath("string(//*[local-name()='result'])"))
@@ -215,7 +229,8 @@ def test_an_action_parameter_other_than_wsa_action_is_action_mismatch(client: Cl
         [f"{{{WSA}}}InvalidAddressingHeader", f"{{{WSA}}}ActionMismatch"],
     )
     assert "urn:something:else" in message and "wsa:Action" in message
-    assert wsa_values(resp, "Action") == [WSA_FAULT]
+    assert problem_headers(resp, "soap12") == [f"{{{WSA}}}Action"]
+    assert wsa_values(resp, "Action") == [WSA_OWN_FAULT]
     assert wsa_values(resp, "RelatesTo") == [message_id]
 
 
@@ -253,39 +268,74 @@ REPLY_ELSEWHERE = (
 )
 
 
+FAULT_TO_ELSEWHERE = (
+    f'<a:FaultTo xmlns:a="{WSA}"><a:Address>http://elsewhere.invalid/</a:Address></a:FaultTo>'
+)
+INVALID_HEADER = f"{{{WSA}}}InvalidAddressingHeader"
+ONLY_ANONYMOUS = f"{{{WSA}}}OnlyAnonymousAddressSupported"
+
+
 @pytest.mark.parametrize("iface", SOAP_IFACES)
 @pytest.mark.parametrize(
-    ("header", "subcode"),
+    ("header", "codes", "problem"),
     [
         # the MessageID comes after the block at fault: it is related to all the same
         (
             REPLY_ELSEWHERE + wsa_header(action_of("greet"), "{mid}"),
-            "OnlyAnonymousAddressSupported",
+            [INVALID_HEADER, ONLY_ANONYMOUS],
+            "ReplyTo",
         ),
-        (wsa_header("", "{mid}"), "MessageAddressingHeaderRequired"),
+        (
+            wsa_header(action_of("greet"), "{mid}", FAULT_TO_ELSEWHERE),
+            [INVALID_HEADER, ONLY_ANONYMOUS],
+            "FaultTo",
+        ),
+        (wsa_header("", "{mid}"), [f"{{{WSA}}}MessageAddressingHeaderRequired"], "Action"),
     ],
-    ids=["reply-elsewhere", "no-action"],
+    ids=["reply-elsewhere", "fault-elsewhere", "no-action"],
 )
 def test_addressing_faults_carry_the_fault_action_and_relate_to_the_request(
-    client: Client, iface: str, header: str, subcode: str
+    client: Client, iface: str, header: str, codes: list[str], problem: str
 ) -> None:
     message_id = f"urn:uuid:{uuid.uuid4()}"
     body = envelope(iface, greet(iface), header.replace("{mid}", message_id))
     resp = post(client, iface, body)
     code, subcodes, _ = fault(resp, iface)
+    # WS-Addressing 1.0 SOAP binding 6 and 6.4: SOAP 1.2 nests the subsubcode
+    # under wsa:InvalidAddressingHeader; SOAP 1.1 has no subcodes, its
+    # faultcode is the most specific code
     if iface == "soap12":
-        assert (code, subcodes) == (SENDER, [f"{{{WSA}}}{subcode}"])
-    else:  # SOAP 1.1: the WS-Addressing subcode is the faultcode (SOAP binding 6.4)
-        assert code == f"{{{WSA}}}{subcode}"
-    assert wsa_values(resp, "Action") == [WSA_FAULT]
+        assert (code, subcodes) == (SENDER, codes)
+    else:
+        assert code == codes[-1]
+    assert problem_headers(resp, iface) == [f"{{{WSA}}}{problem}"]
+    assert wsa_values(resp, "Action") == [WSA_OWN_FAULT]
     assert wsa_values(resp, "RelatesTo") == [message_id]
 
 
 def test_an_addressing_fault_without_message_id_relates_to_nothing(client: Client) -> None:
     resp = post(client, "soap12", envelope("soap12", greet("soap12"), REPLY_ELSEWHERE))
-    assert fault(resp, "soap12")[1] == [f"{{{WSA}}}OnlyAnonymousAddressSupported"]
-    assert wsa_values(resp, "Action") == [WSA_FAULT]
+    assert fault(resp, "soap12")[1] == [INVALID_HEADER, ONLY_ANONYMOUS]
+    assert wsa_values(resp, "Action") == [WSA_OWN_FAULT]
     assert wsa_values(resp, "RelatesTo") == []
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_only_anonymous_is_one_fault_with_its_details_once(client: Client, iface: str) -> None:
+    # the Detail (SOAP 1.2) or the wsa:FaultDetail header (SOAP 1.1) holds
+    # the problem header alone, and SOAP 1.1's detail stays the Body's
+    body = envelope(iface, greet(iface), REPLY_ELSEWHERE + FAULT_TO_ELSEWHERE)
+    resp = post(client, iface, body)
+    code, subcodes, message = fault(resp, iface)
+    assert "wsa:ReplyTo" in message and "anonymous" in message
+    assert problem_headers(resp, iface) == [f"{{{WSA}}}ReplyTo"]
+    root = etree.fromstring(resp.data)
+    if iface == "soap12":
+        (detail,) = root.iterfind(f".//{{{ENV12}}}Detail")
+        assert [c.tag for c in detail] == [f"{{{WSA}}}ProblemHeaderQName"]
+    else:
+        assert root.find(f".//{{{ENV11}}}Fault/detail") is None
+        assert code == ONLY_ANONYMOUS
 
 
 # -- 3. a service's own soap_subcode ---------------------------------------------------------
