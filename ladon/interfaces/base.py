@@ -174,6 +174,23 @@ class Call:
         return self.attachments is not None
 
 
+def about_method(
+    fault: ServiceFault, method: MethodInfo, header_blocks: tuple[etree._Element, ...] = ()
+) -> None:
+    """Note on a fault raised while the arguments of ``method`` were read
+    which method the request called (and its SOAP header blocks), unless
+    noted already: the application then checks the caller first, so that
+    a caller who may not call the method learns nothing of its arguments'
+    rules (401/403 rather than an argument fault).
+
+    .. versionadded:: 2.0
+    """
+    if getattr(fault, "called_method", None) is None:
+        fault.called_method = method  # type: ignore[attr-defined]
+    if header_blocks and not getattr(fault, "header_blocks", ()):
+        fault.header_blocks = header_blocks  # type: ignore[attr-defined]
+
+
 @dataclass(slots=True)
 class Batch:
     """Several calls in one request (a JSON-RPC 2.0 batch, XML-RPC's
@@ -362,24 +379,28 @@ class Interface(abc.ABC):
             opts = dataclasses.replace(opts, attachments=attachments)
         args = []
         found = 0
-        for p in method.params:
-            name = p.name
-            if name in values:
-                found += 1
-                value = values[name]
-                if value is None and null_is_default and p.optional and not p.nullable:
-                    args.append(p.default)  # an explicit null/nil: the default
+        try:
+            for p in method.params:
+                name = p.name
+                if name in values:
+                    found += 1
+                    value = values[name]
+                    if value is None and null_is_default and p.optional and not p.nullable:
+                        args.append(p.default)  # an explicit null/nil: the default
+                    else:
+                        args.append(load(p.type, value, name, opts, p.nullable))
+                elif p.optional:
+                    args.append(p.default)
                 else:
-                    args.append(load(p.type, value, name, opts, p.nullable))
-            elif p.optional:
-                args.append(p.default)
-            else:
-                raise ArgumentError(name, "is not optional and was not given")
-        if found != len(values):
-            unknown = sorted(str(k) for k in values if method.param(k) is None)
-            raise ArgumentError(
-                "", f"Method {method.name} has no parameter(s) {', '.join(map(repr, unknown))}"
-            )
+                    raise ArgumentError(name, "is not optional and was not given")
+            if found != len(values):
+                unknown = sorted(str(k) for k in values if method.param(k) is None)
+                raise ArgumentError(
+                    "", f"Method {method.name} has no parameter(s) {', '.join(map(repr, unknown))}"
+                )
+        except ServiceFault as fault:
+            about_method(fault, method)
+            raise
         return args
 
     def bind_positional(
@@ -390,10 +411,12 @@ class Interface(abc.ABC):
     ) -> list[Any]:
         """Convert positional wire arguments; trailing optional ones may be left out."""
         if len(values) > len(method.params):
-            raise ArgumentError(
+            fault = ArgumentError(
                 "",
                 f"Method {method.name} takes {len(method.params)} argument(s), {len(values)} given",
             )
+            about_method(fault, method)
+            raise fault
         named = {p.name: v for p, v in zip(method.params, values, strict=False)}
         return self.bind_named(method, named, attachments)
 

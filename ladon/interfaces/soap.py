@@ -79,6 +79,7 @@ from .base import Interface
 from .base import Payload
 from .base import RequestFault
 from .base import WireRequest
+from .base import about_method
 from .wsdl import document_literal_wsdl
 from .wsdl import flattened
 
@@ -284,26 +285,31 @@ class SOAPBase(Interface):
             self._check_action(m, addressing)
         params = m.params_by_name
         values: dict[str, Any] = {}
-        for c in method_el:
-            name = param_name(c.tag)
-            p = params.get(name)
-            spec = None if p is None else p.type
-            if name in values:
-                how = (
-                    "; a list is one element holding one <item> per value"
-                    if isinstance(spec, ListOf)
-                    else ""
-                )
-                raise ArgumentError(name, f"is given more than once{how}")
-            if spec is None:
-                if isinstance(c.tag, str):
-                    values[name] = None  # reported as an unknown parameter
-                continue
-            values[name] = to_plain(c, spec, name)
         attachments = request.attachments
+        try:
+            for c in method_el:
+                name = param_name(c.tag)
+                p = params.get(name)
+                spec = None if p is None else p.type
+                if name in values:
+                    how = (
+                        "; a list is one element holding one <item> per value"
+                        if isinstance(spec, ListOf)
+                        else ""
+                    )
+                    raise ArgumentError(name, f"is given more than once{how}")
+                if spec is None:
+                    if isinstance(c.tag, str):
+                        values[name] = None  # reported as an unknown parameter
+                    continue
+                values[name] = to_plain(c, spec, name)
+            args = self.bind_named(m, values, attachments)
+        except ServiceFault as fault:
+            about_method(fault, m, blocks)  # WS-Security reads the blocks
+            raise
         return (XOPCall if xop else Call)(
             m,
-            self.bind_named(m, values, attachments),
+            args,
             id=ABSENT if addressing is None else addressing,
             attachments=attachments,
             header_blocks=blocks,

@@ -154,6 +154,7 @@ from .base import Interface
 from .base import Outcome
 from .base import Payload
 from .base import WireRequest
+from .base import about_method
 
 #: A fault of the service's own (a :class:`ClientFault` or :class:`ServerFault`
 #: the method raised, or an unexpected exception): Ladon 1.0's ``faultCode``,
@@ -289,11 +290,15 @@ class XMLRPCInterface(Interface):
 
     def _bind(self, m: MethodInfo, values: list[etree._Element]) -> list[Any]:
         """Read and convert the ``<value>`` of each param."""
-        if len(values) > len(m.params):
-            raise ArgumentError(
-                "", f"Method {m.name} takes {len(m.params)} argument(s), {len(values)} given"
-            )
-        plain = [read_value(v, p.type, p.name) for p, v in zip(m.params, values, strict=False)]
+        try:
+            if len(values) > len(m.params):
+                raise ArgumentError(
+                    "", f"Method {m.name} takes {len(m.params)} argument(s), {len(values)} given"
+                )
+            plain = [read_value(v, p.type, p.name) for p, v in zip(m.params, values, strict=False)]
+        except ServiceFault as fault:
+            about_method(fault, m)
+            raise
         return self.bind_positional(m, plain)
 
     def encode_result(self, call: Call, result: object) -> Payload:

@@ -32,10 +32,12 @@ from ..interfaces.base import Call
 from ..interfaces.base import Interface
 from ..interfaces.base import Outcome
 from ..interfaces.base import Payload
+from ..interfaces.base import RequestFault
 from ..interfaces.base import WireRequest
 from ..ladonizer.access import Principal
 from ..ladonizer.calls import call_method
 from ..ladonizer.calls import extras
+from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
 from ..observe.context import current_request_id
@@ -220,6 +222,11 @@ class Dispatcher:
             )
         # PERF: a plain call finds its plan without hashing the enum
         self._plain_plan = self._plan[MethodKind.PLAIN]
+        #: the checks of the caller (authentication), which also run when a
+        #: call's arguments are refused: the refusal of the caller comes first
+        self._caller_checks = tuple(
+            step.before_call for step in self.steps if getattr(step, "checks_caller", False)
+        )
         self._answered: tuple[Callable[[Exchange, Payload], None], ...] = tuple(
             hook
             for hook in (getattr(s, "after_answer", None) for s in self.steps)
@@ -244,6 +251,8 @@ class Dispatcher:
         try:
             decoded = iface.decode_call(request)
         except ServiceFault as fault:
+            if self._caller_checks:
+                fault = self._caller_first(exchange, fault)
             exchange.decode_fault = fault
             return self.fault(iface, fault, None)
         except Exception as exc:
@@ -268,11 +277,35 @@ class Dispatcher:
                 return self.fault(iface, fault, decoded)
             except Exception as exc:
                 return self.fault(iface, internal_error(exc, self.debug), decoded)
+        checked = self._caller_first if self._caller_checks else None
         outcomes = [
-            self.run(exchange, item) if isinstance(item, Call) else Outcome(None, fault=item)
+            self.run(exchange, item)
+            if isinstance(item, Call)
+            else Outcome(None, fault=item if checked is None else checked(exchange, item))
             for item in decoded.items
         ]
         return self._guarded(iface, None, lambda: iface.encode_batch(decoded, outcomes))
+
+    def _caller_first(self, exchange: Exchange, fault: ServiceFault) -> ServiceFault:
+        """The refusal of the caller, if the caller may not call the method
+        whose arguments ``fault`` refuses; else ``fault``. An anonymous
+        caller, or one with wrong credentials, learns nothing of a
+        protected method's argument rules."""
+        original = fault.original if isinstance(fault, RequestFault) else fault
+        method = getattr(original, "called_method", None)
+        if not isinstance(method, MethodInfo):
+            return fault
+        call = Call(method, [], header_blocks=getattr(original, "header_blocks", ()))
+        try:
+            for check in self._caller_checks:
+                check(exchange, call)
+        except ServiceFault as refusal:
+            if isinstance(fault, RequestFault):  # the answer still repeats the id
+                return RequestFault(refusal, fault.id, fault.notification)
+            return refusal
+        except Exception as exc:
+            return internal_error(exc, self.debug)
+        return fault
 
     def run(self, exchange: Exchange, call: Call) -> Outcome:
         """Run one call through the steps; every failure becomes its fault."""

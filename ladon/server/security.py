@@ -62,6 +62,9 @@ class Authentication:
 
     #: It only checks calls: no :meth:`after_call` (see :class:`Step`).
     observes = False
+    #: It also checks the caller of a call whose arguments are refused
+    #: (before the argument fault is answered; see the dispatcher).
+    checks_caller = True
 
     def __init__(
         self,

@@ -123,6 +123,60 @@ def test_notifications_and_batches_are_refused_per_call(web: TestApp) -> None:
     assert second["error"]["message"].startswith("Access denied")
 
 
+def test_the_caller_is_checked_before_the_arguments_on_http_soap12_and_in_batches(
+    web: TestApp,
+) -> None:
+    """Wrong arguments to a method the caller may not call: the caller's
+    refusal (401/403), never the argument fault (which would tell an
+    anonymous caller the method's rules)."""
+    bad = {"a": "not-a-number", "b": 3}
+    r = web.post_json("/Vault/http/add", bad, expect_errors=True)
+    assert r.status_int == 401 and "Authentication required" in r.json["detail"]
+    r = web.post_json(
+        "/Vault/http/add", bad, headers={"Authorization": basic("bob", "no")}, expect_errors=True
+    )
+    assert r.status_int == 401 and "Authentication failed" in r.json["detail"]
+    r = web.post_json(
+        "/Vault/http/add",
+        bad,
+        headers={"Authorization": basic("bob", "bob-pw")},
+        expect_errors=True,
+    )
+    assert r.status_int == 422 and "not-a-number" in r.json["detail"]
+    envelope = (
+        '<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
+        "<add><a>not-a-number</a><b>3</b></add></e:Body></e:Envelope>"
+    )
+    r = web.post(
+        "/Vault/soap12",
+        envelope,
+        headers={"Content-Type": "application/soap+xml"},
+        expect_errors=True,
+    )
+    assert r.status_int == 401 and b"not-a-number" not in r.body
+    r = web.post(
+        "/Vault/soap12",
+        envelope,
+        headers={"Content-Type": "application/soap+xml", "Authorization": basic("bob", "bob-pw")},
+        expect_errors=True,
+    )
+    assert r.status_int == 400 and b"not-a-number" in r.body
+    batch = json.dumps(
+        [
+            {"jsonrpc": "2.0", "method": "audit", "params": {"nope": 1}, "id": 1},
+            {"jsonrpc": "2.0", "method": "add", "params": ["x", 2], "id": 2},
+        ]
+    )
+    r = web.post(
+        "/Vault/jsonrpc",
+        batch,
+        headers={"Content-Type": "application/json", "Authorization": basic("bob", "bob-pw")},
+    )
+    first, second = r.json
+    assert first["id"] == 1 and first["error"]["message"].startswith("Access denied")
+    assert second["id"] == 2 and second["error"]["code"] == -32602
+
+
 def test_wsse_only_application_answers_soap_refusals_as_soap_faults() -> None:
     app = LadonWSGIApplication([auth_app.Vault], auth=[UsernameToken(auth_app.PASSWORDS.get)])
     try:

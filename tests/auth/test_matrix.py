@@ -167,3 +167,52 @@ def test_unknown_task_answer_is_the_same_for_a_foreign_and_an_unknown_id(
         timeout=10,
     ).json()
     assert "Unknown task" in cancel["error"]["message"]
+
+
+# a call the caller may not make, with arguments its method refuses: the
+# caller's refusal comes first (nothing of the method's rules is learnt)
+BAD_ARGUMENTS = {
+    "authenticated": ("add", {"a": "not-a-number", "b": 3}),
+    "admin-only": ("audit", {"nope": 1}),
+}
+REFUSED_FIRST: dict[tuple[str, str], Any] = {
+    ("authenticated", "anonymous"): (401, "required"),
+    ("authenticated", "wrong-password"): (401, "failed"),
+    ("authenticated", "user"): "arguments",
+    ("authenticated", "admin"): "arguments",
+    ("admin-only", "anonymous"): (401, "required"),
+    ("admin-only", "wrong-password"): (401, "failed"),
+    ("admin-only", "user"): (403, "denied"),
+    ("admin-only", "admin"): "arguments",
+}
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+@pytest.mark.parametrize("kind", list(BAD_ARGUMENTS))
+@pytest.mark.parametrize("iface", INTERFACES)
+def test_the_caller_is_checked_before_the_arguments(
+    vault_server: LiveServer, iface: str, kind: str, caller: str
+) -> None:
+    method, args = BAD_ARGUMENTS[kind]
+    body, ctype = request(iface, method, args)
+    headers = {"Content-Type": ctype}
+    if CALLERS[caller]:
+        headers["Authorization"] = CALLERS[caller]
+    response = requests.post(
+        f"{vault_server.url}/Vault/{iface}", data=body, headers=headers, timeout=10
+    )
+    got = answer(iface, response.status_code, response.content)
+    assert not got.ok, got
+    assert "Traceback" not in response.text
+    expected = REFUSED_FIRST[(kind, caller)]
+    if expected == "arguments":  # a caller who may call it learns what is wrong
+        assert response.status_code == (500 if iface.startswith("soap") else 200)
+        assert "Authentication" not in got.message and "Access denied" not in got.message
+        assert "nope" in got.message or "not-a-number" in got.message or "argument" in got.message
+        return
+    status, fault = expected
+    assert response.status_code == status, response.text
+    assert MESSAGES[fault] in got.message, got
+    assert "not-a-number" not in response.text and "nope" not in response.text
+    if iface.startswith("soap"):
+        assert got.code == SOAP_CODES[fault]

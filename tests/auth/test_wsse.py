@@ -363,3 +363,25 @@ def test_soap12_refusals_are_sender_faults_with_the_oasis_subcode(
     assert received is not None
     body = etree.tostring(received["envelope"]).decode()
     assert f'xmlns:wsse="{WSSE}">wsse:FailedAuthentication</' in body
+
+
+def test_a_username_token_is_checked_before_the_arguments(partner_server: LiveServer) -> None:
+    """A call with arguments its method refuses: a wrong UsernameToken is
+    refused first; a right one learns what is wrong with the arguments."""
+    created = _utc().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def post(token: str) -> tuple[int, Any]:
+        body = _envelope(token).replace(b"<a>1</a>", b"<a>not-a-number</a>")
+        r = requests.post(
+            f"{partner_server.url}/Vault/soap",
+            data=body,
+            headers={"Content-Type": "text/xml"},
+            timeout=10,
+        )
+        return r.status_code, answer("soap", r.status_code, r.content)
+
+    status, got = post(_digest_token("bob", "wrong", created))
+    assert status == 500 and got.code == "wsse:FailedAuthentication", got
+    status, got = post(_digest_token("bob", "bob-pw", created))
+    assert status == 500 and got.code == "SOAP-ENV:Client", got
+    assert "not-a-number" in got.message
