@@ -31,8 +31,10 @@ T = TypeVar("T")
 def rq_interval(delay: float) -> int:
     """The interval RQ's retry waits for a delay of ``delay`` seconds: RQ's
     scheduler keeps whole seconds, rounded down, and looks every second, so
-    a delay is rounded up and one second added (a re-run never comes early;
-    it may come up to two seconds late); 0 stays 0 (at once, no scheduler).
+    a delay is rounded up and one second added; 0 stays 0 (at once, no
+    scheduler). The re-run then comes within a second of that interval
+    either way (from the delay rounded up, so never early, to two seconds
+    after it): the interval is what a waiting task's message announces.
 
     .. versionadded:: 2.0
     """

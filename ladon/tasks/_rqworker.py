@@ -16,13 +16,21 @@ outages, to stop within a grace period, and to say they are alive.
 * A thread beats every :attr:`~ResilientWorker.beat_interval` seconds in the
   sorted set ``<prefix>workers:<queue>``: the web side fails a task that
   waits while no worker is alive on its queue (``no_worker_timeout``).
+* RQ's scheduler process (forked by the worker, holding RQ's scheduler lock
+  of the queue) dies with the worker: killed with SIGKILL, the worker
+  leaves no orphan holding the lock, so the next worker's scheduler takes
+  it (:class:`LadonScheduler`).
 
 .. versionadded:: 2.0
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +40,9 @@ from typing import Any
 import redis
 from rq import SimpleWorker
 from rq import Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT
+from rq.defaults import DEFAULT_LOGGING_FORMAT
+from rq.scheduler import RQScheduler
 
 try:
     from rq.exceptions import StopRequested
@@ -75,6 +86,68 @@ def wait_for_redis(
     return False
 
 
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> bool:
+    """Have the kernel send ``signum`` to this process when its parent dies
+    (Linux ``prctl(PR_SET_PDEATHSIG)``); False where that cannot be done.
+
+    .. versionadded:: 2.0
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)) == 0
+    except (OSError, AttributeError):  # pragma: no cover - no prctl in this libc
+        return False
+
+
+class LadonScheduler(RQScheduler):
+    """RQ's scheduler, whose process dies with the worker that forked it.
+
+    RQ forks the scheduler from the worker and stops it (SIGTERM) when the
+    worker stops; a worker killed with SIGKILL could not, and the orphan
+    went on holding RQ's scheduler lock of the queue (refreshing it every
+    second), so no later worker's scheduler could take it. Here the forked
+    process asks the kernel for a SIGTERM when its parent dies (Linux), and,
+    on every system, checks each second that its parent is still the worker:
+    either way it stops as RQ stops it, releasing the lock, within about a
+    second.
+
+    .. versionadded:: 2.0
+    """
+
+    #: The pid of the worker that forked the scheduler process.
+    ladon_parent = 0
+
+    def start(self) -> Any:
+        self.ladon_parent = os.getpid()
+        return super().start()  # type: ignore[no-untyped-call]
+
+    def work(self) -> None:
+        # NOTE: in the forked process. The handlers first, so that the
+        # parent's death signal stops the loop (releasing the lock) rather
+        # than killing the process; then the parent may already be gone.
+        self._install_signal_handlers()  # type: ignore[no-untyped-call]
+        die_with_parent(signal.SIGTERM)
+        if self.orphaned:
+            self.request_stop()  # type: ignore[no-untyped-call]
+        super().work()  # type: ignore[no-untyped-call]
+
+    def heartbeat(self) -> None:
+        if self.orphaned:  # no death signal here: stop at the top of the next loop
+            self.request_stop()  # type: ignore[no-untyped-call]
+        super().heartbeat()  # type: ignore[no-untyped-call]
+
+    @property
+    def orphaned(self) -> bool:
+        """True in a scheduler process whose worker is gone."""
+        return bool(self.ladon_parent) and os.getppid() != self.ladon_parent
+
+
 class ResilientWorker:
     """Mixed into RQ's worker classes (see the module docs).
 
@@ -99,6 +172,7 @@ class ResilientWorker:
     _state: str
     pubsub: Any
     pubsub_thread: Any
+    scheduler: Any
 
     # -- the work loop ------------------------------------------------------------
 
@@ -162,6 +236,33 @@ class ResilientWorker:
                 exc_string="Work-horse ended while Redis was unreachable",
                 execution=execution,
             )
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | int | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """RQ's, with a :class:`LadonScheduler`: take the queues' scheduler
+        lock and, when taken, fork the scheduler process (in burst mode RQ
+        enqueues the due jobs here, without a process)."""
+        if burst:
+            super()._start_scheduler(burst, logging_level, date_format, log_format)  # type: ignore[misc]
+            return
+        log = getattr(self, "log", logger)
+        scheduler = LadonScheduler(
+            self.queues,  # type: ignore[attr-defined]
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,  # type: ignore[attr-defined]
+        )
+        self.scheduler = scheduler
+        scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+        if scheduler.acquired_locks:
+            scheduler.start()
 
     # -- bookkeeping that an outage skips -----------------------------------------
 

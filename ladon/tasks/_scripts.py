@@ -68,10 +68,18 @@ local function create(key, method, ttl, lease, grace, keep, args, env, maxrt, pr
   end
   redis.call('PEXPIRE', key, keep)
 end
-local function finish(key, required, state, result, err, detail)
+-- ago: seconds since the job ended (its end written late: Redis was away);
+-- the task finished then, not before it started
+local function finish(key, required, state, result, err, detail, ago)
   if redis.call('HGET', key, 'state') ~= required then return 0 end
   if redis.call('HEXISTS', key, 'cancel') == 1 then state = 'cancelled' end
-  redis.call('HSET', key, 'state', state, 'finished', fmt(now()), 'progress', '1')
+  local t = now()
+  if ago and ago > 0 then
+    t = t - ago
+    local started = tonumber(redis.call('HGET', key, 'started') or '')
+    if started and t < started then t = started end
+  end
+  redis.call('HSET', key, 'state', state, 'finished', fmt(t), 'progress', '1')
   if state == 'cancelled' then
     redis.call('HSET', key, 'message', CANCELLED_MESSAGE)
   elseif state == 'succeeded' then
@@ -89,9 +97,11 @@ local function gave_up(reason, attempt, attempts)
   if attempts <= 1 then return reason end
   return string.format('%s (attempt %d of %d; no retries left)', reason, attempt, attempts)
 end
+-- the message of a task whose next attempt RQ runs after its retry interval:
+-- delay (whole seconds) plus one, as rq_interval() makes the intervals
 local function waiting(attempt, attempts, delay, reason)
   local when = 'now'
-  if delay > 0 then when = string.format('in %d s', delay) end
+  if delay > 0 then when = string.format('in %d s', delay + 1) end
   return string.format('attempt %d of %d starts %s; attempt %d: %s',
     attempt, attempts, when, attempt - 1, reason)
 end
@@ -253,15 +263,16 @@ if cancel then return 1 end
 return 0
 """
 
-#: KEYS: record. ARGV: state, result, error, detail, attempt, and the last
-#: message not written yet ('' for none). Returns 1 if the task was running
+#: KEYS: record. ARGV: state, result, error, detail, attempt, the last
+#: message not written yet ('' for none), and the seconds since the job
+#: ended ('' for now: the finish time). Returns 1 if the task was running
 #: as that attempt (and is now finished).
 FINISH = """
 if (redis.call('HGET', KEYS[1], 'attempt') or '1') ~= ARGV[5] then return 0 end
 if ARGV[6] and ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'state') == 'running' then
   redis.call('HSET', KEYS[1], 'message', ARGV[6])
 end
-return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return finish(KEYS[1], 'running', ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[7] or ''))
 """
 
 #: KEYS: record. ARGV: attempt, message. The attempt raised Retry and may

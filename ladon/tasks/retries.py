@@ -53,8 +53,9 @@ class Retry(Exception):
     :param message: why, shown in ``_progress`` (cleaned like progress
         messages).
     :param delay: seconds to wait before the re-run, replacing the doubling
-        delay (0 to 86400). On the Redis backend it is rounded up to whole
-        seconds (RQ's scheduler).
+        delay (0 to 86400). On the Redis backend RQ's scheduler waits whole
+        seconds: the delay rounded up, plus one (which ``_progress``
+        announces).
     :raises ValueError: ``delay`` is not a number of seconds from 0 to
         86400.
 

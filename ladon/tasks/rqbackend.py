@@ -664,10 +664,13 @@ class RedisTaskBackend:
             message, detail = _describe_failure(exc)
             outcome = (TaskState.FAILED.value, "", message, detail)
             if not isinstance(exc, Exception):
-                last = live.remove(task_id)
-                self._safely(lambda: self._finish(key, outcome, attempt, last))
+                last, now = live.remove(task_id), time.monotonic()
+                self._safely(lambda: self._finish(key, outcome, attempt, last, now))
                 raise
         finally:
+            # NOTE: the job's end, which an outage may keep from being
+            # written for a while: the record's finish time is this moment.
+            ended = time.monotonic()
             stop.set()
             ticker.join()
             # the last message, if the ticker did not write it (reported just
@@ -683,7 +686,7 @@ class RedisTaskBackend:
             if attempts <= 1:
                 error = refused_retry(retry.reason)
             outcome = (TaskState.FAILED.value, "", error, outcome[3])
-        if self._reliably(task_id, lambda: self._finish(key, outcome, attempt, unsent)):
+        if self._reliably(task_id, lambda: self._finish(key, outcome, attempt, unsent, ended)):
             self._callback_due(task_id)
 
     def _finish(
@@ -692,22 +695,32 @@ class RedisTaskBackend:
         outcome: tuple[str, str, str, str],
         attempt: int,
         message: str | None = None,
+        ended: float | None = None,
     ) -> object:
-        return self._run("finish", [key], [*outcome, str(attempt), message or ""])
+        """Write the end of an attempt; ``ended``: when its job ended (this
+        process's ``time.monotonic()``), so that an end written late (Redis
+        was away) is dated when the job ended, not when it was written.
+        The script gets how long ago that was (Redis's clock dates records:
+        the hosts' clocks need not agree)."""
+        ago = "" if ended is None else f"{max(0.0, time.monotonic() - ended):.6f}"
+        return self._run("finish", [key], [*outcome, str(attempt), message or "", ago])
 
     def _retry(self, key: str, attempt: int, options: TaskOptions, exc: Retry) -> None:
         """The attempt raised Retry and may run again: the record goes back
-        to pending, and RQ is asked to run the job again (after the delay,
-        in whole seconds)."""
+        to pending, and RQ is asked to run the job again after the delay in
+        whole seconds (:func:`~ladon.tasks._rq_reruns.rq_interval`), which
+        the message gives."""
         delay = exc.delay if exc.delay is not None else options.delay(attempt + 1)
-        seconds = math.ceil(delay)
+        # NOTE: the message says what RQ waits (whole seconds: the delay
+        # rounded up, plus one), not the delay asked for.
+        seconds = rq_interval(delay)
         message = waiting_message(attempt + 1, options.attempts, seconds, exc.reason)
         moved = self._reliably(key, lambda: self._run("retry", [key], [str(attempt), message]))
         if not moved:  # cancelled meanwhile (now ended), or no longer this attempt
             self._callback_due(key[-40:])  # a cancelled end's callback
             return
         if exc.delay is not None:
-            set_rq_delay(rq_interval(delay))
+            set_rq_delay(seconds)
         raise RetryRequested(f"the task asks to run again: {exc.reason}")
 
     def _reliably(self, task_id: str, action: Callable[[], T]) -> T:

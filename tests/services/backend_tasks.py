@@ -235,6 +235,15 @@ class Retrying:
             raise Retry(f"busy at attempt {task.attempt}")
         return f"attempt {task.attempt}"
 
+    @ladonize(tasktype={"retries": 1, "retry_delay": 0.2})
+    def brief(self, gates: str, name: str, **kw: Any) -> str:
+        """Raise Retry on the first attempt: the re-run waits 0.2 s."""
+        task = kw["task"]
+        count_run(gates, name, task.attempt)
+        if task.attempt == 1:
+            raise Retry("a brief pause")
+        return f"attempt {task.attempt}"
+
     @ladonize(tasktype={"retries": 1, "retry_delay": 60})
     def impatient(self, gates: str, name: str, **kw: Any) -> str:
         """Its own delay is a minute; its Retry asks for none."""

@@ -89,6 +89,28 @@ def test_a_worker_rides_out_an_outage_and_loses_nothing(
         worker.stop()
 
 
+def test_a_task_that_ended_during_an_outage_is_dated_when_it_ended(
+    server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    worker = _worker(server, "dated", tmp_path / "w.log")
+    try:
+        work = _client(apps, server, "dated")
+        task_id = work.start("hold", gates=gates.path, name="a", text="held")
+        gates.wait_started("a", timeout=15)
+        server.down()
+        ended = time.time()
+        gates.release("a")  # the task ends while Redis is away
+        time.sleep(1)
+        server.up()  # its end is written now (its horse retries 0.1 s, 0.2 s, 0.4 s...)
+        status = work.wait_state("hold", task_id, timeout=15)
+        assert status["state"] == "succeeded", worker.output()
+        finished = status["starttime"] + status["duration"]
+        # the end of the job, not the time the end could be written
+        assert ended - 0.1 <= finished < ended + 0.5, finished - ended
+    finally:
+        worker.stop()
+
+
 def test_sigterm_stops_a_worker_while_redis_is_down(
     server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication]
 ) -> None:

@@ -86,6 +86,22 @@ def test_the_rq_job_of_a_task_with_retries_carries_rqs_own_retry(
     assert Job.fetch(once, connection=connection, serializer=JSONSerializer).retries_left is None
 
 
+def test_a_lost_task_waiting_for_its_re_run_says_when_rq_runs_it(
+    redis_server: RedisServer, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    work = _client(apps, _url(redis_server, "inspect"))  # no worker serves it
+    backend = apps[0].task_backend()
+    sleepy = work.start("sleepy", gates=gates.path, name="s")  # retries 3, retry_delay 30
+    backend.client.hset(backend.key(sleepy), "state", "running")  # type: ignore[attr-defined]
+    assert backend.lose(sleepy, "gone") == 2  # type: ignore[attr-defined]
+    status = work.progress("sleepy", sleepy)
+    # RQ's retry waits 31 s (its first interval, above), not 30
+    assert (status["state"], status["message"]) == (
+        "pending",
+        "attempt 2 of 4 starts in 31 s; attempt 1: worker lost",
+    )
+
+
 def test_a_task_whose_work_horse_is_killed_runs_again(
     redis_server: RedisServer, pair: list[Worker], apps: list[LadonWSGIApplication], gates: Gates
 ) -> None:
@@ -242,3 +258,45 @@ def test_a_simple_worker_runs_a_task_again_too(
         assert {pid for _, pid, _ in gates.runs("f")} == {worker.pid}  # in the worker itself
     finally:
         worker.stop()
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return {int(child) for child in f.read().split()}
+    except OSError:
+        return set()
+
+
+def test_a_killed_worker_takes_its_scheduler_along_and_frees_the_lock(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    import redis
+
+    client = redis.Redis(unix_socket_path=redis_server.socket)
+    lock = "rq:scheduler-lock:orphan"  # RQ's scheduler lock of the queue
+    url = redis_server.url(queue="orphan", prefix="orphan:", sync_interval=0.02)
+    first = Worker(url, tmp_path / "first.log")
+    second: Worker | None = None
+    scheduler = 0
+    try:
+        # the worker forks RQ's scheduler (its one child while idle), which takes the lock
+        wait_until(lambda: _children(first.pid) and client.get(lock), 15, "a scheduler")
+        (scheduler,) = _children(first.pid)
+        held = client.get(lock)
+        os.kill(first.pid, signal.SIGKILL)
+        first.proc.wait(5)
+        killed = time.monotonic()
+        wait_until(lambda: not pid_alive(scheduler), 5, "the orphaned scheduler ended")
+        wait_until(lambda: client.get(lock) != held, 3, "the scheduler lock released")
+        assert time.monotonic() - killed < 4
+        second = Worker(url, tmp_path / "second.log")
+        wait_until(lambda: _children(second.pid) and client.get(lock), 15, "a new scheduler")
+        assert client.get(lock) not in (None, held)  # the new worker's scheduler holds it
+    finally:
+        if scheduler and pid_alive(scheduler):  # left behind (the defect): not for ever
+            os.kill(scheduler, signal.SIGKILL)
+        first.stop()
+        if second is not None:
+            second.stop()
+        client.close()

@@ -91,6 +91,31 @@ def test_the_delay_before_each_run_doubles(make_app: suite.MakeApp, gates: Gates
     assert t2 - t1 >= 0.25 and t3 - t2 >= 0.5, (t2 - t1, t3 - t2)
 
 
+def test_the_waiting_message_says_when_the_re_run_starts(
+    make_app: suite.MakeApp, gates: Gates, backend: suite.Backend
+) -> None:
+    work = retrying(make_app)
+    task_id = work.start("brief", gates=gates.path, name="b")  # retry_delay 0.2
+    wait_until(lambda: len(gates.runs("b")) >= 1, what="the first attempt")
+    waiting = work.wait_state("brief", task_id, ("pending",))
+    announced = re.fullmatch(
+        r"attempt 2 of 2 starts in ([\d.]+) s; attempt 1: a brief pause", waiting["message"]
+    )
+    assert announced is not None, waiting
+    status = work.wait_state("brief", task_id)
+    assert (status["state"], status["message"]) == ("succeeded", "attempt 2 of 2")
+    (_, _, t1), (_, _, t2) = gates.runs("b")
+    waited, said = t2 - t1, float(announced.group(1))
+    if backend.name == "redis":
+        # RQ's scheduler keeps whole seconds and looks every second: it waits
+        # the delay rounded up plus one, and runs the job within a second of it
+        assert said == 2
+        assert 0.2 <= waited and said - 1 <= waited <= said + 1.5, (said, waited)
+    else:  # a timer of the process: the delay itself
+        assert said == 0.2
+        assert said <= waited <= said + 0.5, (said, waited)
+
+
 def test_a_retry_may_give_its_own_delay(make_app: suite.MakeApp, gates: Gates) -> None:
     work = retrying(make_app)
     started = time.monotonic()
@@ -102,13 +127,14 @@ def test_a_retry_may_give_its_own_delay(make_app: suite.MakeApp, gates: Gates) -
 
 
 def test_a_task_waiting_to_run_again_can_be_cancelled(
-    make_app: suite.MakeApp, gates: Gates
+    make_app: suite.MakeApp, gates: Gates, backend: suite.Backend
 ) -> None:
     work = retrying(make_app)
     task_id = work.start("sleepy", gates=gates.path, name="s")
     wait_until(lambda: len(gates.runs("s")) >= 1, what="the first attempt")
     status = work.wait_state("sleepy", task_id, ("pending",))
-    assert status["message"] == "attempt 2 of 4 starts in 30 s; attempt 1: come back later"
+    wait = 31 if backend.name == "redis" else 30  # RQ: whole seconds, one more
+    assert status["message"] == f"attempt 2 of 4 starts in {wait} s; attempt 1: come back later"
     cancelled = work.cancel("sleepy", task_id)
     assert (cancelled["state"], cancelled["message"]) == ("cancelled", "cancelled")
     assert work.progress("sleepy", task_id)["state"] == "cancelled"

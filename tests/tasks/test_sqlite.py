@@ -215,6 +215,36 @@ def test_a_file_locked_too_long_is_backend_unavailable_and_a_server_fault(
     assert work.run("square", n=2) == 4  # and it recovers
 
 
+def test_a_task_that_ended_while_the_file_was_locked_is_dated_when_it_ended(
+    db: Path, backends: list[SQLiteTaskBackend]
+) -> None:
+    backend = _make(backends, db, busy_timeout=0.05, lease=30, heartbeat=0.1)
+    go, done = threading.Event(), threading.Event()
+    ended: list[float] = []
+
+    def job(handle: TaskHandle) -> str:
+        assert go.wait(10)
+        ended.append(time.time())
+        done.set()
+        return "done"
+
+    task_id = backend.submit(METHOD, job)
+    _wait_state(backend, task_id, TaskState.RUNNING)
+    locker = sqlite3.connect(db, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        go.set()  # the job ends; its end cannot be written
+        assert done.wait(5)
+        time.sleep(1)
+        assert backend.status(METHOD, task_id).state is TaskState.RUNNING  # not written yet
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    status = _wait_state(backend, task_id, TaskState.SUCCEEDED)  # written by the ticker
+    assert status.finished is not None
+    assert ended[0] - 0.05 <= status.finished < ended[0] + 0.3, status.finished - ended[0]
+
+
 def test_four_processes_creating_and_hammering_one_file_lose_nothing(db: Path) -> None:
     script = textwrap.dedent(
         f"""
