@@ -368,8 +368,8 @@ class Reruns:
         try:
             with proc.lock:
                 unfinished, proc.unfinished = proc.unfinished, []
-            for sql, params in unfinished:  # ends not written yet
-                b._write(proc, sql, params)
+            for sql, params in unfinished:  # ends not written yet, kept from now
+                b._write(proc, sql, {**params, "written": b._clock.time()})
             self.hand_back(proc)
         except Exception as exc:  # best effort at exit: the leases tell the rest
             logger.warning("Unfinished tasks of this process not given up at exit: %s", exc)

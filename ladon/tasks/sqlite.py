@@ -150,7 +150,10 @@ _COLUMNS = (
 )
 
 # The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
-_END = "progress = 1.0, finished = :now, expires = :now + ttl"
+# ``:written``: when the end is written (later than ``:now`` for an end held
+# back by an outage): its result is kept ``ttl`` seconds from then, never
+# deleted on arrival after an outage longer than ``ttl``.
+_END = "progress = 1.0, finished = :now, expires = MAX(:now, :written) + ttl"
 # How a task ends that should end as ``:state``: cancelled if a cancel was
 # requested, whatever it ended with, and then it says so.
 _END_AS = (
@@ -800,6 +803,7 @@ class SQLiteTaskBackend:
                 "cancelled": CANCELLED_MESSAGE,
                 "message": None,
                 "now": now,
+                "written": now,
                 "error": error,
                 "detail": detail,
             },
@@ -837,6 +841,7 @@ class SQLiteTaskBackend:
             "detail": error[1] if error else None,
             "now": self._clock.time(),
         }
+        params["written"] = params["now"]
         sql = (
             f"UPDATE ladon_tasks SET {_END_AS},"
             " result = CASE cancel WHEN 1 THEN NULL ELSE :result END,"
@@ -1039,8 +1044,8 @@ class SQLiteTaskBackend:
         )
         with proc.lock:
             unfinished, proc.unfinished = proc.unfinished, []
-        for sql, params in unfinished:
-            self._write(proc, sql, params)
+        for sql, params in unfinished:  # dated when they ended, kept from now
+            self._write(proc, sql, {**params, "written": now})
         with proc.lock:  # the file can be written again: start what could not start
             stalled, proc.stalled = proc.stalled, []
         for task_id, job, attempt in stalled:

@@ -245,6 +245,36 @@ def test_a_task_that_ended_while_the_file_was_locked_is_dated_when_it_ended(
     assert ended[0] - 0.05 <= status.finished < ended[0] + 0.3, status.finished - ended[0]
 
 
+def test_an_end_written_after_an_outage_longer_than_result_ttl_is_kept(
+    db: Path, backends: list[SQLiteTaskBackend]
+) -> None:
+    """Dated when it ended, kept ``result_ttl`` from when it is written:
+    not deleted on arrival."""
+    backend = _make(backends, db, busy_timeout=0.05, lease=30, heartbeat=0.1, result_ttl=0.6)
+    go, done = threading.Event(), threading.Event()
+
+    def job(handle: TaskHandle) -> str:
+        assert go.wait(10)
+        done.set()
+        return "kept"
+
+    task_id = backend.submit(METHOD, job)
+    _wait_state(backend, task_id, TaskState.RUNNING)
+    locker = sqlite3.connect(db, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        go.set()
+        assert done.wait(5)
+        time.sleep(1.2)  # twice result_ttl
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    status = _wait_state(backend, task_id, TaskState.SUCCEEDED)
+    assert status.finished is not None and status.result == "kept"
+    # older than result_ttl when written, and still there
+    assert time.time() - status.finished > 0.6
+
+
 def test_four_processes_creating_and_hammering_one_file_lose_nothing(db: Path) -> None:
     script = textwrap.dedent(
         f"""
