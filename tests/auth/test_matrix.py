@@ -171,7 +171,7 @@ def test_unknown_task_answer_is_the_same_for_a_foreign_and_an_unknown_id(
 
 # a call the caller may not make, with arguments its method refuses: the
 # caller's refusal comes first (nothing of the method's rules is learnt)
-BAD_ARGUMENTS = {
+BAD_ARGUMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "authenticated": ("add", {"a": "not-a-number", "b": 3}),
     "admin-only": ("audit", {"nope": 1}),
 }
@@ -196,8 +196,9 @@ def test_the_caller_is_checked_before_the_arguments(
     method, args = BAD_ARGUMENTS[kind]
     body, ctype = request(iface, method, args)
     headers = {"Content-Type": ctype}
-    if CALLERS[caller]:
-        headers["Authorization"] = CALLERS[caller]
+    authorization = CALLERS[caller]
+    if authorization:
+        headers["Authorization"] = authorization
     response = requests.post(
         f"{vault_server.url}/Vault/{iface}", data=body, headers=headers, timeout=10
     )

@@ -59,7 +59,7 @@ class Counter:
 
     @ladonize()
     def big(self, bits: int) -> int:
-        return 2**bits
+        return 1 << bits
 
     @ladonize()
     def bigbox(self, bits: int) -> Box:
