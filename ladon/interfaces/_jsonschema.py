@@ -39,7 +39,12 @@ PRIMITIVE_SCHEMAS: dict[type, dict[str, Any]] = {
     bytes: {"type": "string"},
     datetime.datetime: {"type": "string", "format": "date-time"},
     datetime.date: {"type": "string", "format": "date"},
-    decimal.Decimal: {"type": "string", "pattern": r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)\s*$"},
+    # xsd:decimal's lexical space; the blanks are XML's four (ECMA 262's \s
+    # also takes no-break spaces and line separators, which Ladon refuses)
+    decimal.Decimal: {
+        "type": "string",
+        "pattern": r"^[ \t\n\r]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[ \t\n\r]*$",
+    },
 }
 #: An attachment (a file part of a multipart/form-data request, or the
 #: whole body of an answer).

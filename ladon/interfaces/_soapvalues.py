@@ -17,6 +17,8 @@ from ..exceptions.service import ArgumentError
 from ..exceptions.service import ResultError
 from ..types._describe import describe_value
 from ..types.attachment import attachment
+from ..types.constraints import LONG_MAX as LONG_MAX
+from ..types.constraints import LONG_MIN as LONG_MIN
 from ..types.ladontype import LadonType
 from ..types.spec import PRIMITIVES
 from ..types.spec import Constrained
@@ -29,6 +31,7 @@ from ..wire.schema import XOP_INCLUDE
 from ..wire.schema import XSD_TYPES
 from ..wire.schema import array_name
 from ..wire.schema import item_name
+from ..wire.schema import restricted_inline
 from ..wire.xml import escape
 from ..wire.xml import local
 
@@ -137,13 +140,12 @@ def _list_plain(el: etree._Element, spec: ListOf, path: str) -> Any:
     return [to_plain(c, item, f"{path}[{i}]") for i, c in enumerate(items)]
 
 
-#: The range of ``xsd:long``, the type the WSDLs publish for ``int``.
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+# LONG_MIN, LONG_MAX: the range of ``xsd:long``, the type the WSDLs publish for ``int``.
 _LONG_RANGE = f"{LONG_MIN} to {LONG_MAX}"
 #: Longest text that is always within it when it is an integer at all (18
 #: digits, or 17 and a sign): longer ones are parsed and checked.
 _SAFE_DIGITS = 18
-_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
+_INTEGER = re.compile(r"[ \t\n\r]*[+-]?[0-9]+[ \t\n\r]*\Z")
 
 
 def check_long(text: str, path: str) -> None:
@@ -303,8 +305,12 @@ def _xsi_type(given: object, prefix: str | None) -> str:
     spec: TypeSpec = given  # type: ignore[assignment]
     if isinstance(spec, ListOf):
         attr = f' xsi:type="{prefix}:{array_name(spec)}"'
-    elif isinstance(spec, Constrained):  # the named type the WSDL declares for it
-        attr = f' xsi:type="{prefix}:{item_name(spec)}"'
+    elif isinstance(spec, Constrained):
+        if restricted_inline(spec):
+            # its base type: suds converts a value only by a built-in type
+            # (and the restriction is an XSD type of that value all the same)
+            return _xsi_type(spec.base, prefix)
+        attr = f' xsi:type="{prefix}:{item_name(spec)}"'  # as the WSDL names it
     elif isinstance(spec, type) and issubclass(spec, LadonType):
         attr = f' xsi:type="{prefix}:{spec.__name__}"'
     elif is_attachment(spec):

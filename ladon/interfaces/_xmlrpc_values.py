@@ -154,6 +154,9 @@ _BOOLEANS = {"1": True, "0": False, "true": True, "false": False}
 _INT_BITS = {"int": 32, "i4": 32, "i8": 64, "i2": 16, "i1": 8}
 
 Reader = Callable[[etree._Element, str, TypeSpec | None, str, int], Any]
+#: The blanks XML Schema strips around a number (str.strip() takes more:
+#: no-break spaces, line separators...).
+_BLANKS = " \t\n\r"
 
 
 def _text(el: etree._Element, tag: str, path: str) -> str:
@@ -163,7 +166,7 @@ def _text(el: etree._Element, tag: str, path: str) -> str:
 
 
 def _read_int(el: etree._Element, tag: str, spec: TypeSpec | None, path: str, depth: int) -> int:
-    s = _text(el, tag, path).strip()
+    s = _text(el, tag, path).strip(_BLANKS)
     if not _INT_RE.match(s):
         raise ArgumentError(path, f"<{tag}> must hold an integer, got {_show(s)}")
     bits = _INT_BITS.get(tag)
@@ -178,7 +181,7 @@ def _read_int(el: etree._Element, tag: str, spec: TypeSpec | None, path: str, de
 def _read_double(
     el: etree._Element, tag: str, spec: TypeSpec | None, path: str, depth: int
 ) -> float:
-    s = _text(el, tag, path).strip()
+    s = _text(el, tag, path).strip(_BLANKS)
     if not _DOUBLE_RE.match(s):
         raise ArgumentError(path, f"<{tag}> must hold a decimal number, got {_show(s)}")
     value = float(s)
@@ -204,7 +207,7 @@ def _read_string(el: etree._Element, tag: str, spec: TypeSpec | None, path: str,
 def _read_bigdecimal(
     el: etree._Element, tag: str, spec: TypeSpec | None, path: str, depth: int
 ) -> str:
-    return _text(el, tag, path).strip()  # the Decimal loader checks it
+    return _text(el, tag, path).strip(_BLANKS)  # the Decimal loader checks it
 
 
 def _read_base64(el: etree._Element, tag: str, spec: TypeSpec | None, path: str, depth: int) -> Any:

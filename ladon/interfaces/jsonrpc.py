@@ -20,7 +20,9 @@ Error codes:
 code    message           when
 ======  ================  ==================================================
 -32700  (the reason)      the body is not JSON: malformed, not valid in its
-                          charset, empty, or nested too deeply
+                          charset, empty, or nested too deeply; or it
+                          could not be read (too large, bad length or
+                          Content-Encoding: HTTP 413, 400, 411 or 415)
 -32600  (the reason)      not a Request object: not an object, ``jsonrpc``
                           not ``"2.0"``, ``method`` not a string, ``params``
                           neither array nor object, ``id`` of another type,
@@ -137,6 +139,9 @@ class JSONRPCInterface(Interface):
 
     name: ClassVar[str] = "jsonrpc"
     content_type: ClassVar[str] = "application/json; charset=utf-8"
+    #: Errors found reading the body (too large, bad length, unknown
+    #: coding) are answered with this interface's fault.
+    http_errors_as_faults: ClassVar[bool] = True
     #: Largest number of requests in one batch.
     max_batch: ClassVar[int] = 1000
 

@@ -102,6 +102,9 @@ class JSONRPC10Interface(Interface):
 
     name: ClassVar[str] = "jsonrpc10"
     content_type: ClassVar[str] = "application/json; charset=utf-8"
+    #: Errors found reading the body (too large, bad length, unknown
+    #: coding) are answered with this interface's fault.
+    http_errors_as_faults: ClassVar[bool] = True
 
     def decode_call(self, request: WireRequest) -> Call:
         req = loads_request(request.body, request.content_type)

@@ -53,6 +53,9 @@ class JSONWSPInterface(Interface):
 
     name: ClassVar[str] = "jsonwsp"
     content_type: ClassVar[str] = "application/json; charset=utf-8"
+    #: Errors found reading the body (too large, bad length, unknown
+    #: coding) are answered with this interface's fault.
+    http_errors_as_faults: ClassVar[bool] = True
 
     accepts_attachments: ClassVar[bool] = True
 

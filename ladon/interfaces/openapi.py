@@ -48,25 +48,35 @@ _STATUS_TEXT = {
     503: "Too many calls wait for tasks in this process (see Retry-After), or the task "
     "store is unavailable",
 }
-#: The request headers a task start reads (docs/tasks.rst).
-_START_HEADERS: tuple[dict[str, Any], ...] = (
-    {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": False,
-        "description": "Starts the task once per key: the same key with the same "
-        "arguments answers the same task; with other arguments, 422",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+#: An Idempotency-Key as the server takes it unquoted
+#: (:func:`ladon.tasks.idempotency.check_key`): printable ASCII without a
+#: comma, not starting with a double quote (a quoted key is unquoted first),
+#: without blanks at either end (they are cut off).
+IDEMPOTENCY_KEY_PATTERN = r"^[!#-+\x2d-~]([ -+\x2d-~]*[!-+\x2d-~])?$"
+#: The request header every task start reads (docs/tasks.rst).
+_IDEMPOTENCY_HEADER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Starts the task once per key: the same key with the same "
+    "arguments answers the same task; with other arguments, 422",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
     },
-    {
-        "name": "Ladon-Callback-URL",
-        "in": "header",
-        "required": False,
-        "description": "Where a signed POST goes when the task ends (hosts the "
-        "server's operator allows; any other URL is a 400)",
-        "schema": {"type": "string", "format": "uri", "maxLength": 2048},
-    },
-)
+}
+#: The request header a task start reads where the application sends
+#: completion callbacks (``callback_hosts``); elsewhere every value is a 400.
+_CALLBACK_HEADER: dict[str, Any] = {
+    "name": "Ladon-Callback-URL",
+    "in": "header",
+    "required": False,
+    "description": "Where a signed POST goes when the task ends (hosts the "
+    "server's operator allows; any other URL is a 400)",
+    "schema": {"type": "string", "format": "uri", "maxLength": 2048},
+}
 _PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "An RFC 9457 problem detail: what went wrong, and where.",
@@ -136,7 +146,7 @@ class _Document:
             if m.kind is MethodKind.INTROSPECTION:
                 continue
             before = set(self.paths)
-            op = self.operation(m, builder, prefix, tags)
+            op = self.operation(m, builder, prefix, tags, service.sends_callbacks)
             self.paths[f"{path_prefix}/{m.name}"] = {"post": op}
             if m.kind is MethodKind.TASK_START:
                 self.task_paths(service, m, builder, path_prefix, prefix, tags)
@@ -151,7 +161,12 @@ class _Document:
         self.components.update(builder.components)
 
     def operation(
-        self, m: MethodInfo, builder: SchemaBuilder, prefix: str, tags: list[str]
+        self,
+        m: MethodInfo,
+        builder: SchemaBuilder,
+        prefix: str,
+        tags: list[str],
+        callbacks: bool = False,
     ) -> dict[str, Any]:
         op: dict[str, Any] = {"operationId": prefix + m.name}
         if tags:
@@ -181,7 +196,9 @@ class _Document:
         if m.kind in (MethodKind.TASK_START, MethodKind.TASK_WAIT):
             statuses.append(503)  # the store is away; too many waiting calls
         if m.kind is MethodKind.TASK_START:
-            op["parameters"] = list(_START_HEADERS)
+            op["parameters"] = (
+                [_IDEMPOTENCY_HEADER, _CALLBACK_HEADER] if callbacks else [_IDEMPOTENCY_HEADER]
+            )
         op["responses"] = {**self.success(m, builder), **self.problems(*statuses)}
         return op
 

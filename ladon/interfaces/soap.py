@@ -146,6 +146,9 @@ class SOAPBase(Interface):
     #: Header blocks (``{namespace}local``) a request may mark
     #: ``mustUnderstand``: anything else so marked is a MustUnderstand fault.
     understood_headers: ClassVar[frozenset[str]] = UNDERSTOOD_HEADERS
+    #: Errors found reading the body (too large, bad length, unknown
+    #: coding) are answered with this interface's fault.
+    http_errors_as_faults: ClassVar[bool] = True
 
     def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
         super().__init__(service, debug=debug)

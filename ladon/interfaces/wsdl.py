@@ -8,13 +8,19 @@ namespaces the responses use. Attachments are ``xsd:base64Binary``: inline
 base64, or an ``xop:Include`` of a MIME part; the binding of a method with
 attachments wraps ``soap:body`` in ``mime:multipartRelated``.
 
-Declared constraints are XSD restrictions: a named ``simpleType`` per
-constrained primitive (an enum by its class name, others as
-``<type>_<tag>``, the tag a hash of the rules) with ``minInclusive``,
-``maxExclusive``, ``minLength``, ``pattern``, ``enumeration``... facets; a
-list's length rule is its items' ``minOccurs``/``maxOccurs`` (a list type of
-its own, ``ArrayOfint_<tag>``). ``multiple_of`` has no XSD facet: it is
-written in the type's documentation (and enforced all the same).
+Declared constraints are XSD restrictions of the base type with
+``minInclusive``, ``maxExclusive``, ``minLength``, ``pattern``,
+``enumeration``... facets (a constrained float also a ``pattern`` leaving
+out ``INF`` and ``NaN``, which Ladon refuses). In the document/literal
+WSDLs they are anonymous ``simpleType`` children of the elements (see
+:func:`~ladon.wire.schema.restricted_inline`: suds converts values only by
+a built-in type or an anonymous restriction of one), but an enumeration of
+text, which is named after its class; in the rpc WSDL (whose parts need a
+type name) every one is a named ``simpleType``: an enum by its class name,
+others as ``<type>_<tag>``, the tag a hash of the rules. A list's length
+rule is its items' ``minOccurs``/``maxOccurs`` (a list type of its own,
+``ArrayOfint_<tag>``). ``multiple_of`` has no XSD facet: it is written in
+the type's documentation (and enforced all the same).
 
 RPC (``soap11``): one unqualified schema in ``urn:<Service>``, messages with
 one part per parameter, ``use="encoded"`` bodies, as Ladon 1.0 described it.
@@ -79,6 +85,7 @@ from ..wire.schema import XSD
 from ..wire.schema import XSD_TYPES
 from ..wire.schema import array_name
 from ..wire.schema import item_name
+from ..wire.schema import restricted_inline
 from ._soapnames import SOAPNaming
 from ._soapnames import port_type_name
 
@@ -145,18 +152,60 @@ def _field_element(
     nullable: bool,
     prefix: str,
     naming: SOAPNaming,
+    inline: bool = False,
 ) -> None:
-    attrs = {"name": naming.element(name), "type": _xsd_type(spec, prefix)}
-    if optional:
-        attrs["minOccurs"] = "0"
-    if nullable or _is_list(spec):
+    """An element of ``spec`` in ``seq``; with ``inline``, a constrained
+    value's restriction is written in it (see :func:`restricted_inline`)."""
+    _typed_element(
+        seq,
+        naming.element(name),
+        spec,
+        prefix,
+        inline,
+        min_occurs="0" if optional else None,
+        nillable=nullable or _is_list(spec),
+    )
+
+
+def _typed_element(
+    parent: etree._Element,
+    name: str,
+    spec: TypeSpec,
+    prefix: str,
+    inline: bool,
+    *,
+    min_occurs: str | None = None,
+    max_occurs: str | None = None,
+    nillable: bool = False,
+) -> None:
+    """An ``xsd:element`` of type ``spec``: named by ``type``, or holding
+    the anonymous restriction of a constrained value when ``inline``."""
+    anonymous = inline and restricted_inline(spec)
+    attrs = {"name": name}
+    if not anonymous:
+        attrs["type"] = _xsd_type(spec, prefix)
+    if min_occurs is not None:
+        attrs["minOccurs"] = min_occurs
+    if max_occurs is not None:
+        attrs["maxOccurs"] = max_occurs
+    if nillable:
         attrs["nillable"] = "true"
-    _el(seq, f"{{{XSD}}}element", **attrs)
+    el = _el(parent, f"{{{XSD}}}element", **attrs)
+    if anonymous:
+        assert isinstance(spec, Constrained)
+        _simple_type(el, spec, None)
 
 
 def _complex_types(
-    schema: etree._Element, service: ServiceInfo, prefix: str, naming: SOAPNaming
+    schema: etree._Element,
+    service: ServiceInfo,
+    prefix: str,
+    naming: SOAPNaming,
+    inline: bool = False,
 ) -> None:
+    """The complexTypes of the LadonTypes and lists, and the simpleTypes
+    of the constrained values (with ``inline``: of those declared by name
+    only, see :func:`restricted_inline`)."""
     xs = f"{{{XSD}}}"
     for t in service.types:
         info = t.ladon_type_info()
@@ -165,15 +214,15 @@ def _complex_types(
             _el(_el(ct, xs + "annotation"), xs + "documentation").text = info.doc
         seq = _el(ct, xs + "sequence")
         for f in info.fields:
-            _field_element(seq, f.name, f.type, f.optional, f.nullable, prefix, naming)
+            _field_element(seq, f.name, f.type, f.optional, f.nullable, prefix, naming, inline)
     for spec in _specs_of(service):
         if _is_list(spec):
-            _array_type(schema, spec, prefix)
-        elif isinstance(spec, Constrained):
-            _simple_type(schema, spec)
+            _array_type(schema, spec, prefix, inline)
+        elif isinstance(spec, Constrained) and not (inline and restricted_inline(spec)):
+            _simple_type(schema, spec, item_name(spec))
 
 
-def _array_type(schema: etree._Element, spec: TypeSpec, prefix: str) -> None:
+def _array_type(schema: etree._Element, spec: TypeSpec, prefix: str, inline: bool) -> None:
     xs = f"{{{XSD}}}"
     assert isinstance(spec, ListOf | Constrained)
     lst, rules = (spec.base, spec.constraints) if isinstance(spec, Constrained) else (spec, None)
@@ -182,14 +231,15 @@ def _array_type(schema: etree._Element, spec: TypeSpec, prefix: str) -> None:
     high = rules.max_length if rules is not None else None
     ct = _el(schema, xs + "complexType", name=array_name(spec))
     seq = _el(ct, xs + "sequence")
-    _el(
+    _typed_element(
         seq,
-        xs + "element",
-        name="item",
-        type=_xsd_type(lst.item, prefix),
-        minOccurs=str(low),
-        maxOccurs="unbounded" if high is None else str(high),
-        nillable="true",
+        "item",
+        lst.item,
+        prefix,
+        inline,
+        min_occurs=str(low),
+        max_occurs="unbounded" if high is None else str(high),
+        nillable=True,
     )
 
 
@@ -201,10 +251,16 @@ def _facet_value(x: object) -> str:
     return str(x)
 
 
-def _simple_type(schema: etree._Element, spec: Constrained) -> None:
-    """A named simpleType restricting the base type by the rules."""
+#: The lexical space of ``xsd:double`` without ``INF``, ``-INF`` and
+#: ``NaN``, which Ladon refuses: the pattern of a constrained float.
+FINITE_DOUBLE = r"[+\-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+\-]?[0-9]+)?"
+
+
+def _simple_type(parent: etree._Element, spec: Constrained, name: str | None) -> None:
+    """A simpleType restricting the base type by the rules: named, or
+    anonymous (``name`` None) in the element ``parent``."""
     xs = f"{{{XSD}}}"
-    st = _el(schema, xs + "simpleType", name=item_name(spec))
+    st = _el(parent, xs + "simpleType", **({"name": name} if name else {}))
     rules = spec.constraints
     notes = [f"multiple of {_facet_value(rules.multiple_of)}"] if rules.multiple_of else []
     if spec.enum is not None and spec.enum.__doc__ and spec.enum.__doc__ != enum.Enum.__doc__:
@@ -232,6 +288,8 @@ def _simple_type(schema: etree._Element, spec: Constrained) -> None:
             _el(restriction, xs + "maxLength", value=str(rules.max_length))
     if rules.pattern is not None:
         _el(restriction, xs + "pattern", value=rules.pattern)
+    elif base is float:
+        _el(restriction, xs + "pattern", value=FINITE_DOUBLE)
     for choice in rules.choices or ():
         _el(restriction, xs + "enumeration", value=str(choice))
 
@@ -439,18 +497,20 @@ def document_literal_wsdl(
     types = _el(root, w + "types")
     if types_ns != tns:
         arrays = _el(types, xs + "schema", targetNamespace=types_ns, elementFormDefault="qualified")
-        _complex_types(arrays, service, types_prefix, naming)
+        _complex_types(arrays, service, types_prefix, naming, inline=True)
         wrappers = _el(types, xs + "schema", targetNamespace=tns, elementFormDefault="qualified")
         _el(wrappers, xs + "import", namespace=types_ns)
     else:
         wrappers = _el(types, xs + "schema", targetNamespace=tns, elementFormDefault="qualified")
-        _complex_types(wrappers, service, types_prefix, naming)
+        _complex_types(wrappers, service, types_prefix, naming, inline=True)
     for m in service.methods.values():
         seq = _el(
             _el(_el(wrappers, xs + "element", name=m.name), xs + "complexType"), xs + "sequence"
         )
         for p in m.params:
-            _field_element(seq, p.name, p.type, p.optional, p.nullable, types_prefix, naming)
+            _field_element(
+                seq, p.name, p.type, p.optional, p.nullable, types_prefix, naming, inline=True
+            )
         rseq = _el(
             _el(_el(wrappers, xs + "element", name=m.name + "Response"), xs + "complexType"),
             xs + "sequence",
@@ -458,13 +518,17 @@ def document_literal_wsdl(
         rtype = m.rtype
         if not soap12 and flattened(m):
             for f in rtype.ladon_type_info().fields:  # type: ignore[union-attr]
-                _field_element(rseq, f.name, f.type, f.optional, f.nullable, types_prefix, naming)
+                _field_element(
+                    rseq, f.name, f.type, f.optional, f.nullable, types_prefix, naming, inline=True
+                )
         else:
             # a nullable result is left out when it is None (minOccurs 0):
             # clients read a missing element as None, which they do not
             # for a nil one of a complex type
             optional = m.rtype_nullable and is_ladontype(rtype)
-            _field_element(rseq, "result", rtype, optional, m.rtype_nullable, types_prefix, naming)
+            _field_element(
+                rseq, "result", rtype, optional, m.rtype_nullable, types_prefix, naming, inline=True
+            )
     for m in service.methods.values():
         for suffix in ("", "Response"):
             msg = _el(root, w + "message", name=m.name + suffix)

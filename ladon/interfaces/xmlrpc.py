@@ -49,7 +49,9 @@ Ladon 1.0's code, 99; a request Ladon could not take gets a code of the
 ======  ===========================================================================
 code    when
 ======  ===========================================================================
--32700  parse error: the body is empty, not well-formed XML, or has a DOCTYPE
+-32700  parse error: the body is empty, not well-formed XML, or has a DOCTYPE;
+        or it could not be read (too large, bad length or Content-Encoding:
+        HTTP 413, 400, 411 or 415)
 -32600  invalid XML-RPC: not a ``methodCall``, no ``methodName``, bad ``<params>``
 -32601  the service has no such method
 -32602  invalid method parameters: too many or missing, a value that is not valid
@@ -264,6 +266,9 @@ class XMLRPCInterface(Interface):
 
     name: ClassVar[str] = "xmlrpc"
     content_type: ClassVar[str] = "text/xml; charset=utf-8"
+    #: Errors found reading the body (too large, bad length, unknown
+    #: coding) are answered with this interface's fault.
+    http_errors_as_faults: ClassVar[bool] = True
     #: Attachments travel inside the message, as ``<base64>``.
     inline_attachments: ClassVar[bool] = True
     #: ``bytes`` travel as ``<base64>``.

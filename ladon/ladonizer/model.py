@@ -132,6 +132,9 @@ class ServiceInfo:
         (the ``scheme`` of each authenticator: ``"Basic"``, ``"Bearer"``,
         ``"RemoteUser"``, ``"UsernameToken"``), for the descriptions and
         pages; empty without authentication.
+    :param sends_callbacks: whether the application sends task completion
+        callbacks (it has ``callback_hosts``): only then do the descriptions
+        offer the ``Ladon-Callback-URL`` header of task starts.
 
     .. versionadded:: 2.0
     """
@@ -145,3 +148,4 @@ class ServiceInfo:
     source: object = None
     namespace: str = ""
     auth_schemes: tuple[str, ...] = ()
+    sends_callbacks: bool = False

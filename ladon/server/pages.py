@@ -108,10 +108,17 @@ def type_html(spec: TypeSpec) -> Markup:
 def console_type(spec: TypeSpec) -> object:
     """A type as the console script reads it: ``"int"``, ``{"list": T}``,
     ``{"ref": "Point"}`` (a constrained type as its base type: the rules go
-    beside it, see :func:`console_rules`)."""
+    beside it, see :func:`console_rules`). A list whose items carry rules
+    holds them as ``itemRules`` (``list[Annotated[int, Le(30)]]``:
+    ``{"list": "int", "itemRules": {"maximum": 30, ...}}``); the rules of
+    the list itself (``minItems``, ``maxItems``) go beside it."""
     spec = base_of(spec)
     if isinstance(spec, ListOf):
-        return {"list": console_type(spec.item)}
+        item_rules = console_rules(spec.item)
+        listed: dict[str, object] = {"list": console_type(spec.item)}
+        if item_rules:
+            listed["itemRules"] = item_rules
+        return listed
     if is_ladontype(spec):
         return {"ref": spec.__name__}
     if is_attachment(spec):

@@ -40,7 +40,6 @@ from ..auth.base import Authenticator
 from ..auth.base import NonceStore
 from ..auth.faults import AuthFault
 from ..exceptions.base import DefinitionError
-from ..exceptions.service import ClientFault
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
 from ..interfaces import DEFAULT_INTERFACES
@@ -135,10 +134,14 @@ class EmptyRequest(MalformedRequest):
     http_status: int | None = 400
 
 
-class TransportFault(ClientFault):
-    """What the server found wrong with a request before its interface read
-    it (body too large, unknown Content-Encoding...), for an interface that
-    answers such errors with its own faults.
+class TransportFault(MalformedRequest):
+    """What the server found wrong with a request body before its interface
+    read it (too large, a bad or short Content-Length, no length, an
+    unknown or broken Content-Encoding), for an interface that answers such
+    errors with its own faults (every built-in one): ``http_status`` is the
+    error's (413, 400, 411, 415) wherever the protocol lets the status vary;
+    SOAP 1.1 keeps the 500 of its faults. A malformed request: JSON-RPC and
+    XML-RPC give it the parse-error code, -32700.
 
     .. versionadded:: 2.0
     """
@@ -311,10 +314,22 @@ class LadonWSGIApplication:
         callback_timeout: float = 5.0,
     ) -> None:
         authenticators = tuple(auth or ())
+        settings = _configured(
+            lambda: callback_settings(
+                callback_hosts,
+                callback_secret,
+                callback_networks,
+                callback_attempts,
+                callback_backoff,
+                callback_timeout,
+            )
+        )
         rule = default_access(authenticators, access, protect_docs)
         self.services: list[ServiceInfo] = secured_services(
             build_services(discover(services, path_list), namespace, rule), authenticators
         )
+        if settings is not None:  # the descriptions offer Ladon-Callback-URL
+            self.services = [dataclasses.replace(s, sends_callbacks=True) for s in self.services]
         self._by_name = {s.name.lower(): s for s in self.services}
         if interfaces is None:
             self.interfaces = {**DEFAULT_INTERFACES, **exposed_interfaces()}
@@ -377,16 +392,6 @@ class LadonWSGIApplication:
         )
         self._has_tasks = any(
             m.task_of or m.is_task for s in self.services for m in s.methods.values()
-        )
-        settings = _configured(
-            lambda: callback_settings(
-                callback_hosts,
-                callback_secret,
-                callback_networks,
-                callback_attempts,
-                callback_backoff,
-                callback_timeout,
-            )
         )
         #: Sends the completion callbacks of the tasks this process ends
         #: (``None`` without ``callback_hosts``).

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import decimal
 import functools
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -139,24 +140,92 @@ def from_dict(decl: dict[str, Any], where: str) -> Constraints:
 
 NUMERIC_RULES = ("ge", "gt", "le", "lt", "multiple_of")
 LENGTH_RULES = ("min_length", "max_length")
+#: The range of ``xsd:long``, the type every WSDL publishes for ``int``.
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+#: Largest decimal exponent of a ``Decimal`` accepted or sent (1e999999999
+#: would print a billion digits), and of a bound on one.
+MAX_DECIMAL_EXPONENT = 1000
 
 
 def _is_number(x: object) -> bool:
     return isinstance(x, int | float | decimal.Decimal) and not isinstance(x, bool)
 
 
+def _is_finite(x: int | float | decimal.Decimal) -> bool:
+    if isinstance(x, int):
+        return True
+    return x.is_finite() if isinstance(x, decimal.Decimal) else math.isfinite(x)
+
+
+def _check_number(rule: str, value: object, where: str, base: object) -> None:
+    """:raises ConstraintError: ``value`` is not a number the descriptions
+    can publish as a bound of ``base`` (``int``, ``float``, ``Decimal``)."""
+    if not _is_number(value):
+        raise ConstraintError(f"{where}: {rule} must be a number, got {value!r}")
+    assert isinstance(value, int | float | decimal.Decimal)
+    if not _is_finite(value):
+        raise ConstraintError(
+            f"{where}: {rule} must be a finite number, got {value!r} (XML Schema and "
+            "JSON Schema cannot publish it)"
+        )
+    if base is int:
+        if rule != "multiple_of" and value != int(value):
+            raise ConstraintError(f"{where}: {rule}={value!r} on an integer; give an integer bound")
+        if not LONG_MIN <= value <= LONG_MAX:
+            raise ConstraintError(
+                f"{where}: {rule}={_short(value)} is beyond the 64-bit range: int is published "
+                f"as 64-bit xsd:long ({LONG_MIN} to {LONG_MAX})"
+            )
+    elif base is float:
+        try:
+            fits = math.isfinite(float(value))
+        except OverflowError:
+            fits = False
+        if not fits:
+            raise ConstraintError(
+                f"{where}: {rule}={_short(value)} is beyond the range of a float (xsd:double)"
+            )
+    elif base is decimal.Decimal and abs(decimal.Decimal(value).adjusted()) > MAX_DECIMAL_EXPONENT:
+        raise ConstraintError(
+            f"{where}: {rule}={_short(value)} has a decimal exponent beyond "
+            f"+/-{MAX_DECIMAL_EXPONENT}, which Decimal values may not have"
+        )
+
+
+def _short(x: int | float | decimal.Decimal) -> str:
+    """A bound as an error message shows it (not thousands of digits)."""
+    if isinstance(x, int) and x.bit_length() > 200:
+        return f"<{'a negative' if x < 0 else 'an'} integer of {x.bit_length()} bits>"
+    text = _num(x) if not isinstance(x, decimal.Decimal) else str(x)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
+
+
 def validate(
-    c: Constraints, kind: str, where: str, integral: bool = False
+    c: Constraints,
+    kind: str,
+    where: str,
+    integral: bool = False,
+    base: object = None,
 ) -> re.Pattern[str] | None:
     """Check that the rules apply to the kind of value and can hold.
 
     :param kind: ``"number"``, ``"text"``, ``"list"``, ``"choice"`` (an
         enumeration) or ``"other"``.
-    :param integral: the number is an ``int`` (bounds must be integers).
+    :param integral: the number is an ``int`` (bounds must be integers
+        within ``xsd:long``).
+    :param base: the constrained type: bounds must be finite and within
+        what it holds (an ``int``: 64 bits, as the WSDLs publish it; a
+        ``float``: a double; a ``Decimal``: an exponent within
+        :data:`MAX_DECIMAL_EXPONENT`).
     :returns: the compiled pattern, if any.
     :raises ConstraintError: a rule is on the wrong kind of value, has a
         wrong value, or the rules cannot all hold.
+
+    .. versionchanged:: 2.0
+        Infinite, NaN and out-of-range bounds are refused.
     """
+    if integral:
+        base = int
     allowed = {
         "number": (*NUMERIC_RULES, "choices"),
         "text": (*LENGTH_RULES, "pattern", "choices"),
@@ -170,12 +239,7 @@ def validate(
                 + (f" (it applies to {_applies(rule)})" if _applies(rule) else "")
             )
         if rule in NUMERIC_RULES:
-            if not _is_number(value) or (isinstance(value, float) and value != value):
-                raise ConstraintError(f"{where}: {rule} must be a number, got {value!r}")
-            if integral and rule != "multiple_of" and value != int(value):
-                raise ConstraintError(
-                    f"{where}: {rule}={value!r} on an integer; give an integer bound"
-                )
+            _check_number(rule, value, where, base)
         if rule in LENGTH_RULES and (
             not isinstance(value, int) or isinstance(value, bool) or value < 0
         ):
@@ -194,14 +258,29 @@ def validate(
         except ConstraintError as exc:
             raise ConstraintError(f"{where}: {exc}") from None
     if c.choices is not None:
-        if not c.choices:
-            raise ConstraintError(f"{where}: an enumeration needs at least one value")
-        check = checker(replace(c, choices=None), compiled, kind == "list")
-        for choice in c.choices:
-            broken = check(choice)
-            if broken is not None:
-                raise ConstraintError(f"{where}: the choice {choice!r} {broken}")
+        _check_choices(c, compiled, kind, where, base)
     return compiled
+
+
+def _check_choices(
+    c: Constraints, compiled: re.Pattern[str] | None, kind: str, where: str, base: object
+) -> None:
+    """:raises ConstraintError: there is no choice, or one breaks the other
+    rules or is an int beyond ``xsd:long``."""
+    assert c.choices is not None
+    if not c.choices:
+        raise ConstraintError(f"{where}: an enumeration needs at least one value")
+    for choice in c.choices if base is int else ():
+        if not LONG_MIN <= choice <= LONG_MAX:
+            raise ConstraintError(
+                f"{where}: the choice {_short(choice)} is beyond the 64-bit range: int is "
+                f"published as 64-bit xsd:long ({LONG_MIN} to {LONG_MAX})"
+            )
+    check = checker(replace(c, choices=None), compiled, kind == "list")
+    for choice in c.choices:
+        broken = check(choice)
+        if broken is not None:
+            raise ConstraintError(f"{where}: the choice {choice!r} {broken}")
 
 
 def _check_bounds(c: Constraints, where: str, integral: bool) -> None:
@@ -449,7 +528,12 @@ def _whole(x: object) -> bool:
 
 
 def compile_constraints(
-    c: Constraints, kind: str, where: str, integral: bool = False, is_list: bool = False
+    c: Constraints,
+    kind: str,
+    where: str,
+    integral: bool = False,
+    is_list: bool = False,
+    base: object = None,
 ) -> Compiled:
     """Validate (see :func:`validate`) and build the checker.
 
@@ -460,7 +544,7 @@ def compile_constraints(
             r: int(v) for r, v in c.items() if r in ("ge", "gt", "le", "lt") and _whole(v)
         }
         c = replace(c, **bounds)
-    compiled = validate(c, kind, where, integral)
+    compiled = validate(c, kind, where, integral, base)
     return Compiled(compiled, checker(c, compiled, is_list))
 
 

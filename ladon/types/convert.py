@@ -30,6 +30,7 @@ from ._strict import strict_json as _strict_json
 from .attachment import AttachmentSet
 from .attachment import as_attachment
 from .attachment import attachment
+from .constraints import MAX_DECIMAL_EXPONENT as MAX_DECIMAL_EXPONENT
 from .ladontype import FieldInfo
 from .ladontype import LadonType
 from .spec import Constrained
@@ -38,12 +39,22 @@ from .spec import TypeSpec
 from .spec import is_attachment
 from .spec import type_name
 
-_INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
+# The lexical spaces of XML Schema's numbers (what the WSDLs publish; the
+# OpenAPI document publishes the decimal one as a pattern): ASCII digits,
+# XML's four blanks around them. Python's int(), float() and Decimal() also
+# take other digits ("\u0663"), underscores ("1_000"), and Decimal() an
+# exponent: numbers as text are matched first.
+_BLANK = r"[ \t\n\r]*"
+#: ``xsd:long`` (and ``xsd:integer``).
+_INT_RE = re.compile(_BLANK + r"[+-]?[0-9]+" + _BLANK)
+_DIGITS = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+#: ``xsd:decimal``: no exponent.
+_DECIMAL_RE = re.compile(_BLANK + _DIGITS + _BLANK)
+#: ``xsd:double`` but ``INF``, ``-INF`` and ``NaN``, which are refused (JSON
+#: cannot carry them either).
+_DOUBLE_RE = re.compile(_BLANK + _DIGITS + r"(?:[eE][+-]?[0-9]+)?" + _BLANK)
 #: The C JSON scanner, for lists of integers sent as text.
 _SCAN_INTS: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-#: Largest decimal exponent accepted or sent (1e999999999 would print a
-#: billion digits).
-MAX_DECIMAL_EXPONENT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +112,27 @@ def _load_int(v: object, opts: Options) -> int:
         raise _Bad("expected an integer")
     if isinstance(v, int):
         return v
-    if isinstance(v, str) and _INT_RE.match(v):
+    if isinstance(v, str):
+        if _INT_RE.fullmatch(v) is None:
+            raise _not_lexical(v, int, "an integer", "an optional sign")
         try:
             return int(v)
         except ValueError:  # more digits than int() accepts
             raise _Bad("integer is too long") from None
     raise _Bad("expected an integer")
+
+
+def _not_lexical(text: str, kind: type, what: str, form: str) -> _Bad:
+    """Why ``text`` is not a number of ``kind``: it is no number at all, it
+    is infinite or NaN, or only Python reads it (digits other than 0-9,
+    ``_``, other blanks, an exponent for a decimal)."""
+    try:
+        x = kind(text)
+    except (ValueError, ArithmeticError):
+        return _Bad(f"expected {what}")
+    if (kind is float and not math.isfinite(x)) or (kind is decimal.Decimal and not x.is_finite()):
+        return _Bad(f"expected a finite {what[2:]}")
+    return _Bad(f"expected {what} as XML Schema writes it: digits 0-9, {form}")
 
 
 def _finite(x: float) -> float:
@@ -123,11 +149,10 @@ def _load_float(v: object, opts: Options) -> float:
             return _finite(float(v))
         except OverflowError:
             raise _Bad("number is too large") from None
-    if isinstance(v, str) and "_" not in v:
-        try:
-            return _finite(float(v))
-        except ValueError:
-            pass
+    if isinstance(v, str):
+        if _DOUBLE_RE.fullmatch(v) is None:
+            raise _not_lexical(v, float, "a number", "an optional sign, point and exponent")
+        return _finite(float(v))  # 1e999 is infinite
     raise _Bad("expected a number")
 
 
@@ -207,13 +232,16 @@ def _load_decimal(v: object, opts: Options) -> decimal.Decimal:
         raise _Bad("expected a decimal number")
     if isinstance(v, decimal.Decimal):
         d = v
-    elif isinstance(v, (int, float, str)):
+    elif isinstance(v, str):
+        if _DECIMAL_RE.fullmatch(v) is None:
+            raise _not_lexical(
+                v, decimal.Decimal, "a decimal number", "an optional sign and point, no exponent"
+            )
+        d = decimal.Decimal(v)
+    elif isinstance(v, (int, float)):  # a JSON number: its own notation
         try:
-            text = v.strip() if isinstance(v, str) else str(v)
-            if "_" in text:
-                raise ValueError(text)
-            d = decimal.Decimal(text)
-        except (decimal.InvalidOperation, ValueError):
+            d = decimal.Decimal(str(v))
+        except (decimal.InvalidOperation, ValueError):  # more digits than str() writes
             raise _Bad("expected a decimal number") from None
     else:
         raise _Bad("expected a decimal number")
@@ -295,9 +323,9 @@ def _load_ints(values: list[Any] | tuple[Any, ...], path: str, opts: Options) ->
                 else:
                     if end == len(joined) + 2 and len(ints) == len(values):
                         return ints  # type: ignore[no-any-return]
-            # int() also takes "1_000" and non-ASCII digits, which the rule for
-            # ints (optional sign, ASCII digits, surrounding blanks) refuses.
-            if "_" not in joined:
+            # int() also takes "1_000" and other blanks ("\f1"), which the rule
+            # for ints (optional sign, ASCII digits, XML blanks around) refuses.
+            if not joined.encode("ascii").translate(None, b"0123456789+-, \t\n\r"):
                 try:
                     return list(map(int, values))
                 except ValueError:

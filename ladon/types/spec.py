@@ -113,7 +113,7 @@ def constrain(
     else:
         kind = "other"
     compiled = compile_constraints(
-        constraints, kind, where, integral=base is int, is_list=kind == "list"
+        constraints, kind, where, integral=base is int, is_list=kind == "list", base=base
     )
     return Constrained(base, constraints, enum_cls, compiled.check)
 

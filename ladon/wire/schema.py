@@ -162,6 +162,29 @@ def rule_keys(spec: TypeSpec) -> dict[str, Any]:
     return out
 
 
+def restricted_inline(spec: TypeSpec) -> bool:
+    """Whether the document/literal WSDLs declare ``spec`` on its element,
+    as an anonymous restriction of its base type, rather than as a named
+    ``simpleType``: every constrained value but a list (an ``ArrayOf``
+    type) and an enumeration of text (named after its class, which code
+    generators make an enum). On ``soap11`` such a value's ``xsi:type`` is
+    its base type.
+
+    NOTE: suds (and Node's ``soap``) convert a value by its built-in type
+    only when its element's type is that built-in type or an anonymous
+    restriction of it: they do not follow a named ``simpleType`` to its
+    base, so a ``Annotated[int, Le(30)]`` declared by name reaches them as
+    text.
+
+    .. versionadded:: 2.0
+    """
+    return (
+        isinstance(spec, Constrained)
+        and not isinstance(spec.base, ListOf)
+        and not (spec.enum is not None and spec.base is str)
+    )
+
+
 def rules_tag(constraints: Constraints) -> str:
     """A short name for a set of constraints, stable across runs (the list
     types of constrained items need names of their own)."""

@@ -554,7 +554,7 @@ def _json_arg(value: Any, encoding: str) -> Any:
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        return format(value, "f")  # xsd:decimal's form, as the server reads text
     if isinstance(value, bytes):
         return value.decode(encoding)
     return value
@@ -562,7 +562,8 @@ def _json_arg(value: Any, encoding: str) -> Any:
 
 def _soap_arg(value: Any, family: str, encoding: str) -> Any:
     """Plain Python -> zeep/suds: arrays as ``{"item": [...]}``; for suds
-    bytes as their text and Decimals as their exact text."""
+    bytes as their text and Decimals as their exact text (xsd:decimal's
+    form: no exponent)."""
     if isinstance(value, dict):
         return {k: _soap_arg(v, family, encoding) for k, v in value.items()}
     if isinstance(value, list):
@@ -570,7 +571,7 @@ def _soap_arg(value: Any, family: str, encoding: str) -> Any:
     if family == "suds" and isinstance(value, bytes):
         return value.decode(encoding)  # suds would send str(b"...")
     if family == "suds" and isinstance(value, decimal.Decimal):
-        return str(value)  # suds would drop trailing zeros
+        return format(value, "f")  # suds would drop trailing zeros
     return value
 
 
@@ -591,7 +592,7 @@ def _xmlrpc_arg(value: Any) -> Any:
     if isinstance(value, datetime.date):
         return datetime.datetime.combine(value, datetime.time())  # date at midnight
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        return format(value, "f")  # xsd:decimal's form, as the server reads text
     return value
 
 

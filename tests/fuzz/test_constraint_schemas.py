@@ -17,6 +17,7 @@ Two published gaps, stated where they apply:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ def judges() -> Iterator[Judges]:
     soap, http = app.interface(service, "soap"), app.interface(service, "http")
     assert soap is not None and http is not None
     # XML Schema: the WSDL's types schema, plus one probe element per method
-    # of the type its "value" parameter has.
+    # declared as its "value" parameter is (a named type, or the anonymous
+    # restriction of a constrained value).
     wsdl_payload = soap.describe("http://localhost", {})
     assert wsdl_payload is not None
     wsdl = etree.fromstring(wsdl_payload.body)
@@ -91,12 +93,11 @@ def judges() -> Iterator[Judges]:
     for wrapper in wrappers.iterfind(f"{{{XSD}}}element"):
         param = wrapper.find(f".//{{{XSD}}}element[@name='value']")
         if param is not None:
-            etree.SubElement(
-                schema,
-                f"{{{XSD}}}element",
-                name=f"probe-{wrapper.get('name')}",
-                type=param.get("type") or "",
-            )
+            probe = deepcopy(param)
+            probe.set("name", f"probe-{wrapper.get('name')}")
+            for occurs in ("minOccurs", "maxOccurs"):
+                probe.attrib.pop(occurs, None)
+            schema.append(probe)
     openapi = http.describe("http://localhost", {})
     assert openapi is not None
     doc = json.loads(openapi.body)
@@ -209,3 +210,79 @@ def test_the_judges_do_disagree_with_a_wrong_answer(judges: Judges) -> None:
     assert not json_accepts(judges, "ge", 0) and json_accepts(judges, "ge", 1)
     assert not xml_accepts(judges, "pattern", "ab1") and not json_accepts(judges, "pattern", "ab1")
     assert not xml_accepts(judges, "length", []) and not json_accepts(judges, "length", [])
+
+
+#: Number texts Python reads but XML Schema does not (other digits, ``_``,
+#: other blanks, a decimal's exponent, Python's words for infinity), XML
+#: Schema's own words for them, and texts both read.
+NUMBER_TEXTS = [
+    *("1e1", "1E+2", "-1.5e-3", "\u0663", "1\u0661", "\uff11", "1_000", "0x10", "0b1"),
+    *("\xa01", "1\u2028", "\u30001", "inf", "Infinity", "nan"),
+    *("INF", "-INF", "+INF", "NaN", "", " ", ".", "+", "-", "1.", ".5", "+.5", "-0"),
+    *(" 2 ", "\t3\n", "\r4", "007", "1.50", "+4", "1 2", "1..2", "--1"),
+]
+NUMBER_CHARS = "0123456789.eE+-_ \t\xa0\u0663\uff11INFa"
+#: XML Schema 1.0's lexical spaces (Datatypes 3.2.3 decimal, 3.2.5 double,
+#: 3.3.16 long: digits are #x30-#x39), after the whiteSpace ``collapse``
+#: of numbers (4.3.6: #x20, #x9, #xA and #xD only). xmlschema 4 is laxer:
+#: it reads integers with Python's int() (other digits, ``_``) and strips
+#: every Unicode blank, so the XML side of a number text is judged by both.
+XSD_LEXICAL = {
+    "decimal": re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"),
+    "double": re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|-?INF|NaN"),
+    "long": re.compile(r"[+-]?[0-9]+"),
+}
+NUMBER_METHODS = {"amount": "decimal", "ge": "long", "gt": "double", "lt": "double"}
+
+
+def check_number_text(judges: Judges, method: str, text: str) -> None:
+    lexical = XSD_LEXICAL[NUMBER_METHODS[method]].fullmatch(text.strip(" \t\n\r"))
+    xml = lexical is not None and xml_accepts(judges, method, text)
+    assert ladon_accepts(judges.soap, method, text) == xml, f"soap {method}({text!r})"
+    js = json_accepts(judges, method, text)
+    assert ladon_accepts(judges.http, method, text) == js, f"http {method}({text!r})"
+
+
+@pytest.mark.parametrize("method", sorted(NUMBER_METHODS))
+@pytest.mark.parametrize("text", NUMBER_TEXTS, ids=ascii)
+def test_numbers_as_text_are_read_as_xml_schema_reads_them(
+    judges: Judges, method: str, text: str
+) -> None:
+    """A number sent as text (every SOAP argument, a Decimal on ``http``)
+    is taken exactly when it is in the lexical space the descriptions
+    publish: xsd:decimal and the OpenAPI pattern for a Decimal, xsd:long
+    for an int, xsd:double for a float (but INF and NaN, which Ladon
+    refuses and the restriction of a constrained float leaves out)."""
+    check_number_text(judges, method, text)
+
+
+@given(text=st.text(NUMBER_CHARS, max_size=8))
+@SETTINGS
+def test_random_number_texts(judges: Judges, text: str) -> None:
+    for method in NUMBER_METHODS:
+        check_number_text(judges, method, text)
+
+
+def test_texts_only_python_reads_never_reach_a_method(judges: Judges) -> None:
+    """Python's int(), float() and Decimal() read these; Ladon does not."""
+    for method, text in (("amount", "1e1"), ("amount", "\u0663"), ("gt", "\u0661")):
+        assert not ladon_accepts(judges.soap, method, text)
+        assert not ladon_accepts(judges.http, method, text)
+    for text in ("1_000", "\u0663", "\xa01"):
+        assert not ladon_accepts(judges.soap, "ge", text)
+    assert not json_accepts(judges, "amount", "1e1")
+    assert not xml_accepts(judges, "gt", "INF")  # the constrained float's pattern
+    assert ladon_accepts(judges.soap, "amount", " 1.50 ") and xml_accepts(judges, "amount", "1.")
+
+
+@pytest.mark.parametrize(
+    "text", ["axb", "a\u2028b", "a\u2029b", "a\x85b", "a\nb", "a\rb", "a\U0001f600b", "ab"]
+)
+def test_a_dot_in_a_pattern_means_the_same_everywhere(judges: Judges, text: str) -> None:
+    """``.`` is any character but CR and LF: XML Schema's ``.``, and the
+    OpenAPI pattern writes it ``[^\\n\\r]``, which an ECMA 262 engine reads
+    alike (ECMA's own ``.`` would also leave out U+2028 and U+2029)."""
+    check(judges, "dotted", text)
+    assert judges.json["dotted"]["pattern"] == "^(?:a[^\\n\\r]b)$"
+    expected = "\n" not in text and "\r" not in text and len(text) == 3
+    assert ladon_accepts(judges.soap, "dotted", text) is expected

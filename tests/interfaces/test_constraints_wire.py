@@ -27,6 +27,7 @@ from ladon.server.wsgi import LadonWSGIApplication
 
 SERVICES = Path(__file__).resolve().parents[1] / "services"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 #: Every interface that calls methods (soap's alias is the same class).
 INTERFACES = sorted(n for n in DEFAULT_INTERFACES if n != "soapdocumentliteral")
 
@@ -68,6 +69,22 @@ def _soap(client: TestApp, iface: str, method: str, args: dict[str, Any]) -> Ans
     if fault is not None:
         return Answer(False, message=fault.findtext("faultstring") or "", status=r.status_int)
     response = root.find(f"{{{SOAP_ENV}}}Body")[0]  # type: ignore[index]
+    return Answer(True, etree.tostring(response, encoding="unicode"), status=r.status_int)
+
+
+def _soap12(client: TestApp, method: str, args: dict[str, Any]) -> Answer:
+    inner = "".join(f"<m:{k}>{_soap_value(v)}</m:{k}>" for k, v in args.items())
+    body = (
+        f'<e:Envelope xmlns:e="{SOAP12_ENV}"><e:Body><m:{method} xmlns:m="urn:Limits">{inner}'
+        f"</m:{method}></e:Body></e:Envelope>"
+    )
+    r = client.post("/Limits/soap12", body, content_type="application/soap+xml", expect_errors=True)
+    root = etree.fromstring(r.body)
+    fault = root.find(f".//{{{SOAP12_ENV}}}Fault")
+    if fault is not None:
+        text = fault.findtext(f"{{{SOAP12_ENV}}}Reason/{{{SOAP12_ENV}}}Text") or ""
+        return Answer(False, message=text, status=r.status_int)
+    response = root.find(f"{{{SOAP12_ENV}}}Body")[0]  # type: ignore[index]
     return Answer(True, etree.tostring(response, encoding="unicode"), status=r.status_int)
 
 
@@ -121,6 +138,8 @@ def _xmlrpc(client: TestApp, method: str, args: dict[str, Any]) -> Answer:
 def call(client: TestApp, iface: str, method: str, **args: Any) -> Answer:
     if iface in ("soap", "soap11"):
         return _soap(client, iface, method, args)
+    if iface == "soap12":
+        return _soap12(client, method, args)
     if iface == "xmlrpc":
         return _xmlrpc(client, method, args)
     return _json(client, iface, method, args)
@@ -265,3 +284,49 @@ def test_an_enum_default_is_described_as_its_value() -> None:
         "result"
     ] == ("green 2")
     app.close()
+
+
+#: (method, text Python's int()/float()/Decimal() read but XML Schema's
+#: lexical space does not, what the fault says)
+LEXICAL = [
+    ("amount", "1e1", "expected a decimal number as XML Schema writes it"),
+    ("amount", "\u0663", "expected a decimal number as XML Schema writes it"),
+    ("amount", "1_000", "expected a decimal number as XML Schema writes it"),
+    ("amount", "\xa01", "expected a decimal number as XML Schema writes it"),
+    ("amount", "Infinity", "expected a finite decimal number"),
+    ("gt", "\u0661", "expected a number as XML Schema writes it"),
+    ("gt", "1_0", "expected a number as XML Schema writes it"),
+    ("ge", "1_000", "expected an integer as XML Schema writes it"),
+    ("ge", "\u0661", "expected an integer as XML Schema writes it"),
+]
+
+
+@pytest.mark.parametrize("iface", INTERFACES)
+@pytest.mark.parametrize(("method", "text", "says"), LEXICAL, ids=ascii)
+def test_a_number_as_text_outside_the_published_lexical_space_is_a_wrong_argument(
+    client: TestApp, iface: str, method: str, text: str, says: str
+) -> None:
+    """Text is read as the descriptions publish numbers (xsd:decimal, the
+    OpenAPI pattern, xsd:double, xsd:long), not as Python reads it, with
+    the fault of any argument of the wrong type on that interface."""
+    wrong = call(client, iface, method, value="abc")
+    answer = call(client, iface, method, value=text)
+    assert not wrong.ok and not answer.ok, answer
+    assert (answer.status, answer.message.split(":")[0]) == (
+        wrong.status,
+        wrong.message.split(":")[0],
+    )
+    if iface == "http" and method != "amount":
+        assert "expected a" in answer.message  # JSON text for a number: the wrong type
+    else:
+        assert answer.message.startswith(f'Argument "value": {says}'), answer.message
+        assert answer.message.endswith(f", got {text!r}"), answer.message
+
+
+@pytest.mark.parametrize("iface", INTERFACES)
+def test_numbers_in_xml_schema_form_pass(client: TestApp, iface: str) -> None:
+    assert call(client, iface, "amount", value=" -1.50 ").ok
+    assert call(client, iface, "amount", value=".5").ok
+    if iface != "http":  # numbers as text: not in the http interface's JSON
+        assert call(client, iface, "gt", value="1.5E+2").ok
+        assert call(client, iface, "ge", value=" +7 ").ok

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import re
 import sys
 import threading
 import time
@@ -14,12 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from webtest import TestApp
 
 from ladon import ladonize
+from ladon.interfaces.openapi import IDEMPOTENCY_KEY_PATTERN
 from ladon.ladonizer.model import MethodKind
 from ladon.server.wsgi import LadonWSGIApplication
 from ladon.tasks import ThreadTaskBackend
+from ladon.tasks.idempotency import check_key
 
 SERVICES = Path(__file__).resolve().parents[1] / "services"
 if str(SERVICES) not in sys.path:
@@ -309,11 +315,68 @@ def test_the_status_resource_with_wait_calls_the_generated_wait_method() -> None
     doc = client.get("/Waits/http/description").json
     params = doc["paths"]["/job/tasks/{task_id}"]["get"]["parameters"]
     assert [p["name"] for p in params] == ["task_id", "wait"]
-    # a start reads two optional headers; starts and _wait may answer 503
+    # a start reads an optional Idempotency-Key (and Ladon-Callback-URL only
+    # where the app sends callbacks: see below); starts and _wait may answer 503
     start = doc["paths"]["/job"]["post"]
     headers = {p["name"]: p for p in start["parameters"] if p["in"] == "header"}
-    assert set(headers) == {"Idempotency-Key", "Ladon-Callback-URL"}
+    assert set(headers) == {"Idempotency-Key"}
     assert not any(p["required"] for p in headers.values())
     assert "503" in start["responses"]
     assert "503" in doc["paths"]["/job_wait"]["post"]["responses"]
+    app.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(IDEMPOTENCY_KEY_PATTERN, fullmatch=True).filter(lambda k: len(k) <= 255))
+def test_every_idempotency_key_the_openapi_schema_allows_is_taken_as_it_is(key: str) -> None:
+    """The schema's pattern is no wider than what the server takes (a key
+    it allows is never a 400), so tools generating headers from it (e.g.
+    Schemathesis) send only keys the server accepts."""
+    assert check_key(key) == key
+
+
+def test_the_idempotency_key_pattern_leaves_out_what_the_server_refuses() -> None:
+    pattern = re.compile(IDEMPOTENCY_KEY_PATTERN)
+    for refused in ("", " ", "a,b", '""', '"a\\"', "caf\u00e9", "a\tb"):
+        assert not pattern.fullmatch(refused), refused
+        with pytest.raises(ValueError):
+            check_key(refused)
+
+
+class Callbacks:
+    @ladonize(tasktype=True)
+    def job(self, n: int) -> int:
+        return n
+
+
+@pytest.mark.parametrize(
+    ("hosts", "declared"),
+    [
+        (None, {"Idempotency-Key"}),
+        (["hooks.example.com"], {"Idempotency-Key", "Ladon-Callback-URL"}),
+    ],
+    ids=["no-callback-hosts", "callback-hosts"],
+)
+def test_task_starts_declare_the_callback_header_only_when_the_app_sends_callbacks(
+    hosts: list[str] | None, declared: set[str]
+) -> None:
+    """Without ``callback_hosts`` every ``Ladon-Callback-URL`` is refused
+    (400): the OpenAPI documents do not offer it then."""
+    secret = None if hosts is None else "0123456789abcdef0123"
+    app = LadonWSGIApplication([Callbacks], callback_hosts=hosts, callback_secret=secret)
+    client = TestApp(app)
+    for doc, path in (
+        (client.get("/Callbacks/http/description").json, "/job"),
+        (client.get("/_ladon/openapi.json").json, "/Callbacks/http/job"),
+    ):
+        start = doc["paths"][path]["post"]
+        assert {p["name"] for p in start["parameters"] if p["in"] == "header"} == declared
+    if hosts is None:
+        refused = client.post_json(
+            "/Callbacks/http/job",
+            {"n": 1},
+            headers={"Ladon-Callback-URL": "https://hooks.example.com/done"},
+            status=400,
+        )
+        assert "sends no completion callbacks" in refused.json["detail"]
     app.close()

@@ -91,6 +91,16 @@ class Limits:
         return value
 
     @ladonize()
+    def dotted(self, value: Annotated[str, Pattern("a.b")]) -> str:
+        """``.`` is any character but a line end (CR, LF) in all three dialects."""
+        return value
+
+    @ladonize()
+    def amount(self, value: Decimal) -> Decimal:
+        """A Decimal: its text must be xsd:decimal's (no exponent, digits 0-9)."""
+        return value
+
+    @ladonize()
     def color(self, value: Color) -> Color:
         return value
 
@@ -110,6 +120,16 @@ class Limits:
     @ladonize()
     def legacy(self, item: LegacyItem) -> LegacyItem:
         return item
+
+    @ladonize()
+    def echo_item(self, value: Item) -> Item:
+        """A LadonType result with constrained fields."""
+        return value
+
+    @ladonize()
+    def ranks(self, value: Annotated[int, Ge(0), Le(10)]) -> list[Annotated[int, Ge(0)]]:
+        """A list result of constrained items."""
+        return list(range(value))
 
     @ladonize(Annotated[int, Ge(0), Le(10)], rtype=Annotated[int, Le(10)])
     def double(self, value: int) -> int:

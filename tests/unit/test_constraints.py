@@ -217,3 +217,147 @@ def test_a_constrained_float_still_refuses_infinity_and_nan() -> None:
         with pytest.raises(ArgumentError, match="finite"):
             load(spec, bad, "v", OPTS)
     assert load(spec, 2.5, "v", OPTS) == 2.5
+
+
+INF, NAN = float("inf"), float("nan")
+#: (declaration, what the registration error says): bounds no description
+#: can publish (JSON has no infinity, XML Schema's xsd:double has no "inf",
+#: an int is published as 64-bit xsd:long).
+UNPUBLISHABLE = [
+    (Annotated[float, Le(INF)], "le must be a finite number, got inf"),
+    (Annotated[float, Ge(NAN)], "ge must be a finite number, got nan"),
+    (Annotated[float, Interval(ge=-INF, lt=1)], "ge must be a finite number, got -inf"),
+    (Annotated[float, MultipleOf(INF)], "multiple_of must be a finite number"),
+    (Annotated[float, MultipleOf(NAN)], "multiple_of must be a finite number"),
+    (Annotated[int, Lt(INF)], "lt must be a finite number"),
+    (Annotated[decimal.Decimal, Le(decimal.Decimal("Infinity"))], "le must be a finite number"),
+    (Annotated[decimal.Decimal, Ge(decimal.Decimal("NaN"))], "ge must be a finite number"),
+    (Annotated[decimal.Decimal, Gt(decimal.Decimal("sNaN"))], "gt must be a finite number"),
+    (
+        Annotated[decimal.Decimal, MultipleOf(decimal.Decimal("-Infinity"))],
+        "multiple_of must be a finite number",
+    ),
+    (Annotated[int, Le(10**30)], "le=1000000000000000000000000000000 is beyond the 64-bit"),
+    (Annotated[int, Ge(-(2**63) - 1)], "ge=-9223372036854775809 is beyond the 64-bit range"),
+    (Annotated[int, Gt(2**63)], "int is published as 64-bit xsd:long"),
+    (Annotated[int, Lt(2.0**70)], "int is published as 64-bit xsd:long"),
+    (Annotated[int, Interval(ge=0, le=2**64)], "int is published as 64-bit xsd:long"),
+    (Annotated[int, MultipleOf(2**64)], "multiple_of=18446744073709551616 is beyond"),
+    (Literal[1, 2**63], "the choice 9223372036854775808 is beyond the 64-bit range"),
+    (Annotated[float, Le(10**400)], "is beyond the range of a float (xsd:double)"),
+    (Annotated[decimal.Decimal, Le(decimal.Decimal("1e1001"))], "exponent beyond +/-1000"),
+]
+
+
+@pytest.mark.parametrize(("declared", "says"), UNPUBLISHABLE, ids=lambda x: None)
+def test_a_bound_no_description_can_publish_is_a_registration_error(
+    declared: Any, says: str
+) -> None:
+    with pytest.raises(DefinitionError) as info:
+
+        class Calc:
+            @ladonize(declared, rtype=int)
+            def add(self, a):  # type: ignore[no-untyped-def]
+                return 1
+
+        LadonWSGIApplication([Calc])
+    message = str(info.value)
+    assert "Calc.add" in message and "parameter 'a'" in message
+    assert says in message, message
+
+
+def test_the_largest_bounds_that_can_be_published_register() -> None:
+    class Calc:
+        @ladonize()
+        def add(
+            self,
+            a: Annotated[int, Ge(-(2**63)), Le(2**63 - 1), MultipleOf(2**62)],
+            b: Annotated[float, Le(1.7e308)],
+            c: Annotated[decimal.Decimal, Ge(decimal.Decimal("-1e1000"))],
+            d: Literal[-(2**63), 2**63 - 1],
+        ) -> int:
+            return 1
+
+    LadonWSGIApplication([Calc]).close()
+
+
+def test_an_unpublishable_bound_on_a_field_item_or_dict_field_names_it() -> None:
+    with pytest.raises(DefinitionError, match=r"Reading\.celsius: le must be a finite number"):
+
+        class Reading(LadonType):
+            celsius: Annotated[float, Le(INF)]
+
+    with pytest.raises(DefinitionError, match=r"Counts\.n: ge=.* int is published as 64-bit"):
+
+        class Counts(LadonType):
+            n: list[Annotated[int, Ge(-(2**64))]]
+
+    with pytest.raises(DefinitionError, match=r"Old\.weight: lt must be a finite number, got nan"):
+
+        class Old(LadonType):
+            weight = {"type": float, "lt": NAN}
+
+    with pytest.raises(DefinitionError, match=r"Old2\.count: le=.* is beyond the 64-bit"):
+
+        class Old2(LadonType):
+            count = {"type": int, "le": 10**20}
+
+    with pytest.raises(DefinitionError, match=r"parameter 'xs'.*multiple_of must be a finite"):
+
+        class Calc:
+            @ladonize()
+            def add(self, xs: list[Annotated[float, MultipleOf(NAN)]]) -> int:
+                return 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "text", "says"),
+    [
+        (decimal.Decimal, "1e1", "expected a decimal number as XML Schema writes it"),
+        (decimal.Decimal, "\u0663", "expected a decimal number as XML Schema writes it"),
+        (decimal.Decimal, "1_0", "expected a decimal number as XML Schema writes it"),
+        (decimal.Decimal, "NaN", "expected a finite decimal number"),
+        (decimal.Decimal, "-Infinity", "expected a finite decimal number"),
+        (decimal.Decimal, "\u20281", "expected a decimal number as XML Schema writes it"),
+        (decimal.Decimal, "one", "expected a decimal number, got"),
+        (float, "\u0661", "expected a number as XML Schema writes it"),
+        (float, "1_0", "expected a number as XML Schema writes it"),
+        (float, "\xa01", "expected a number as XML Schema writes it"),
+        (float, "INF", "expected a finite number"),
+        (float, "-INF", "expected a finite number"),
+        (float, "NaN", "expected a finite number"),
+        (int, "\u0661", "expected an integer as XML Schema writes it"),
+        (int, "1_000", "expected an integer as XML Schema writes it"),
+        (int, "\u30001", "expected an integer as XML Schema writes it"),
+        (int, "1e3", "expected an integer, got"),
+        (ListOf(int), ["1", "\x0c2"], 'Argument "v[1]": expected an integer as XML Schema'),
+        (ListOf(int), ["1", "2_0"], 'Argument "v[1]": expected an integer as XML Schema'),
+        (ListOf(int), ["\u0661"], 'Argument "v[0]": expected an integer as XML Schema'),
+    ],
+    ids=ascii,
+)
+def test_numbers_as_text_are_read_in_xml_schema_form_only(spec: Any, text: Any, says: str) -> None:
+    """What int(), float() and Decimal() read beyond XML Schema's lexical
+    spaces (the ones every description publishes) is refused."""
+    with pytest.raises(ArgumentError) as info:
+        load(spec, text, "v", OPTS)
+    assert says in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "loaded"),
+    [
+        (decimal.Decimal, " +1.50\n", decimal.Decimal("1.50")),
+        (decimal.Decimal, ".5", decimal.Decimal("0.5")),
+        (decimal.Decimal, "7.", decimal.Decimal("7")),
+        (decimal.Decimal, 1e-7, decimal.Decimal("1E-7")),  # a JSON number: as it is
+        (decimal.Decimal, 10**30, decimal.Decimal(10**30)),
+        (float, "\t-1.5E+2 ", -150.0),
+        (float, ".5e-1", 0.05),
+        (int, " -007\r\n", -7),
+        (ListOf(int), ["1", " 2", "+3", "-4"], [1, 2, 3, -4]),
+    ],
+    ids=ascii,
+)
+def test_numbers_in_xml_schema_form_are_read(spec: Any, value: Any, loaded: Any) -> None:
+    assert load(spec, value, "v", OPTS) == loaded

@@ -10,11 +10,17 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 from typing import Any
 from typing import cast
 
 import lxml.html
 import pytest
+from annotated_types import Ge
+from annotated_types import Le
+from annotated_types import Len
+from annotated_types import MaxLen
+from annotated_types import MinLen
 from lxml.html import HtmlElement
 from webtest import TestApp
 
@@ -310,6 +316,55 @@ def test_console_model_describes_params_types_and_defaults(client: TestApp) -> N
     fields = {f["name"]: f for f in model["types"]["Tag"]["fields"]}
     assert fields["weight"]["nullable"] is True
     assert fields["text"]["default"] == "</script><script>alert(1)</script>"
+
+
+class Counted(LadonType):
+    """List fields with rules."""
+
+    counts: list[Annotated[int, Le(30)]]
+    tags: Annotated[list[str], MaxLen(2)]
+
+
+class RuledLists:
+    @ladonize()
+    def counts(self, counts: list[Annotated[int, Le(30)]]) -> int:
+        return sum(counts)
+
+    @ladonize()
+    def pick(
+        self, values: Annotated[list[Annotated[list[Annotated[int, Ge(0)]], MinLen(1)]], Len(1, 2)]
+    ) -> int:
+        return len(values)
+
+    @ladonize()
+    def counted(self, counted: Counted) -> int:
+        return len(counted.counts)
+
+
+def test_console_model_holds_the_rules_of_list_items_and_of_lists() -> None:
+    """``list[Annotated[int, Le(30)]]`` is ``{"list": "int", "itemRules":
+    ...}``; the rules of the list itself (``minItems``, ``maxItems``) are the
+    parameter's or field's ``rules``, at every depth."""
+    app = LadonWSGIApplication([RuledLists])
+    model = _model(TestApp(app).get("/RuledLists").text)
+    (counts,) = model["methods"]["counts"]["params"]
+    assert counts["type"] == {"list": "int", "itemRules": {"maximum": 30, "text": ["≤ 30"]}}
+    assert "rules" not in counts
+    (values,) = model["methods"]["pick"]["params"]
+    assert values["rules"] == {
+        "minItems": 1,
+        "maxItems": 2,
+        "text": ["at least 1 item", "at most 2 items"],
+    }
+    assert values["type"] == {
+        "list": {"list": "int", "itemRules": {"minimum": 0, "text": ["≥ 0"]}},
+        "itemRules": {"minItems": 1, "text": ["at least 1 item"]},
+    }
+    fields = {f["name"]: f for f in model["types"]["Counted"]["fields"]}
+    assert fields["counts"]["type"] == counts["type"]
+    assert fields["tags"]["type"] == {"list": "str"}
+    assert fields["tags"]["rules"] == {"maxItems": 2, "text": ["at most 2 items"]}
+    app.close()
 
 
 def test_console_model_cannot_close_its_script_element(client: TestApp) -> None:

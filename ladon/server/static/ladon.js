@@ -68,7 +68,8 @@
       return type;
     }
     if (type.list !== undefined) {
-      return "[" + typeLabel(type.list) + "]";
+      var itemRules = type.itemRules && type.itemRules.text ? " (" + type.itemRules.text.join(", ") + ")" : "";
+      return "[" + typeLabel(type.list) + itemRules + "]";
     }
     return type.ref;
   }
@@ -100,11 +101,32 @@
     return !spec.optional && !spec.nullable;
   }
 
+  // "1 item", "3 characters": a length as the server words it.
+  function count(n, unit) {
+    return n + " " + unit + (n === 1 ? "" : "s");
+  }
+
+  // The length rule (minLength/maxLength, or minItems/maxItems for a list)
+  // a length breaks, worded as the server words it; null when it keeps it.
+  function lengthProblem(n, low, high, unit) {
+    if (low !== undefined && low === high) {
+      return n === low ? null : "must have exactly " + count(low, unit);
+    }
+    if (low !== undefined && n < low) { return "must have at least " + count(low, unit); }
+    if (high !== undefined && n > high) { return "must have at most " + count(high, unit); }
+    return null;
+  }
+
   // The first declared rule (page model "rules": JSON Schema keywords) a
   // value breaks, worded as the server words it; null when it keeps them.
+  // A list (an array) is checked for its number of items; its items have
+  // rules of their own (the list type's "itemRules").
   function ruleProblem(rules, value) {
     if (!rules) {
       return null;
+    }
+    if (Array.isArray(value)) {
+      return lengthProblem(value.length, rules.minItems, rules.maxItems, "item");
     }
     if (typeof value === "number") {
       if (rules.minimum !== undefined && !(value >= rules.minimum)) { return "must be ≥ " + rules.minimum; }
@@ -113,9 +135,8 @@
       if (rules.exclusiveMaximum !== undefined && !(value < rules.exclusiveMaximum)) { return "must be < " + rules.exclusiveMaximum; }
     }
     if (typeof value === "string") {
-      var n = Array.from(value).length;
-      if (rules.minLength !== undefined && n < rules.minLength) { return "must have at least " + rules.minLength + " characters"; }
-      if (rules.maxLength !== undefined && n > rules.maxLength) { return "must have at most " + rules.maxLength + " characters"; }
+      var length = lengthProblem(Array.from(value).length, rules.minLength, rules.maxLength, "character");
+      if (length) { return length; }
       if (rules.pattern !== undefined) {
         try {
           if (!new RegExp(rules.pattern).test(value)) { return "must match " + rules.patternText; }
@@ -264,18 +285,29 @@
   function listWidget(type, spec, id, depth) {
     var items = el("div", { className: "list-items" });
     var add = el("button", { type: "button", className: "btn btn-small add-item", text: "+ add item" });
+    var error = el("p", { className: "field-error", id: id + "-error", role: "alert", hidden: true });
     var group = el("div", { className: "group list", id: id, "data-type": typeLabel(type) }, [
       items,
-      el("div", { className: "group-head" }, [add, el("span", { className: "hint count", text: "0 items" })])
+      el("div", { className: "group-head" }, [add, el("span", { className: "hint count", text: "0 items" })]),
+      error
     ]);
+    group.setAttribute("aria-describedby", error.id);
     var entries = [];
 
+    function unflag() {
+      group.classList.remove("invalid");
+      error.hidden = true;
+      error.textContent = "";
+    }
+
     function recount() {
-      group.querySelector(".count").textContent = entries.length + (entries.length === 1 ? " item" : " items");
+      group.querySelector(".count").textContent = count(entries.length, "item");
+      unflag();
     }
 
     function addItem() {
-      var itemSpec = { name: "item", optional: false, nullable: false, default: null };
+      // each item keeps the rules its list type declares for items
+      var itemSpec = { name: "item", optional: false, nullable: false, default: null, rules: type.itemRules };
       var widget = build(type.list, itemSpec, id + "-" + (uid++), depth + 1);
       var remove = el("button", { type: "button", className: "btn btn-small remove-item", text: "remove", "aria-label": "remove item" });
       var row = el("div", { className: "list-item" }, [widget.element, remove]);
@@ -299,14 +331,25 @@
       element: group,
       read: function (problems, path) {
         var values = [];
+        var before = problems.length;
         entries.forEach(function (entry, i) {
           var got = entry.widget.read(problems, path + "[" + i + "]");
           if (got.present) {
             values.push(got.value);
           }
         });
+        unflag();
         if (values.length === 0 && spec.optional) {
           return { present: false };
+        }
+        // the number of items sent, once the items themselves are right: a
+        // list breaking its length rule is refused here, as the server would
+        var rule = problems.length === before ? ruleProblem(spec.rules, values) : null;
+        if (rule) {
+          group.classList.add("invalid");
+          error.textContent = path + " " + rule;
+          error.hidden = false;
+          problems.push({ path: path, input: add, rule: rule });
         }
         return { present: true, value: values };
       }
