@@ -30,7 +30,7 @@ from ._json import default_text
 from ._json import dumps_bytes
 from ._json import dumps_value
 from ._json import fault_members
-from ._json import loads_request
+from ._json import loads_json
 from .base import ABSENT
 from .base import Call
 from .base import Interface
@@ -60,8 +60,14 @@ class JSONWSPInterface(Interface):
     accepts_attachments: ClassVar[bool] = True
 
     def decode_call(self, request: WireRequest) -> Call:
-        req = loads_request(request.body, request.content_type)
-        m = self.method(req.get("methodname"))
+        req = loads_json(request.body, request.content_type)
+        if req.__class__ is not dict:
+            raise MalformedRequest("The request must be a JSON object")
+        name = req.get("methodname")
+        # PERF: self.method()'s look-up without its frame (it says what is wrong)
+        m = self.service.methods.get(name) if name.__class__ is str else None
+        if m is None:
+            m = self.method(name)
         args = req.get("args", {})
         if args is None:
             args = {}

@@ -770,7 +770,7 @@ class LadonWSGIApplication:
     ) -> Payload:
         exchange = Exchange(service, iface, environ)
         ctype: str = environ.get("CONTENT_TYPE") or ""
-        headers = EnvironHeaders(environ)
+        headers = _RequestHeaders(environ)
         verb: str = environ.get("REQUEST_METHOD") or "POST"
         base_url = query = ""
         if iface.wants_base_url and iface.needs_base_url(subpath):
@@ -817,6 +817,17 @@ class LadonWSGIApplication:
             attachments.close()
             raise
         return _release_after(payload, attachments)
+
+
+class _RequestHeaders(EnvironHeaders):
+    """werkzeug's read-only view of the request headers, made in one frame
+    (``EnvironHeaders.__init__`` also runs ``Headers.__init__``, whose list
+    a view of the environ never fills: it stays this empty tuple)."""
+
+    _list = ()  # type: ignore[assignment]
+
+    def __init__(self, environ: WSGIEnviron) -> None:  # PERF: see the class
+        self.environ = environ
 
 
 def _checked_steps(steps: Sequence[Step]) -> list[Step]:
