@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,12 @@ def _tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is missing: pip install -e '.[test]'", pytrace=False)
     return path
+
+
+def _tool_env() -> dict[str, str]:
+    """The environment of a tool of this venv: its bin first on PATH (the
+    generator runs ruff on what it writes), activated or not."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +125,7 @@ def test_schemathesis_finds_nothing(server: str, service: str, tmp_path: Path) -
         text=True,
         timeout=300,
         cwd=tmp_path,
+        env=_tool_env(),
     )
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-6000:]
@@ -145,6 +153,7 @@ def test_a_generated_client_calls_add_and_a_ladontype_method(
         text=True,
         timeout=300,
         cwd=tmp_path,
+        env=_tool_env(),
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Warning" not in run.stdout + run.stderr, run.stdout + run.stderr
@@ -187,6 +196,7 @@ def test_a_generated_client_sends_and_receives_files(
         text=True,
         timeout=300,
         cwd=tmp_path,
+        env=_tool_env(),
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Warning" not in run.stdout + run.stderr, run.stdout + run.stderr
