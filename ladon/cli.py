@@ -19,12 +19,18 @@ from collections.abc import Sequence
 from typing import Any
 from typing import TextIO
 
+from ._servechecks import listen_problem
+from ._servechecks import no_service_problem
+from ._servechecks import port_number
+from ._servechecks import tasks_problem
 from .exceptions.base import DefinitionError
 
 BANNER = "Development server: not for production (use gunicorn or mod_wsgi)."
 
 #: What building the application raises for a mistake in the services or
-#: the options (anything else is a bug and keeps its traceback).
+#: the options; anything else the top-level code of a service module (or
+#: a module it imports) raises is one too (:func:`_is_load_error`), the rest
+#: is a bug and keeps its traceback.
 _LOAD_ERRORS = (DefinitionError, ImportError, SyntaxError, ValueError, OSError)
 
 _LIBRARY_PATHS = ("stdlib", "platstdlib", "purelib", "platlib")
@@ -82,6 +88,22 @@ def _base_url(text: str) -> str:
             f"expected the public URL of the application, like https://example.org/svc, not {text!r}"
         )
     return text
+
+
+_LADON_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _is_load_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a mistake in the services rather than a bug of
+    Ladon: one of :data:`_LOAD_ERRORS`, or anything raised while a module
+    that is not Ladon's ran its top-level code (a service module being
+    imported: ``x = undefined_name``, ``raise MyError(...)``)."""
+    if isinstance(exc, _LOAD_ERRORS):
+        return True
+    return any(
+        frame.name == "<module>" and not frame.filename.startswith(_LADON_DIR)
+        for frame in traceback.extract_tb(exc.__traceback__)
+    )
 
 
 def _error_text(exc: BaseException) -> str:
@@ -180,7 +202,7 @@ def _serve(
     try:
         app = _build_app(targets, tasks, debug, base_url, trust_proxy, log_requests, max_wait)
     except Exception as exc:  # the service modules run here: they may raise anything
-        if not reloaded and not isinstance(exc, _LOAD_ERRORS):
+        if not reloaded and not _is_load_error(exc):
             raise
         text = _error_text(exc)
         if not reloaded:
@@ -191,6 +213,16 @@ def _serve(
         sys.stderr.write(_cannot_load(text, " (the server reloads when a file changes)"))
         sys.stderr.flush()
         return _run_reloading(_error_app(text), host, port, _watched_paths(targets, exc), threaded)
+    if not reloaded:  # the reloader's child serves what its parent checked
+        problem = (
+            no_service_problem(app, targets)
+            or tasks_problem(app, tasks)
+            or listen_problem(host, port)
+        )
+        if problem:
+            app.close()  # type: ignore[attr-defined]
+            sys.stderr.write(f"ladon: {problem}\n")
+            return 2
     if reload:
         if not reloaded:
             names = ", ".join(s.name for s in app.services)  # type: ignore[attr-defined]
@@ -343,6 +375,32 @@ def _credentials(user: str | None, bearer: bool) -> dict[str, Any] | str:
     return {}
 
 
+#: What the interfaces say of a mandatory argument left out
+#: (:class:`~ladon.exceptions.service.ArgumentError`), said the same here.
+_NOT_GIVEN = "is not optional and was not given"
+
+
+def _call_args(
+    method: str, info: dict[str, Any], assignments: Sequence[str]
+) -> dict[str, object] | list[str]:
+    """The arguments of a call from its ``NAME=VALUE`` words, or what is
+    wrong with them: a malformed word, an unknown name, or the mandatory
+    arguments left out (said as the service's own fault says it)."""
+    from .exceptions.service import ArgumentError
+
+    args: dict[str, object] = {}
+    for item in assignments:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            return [f"expected NAME=VALUE, got {item!r}"]
+        if name not in info["params_info"]:
+            known = ", ".join(info["params_order"]) or "none"
+            return [f"{method} has no parameter {name!r} (it has: {known})"]
+        args[name] = _call_value(text, info["params_info"][name].get("type"))
+    missing = [p for p in info["mandatory_params"] if p not in args]
+    return [str(ArgumentError(name, _NOT_GIVEN)) for name in missing] or args
+
+
 def _call(
     url: str,
     method: str | None,
@@ -382,18 +440,10 @@ def _call(
     if method not in client.list_methods():
         sys.stderr.write(f"ladon call: the service has no method {method!r}\n")
         return 2
-    info = client.method_info(method)
-    args: dict[str, object] = {}
-    for item in assignments:
-        name, sep, text = item.partition("=")
-        if not sep or not name:
-            sys.stderr.write(f"ladon call: expected NAME=VALUE, got {item!r}\n")
-            return 2
-        if name not in info["params_info"]:
-            known = ", ".join(info["params_order"]) or "none"
-            sys.stderr.write(f"ladon call: {method} has no parameter {name!r} (it has: {known})\n")
-            return 2
-        args[name] = _call_value(text, info["params_info"][name].get("type"))
+    args = _call_args(method, client.method_info(method), assignments)
+    if isinstance(args, list):
+        sys.stderr.writelines(f"ladon call: {problem}\n" for problem in args)
+        return 2
     try:
         result = client.call(method, **args, extra_headers=start or {})
         if wait and isinstance(result, dict) and f"{method}_wait" in client.list_methods():
@@ -486,7 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve service modules with the development server")
     serve.add_argument("targets", nargs="+", help="service files, directories or module names")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=port_number, default=8080, help="0 for a free port")
     serve.add_argument("--reload", action="store_true", help="restart when a file changes")
     serve.add_argument(
         "--tasks",
@@ -607,7 +657,7 @@ def ctl_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ladon-ctl")
     sub = parser.add_subparsers(dest="command", required=True)
     ts = sub.add_parser("testserve", help="serve modules with the development server")
-    ts.add_argument("-p", "--port", type=int, default=8888)
+    ts.add_argument("-p", "--port", type=port_number, default=8888)
     ts.add_argument("-v", "--verbose", action="store_true")
     ts.add_argument("-m", "--multithreaded", action="store_true")
     ts.add_argument("modules", nargs="+")

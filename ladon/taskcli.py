@@ -244,17 +244,36 @@ def _backend(target: str, url: str | None) -> Any:
             from .tasks.worker import load_app
 
             app = load_app(target)
+            # NOTE: the URL the application builds its backend from, when
+            # it was given one (else LADON_TASKS was read)
+            configured = getattr(app, "_tasks_config", None)
+            _check_store(url or (configured if isinstance(configured, str) else None))
             return backend_from_url(url) if url else app.task_backend()
         url = url or os.environ.get(DEFAULT_TASKS_ENV)
         if not url:
             raise TaskCLIError(
                 "give the task backend: --tasks sqlite:///path.db (or redis://...) or LADON_TASKS"
             )
+        _check_store(url)
         from .server.wsgi import LadonWSGIApplication
 
         return LadonWSGIApplication([target], tasks=url).task_backend()
     except (DefinitionError, ImportError, ValueError, OSError) as exc:
         raise TaskCLIError(f"cannot load {target}: {exc}") from None
+
+
+def _check_store(url: str | None) -> None:
+    """Refuse a SQLite task store that does not exist: the commands read and
+    cancel the tasks of a store an application writes, and opening a
+    missing file would create an empty one (a mistyped path lists no
+    tasks)."""
+    parts = urllib.parse.urlsplit((url or "").strip())
+    if parts.scheme != "sqlite":
+        return
+    path = urllib.parse.unquote(parts.path)
+    if os.path.isabs(path) and not os.path.exists(path):
+        # the URL's path may start with // (sqlite:////var/...): one is enough
+        raise TaskCLIError(f"no task database at /{path.lstrip('/')}")
 
 
 def _auth_headers(user: str | None, bearer: bool) -> dict[str, str]:

@@ -259,6 +259,120 @@ def test_serve_reports_a_syntax_error_at_start_without_a_traceback(tmp_path: Pat
             server.stop()
 
 
+def _refused(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command that must stop at once, with exit status 2 and no
+    traceback (one that serves instead is stopped, its process group too)."""
+    argv = (_script(argv[0]), *argv[1:])
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=cwd,
+        start_new_session=True,
+    ) as popen:
+        try:
+            out, err = popen.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(popen.pid, signal.SIGKILL)
+            out, err = popen.communicate()
+    done = subprocess.CompletedProcess(argv, popen.returncode, out, err)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Serving" not in done.stdout
+    return done
+
+
+@pytest.mark.parametrize(
+    ("last_line", "said"),
+    [
+        ("x = undefined_name", "NameError: name 'undefined_name' is not defined"),
+        ('raise MyError("boom")', "MyError: boom"),
+    ],
+    ids=["name-error", "raise"],
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ladon", "serve", "--port", "0"],
+        ["ladon", "serve", "--port", "0", "--reload"],
+        ["ladon-ctl", "testserve", "-p", "0"],
+    ],
+    ids=["serve", "reload", "testserve"],
+)
+def test_serve_reports_a_runtime_error_at_import_without_a_traceback(
+    tmp_path: Path, last_line: str, said: str, command: list[str]
+) -> None:
+    """Any exception the service module raises while it is imported stops
+    the command as a syntax error does: its place and its line, exit 2."""
+    service = tmp_path / "calculator.py"
+    shutil.copy(EXAMPLES / "calculator.py", service)
+    with service.open("a") as f:
+        f.write(f"\n\nclass MyError(Exception):\n    pass\n\n\n{last_line}\n")
+    line = len(service.read_text().splitlines())
+    done = _refused(*command, str(service), cwd=tmp_path)
+    assert f'cannot load the services:\n  File "{service}", line {line}, in <module>\n' in (
+        done.stderr
+    )
+    assert last_line in done.stderr and said in done.stderr
+    assert "importlib" not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["-5", "65536", "99999", "http"])
+def test_every_port_option_takes_0_to_65535_only(value: str) -> None:
+    calculator = str(EXAMPLES / "calculator.py")
+    for argv in (
+        ("ladon", "serve", "--port", value, calculator),
+        ("ladon", "serve", "--reload", "--port", value, calculator),
+        ("ladon-ctl", "testserve", "-p", value, calculator),
+    ):
+        done = _refused(*argv)
+        assert f"expected a port number from 0 to 65535, not {value!r}" in done.stderr
+
+
+@pytest.mark.parametrize("reload", [[], ["--reload"]], ids=["plain", "reload"])
+def test_serve_names_the_host_it_cannot_resolve_or_listen_on(reload: list[str]) -> None:
+    calculator = str(EXAMPLES / "calculator.py")
+    done = _refused("ladon", "serve", *reload, "--host", "256.1.1.1", calculator)
+    assert "--host '256.1.1.1': cannot resolve this name or address" in done.stderr
+    # an address of another machine (TEST-NET-1, RFC 5737)
+    done = _refused("ladon", "serve", *reload, "--host", "192.0.2.1", "--port", "0", calculator)
+    assert "--host '192.0.2.1': cannot listen on this address" in done.stderr
+
+
+def test_serve_names_the_port_in_use() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _refused("ladon", "serve", "--port", str(port), str(EXAMPLES / "calculator.py"))
+    assert f"--port {port}: in use on 127.0.0.1" in done.stderr
+
+
+def test_serve_refuses_targets_without_a_service(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "noservice.py").write_text("x = 1\n")
+    for target in ("empty", "noservice.py"):
+        done = _refused("ladon", "serve", "--port", "0", target, cwd=tmp_path)
+        assert f"ladon: no service found in {target}: " in done.stderr
+    done = _refused("ladon-ctl", "testserve", "-p", "0", "noservice.py", cwd=tmp_path)
+    assert "no service found in noservice.py" in done.stderr
+
+
+def test_serve_checks_the_tasks_url_without_task_methods(tmp_path: Path) -> None:
+    """calculator.py has no task method: the --tasks URL is checked all the same."""
+    calculator = str(EXAMPLES / "calculator.py")
+    done = _refused("ladon", "serve", "--port", "0", "--tasks", "bogus://x", calculator)
+    assert "ladon: --tasks: unsupported task backend scheme 'bogus'" in done.stderr
+    done = _refused(
+        "ladon", "serve", "--port", "0", "--tasks", "thread://?max_workers=x", calculator
+    )
+    assert "max_workers must be an integer" in done.stderr
+
+
 @pytest.mark.parametrize("reload", [False, True], ids=["plain", "reload"])
 def test_serve_log_has_no_colour_codes_when_not_on_a_terminal(tmp_path: Path, reload: bool) -> None:
     server = Process(

@@ -243,6 +243,25 @@ def test_cli_fault_and_usage_errors(server_url: str, capsys: pytest.CaptureFixtu
     assert code == 2 and "NAME=VALUE" in err
 
 
+def test_cli_says_a_missing_argument_as_the_service_does(
+    server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One phrasing for a mandatory argument left out: the fault's."""
+    with pytest.raises(JSONWSPFault) as fault:  # no description: the server answers
+        JSONWSPClient(url=f"{server_url}/Shapes/jsonwsp").call("add", a=1)
+    assert fault.value.string == 'Argument "b": is not optional and was not given'
+    code, out, err = run_cli(capsys, f"{server_url}/Shapes", "add", "a=1")
+    assert (code, out, err) == (2, "", f"ladon call: {fault.value.string}\n")
+    code, _, err = run_cli(capsys, f"{server_url}/Shapes", "add")
+    assert (code, err.splitlines()) == (
+        2,
+        [
+            'ladon call: Argument "a": is not optional and was not given',
+            'ladon call: Argument "b": is not optional and was not given',
+        ],
+    )
+
+
 def test_cli_attachments_both_ways(
     server_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -145,6 +145,23 @@ def test_the_thread_backend_is_reached_through_the_url(capsys: pytest.CaptureFix
     assert "give the application's URL" in err
 
 
+def test_a_sqlite_store_that_does_not_exist_is_an_error_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mistyped path must not list "no tasks" from a new, empty file."""
+    missing = tmp_path / "nowhere.db"
+    url = f"sqlite://{missing}"
+    service_file = str(SERVICES_DIR / "ops_app.py")
+    for argv in ([service_file, "--tasks", url], ["ops_app:app", "--tasks", url]):
+        for action in (["list"], ["show", "f" * 40], ["cancel", "f" * 40]):
+            status, out, err = run(capsys, *argv, *action)
+            assert (status, out, err) == (2, "", f"ladon tasks: no task database at {missing}\n")
+    monkeypatch.setenv("LADON_TASKS", f"sqlite:///{missing}")  # four slashes: the same file
+    status, _, err = run(capsys, service_file, "list")
+    assert (status, err) == (2, f"ladon tasks: no task database at {missing}\n")
+    assert not missing.exists()
+
+
 @pytest.fixture(scope="module")
 def live() -> Iterator[tuple[LiveServer, LadonWSGIApplication]]:
     import ops_app

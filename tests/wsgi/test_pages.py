@@ -260,13 +260,17 @@ def test_code_block_directive_is_literal() -> None:
 # -- methods, tasks, types, console model ------------------------------------------------
 
 
-def test_task_method_is_marked_with_its_four_calls(client: TestApp) -> None:
+def test_task_method_is_marked_with_its_five_calls(client: TestApp) -> None:
     html = client.get("/Docs").text
     start = html.index('id="method-work"')
     block = html[start : html.index("</article>", start)]
     assert "task" in block
-    for call in ("work_progress", "work_result", "work_cancel"):
+    for call in ("work_progress", "work_result", "work_cancel", "work_wait"):
         assert f'id="method-{call}"' in block
+    # the title counts what the list holds: work(…) and its four companions
+    calls = _first_of_class(_by_id(_html(html), "method-work"), "task-calls")
+    assert len(calls.findall(".//li")) == 5
+    assert _first_of_class(calls, "task-calls-title").text == "The five calls of this task"
     assert 'data-task="1"' in block
     assert 'href="#type-Tag"' in block  # the task's result type is linked
 
