@@ -134,7 +134,10 @@ class BasicAuth:
         header = environ.get("HTTP_AUTHORIZATION")
         if seen is None or header.__class__ is not str:
             return None
-        hit = seen.entries.get(seen.digest(header))
+        # PERF: seen.digest(header) without its frame
+        mac = seen.mac.copy()
+        mac.update(header.encode("utf-8", "surrogatepass"))
+        hit = seen.entries.get(mac.digest())
         if hit is None or hit[0] <= monotonic():
             return None
         return hit[1]
@@ -190,14 +193,14 @@ class _Accepted:
         self.ttl = ttl
         self.maxsize = maxsize
         # PERF: keyed BLAKE2b (a MAC), keyed once and copied per use
-        self._mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
+        self.mac = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=32)
         self._lock = threading.Lock()
         #: MAC of a header -> (until when, its principal)
         self.entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
 
     def digest(self, header: str) -> bytes:
         """What the cache keeps of a header: its MAC."""
-        mac = self._mac.copy()
+        mac = self.mac.copy()
         mac.update(header.encode("utf-8", "surrogatepass"))
         return mac.digest()
 
