@@ -68,6 +68,17 @@ def _request_id_note() -> str:
     return f" (request id {request_id})" if request_id else ""
 
 
+def refused_method(fault: ServiceFault | None) -> MethodInfo | None:
+    """The method a request called whose arguments ``fault`` refuses (its
+    decoding got as far as the method), else ``None``.
+
+    .. versionadded:: 2.0
+    """
+    original = fault.original if isinstance(fault, RequestFault) else fault
+    method = getattr(original, "called_method", None)
+    return method if isinstance(method, MethodInfo) else None
+
+
 def internal_error(exc: BaseException, debug: bool) -> UnexpectedError:
     """The fault sent for an unexpected exception (logged here): "Internal
     server error", whose detail names the request id (which is on the
@@ -106,6 +117,9 @@ class Exchange:
         decoded into calls (its steps never ran).
     :param calls: how many calls of the request the observing steps saw.
     :param span: the tracing step's span of the call being run.
+    :param started: when the dispatcher began answering the request
+        (``time.perf_counter()``; set only when a step has
+        ``after_answer``).
 
     .. versionadded:: 2.0
     """
@@ -121,6 +135,7 @@ class Exchange:
     decode_fault: ServiceFault | None = None
     calls: int = 0
     span: Any = None
+    started: float = 0.0
 
 
 class Step(Protocol):
@@ -236,6 +251,7 @@ class Dispatcher:
             self.answer = self._answer_observed  # type: ignore[method-assign]
 
     def _answer_observed(self, exchange: Exchange, request: WireRequest) -> Payload:
+        exchange.started = time.perf_counter()
         payload = Dispatcher.answer(self, exchange, request)
         for hook in self._answered:
             try:
@@ -295,10 +311,10 @@ class Dispatcher:
         whose arguments ``fault`` refuses; else ``fault``. An anonymous
         caller, or one with wrong credentials, learns nothing of a
         protected method's argument rules."""
-        original = fault.original if isinstance(fault, RequestFault) else fault
-        method = getattr(original, "called_method", None)
-        if not isinstance(method, MethodInfo):
+        method = refused_method(fault)
+        if method is None:
             return fault
+        original = fault.original if isinstance(fault, RequestFault) else fault
         call = Call(method, [], header_blocks=getattr(original, "header_blocks", ()))
         try:
             for check in self._caller_checks:

@@ -14,6 +14,7 @@ request's log record (:mod:`ladon.observe.context`).
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,7 @@ from ..observe.context import CURRENT_REQUEST
 from ..observe.context import RequestRecord
 from ..observe.context import current_request_id
 from .dispatch import Exchange
+from .dispatch import refused_method
 
 #: ``rpc.system`` of each interface name (others are named as they are).
 RPC_SYSTEMS = {
@@ -128,8 +130,13 @@ class MetricsStep:
         key = (exchange.service.name, exchange.interface.name)
         fault = exchange.decode_fault
         if exchange.calls == 0 and fault is not None:
-            counters, _latency = self._children((*key, UNDECODED))
+            # a call whose arguments were refused counts under its method
+            method = refused_method(fault)
+            name = UNDECODED if method is None else method.name
+            counters, latency = self._children((*key, name))
             counters["client_fault" if fault.is_client else "server_fault"](1)
+            if exchange.started:
+                latency.observe(time.perf_counter() - exchange.started)
         sizes = self._sizes.get(key)
         if sizes is None:
             m = self.metrics
@@ -219,7 +226,12 @@ class TracingStep:
         fault = exchange.decode_fault
         if fault is None or not self._recording():
             return
-        span = self._start(exchange, exchange.service.name, None)
+        method = refused_method(fault)
+        service = exchange.service.name
+        if method is None:
+            span = self._start(exchange, service, None)
+        else:  # its arguments were refused: the call's own span
+            span = self._start(exchange, f"{service}/{method.name}", method.name)
         self._failed(span, fault)
         span.end()
 
@@ -286,3 +298,8 @@ class RequestFields:
         record.service = exchange.service.name
         record.interface = exchange.interface.name
         record.outcome = "client_fault" if fault.is_client else "server_fault"
+        method = refused_method(fault)
+        if method is not None:  # its arguments were refused: the call is known
+            record.method = method.name
+            principal = exchange.principal
+            record.principal = None if principal is None else principal.name

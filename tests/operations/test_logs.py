@@ -70,9 +70,14 @@ def test_one_json_line_per_request_with_its_fields_and_no_credentials(lines: Lin
     client.post("/Jobs/jsonwsp", json={"methodname": "explode", "args": {}}, headers=basic("root"))
     client.post("/Jobs/soap11", data=b"<not xml", content_type="text/xml")
     client.get("/_ladon/health?token=abc").close()  # a streamed answer: logged at its close
+    client.post(  # its argument refused: the call and its caller are known
+        "/Jobs/jsonwsp",
+        json={"methodname": "add", "args": {"a": "x", "b": 2}},
+        headers=basic("root"),
+    )
     records = [json.loads(line) for line in lines.lines]
     requests = [r for r in records if r["logger"] == "ladon.requests"]
-    assert len(requests) == 5
+    assert len(requests) == 6
     first = requests[0]
     assert first["request_id"] == "line-1"
     assert first["service"] == "Jobs" and first["interface"] == "jsonwsp"
@@ -92,6 +97,9 @@ def test_one_json_line_per_request_with_its_fields_and_no_credentials(lines: Lin
     assert undecoded["service"] == "Jobs" and undecoded["method"] is None
     assert undecoded["outcome"] == "client_fault"
     assert requests[4]["path"] == "/_ladon/health" and "service" not in requests[4]
+    refused_argument = requests[5]
+    assert refused_argument["method"] == "add" and refused_argument["principal"] == "root"
+    assert refused_argument["outcome"] == "client_fault"
     everything = "\n".join(lines.lines)
     for secret in SECRETS:
         assert secret not in everything

@@ -77,7 +77,7 @@ def test_calls_are_counted_exactly_by_method_and_outcome(app: LadonWSGIApplicati
     before = scrape(app)
     for n in range(7):
         assert jsonwsp(client, "add", a=n, b=1)["result"] == n + 1
-    jsonwsp(client, "add", a="x", b=1)  # refused while decoding: method "-"
+    jsonwsp(client, "add", a="x", b=1)  # its argument refused: counted under "add"
     jsonwsp(client, "explode")  # a server fault
     jsonwsp(client, "misreport")  # a server fault found while the answer is written
     client.post("/Jobs/jsonwsp", data=b"{oops", content_type="application/json")
@@ -93,9 +93,10 @@ def test_calls_are_counted_exactly_by_method_and_outcome(app: LadonWSGIApplicati
     }
     assert {k: v for k, v in delta.items() if v} == {
         ("add", "ok", "jsonwsp"): 7,
+        ("add", "client_fault", "jsonwsp"): 1,
         ("explode", "server_fault", "jsonwsp"): 1,
         ("misreport", "server_fault", "jsonwsp"): 1,
-        ("-", "client_fault", "jsonwsp"): 2,
+        ("-", "client_fault", "jsonwsp"): 1,  # not JSON: no method known
         ("add", "ok", "jsonrpc"): 1,
     }
     found = families(after)
@@ -110,7 +111,9 @@ def test_calls_are_counted_exactly_by_method_and_outcome(app: LadonWSGIApplicati
         for s in families(before)["ladon_call_duration_seconds"].samples
         if s.name.endswith("_count") and _jobs_jsonwsp(s.labels)
     }
-    assert counts["add"] - old.get("add", 0) == 7
+    # every call is timed, the refused ones too
+    assert counts["add"] - old.get("add", 0) == 8
+    assert counts["-"] - old.get("-", 0) == 1
     sizes = sample(after, "ladon_request_size_bytes_count", service="Jobs", interface="jsonwsp")
     assert (
         sizes

@@ -128,24 +128,34 @@ def test_a_result_the_answer_cannot_carry_is_a_server_fault_span(
 
 
 @pytest.mark.parametrize(
-    ("path", "body"),
+    ("path", "body", "method"),
     [
-        ("/Jobs/jsonwsp", {"methodname": "add", "args": {"a": "two", "b": 3}}),
-        ("/Jobs/jsonwsp", {"methodname": "no_such_method", "args": {}}),
-        ("/Jobs/http/add", {"a": 2}),
+        ("/Jobs/jsonwsp", {"methodname": "add", "args": {"a": "two", "b": 3}}, "add"),
+        ("/Jobs/jsonwsp", {"methodname": "no_such_method", "args": {}}, None),
+        ("/Jobs/http/add", {"a": 2}, "add"),
     ],
     ids=["wrong-type", "unknown-method", "http-missing-argument"],
 )
 def test_a_request_refused_before_any_call_is_a_span_too(
-    app: LadonWSGIApplication, spans: Spans, path: str, body: dict[str, Any]
+    app: LadonWSGIApplication,
+    spans: Spans,
+    path: str,
+    body: dict[str, Any],
+    method: str | None,
 ) -> None:
+    """Named after the method when the request got as far as naming one
+    (its arguments refused), else after the service alone."""
     from opentelemetry.trace import StatusCode
 
     response = Client(app).post(path, json=body, headers={"traceparent": TRACEPARENT})
     assert response.status_code in (200, 422), response.get_data()
     (span,) = spans.finished()
-    assert span.name == "Jobs"
-    assert "rpc.method" not in span.attributes
+    if method is None:
+        assert span.name == "Jobs"
+        assert "rpc.method" not in span.attributes
+    else:
+        assert span.name == f"Jobs/{method}"
+        assert span.attributes["rpc.method"] == method
     assert span.attributes["rpc.service"] == "Jobs"
     assert span.attributes["ladon.fault"] == "client"
     assert span.status.status_code is StatusCode.ERROR
