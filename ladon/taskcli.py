@@ -243,9 +243,14 @@ def _backend(target: str, url: str | None) -> Any:
         if ":" in target and not os.path.exists(target):
             from .tasks.worker import load_app
 
+            # NOTE: before the import: an application built at import checks
+            # its task URL then, and a SQLite backend creates its file (a
+            # missing store would be listed as "no tasks" from a new, empty
+            # file). Without tasks=... the application reads LADON_TASKS.
+            _check_store(url or os.environ.get(DEFAULT_TASKS_ENV))
             app = load_app(target)
-            # NOTE: the URL the application builds its backend from, when
-            # it was given one (else LADON_TASKS was read)
+            # the URL the application builds its backend from (tasks=... in
+            # its code: created at import when missing, see docs/operations.rst)
             configured = getattr(app, "_tasks_config", None)
             _check_store(url or (configured if isinstance(configured, str) else None))
             return backend_from_url(url) if url else app.task_backend()

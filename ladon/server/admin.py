@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request
@@ -122,12 +123,46 @@ def parse_query(args: Mapping[str, str], states: Iterable[str] = ()) -> TaskQuer
     )
 
 
+#: The listing's parameters that take several values, repeated
+#: (``state=running&state=failed``) or separated by commas.
+MULTI_VALUED = frozenset({"state"})
+#: The listing's parameters that take one value (given twice: a 400).
+SINGLE_VALUED = frozenset({"service", "method", "age", "limit", "active", "throughput"})
+#: What a yes/no parameter (``active``) takes, in any case; no value is as
+#: absent (no).
+_YES = frozenset({"1", "true", "yes"})
+_NO = frozenset({"", "0", "false", "no"})
+
+
+def listing_args(args: MultiDict[str, str]) -> dict[str, str]:
+    """The query parameters of the task listing, one text each: the values
+    of a repeated :data:`MULTI_VALUED` parameter joined by commas (as
+    :func:`parse_query` reads them). Other parameters are ignored.
+
+    :raises ValueError: a :data:`SINGLE_VALUED` parameter given more than once.
+
+    .. versionadded:: 2.0
+    """
+    found: dict[str, str] = {}
+    for key in args:
+        values = args.getlist(key)
+        if key in MULTI_VALUED:
+            found[key] = ",".join(values)
+        elif key in SINGLE_VALUED:
+            if len(values) > 1:
+                raise ValueError(f"{key} is given {len(values)} times; it takes one value")
+            found[key] = values[0]
+    return found
+
+
 def _flag(text: str | None, name: str) -> bool:
-    if text is None or text.strip().lower() in ("", "0", "false", "no"):
-        return False
-    if text.strip().lower() in ("1", "true", "yes"):
+    """A yes/no parameter: 1, true, yes or 0, false, no (any case)."""
+    value = "" if text is None else text.strip().lower()
+    if value in _YES:
         return True
-    raise ValueError(f"{name} must be 1 or 0")
+    if value in _NO:
+        return False
+    raise ValueError(f"{name} must be 1, 0, true, false, yes or no")
 
 
 def _minutes(text: str | None) -> int:
@@ -342,19 +377,23 @@ class Operations:
         try:
             principal: Principal | None = security.identify_http(environ)
         except ServiceFault as fault:
-            return self._challenge(
-                401 if fault.http_status in (None, 401) else fault.http_status, fault.faultstring
-            )
+            if fault.http_status in (None, 401):
+                return self._challenge(security, fault.faultstring)
+            return _problem(fault.http_status, fault.faultstring)
         if principal is None:
-            return self._challenge(401, "Authentication required")
+            return self._challenge(security, "Authentication required")
         if not rule.allows(principal):
             return _problem(403, f"Access denied: this endpoint needs the role {_roles(rule)}")
         return None
 
-    def _challenge(self, status: int, text: str) -> Response:
+    @staticmethod
+    def _challenge(security: Authentication, text: str) -> Response:
+        # 401 with the challenges, or 403 when the application has no HTTP
+        # scheme to offer (a 401 must carry a challenge)
+        status = security.unauthenticated_status
         response = _problem(status, text)
-        if status == 401 and self.authentication is not None:
-            for name, value in self.authentication.challenges:
+        if status == 401:
+            for name, value in security.challenges:
                 response.headers.add(name, value)
         return response
 
@@ -396,12 +435,15 @@ class Operations:
         except TypeError as exc:
             return _problem(501, str(exc))
 
-    def _list(self, backend: TaskBackend, args: Mapping[str, str]) -> Response:
-        """The listing; ``active=1`` adds ``active`` (every pending and
-        running task the filters allow, up to ``MAX_LIMIT``, whatever the
-        ``limit``), ``throughput=N`` adds ``throughput`` (the tasks finished
-        in each of the last N minutes, all of them, from the store)."""
+    def _list(self, backend: TaskBackend, given: MultiDict[str, str]) -> Response:
+        """The listing; ``state`` may be repeated (or its values separated
+        by commas), the other parameters are given once. ``active=1`` adds
+        ``active`` (every pending and running task the filters allow, up to
+        ``MAX_LIMIT``, whatever the ``limit``), ``throughput=N`` adds
+        ``throughput`` (the tasks finished in each of the last N minutes,
+        all of them, from the store)."""
         try:
+            args = listing_args(given)
             query = parse_query(args)
             active = _flag(args.get("active"), "active")
             minutes = _minutes(args.get("throughput"))

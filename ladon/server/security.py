@@ -177,6 +177,22 @@ class Authentication:
             self._by_interface[name] = found
         return found
 
+    @property
+    def unauthenticated_status(self) -> int:
+        """The HTTP status refusing a caller without (or with wrong)
+        credentials: 401, with :attr:`challenges`, when the application has
+        an HTTP scheme to offer, else 403.
+
+        A 401 must carry a challenge (RFC 9110, 15.5.2); with no scheme to
+        offer over HTTP (``RemoteUser``: the server in front challenges;
+        ``UsernameToken``: only in SOAP) the request is refused instead.
+        Calls, docs pages and descriptions (``protect_docs``) and the
+        operator endpoints all answer so.
+
+        .. versionadded:: 2.0
+        """
+        return 401 if self.challenges else 403
+
     def identify_http(self, environ: Mapping[str, Any]) -> Principal | None:
         """The caller of a docs page or description request (the
         authenticators that read HTTP).
@@ -210,9 +226,7 @@ class Authentication:
             fault.http_headers = self.challenges
             fault.http_level = self.http_level
             if not self.challenges:
-                # A 401 must carry a challenge (RFC 9110, 15.5.2); with no
-                # scheme to offer over HTTP (RemoteUser: the server in front
-                # challenges; UsernameToken: only in SOAP) the call is refused.
+                # no scheme to offer over HTTP: refused (unauthenticated_status)
                 fault.http_status = 403
         elif isinstance(fault, Forbidden):
             fault.http_level = self.http_level

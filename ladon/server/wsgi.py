@@ -730,9 +730,11 @@ class LadonWSGIApplication:
         return poster(service, iface, route.path, environ)
 
     def _refuse_docs(self, kind: RouteKind, environ: WSGIEnviron) -> Response | None:
-        """With ``protect_docs``: the 401 answer of a docs request (a page,
+        """With ``protect_docs``: the refusal of a docs request (a page,
         a description, ``?wsdl``) without (or with wrong) credentials, else
-        ``None``."""
+        ``None`` (401 with the challenges, or 403 in an application with no
+        HTTP scheme to offer: see
+        :attr:`~ladon.server.security.Authentication.unauthenticated_status`)."""
         if kind not in _DOCS and not (
             kind is RouteKind.CALL
             and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
@@ -744,9 +746,9 @@ class LadonWSGIApplication:
         try:
             principal = security.identify_http(environ)
         except AuthFault as fault:
-            return _refused(fault.faultstring, security.challenges)
+            return _refused(fault.faultstring, security)
         if principal is None:
-            return _refused("Authentication required", security.challenges)
+            return _refused("Authentication required", security)
         return None
 
     def post(
@@ -876,10 +878,12 @@ _READ_ONLY = frozenset(
 _DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION, RouteKind.OPENAPI})
 
 
-def _refused(text: str, challenges: Sequence[tuple[str, str]]) -> Response:
-    response = _plain(401, text)
-    for name, value in challenges:
-        response.headers.add(name, value)
+def _refused(text: str, security: Authentication) -> Response:
+    status = security.unauthenticated_status
+    response = _plain(status, text)
+    if status == 401:
+        for name, value in security.challenges:
+            response.headers.add(name, value)
     return response
 
 

@@ -254,6 +254,47 @@ def test_protected_docs_keep_static_files_public_and_guard_introspection(docs_ap
     assert b"whoami" in r.body
 
 
+@pytest.mark.parametrize("kind", ["remote", "wsse"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_ladon/tasks",
+        "/_ladon/api/tasks",
+        "/_ladon/metrics",
+        "/",
+        "/Vault",
+        "/Vault/soap/description",
+        "/Vault/soap?wsdl",
+        "/_ladon/openapi.json",
+    ],
+)
+def test_an_app_with_no_http_scheme_refuses_operator_and_docs_requests_with_403(
+    kind: str, path: str
+) -> None:
+    # RemoteUser (the server in front challenges) or UsernameToken alone:
+    # no challenge to send, and a 401 must carry one (docs/security.rst)
+    auth = (
+        auth_app.authenticators("remote")
+        if kind == "remote"
+        else [UsernameToken(auth_app.PASSWORDS.get)]
+    )
+    app = LadonWSGIApplication([auth_app.Vault], auth=auth, protect_docs=True)
+    try:
+        r = TestApp(app).get(path, expect_errors=True)
+        assert r.status_int == 403, r.text
+        assert "WWW-Authenticate" not in r.headers
+        assert "Authentication required" in r.text
+    finally:
+        app.close()
+
+
+def test_operator_endpoints_challenge_when_the_app_has_http_schemes(docs_app: TestApp) -> None:
+    for path in ("/_ladon/tasks", "/_ladon/api/tasks", "/_ladon/metrics"):
+        r = docs_app.get(path, expect_errors=True)
+        assert r.status_int == 401
+        assert 'Basic realm="Ladon", charset="UTF-8"' in r.headers.getall("WWW-Authenticate")
+
+
 def test_docs_are_public_by_default_and_show_who_may_call(web: TestApp) -> None:
     page = web.get("/Vault").text
     assert 'id="authentication"' in page

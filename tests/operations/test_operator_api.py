@@ -129,8 +129,19 @@ def test_list_shows_every_field_newest_first(
         ("service=jobs&method=crawl", {"running", "done"}),
         ("service=Other", set()),
         ("age=1h&limit=1", {"running"}),
+        ("state=running&state=failed", {"running", "failed"}),
+        ("state=failed&state=running,succeeded", {"running", "failed", "done"}),
     ],
-    ids=["state", "states", "method", "service-any-case", "other-service", "age-limit"],
+    ids=[
+        "state",
+        "states",
+        "method",
+        "service-any-case",
+        "other-service",
+        "age-limit",
+        "repeated-states",
+        "repeated-and-comma-states",
+    ],
 )
 def test_list_filters(
     app: LadonWSGIApplication, started: dict[str, str], query: str, expected: set[str]
@@ -149,6 +160,13 @@ def test_list_filters(
         ("limit=0", "limit must be between 1 and 1000"),
         ("limit=99999", "limit must be between 1 and 1000"),
         ("limit=ten", "limit a number"),
+        ("state=failed&state=lost", "state must be among"),
+        ("method=boom&method=crawl", "method is given 2 times; it takes one value"),
+        ("service=Jobs&service=Other", "service is given 2 times"),
+        ("limit=1&limit=2", "limit is given 2 times"),
+        ("active=1&active=0", "active is given 2 times"),
+        ("active=2", "active must be 1, 0, true, false, yes or no"),
+        ("active=on", "active must be 1, 0, true, false, yes or no"),
     ],
 )
 def test_bad_filters_are_400_saying_why(
@@ -157,6 +175,20 @@ def test_bad_filters_are_400_saying_why(
     response = get(app, f"{API}?{query}")
     assert response.status_code == 400
     assert message in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("value", "active"),
+    [("1", True), ("true", True), ("Yes", True), ("0", False), ("FALSE", False), ("no", False)]
+    + [("", False)],
+    ids=["1", "true", "Yes", "0", "FALSE", "no", "empty"],
+)
+def test_active_takes_the_documented_yes_and_no_values(
+    app: LadonWSGIApplication, value: str, active: bool
+) -> None:
+    response = get(app, f"{API}?active={value}")
+    assert response.status_code == 200
+    assert ("active" in response.get_json()) is active
 
 
 def test_show_and_cancel_by_id(app: LadonWSGIApplication, started: dict[str, str]) -> None:

@@ -162,6 +162,31 @@ def test_a_sqlite_store_that_does_not_exist_is_an_error_not_created(
     assert not missing.exists()
 
 
+def test_an_application_on_a_missing_sqlite_store_from_ladon_tasks_is_refused_uncreated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """module:attr of an application built at import from LADON_TASKS: the
+    store is checked before the import, which would create the file."""
+    missing = tmp_path / "store" / "nope.db"
+    missing.parent.mkdir()
+    name = "cli_env_app"
+    (tmp_path / f"{name}.py").write_text(
+        "from ladon import LadonWSGIApplication\n"
+        "from ops_app import Jobs\n\n"
+        "application = LadonWSGIApplication([Jobs])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("LADON_TASKS", f"sqlite:///{missing}")
+    try:
+        for action in (["list"], ["show", "f" * 40], ["cancel", "f" * 40]):
+            status, out, err = run(capsys, f"{name}:application", *action)
+            assert (status, out, err) == (2, "", f"ladon tasks: no task database at {missing}\n")
+        assert not missing.exists()
+        assert name not in sys.modules  # refused before the import
+    finally:
+        sys.modules.pop(name, None)
+
+
 @pytest.fixture(scope="module")
 def live() -> Iterator[tuple[LiveServer, LadonWSGIApplication]]:
     import ops_app
