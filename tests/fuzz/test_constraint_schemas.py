@@ -17,6 +17,7 @@ Two published gaps, stated where they apply:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from copy import deepcopy
@@ -58,7 +59,7 @@ XML_CHARS = st.characters(
 )
 
 
-@dataclass
+@dataclass(repr=False)  # hypothesis prints a failing example's arguments
 class Judges:
     soap: Interface
     http: Interface
@@ -220,7 +221,7 @@ NUMBER_TEXTS = [
     *("1e1", "1E+2", "-1.5e-3", "\u0663", "1\u0661", "\uff11", "1_000", "0x10", "0b1"),
     *("\xa01", "1\u2028", "\u30001", "inf", "Infinity", "nan"),
     *("INF", "-INF", "+INF", "NaN", "", " ", ".", "+", "-", "1.", ".5", "+.5", "-0"),
-    *(" 2 ", "\t3\n", "\r4", "007", "1.50", "+4", "1 2", "1..2", "--1"),
+    *(" 2 ", "\t3\n", "\r4", "007", "1.50", "+4", "1 2", "1..2", "--1", "9e999", "-9e999"),
 ]
 NUMBER_CHARS = "0123456789.eE+-_ \t\xa0\u0663\uff11INFa"
 #: XML Schema 1.0's lexical spaces (Datatypes 3.2.3 decimal, 3.2.5 double,
@@ -237,8 +238,11 @@ NUMBER_METHODS = {"amount": "decimal", "ge": "long", "gt": "double", "lt": "doub
 
 
 def check_number_text(judges: Judges, method: str, text: str) -> None:
-    lexical = XSD_LEXICAL[NUMBER_METHODS[method]].fullmatch(text.strip(" \t\n\r"))
+    kind = NUMBER_METHODS[method]
+    lexical = XSD_LEXICAL[kind].fullmatch(text.strip(" \t\n\r"))
     xml = lexical is not None and xml_accepts(judges, method, text)
+    if xml and kind == "double" and math.isinf(float(text)):
+        xml = False  # "1e999": INF to XML Schema, refused by Ladon (docs/reference.rst)
     assert ladon_accepts(judges.soap, method, text) == xml, f"soap {method}({text!r})"
     js = json_accepts(judges, method, text)
     assert ladon_accepts(judges.http, method, text) == js, f"http {method}({text!r})"
