@@ -354,8 +354,10 @@ class Reruns:
 
     def at_exit(self, proc: _Process, drain_timeout: float) -> None:
         """When this process exits: wait up to ``drain_timeout`` seconds for
-        its running tasks to end (nothing new starts meanwhile), write the
-        ends still owed, then :meth:`hand_back` what is left."""
+        its running tasks to end (nothing new starts meanwhile), stop
+        sending callbacks (those not sent are left ``pending`` for another
+        process), write the ends still owed, then :meth:`hand_back` what is
+        left."""
         b = self.backend
         proc.draining = True  # what has not begun is not started any more
         if drain_timeout > 0 and len(proc.live):
@@ -365,6 +367,11 @@ class Reruns:
                 time.sleep(0.02)
         proc.stop.set()
         proc.wake.set()
+        # NOTE: the callbacks of the tasks ended from now on (and those
+        # claimed here and not sent) are left pending, for another process:
+        # a delivery thread started now would die with the interpreter,
+        # its callback claimed ("sending") and never sent
+        b._release_callbacks()
         try:
             with proc.lock:
                 unfinished, proc.unfinished = proc.unfinished, []

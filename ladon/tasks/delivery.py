@@ -5,6 +5,9 @@ application's :class:`CallbackSender` (:meth:`~CallbackSender.due`). A
 delivery thread then *claims* the callback in the store (one atomic change
 of its state from ``pending`` to ``sending``: however many processes see
 the task end, one sends), posts it, retries it and writes how it went.
+A process that stops sending for a backend (it exits, or closes the
+backend: :meth:`CallbackSender.release`) hands the callbacks it claimed and
+has not sent back to ``pending``, for another process to send.
 
 .. versionadded:: 2.0
 """
@@ -32,6 +35,7 @@ from .base import TaskStatus
 from .base import status_message
 from .callbacks import HOSTS_ENV
 from .callbacks import NETWORKS_ENV
+from .callbacks import PENDING
 from .callbacks import RETRIED_STATUSES
 from .callbacks import SECRET_ENV
 from .callbacks import SIGNATURE_HEADER
@@ -197,18 +201,40 @@ class CallbackSender:
         self._pool: WorkerPool | None = None
         self._pid = 0
         self._outstanding = 0
+        # NOTE: all of this process: the stores released (their callbacks
+        # are left to other processes), the callbacks claimed here and not
+        # sent or given up yet, and those of them a try is posting now
+        self._released: list[CallbackStore] = []
+        self._held: dict[tuple[int, str], CallbackStore] = {}
+        self._posting: set[tuple[int, str]] = set()
 
     def __repr__(self) -> str:
         return f"<CallbackSender {self.settings!r}>"
 
+    def _this_process(self) -> None:
+        """Under the lock: forget what a parent process held."""
+        if self._pid != os.getpid():
+            self._pool = None
+            self._pid = os.getpid()
+            self._outstanding = 0
+            self._released.clear()
+            self._held.clear()
+            self._posting.clear()
+
+    def _is_released(self, store: CallbackStore) -> bool:
+        return any(s is store for s in self._released)
+
     def due(self, store: CallbackStore, task_id: str) -> None:
         """Send the callback of ``task_id`` if it is due, on a delivery
-        thread (returns at once; safe to call while holding a lock)."""
+        thread (returns at once; safe to call while holding a lock). Once
+        ``store`` is released (:meth:`release`), its callbacks are left
+        ``pending``."""
         with self._lock:
-            if self._pool is None or self._pid != os.getpid():
+            self._this_process()
+            if self._is_released(store):
+                return
+            if self._pool is None:
                 self._pool = WorkerPool(self._max_workers, name="ladon-callback")
-                self._pid = os.getpid()
-                self._outstanding = 0
             self._outstanding += 1
             pool = self._pool
         try:
@@ -239,12 +265,75 @@ class CallbackSender:
                 return True
             return self._idle.wait_for(lambda: self._outstanding <= 0, timeout)
 
+    def release(self, store: CallbackStore, timeout: float = 2.0) -> None:
+        """Stop sending the callbacks of ``store`` in this process (it exits,
+        or closes the backend): none is claimed any more, a try under way
+        is given up to ``timeout`` seconds to be answered and written, and
+        the callbacks claimed here and not sent (waiting to be tried, or to
+        be tried again) go back to ``pending``, for another process to send
+        (a try still under way after ``timeout`` is left ``sending``: its
+        process is about to die mid-send).
+
+        .. versionadded:: 2.0
+        """
+        sid = id(store)
+        with self._lock:
+            self._this_process()
+            if not self._is_released(store):
+                self._released.append(store)
+            self._idle.notify_all()  # tries waiting to be made again give up now
+            self._idle.wait_for(lambda: all(k[0] != sid for k in self._posting), timeout)
+            keys = [k for k in self._held if k[0] == sid and k not in self._posting]
+            for key in keys:
+                del self._held[key]
+        for _, task_id in keys:
+            self._give_back(store, task_id)
+
+    def _give_back(self, store: CallbackStore, task_id: str) -> None:
+        try:
+            store.set_callback_state(task_id, PENDING)
+        except Exception as exc:  # best effort (at exit): the callback stays claimed
+            logger.warning("Cannot hand back the callback of task %s: %s", task_id, exc)
+
+    def _begin_try(self, store: CallbackStore, key: tuple[int, str]) -> bool:
+        """True: post the callback now. False: ``store`` was released, and
+        the callback handed back."""
+        with self._lock:
+            if not self._is_released(store):
+                self._posting.add(key)
+                return True
+            mine = self._held.pop(key, None) is not None
+        if mine:
+            self._give_back(store, key[1])
+        return False
+
+    def _end_try(self, key: tuple[int, str]) -> None:
+        with self._lock:
+            self._posting.discard(key)
+            self._idle.notify_all()
+
+    def _pause(self, store: CallbackStore, seconds: float) -> None:
+        """Wait before a try again (cut short when ``store`` is released)."""
+        with self._lock:
+            self._idle.wait_for(lambda: self._is_released(store), seconds)
+
+    def _take(self, key: tuple[int, str]) -> bool:
+        """Stop holding a claimed callback; False when :meth:`release`
+        handed it back meanwhile."""
+        with self._lock:
+            return self._held.pop(key, None) is not None
+
     def deliver(self, store: CallbackStore, task_id: str) -> str | None:
         """Claim and send one callback now, with its retries.
 
         :returns: the final delivery state, or ``None`` when there was
-            nothing to send.
+            nothing to send (or ``store`` was released meanwhile: the
+            callback is ``pending`` again).
         """
+        with self._lock:
+            self._this_process()
+            if self._is_released(store):
+                return None
         try:
             status = store.claim_callback(task_id)
         except BackendUnavailable as exc:
@@ -252,27 +341,54 @@ class CallbackSender:
             return None
         if status is None or status.callback is None:
             return None
+        key = (id(store), task_id)
+        with self._lock:
+            released = self._is_released(store)
+            if not released:
+                self._held[key] = store
+        if released:  # released while it was being claimed
+            self._give_back(store, task_id)
+            return None
         try:
             target = CallbackTarget.from_text(status.callback)
         except ValueError:
+            if not self._take(key):
+                return None
             return self._record(store, task_id, "failed (unreadable callback target)")
         body = callback_body(status, target)
         settings = self.settings
         attempts = settings.attempts
-        outcome = _Try(None, "not tried", retry=False)
-        for attempt in range(1, attempts + 1):
-            outcome = post_callback(settings, target.url, body, task_id)
-            if outcome.delivered:
-                metrics.callback_delivered("delivered")
-                tries = f", {attempt} attempts" if attempt > 1 else ""
-                return self._record(store, task_id, f"delivered ({outcome.text}{tries})")
-            if not outcome.retry or attempt == attempts:
-                break
-            metrics.callback_delivered("retried")
-            self._record(
-                store, task_id, f"retrying (attempt {attempt} of {attempts}: {outcome.text})"
-            )
-            time.sleep(settings.backoff * 2 ** (attempt - 1))
+        attempt = 0
+        while True:
+            attempt += 1
+            if not self._begin_try(store, key):
+                return None
+            try:
+                outcome = post_callback(settings, target.url, body, task_id)
+                if outcome.delivered or not outcome.retry or attempt == attempts:
+                    self._take(key)  # posting: release() leaves it to this thread
+                    return self._outcome(store, target, task_id, outcome, attempt)
+                metrics.callback_delivered("retried")
+                self._record(
+                    store, task_id, f"retrying (attempt {attempt} of {attempts}: {outcome.text})"
+                )
+            finally:
+                self._end_try(key)
+            self._pause(store, settings.backoff * 2 ** (attempt - 1))
+
+    def _outcome(
+        self,
+        store: CallbackStore,
+        target: CallbackTarget,
+        task_id: str,
+        outcome: _Try,
+        attempt: int,
+    ) -> str:
+        """Write how a delivery ended: delivered, or given up."""
+        if outcome.delivered:
+            metrics.callback_delivered("delivered")
+            tries = f", {attempt} attempts" if attempt > 1 else ""
+            return self._record(store, task_id, f"delivered ({outcome.text}{tries})")
         metrics.callback_delivered("refused" if outcome.refused else "failed")
         given_up = f"after {attempt} attempts: " if outcome.retry else ""
         logger.warning(

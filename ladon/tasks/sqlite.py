@@ -93,6 +93,10 @@ from .waiting import wait_on_signals
 logger = logging.getLogger("ladon")
 T = TypeVar("T")
 Job = Callable[[TaskHandle], object]
+#: Seconds a process that exits (or closes the backend) gives a callback
+#: POST under way to be answered; the callbacks it has not begun to send
+#: are left ``pending`` for another process at once.
+CALLBACK_RELEASE_WAIT = 2.0
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS ladon_tasks (
@@ -252,8 +256,12 @@ class SQLiteTaskBackend:
         before it gives them up; 0 (the default): at once. Given-up tasks
         of methods with retries (and those that had not begun) go back to
         ``pending`` for another process to run; the others end ``FAILED``
-        ("worker stopped"). Keep it below the server's own graceful timeout
-        (gunicorn ``--graceful-timeout``), which kills the process after it.
+        ("worker stopped"). The completion callbacks this process has not
+        sent then (a POST under way is given :data:`CALLBACK_RELEASE_WAIT`
+        seconds), those of the tasks it ends as it exits among them, are
+        left ``pending`` for another process to send. Keep it below the
+        server's own graceful timeout (gunicorn ``--graceful-timeout``),
+        which kills the process after it.
     :param clock: where the stored times come from (created, started,
         heartbeats, expiry); tests move a clock of their own instead of
         sleeping until a result expires or a lease runs out.
@@ -268,7 +276,8 @@ class SQLiteTaskBackend:
     ``Idempotency-Key`` (unique in the file while the task is kept) and its
     completion callback, which the process that ends the task sends with
     :attr:`callback_sender` (or, when that one cannot, the next process with
-    a sender that sees it). A :meth:`wait` is woken by a datagram from the
+    a sender that sees it: at its first use of the file, at its heartbeats,
+    or when it reads the task). A :meth:`wait` is woken by a datagram from the
     process that ended the task (:mod:`ladon.tasks._sqlite_wake`).
 
     .. versionadded:: 2.0
@@ -558,7 +567,10 @@ class SQLiteTaskBackend:
 
     def close(self, wait: bool = True) -> None:
         """Refuse new tasks, cancel this process's pending ones, stop its
-        pool and ticker. The records stay readable by every process.
+        pool and ticker, and leave the completion callbacks it has not sent
+        ``pending`` for another process (see :meth:`CallbackSender.release
+        <ladon.tasks.delivery.CallbackSender.release>`). The records stay
+        readable by every process.
 
         :param wait: wait until this process's running tasks have ended.
         """
@@ -579,6 +591,7 @@ class SQLiteTaskBackend:
             self._end(proc, task_id, TaskState.CANCELLED, "pending")
         if pool is not None:
             pool.shutdown(wait=wait)
+        self._release_callbacks()
         proc.stop.set()
         proc.wake.set()
         if proc.ticker is not None and proc.ticker is not threading.current_thread():
@@ -625,10 +638,14 @@ class SQLiteTaskBackend:
     def _process(self) -> _Process:
         proc = self._proc
         if proc is None or proc.pid != os.getpid():
+            fresh = False
             with self._guard:
                 proc = self._proc
                 if proc is None or proc.pid != os.getpid():
                     proc = self._proc = _Process(self)
+                    fresh = True
+            if fresh:  # the first use of the file here: callbacks left by a process gone
+                self._send_due_callbacks(proc)
         return proc
 
     def _forget_process(self) -> None:
@@ -1063,9 +1080,33 @@ class SQLiteTaskBackend:
         if self._write(proc, "DELETE FROM ladon_tasks WHERE expires <= ?", (now,)):
             self._shrink(proc)
         self._write(proc, _nonces.SQLITE_SWEEP, (now,))
-        if self.callback_sender is not None:  # callbacks nobody took
-            for row in self._query(proc, _extras.DUE_CALLBACKS, (now,)):
-                self._callback_due(row["id"])
+        self._send_due_callbacks(proc, now)
+
+    def _send_due_callbacks(self, proc: _Process, now: float | None = None) -> None:
+        """Send the callbacks nobody took (their process had no sender, or
+        exited, or died, before it sent them): at the first use of the
+        file in a process, then at every heartbeat."""
+        if self.callback_sender is None or self._closed:
+            return
+        try:
+            rows = self._query(
+                proc, _extras.DUE_CALLBACKS, (self._clock.time() if now is None else now,)
+            )
+        except BackendUnavailable as exc:  # the next heartbeat tries again
+            logger.warning("Callbacks left by other processes not read: %s", exc)
+            return
+        for row in rows:
+            self._callback_due(row["id"])
+
+    def _release_callbacks(self) -> None:
+        """This process stops sending callbacks for this file (it exits, or
+        closes the backend): the callbacks it claimed and has not sent go
+        back to ``pending``, and those of the tasks it ends from now on stay
+        ``pending``, for another process to send (see
+        :meth:`CallbackSender.release <ladon.tasks.delivery.CallbackSender.release>`)."""
+        sender = self.callback_sender
+        if sender is not None:
+            sender.release(self, CALLBACK_RELEASE_WAIT)
 
     def _shrink(self, proc: _Process) -> None:
         """Give the pages of deleted records back to the file system."""
