@@ -18,8 +18,19 @@ outages, to stop within a grace period, and to say they are alive.
   waits while no worker is alive on its queue (``no_worker_timeout``).
 * RQ's scheduler process (forked by the worker, holding RQ's scheduler lock
   of the queue) dies with the worker: killed with SIGKILL, the worker
-  leaves no orphan holding the lock, so the next worker's scheduler takes
-  it (:class:`LadonScheduler`).
+  leaves no orphan holding the lock (:class:`LadonScheduler`). A worker
+  without a live scheduler tries to take the lock every
+  :attr:`~ResilientWorker.scheduler_retry` seconds (RQ only tries at its
+  registry clean-up, every minute), so the delayed re-runs go on within
+  about a second of the holder's stop.
+* The worker reads its queue in blocks of
+  :attr:`~ResilientWorker.dequeue_block` seconds (RQ blocks for minutes),
+  far shorter than a socket timeout: an idle worker neither takes its own
+  wait for a lost Redis nor sleeps in a back-off while tasks arrive.
+* A worker started with the ``--name`` of a worker whose process is gone
+  (killed with SIGKILL, its host rebooted) removes that registration and
+  starts; while that worker runs, it refuses with :class:`NameTaken`
+  (:meth:`ResilientWorker.claim_name`).
 
 .. versionadded:: 2.0
 """
@@ -30,19 +41,24 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from typing import Any
 
 import redis
 from rq import SimpleWorker
 from rq import Worker
+from rq import worker_registration
+from rq.connections import parse_connection
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT
 from rq.defaults import DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
+from rq.utils import utcparse
 
 try:
     from rq.exceptions import StopRequested
@@ -86,6 +102,17 @@ def wait_for_redis(
     return False
 
 
+def own_connection(client: redis.Redis) -> redis.Redis:
+    """A client of the same Redis as ``client`` (same URL options), with a
+    connection pool of its own.
+
+    .. versionadded:: 2.0
+    """
+    client_class, connection_class, options = parse_connection(client)
+    pool = redis.ConnectionPool(connection_class=connection_class, **options)
+    return client_class(connection_pool=pool)
+
+
 #: ``prctl`` option: the signal a process gets when its parent dies (Linux).
 PR_SET_PDEATHSIG = 1
 
@@ -105,6 +132,65 @@ def die_with_parent(signum: int = signal.SIGTERM) -> bool:
         return False
 
 
+class NameTaken(ValueError):
+    """A worker of that name runs already (``ladon worker --name``).
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, name: str, pid: str, host: str) -> None:
+        super().__init__(f"a worker named {name!r} is running already (pid {pid} on {host})")
+        self.name = name
+
+
+def process_alive(pid: int, born: float | None = None) -> bool:
+    """Whether process ``pid`` of this host runs (a zombie does not); with
+    ``born`` (a time since the epoch), on Linux, also that it started
+    before then: a later one only reuses the pid.
+
+    .. versionadded:: 2.0
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive, whose it is unknown
+        pass
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat", encoding="ascii") as f:
+            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+    except (OSError, IndexError, StopIteration, ValueError):  # not Linux
+        return True
+    if fields[0] == "Z":
+        return False
+    # NOTE: field 22 of stat, the start in clock ticks since boot (whole
+    # seconds of boot time: a second of slack)
+    started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return born is None or started <= born + 1.0
+
+
+def close_inherited(pool: Any) -> None:
+    """In a forked process: close its copies of the sockets of the parent's
+    connection pool ``pool`` (the parent's stay open: a socket is shut down
+    only by the process that opened it).
+
+    A worker killed with SIGKILL while it waits for a task leaves its
+    blocking read (``BLMOVE``) registered in Redis for as long as any copy of
+    its socket is open: Redis would hand the next task to that dead read,
+    and the task would wait for RQ's clean-up.
+
+    .. versionadded:: 2.0
+    """
+    if pool is None:
+        return
+    for name in ("_available_connections", "_in_use_connections", "_connections"):
+        for connection in list(getattr(pool, name, None) or ()):
+            if connection is not None:
+                connection.disconnect()
+
+
 class LadonScheduler(RQScheduler):
     """RQ's scheduler, whose process dies with the worker that forked it.
 
@@ -122,6 +208,9 @@ class LadonScheduler(RQScheduler):
 
     #: The pid of the worker that forked the scheduler process.
     ladon_parent = 0
+    #: The worker's connection pool, whose sockets the forked process closes
+    #: (see :func:`close_inherited`).
+    ladon_inherited: Any = None
 
     def start(self) -> Any:
         self.ladon_parent = os.getpid()
@@ -133,6 +222,7 @@ class LadonScheduler(RQScheduler):
         # than killing the process; then the parent may already be gone.
         self._install_signal_handlers()  # type: ignore[no-untyped-call]
         die_with_parent(signal.SIGTERM)
+        close_inherited(self.ladon_inherited)
         if self.orphaned:
             self.request_stop()  # type: ignore[no-untyped-call]
         super().work()  # type: ignore[no-untyped-call]
@@ -161,13 +251,26 @@ class ResilientWorker:
     beat_interval = 2.0
     #: The longest wait between two reconnection attempts (RQ's back-off cap).
     max_connection_wait_time = 5.0
+    #: Seconds one blocking read of the queue lasts (RQ's lasts minutes); the
+    #: worker then beats, and may try for the scheduler lock, and reads again.
+    #: Far below the connection's socket timeout, which RQ raises above it.
+    dequeue_block = 1
+    #: Seconds between two tries of a worker without a live scheduler to take
+    #: RQ's scheduler lock of its queues (one Redis call).
+    scheduler_retry = 1.0
+    #: Seconds since the last beat of a worker on the queue after which a
+    #: worker of its name on another host counts as gone.
+    beat_window = 10.0
     #: The task backend (set by ``ladon worker``).
     ladon_backend: RedisTaskBackend | None = None
 
     # the RQ worker's own attributes this class reads
     name: str
+    key: str
     connection: redis.Redis
+    job_monitoring_interval: int
     _horse_pid: int
+    _is_horse: bool
     _stop_requested: bool
     _state: str
     pubsub: Any
@@ -179,6 +282,9 @@ class ResilientWorker:
     def work(self, *args: Any, **kwargs: Any) -> bool:
         self._ladon_busy = False
         self._ladon_stopping = False
+        self._ladon_burst = bool(kwargs.get("burst", args[0] if args else False))
+        self._ladon_lock_try = 0.0
+        self.claim_name()  # before any beat under that name
         beat = threading.Event()
         beater = threading.Thread(target=self._beat, args=(beat,), name="ladon-alive", daemon=True)
         beater.start()
@@ -202,6 +308,74 @@ class ResilientWorker:
                 logger.debug("ladon worker %s: no beat: %s", self.name, exc)
             if stop.wait(self.beat_interval):
                 return
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return self.dequeue_block
+
+    # -- the name -----------------------------------------------------------------
+
+    def claim_name(self) -> None:
+        """Make way for this worker's registration: RQ refuses a name whose
+        registration is there and not marked dead, which a worker killed with
+        SIGKILL leaves for minutes. A registration whose process is gone is
+        removed here (it is another process's when its host is this one and
+        its pid is not alive, or is one that started later; on another host,
+        when it no longer beats on the queue, or, serving other queues, when
+        its RQ heartbeat is older than RQ allows a busy worker).
+
+        :raises NameTaken: when that worker runs.
+        """
+        try:
+            raw = self.connection.hgetall(self.key)
+            fields = {_str(k): _str(v) for k, v in raw.items()}
+            if not fields or "death" in fields:
+                return  # RQ replaces it
+            running = self._still_running(fields)
+        except REDIS_DOWN:
+            return  # RQ's registration fails next, as it would have
+        host = fields.get("hostname", "")
+        pid = fields.get("pid", "")
+        if running:
+            raise NameTaken(self.name, pid, host)
+        logger.warning(
+            "ladon worker %s: the previous worker of this name (pid %s on %s) is gone;"
+            " its registration is removed",
+            self.name,
+            pid,
+            host,
+        )
+        with self.connection.pipeline() as pipe:
+            worker_registration.unregister(self, pipe)  # type: ignore[arg-type]
+            pipe.delete(self.key)
+            executions = getattr(self, "executions_key", None)  # RQ 2 and later
+            if executions:
+                pipe.delete(executions)
+            pipe.execute()
+
+    def _still_running(self, fields: Mapping[str, str]) -> bool:
+        """Whether the worker of a registration (RQ's hash) runs."""
+        if fields.get("hostname") == socket.gethostname():
+            try:
+                pid = int(fields.get("pid") or 0)
+                born: float | None = utcparse(fields["birth"]).timestamp()
+            except (KeyError, ValueError):
+                born = None
+            if pid <= 0 or pid == os.getpid():  # a container restarted: a pid again
+                return False
+            return process_alive(pid, born)
+        backend = self.ladon_backend
+        if backend is not None and backend.queue_name in fields.get("queues", "").split(","):
+            beat = self.connection.zscore(backend.workers_key, self.name)
+            seconds, micros = self.connection.time()
+            return beat is not None and beat > seconds + micros / 1e6 - self.beat_window
+        try:
+            last = utcparse(fields["last_heartbeat"]).timestamp()
+        except (KeyError, ValueError):
+            return False
+        return time.time() - last < self.job_monitoring_interval + 60
+
+    # -- a task -------------------------------------------------------------------
 
     def execute_job(self, job: Any, queue: Any) -> None:
         self._ladon_busy = True
@@ -259,10 +433,36 @@ class ResilientWorker:
             log_format=log_format,
             serializer=self.serializer,  # type: ignore[attr-defined]
         )
+        scheduler.ladon_inherited = self.connection.connection_pool
         self.scheduler = scheduler
+        self._ladon_lock_try = time.monotonic() + self.scheduler_retry
         scheduler.acquire_locks()  # type: ignore[no-untyped-call]
         if scheduler.acquired_locks:
             scheduler.start()
+
+    def _scheduler_wanted(self) -> bool:
+        """True when this worker has no live scheduler process and may try
+        for the lock now (not in burst mode, nor once told to stop)."""
+        scheduler = self.scheduler
+        if scheduler is None or getattr(self, "_ladon_burst", True):
+            return False
+        if self._stop_requested or self._is_horse:
+            return False
+        process = scheduler._process
+        if process is not None and process.is_alive():
+            return False
+        return time.monotonic() >= self._ladon_lock_try
+
+    def _take_scheduler(self) -> None:
+        """Try for RQ's scheduler lock of the queues; when taken (its holder
+        stopped, or died), fork the scheduler process."""
+        self._ladon_lock_try = time.monotonic() + self.scheduler_retry
+        try:
+            self.scheduler.acquire_locks(auto_start=True)
+        except REDIS_DOWN as exc:  # the next try, once Redis is back
+            logger.debug("ladon worker %s: scheduler lock not tried: %s", self.name, exc)
+        except redis.RedisError as exc:  # e.g. a Redis out of memory: the next try
+            logger.warning("ladon worker %s: scheduler lock not taken: %s", self.name, exc)
 
     # -- bookkeeping that an outage skips -----------------------------------------
 
@@ -288,8 +488,21 @@ class ResilientWorker:
         self._state = state  # known here even when Redis cannot be told
         self._tolerate("state", lambda: super(ResilientWorker, self).set_state(state, pipeline))  # type: ignore[misc]
 
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        """RQ's (its registry clean-up is due), or the scheduler lock is to be
+        tried: RQ asks before each read of the queue."""
+        due = super().should_run_maintenance_tasks  # type: ignore[misc]
+        return bool(due) or self._scheduler_wanted()
+
     def run_maintenance_tasks(self) -> None:
-        self._tolerate("maintenance", lambda: super(ResilientWorker, self).run_maintenance_tasks())  # type: ignore[misc]
+        if super().should_run_maintenance_tasks:  # type: ignore[misc]
+            self._tolerate(
+                "maintenance",
+                lambda: super(ResilientWorker, self).run_maintenance_tasks(),  # type: ignore[misc]
+            )
+        if self._scheduler_wanted():
+            self._take_scheduler()
 
     def set_shutdown_requested_date(self) -> None:
         self._tolerate(
@@ -377,3 +590,7 @@ class LadonSimpleWorker(ResilientWorker, SimpleWorker):
     """
 
     grace = None
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

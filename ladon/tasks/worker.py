@@ -245,6 +245,8 @@ class TaskWorker:
 
         from ._rqworker import LadonSimpleWorker
         from ._rqworker import LadonWorker
+        from ._rqworker import NameTaken
+        from ._rqworker import own_connection
         from ._rqworker import wait_for_redis
         from .retries import WORKER_LOST
         from .retries import WORKER_STOPPED
@@ -282,7 +284,10 @@ class TaskWorker:
             backend.lose(str(job.id), detail, reason)
 
         options: dict[str, Any] = {
-            "connection": backend.client,
+            # RQ's blocking reads on a pool of their own, whose socket timeout
+            # RQ sets above them (not the backend's connections: their
+            # timeout stays as the URL says)
+            "connection": own_connection(backend.client),
             "serializer": JSONSerializer,
             "name": name,
             "job_class": self.job_class(),
@@ -310,6 +315,9 @@ class TaskWorker:
             worker.work(
                 burst=burst, max_jobs=max_jobs, logging_level=log_level, with_scheduler=True
             )
+        except NameTaken as exc:
+            sys.stderr.write(f"ladon worker: {exc}\n")
+            return 2
         except redis_errors() as exc:  # Redis went away as the worker stopped
             logger.warning(
                 "ladon worker %s: stopped while Redis was unreachable: %s", worker.name, exc
