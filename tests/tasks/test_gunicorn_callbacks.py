@@ -149,7 +149,9 @@ def test_when_no_process_is_left_the_next_one_on_the_file_sends_the_callback(
     assert _callback_state(db, task_id) == "pending"  # not "sending": nobody sends it
     app = backend_app.make_app(_url(db))  # the next process (here, this one)
     try:
-        app.task_backend().counts()  # its first use of the file, not a read of the task
+        backend = app.task_backend()
+        assert isinstance(backend, SQLiteTaskBackend)
+        backend.counts()  # its first use of the file, not a read of the task
         _assert_worker_stopped(receiver, "/alone", task_id)
         wait_until(lambda: _callback_state(db, task_id) == "delivered (HTTP 200)", 5.0)
     finally:
