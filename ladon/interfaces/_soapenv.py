@@ -30,6 +30,7 @@ from ..wire.schema import WSA_ANONYMOUS
 from ..wire.schema import WSA_NONE
 from ..wire.schema import WSSE
 from ..wire.xml import escape
+from ..wire.xml import safe_parser
 from ..wire.xml import xml_safe
 
 
@@ -260,6 +261,18 @@ class OnlyAnonymousAddressSupported(AddressingFault):
     subsubcode: ClassVar[str | None] = "OnlyAnonymousAddressSupported"
 
 
+class MissingAddressInEPR(AddressingFault):
+    """A ``wsa:ReplyTo``/``wsa:FaultTo`` without the ``wsa:Address`` every
+    endpoint reference has (WS-Addressing 1.0 SOAP binding, 6.4.1: subcode
+    ``wsa:InvalidAddressingHeader``, subsubcode ``wsa:MissingAddressInEPR``,
+    the header as ``wsa:ProblemHeaderQName``).
+
+    .. versionadded:: 2.0
+    """
+
+    subsubcode: ClassVar[str | None] = "MissingAddressInEPR"
+
+
 class MessageAddressingHeaderRequired(AddressingFault):
     """WS-Addressing headers without the ``wsa:Action`` they must have."""
 
@@ -289,6 +302,18 @@ class Addressing:
     to: str | None = None
     reply_to: str | None = None
     fault_to: str | None = None
+    #: The reference parameters of the ``wsa:ReplyTo`` as the header blocks
+    #: of an answer (see :func:`reference_parameters`), ``""`` when none.
+    reply_params: str = ""
+    #: The same of the ``wsa:FaultTo``.
+    fault_params: str = ""
+
+    @property
+    def fault_endpoint_params(self) -> str:
+        """The reference parameters a fault answer echoes: the
+        ``wsa:FaultTo``'s when there is one, else the ``wsa:ReplyTo``'s
+        (WS-Addressing 1.0 Core, section 3.4)."""
+        return self.fault_params if self.fault_to is not None else self.reply_params
 
 
 _ACTION = f"{{{WSA}}}Action"
@@ -297,32 +322,72 @@ _TO = f"{{{WSA}}}To"
 _REPLY_TO = f"{{{WSA}}}ReplyTo"
 _FAULT_TO = f"{{{WSA}}}FaultTo"
 _ADDRESS = f"{{{WSA}}}Address"
+_REFERENCE_PARAMETERS = f"{{{WSA}}}ReferenceParameters"
+_IS_REFERENCE_PARAMETER = f"{{{WSA}}}IsReferenceParameter"
 _REPLIES_HERE = frozenset({WSA_ANONYMOUS, WSA_NONE})
+
+#: Most bytes of reference parameters the ``wsa:ReplyTo`` and ``wsa:FaultTo``
+#: of a request may hold together (as the answer writes them): each one is
+#: echoed in the answer.
+MAX_REFERENCE_PARAMETERS = 64 * 1024
 
 
 def read_addressing(blocks: Iterable[etree._Element]) -> Addressing | None:
     """The WS-Addressing headers among a request's header blocks (``None``
-    when it has none).
+    when it has none), with the reference parameters of its ``wsa:ReplyTo``
+    and ``wsa:FaultTo`` ready to be echoed (see :func:`reference_parameters`).
 
-    :raises AddressingFault: a reply or fault address other than the HTTP
-        response, or headers without ``wsa:Action``; its
-        :attr:`~AddressingFault.addressing` holds what the headers said (the
-        fault answer relates to the request's ``wsa:MessageID``).
+    :raises AddressingFault: a reply or fault endpoint without
+        ``wsa:Address`` or elsewhere than the HTTP response, reference
+        parameters over :data:`MAX_REFERENCE_PARAMETERS`, or headers without
+        ``wsa:Action``; its :attr:`~AddressingFault.addressing` holds what
+        the headers said (the fault answer relates to the request's
+        ``wsa:MessageID``).
     """
     found: dict[str, str] = {}
-    elsewhere = None
+    params: dict[str, str] = {}
+    budget = MAX_REFERENCE_PARAMETERS
+    problem: tuple[type[AddressingFault], str, str] | None = None
     for block in blocks:
         tag = block.tag
         if not isinstance(tag, str) or not tag.startswith("{" + WSA) or tag in found:
             continue
-        if tag in (_REPLY_TO, _FAULT_TO):
-            address = block.find(_ADDRESS)
-            text = "" if address is None else (address.text or "").strip()
-            if text not in _REPLIES_HERE and elsewhere is None:
-                elsewhere = "ReplyTo" if tag == _REPLY_TO else "FaultTo"
-            found[tag] = text
-        else:
+        if tag not in (_REPLY_TO, _FAULT_TO):
             found[tag] = (block.text or "").strip()
+            continue
+        name = "ReplyTo" if tag == _REPLY_TO else "FaultTo"
+        address = block.find(_ADDRESS)
+        text = "" if address is None else (address.text or "").strip()
+        found[tag] = text
+        fault: tuple[type[AddressingFault], str, str] | None = None
+        if address is None:
+            fault = (
+                MissingAddressInEPR,
+                f"wsa:{name} has no wsa:Address; an endpoint reference needs one "
+                f"(here the anonymous address, {WSA_ANONYMOUS})",
+                name,
+            )
+        elif text not in _REPLIES_HERE:
+            fault = (
+                OnlyAnonymousAddressSupported,
+                f"wsa:{name} must be the anonymous address "
+                f"({WSA_ANONYMOUS}): answers go in the HTTP response",
+                name,
+            )
+        else:
+            markup = reference_parameters(block, budget)
+            if markup is None:
+                fault = (
+                    AddressingFault,
+                    "The reference parameters of wsa:ReplyTo and wsa:FaultTo hold more than "
+                    f"{MAX_REFERENCE_PARAMETERS // 1024} KiB; they are echoed in the answer",
+                    name,
+                )
+            else:
+                params[tag] = markup
+                budget -= len(markup.encode("utf-8"))
+        if problem is None:
+            problem = fault
     if not found:
         return None
     action = found.get(_ACTION)
@@ -332,21 +397,57 @@ def read_addressing(blocks: Iterable[etree._Element]) -> Addressing | None:
         found.get(_TO),
         found.get(_REPLY_TO),
         found.get(_FAULT_TO),
+        params.get(_REPLY_TO, ""),
+        params.get(_FAULT_TO, ""),
     )
     # NOTE: checked once every block is read, so that the fault can relate
     # to a wsa:MessageID that comes after the wrong block
-    if elsewhere is not None:
-        raise OnlyAnonymousAddressSupported(
-            f"wsa:{elsewhere} must be the anonymous address "
-            f"({WSA_ANONYMOUS}): answers go in the HTTP response",
-            addressing,
-            elsewhere,
-        )
+    if problem is not None:
+        cls, message, header = problem
+        raise cls(message, addressing, header)
     if not action:
         raise MessageAddressingHeaderRequired(
             "WS-Addressing headers need a wsa:Action naming the operation", addressing
         )
     return addressing
+
+
+def reference_parameters(epr: etree._Element, limit: int) -> str | None:
+    """The reference parameters of an endpoint reference (``wsa:ReplyTo``)
+    as header blocks of the answer (WS-Addressing 1.0 Core 3.4, SOAP binding
+    2.3): a copy of each element, with its namespaces in scope, attributes
+    and content, marked ``wsa:IsReferenceParameter="true"``, serialised by
+    lxml; ``""`` when it has none, ``None`` when they take more than
+    ``limit`` bytes.
+
+    .. versionadded:: 2.0
+    """
+    holder = epr.find(_REFERENCE_PARAMETERS)
+    if holder is None:
+        return ""
+    out: list[str] = []
+    size = 0
+    parser: etree.XMLParser | None = None
+    for el in holder:
+        tag: object = el.tag
+        if not isinstance(tag, str):
+            continue
+        # as it stands in the request, with the namespaces in scope declared
+        # on it (so that QName values in its content keep their meaning)
+        original = etree.tostring(el, with_tail=False)
+        if size + len(original) > limit:  # PERF: before copying it
+            return None
+        # NOTE: read back and marked, in time linear in its size (a copy
+        # built attribute by attribute takes quadratic time)
+        parser = parser or safe_parser()
+        copied = etree.fromstring(original, parser)
+        copied.set(_IS_REFERENCE_PARAMETER, "true")
+        markup = etree.tostring(copied, encoding="unicode")
+        size += len(markup.encode("utf-8"))
+        if size > limit:
+            return None
+        out.append(markup)
+    return "".join(out)
 
 
 def not_understood(
@@ -429,9 +530,11 @@ def action_param(ctype: str) -> str | None:
     return None if action is None else action.strip()
 
 
-def addressing_header(addressing: Addressing, action: str) -> str:
+def addressing_header(addressing: Addressing, action: str, params: str = "") -> str:
     """The WS-Addressing header blocks of an answer: its action, a new
-    message id, and what it relates to."""
+    message id, what it relates to, and ``params``, the reference
+    parameters of the endpoint it answers to (see
+    :func:`reference_parameters`)."""
     parts = [
         f'<wsa:Action xmlns:wsa="{WSA}">{escape(xml_safe(action))}</wsa:Action>',
         f'<wsa:MessageID xmlns:wsa="{WSA}">urn:uuid:{uuid.uuid4()}</wsa:MessageID>',
@@ -441,6 +544,8 @@ def addressing_header(addressing: Addressing, action: str) -> str:
             f'<wsa:RelatesTo xmlns:wsa="{WSA}">'
             f"{escape(xml_safe(addressing.message_id))}</wsa:RelatesTo>"
         )
+    if params:
+        parts.append(params)
     return "".join(parts)
 
 

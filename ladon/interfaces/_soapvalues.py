@@ -29,6 +29,7 @@ from ..types.spec import is_attachment
 from ..wire.schema import XOP
 from ..wire.schema import XOP_INCLUDE
 from ..wire.schema import XSD_TYPES
+from ..wire.schema import XSI_NIL
 from ..wire.schema import array_name
 from ..wire.schema import item_name
 from ..wire.schema import restricted_inline
@@ -51,19 +52,60 @@ def py_name(name: str) -> str:
     return name.replace("-", "_")
 
 
+#: Most attributes read on one element of an argument: an element carrying
+#: more is refused (a client fault naming the argument) before any of them
+#: is looked at. Clients write one to three (``xsi:type``, ``xsi:nil``,
+#: ``id`` or ``href``).
+MAX_ATTRIBUTES = 1000
+
+
+def check_attributes(el: etree._Element, path: str) -> None:
+    """Refuse an element of an argument carrying more than
+    :data:`MAX_ATTRIBUTES` attributes (counting them takes one pass).
+
+    .. versionadded:: 2.0
+
+    :raises ArgumentError: too many.
+    """
+    count = len(el.attrib)
+    if count > MAX_ATTRIBUTES:
+        raise ArgumentError(
+            path,
+            f"its element carries {count} attributes; at most {MAX_ATTRIBUTES} are read "
+            "on one element",
+        )
+
+
 def is_nil(el: etree._Element) -> bool:
-    for key, value in el.attrib.items():
-        if local(key) == "nil" and value.strip() in ("true", "1"):
-            return True
-    return False
+    """Whether ``xsi:nil`` is true on an element. It is looked up by its
+    name; only when the element has no ``xsi:nil`` are the names of its
+    attributes scanned (once, names only) for a ``nil`` of another
+    namespace, which Ladon 1.0 read too.
+
+    NOTE: never ``attrib.items()``: lxml finds each value by searching the
+    attributes again, which is quadratic in their number.
+    """
+    value = el.get(XSI_NIL)
+    if value is None:
+        for key in el.keys():
+            if local(key) == "nil":
+                value = el.get(key)
+                break
+        else:
+            return False
+    return value is not None and value.strip() in ("true", "1")
 
 
 #: Types whose XML form is plain text.
 _TEXT_TYPES = frozenset(PRIMITIVES)
-_ITEMS_COMPLEX = etree.XPath("boolean(*/@* | */*)")
+#: Whether an item has an attribute or a child element. NOTE: not the union
+#: ``*/@* | */*``, whose merge libxml2 makes in quadratic time.
+_ITEMS_COMPLEX = etree.XPath("boolean(*/@*) or boolean(*/*)")
 
 
-def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
+def to_plain(
+    el: etree._Element, spec: TypeSpec, path: str = "", refs: References | None = None
+) -> Any:
     """Read an element as a plain value, guided by the expected type.
 
     Lists take every child element in order (normally ``item``); objects
@@ -75,11 +117,22 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
     as an (empty) object.
 
     :param path: where the element sits (``items[3].name``), for errors.
-    :raises ArgumentError: a field of an object is given twice, or an
-        ``int`` is beyond ``xsd:long`` (see :func:`check_long`).
+    :param refs: the multi-reference values of the request (SOAP
+        encoding): an element referring to another is read as that one
+        (see :class:`References`); without it, as it is.
+    :raises ArgumentError: a field of an object is given twice, an ``int``
+        is beyond ``xsd:long`` (see :func:`check_long`), an element carries
+        more than :data:`MAX_ATTRIBUTES` attributes, or a reference cannot
+        be followed (see :meth:`References.follow`).
     """
-    if el.attrib and is_nil(el):
-        return None
+    if el.attrib:
+        check_attributes(el, path)
+        if refs is not None:
+            ref = refs.reference(el)
+            if ref is not None:
+                return refs.read(ref, spec, path)
+        if is_nil(el):
+            return None
     spec = base_of(spec)
     if spec in _TEXT_TYPES:
         if len(el):
@@ -89,28 +142,36 @@ def to_plain(el: etree._Element, spec: TypeSpec, path: str = "") -> Any:
             check_long(text, path)
         return text
     if isinstance(spec, ListOf):
-        return _list_plain(el, spec, path)
+        return _list_plain(el, spec, path, refs)
+    # PERF: before is_attachment(), whose look-up of a LadonType is slow
+    if isinstance(spec, type) and issubclass(spec, LadonType):
+        return _object_plain(el, spec, path, refs)
     if is_attachment(spec):
         return _attachment_value(el, path)
-    if isinstance(spec, type) and issubclass(spec, LadonType):
-        fields = {f.name: f.type for f in spec.ladon_type_info().fields}
-        out: dict[str, Any] = {}
-        for c in el:
-            name = py_name(local(c.tag))
-            ftype = fields.get(name)
-            if ftype is not None:
-                if name in out:
-                    raise ArgumentError(f"{path}.{name}", "is given more than once")
-                out[name] = to_plain(c, ftype, f"{path}.{name}")
-        if not out and el.text and el.text.strip():
-            return el.text  # text where an object was expected: let load() say so
-        return out
     if len(el):
         return {}  # elements where a value was expected: load() refuses an object
     return el.text or ""
 
 
-def _list_plain(el: etree._Element, spec: ListOf, path: str) -> Any:
+def _object_plain(
+    el: etree._Element, spec: type[LadonType], path: str, refs: References | None
+) -> Any:
+    """:func:`to_plain` of a LadonType."""
+    fields = {f.name: f.type for f in spec.ladon_type_info().fields}
+    out: dict[str, Any] = {}
+    for c in el:
+        name = py_name(local(c.tag))
+        ftype = fields.get(name)
+        if ftype is not None:
+            if name in out:
+                raise ArgumentError(f"{path}.{name}", "is given more than once")
+            out[name] = to_plain(c, ftype, f"{path}.{name}", refs)
+    if not out and el.text and el.text.strip():
+        return el.text  # text where an object was expected: let load() say so
+    return out
+
+
+def _list_plain(el: etree._Element, spec: ListOf, path: str, refs: References | None) -> Any:
     """:func:`to_plain` of a list."""
     item = spec.item
     if item in _TEXT_TYPES and len(el) and not _ITEMS_COMPLEX(el):
@@ -132,12 +193,222 @@ def _list_plain(el: etree._Element, spec: ListOf, path: str) -> Any:
         return el.text
     if item in _TEXT_TYPES:
         values = [
-            (None if c.attrib and is_nil(c) else {} if len(c) else (c.text or "")) for c in items
+            (_text_item(c, f"{path}[{i}]", refs) if c.attrib else {} if len(c) else (c.text or ""))
+            for i, c in enumerate(items)
         ]
         if item is int:
             _check_long_items(values, path)
         return values
-    return [to_plain(c, item, f"{path}[{i}]") for i, c in enumerate(items)]
+    return [to_plain(c, item, f"{path}[{i}]", refs) for i, c in enumerate(items)]
+
+
+def _text_item(el: etree._Element, path: str, refs: References | None) -> Any:
+    """An item of a list of text values that carries attributes: nil, a
+    reference (to a text value: no nesting to follow) or its text."""
+    check_attributes(el, path)
+    if refs is not None:
+        ref = refs.reference(el)
+        if ref is not None:
+            el = refs.follow(ref, path)
+    if is_nil(el):
+        return None
+    return {} if len(el) else (el.text or "")
+
+
+# -- multi-reference values (SOAP encoding) ------------------------------------------
+
+#: SOAP 1.2 encoding (SOAP 1.2 part 2, section 3), whose ``enc:id`` and
+#: ``enc:ref`` make multi-reference values.
+SOAP12_ENC = "http://www.w3.org/2003/05/soap-encoding"
+_ENC12_ID = f"{{{SOAP12_ENC}}}id"
+_ENC12_REF = f"{{{SOAP12_ENC}}}ref"
+_WITH_ID = etree.XPath("descendant::*[@id]")
+_WITH_ENC12_ID = etree.XPath("descendant::*[@enc:id]", namespaces={"enc": SOAP12_ENC})
+_ELEMENTS = etree.XPath("count(descendant-or-self::*)")
+_ATTRIBUTES = etree.XPath("count(descendant-or-self::*/@*)")
+
+#: Deepest nesting of a value read through references, counted from its
+#: argument as the argument's path counts (``a.b[2]`` is 3 levels deep,
+#: ``a`` 1): about as deep as the parser lets a document nest (256).
+MAX_REFERENCE_DEPTH = 256
+#: Elements and attributes that reading values through references may add
+#: to a request's: this many, or :data:`REFERENCE_FACTOR` times those of
+#: its Body when that is more.
+REFERENCE_BUDGET = 100_000
+REFERENCE_FACTOR = 4
+
+
+class References:
+    """The multi-reference values of one request (SOAP encoding: SOAP 1.1
+    section 5.4.1, SOAP 1.2 part 2 section 3.1.5): an element with
+    ``href="#x"`` (SOAP 1.1; ``href`` of any other form, such as an
+    attachment's ``cid:``, is no such reference) or ``enc:ref="x"`` /
+    ``"#x"`` (SOAP 1.2) is read as the element of the Body whose ``id``
+    (``enc:id``) is ``x``: its attributes (``xsi:type``, ``xsi:nil``), its
+    children and its text. PHP's SoapClient writes them for a value it
+    sends twice, Axis for every complex value (``multiRef`` elements
+    beside the call).
+
+    The Body's ids are collected at the first reference, once. A reference
+    costs its target's elements and attributes out of a budget
+    (:data:`REFERENCE_BUDGET`, :data:`REFERENCE_FACTOR`), so references
+    cannot multiply the work of reading a request (a "billion laughs" of
+    references); values read through them nest no deeper than
+    :data:`MAX_REFERENCE_DEPTH`.
+
+    .. versionadded:: 2.0
+
+    :param body: the Body of the request.
+    :param soap12: SOAP 1.2 encoding (``enc:ref``, ``enc:id``), else SOAP
+        1.1's (``href``, ``id``).
+    """
+
+    __slots__ = ("_active", "_body", "_ids", "_left", "_limit", "_shapes", "_soap12")
+
+    def __init__(self, body: etree._Element, soap12: bool = False) -> None:
+        self._body = body
+        self._soap12 = soap12
+        #: id -> its element, ``None`` when more than one has it (collected
+        #: at the first reference)
+        self._ids: dict[str, etree._Element | None] | None = None
+        #: id -> its element's elements, elements and attributes, height
+        #: (``-1``: not measured yet)
+        self._shapes: dict[str, list[int]] = {}
+        #: ids of the values being read (one inside the other)
+        self._active: set[str] = set()
+        #: what references may cost in all (set with the ids), and still
+        self._limit = self._left = 0
+
+    def reference(self, el: etree._Element) -> str | None:
+        """The id an element refers to, ``None`` when it is no reference."""
+        if self._soap12:
+            ref = el.get(_ENC12_REF)
+            if ref is None:
+                return None
+            ref = ref.strip()
+            return ref[1:] if ref[:1] == "#" else ref
+        href = el.get("href")
+        if href is None:
+            return None
+        href = href.strip()
+        return href[1:] if href[:1] == "#" else None
+
+    def read(self, ref: str, spec: TypeSpec, path: str) -> Any:
+        """:func:`to_plain` of the element ``ref`` names (see :meth:`follow`)."""
+        target, chain = self._follow(ref, path)
+        active = self._active
+        active.update(chain)  # what it holds may not refer to them: a cycle
+        try:
+            return to_plain(target, spec, path, self)  # no reference: the chain ends there
+        finally:
+            active.difference_update(chain)
+
+    def follow(self, ref: str, path: str) -> etree._Element:
+        """The element a reference reaches, following references from
+        element to element.
+
+        :param path: where the referring element sits, for errors.
+        :raises ArgumentError: no element (or more than one) has the id;
+            the references make a cycle (a value that would hold itself);
+            the element carries too many attributes; the references cost
+            more than is left; the value would nest deeper than
+            :data:`MAX_REFERENCE_DEPTH`.
+        """
+        return self._follow(ref, path)[0]
+
+    def _follow(self, ref: str, path: str) -> tuple[etree._Element, dict[str, None]]:
+        """:meth:`follow`, and the ids it went through (in order)."""
+        active = self._active
+        chain: dict[str, None] = {}
+        while True:
+            if ref in active or ref in chain:
+                raise ArgumentError(
+                    path,
+                    f"the reference to id {describe_value(ref)} makes a cycle: "
+                    "the value would contain itself",
+                )
+            target = self._element(ref, path)
+            check_attributes(target, path)
+            chain[ref] = None
+            shape = self._charge(ref, target, path)
+            next_ref = self.reference(target)
+            if next_ref is None:
+                break
+            ref = next_ref
+        depth = path.count(".") + path.count("[") + 1
+        # PERF: a value of n elements is at most n - 1 levels deep: most
+        # are not measured
+        if depth + shape[0] - 1 > MAX_REFERENCE_DEPTH:
+            if shape[2] < 0:
+                shape[2] = _height(target)
+            if depth + shape[2] > MAX_REFERENCE_DEPTH:
+                raise ArgumentError(
+                    path,
+                    f"the value of id {describe_value(ref)} would nest deeper than "
+                    f"{MAX_REFERENCE_DEPTH} levels",
+                )
+        return target, chain
+
+    def _element(self, ref: str, path: str) -> etree._Element:
+        ids = self._ids
+        if ids is None:
+            ids = self._ids = self._collect()
+        try:
+            target = ids[ref]
+        except KeyError:
+            raise ArgumentError(
+                path, f"refers to id {describe_value(ref)}, which no element of the Body has"
+            ) from None
+        if target is None:
+            raise ArgumentError(
+                path, f"refers to id {describe_value(ref)}, which more than one element has"
+            )
+        return target
+
+    def _collect(self) -> dict[str, etree._Element | None]:
+        """The Body's ids, and the budget of references (once)."""
+        body = self._body
+        if self._soap12:
+            found, attr = _WITH_ENC12_ID(body), _ENC12_ID
+        else:
+            found, attr = _WITH_ID(body), "id"
+        ids: dict[str, etree._Element | None] = {}
+        for el in cast("list[etree._Element]", found):
+            key = (el.get(attr) or "").strip()
+            ids[key] = None if key in ids else el
+        nodes = int(cast(float, _ELEMENTS(body))) + int(cast(float, _ATTRIBUTES(body)))
+        self._left = self._limit = max(REFERENCE_BUDGET, REFERENCE_FACTOR * nodes)
+        return ids
+
+    def _charge(self, ref: str, target: etree._Element, path: str) -> list[int]:
+        """Take what reading ``target`` costs (its elements and attributes)
+        from what is left; its shape."""
+        shape = self._shapes.get(ref)
+        if shape is None:
+            elements = int(cast(float, _ELEMENTS(target)))
+            nodes = elements + int(cast(float, _ATTRIBUTES(target)))
+            shape = self._shapes[ref] = [elements, nodes, -1]
+        self._left -= shape[1]
+        if self._left < 0:
+            raise ArgumentError(
+                path,
+                "the values read through references (href/id) amount to more than "
+                f"{self._limit} elements and attributes, the most this request may "
+                f"expand to ({REFERENCE_FACTOR} times its Body's, at least {REFERENCE_BUDGET})",
+            )
+        return shape
+
+
+def _height(el: etree._Element) -> int:
+    """How many levels of elements lie below ``el``."""
+    depth = height = 0
+    for event, _ in etree.iterwalk(el, events=("start", "end")):
+        if event == "start":
+            depth += 1
+            height = max(height, depth)
+        else:
+            depth -= 1
+    return height - 1
 
 
 # LONG_MIN, LONG_MAX: the range of ``xsd:long``, the type the WSDLs publish for ``int``.

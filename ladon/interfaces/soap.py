@@ -1,12 +1,16 @@
 """SOAP 1.1, document/literal wrapped (``soap``, alias ``soapdocumentliteral``),
 and what every SOAP interface shares (:class:`SOAPBase`).
 
-Requests: a SOAP envelope of the interface's version; namespace prefixes
-are ignored, the first element of the Body names the method and its
+Requests: a SOAP envelope of the interface's version; prefixes are
+ignored, the Body's one element names the method (in the namespace the
+WSDL gives it; with Ladon 1.0's naming also unqualified or in the other
+namespace Ladon 1.0 published, as Ladon 1.0 ignored namespaces) and its
 children are the arguments. Header blocks marked ``mustUnderstand`` must
 be ones Ladon reads (WS-Addressing, ``wsse:Security``, and what the
 application adds); WS-Addressing 1.0 headers are answered with
-``wsa:Action``, ``wsa:MessageID`` and ``wsa:RelatesTo``.
+``wsa:Action``, ``wsa:MessageID``, ``wsa:RelatesTo`` and the reference
+parameters of the ``wsa:ReplyTo`` (of a fault: the ``wsa:FaultTo``, else
+the ``wsa:ReplyTo``).
 
 Responses of ``soap`` keep Ladon 1.0's shape: ``<MResponse
 xmlns="http://tempuri.org/">`` holding ``<result>`` (or, for a LadonType
@@ -32,6 +36,7 @@ from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ResultError
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
+from ..exceptions.service import UnknownMethod
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import ServiceInfo
 from ..types.attachment import attachment
@@ -44,6 +49,7 @@ from ..wire.schema import TEMPURI
 from ..wire.schema import WSA
 from ..wire.schema import WSA_ADDRESSING_FAULT_ACTION
 from ..wire.schema import WSA_FAULT_ACTION
+from ..wire.schema import service_ns
 from ..wire.xml import escape
 from ..wire.xml import local
 from ..wire.xml import parse_xml
@@ -68,6 +74,7 @@ from ._soapenv import read_addressing
 from ._soapnames import NAMINGS
 from ._soapnames import PYTHON
 from ._soapnames import SOAPNaming
+from ._soapvalues import References
 from ._soapvalues import param_name
 from ._soapvalues import part_id
 from ._soapvalues import to_plain
@@ -149,11 +156,31 @@ class SOAPBase(Interface):
     #: Errors found reading the body (too large, bad length, unknown
     #: coding) are answered with this interface's fault.
     http_errors_as_faults: ClassVar[bool] = True
+    #: The Body may hold multi-reference values (elements with an ``id``)
+    #: after the operation's element (SOAP 1.1 encoding, section 5.4.1).
+    multiref_siblings: ClassVar[bool] = False
 
     def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
         super().__init__(service, debug=debug)
+        #: The namespace of the operation elements of a request (see
+        #: :meth:`operation_namespace`).
+        self.operation_ns = self.operation_namespace()
+        #: The namespaces a request's operation element may be in: that one;
+        #: with Ladon 1.0's naming also none and the other one Ladon 1.0
+        #: published for the service, as Ladon 1.0 ignored namespaces and
+        #: read ``soap`` and ``soap11`` requests alike (COMPAT.md 3.3, 3.4).
+        self.operation_namespaces = frozenset(
+            {self.operation_ns}
+            if self.naming.python
+            else {self.operation_ns, "", TEMPURI, service_ns(service.name)}
+        )
         #: action -> the method it was found to name (see _check_action_param)
         self._actions: dict[str, str] = {}
+
+    def operation_namespace(self) -> str:
+        """The namespace the WSDL gives the operation elements of a request
+        (document/literal: the wrapper elements' target namespace)."""
+        return self.naming.wrapper_ns(self.service)
 
     @classmethod
     def configured(
@@ -202,7 +229,15 @@ class SOAPBase(Interface):
         root = parse_xml(request.body, charset_of(ctype), version.strict)
         if root.tag != version.envelope_tag:
             if local(root.tag) != "Envelope":
-                raise MalformedRequest("The request is not a SOAP envelope")
+                if not version.strict:  # SOAP 1.1: not a SOAP message at all
+                    raise MalformedRequest("The request is not a SOAP envelope")
+                # SOAP 1.2 part 1, 5.4.6: a wrong root, by namespace or by
+                # local name, is a VersionMismatch
+                raise VersionMismatch(
+                    f"Expected a SOAP {version.name} envelope ({{{version.env}}}Envelope), "
+                    f"got the element {clip(str(root.tag))}",
+                    None,
+                )
             received = etree.QName(root).namespace
             raise VersionMismatch(
                 f"Expected a SOAP {version.name} envelope (namespace {version.env}), "
@@ -280,8 +315,10 @@ class SOAPBase(Interface):
             raise MalformedRequest("The SOAP envelope has no Body")
         if not len(body_el):  # comments and PIs are gone: children are elements
             raise MalformedRequest("The SOAP Body is empty; expected a method element")
+        if len(body_el) > 1:
+            self._check_body_siblings(body_el)
         method_el = body_el[0]
-        m = self.method(param_name(method_el.tag))
+        m = self._operation(method_el.tag)
         if action:  # an empty action="" says nothing (as SOAP 1.1's SOAPAction "")
             self._check_action_param(m, action, addressing)
         if addressing is not None:
@@ -289,6 +326,8 @@ class SOAPBase(Interface):
         params = m.params_by_name
         values: dict[str, Any] = {}
         attachments = request.attachments
+        # SOAP encoding's multi-reference values (href/id, enc:ref/enc:id)
+        refs = References(body_el, self.version.name == "1.2")
         try:
             for c in method_el:
                 name = param_name(c.tag)
@@ -305,7 +344,7 @@ class SOAPBase(Interface):
                     if isinstance(c.tag, str):
                         values[name] = None  # reported as an unknown parameter
                     continue
-                values[name] = to_plain(c, spec, name)
+                values[name] = to_plain(c, spec, name, refs)
             args = self.bind_named(m, values, attachments)
         except ServiceFault as fault:
             about_method(fault, m, blocks)  # WS-Security reads the blocks
@@ -317,6 +356,39 @@ class SOAPBase(Interface):
             attachments=attachments,
             header_blocks=blocks,
         )
+
+    def _check_body_siblings(self, body_el: etree._Element) -> None:
+        """A Body holding more than the operation's element: refused, but
+        for SOAP encoding's multi-reference values (elements with an ``id``
+        attribute) after it on an rpc/encoded interface."""
+        extra = list(body_el)[1:]
+        if self.multiref_siblings and all(el.get("id") is not None for el in extra):
+            return
+        raise MalformedRequest(
+            f"The SOAP Body holds {len(body_el)} elements; a request calls one operation"
+            + (
+                " (multi-reference values with an id attribute may follow it)"
+                if self.multiref_siblings
+                else ""
+            )
+        )
+
+    def _operation(self, tag: object) -> MethodInfo:
+        """The method a Body's element names: its local name, if the
+        element is in one of :attr:`operation_namespaces`.
+
+        :raises UnknownMethod: another namespace, or no such method.
+        """
+        if not isinstance(tag, str):
+            return self.method(None)
+        ns, _, name = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
+        if ns not in self.operation_namespaces:
+            where = f"in namespace {clip(ns)!r}" if ns else "in no namespace"
+            raise UnknownMethod(
+                f"Service {self.service.name} has no operation {clip(name, 60)!r} {where}; "
+                f"its operation elements are in {self.operation_ns}"
+            )
+        return self.method(param_name(name))
 
     def _check_action_param(
         self, method: MethodInfo, action: str, addressing: Addressing | None
@@ -358,24 +430,29 @@ class SOAPBase(Interface):
     # -- answers --------------------------------------------------------------------
 
     def answer_header(self, call: Call) -> str:
-        """The header blocks of the answer to ``call`` (WS-Addressing)."""
+        """The header blocks of the answer to ``call`` (WS-Addressing, with
+        the reference parameters of its ``wsa:ReplyTo``)."""
         addressing = call.id
         if not isinstance(addressing, Addressing):
             return ""
         m = call.method
         action = self.naming.output_action(self.service, m, addressing.action or "")
-        return addressing_header(addressing, action)
+        return addressing_header(addressing, action, addressing.reply_params)
 
     def fault_header(self, fault: ServiceFault, call: Call | None) -> str:
         """The header blocks of a fault answer (WS-Addressing): WS-Addressing's
-        own faults carry its fault action, every other fault SOAP's."""
+        own faults carry its fault action, every other fault SOAP's; the
+        reference parameters are the fault endpoint's (``wsa:FaultTo``, else
+        ``wsa:ReplyTo``)."""
         addressing = addressing_of(fault, call)
         if addressing is None:
             return ""
         original = fault.original if isinstance(fault, RequestFault) else fault
         own = isinstance(original, AddressingFault)
         return addressing_header(
-            addressing, WSA_ADDRESSING_FAULT_ACTION if own else WSA_FAULT_ACTION
+            addressing,
+            WSA_ADDRESSING_FAULT_ACTION if own else WSA_FAULT_ACTION,
+            addressing.fault_endpoint_params,
         )
 
     def encode_fault(self, fault: ServiceFault, call: Call | None) -> Payload:

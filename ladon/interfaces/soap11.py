@@ -1,9 +1,12 @@
 """SOAP 1.1, rpc/encoded (``soap11``), as Ladon 1.0 served it.
 
-Same requests and faults as :mod:`ladon.interfaces.soap`; the response
-element is ``ns:MResponse`` (``ns`` = ``urn:<Service>``, or the service's
-namespace with ``soap_naming="python"``) and the result is always wrapped
-in an unqualified ``<result>``. Every value carries its ``xsi:type``
+Same requests and faults as :mod:`ladon.interfaces.soap`, but the
+operation element is in the namespace the binding's ``soap:body`` names,
+and SOAP encoding's multi-reference values (elements with an ``id``) may
+follow it in the Body. The response element is ``ns:MResponse`` (``ns`` =
+``urn:<Service>``, or the service's namespace with
+``soap_naming="python"``) and the result is always wrapped in an
+unqualified ``<result>``. Every value carries its ``xsi:type``
 (``xsd:long``, ``ns:Point``, ``ns:ArrayOfint``...), as SOAP encoding
 expects: encoded clients (PHP's SoapClient, Node's ``soap``) then read
 numbers and booleans as such, not as strings.
@@ -33,6 +36,13 @@ class SOAP11Interface(SOAPBase):
     name: ClassVar[str] = "soap11"
     #: Attachments travel inline, as base64 (rpc/encoded has no MIME binding here).
     inline_attachments: ClassVar[bool] = True
+    multiref_siblings: ClassVar[bool] = True
+
+    def operation_namespace(self) -> str:
+        """The namespace of the operation elements: the one the binding's
+        ``soap:body`` names (``urn:<Service>``, or the service's with
+        ``soap_naming="python"``)."""
+        return self.naming.rpc_ns(self.service)
 
     def encode_result(self, call: Call, result: object) -> Payload:
         plain = self.dump_result(call, result)

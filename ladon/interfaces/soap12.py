@@ -4,8 +4,8 @@ Requests: a SOAP 1.2 envelope, usually sent as ``application/soap+xml;
 charset=utf-8; action="..."`` (the action may also come as a
 WS-Addressing ``wsa:Action`` header, which must then name the operation
 and equal the ``action`` parameter when both are sent; an ``action``
-parameter naming another operation than the Body's is refused); as with
-``soap``, the first element of the Body names the method and its
+parameter naming another operation than the Body's is refused); the
+Body's one element, in the service's namespace, names the method and its
 children are the arguments. The envelope is read as SOAP 1.2 says, where
 ``soap`` is lenient for Ladon 1.0's clients: a ``charset`` Python does not
 know, elements beside one Header and one Body, a ``mustUnderstand`` that
@@ -22,7 +22,8 @@ Faults (SOAP 1.2 part 1, 5.4): ``env:Code`` with ``env:Sender`` or
 in ``urn:ladon:faults``) or a WS-Addressing fault, ``env:Reason/env:Text
 xml:lang="en"``, ``env:Detail``; HTTP 400 for Sender faults and 500 for the
 others, as the SOAP 1.2 HTTP binding says. A SOAP 1.1 envelope gets a SOAP
-1.1 ``VersionMismatch`` fault with an ``env:Upgrade`` header naming SOAP
+1.1 ``VersionMismatch`` fault (any other root than ``env:Envelope`` a SOAP
+1.2 one) with an ``env:Upgrade`` header naming SOAP
 1.2 (part 1, appendix A); header blocks marked ``mustUnderstand`` that no
 part of Ladon reads get ``env:MustUnderstand`` with an ``env:NotUnderstood``
 header per block.

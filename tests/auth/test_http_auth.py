@@ -145,7 +145,7 @@ def test_the_caller_is_checked_before_the_arguments_on_http_soap12_and_in_batche
     assert r.status_int == 422 and "not-a-number" in r.json["detail"]
     envelope = (
         '<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
-        "<add><a>not-a-number</a><b>3</b></add></e:Body></e:Envelope>"
+        '<add xmlns="urn:Vault"><a>not-a-number</a><b>3</b></add></e:Body></e:Envelope>'
     )
     r = web.post(
         "/Vault/soap12",
@@ -188,7 +188,7 @@ def test_wsse_only_application_answers_soap_refusals_as_soap_faults() -> None:
         # SOAP 1.2: the Sender fault's own status, as a wrong password gets
         envelope = (
             '<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
-            '<add xmlns="http://tempuri.org/Vault"><a>1</a><b>2</b></add>'
+            '<add xmlns="urn:Vault"><a>1</a><b>2</b></add>'
             "</e:Body></e:Envelope>"
         )
         r = web.post(

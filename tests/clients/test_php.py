@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 from ladon.server.wsgi import LadonWSGIApplication
 
 from .conftest import IFACES
 from .conftest import NAMINGS
+from .conftest import SERVICES
 from .scenario import check_scenario
 from .scenario import run
 
 pytestmark = pytest.mark.e2e
 
 SCRIPT = Path(__file__).resolve().parent / "soap_client.php"
+REFERENCES_SCRIPT = Path(__file__).resolve().parent / "soap_references.php"
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +57,34 @@ def test_php_soapclient_loads_every_wsdl(
     wsdls = [f"{url}/{s.name}/{iface}/description" for s in app.services]
     loaded = run([php, str(SCRIPT), "load", iface, *wsdls])
     assert loaded == {f"{url}/{s.name}/{iface}/description": len(s.methods) for s in app.services}
+
+
+@pytest.fixture(scope="module")
+def bookkeeping_url() -> Iterator[str]:
+    """A live server of tests/services/bookkeeping.py."""
+    app = LadonWSGIApplication(["bookkeeping"], [str(SERVICES)])
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+    app.close()
+
+
+@pytest.mark.parametrize("iface", IFACES)
+def test_php_soapclient_sending_one_array_twice_is_understood(
+    php: str, bookkeeping_url: str, iface: str
+) -> None:
+    """PHP writes a reused array once, with an id, and refers to it (SOAP
+    encoding's href/id, enc:ref/enc:id): both entries carry the amount."""
+    out = run(
+        [php, str(REFERENCES_SCRIPT), f"{bookkeeping_url}/Bookkeeping/{iface}/description", iface]
+    )
+    assert out["referred"], "PHP sent no reference: the test no longer tests them"
+    assert out == {
+        "answer": "tea=2.5 EUR; tea=2.5 EUR; cake=4 USD | x,y",
+        "fault": None,
+        "referred": True,
+    }

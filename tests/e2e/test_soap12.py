@@ -51,6 +51,7 @@ WSA = "http://www.w3.org/2005/08/addressing"
 LADON = "urn:ladon:faults"
 XOP = "http://www.w3.org/2004/08/xop/include"
 GEO = "urn:example:geometry"
+SHAPES = "urn:Shapes"
 CUSTOM = "{urn:example:headers}Ticket"
 
 
@@ -117,6 +118,18 @@ def post(
 def env12(body: str, header: str = "") -> str:
     head = f"<e:Header>{header}</e:Header>" if header else ""
     return f'<e:Envelope xmlns:e="{ENV12}">{head}<e:Body>{body}</e:Body></e:Envelope>'
+
+
+def qualified(body: str, ns: str) -> str:
+    """``body`` with its (first) element in ``ns``: ``soap12`` takes the
+    operation element in the service's namespace only (``ns=""``: as it is)."""
+    if not body or not ns:
+        return body
+    name = body[1:].split(">", 1)[0].split()[0].rstrip("/")
+    head, _, rest = body.partition(name)
+    body = f'{head}o:{name} xmlns:o="{ns}"{rest}'
+    start, sep, end = body.rpartition(f"</{name}>")
+    return f"{start}</o:{name}>{end}" if sep else body
 
 
 def env11(body: str, header: str = "") -> str:
@@ -197,7 +210,8 @@ def test_every_kind_of_value_through_soap12(client: Callable[..., zeep.Client], 
 
 def test_the_answer_is_soap12_in_the_service_namespace(url: str) -> None:
     status, ctype, root = post(
-        f"{url}/Geometry/soap12", env12("<greet><customer_name>Zoë</customer_name></greet>")
+        f"{url}/Geometry/soap12",
+        env12(qualified("<greet><customer_name>Zoë</customer_name></greet>", GEO)),
     )
     assert status == 200 and ctype == "application/soap+xml; charset=utf-8"
     (resp,) = elements(root, "e:Body/*", {"e": ENV12})
@@ -259,7 +273,9 @@ def test_client_fault_is_a_sender_fault_with_ladon_subcode_and_http_400(
     assert [q.text for q in info.value.subcodes] == [f"{{{LADON}}}ClientFault"]
     hint = info.value.detail.find(f"{{{LADON}}}hint")
     assert hint is not None and hint.text == "call it with another how"
-    status, _, root = post(f"{url}/Geometry/soap12", env12("<refuse><how>client</how></refuse>"))
+    status, _, root = post(
+        f"{url}/Geometry/soap12", env12(qualified("<refuse><how>client</how></refuse>", GEO))
+    )
     assert status == 400
     assert fault12(root) == ("env:Sender", [f"{{{LADON}}}ClientFault"], "you asked for it")
 
@@ -272,14 +288,16 @@ def test_server_fault_is_a_receiver_fault_with_its_detail_and_http_500(
         c.service.refuse("server")
     assert info.value.code == "env:Receiver"
     assert info.value.detail.find(f"{{{LADON}}}detail").text == "the database is away"
-    status, _, _ = post(f"{url}/Geometry/soap12", env12("<refuse><how>x</how></refuse>"))
+    status, _, _ = post(
+        f"{url}/Geometry/soap12", env12(qualified("<refuse><how>x</how></refuse>", GEO))
+    )
     assert status == 500
 
 
 def test_unexpected_errors_are_receiver_faults_that_leak_nothing(url: str) -> None:
     req = urllib.request.Request(
         f"{url}/Shapes/soap12",
-        env12("<fail><how>boom</how></fail>").encode(),
+        env12(qualified("<fail><how>boom</how></fail>", SHAPES)).encode(),
         {"Content-Type": "application/soap+xml"},
     )
     with pytest.raises(urllib.error.HTTPError) as info:
@@ -310,7 +328,7 @@ def test_unexpected_errors_are_receiver_faults_that_leak_nothing(url: str) -> No
 def test_bad_requests_are_sender_faults_naming_the_problem(
     url: str, body: str, subcode: str, mentions: str
 ) -> None:
-    status, _, root = post(f"{url}/Shapes/soap12", env12(body))
+    status, _, root = post(f"{url}/Shapes/soap12", env12(qualified(body, SHAPES)))
     code, subs, text = fault12(root)
     assert (status, code, subs) == (400, "env:Sender", [f"{{{LADON}}}{subcode}"])
     assert mentions in text
@@ -329,7 +347,8 @@ def test_the_content_type_charset_decodes_an_envelope_without_declaration(
 ) -> None:
     # No XML declaration: the charset of the Content-Type says how the
     # bytes are encoded (RFC 7303; Ladon 1.0 read it too).
-    body = make("<echo><text>café crème</text></echo>").encode("iso-8859-1")
+    ns = SHAPES if iface == "soap12" else ""
+    body = make(qualified("<echo><text>café crème</text></echo>", ns)).encode("iso-8859-1")
     status, _, root = post(f"{url}/Shapes/{iface}", body, f"{media}; charset=iso-8859-1")
     assert status == 200, etree.tostring(root)[:600]
     assert [e.text for e in root.iter() if etree.QName(e).localname == "result"] == ["café crème"]
@@ -339,7 +358,7 @@ def test_the_content_type_charset_decodes_an_envelope_without_declaration(
         status, _, root = post(f"{url}/Shapes/{iface}", declared, ctype)
         assert status == 200, etree.tostring(root)[:600]
     # US-ASCII is read as UTF-8, its superset: a mislabelled UTF-8 body passes
-    utf8 = make("<echo><text>café</text></echo>").encode()
+    utf8 = make(qualified("<echo><text>café</text></echo>", ns)).encode()
     status, _, root = post(f"{url}/Shapes/{iface}", utf8, f"{media}; charset=us-ascii")
     assert status == 200, etree.tostring(root)[:600]
 
@@ -390,7 +409,9 @@ def test_an_unknown_envelope_on_soap12_gets_a_soap12_version_mismatch(url: str) 
 
 def test_an_unknown_must_understand_header_is_a_must_understand_fault(url: str) -> None:
     header = '<t:Ticket xmlns:t="urn:example:headers" e:mustUnderstand="true">1</t:Ticket>'
-    status, _, root = post(f"{url}/Shapes/soap12", env12("<add><a>1</a><b>2</b></add>", header))
+    status, _, root = post(
+        f"{url}/Shapes/soap12", env12(qualified("<add><a>1</a><b>2</b></add>", SHAPES), header)
+    )
     assert status == 500
     code, subs, text = fault12(root)
     assert (code, subs) == ("env:MustUnderstand", [])
@@ -412,14 +433,17 @@ def test_an_unknown_must_understand_header_is_a_must_understand_fault(url: str) 
     ids=["optional", "false", "role-none", "other-role", "wsse-security"],
 )
 def test_headers_not_for_ladon_to_understand_are_ignored(url: str, header: str) -> None:
-    status, _, root = post(f"{url}/Shapes/soap12", env12("<add><a>1</a><b>2</b></add>", header))
+    status, _, root = post(
+        f"{url}/Shapes/soap12", env12(qualified("<add><a>1</a><b>2</b></add>", SHAPES), header)
+    )
     assert status == 200
     assert root.xpath("string(//*[local-name()='result'])") == "3"
 
 
 def test_the_application_may_understand_more_headers(python_url: str) -> None:
     header = '<t:Ticket xmlns:t="urn:example:headers" e:mustUnderstand="true">1</t:Ticket>'
-    status, _, _ = post(f"{python_url}/Shapes/soap12", env12("<add><a>1</a><b>2</b></add>", header))
+    add = qualified("<add><a>1</a><b>2</b></add>", "https://example.com/ns/Shapes")
+    status, _, _ = post(f"{python_url}/Shapes/soap12", env12(add, header))
     assert status == 200
 
 
@@ -507,7 +531,10 @@ def wsa_header(action: str, extra: str = "") -> str:
 def test_a_wrong_action_is_action_not_supported(url: str) -> None:
     status, _, root = post(
         f"{url}/Geometry/soap12",
-        env12("<greet><customer_name>x</customer_name></greet>", wsa_header("urn:wrong")),
+        env12(
+            qualified("<greet><customer_name>x</customer_name></greet>", GEO),
+            wsa_header("urn:wrong"),
+        ),
     )
     assert status == 400
     assert fault12(root)[:2] == ("env:Sender", [f"{{{WSA}}}ActionNotSupported"])
@@ -529,7 +556,10 @@ def test_a_reply_address_elsewhere_is_refused(url: str) -> None:
     action = "urn:example:geometry:GeometryPortType:greetRequest"
     status, _, root = post(
         f"{url}/Geometry/soap12",
-        env12("<greet><customer_name>x</customer_name></greet>", wsa_header(action, reply)),
+        env12(
+            qualified("<greet><customer_name>x</customer_name></greet>", GEO),
+            wsa_header(action, reply),
+        ),
     )
     assert status == 400
     # WS-Addressing 1.0 SOAP binding 6.4.1: a subsubcode of InvalidAddressingHeader
@@ -583,6 +613,41 @@ def test_zeep_reads_only_anonymous_address_supported_as_the_spec_nests_it(
         assert _resolve(faultcode, faultcode.text) == f"{{{WSA}}}OnlyAnonymousAddressSupported"
         (problem,) = elements(answer, "//*[local-name()='FaultDetail']/*")
     assert _resolve(problem, problem.text) == f"{{{WSA}}}ReplyTo"
+
+
+class ReplyWithReferenceParameters(Plugin):
+    """Adds an anonymous ``wsa:ReplyTo`` with a reference parameter to the
+    WS-Addressing headers zeep's ``WsAddressingPlugin`` wrote."""
+
+    def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
+        (header,) = elements(envelope, "*[local-name()='Header']")
+        reply = etree.SubElement(header, f"{{{WSA}}}ReplyTo")
+        etree.SubElement(reply, f"{{{WSA}}}Address").text = f"{WSA}/anonymous"
+        params = etree.SubElement(reply, f"{{{WSA}}}ReferenceParameters")
+        corr = etree.SubElement(params, "{urn:x}Corr", {"kind": "a&b"}, nsmap={"x": "urn:x"})
+        corr.text = "42"
+        return envelope, http_headers
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11", "soap12"])
+def test_zeep_gets_the_reply_to_reference_parameters_back_as_header_blocks(
+    client: Callable[..., zeep.Client], url: str, iface: str
+) -> None:
+    # WS-Addressing 1.0 Core 3.4, SOAP binding 2.3: each reference parameter
+    # of [reply endpoint] is a header block of the reply, marked
+    # wsa:IsReferenceParameter="true"
+    rec = Recorder()
+    plugins = [WsAddressingPlugin(), ReplyWithReferenceParameters(), rec]
+    c = client(f"{url}/Geometry/{iface}/description", plugins=plugins)
+    arg = "customer_name" if iface == "soap12" else "customer-name"
+    assert c.service.greet(**{arg: "Ann", "excited": False}) == "Hello, Ann."
+    answer = rec.received[-1]
+    (corr,) = elements(
+        answer, "*[local-name()='Header']/*[@wsa:IsReferenceParameter]", {"wsa": WSA}
+    )
+    assert (corr.tag, corr.text, corr.get("kind")) == ("{urn:x}Corr", "42", "a&b")
+    assert corr.get(f"{{{WSA}}}IsReferenceParameter") == "true"
+    assert wsa(answer, "RelatesTo") == [wsa(rec.sent[-1], "MessageID")[0]]
 
 
 # -- tasks -------------------------------------------------------------------------------------
@@ -660,6 +725,7 @@ def test_mtom_packages_both_ways(client: Callable[..., zeep.Client], url: str) -
     assert c.service.make_many(2) == [b"part 0", b"part 1"]
     data = b"\x00binary\r\n--x\r\n" * 500
     body = f'<digest xmlns:xop="{XOP}"><data><xop:Include href="cid:file1"/></data></digest>'
+    body = qualified(body, "urn:Files")
     MTOMTransport.files = {"file1": data}
     try:
         resp = MTOMTransport().post(  # type: ignore[no-untyped-call]

@@ -161,9 +161,12 @@ def xml_request(draw: Any, iface: str) -> bytes:
         env = SOAP12_ENV if iface == "soap12" else SOAP_ENV
         blocks = draw(st.lists(st.sampled_from(HEADER_BLOCKS), max_size=3))
         header = f"<e:Header>{''.join(blocks)}</e:Header>" if blocks else ""
+        # soap12 reads the operation element in the service's namespace only
+        op = f"o:{method or 'x'}" if iface == "soap12" else method or "x"
+        decl = ' xmlns:o="urn:Shapes"' if iface == "soap12" else ""
         body = (
-            f'<e:Envelope xmlns:e="{env}">{header}<e:Body><{method or "x"}>{inner}'
-            f"</{method or 'x'}></e:Body></e:Envelope>"
+            f'<e:Envelope xmlns:e="{env}">{header}<e:Body><{op}{decl}>{inner}'
+            f"</{op}></e:Body></e:Envelope>"
         )
     data = body.encode()
     cut = draw(st.sampled_from(["as-is", "truncate", "flip"]))

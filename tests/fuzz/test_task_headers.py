@@ -77,9 +77,10 @@ def start(client: TestApp, iface: str, headers: dict[str, str], block: str = "")
             if iface == "soap12"
             else "http://schemas.xmlsoap.org/soap/envelope/"
         )
+        job = 'o:job xmlns:o="urn:Jobs"' if iface == "soap12" else "job"  # soap12: qualified
         body = (
             f'<e:Envelope xmlns:e="{env}"><e:Header>{block}</e:Header>'
-            "<e:Body><job><n>1</n></job></e:Body></e:Envelope>"
+            f"<e:Body><{job}><n>1</n></{job.split()[0]}></e:Body></e:Envelope>"
         ).encode()
         ctype = "application/soap+xml" if iface == "soap12" else "text/xml"
         path = f"/Jobs/{iface}"

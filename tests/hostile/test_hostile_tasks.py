@@ -18,6 +18,7 @@ from test_hostile import SOAP12_ENV
 from test_hostile import Answer
 from test_hostile import assert_clean
 from test_hostile import envelope_ns
+from test_hostile import op
 from test_hostile import request
 
 from ladon import ladonize
@@ -53,9 +54,10 @@ def start_body(iface: str, header: str = "") -> tuple[str, bytes, str]:
     """Path, body and content type of ``job(1)`` on ``iface``."""
     if iface in ("soap", "soap11", "soap12"):
         env = envelope_ns(iface)
+        start, end = op(iface, "job", "urn:Jobs")
         body = (
             f'<e:Envelope xmlns:e="{env}"><e:Header>{header}</e:Header>'
-            "<e:Body><job><n>1</n></job></e:Body></e:Envelope>"
+            f"<e:Body>{start}<n>1</n>{end}</e:Body></e:Envelope>"
         )
         ctype = "application/soap+xml" if iface == "soap12" else "text/xml"
         return f"/Jobs/{iface}", body.encode(), ctype
@@ -259,9 +261,10 @@ def wait_body(iface: str, task_id: str, timeout: str) -> tuple[str, bytes, str]:
     if iface in ("soap", "soap11", "soap12"):
         env = envelope_ns(iface)
         tag = "task-id" if iface != "soap12" else "task_id"
+        start, end = op(iface, "job_wait", "urn:Jobs")
         body = (
-            f'<e:Envelope xmlns:e="{env}"><e:Body><job_wait><{tag}>{task_id}</{tag}>'
-            f"<timeout>{timeout}</timeout></job_wait></e:Body></e:Envelope>"
+            f'<e:Envelope xmlns:e="{env}"><e:Body>{start}<{tag}>{task_id}</{tag}>'
+            f"<timeout>{timeout}</timeout>{end}</e:Body></e:Envelope>"
         )
         ctype = "application/soap+xml" if iface == "soap12" else "text/xml"
         return f"/Jobs/{iface}", body.encode(), ctype

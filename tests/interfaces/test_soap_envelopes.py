@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -273,6 +274,8 @@ FAULT_TO_ELSEWHERE = (
 )
 INVALID_HEADER = f"{{{WSA}}}InvalidAddressingHeader"
 ONLY_ANONYMOUS = f"{{{WSA}}}OnlyAnonymousAddressSupported"
+MISSING_ADDRESS = f"{{{WSA}}}MissingAddressInEPR"
+ANONYMOUS = f"{WSA}/anonymous"
 
 
 @pytest.mark.parametrize("iface", SOAP_IFACES)
@@ -291,8 +294,20 @@ ONLY_ANONYMOUS = f"{{{WSA}}}OnlyAnonymousAddressSupported"
             "FaultTo",
         ),
         (wsa_header("", "{mid}"), [f"{{{WSA}}}MessageAddressingHeaderRequired"], "Action"),
+        # an endpoint reference without wsa:Address (SOAP binding 6.4.1)
+        (
+            f'<a:ReplyTo xmlns:a="{WSA}"><a:ReferenceParameters/></a:ReplyTo>'
+            + wsa_header(action_of("greet"), "{mid}"),
+            [INVALID_HEADER, MISSING_ADDRESS],
+            "ReplyTo",
+        ),
+        (
+            wsa_header(action_of("greet"), "{mid}", f'<a:FaultTo xmlns:a="{WSA}"/>'),
+            [INVALID_HEADER, MISSING_ADDRESS],
+            "FaultTo",
+        ),
     ],
-    ids=["reply-elsewhere", "fault-elsewhere", "no-action"],
+    ids=["reply-elsewhere", "fault-elsewhere", "no-action", "reply-no-address", "fault-no-address"],
 )
 def test_addressing_faults_carry_the_fault_action_and_relate_to_the_request(
     client: Client, iface: str, header: str, codes: list[str], problem: str
@@ -605,3 +620,265 @@ def test_the_wsdl_binds_mime_parts_where_attachments_go(client: Client, iface: s
         else ("http://schemas.xmlsoap.org/wsdl/soap/")
     )
     assert related.find(f"{{{ns['mime']}}}part/{{{soap_ns}}}body") is not None
+
+
+# -- 8. reference parameters echoed (WS-Addressing 1.0 Core 3.4, SOAP binding 2.3) -----------
+
+
+def epr(name: str, params: str, address: str = ANONYMOUS) -> str:
+    """A ``wsa:ReplyTo``/``wsa:FaultTo`` holding ``params`` as its reference parameters."""
+    return (
+        f'<a:{name} xmlns:a="{WSA}" xmlns:q="urn:q"><a:Address>{address}</a:Address>'
+        f"<a:ReferenceParameters>{params}</a:ReferenceParameters></a:{name}>"
+    )
+
+
+CORR = '<x:Corr xmlns:x="urn:x">42</x:Corr>'
+#: attributes (one escaped, one qualified), mixed content, a child and a QName
+#: value whose prefix (q) is declared on an ancestor in the request
+CTX = (
+    '<y:Ctx xmlns:y="urn:y" y:kind="a&amp;b &lt;c&gt;" plain="p">t &lt; u'
+    '<y:inner q="1">q:val</y:inner> &amp; tail</y:Ctx>'
+)
+IS_REF = f"{{{WSA}}}IsReferenceParameter"
+
+
+def action_for(iface: str, method: str) -> str:
+    """The input action of a Vault method (Ladon 1.0's naming on SOAP 1.1:
+    a URL ending in the method's name)."""
+    return action_of(method) if iface == "soap12" else f"http://localhost/Vault/{iface}/{method}"
+
+
+def header_blocks(resp: Reply) -> list[etree._Element]:
+    root = etree.fromstring(resp.data)
+    env = etree.QName(root).namespace
+    return [c for c in root.iterfind(f"{{{env}}}Header/*")]
+
+
+def echoed(resp: Reply) -> list[etree._Element]:
+    """The header blocks of an answer marked as reference parameters."""
+    return [b for b in header_blocks(resp) if b.get(IS_REF) is not None]
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_reply_to_reference_parameters_are_header_blocks_of_the_answer(
+    client: Client, iface: str
+) -> None:
+    header = wsa_header(action_for(iface, "greet"), "urn:uuid:r1", epr("ReplyTo", CORR + CTX))
+    resp = post(client, iface, envelope(iface, greet(iface), header))
+    assert result(resp) == "Hello, Ann."
+    assert wsa_values(resp, "RelatesTo") == ["urn:uuid:r1"]
+    corr, ctx = echoed(resp)
+    assert (corr.tag, corr.text, corr.get(IS_REF)) == ("{urn:x}Corr", "42", "true")
+    assert dict(corr.attrib.items()) == {IS_REF: "true"}
+    # a faithful copy: namespaces, attributes, children, mixed content
+    assert ctx.tag == "{urn:y}Ctx" and ctx.get(IS_REF) == "true"
+    assert ctx.get("{urn:y}kind") == "a&b <c>" and ctx.get("plain") == "p"
+    assert ctx.text == "t < u"
+    (inner,) = ctx
+    assert (inner.tag, inner.get("q"), inner.text, inner.tail) == (
+        "{urn:y}inner",
+        "1",
+        "q:val",
+        " & tail",
+    )
+    assert inner.nsmap.get("q") == "urn:q"  # the QName value keeps its meaning
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+@pytest.mark.parametrize(
+    ("blocks", "expected"),
+    [
+        (epr("ReplyTo", CORR), ["{urn:x}Corr"]),
+        (epr("ReplyTo", CORR) + epr("FaultTo", CTX), ["{urn:y}Ctx"]),
+        (epr("FaultTo", CTX), ["{urn:y}Ctx"]),
+        (
+            epr("ReplyTo", CORR) + f'<a:FaultTo xmlns:a="{WSA}"><a:Address>{ANONYMOUS}</a:Address>'
+            "</a:FaultTo>",
+            [],
+        ),
+    ],
+    ids=["reply-to", "fault-to-wins", "fault-to-alone", "fault-to-without-params"],
+)
+def test_a_fault_echoes_the_fault_endpoints_reference_parameters(
+    client: Client, iface: str, blocks: str, expected: list[str]
+) -> None:
+    # WS-Addressing 1.0 Core 3.4: a fault goes to [fault endpoint] if there
+    # is one, else to [reply endpoint]
+    ns = NS if iface == "soap12" else "http://tempuri.org/"
+    body = f'<count xmlns="{ns}"><text><x/></text></count>'
+    header = wsa_header(action_for(iface, "count"), "urn:uuid:f1", blocks)
+    resp = post(client, iface, envelope(iface, body, header))
+    assert fault(resp, iface)[0] == client_code(iface)
+    assert wsa_values(resp, "RelatesTo") == ["urn:uuid:f1"]
+    assert [b.tag for b in echoed(resp)] == expected
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_reference_parameters_over_64_kib_are_an_invalid_addressing_header(
+    client: Client, iface: str
+) -> None:
+    big = f'<x:Blob xmlns:x="urn:x">{"z" * 40_000}</x:Blob>'
+    header = wsa_header(action_for(iface, "greet"), "urn:uuid:b1", epr("ReplyTo", big))
+    # one EPR under the cap is fine
+    resp = post(client, iface, envelope(iface, greet(iface), header))
+    assert result(resp) == "Hello, Ann." and len(echoed(resp)) == 1
+    # two together over it: refused, the second named, nothing echoed
+    resp = post(client, iface, envelope(iface, greet(iface), header + epr("FaultTo", big)))
+    code, subcodes, message = fault(resp, iface)
+    if iface == "soap12":
+        assert (code, subcodes) == (SENDER, [INVALID_HEADER])
+    else:
+        assert code == INVALID_HEADER
+    assert "64 KiB" in message and "reference parameters" in message
+    assert problem_headers(resp, iface) == [f"{{{WSA}}}FaultTo"]
+    assert wsa_values(resp, "RelatesTo") == ["urn:uuid:b1"]
+    assert echoed(resp) == [] and len(resp.data) < 4000
+
+
+@pytest.mark.parametrize("count", [6_000, 100_000])
+def test_reference_parameters_with_many_attributes_are_answered_at_once(
+    client: Client, count: int
+) -> None:
+    # 6000 attributes fit in 64 KiB and are echoed, 100000 do not; neither
+    # is copied in quadratic time
+    attrs = " ".join(f"a{i}='v'" for i in range(count))
+    header = wsa_header(action_of("greet"), "urn:uuid:m1", epr("ReplyTo", f"<p {attrs}/>"))
+    started = time.perf_counter()
+    resp = post(client, "soap12", envelope("soap12", greet("soap12"), header))
+    assert time.perf_counter() - started < 1.0
+    if count < 10_000:
+        (p,) = echoed(resp)
+        assert len(p.attrib) == count + 1
+    else:
+        assert fault(resp, "soap12")[1] == [INVALID_HEADER]
+
+
+def test_an_is_reference_parameter_attribute_sent_is_written_true_once(client: Client) -> None:
+    param = f'<x:Corr xmlns:x="urn:x" xmlns:w="{WSA}" w:IsReferenceParameter="0">42</x:Corr>'
+    header = wsa_header(action_of("greet"), "urn:uuid:r2", epr("ReplyTo", param))
+    resp = post(client, "soap12", envelope("soap12", greet("soap12"), header))
+    (corr,) = echoed(resp)
+    assert corr.get(IS_REF) == "true"
+    assert b'IsReferenceParameter="0"' not in resp.data
+
+
+# -- 9. the operation element: its namespace, and one per Body -----------------------------
+
+
+LADON10_NAMESPACES = {"soap": "http://tempuri.org/", "soap11": "urn:Vault"}
+WSDL_NAMESPACES = {**LADON10_NAMESPACES, "soap12": NS}
+
+
+@pytest.fixture(scope="module")
+def python_client() -> Iterator[Client]:
+    """Python naming on every SOAP interface: the service's namespace."""
+    app = LadonWSGIApplication([Vault], soap_naming="python")
+    yield Client(app)
+    app.close()
+
+
+def op(name: str, ns: str | None, inner: str = "<text>abc</text>") -> str:
+    """The operation element ``name`` in ``ns`` (``None``: unqualified)."""
+    if ns is None:
+        return f"<{name}>{inner}</{name}>"
+    return f'<o:{name} xmlns:o="{ns}">{inner}</o:{name}>'
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+@pytest.mark.parametrize("ns", ["urn:wrong", "urn:example:VAULT"])
+def test_an_operation_element_in_another_namespace_is_an_unknown_method(
+    client: Client, iface: str, ns: str
+) -> None:
+    resp = post(client, iface, envelope(iface, op("count", ns)))
+    code, subcodes, message = fault(resp, iface)
+    assert code == client_code(iface)
+    if iface == "soap12":
+        assert subcodes == [f"{{{LADON}}}UnknownMethod"]
+    assert ns in message and "count" in message
+    assert WSDL_NAMESPACES[iface] in message  # the namespace the WSDL publishes
+
+
+def test_soap12_refuses_an_unqualified_operation_element(client: Client) -> None:
+    code, subcodes, message = fault(
+        post(client, "soap12", envelope("soap12", op("count", None))), "soap12"
+    )
+    assert (code, subcodes) == (SENDER, [f"{{{LADON}}}UnknownMethod"])
+    assert "no namespace" in message and NS in message
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11"])
+@pytest.mark.parametrize("ns", [None, "http://tempuri.org/", "urn:Vault"])
+def test_ladon10_naming_takes_what_ladon10_took(client: Client, iface: str, ns: str | None) -> None:
+    # COMPAT.md 3.3/3.4: Ladon 1.0 ignored namespaces and read soap and
+    # soap11 requests alike; its clients send no namespace or either of the two
+    assert result(post(client, iface, envelope(iface, op("count", ns)))) == "3"
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+@pytest.mark.parametrize("ns", [None, "http://tempuri.org/", "urn:Vault"])
+def test_python_naming_takes_the_service_namespace_only(
+    python_client: Client, iface: str, ns: str | None
+) -> None:
+    assert result(post(python_client, iface, envelope(iface, op("count", NS)))) == "3"
+    code, _, message = fault(post(python_client, iface, envelope(iface, op("count", ns))), iface)
+    assert code == client_code(iface) and NS in message
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_two_operation_elements_in_the_body_are_refused(client: Client, iface: str) -> None:
+    ns = WSDL_NAMESPACES[iface]
+    body = op("count", ns) + op("greet", ns, "<name>Eve</name>")
+    code, _, message = fault(post(client, iface, envelope(iface, body)), iface)
+    assert code == client_code(iface)
+    assert "The SOAP Body holds 2 elements; a request calls one operation" in message
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_an_element_with_an_id_after_the_operation_is_soap11s_alone(
+    client: Client, iface: str
+) -> None:
+    # SOAP 1.1 encoding (rpc/encoded): multi-reference values follow the call
+    body = op("count", WSDL_NAMESPACES[iface]) + '<v id="r1">x</v>'
+    resp = post(client, iface, envelope(iface, body))
+    if iface == "soap11":
+        assert result(resp) == "3"
+        body += "<w>no id</w>"
+        message = fault(post(client, iface, envelope(iface, body)), iface)[2]
+        assert "holds 3 elements" in message and "id attribute" in message
+    else:
+        assert "holds 2 elements" in fault(resp, iface)[2]
+
+
+# -- 10. the root element -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [f'<s:Foo xmlns:s="{ENV12}"/>', f'<s:Foo xmlns:s="{ENV11}"/>', "<foo/>"],
+    ids=["soap12-namespace", "soap11-namespace", "no-namespace"],
+)
+def test_soap12_answers_any_root_but_env_envelope_with_version_mismatch(
+    client: Client, body: str
+) -> None:
+    # SOAP 1.2 part 1, 5.4.6 (and 5.4.7): a root not env:Envelope, by
+    # namespace or local name: a SOAP 1.2 VersionMismatch, HTTP 500, with
+    # the env:Upgrade header
+    resp = post(client, "soap12", body.encode())
+    code, subcodes, message = fault(resp, "soap12")
+    assert (code, subcodes) == (f"{{{ENV12}}}VersionMismatch", [])
+    assert resp.status_code == 500 and "SOAP 1.2" in message
+    root = etree.fromstring(resp.data)
+    (upgrade,) = root.iterfind(f"{{{ENV12}}}Header/{{{ENV12}}}Upgrade")
+    assert upgrade.find(f"{{{ENV12}}}SupportedEnvelope") is not None
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11"])
+@pytest.mark.parametrize("body", [f'<s:Foo xmlns:s="{ENV11}"/>', "<foo/>"])
+def test_soap11_answers_a_root_that_is_no_envelope_as_not_soap(
+    client: Client, iface: str, body: str
+) -> None:
+    # SOAP 1.1 section 4.4.1: VersionMismatch is about the Envelope's
+    # namespace; another root is no SOAP message (a Client fault)
+    code, _, message = fault(post(client, iface, body.encode()), iface)
+    assert code == CLIENT11 and "not a SOAP envelope" in message

@@ -76,8 +76,19 @@ def client() -> Iterator[Client]:
     app.close()
 
 
+def qualified(body: str, ns: str) -> str:
+    """``body`` with its (first) element in ``ns``, as ``soap12`` reads it."""
+    name = body[1:].split(">", 1)[0].split()[0].rstrip("/")
+    head, _, rest = body.partition(name)
+    body = f'{head}o:{name} xmlns:o="{ns}"{rest}'
+    start, sep, end = body.rpartition(f"</{name}>")
+    return f"{start}</o:{name}>{end}" if sep else body
+
+
 def call(client: Client, iface: str, body: str) -> tuple[int, etree._Element]:
     env = ENV12 if iface == "soap12" else ENV11
+    if iface == "soap12":
+        body = qualified(body, "urn:Counter")
     data = f'<e:Envelope xmlns:e="{env}"><e:Body>{body}</e:Body></e:Envelope>'
     ctype = "application/soap+xml; charset=utf-8" if iface == "soap12" else "text/xml"
     resp = client.post(f"/Counter/{iface}", data=data, headers={"Content-Type": ctype})

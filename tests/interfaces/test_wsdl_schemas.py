@@ -233,8 +233,14 @@ def call(
     python = iface == "soap12" or soap.naming.python
     env = SOAP12_ENV if iface == "soap12" else SOAP11_ENV
     params = "".join(markup(k, v, python) for k, v in args.items())
+    # Python naming: the operation element in the service's namespace (Ladon
+    # 1.0's naming takes it unqualified too)
+    info = app.service(service)
+    assert info is not None
+    op = f'o:{m.name} xmlns:o="{info.namespace}"' if python else m.name
     body = (
-        f'<e:Envelope xmlns:e="{env}"><e:Body><{m.name}>{params}</{m.name}></e:Body></e:Envelope>'
+        f'<e:Envelope xmlns:e="{env}"><e:Body><{op}>{params}</{op.split()[0]}></e:Body>'
+        "</e:Envelope>"
     )
     ctype = "application/soap+xml" if iface == "soap12" else "text/xml"
     resp = Client(app).post(f"/{service}/{iface}", data=body.encode(), content_type=ctype)
