@@ -378,24 +378,13 @@ class Operations:
             principal: Principal | None = security.identify_http(environ)
         except ServiceFault as fault:
             if fault.http_status in (None, 401):
-                return self._challenge(security, fault.faultstring)
+                return security.refused(_problem, fault.faultstring)
             return _problem(fault.http_status, fault.faultstring)
         if principal is None:
-            return self._challenge(security, "Authentication required")
+            return security.refused(_problem, "Authentication required")
         if not rule.allows(principal):
             return _problem(403, f"Access denied: this endpoint needs the role {_roles(rule)}")
         return None
-
-    @staticmethod
-    def _challenge(security: Authentication, text: str) -> Response:
-        # 401 with the challenges, or 403 when the application has no HTTP
-        # scheme to offer (a 401 must carry a challenge)
-        status = security.unauthenticated_status
-        response = _problem(status, text)
-        if status == 401:
-            for name, value in security.challenges:
-                response.headers.add(name, value)
-        return response
 
     # -- tasks ---------------------------------------------------------------------------
 

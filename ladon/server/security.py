@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
 
 from ..auth.base import Authenticator
@@ -44,6 +45,9 @@ from ..tasks._nonces import MemoryNonces
 from ..tasks.base import SYSTEM_CLOCK
 from ..tasks.base import BackendUnavailable
 from .dispatch import Exchange
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
 
 logger = logging.getLogger("ladon.auth")
 
@@ -192,6 +196,20 @@ class Authentication:
         .. versionadded:: 2.0
         """
         return 401 if self.challenges else 403
+
+    def refused(self, make: Callable[[int, str], Response], text: str) -> Response:
+        """A refusal of an unauthenticated request made by ``make(status,
+        text)``, with :attr:`challenges` when it is a 401 (see
+        :attr:`unauthenticated_status`).
+
+        .. versionadded:: 2.0
+        """
+        status = self.unauthenticated_status
+        response = make(status, text)
+        if status == 401:
+            for name, value in self.challenges:
+                response.headers.add(name, value)
+        return response
 
     def identify_http(self, environ: Mapping[str, Any]) -> Principal | None:
         """The caller of a docs page or description request (the

@@ -746,9 +746,9 @@ class LadonWSGIApplication:
         try:
             principal = security.identify_http(environ)
         except AuthFault as fault:
-            return _refused(fault.faultstring, security)
+            return security.refused(_plain, fault.faultstring)
         if principal is None:
-            return _refused("Authentication required", security)
+            return security.refused(_plain, "Authentication required")
         return None
 
     def post(
@@ -876,15 +876,6 @@ _READ_ONLY = frozenset(
 )
 #: The routes ``protect_docs`` guards (static assets stay public).
 _DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION, RouteKind.OPENAPI})
-
-
-def _refused(text: str, security: Authentication) -> Response:
-    status = security.unauthenticated_status
-    response = _plain(status, text)
-    if status == 401:
-        for name, value in security.challenges:
-            response.headers.add(name, value)
-    return response
 
 
 def _empty(iface: Interface, what: str = "body") -> EmptyRequest:
