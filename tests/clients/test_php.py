@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from conftest import LiveServer
 
 from ladon.server.wsgi import LadonWSGIApplication
 
@@ -63,13 +62,9 @@ def test_php_soapclient_loads_every_wsdl(
 def bookkeeping_url() -> Iterator[str]:
     """A live server of tests/services/bookkeeping.py."""
     app = LadonWSGIApplication(["bookkeeping"], [str(SERVICES)])
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    server = LiveServer(app)
+    yield server.url
+    server.stop()
     app.close()
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ladon import LadonWSGIApplication
+
 from .backend_support import REDIS_WORKERS
 from .backend_support import SUITE_QUEUE
 from .backend_support import Gates
@@ -48,3 +50,14 @@ def gates(tmp_path: Path) -> Iterator[Gates]:
     g = Gates(directory)
     yield g
     g.release_all()
+
+
+@pytest.fixture
+def apps(gates: Gates) -> Iterator[list[LadonWSGIApplication]]:
+    """The applications a test makes: closed at its end, once its held
+    tasks are released."""
+    made: list[LadonWSGIApplication] = []
+    yield made
+    gates.release_all()
+    for app in made:
+        app.close()

@@ -36,15 +36,6 @@ def server() -> Iterator[PersistentRedis]:
     redis_server.stop()
 
 
-@pytest.fixture
-def apps(gates: Gates) -> Iterator[list[LadonWSGIApplication]]:
-    made: list[LadonWSGIApplication] = []
-    yield made
-    gates.release_all()
-    for app in made:
-        app.close()
-
-
 def _client(apps: list[LadonWSGIApplication], server: PersistentRedis, queue: str) -> Client:
     url = server.url(
         queue=queue, prefix=f"{queue}:", app="backend_app:app", lease=LEASE, sync_interval=0.02

@@ -42,15 +42,6 @@ def _url(server: RedisServer, queue: str, **options: object) -> str:
     )
 
 
-@pytest.fixture
-def apps(gates: Gates) -> Iterator[list[LadonWSGIApplication]]:
-    made: list[LadonWSGIApplication] = []
-    yield made
-    gates.release_all()
-    for app in made:
-        app.close()
-
-
 def _client(apps: list[LadonWSGIApplication], url: str) -> Client:
     app = backend_app.make_app(url)
     apps.append(app)

@@ -32,15 +32,6 @@ from .backend_support import wait_until
 
 
 @pytest.fixture
-def apps(gates: Gates) -> Iterator[list[LadonWSGIApplication]]:
-    made: list[LadonWSGIApplication] = []
-    yield made
-    gates.release_all()
-    for app in made:
-        app.close()
-
-
-@pytest.fixture
 def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
     connection = redis.Redis(unix_socket_path=redis_server.socket)
     yield connection
