@@ -178,9 +178,19 @@ class Reruns:
 
     # -- running again -------------------------------------------------------------
 
-    def schedule(self, proc: _Process, task_id: str, job: Job, attempt: int, delay: float) -> None:
+    def schedule(
+        self,
+        proc: _Process,
+        task_id: str,
+        job: Job,
+        attempt: int,
+        delay: float,
+        since: float | None = None,
+    ) -> None:
         """Run ``attempt`` of a task owned by this process, ``delay``
-        seconds from now, on this process's pool."""
+        seconds from now (or from ``since``, a reading of the clock's
+        ``monotonic()`` taken before the task was written as waiting), on
+        this process's pool."""
         b = self.backend
         with proc.lock:
             proc.queued.add(task_id)
@@ -201,7 +211,7 @@ class Reruns:
                     proc.queued.discard(task_id)
 
         if delay > 0 and timer is not None:
-            timer.schedule(delay, run)
+            timer.schedule(delay, run, since)
         else:
             run()
 
@@ -215,6 +225,7 @@ class Reruns:
         options = job_task_options(job)
         if attempt < options.attempts:
             delay = exc.delay if exc.delay is not None else options.delay(attempt + 1)
+            since = b._clock.monotonic()  # the delay counts from the write below
             now = b._clock.time()
             moved = b._write(
                 proc,
@@ -233,7 +244,7 @@ class Reruns:
                 },
             )
             if moved:
-                self.schedule(proc, task_id, job, attempt + 1, delay)
+                self.schedule(proc, task_id, job, attempt + 1, delay, since)
                 return
             # a cancel came first
             b._end(proc, task_id, TaskState.CANCELLED, owner=proc.owner, attempt=attempt)
@@ -258,6 +269,7 @@ class Reruns:
         may run again (a running one as its next attempt), fail the others
         ("worker lost"; a cancelled one ends cancelled)."""
         b = self.backend
+        since = b._clock.monotonic()  # delays count from here, not from the writes
         for row in rows:
             if row["expires"] is not None or row["heartbeat"] + row["lease"] >= now:
                 continue
@@ -302,7 +314,7 @@ class Reruns:
                 logger.info(
                     "Task %s (attempt %d) is taken over by %s", row["id"], attempt, proc.owner
                 )
-                self.schedule(proc, row["id"], job, attempt, delay)
+                self.schedule(proc, row["id"], job, attempt, delay, since)
 
     def hand_back(self, proc: _Process) -> None:
         """When this process exits: its unfinished tasks that may run again

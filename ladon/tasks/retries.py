@@ -174,15 +174,20 @@ class RetryTimer:
         with self._cond:
             return len(self._heap)
 
-    def schedule(self, delay: float, callback: Callable[[], None]) -> None:
-        """Run ``callback`` ``delay`` seconds from now (by the clock).
+    def schedule(
+        self, delay: float, callback: Callable[[], None], since: float | None = None
+    ) -> None:
+        """Run ``callback`` ``delay`` seconds from now (by the clock), or from
+        ``since``: a reading of the clock's ``monotonic()`` taken when the
+        task was written as waiting, so a clock that moves in between (a
+        test's clock moved by hand) cannot push the re-run later.
 
         :raises RuntimeError: the timer was stopped.
         """
         with self._cond:
             if self._stopped:
                 raise RuntimeError("the retry timer is stopped")
-            due = self._clock.monotonic() + delay
+            due = (self._clock.monotonic() if since is None else since) + delay
             heapq.heappush(self._heap, (due, next(self._seq), callback))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)

@@ -640,6 +640,7 @@ class ThreadTaskBackend:
         fail the task with the reason."""
         rerun = False
         delay = 0.0
+        since: float | None = None
         timer: RetryTimer | None = None
         with self._lock:
             self._abandoned.discard(record.task_id)
@@ -666,6 +667,7 @@ class ThreadTaskBackend:
                 record.started = None
                 record.deadline = None
                 record.message = waiting_message(record.attempt, record.attempts, delay, exc.reason)
+                since = self._clock.monotonic()  # the delay counts from the write
                 record.job = job
                 self._pending += 1
                 if delay > 0 and self._timer is None:
@@ -675,7 +677,7 @@ class ThreadTaskBackend:
             release_job(job)
             return
         if delay > 0 and timer is not None:
-            timer.schedule(delay, lambda: self._rerun(record, job))
+            timer.schedule(delay, lambda: self._rerun(record, job), since)
         else:
             self._rerun(record, job)
 

@@ -26,6 +26,7 @@ from ladon.server.wsgi import LadonWSGIApplication
 from ladon.tasks import SQLiteTaskBackend
 from ladon.tasks import TaskBackend
 from ladon.tasks import ThreadTaskBackend
+from ladon.tasks.retries import RetryTimer
 from ladon.testing import ManualClock
 
 from .backend_support import Client
@@ -63,6 +64,26 @@ def _stop_ticker(backend: SQLiteTaskBackend) -> None:
     proc.wake.set()
     if proc.ticker is not None:
         proc.ticker.join(5)
+
+
+def test_a_re_run_counts_its_delay_from_when_the_task_was_written_as_waiting() -> None:
+    # A client may read "starts in 30 s" (and the clock move) before the
+    # backend hands the re-run to its timer: the delay still counts from
+    # the write, not from the hand-over.
+    clock = ManualClock()
+    timer = RetryTimer(clock, tick=60)
+    ran: list[str] = []
+    written = clock.monotonic()
+    clock.advance(29)  # between the write and the hand-over
+    timer.schedule(30, lambda: ran.append("late"))
+    timer.schedule(30, lambda: ran.append("on time"), since=written)
+    clock.advance(1.01)
+    timer.run_due()
+    assert ran == ["on time"]
+    clock.advance(29)
+    timer.run_due()
+    assert ran == ["on time", "late"]
+    timer.stop()
 
 
 @pytest.mark.parametrize("store", ["thread", "sqlite"])
