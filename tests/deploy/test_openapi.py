@@ -113,7 +113,7 @@ def test_schemathesis_finds_nothing(server: str, service: str, tmp_path: Path) -
             "--checks",
             "all",
             "--max-examples",
-            "25",
+            "15",
             "--workers",
             "1",
             "--seed",

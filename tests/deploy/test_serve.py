@@ -4,6 +4,7 @@ signal."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -193,8 +194,8 @@ def _until(check: Callable[[], bool], server: Process, timeout: float = 20.0) ->
         try:
             if check():
                 return
-        except (OSError, ValueError):  # refused while restarting, or a 500
-            pass
+        except (OSError, ValueError, http.client.HTTPException):
+            pass  # refused or cut off while restarting, or a 500
         assert server.popen.poll() is None, f"the server exited:\n{server.output()}"
         assert time.monotonic() < deadline, server.output()
         time.sleep(0.1)
@@ -319,7 +320,7 @@ def test_serve_reports_a_runtime_error_at_import_without_a_traceback(
     assert "importlib" not in done.stderr
 
 
-@pytest.mark.parametrize("value", ["-5", "65536", "99999", "http"])
+@pytest.mark.parametrize("value", ["-5", "65536", "http"])
 def test_every_port_option_takes_0_to_65535_only(value: str) -> None:
     calculator = str(EXAMPLES / "calculator.py")
     for argv in (

@@ -12,6 +12,7 @@ no server); clients share only the wire formats. And no import cycles.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,12 +106,14 @@ def _layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def _edges() -> list[tuple[str, str]]:
+@functools.cache
+def _edges() -> tuple[tuple[str, str], ...]:
+    """Every import of every module (read once for all the tests)."""
     found = []
     for module, path in _modules().items():
         for target in _imports(module, path, top_level_only=False):
             found.append((module, target))
-    return found
+    return tuple(found)
 
 
 def test_the_walk_sees_imports_inside_functions_and_type_checking_blocks() -> None:

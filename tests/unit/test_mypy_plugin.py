@@ -95,7 +95,8 @@ class RunMypy(Protocol):
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One mypy cache for the module: the standard library and Ladon are
-    analysed once."""
+    analysed once (for each of the two configurations, with and without
+    the plugin: mypy throws away a cache made with other plugins)."""
     return tmp_path_factory.mktemp("mypy-cache")
 
 
@@ -115,7 +116,12 @@ def run_mypy(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -
         for name, text in files.items():
             (tmp_path / name).write_text(text)
         stdout, stderr, status = mypy.api.run(
-            ["--cache-dir", str(cache_dir), "--no-error-summary", *sorted(files)]
+            [
+                "--cache-dir",
+                str(cache_dir / ("plugin" if plugin else "plain")),
+                "--no-error-summary",
+                *sorted(files),
+            ]
         )
         assert not stderr, stderr
         lines = stdout.splitlines()
