@@ -333,9 +333,31 @@ def test_xinclude_is_not_processed(app: LadonWSGIApplication, iface: str) -> Non
     FAULTS[iface](answer)  # elements where a string belongs
 
 
+# Wherever the DOCTYPE hides in the prolog: the parser is asked whenever
+# the root element is not the first markup (after an XML declaration).
+DOCTYPE_PROLOGS = {
+    "alone": "<!DOCTYPE Envelope>",
+    "after-declaration": '<?xml version="1.0"?>\n  <!DOCTYPE Envelope>',
+    "after-a-comment-with-a-tag": "<!-- <e:Envelope> --><!DOCTYPE Envelope>",
+    "after-a-pi": '<?xml-stylesheet href="x"?><!DOCTYPE Envelope>',
+    "after-many-blanks": '<?xml version="1.0"?>' + " " * 100 + "<!DOCTYPE Envelope>",
+}
+
+
 @pytest.mark.parametrize("iface", SOAP_IFACES)
-def test_any_doctype_in_soap_is_a_client_fault(app: LadonWSGIApplication, iface: str) -> None:
-    answer = xml_post(app, iface, xml_call(iface, "hi", "<!DOCTYPE Envelope>"))
+@pytest.mark.parametrize("prolog", DOCTYPE_PROLOGS.values(), ids=DOCTYPE_PROLOGS.keys())
+def test_any_doctype_in_soap_is_a_client_fault(
+    app: LadonWSGIApplication, iface: str, prolog: str
+) -> None:
+    answer = xml_post(app, iface, xml_call(iface, "hi", prolog))
+    assert_clean(answer)
+    assert "DOCTYPE" in FAULTS[iface](answer)
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_a_doctype_in_utf16_is_a_client_fault(app: LadonWSGIApplication, iface: str) -> None:
+    body = xml_call(iface, "hi", '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE Envelope>')
+    answer = xml_post(app, iface, body.decode().encode("utf-16"))
     assert_clean(answer)
     assert "DOCTYPE" in FAULTS[iface](answer)
 
