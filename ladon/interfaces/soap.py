@@ -74,9 +74,13 @@ from ._soapenv import read_addressing
 from ._soapnames import NAMINGS
 from ._soapnames import PYTHON
 from ._soapnames import SOAPNaming
+from ._soapvalues import SAFE_DIGITS
+from ._soapvalues import TEXT_TYPES
 from ._soapvalues import References
+from ._soapvalues import check_long
 from ._soapvalues import param_name
 from ._soapvalues import part_id
+from ._soapvalues import simple_text
 from ._soapvalues import to_plain
 from ._soapvalues import write
 from ._soapvalues import write_fields
@@ -107,6 +111,8 @@ def addressing_of(fault: ServiceFault, call: Call | None) -> Addressing | None:
 
 #: Most accepted actions an interface remembers.
 _ACTIONS_KEPT = 256
+#: Most parameter element tags an interface remembers the names of.
+_NAMES_KEPT = 256
 
 
 @dataclass(slots=True)
@@ -176,6 +182,12 @@ class SOAPBase(Interface):
         )
         #: action -> the method it was found to name (see _check_action_param)
         self._actions: dict[str, str] = {}
+        #: an operation element's tag -> the method it calls (see _operation)
+        self._operations: dict[object, MethodInfo] = {}
+        #: a parameter element's tag -> the parameter's name
+        self._param_names: dict[object, str] = {}
+        #: method name -> its parameters when all are int or str (see _text_args)
+        self._text_plans: dict[str, tuple[tuple[str, type], ...] | None] = {}
 
     def operation_namespace(self) -> str:
         """The namespace the WSDL gives the operation elements of a request
@@ -244,7 +256,12 @@ class SOAPBase(Interface):
                 f"got namespace {received!r}",
                 received,
             )
-        header, body_el, problem = self._envelope_parts(root)
+        header: etree._Element | None
+        body_el: etree._Element | None
+        if len(root) == 1 and (only := root[0]).tag == version.body_tag:
+            header, body_el, problem = None, only, ""  # PERF: the usual envelope
+        else:
+            header, body_el, problem = self._envelope_parts(root)
         action = action_param(ctype) if version.action_param else None
         if header is None or not len(header):  # PERF: the plain case
             if problem:
@@ -313,9 +330,10 @@ class SOAPBase(Interface):
     ) -> Call:
         if body_el is None:
             raise MalformedRequest("The SOAP envelope has no Body")
-        if not len(body_el):  # comments and PIs are gone: children are elements
+        count = len(body_el)
+        if not count:  # comments and PIs are gone: children are elements
             raise MalformedRequest("The SOAP Body is empty; expected a method element")
-        if len(body_el) > 1:
+        if count > 1:
             self._check_body_siblings(body_el)
         method_el = body_el[0]
         m = self._operation(method_el.tag)
@@ -323,28 +341,14 @@ class SOAPBase(Interface):
             self._check_action_param(m, action, addressing)
         if addressing is not None:
             self._check_action(m, addressing)
-        params = m.params_by_name
-        values: dict[str, Any] = {}
         attachments = request.attachments
-        # SOAP encoding's multi-reference values (href/id, enc:ref/enc:id)
-        refs = References(body_el, self.version.name == "1.2")
+        if attachments is None:
+            args = self._text_args(m, method_el)
+            if args is not None:  # PERF: the usual call, its arguments numbers and strings
+                id = ABSENT if addressing is None else addressing
+                return (XOPCall if xop else Call)(m, args, id, ABSENT, False, None, blocks)
         try:
-            for c in method_el:
-                name = param_name(c.tag)
-                p = params.get(name)
-                spec = None if p is None else p.type
-                if name in values:
-                    how = (
-                        "; a list is one element holding one <item> per value"
-                        if isinstance(spec, ListOf)
-                        else ""
-                    )
-                    raise ArgumentError(name, f"is given more than once{how}")
-                if spec is None:
-                    if isinstance(c.tag, str):
-                        values[name] = None  # reported as an unknown parameter
-                    continue
-                values[name] = to_plain(c, spec, name, refs)
+            values = self._read_values(m, method_el, body_el)
             args = self.bind_named(m, values, attachments)
         except ServiceFault as fault:
             about_method(fault, m, blocks)  # WS-Security reads the blocks
@@ -356,6 +360,81 @@ class SOAPBase(Interface):
             attachments=attachments,
             header_blocks=blocks,
         )
+
+    def _read_values(
+        self, m: MethodInfo, method_el: etree._Element, body_el: etree._Element
+    ) -> dict[str, Any]:
+        """The plain values of the arguments in a method element, by name
+        (``None`` for an element naming no parameter, which
+        :meth:`bind_named` reports).
+
+        :raises ArgumentError: an argument is given twice, or cannot be read
+            (see :func:`~ladon.interfaces._soapvalues.to_plain`).
+        """
+        params = m.params_by_name
+        values: dict[str, Any] = {}
+        # SOAP encoding's multi-reference values (href/id, enc:ref/enc:id),
+        # made for the first argument that is more than text
+        refs: References | None = None
+        names = self._param_names
+        for c in method_el:
+            tag = c.tag
+            name = names.get(tag)
+            if name is None:
+                name = param_name(tag)
+                if len(names) < _NAMES_KEPT:  # bounded: the tags are the client's
+                    names[tag] = name
+            p = params.get(name)
+            spec = None if p is None else p.type
+            if name in values:
+                how = (
+                    "; a list is one element holding one <item> per value"
+                    if isinstance(spec, ListOf)
+                    else ""
+                )
+                raise ArgumentError(name, f"is given more than once{how}")
+            if spec is None:
+                if isinstance(tag, str):
+                    values[name] = None  # reported as an unknown parameter
+                continue
+            if spec in TEXT_TYPES and not c.keys() and not len(c):
+                # PERF: to_plain()'s usual case, a number or a string
+                text = c.text or ""
+                if spec is int and len(text) > SAFE_DIGITS:
+                    check_long(text, name)
+                values[name] = text
+                continue
+            if refs is None:
+                refs = References(body_el, self.version.name == "1.2")
+            values[name] = to_plain(c, spec, name, refs)
+        return values
+
+    def _text_args(self, m: MethodInfo, method_el: etree._Element) -> list[Any] | None:
+        """The arguments of a call whose parameters are all ``int`` or
+        ``str``, read in one pass when the request holds exactly one plain
+        element per parameter, in their order (no attribute, no child; an
+        ``int`` as plain digits); ``None`` for any other request, which the
+        general path reads (and judges)."""
+        plans = self._text_plans
+        if m.name in plans:
+            plan = plans[m.name]
+        else:
+            plan = plans[m.name] = _text_plan(m)
+        if plan is None or len(method_el) != len(plan):
+            return None
+        names = self._param_names
+        args: list[Any] = []
+        for c, (name, spec) in zip(method_el, plan, strict=True):
+            if names.get(c.tag) != name or c.keys() or len(c):
+                return None
+            text = c.text or ""
+            if spec is str:
+                args.append(text)
+            elif 0 < len(text) < 19 and text.isascii() and text.isdigit():
+                args.append(int(text))
+            else:
+                return None
+        return args
 
     def _check_body_siblings(self, body_el: etree._Element) -> None:
         """A Body holding more than the operation's element: refused, but
@@ -379,6 +458,9 @@ class SOAPBase(Interface):
 
         :raises UnknownMethod: another namespace, or no such method.
         """
+        found = self._operations.get(tag)
+        if found is not None:
+            return found  # PERF: a tag seen before
         if not isinstance(tag, str):
             return self.method(None)
         ns, _, name = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
@@ -388,7 +470,10 @@ class SOAPBase(Interface):
                 f"Service {self.service.name} has no operation {clip(name, 60)!r} {where}; "
                 f"its operation elements are in {self.operation_ns}"
             )
-        return self.method(param_name(name))
+        m = self.method(param_name(name))
+        if len(self._operations) < _NAMES_KEPT:  # bounded: spellings are the client's
+            self._operations[tag] = m
+        return m
 
     def _check_action_param(
         self, method: MethodInfo, action: str, addressing: Addressing | None
@@ -496,6 +581,28 @@ class SOAPBase(Interface):
             return Payload(envelope, self.content_type)
         return self.xop_package(Payload(envelope, self.content_type), files or [])
 
+    def simple_answer(
+        self, call: Call, plain: object, open_tag: str, close_tag: str
+    ) -> Payload | None:
+        """PERF: the answer to a plain call (no WS-Addressing, no
+        attachments, no XOP) whose result is an int or a str (see
+        :func:`~ladon.interfaces._soapvalues.simple_text`), written in one
+        piece; ``None`` for any other, which :meth:`respond` writes."""
+        if call.id is not ABSENT or call.attachments is not None or call.__class__ is not Call:
+            return None
+        text = simple_text(call.method.rtype, plain)
+        if text is None:
+            return None
+        version = self.version
+        try:
+            envelope = (
+                f"{version.opening}{open_tag}<result>{text}</result>{close_tag}"
+                f"{version.envelope_close}"
+            ).encode()
+        except UnicodeEncodeError:  # lone surrogates: respond() says so
+            return None
+        return Payload(envelope, self.content_type)
+
     def xop_package(self, payload: Payload, files: list[attachment]) -> Payload:
         """``payload`` (an envelope) as an XOP package: a ``multipart/related``
         whose root part is the envelope, then one part per attachment."""
@@ -561,6 +668,14 @@ def soap11_fault(fault: ServiceFault, header: str = "") -> Payload:
 _WSA_CODE = "{" + WSA + "}"
 
 
+def _text_plan(m: MethodInfo) -> tuple[tuple[str, type], ...] | None:
+    """A method's parameters as (name, type) when each is an ``int`` or a
+    ``str`` read as SOAP reads them (not strictly); else ``None``."""
+    if m.options.strict or not all(p.type is int or p.type is str for p in m.params):
+        return None
+    return tuple((p.name, int if p.type is int else str) for p in m.params)
+
+
 class SOAPInterface(SOAPBase):
     """The ``soap`` interface: SOAP 1.1 document/literal wrapped.
 
@@ -593,6 +708,10 @@ class SOAPInterface(SOAPBase):
         rtype = m.rtype
         python = self.naming.python
         open_tag, close_tag, prefix, flat = self._shapes.get(m.name) or self._shape(m)
+        if not flat:
+            simple = self.simple_answer(call, plain, open_tag, close_tag)
+            if simple is not None:
+                return simple
         # Attachments go in MIME parts when the client sent parts itself,
         # else inline as base64 (what the WSDL's base64Binary says).
         files: list[attachment] | None = [] if call.multipart else None

@@ -117,6 +117,9 @@ class SOAP12Interface(SOAPBase):
         if tags is None:  # once per method
             ns = escape(self.service.namespace).replace('"', "&quot;")
             tags = self._tags[m.name] = (f'<{m.name}Response xmlns="{ns}">', f"</{m.name}Response>")
+        simple = self.simple_answer(call, plain, tags[0], tags[1])
+        if simple is not None:
+            return simple
         files: list[attachment] | None = [] if call.multipart else None
 
         def write_result(out: list[str]) -> None:
