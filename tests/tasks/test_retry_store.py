@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import backend_app
 import pytest
@@ -86,10 +87,27 @@ def test_a_re_run_counts_its_delay_from_when_the_task_was_written_as_waiting() -
     timer.stop()
 
 
+@pytest.mark.parametrize("late", [False, True], ids=["on-time", "handed-over-late"])
 @pytest.mark.parametrize("store", ["thread", "sqlite"])
 def test_each_re_run_waits_twice_as_long_as_the_one_before(
-    store: str, tmp_path: Path, gates: Gates, apps: list[LadonWSGIApplication]
+    store: str,
+    late: bool,
+    tmp_path: Path,
+    gates: Gates,
+    apps: list[LadonWSGIApplication],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if late:
+        # the backend hands each re-run to its timer only after the client
+        # has seen the waiting state and moved the clock: the delay still
+        # counts from when the task was written as waiting
+        schedule = RetryTimer.schedule
+
+        def handed_over_late(timer: RetryTimer, *args: Any, **kwargs: Any) -> None:
+            time.sleep(0.3)
+            schedule(timer, *args, **kwargs)
+
+        monkeypatch.setattr(RetryTimer, "schedule", handed_over_late)
     clock = ManualClock()
     backend: TaskBackend
     if store == "thread":
