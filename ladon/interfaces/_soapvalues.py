@@ -97,7 +97,7 @@ def is_nil(el: etree._Element) -> bool:
 
 
 #: Types whose XML form is plain text.
-TEXT_TYPES = frozenset(PRIMITIVES)
+_TEXT_TYPES = frozenset(PRIMITIVES)
 #: Whether an item has an attribute or a child element. NOTE: not the union
 #: ``*/@* | */*``, whose merge libxml2 makes in quadratic time.
 _ITEMS_COMPLEX = etree.XPath("boolean(*/@*) or boolean(*/*)")
@@ -134,11 +134,11 @@ def to_plain(
         if is_nil(el):
             return None
     spec = base_of(spec)
-    if spec in TEXT_TYPES:
+    if spec in _TEXT_TYPES:
         if len(el):
             return {}
         text = el.text or ""
-        if spec is int and len(text) > SAFE_DIGITS:
+        if spec is int and len(text) > _SAFE_DIGITS:
             check_long(text, path)
         return text
     if isinstance(spec, ListOf):
@@ -174,7 +174,7 @@ def _object_plain(
 def _list_plain(el: etree._Element, spec: ListOf, path: str, refs: References | None) -> Any:
     """:func:`to_plain` of a list."""
     item = spec.item
-    if item in TEXT_TYPES and len(el) and not _ITEMS_COMPLEX(el):
+    if item in _TEXT_TYPES and len(el) and not _ITEMS_COMPLEX(el):
         # PERF: the common list of numbers or strings. When no item has
         # attributes or children (one XPath test), their texts are the
         # values; an item without text takes the loop. (The parser drops
@@ -182,7 +182,7 @@ def _list_plain(el: etree._Element, spec: ListOf, path: str, refs: References | 
         # this beats an XPath collecting the text nodes.
         texts = [c.text for c in el]
         if None not in texts:
-            if item is int and max(map(len, cast("list[str]", texts))) > SAFE_DIGITS:
+            if item is int and max(map(len, cast("list[str]", texts))) > _SAFE_DIGITS:
                 _check_long_items(texts, path)
             return texts
     items = [c for c in el if isinstance(c.tag, str)]
@@ -191,7 +191,7 @@ def _list_plain(el: etree._Element, spec: ListOf, path: str, refs: References | 
         # list for a wrapper array sends <numbers>1</numbers><numbers>2</numbers>:
         # let load() say so instead of reading an empty list.
         return el.text
-    if item in TEXT_TYPES:
+    if item in _TEXT_TYPES:
         values = [
             (_text_item(c, f"{path}[{i}]", refs) if c.attrib else {} if len(c) else (c.text or ""))
             for i, c in enumerate(items)
@@ -415,7 +415,7 @@ def _height(el: etree._Element) -> int:
 _LONG_RANGE = f"{LONG_MIN} to {LONG_MAX}"
 #: Longest text that is always within it when it is an integer at all (18
 #: digits, or 17 and a sign): longer ones are parsed and checked.
-SAFE_DIGITS = 18
+_SAFE_DIGITS = 18
 _INTEGER = re.compile(r"[ \t\n\r]*[+-]?[0-9]+[ \t\n\r]*\Z")
 
 
@@ -449,7 +449,7 @@ def check_long(text: str, path: str) -> None:
 def _check_long_items(values: list[Any], path: str) -> None:
     """:func:`check_long` on the texts of a list of ints (items ``path[i]``)."""
     for i, v in enumerate(values):
-        if type(v) is str and len(v) > SAFE_DIGITS:
+        if type(v) is str and len(v) > _SAFE_DIGITS:
             check_long(v, f"{path}[{i}]")
 
 

@@ -388,15 +388,6 @@ class Interface(abc.ABC):
                     spec = p.type
                     if value.__class__ is spec and (spec is int or spec is str):
                         args.append(value)  # PERF: load()'s first case, without its frame
-                    elif (
-                        spec is int
-                        and value.__class__ is str
-                        and 0 < len(value) < 19
-                        and value.isascii()
-                        and value.isdigit()
-                        and not opts.strict
-                    ):
-                        args.append(int(value))  # PERF: load()'s second case (SOAP's digits)
                     elif value is None and null_is_default and p.optional and not p.nullable:
                         args.append(p.default)  # an explicit null/nil: the default
                     else:

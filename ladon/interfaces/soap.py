@@ -74,10 +74,7 @@ from ._soapenv import read_addressing
 from ._soapnames import NAMINGS
 from ._soapnames import PYTHON
 from ._soapnames import SOAPNaming
-from ._soapvalues import SAFE_DIGITS
-from ._soapvalues import TEXT_TYPES
 from ._soapvalues import References
-from ._soapvalues import check_long
 from ._soapvalues import param_name
 from ._soapvalues import part_id
 from ._soapvalues import simple_text
@@ -373,9 +370,8 @@ class SOAPBase(Interface):
         """
         params = m.params_by_name
         values: dict[str, Any] = {}
-        # SOAP encoding's multi-reference values (href/id, enc:ref/enc:id),
-        # made for the first argument that is more than text
-        refs: References | None = None
+        # SOAP encoding's multi-reference values (href/id, enc:ref/enc:id)
+        refs = References(body_el, self.version.name == "1.2")
         names = self._param_names
         for c in method_el:
             tag = c.tag
@@ -397,15 +393,6 @@ class SOAPBase(Interface):
                 if isinstance(tag, str):
                     values[name] = None  # reported as an unknown parameter
                 continue
-            if spec in TEXT_TYPES and not c.keys() and not len(c):
-                # PERF: to_plain()'s usual case, a number or a string
-                text = c.text or ""
-                if spec is int and len(text) > SAFE_DIGITS:
-                    check_long(text, name)
-                values[name] = text
-                continue
-            if refs is None:
-                refs = References(body_el, self.version.name == "1.2")
             values[name] = to_plain(c, spec, name, refs)
         return values
 
