@@ -228,6 +228,15 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def child_pids(pid: int) -> set[int]:
+    """The pids of a process's children (none once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return {int(child) for child in f.read().split()}
+    except OSError:
+        return set()
+
+
 # -- Redis --------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from .backend_support import Client
 from .backend_support import Gates
 from .backend_support import RedisServer
 from .backend_support import Worker
+from .backend_support import child_pids
 from .backend_support import in_process
 from .backend_support import pid_alive
 from .backend_support import wait_until
@@ -251,14 +252,6 @@ def test_a_simple_worker_runs_a_task_again_too(
         worker.stop()
 
 
-def _children(pid: int) -> set[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
-            return {int(child) for child in f.read().split()}
-    except OSError:
-        return set()
-
-
 def test_a_killed_worker_takes_its_scheduler_along_and_frees_the_lock(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -272,8 +265,8 @@ def test_a_killed_worker_takes_its_scheduler_along_and_frees_the_lock(
     scheduler = 0
     try:
         # the worker forks RQ's scheduler (its one child while idle), which takes the lock
-        wait_until(lambda: _children(first.pid) and client.get(lock), 15, "a scheduler")
-        (scheduler,) = _children(first.pid)
+        wait_until(lambda: child_pids(first.pid) and client.get(lock), 15, "a scheduler")
+        (scheduler,) = child_pids(first.pid)
         held = client.get(lock)
         os.kill(first.pid, signal.SIGKILL)
         first.proc.wait(5)
@@ -282,7 +275,7 @@ def test_a_killed_worker_takes_its_scheduler_along_and_frees_the_lock(
         wait_until(lambda: client.get(lock) != held, 3, "the scheduler lock released")
         assert time.monotonic() - killed < 4
         second = Worker(url, tmp_path / "second.log")
-        wait_until(lambda: _children(second.pid) and client.get(lock), 15, "a new scheduler")
+        wait_until(lambda: child_pids(second.pid) and client.get(lock), 15, "a new scheduler")
         assert client.get(lock) not in (None, held)  # the new worker's scheduler holds it
     finally:
         if scheduler and pid_alive(scheduler):  # left behind (the defect): not for ever

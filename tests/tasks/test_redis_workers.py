@@ -27,6 +27,7 @@ from .backend_support import Client
 from .backend_support import Gates
 from .backend_support import RedisServer
 from .backend_support import Worker
+from .backend_support import child_pids
 from .backend_support import in_process
 from .backend_support import wait_until
 
@@ -46,14 +47,6 @@ def _tasks(apps: list[LadonWSGIApplication], url: str, service: str) -> Client:
     app = backend_app.make_app(url)
     apps.append(app)
     return Client(in_process(app), service)
-
-
-def _children(pid: int) -> set[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
-            return {int(child) for child in f.read().split()}
-    except OSError:
-        return set()
 
 
 def _idle(client: redis.Redis, queue: str) -> int:
@@ -78,8 +71,8 @@ def test_a_delayed_re_run_goes_on_when_the_scheduler_lock_holder_stops(
     try:
         # both wait for tasks; the holder forked RQ's scheduler: while idle, its one child
         wait_until(lambda: _idle(client, queue) == 2, 15, "two idle workers")
-        wait_until(lambda: client.get(lock) and any(_children(w.pid) for w in workers), 5)
-        (holder,) = [w for w in workers if _children(w.pid)]
+        wait_until(lambda: client.get(lock) and any(child_pids(w.pid) for w in workers), 5)
+        (holder,) = [w for w in workers if child_pids(w.pid)]
         (other,) = [w for w in workers if w is not holder]
         held = client.get(lock)
         holder.proc.send_signal(sig)
@@ -95,7 +88,7 @@ def test_a_delayed_re_run_goes_on_when_the_scheduler_lock_holder_stops(
         # RQ waits the delay rounded up plus one (2 s); its scheduler looks every second
         assert took < 4, (took, other.output())
         assert [a for a, _, _ in gates.runs("b")] == [1, 2]
-        assert _children(other.pid)  # the other worker runs the scheduler now
+        assert child_pids(other.pid)  # the other worker runs the scheduler now
     finally:
         for worker in workers:
             worker.stop()
