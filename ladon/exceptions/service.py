@@ -184,7 +184,8 @@ class BadHeader(ClientFault):
 class IdempotencyConflict(ClientFault):
     """An ``Idempotency-Key`` already started a task with other arguments
     (HTTP 422 where the protocol has statuses, as the IETF
-    Idempotency-Key draft says).
+    Idempotency-Key draft says; SOAP 1.2 answers 400, as its HTTP binding
+    does every ``env:Sender`` fault).
 
     .. versionadded:: 2.0
     """

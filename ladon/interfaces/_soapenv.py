@@ -149,6 +149,22 @@ class VersionMismatch(ClientFault):
         self.received = received
 
 
+class WrongMediaType(ClientFault):
+    """A SOAP 1.2 envelope sent with another media type than
+    ``application/soap+xml`` (SOAP 1.2 part 2, 7.1.4): HTTP 415, as the
+    SOAP 1.2 HTTP binding answers a Content-Type it does not support.
+
+    .. versionadded:: 2.0
+    """
+
+    http_status: int | None = 415
+
+
+def media_type(ctype: str) -> str:
+    """The media type of a Content-Type, without its parameters, in lower case."""
+    return ctype.partition(";")[0].strip().lower()
+
+
 class MustUnderstand(ClientFault):
     """Header blocks marked ``mustUnderstand`` that no part of Ladon reads.
 

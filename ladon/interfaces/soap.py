@@ -65,9 +65,11 @@ from ._soapenv import MustUnderstand
 from ._soapenv import OperationMismatch
 from ._soapenv import SOAPVersion
 from ._soapenv import VersionMismatch as VersionMismatch
+from ._soapenv import WrongMediaType
 from ._soapenv import action_param
 from ._soapenv import addressing_header
 from ._soapenv import clip
+from ._soapenv import media_type
 from ._soapenv import not_understood
 from ._soapenv import qname_markup
 from ._soapenv import read_addressing
@@ -252,6 +254,18 @@ class SOAPBase(Interface):
                 f"Expected a SOAP {version.name} envelope (namespace {version.env}), "
                 f"got namespace {received!r}",
                 received,
+            )
+        if (
+            version.strict
+            and request.attachments is None
+            and media_type(ctype) != version.media_type
+        ):
+            # NOTE: after the envelope's version, which a SOAP 1.1 client
+            # (text/xml) learns from its VersionMismatch fault
+            raise WrongMediaType(
+                f"A SOAP {version.name} request is sent as {version.media_type} "
+                f"(got {clip(media_type(ctype)) or 'no Content-Type'})",
+                hint=f"send Content-Type: {version.content_type}",
             )
         header: etree._Element | None
         body_el: etree._Element | None

@@ -21,7 +21,8 @@ Faults (SOAP 1.2 part 1, 5.4): ``env:Code`` with ``env:Sender`` or
 ``env:Receiver`` and a subcode naming Ladon's fault (``ladon:ArgumentError``
 in ``urn:ladon:faults``) or a WS-Addressing fault, ``env:Reason/env:Text
 xml:lang="en"``, ``env:Detail``; HTTP 400 for Sender faults and 500 for the
-others, as the SOAP 1.2 HTTP binding says. A SOAP 1.1 envelope gets a SOAP
+others, as the SOAP 1.2 HTTP binding says (HTTP 415 for a SOAP 1.2 envelope
+sent as another media type than ``application/soap+xml``). A SOAP 1.1 envelope gets a SOAP
 1.1 ``VersionMismatch`` fault (any other root than ``env:Envelope`` a SOAP
 1.2 one) with an ``env:Upgrade`` header naming SOAP
 1.2 (part 1, appendix A); header blocks marked ``mustUnderstand`` that no
@@ -64,6 +65,11 @@ from .wsdl import document_literal_wsdl
 
 #: SOAP 1.1 fault code names as SOAP 1.2 says them.
 _CODES = {"Client": "Sender", "Server": "Receiver"}
+
+#: Statuses a SOAP 1.2 fault keeps: the HTTP binding's own (400, 500) and
+#: those about the HTTP exchange rather than the message (authentication,
+#: method, size, media type, load); any other becomes 400 or 500.
+_HTTP_STATUSES = frozenset({400, 401, 403, 405, 411, 413, 415, 429, 500, 503})
 
 #: The ``env:Upgrade`` header block: this node speaks SOAP 1.2.
 UPGRADE = (
@@ -186,7 +192,11 @@ class SOAP12Interface(SOAPBase):
             # WS-Security: a plain SOAP fault, as on SOAP 1.1 (no HTTP
             # challenge to answer it with)
             status = None
-        status = status or (400 if code == "Sender" else 500)
+        if status not in _HTTP_STATUSES:
+            # SOAP 1.2 part 2, 7.5.2.2: 400 for env:Sender, 500 for the rest;
+            # a status of the application's (422 for a reused
+            # Idempotency-Key...) is one the SOAP binding does not know
+            status = 400 if code == "Sender" else 500
         payload = Payload("".join(parts).encode("utf-8"), self.content_type, status)
         return self.xop_package(payload, []) if answers_xop(fault, call) else payload
 

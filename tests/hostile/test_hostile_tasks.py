@@ -328,7 +328,7 @@ def test_waits_for_unknown_tasks_are_client_faults_at_once(
 
 
 @pytest.mark.parametrize("iface", IFACES)
-def test_a_key_sent_again_with_other_arguments_is_a_422_conflict(
+def test_a_key_sent_again_with_other_arguments_is_a_422_conflict_400_on_soap12(
     app: LadonWSGIApplication, iface: str
 ) -> None:
     path, body, ctype = start_body(iface)
@@ -339,6 +339,7 @@ def test_a_key_sent_again_with_other_arguments_is_a_422_conflict(
     other = body.replace(b">1<", b">2<") if iface != "http" else b'{"n": 2}'
     other = other.replace(b'"n": 1', b'"n": 2').replace(b"[1]", b"[2]")
     answer = request(app, path, other, content_type=ctype, extra=headers)
-    text = client_fault(iface, answer, 422)
+    # SOAP 1.2's HTTP binding answers every env:Sender fault with 400
+    text = client_fault(iface, answer, 400 if iface == "soap12" else 422)
     assert "already started a task with other arguments" in text
     ran_once(before)  # the first start ran, the second did not

@@ -882,3 +882,97 @@ def test_soap11_answers_a_root_that_is_no_envelope_as_not_soap(
     # namespace; another root is no SOAP message (a Client fault)
     code, _, message = fault(post(client, iface, body.encode()), iface)
     assert code == CLIENT11 and "not a SOAP envelope" in message
+
+
+# -- the media type of SOAP 1.2 requests ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "application/soap+xml",
+        "application/soap+xml; charset=utf-8",
+        "Application/SOAP+XML ; charset=UTF-8",
+        f'application/soap+xml; action="{action_of("greet")}"',
+    ],
+)
+def test_soap12_takes_application_soap_xml_in_any_spelling(client: Client, ctype: str) -> None:
+    reply = post(client, "soap12", envelope("soap12", greet("soap12")), ctype)
+    assert result(reply) == "Hello, Ann."
+
+
+@pytest.mark.parametrize(
+    "ctype", ["text/xml; charset=utf-8", "application/xml", "text/plain", "", "application/soap"]
+)
+def test_a_soap12_envelope_sent_as_another_media_type_is_refused_with_415(
+    client: Client, ctype: str
+) -> None:
+    # SOAP 1.2 part 2, 7.1.4 and 7.5.2.2: its media type is
+    # application/soap+xml; the HTTP binding answers an unsupported one 415
+    resp = post(client, "soap12", envelope("soap12", greet("soap12")), ctype)
+    assert resp.status_code == 415, resp.text[:300]
+    assert resp.content_type.startswith("application/soap+xml")
+    root = etree.fromstring(resp.data)
+    ns = {"e": ENV12}
+    assert root.findtext("e:Body/e:Fault/e:Code/e:Value", namespaces=ns) == "env:Sender"
+    message = root.findtext("e:Body/e:Fault/e:Reason/e:Text", namespaces=ns) or ""
+    assert "application/soap+xml" in message
+    assert (ctype.split(";")[0] or "no Content-Type") in message
+    assert "Traceback" not in resp.text
+
+
+def test_a_soap11_envelope_sent_as_text_xml_to_soap12_still_gets_version_mismatch(
+    client: Client,
+) -> None:
+    # a SOAP 1.1 client learns the version first (SOAP 1.2 part 1, appendix A)
+    resp = post(client, "soap12", envelope("soap", greet("soap")), "text/xml; charset=utf-8")
+    assert resp.status_code == 500, resp.text[:300]
+    root = etree.fromstring(resp.data)
+    assert (root.findtext(".//faultcode") or "").endswith("VersionMismatch")
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11"])
+def test_soap11_interfaces_keep_taking_any_media_type(client: Client, iface: str) -> None:
+    # Ladon 1.0's clients: text/xml, application/xml, even application/soap+xml
+    for ctype in ("text/xml", "application/xml", "application/soap+xml", ""):
+        assert result(post(client, iface, envelope(iface, greet(iface)), ctype)) == "Hello, Ann."
+
+
+class Taken(ClientFault):
+    """A fault of the service's own, with a status of its own."""
+
+    http_status = 409
+
+
+class Ledger:
+    @ladonize()
+    def claim(self, name: str) -> str:
+        raise Taken(f"{name} is taken")
+
+
+@pytest.mark.parametrize(("iface", "status"), [("soap12", 400), ("jsonwsp", 409)])
+def test_a_sender_fault_is_400_on_soap12_whatever_status_the_service_gave_it(
+    iface: str, status: int
+) -> None:
+    # SOAP 1.2 part 2, 7.5.2.2: env:Sender -> 400; the protocols with
+    # statuses of their own keep the service's
+    app = LadonWSGIApplication([Ledger])
+    try:
+        c = Client(app)
+        if iface == "soap12":
+            body = envelope(iface, '<claim xmlns="urn:Ledger"><name>x</name></claim>')
+            resp = post(c, iface, body, path="Ledger")
+            code, _, message = fault(resp, iface)
+            assert code == SENDER
+        else:
+            raw = c.post(
+                "/Ledger/jsonwsp",
+                data=b'{"methodname": "claim", "args": {"name": "x"}}',
+                headers={"Content-Type": "application/json"},
+            )
+            resp = Reply(raw.status_code, raw.content_type, raw.get_data())
+            raw.close()
+            message = resp.text
+        assert resp.status_code == status and "x is taken" in message
+    finally:
+        app.close()
