@@ -41,6 +41,8 @@ from ..exceptions.service import UnknownMethod
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import ServiceInfo
 from ..types.attachment import AttachmentSet
+from ..types.convert import TOO_DEEP_TO_READ
+from ..types.convert import TOO_DEEP_TO_WRITE
 from ..types.convert import Converted
 from ..types.convert import Options
 from ..types.convert import dump
@@ -379,6 +381,7 @@ class Interface(abc.ABC):
             opts = dataclasses.replace(opts, attachments=attachments)
         args = []
         found = 0
+        name = ""
         try:
             for p in method.params:
                 name = p.name
@@ -401,6 +404,12 @@ class Interface(abc.ABC):
                 raise ArgumentError(
                     "", f"Method {method.name} has no parameter(s) {', '.join(map(repr, unknown))}"
                 )
+        except RecursionError:
+            # NOTE: a value nested deeper than the conversion's stack (JSON
+            # parsers take a few hundred levels): the request's fault
+            fault = ArgumentError(name, TOO_DEEP_TO_READ)
+            about_method(fault, method)
+            raise fault from None
         except ServiceFault as fault:
             about_method(fault, method)
             raise
@@ -442,7 +451,10 @@ class Interface(abc.ABC):
             return result.value
         opts = dataclasses.replace(m.options, raw_bytes=True) if self.binary else m.options
         try:
-            return dump(m.rtype, result, "result", opts, m.rtype_nullable)
+            try:
+                return dump(m.rtype, result, "result", opts, m.rtype_nullable)
+            except RecursionError:
+                raise ResultError("result", TOO_DEEP_TO_WRITE) from None
         except ResultError as exc:
             # a bug in the service: its result breaks its declared type
             logger.error("Service %s, method %s: %s", self.service.name, m.name, exc)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from typing import Protocol
 
+from ..exceptions.service import ResultError
 from ..exceptions.service import ServiceFault
 from ..exceptions.service import UnexpectedError
 from ..interfaces.base import Call
@@ -43,6 +44,7 @@ from ..ladonizer.model import ServiceInfo
 from ..observe.context import current_request_id
 from ..tasks.calls import TaskCalls
 from ..tasks.execution import SECRET_ENVIRON_KEYS
+from ..types.convert import TOO_DEEP_TO_WRITE
 from . import LOG_EXECUTION_TIME
 from . import LOG_JSON_FORMAT
 from . import LOG_REQUEST_DICT
@@ -292,7 +294,10 @@ class Dispatcher:
                     result = self.invoke(exchange, decoded)
                 if isinstance(result, CustomResponse):
                     return _custom(result)
-                return iface.encode_result(decoded, result)
+                try:
+                    return iface.encode_result(decoded, result)
+                except RecursionError:
+                    raise ResultError("result", TOO_DEEP_TO_WRITE) from None
             except ServiceFault as fault:
                 return self.fault(iface, fault, decoded)
             except Exception as exc:
@@ -454,7 +459,10 @@ class Dispatcher:
         if isinstance(result, CustomResponse):
             return _custom(result), outcome
         try:
-            return iface.encode_result(call, result), outcome
+            try:
+                return iface.encode_result(call, result), outcome
+            except RecursionError:
+                raise ResultError("result", TOO_DEEP_TO_WRITE) from None
         except ServiceFault as fault:
             failed = Outcome(call, fault=fault)
         except Exception as exc:

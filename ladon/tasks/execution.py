@@ -38,6 +38,7 @@ from ..ladonizer.model import ServiceInfo
 from ..observe import metrics
 from ..observe import tracing
 from ..types.attachment import AttachmentSet
+from ..types.convert import TOO_DEEP_TO_WRITE
 from ..types.convert import Options
 from ..types.convert import dump
 from ..types.convert import load
@@ -221,7 +222,10 @@ class ServiceJob:
             # One conversion, which is also the check: a result that cannot
             # be sent fails the task now, rather than a task that
             # "succeeded" with no fetchable result.
-            return dump(rtype, result, "result", m.options, m.task_rtype_nullable)
+            try:
+                return dump(rtype, result, "result", m.options, m.task_rtype_nullable)
+            except RecursionError:
+                raise ResultError("result", TOO_DEEP_TO_WRITE) from None
         except TaskCancelled:
             raise
         except Retry as exc:
@@ -252,7 +256,7 @@ class ServiceJob:
         m = self.method
         try:
             args = to_json(self.plain_args())
-        except (ResultError, TypeError, ValueError) as exc:
+        except (ResultError, TypeError, ValueError, RecursionError) as exc:
             raise ServerFault(f"The task's arguments cannot be sent to a worker: {exc}") from None
         finally:
             self.release()
@@ -332,7 +336,7 @@ def _deferred_fingerprint(method: MethodInfo, args: tuple[Any, ...]) -> str:
 def _fingerprint_of(plain_args: Callable[[], list[Any]]) -> str:
     try:
         return fingerprint(plain_args())
-    except (ResultError, TypeError, ValueError) as exc:
+    except (ResultError, TypeError, ValueError, RecursionError) as exc:
         raise ServerFault(f"The task's arguments cannot be fingerprinted: {exc}") from None
 
 

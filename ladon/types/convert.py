@@ -53,6 +53,11 @@ _DECIMAL_RE = re.compile(_BLANK + _DIGITS + _BLANK)
 #: ``xsd:double`` but ``INF``, ``-INF`` and ``NaN``, which are refused (JSON
 #: cannot carry them either).
 _DOUBLE_RE = re.compile(_BLANK + _DIGITS + r"(?:[eE][+-]?[0-9]+)?" + _BLANK)
+#: What a value nested deeper than the conversion's stack gets (reading
+#: an argument; writing a result): a RecursionError caught where the
+#: conversion starts becomes the argument's or the result's fault.
+TOO_DEEP_TO_READ = "is nested too deeply to be read"
+TOO_DEEP_TO_WRITE = "is nested too deeply to be written"
 #: The C JSON scanner, for lists of integers sent as text.
 _SCAN_INTS: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 

@@ -707,6 +707,121 @@ def test_a_tree_by_references_is_read(trees_app: LadonWSGIApplication, iface: st
     assert answer.status == 200 and b">5</" in answer.body
 
 
+class Grower:
+    @ladonize()
+    def grow(self, depth: int) -> Node:
+        """A chain of ``depth`` nodes below the root."""
+        root = node = Node(name="root", children=[])
+        for k in range(depth):
+            child = Node(name=str(k), children=[])
+            node.children = [child]
+            node = child
+        return root
+
+    @ladonize(tasktype=True)
+    def grow_later(self, depth: int) -> Node:
+        return self.grow(depth)
+
+
+def json_tree(depth: int) -> dict[str, Any]:
+    tree: dict[str, Any] = {"name": "leaf", "children": []}
+    for _ in range(depth):
+        tree = {"name": "n", "children": [tree]}
+    return tree
+
+
+@pytest.mark.parametrize("depth", [200, 450])
+@pytest.mark.parametrize("iface", [*JSON_IFACES, "http"])
+def test_a_json_argument_nested_deeper_than_the_conversion_is_a_client_fault(
+    trees_app: LadonWSGIApplication, iface: str, depth: int
+) -> None:
+    # the JSON parser takes a few hundred levels; reading them into
+    # LadonTypes must not end in a RecursionError answered as a server error
+    if iface == "http":
+        body = json.dumps({"tree": json_tree(depth)}).encode()
+        answer = request(trees_app, "/Trees/http/count", body)
+        assert_clean(answer)
+        assert answer.status == 422, answer.body[:300]
+        problem = json.loads(answer.body)
+        assert problem["path"] == "tree" and "nested too deeply" in problem["detail"]
+        return
+    if iface == "jsonwsp":
+        body = json.dumps({"methodname": "count", "args": {"tree": json_tree(depth)}})
+    elif iface == "jsonrpc10":
+        body = json.dumps({"method": "count", "params": [json_tree(depth)], "id": 1})
+    else:
+        body = json.dumps({"jsonrpc": "2.0", "method": "count", "params": [json_tree(depth)]})
+        body = body[:-1] + ', "id": 1}'
+    answer = request(trees_app, "/Trees/" + iface, body.encode())
+    assert_clean(answer)
+    assert FAULTS[iface](answer) == 'Argument "tree": is nested too deeply to be read'
+
+
+@pytest.fixture(scope="module")
+def grower_app() -> Iterator[LadonWSGIApplication]:
+    application = LadonWSGIApplication([Grower])
+    yield application
+    application.close()
+
+
+def grow_call(iface: str, method: str, depth: int) -> tuple[str, bytes, str]:
+    if iface in SOAP_IFACES:
+        start, end = op(iface, method, "urn:Grower")
+        body = (
+            f'<e:Envelope xmlns:e="{envelope_ns(iface)}"><e:Body>'
+            f"{start}<depth>{depth}</depth>{end}</e:Body></e:Envelope>"
+        )
+        return f"/Grower/{iface}", body.encode(), xml_ctype(iface)
+    if iface == "xmlrpc":
+        body = (
+            f"<methodCall><methodName>{method}</methodName><params><param><value>"
+            f"<int>{depth}</int></value></param></params></methodCall>"
+        )
+        return "/Grower/xmlrpc", body.encode(), "text/xml"
+    if iface == "jsonwsp":
+        data: dict[str, Any] = {"methodname": method, "args": {"depth": depth}}
+    elif iface == "jsonrpc10":
+        data = {"method": method, "params": [depth], "id": 1}
+    else:
+        data = {"jsonrpc": "2.0", "method": method, "params": [depth], "id": 1}
+    return f"/Grower/{iface}", json.dumps(data).encode(), "application/json"
+
+
+@pytest.mark.parametrize("iface", [*SOAP_IFACES, *JSON_IFACES, "xmlrpc"])
+def test_a_result_nested_deeper_than_the_conversion_is_a_server_fault_saying_so(
+    grower_app: LadonWSGIApplication, iface: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, body, ctype = grow_call(iface, "grow", 100)
+    assert request(grower_app, path, body, content_type=ctype).status == 200
+    path, body, ctype = grow_call(iface, "grow", 600)
+    answer = request(grower_app, path, body, content_type=ctype)
+    assert_clean(answer)
+    assert "Method result" in answer.text
+    assert "is nested too deeply to be written" in answer.text
+    assert "Internal server error" not in answer.text
+    assert answer.status == (200 if iface in (*JSON_IFACES, "xmlrpc") else 500)
+    # logged as the service's bug it is, without a traceback
+    assert "nested too deeply" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_task_whose_result_is_nested_too_deeply_fails_saying_so(
+    grower_app: LadonWSGIApplication,
+) -> None:
+    path, body, ctype = grow_call("jsonwsp", "grow_later", 600)
+    answer = request(grower_app, path, body, content_type=ctype)
+    task_id = json.loads(answer.body)["result"]["task_id"]
+    status = b""
+    for _ in range(200):
+        body = json.dumps(
+            {"methodname": "grow_later_wait", "args": {"task_id": task_id, "timeout": 5}}
+        ).encode()
+        status = request(grower_app, "/Grower/jsonwsp", body).body
+        if b'"failed"' in status:
+            break
+    assert b'"failed"' in status, status[:300]
+    assert b"nested too deeply to be written" in status
+
+
 # -- JSON -------------------------------------------------------------------------------------
 
 BAD_JSON = [
