@@ -34,6 +34,23 @@ def _context(schemes: Sequence[str]) -> object:
     return CryptContext(schemes=list(schemes))
 
 
+#: bcrypt reads at most 72 bytes of a password.
+BCRYPT_MAX_BYTES = 72
+
+
+def _secret(password: str, entry: str) -> str | bytes:
+    """The password as ``entry``'s scheme reads it: for bcrypt its first 72
+    bytes of UTF-8, as Apache (``htpasswd -B`` and ``AuthUserFile``) and
+    every bcrypt before the Python ``bcrypt`` 5.0 (which refuses longer
+    ones instead) read it, so that a long passphrase Apache accepts is
+    accepted here too."""
+    if entry.startswith("$2"):
+        raw = password.encode("utf-8", "surrogatepass")
+        if len(raw) > BCRYPT_MAX_BYTES:
+            return raw[:BCRYPT_MAX_BYTES]
+    return password
+
+
 class HtpasswdFile:
     """``verify(user, password)`` over an Apache htpasswd file.
 
@@ -90,7 +107,7 @@ class HtpasswdFile:
             self._decoy(password)
             return None
         try:
-            ok = context.verify(password, entry)  # type: ignore[attr-defined]
+            ok = context.verify(_secret(password, entry), entry)  # type: ignore[attr-defined]
         except (ValueError, TypeError):
             return None
         if not ok:
@@ -108,7 +125,7 @@ class HtpasswdFile:
             self._context.dummy_verify()  # type: ignore[attr-defined]
             return
         try:
-            self._context.verify(password, decoy)  # type: ignore[attr-defined]
+            self._context.verify(_secret(password, decoy), decoy)  # type: ignore[attr-defined]
         except (ValueError, TypeError):
             pass
 

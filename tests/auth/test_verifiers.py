@@ -67,7 +67,7 @@ class _Recording:
         self.context = context
         self.checked: list[str] = []
 
-    def verify(self, secret: str, hashed: str) -> bool:
+    def verify(self, secret: str | bytes, hashed: str) -> bool:
         self.checked.append(hashed)
         return bool(self.context.verify(secret, hashed))
 
@@ -118,6 +118,32 @@ def test_htpasswd_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
     os.utime(path, (time.time() + 5, time.time() + 5))
     assert verify("eve", "one") is None  # the cached pair is forgotten with the old file
     assert verify("eve", "two") is not None
+
+
+@pytest.mark.parametrize(
+    "passphrase",
+    ["correct horse battery staple " * 3, "é" * 40 + "-and-more"],
+    ids=["ascii-87-bytes", "cut-inside-a-character"],
+)
+def test_htpasswd_bcrypt_reads_a_long_passphrase_as_apache_does(
+    tmp_path: Path, passphrase: str
+) -> None:
+    # bcrypt reads 72 bytes; Apache's htpasswd -B and AuthUserFile accept
+    # the whole passphrase (the Python bcrypt 5 refuses more than 72 bytes)
+    tool = _htpasswd()
+    path = tmp_path / "users"
+    subprocess.run([tool, "-cbB", str(path), "long", passphrase], check=True, capture_output=True)
+    verify = HtpasswdFile(path, cache_ttl=0)
+    assert len(passphrase.encode()) > 72
+    assert verify("long", passphrase) == Principal("long")
+    assert verify("long", passphrase[:-1] + "!") == Principal("long")  # as Apache: 72 bytes
+    assert verify("long", "x" + passphrase[1:]) is None
+    assert verify("long", passphrase[:20]) is None
+    # an unknown user with a long passphrase costs a bcrypt check too
+    seen = _Recording(verify._context)
+    verify._context = seen
+    assert verify("nobody", passphrase) is None
+    assert seen.checked == [path.read_text().strip().split(":", 1)[1]]
 
 
 def test_htpasswd_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
