@@ -150,6 +150,14 @@ class Step(Protocol):
     set of :class:`~ladon.ladonizer.model.MethodKind`: other calls skip it
     (and calls no step concerns take the plain path).
 
+    A step with ``checks_caller = True`` (authentication) also sees, in
+    :meth:`before_call`, the calls whose arguments are refused, before
+    their fault is answered; it may also have a method
+    ``check_credentials(exchange)``, called for a request refused before
+    its method is known (not well-formed, no such method): it raises the
+    refusal of credentials that were sent and are wrong, which is then the
+    answer.
+
     A step may also have a method ``after_answer(exchange, payload)``,
     called once per request with the answer about to be sent (also for a
     request that could not be decoded: ``exchange.decode_fault``); it must
@@ -244,6 +252,12 @@ class Dispatcher:
         self._caller_checks = tuple(
             step.before_call for step in self.steps if getattr(step, "checks_caller", False)
         )
+        #: ... and of credentials, for a request refused before its method is known
+        self._credential_checks: tuple[Callable[[Exchange], None], ...] = tuple(
+            check
+            for check in (getattr(s, "check_credentials", None) for s in self.steps)
+            if callable(check)
+        )
         self._answered: tuple[Callable[[Exchange, Payload], None], ...] = tuple(
             hook
             for hook in (getattr(s, "after_answer", None) for s in self.steps)
@@ -318,12 +332,28 @@ class Dispatcher:
         protected method's argument rules."""
         method = refused_method(fault)
         if method is None:
-            return fault
+            return self._credentials_first(exchange, fault)
         original = fault.original if isinstance(fault, RequestFault) else fault
         call = Call(method, [], header_blocks=getattr(original, "header_blocks", ()))
         try:
             for check in self._caller_checks:
                 check(exchange, call)
+        except ServiceFault as refusal:
+            if isinstance(fault, RequestFault):  # the answer still repeats the id
+                return RequestFault(refusal, fault.id, fault.notification)
+            return refusal
+        except Exception as exc:
+            return internal_error(exc, self.debug)
+        return fault
+
+    def _credentials_first(self, exchange: Exchange, fault: ServiceFault) -> ServiceFault:
+        """The refusal of wrong credentials sent with a request refused
+        before its method is known (a body that does not parse, an unknown
+        method): a client whose password is wrong learns that first, as on
+        every other call; else ``fault``."""
+        try:
+            for check in self._credential_checks:
+                check(exchange)
         except ServiceFault as refusal:
             if isinstance(fault, RequestFault):  # the answer still repeats the id
                 return RequestFault(refusal, fault.id, fault.notification)

@@ -134,6 +134,19 @@ class Authentication:
     def after_call(self, exchange: Exchange, call: Call, outcome: Outcome, seconds: float) -> None:
         pass
 
+    def check_credentials(self, exchange: Exchange) -> None:
+        """Refuse the HTTP credentials of a request refused before its
+        method is known, when they were sent and are wrong (see
+        :class:`~ladon.server.dispatch.Step`). Credentials in the SOAP
+        envelope (WS-Security) are not looked for: the envelope may not
+        even parse."""
+        if exchange.identified or not self.http_authenticators:
+            return
+        name = exchange.interface.name
+        http = tuple(a for a in self.http_authenticators if a.applies_to(name))
+        if http:
+            self._find(http, AuthRequest(exchange.environ, name, (), self.nonces))
+
     # -- pieces -------------------------------------------------------------------------
 
     def rule(self, method: MethodInfo) -> Access:

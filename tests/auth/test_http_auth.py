@@ -177,6 +177,41 @@ def test_the_caller_is_checked_before_the_arguments_on_http_soap12_and_in_batche
     assert second["id"] == 2 and second["error"]["code"] == -32602
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "ctype"),
+    [
+        ("/Vault/jsonrpc", b"{{{", "application/json"),
+        ("/Vault/jsonwsp", b"{{{", "application/json"),
+        ("/Vault/http/ping", b"{{{", "application/json"),
+        ("/Vault/xmlrpc", b"<<", "text/xml"),
+        ("/Vault/soap11", b"<x", "text/xml"),
+        ("/Vault/soap12", b"<x", "application/soap+xml"),
+        ("/Vault/jsonrpc", b'{"jsonrpc": "2.0", "method": "nope", "id": 3}', "application/json"),
+    ],
+    ids=["jsonrpc", "jsonwsp", "http", "xmlrpc", "soap11", "soap12", "unknown-method"],
+)
+def test_wrong_credentials_come_first_even_when_the_request_names_no_method(
+    web: TestApp, path: str, body: bytes, ctype: str
+) -> None:
+    """A body that does not parse, or an unknown method, with a wrong
+    password: 401 with the challenges (the refusal of the caller comes
+    first, as on any call); without credentials, or with right ones, the
+    request's own fault."""
+    wrong = web.post(
+        path,
+        body,
+        headers={"Content-Type": ctype, "Authorization": basic("bob", "no")},
+        expect_errors=True,
+    )
+    assert wrong.status_int == 401, wrong.text[:300]
+    assert "Authentication failed" in wrong.text and wrong.headers.getall("WWW-Authenticate")
+    if b"nope" in body:
+        assert wrong.json["id"] == 3  # the answer still repeats the request's id
+    for headers in ({}, {"Authorization": basic("bob", "bob-pw")}):
+        own = web.post(path, body, headers={"Content-Type": ctype, **headers}, expect_errors=True)
+        assert own.status_int != 401 and "Authentication" not in own.text, own.text[:300]
+
+
 def test_wsse_only_application_answers_soap_refusals_as_soap_faults() -> None:
     app = LadonWSGIApplication([auth_app.Vault], auth=[UsernameToken(auth_app.PASSWORDS.get)])
     try:
