@@ -202,10 +202,13 @@ def _complex_types(
     prefix: str,
     naming: SOAPNaming,
     inline: bool = False,
+    nil_items: bool = True,
 ) -> None:
     """The complexTypes of the LadonTypes and lists, and the simpleTypes
     of the constrained values (with ``inline``: of those declared by name
-    only, see :func:`restricted_inline`)."""
+    only, see :func:`restricted_inline`). ``nil_items``: list items are
+    declared ``nillable``, as Ladon 1.0's WSDLs did (the server refuses a
+    nil item all the same: no list type holds ``None``)."""
     xs = f"{{{XSD}}}"
     for t in service.types:
         info = t.ladon_type_info()
@@ -217,12 +220,14 @@ def _complex_types(
             _field_element(seq, f.name, f.type, f.optional, f.nullable, prefix, naming, inline)
     for spec in _specs_of(service):
         if _is_list(spec):
-            _array_type(schema, spec, prefix, inline)
+            _array_type(schema, spec, prefix, inline, nil_items)
         elif isinstance(spec, Constrained) and not (inline and restricted_inline(spec)):
             _simple_type(schema, spec, item_name(spec))
 
 
-def _array_type(schema: etree._Element, spec: TypeSpec, prefix: str, inline: bool) -> None:
+def _array_type(
+    schema: etree._Element, spec: TypeSpec, prefix: str, inline: bool, nil_items: bool = True
+) -> None:
     xs = f"{{{XSD}}}"
     assert isinstance(spec, ListOf | Constrained)
     lst, rules = (spec.base, spec.constraints) if isinstance(spec, Constrained) else (spec, None)
@@ -239,7 +244,7 @@ def _array_type(schema: etree._Element, spec: TypeSpec, prefix: str, inline: boo
         inline,
         min_occurs=str(low),
         max_occurs="unbounded" if high is None else str(high),
-        nillable=True,
+        nillable=nil_items,
     )
 
 
@@ -497,12 +502,12 @@ def document_literal_wsdl(
     types = _el(root, w + "types")
     if types_ns != tns:
         arrays = _el(types, xs + "schema", targetNamespace=types_ns, elementFormDefault="qualified")
-        _complex_types(arrays, service, types_prefix, naming, inline=True)
+        _complex_types(arrays, service, types_prefix, naming, inline=True, nil_items=not soap12)
         wrappers = _el(types, xs + "schema", targetNamespace=tns, elementFormDefault="qualified")
         _el(wrappers, xs + "import", namespace=types_ns)
     else:
         wrappers = _el(types, xs + "schema", targetNamespace=tns, elementFormDefault="qualified")
-        _complex_types(wrappers, service, types_prefix, naming, inline=True)
+        _complex_types(wrappers, service, types_prefix, naming, inline=True, nil_items=not soap12)
     for m in service.methods.values():
         seq = _el(
             _el(_el(wrappers, xs + "element", name=m.name), xs + "complexType"), xs + "sequence"

@@ -976,3 +976,37 @@ def test_a_sender_fault_is_400_on_soap12_whatever_status_the_service_gave_it(
         assert resp.status_code == status and "x is taken" in message
     finally:
         app.close()
+
+
+class Numbers:
+    @ladonize()
+    def total(self, values: list[int]) -> int:
+        return sum(values)
+
+
+XSD = "http://www.w3.org/2001/XMLSchema"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+@pytest.mark.parametrize(
+    ("iface", "nillable"), [("soap", "true"), ("soap11", "true"), ("soap12", None)]
+)
+def test_list_items_are_nillable_only_in_ladon_10s_wsdls_and_a_nil_item_is_refused(
+    iface: str, nillable: str | None
+) -> None:
+    # soap and soap11 keep Ladon 1.0's ArrayOfX (items nillable); soap12
+    # declares what the server takes: no list holds a nil item
+    app = LadonWSGIApplication([Numbers])
+    try:
+        c = Client(app)
+        wsdl = etree.fromstring(c.get(f"/Numbers/{iface}/description").get_data())
+        (item,) = wsdl.iterfind(f".//{{{XSD}}}complexType[@name='ArrayOfint']//{{{XSD}}}element")
+        assert item.get("nillable") == nillable
+        ns = "urn:Numbers" if iface == "soap12" else "http://tempuri.org/"
+        items = f'<item>1</item><item xmlns:i="{XSI}" i:nil="true"/><item>3</item>'
+        body = envelope(iface, f'<total xmlns="{ns}"><values>{items}</values></total>')
+        code, _, message = fault(post(c, iface, body, path="Numbers"), iface)
+        assert code == client_code(iface)
+        assert message == 'Argument "values[1]": expected int, got null'
+    finally:
+        app.close()
