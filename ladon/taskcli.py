@@ -39,6 +39,22 @@ from typing import Any
 OK, NOT_FOUND, USAGE = 0, 1, 2
 
 
+#: What a terminal must not be sent from a task (its message, its error,
+#: its principal: text a client may have chosen): control characters
+#: (escape sequences, line ends) are shown escaped.
+_ESCAPED = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_ESCAPED.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def printable(value: object) -> str:
+    """``value`` as text a terminal shows as it is (control characters
+    escaped: ``\\x1b``, ``\\n``).
+
+    .. versionadded:: 2.0
+    """
+    return str(value).translate(_ESCAPED)
+
+
 class TaskCLIError(Exception):
     """What ``ladon tasks`` prints before exiting with ``status``."""
 
@@ -109,7 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(task, indent=2) + "\n" if args.json else details(task))
         return OK
     except TaskCLIError as exc:
-        sys.stderr.write(f"ladon tasks: {exc}\n")
+        sys.stderr.write(f"ladon tasks: {printable(exc)}\n")
         return exc.status
 
 
@@ -204,7 +220,14 @@ class _Remote:
             except (ValueError, AttributeError):
                 text = exc.reason
             status = NOT_FOUND if exc.code in (401, 403, 404) else USAGE
-            raise TaskCLIError(f"{exc.code}: {text}", status) from None
+            if exc.code in (404, 405) and not path.startswith("/"):
+                # the URL of a service or an interface, not of the application
+                text = (
+                    f"no operator API at {self.base}; give the application's URL "
+                    "(the one /_ladon/ is under), not a service's"
+                )
+                status = NOT_FOUND
+            raise TaskCLIError(f"{exc.code}: {printable(text)}", status) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise TaskCLIError(f"cannot reach the application: {reason}") from None
@@ -321,15 +344,15 @@ def _row(task: Mapping[str, Any]) -> tuple[str, ...]:
     message = task.get("error") if task.get("state") == "failed" else task.get("message")
     return (
         # NOTE: the whole id, as show and cancel take it (40 hex digits)
-        str(task["id"]),
-        str(task["task"]),
-        str(task["state"]),
+        printable(task["id"]),
+        printable(task["task"]),
+        printable(task["state"]),
         f"{float(task['progress']):.0%}",
         f"{float(task['duration']):.1f}s" if task.get("started") is not None else "-",
-        str(task.get("principal") or "-"),
+        printable(task.get("principal") or "-"),
         _attempt(task),
         _when(task.get("created")),
-        " ".join(str(message or "").split())[:60],
+        printable(" ".join(str(message or "").split())[:60]),
     )
 
 
@@ -356,7 +379,10 @@ def details(task: Mapping[str, Any]) -> str:
     for key in ("created", "started", "finished"):
         shown[key] = _when(task.get(key))
     width = max(len(k) for k in shown)
-    return "".join(f"{k.ljust(width)}  {'-' if v is None else v}\n" for k, v in shown.items())
+    return "".join(
+        f"{printable(k).ljust(width)}  {'-' if v is None else printable(v)}\n"
+        for k, v in shown.items()
+    )
 
 
 def _attempt(task: Mapping[str, Any]) -> str:

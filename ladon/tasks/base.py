@@ -153,7 +153,7 @@ def status_message(status: TaskStatus) -> str | None:
     .. versionadded:: 2.0
     """
     if status.state is TaskState.FAILED and status.error:
-        return status.error
+        return clean_message(status.error)  # NOTE: also an error stored by an older version
     return shown_message(status.state, status.message, status.attempt, status.attempts)
 
 

@@ -311,7 +311,7 @@ class TaskCalls:
             return Converted(status.result)  # converted when the task ended
         if state is TaskState.FAILED:
             detail = status.error_detail if self.debug else None
-            raise ServerFault(f"The task failed: {status.error}", detail=detail)
+            raise ServerFault(f"The task failed: {status_message(status)}", detail=detail)
         if state is TaskState.CANCELLED:
             raise TaskNotReady(f"Task {status.task_id} was cancelled; it has no result")
         raise TaskNotReady(

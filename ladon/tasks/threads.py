@@ -34,6 +34,7 @@ from .base import TaskState
 from .base import TaskStatus
 from .base import UnknownTask
 from .base import check_max_runtime
+from .base import clean_message
 from .base import is_task_id
 from .base import job_owner
 from .base import new_task_id
@@ -125,8 +126,10 @@ class _Record:
 
 
 def _describe_failure(exc: BaseException) -> tuple[str, str]:
-    """Return the short error message and the formatted traceback."""
-    message = str(exc) or type(exc).__name__
+    """Return the short error message (cleaned as a progress message is:
+    it is the failed task's ``_progress`` message, and the text of an
+    exception may hold what a client sent) and the formatted traceback."""
+    message = clean_message(str(exc) or type(exc).__name__) or type(exc).__name__
     tb = exc.__traceback__
     # Drop the backend's own frame; keep the job's.
     if tb is not None and tb.tb_next is not None:

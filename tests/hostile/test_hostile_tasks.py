@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import xmlrpc.client
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +37,10 @@ class Jobs:
     def job(self, n: int) -> int:
         STARTED.append(n)
         return n
+
+    @ladonize(tasktype=True)
+    def fails(self, reason: str) -> int:
+        raise ValueError(f"cannot do {reason}")
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +348,35 @@ def test_a_key_sent_again_with_other_arguments_is_a_422_conflict_400_on_soap12(
     text = client_fault(iface, answer, 400 if iface == "soap12" else 422)
     assert "already started a task with other arguments" in text
     ran_once(before)  # the first start ran, the second did not
+
+
+@pytest.mark.parametrize("iface", IFACES)
+def test_a_failure_reason_a_client_chose_keeps_the_tasks_status_readable(
+    app: LadonWSGIApplication, iface: str
+) -> None:
+    """The exception's text is the failed task's message: control
+    characters in it (here from the argument) become U+FFFD, as in a
+    progress message, so every interface can still write the status."""
+    body = json.dumps({"methodname": "fails", "args": {"reason": "a\u0001b\u001b[31m"}})
+    started = request(app, "/Jobs/jsonwsp", body.encode())
+    task_id = json.loads(started.body)["result"]["task_id"]
+    path, wait_call, ctype = wait_body(iface, task_id, "10")
+    path = path.replace("/job/", "/fails/")
+    wait_call = wait_call.replace(b"job_wait", b"fails_wait")
+    if iface == "http":
+        path, _, query = path.partition("?")
+        answer = request(app, path, method="GET", extra={"QUERY_STRING": query})
+    else:
+        answer = request(app, path, wait_call, content_type=ctype)
+    assert_clean(answer)
+    assert answer.status == 200, answer.body[:400]
+    text = answer.body.decode()
+    if iface == "xmlrpc":
+        message = xmlrpc.client.loads(answer.body)[0][0]["message"]
+    elif iface in ("soap", "soap11", "soap12"):
+        message = etree.fromstring(answer.body).xpath("string(//*[local-name()='message'])")
+    else:
+        data = json.loads(text)
+        found = data.get("result", data)
+        message = (found or {}).get("message", "")
+    assert message == "cannot do a\ufffdb\ufffd[31m", text[:400]

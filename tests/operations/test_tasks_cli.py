@@ -119,6 +119,32 @@ def test_against_an_application_on_sqlite(
         app.close()
 
 
+def test_what_a_client_put_in_a_task_reaches_the_terminal_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed task's reason is text a client may have chosen: no escape
+    sequence reaches the operator's terminal, no line end makes a fake
+    line in ``show``."""
+    import ops_app
+
+    url = f"sqlite://{tmp_path / 'tasks.db'}?sync_interval=0.02"
+    app = ops_app.make_app(tasks=url)
+    try:
+        jobs = TaskClient(in_process(app), "Jobs")
+        reason = "\x1b[31mRED\x1b[0m\nFAKE-LINE 0000 Jobs.boom succeeded\x07"
+        failed = jobs.start("boom", reason=reason)
+        jobs.wait_state("boom", failed, timeout=20)
+        for command in (["list"], ["show", failed]):
+            status, out, err = run(capsys, "ops_app:app", "--tasks", url, *command)
+            assert status == 0, err
+            assert "\x1b" not in out and "\x07" not in out
+            assert not any(line.startswith("FAKE-LINE") for line in out.splitlines()), out
+            assert "RED" in out
+        assert "\\nFAKE-LINE" in out  # show: the line end shown as such
+    finally:
+        app.close()
+
+
 @pytest.mark.e2e
 def test_against_an_application_on_redis(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -228,6 +254,10 @@ def test_a_url_refuses_other_callers(
     monkeypatch.delenv("LADON_PASSWORD")
     status, _, err = run(capsys, server.url, "--user", "root", "list")
     assert status == 2 and "LADON_PASSWORD" in err
+    # a service's URL instead of the application's: said so
+    for path in ("/Jobs", "/Jobs/jsonwsp"):
+        status, _, err = run(capsys, server.url + path, "list")
+        assert status == 1 and "give the application's URL" in err, err
 
 
 @pytest.mark.e2e
