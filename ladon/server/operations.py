@@ -250,6 +250,8 @@ class Compress:
             return _Deferred(body, held, written, start_response)
         status, headers, exc_info = held[0]
         if chunks is None:
+            if status[:3] == "304":
+                headers = _validated_gzip(headers, environ.get("HTTP_IF_NONE_MATCH"))
             start_response(status, headers, exc_info)
             if head:
                 _close(body)
@@ -311,6 +313,27 @@ def _gzip_headers(headers: list[tuple[str, str]], length: int) -> list[tuple[str
         ]
     )
     return out
+
+
+def _validated_gzip(headers: list[tuple[str, str]], if_none_match: object) -> list[tuple[str, str]]:
+    """The headers of a 304 that validates the gzip answer a client holds:
+    its ``If-None-Match`` names the weak ETag that compression gave the
+    200 (``W/"x"`` for the application's ``"x"``), so the 304 says that ETag
+    and ``Vary: Accept-Encoding`` too, as the 200 did (RFC 9110, 15.4.5)."""
+    if not isinstance(if_none_match, str) or "W/" not in if_none_match:
+        return headers
+    for name, value in headers:
+        if name.lower() == "etag" and not value.startswith("W/"):
+            weak = "W/" + value
+            if weak not in (tag.strip() for tag in if_none_match.split(",")):
+                return headers
+            out = [(n, weak if n.lower() == "etag" else v) for n, v in headers]
+            vary = [v for n, v in headers if n.lower() == "vary"]
+            if not any("accept-encoding" in v.lower() for v in vary):
+                out = [(n, v) for n, v in out if n.lower() != "vary"]
+                out.append(("Vary", ", ".join([*vary, "Accept-Encoding"])))
+            return out
+    return headers
 
 
 def _close(body: Iterable[bytes]) -> None:

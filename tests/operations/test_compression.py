@@ -105,6 +105,18 @@ def test_static_files_keep_working_conditional_requests(client: Client) -> None:
     again = client.get("/_ladon/static/ladon.js", headers={**GZIP, "If-None-Match": etag})
     assert again.status_code == 304
     assert again.get_data() == b""
+    # the 304 carries the ETag and Vary of the gzip answer it validates
+    # (RFC 9110, 15.4.5); a client holding the plain answer gets its ETag
+    assert again.headers["ETag"] == etag
+    assert again.headers["Vary"] == "Accept-Encoding"
+    strong = etag.removeprefix("W/")
+    plain = client.get("/_ladon/static/ladon.js", headers={**GZIP, "If-None-Match": strong})
+    assert plain.status_code == 304 and plain.headers["ETag"] == strong
+    assert "Vary" not in plain.headers
+    # hostile validators: many weak tags, odd spacing, none matching
+    many = ", ".join(['W/"x"'] * 5000 + ["W/", '"', "W/W/" + strong])
+    odd = client.get("/_ladon/static/ladon.js", headers={**GZIP, "If-None-Match": many})
+    assert odd.status_code == 200 and odd.headers["ETag"] == etag
 
 
 def test_already_compressed_types_are_not_compressed_again() -> None:
