@@ -111,6 +111,9 @@ logger = logging.getLogger("ladon")
 
 #: The function RQ workers run (``ladon.tasks.worker.run_task``).
 JOB_FUNCTION = "ladon.tasks.worker.run_task"
+#: Seconds a work horse whose worker died gives the callback of its task
+#: before it exits (then the callback goes back to ``pending``).
+ORPHAN_CALLBACK_WAIT = 5.0
 
 Job_ = Callable[[TaskHandle], object]
 T = TypeVar("T")
@@ -802,6 +805,7 @@ class RedisTaskBackend:
                         self.run_again(task_id)  # nobody else would tell RQ soon
                 except BackendUnavailable as exc:
                     logger.warning("%s", exc)
+                self._hand_over_callbacks()
                 os._exit(1)
             live = self._live
             if live is not None:
@@ -822,6 +826,16 @@ class RedisTaskBackend:
             if stop.wait(5.0):
                 return
             os._exit(1)  # the worker did not kill this horse
+
+    def _hand_over_callbacks(self) -> None:
+        """Before a work horse whose worker died exits: the callback of its
+        task (due now that the task was given up) is sent from here for up
+        to :data:`ORPHAN_CALLBACK_WAIT` seconds; one not sent by then goes
+        back to ``pending``, for the next process that reads the task (a
+        web process at ``_progress``, another worker) to send."""
+        sender = self.callback_sender
+        if sender is not None and not sender.drain(ORPHAN_CALLBACK_WAIT):
+            sender.release(self, ORPHAN_CALLBACK_WAIT)
 
     def _hard_stop(self, task_id: str) -> None:
         """End a running task cancelled and have its worker kill it."""

@@ -7,6 +7,7 @@ with SIGTERM gives its task up after its grace."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -284,3 +285,50 @@ def test_a_killed_worker_takes_its_scheduler_along_and_frees_the_lock(
         if second is not None:
             second.stop()
         client.close()
+
+
+def test_a_task_whose_worker_is_killed_calls_back_from_its_orphaned_horse(
+    redis_server: RedisServer, apps: list[LadonWSGIApplication], gates: Gates, tmp_path: Path
+) -> None:
+    """The horse gives its task up as "worker lost" and, before it exits,
+    sends the callback that this made due (it claimed it: nobody else
+    would)."""
+    from .receiver import SECRET
+    from .receiver import Receiver
+
+    callbacks = {
+        "LADON_CALLBACK_HOSTS": "127.0.0.1",
+        "LADON_CALLBACK_NETWORKS": "127.0.0.1/32",
+        "LADON_CALLBACK_SECRET": SECRET,
+    }
+    url = _url(redis_server, "orphan")
+    worker = Worker(url, tmp_path / "orphan.log", "--grace", "1", env=callbacks)
+    receiver = Receiver()
+    try:
+        app = backend_app.make_app(
+            url,
+            callback_hosts=["127.0.0.1"],
+            callback_networks=["127.0.0.1/32"],
+            callback_secret=SECRET,
+        )
+        apps.append(app)
+        hook = {"Ladon-Callback-URL": receiver.url("/orphan")}
+        work = Client(in_process(app, hook), "Retrying")
+        task_id = work.start("mortal", gates=gates.path, name="k")
+        horse = gates.wait_started("k", timeout=15)
+        assert _parent(horse) == worker.pid
+        os.kill(worker.pid, signal.SIGKILL)
+        (got,) = receiver.received(1, timeout=10, path="/orphan")
+        assert got.verified()
+        body = json.loads(got.body)
+        assert (body["task_id"], body["state"], body["message"]) == (
+            task_id,
+            "failed",
+            "worker lost",
+        )
+        wait_until(lambda: not pid_alive(horse), 10.0, "the orphaned horse ended")
+        status = work.progress("mortal", task_id)
+        assert status["message"] == "worker lost; callback delivered (HTTP 200)", status
+    finally:
+        receiver.stop()
+        worker.stop()
