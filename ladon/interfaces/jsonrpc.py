@@ -30,13 +30,15 @@ code    message           when
 -32601  (the reason)      the service has no such method
 -32602  (the reason)      an argument is missing, unknown or of the wrong
                           type (the message names it)
--32603  Internal error    an unexpected exception (logged, no traceback unless
-                          in debug mode)
+-32603  Internal error    the server failed outside the method (logged, no
+                          traceback unless in debug mode)
 -32603  (the reason)      the method's result does not match its declared
                           type
 -32000  faultstring       the method raised a :class:`ClientFault`
--32001  faultstring       the method raised a :class:`ServerFault` (or the
-                          server turned an unexpected exception into one)
+-32001  faultstring       the method raised a :class:`ServerFault`, or failed
+                          unexpectedly ("Internal server error", the request
+                          id in ``data.detail``), in a batch as in a single
+                          call
 ======  ================  ==================================================
 
 Batches: a JSON array of requests is answered by an array of responses
@@ -63,7 +65,6 @@ from typing import ClassVar
 
 from ..exceptions.service import ServerFault
 from ..exceptions.service import ServiceFault
-from ..exceptions.service import UnexpectedError
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..types.convert import Converted
@@ -243,10 +244,10 @@ class JSONRPCInterface(Interface):
                 return self._result_object(call, outcome.result)
             except ServiceFault as fault:  # the result does not fit its type
                 return self._error_object(fault, call)
-        error = outcome.fault or InternalError()
-        if isinstance(error, UnexpectedError):  # in a batch: -32603, as the spec says
-            error = InternalError(error.detail)
-        return self._error_object(error, call)
+        # NOTE: an unexpected exception is -32001 "Internal server error" in a
+        # batch as in a single call (a server error of the method, in the
+        # range the specification leaves to implementations)
+        return self._error_object(outcome.fault or InternalError(), call)
 
     def _payload(self, response: dict[str, Any] | None) -> Payload:
         if response is None:
