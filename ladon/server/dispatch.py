@@ -329,31 +329,21 @@ class Dispatcher:
         """The refusal of the caller, if the caller may not call the method
         whose arguments ``fault`` refuses; else ``fault``. An anonymous
         caller, or one with wrong credentials, learns nothing of a
-        protected method's argument rules."""
+        protected method's argument rules. A request refused before its
+        method is known (a body that does not parse, an unknown method)
+        gets the refusal of wrong credentials sent with it, as every other
+        call does."""
         method = refused_method(fault)
         if method is None:
-            return self._credentials_first(exchange, fault)
+            return self._refusal_or(fault, lambda: [c(exchange) for c in self._credential_checks])
         original = fault.original if isinstance(fault, RequestFault) else fault
         call = Call(method, [], header_blocks=getattr(original, "header_blocks", ()))
-        try:
-            for check in self._caller_checks:
-                check(exchange, call)
-        except ServiceFault as refusal:
-            if isinstance(fault, RequestFault):  # the answer still repeats the id
-                return RequestFault(refusal, fault.id, fault.notification)
-            return refusal
-        except Exception as exc:
-            return internal_error(exc, self.debug)
-        return fault
+        return self._refusal_or(fault, lambda: [c(exchange, call) for c in self._caller_checks])
 
-    def _credentials_first(self, exchange: Exchange, fault: ServiceFault) -> ServiceFault:
-        """The refusal of wrong credentials sent with a request refused
-        before its method is known (a body that does not parse, an unknown
-        method): a client whose password is wrong learns that first, as on
-        every other call; else ``fault``."""
+    def _refusal_or(self, fault: ServiceFault, checks: Callable[[], object]) -> ServiceFault:
+        """The refusal ``checks`` raise (repeating the id of ``fault``), else ``fault``."""
         try:
-            for check in self._credential_checks:
-                check(exchange)
+            checks()
         except ServiceFault as refusal:
             if isinstance(fault, RequestFault):  # the answer still repeats the id
                 return RequestFault(refusal, fault.id, fault.notification)
