@@ -49,7 +49,6 @@ from ..wire.schema import TEMPURI
 from ..wire.schema import WSA
 from ..wire.schema import WSA_ADDRESSING_FAULT_ACTION
 from ..wire.schema import WSA_FAULT_ACTION
-from ..wire.schema import service_ns
 from ..wire.xml import escape
 from ..wire.xml import local
 from ..wire.xml import parse_xml
@@ -170,14 +169,12 @@ class SOAPBase(Interface):
         #: The namespace of the operation elements of a request (see
         #: :meth:`operation_namespace`).
         self.operation_ns = self.operation_namespace()
-        #: The namespaces a request's operation element may be in: that one;
-        #: with Ladon 1.0's naming also none and the other one Ladon 1.0
-        #: published for the service, as Ladon 1.0 ignored namespaces and
-        #: read ``soap`` and ``soap11`` requests alike (COMPAT.md 3.3, 3.4).
-        self.operation_namespaces = frozenset(
-            {self.operation_ns}
-            if self.naming.python
-            else {self.operation_ns, "", TEMPURI, service_ns(service.name)}
+        #: The namespaces a request's operation element may be in: that one
+        #: with the Python naming (and on SOAP 1.2); ``None``, any (or none),
+        #: with Ladon 1.0's naming, as Ladon 1.0 ignored namespaces and
+        #: prefixes (COMPAT.md 3.3, 3.4).
+        self.operation_namespaces: frozenset[str] | None = (
+            frozenset({self.operation_ns}) if self.naming.python or self.version.strict else None
         )
         #: action -> the method it was found to name (see _check_action_param)
         self._actions: dict[str, str] = {}
@@ -440,7 +437,11 @@ class SOAPBase(Interface):
     def _check_body_siblings(self, body_el: etree._Element) -> None:
         """A Body holding more than the operation's element: refused, but
         for SOAP encoding's multi-reference values (elements with an ``id``
-        attribute) after it on an rpc/encoded interface."""
+        attribute) after it on an rpc/encoded interface; with Ladon 1.0's
+        naming the first element is the call and the others are not read,
+        as Ladon 1.0 did (COMPAT.md 3.3)."""
+        if self.operation_namespaces is None:
+            return
         extra = list(body_el)[1:]
         if self.multiref_siblings and all(el.get("id") is not None for el in extra):
             return
@@ -465,7 +466,8 @@ class SOAPBase(Interface):
         if not isinstance(tag, str):
             return self.method(None)
         ns, _, name = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
-        if ns not in self.operation_namespaces:
+        allowed = self.operation_namespaces
+        if allowed is not None and ns not in allowed:
             where = f"in namespace {clip(ns)!r}" if ns else "in no namespace"
             raise UnknownMethod(
                 f"Service {self.service.name} has no operation {clip(name, 60)!r} {where}; "
