@@ -255,6 +255,11 @@ class SOAPBase(Interface):
         if (
             version.strict
             and request.attachments is None
+            # PERF: the usual "application/soap+xml; ..." read from its start
+            and not (
+                ctype.startswith(version.media_type)
+                and ctype[len(version.media_type) : len(version.media_type) + 1] in _TYPE_ENDS
+            )
             and media_type(ctype) != version.media_type
         ):
             # NOTE: after the envelope's version, which a SOAP 1.1 client
@@ -669,6 +674,10 @@ def soap11_fault(fault: ServiceFault, header: str = "") -> Payload:
 
 
 _WSA_CODE = "{" + WSA + "}"
+
+
+#: What may follow a media type in a Content-Type: its end, or its parameters.
+_TYPE_ENDS = frozenset({"", ";", " ", "\t"})
 
 
 def _text_plan(m: MethodInfo) -> tuple[tuple[str, type], ...] | None:
