@@ -745,14 +745,14 @@ def test_a_json_argument_nested_deeper_than_the_conversion_is_a_client_fault(
         problem = json.loads(answer.body)
         assert problem["path"] == "tree" and "nested too deeply" in problem["detail"]
         return
+    call: dict[str, Any]
     if iface == "jsonwsp":
-        body = json.dumps({"methodname": "count", "args": {"tree": json_tree(depth)}})
+        call = {"methodname": "count", "args": {"tree": json_tree(depth)}}
     elif iface == "jsonrpc10":
-        body = json.dumps({"method": "count", "params": [json_tree(depth)], "id": 1})
+        call = {"method": "count", "params": [json_tree(depth)], "id": 1}
     else:
-        body = json.dumps({"jsonrpc": "2.0", "method": "count", "params": [json_tree(depth)]})
-        body = body[:-1] + ', "id": 1}'
-    answer = request(trees_app, "/Trees/" + iface, body.encode())
+        call = {"jsonrpc": "2.0", "method": "count", "params": [json_tree(depth)], "id": 1}
+    answer = request(trees_app, "/Trees/" + iface, json.dumps(call).encode())
     assert_clean(answer)
     assert FAULTS[iface](answer) == 'Argument "tree": is nested too deeply to be read'
 

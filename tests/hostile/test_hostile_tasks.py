@@ -371,8 +371,10 @@ def test_a_failure_reason_a_client_chose_keeps_the_tasks_status_readable(
     assert_clean(answer)
     assert answer.status == 200, answer.body[:400]
     text = answer.body.decode()
+    message: Any
     if iface == "xmlrpc":
-        message = xmlrpc.client.loads(answer.body)[0][0]["message"]
+        loaded: Any = xmlrpc.client.loads(answer.body)[0][0]
+        message = loaded["message"]
     elif iface in ("soap", "soap11", "soap12"):
         message = etree.fromstring(answer.body).xpath("string(//*[local-name()='message'])")
     else:
