@@ -196,12 +196,14 @@ def docutils_html(text: str) -> Markup:
     try:
         # NOTE: imported by name: docutils is optional and ships no stubs.
         core: Any = importlib.import_module("docutils.core")
+        writers: Any = importlib.import_module("docutils.writers")
     except ImportError:
         return rest_html(text)
     try:
         parts = core.publish_parts(
             source=text,
-            writer_name="html5",
+            # NOTE: a writer, not writer_name= (deprecated in docutils 0.22)
+            writer=writers.get_writer_class("html5")(),
             settings_overrides={
                 "raw_enabled": False,
                 "file_insertion_enabled": False,
@@ -214,7 +216,39 @@ def docutils_html(text: str) -> Markup:
         )
     except Exception:  # a docstring docutils cannot handle: show it plainly
         return rest_html(text)
-    return Markup(parts["fragment"])
+    return Markup(_safe_links(parts["fragment"]))
+
+
+#: Attributes whose value is a URL the browser follows or loads.
+_URL_ATTRIBUTES = ("href", "src", "data", "action", "formaction", "poster", "cite", "srcset")
+#: What browsers drop from a URL before reading its scheme.
+_URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def _safe_links(fragment: str) -> str:
+    """docutils' HTML with every link and source that is not ``http(s)``,
+    ``mailto``, relative or a fragment taken out (the link's text stays):
+    ``javascript:`` and ``data:`` URLs of a docstring never reach the page."""
+    if not any(f"{name}=" in fragment for name in _URL_ATTRIBUTES):
+        return fragment  # PERF: most docstrings have no link
+    from lxml import html
+
+    root = html.fragment_fromstring(fragment, create_parent="div")
+    changed = False
+    for el in root.iter():
+        for name in _URL_ATTRIBUTES:
+            value = el.get(name)
+            if value is None:
+                continue
+            url = _URL_IGNORED.sub("", value)
+            scheme = url.split(":", 1)[0] if ":" in url.split("/", 1)[0] else ""
+            if scheme and not _SAFE_URL.match(url):
+                del el.attrib[name]
+                changed = True
+    if not changed:
+        return fragment
+    inner = [html.tostring(child, encoding="unicode") for child in root]
+    return (root.text or "") + "".join(inner)
 
 
 def doc_html(text: str, publisher: str | None) -> Markup:

@@ -94,6 +94,11 @@ class Docs:
         .. raw:: html
 
            <script>alert("raw directive")</script>
+
+        `a link <javascript:alert('link')>`_, `another <JavaScript:alert('case')>`_,
+        `a safe one <https://example.com/docs>`_ and `a relative one <./here>`_.
+
+        .. image:: data:image/svg+xml,<svg onload=alert('image')>
         """
         return text
 
@@ -198,6 +203,34 @@ def test_publisher_raw_pre_and_docutils(client: TestApp) -> None:
     assert "@publisher" not in html
     assert "<em>docutils</em>" in html
     assert 'alert("raw directive")' not in html  # docutils runs with raw off
+    # links and sources other than http(s), mailto, relative or #: their text only
+    assert 'href="javascript' not in html.lower() and 'src="data:' not in html
+    assert ">a link</a>" in html and ">another</a>" in html
+    assert 'class="reference external"' in html  # docutils ran (not the fallback renderer)
+    assert 'href="https://example.com/docs"' in html and 'href="./here"' in html
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        "java\tscript:alert(1)",
+        " javascript:x",
+        "\x01javascript:x",
+        "data:text/html,x",
+        "vbscript:x",
+        "jav&#x09;ascript:x",
+    ],
+)
+def test_docutils_output_keeps_no_unsafe_url(url: str) -> None:
+    from ladon.server.docrender import _safe_links
+
+    fragment = f'<p><a href="{url}">t</a><img src="{url}" alt="a"></p>'
+    out = _safe_links(fragment)
+    assert "href=" not in out and "src=" not in out and ">t</a>" in out
+    kept = '<p><a href="https://x.example/">t</a> <a href="#top">u</a></p>'
+    assert _safe_links(kept) == kept
 
 
 def test_docstring_html_is_escaped_without_a_raw_publisher(client: TestApp) -> None:
