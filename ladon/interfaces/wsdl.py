@@ -163,7 +163,8 @@ def _field_element(
         prefix,
         inline,
         min_occurs="0" if optional else None,
-        nillable=nullable or _is_list(spec),
+        # a nil plain list is read as []; a list with a length rule is not
+        nillable=nullable or isinstance(spec, ListOf),
     )
 
 

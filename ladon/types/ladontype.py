@@ -34,6 +34,7 @@ from ..exceptions.ladonizer import DefaultArgTypeMismatch
 from .constraints import DICT_KEYS
 from .constraints import from_dict
 from .spec import NO_DEFAULT
+from .spec import ListOf
 from .spec import Slot
 from .spec import check_default_rules
 from .spec import constrain
@@ -72,6 +73,9 @@ class TypeInfo:
     name: str
     fields: tuple[FieldInfo, ...]
     doc: str
+    #: (name, default) of the fields whose default is a list: each instance
+    #: gets its own copy (a class attribute would be shared by them all)
+    list_defaults: tuple[tuple[str, list[Any]], ...] = ()
 
     def dependencies(self) -> list[type[LadonType]]:
         """LadonTypes used by the fields, direct ones only."""
@@ -121,13 +125,24 @@ def _dict_field(cls: type, name: str, decl: dict[str, Any]) -> FieldInfo:
     return FieldInfo(name, spec, nullable, default, _doc_lines(decl.get("doc")), filters)
 
 
+def _legacy_declaration(value: object) -> bool:
+    """Whether a class attribute under an annotation is a Ladon 1.0
+    declaration (``[str]``, ``{"type": int, ...}``), not a default value
+    (``["a"]``, ``[]``: a list field's default, kept)."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and len(value) == 1 and isinstance(value[0], type | list)
+
+
 def _annotated_field(cls: type, name: str, hint: object) -> FieldInfo:
     where = f"{cls.__qualname__}.{name}"
     inner, nullable = split_optional(hint)
     spec = normalize(inner, where)
     default = inspect.getattr_static(cls, name, NO_DEFAULT)
-    if isinstance(default, (list, dict)) or default is inner:
+    if default is inner or _legacy_declaration(default):
         default = NO_DEFAULT  # a legacy declaration sitting under an annotation
+    elif isinstance(spec, ListOf) and default == []:
+        default = NO_DEFAULT  # a plain list's own missing value: described as before
     if default is not NO_DEFAULT and not ((default is None and nullable) or matches(spec, default)):
         check_default_rules(spec, default, where)
         raise DefaultArgTypeMismatch(f"{where}: default {default!r} is not of type {hint!r}")
@@ -167,7 +182,10 @@ def _compile(cls: type[LadonType]) -> TypeInfo:
     ordered = tuple(fields[n] for n in sorted(fields))
     own_doc = cls.__dict__.get("__doc__")
     doc = inspect.cleandoc(own_doc) if isinstance(own_doc, str) else ""
-    return TypeInfo(cls, cls.__name__, ordered, doc)
+    list_defaults = tuple(
+        (f.name, f.default) for f in ordered if f.has_default and type(f.default) is list
+    )
+    return TypeInfo(cls, cls.__name__, ordered, doc, list_defaults)
 
 
 class LadonType:
@@ -224,6 +242,9 @@ class LadonType:
             if name not in names:
                 raise TypeError(f"{type(self).__name__} has no field {name!r}")
             setattr(self, name, value)
+        for name, default in info.list_defaults:
+            if name not in self.__dict__:
+                setattr(self, name, list(default))
 
     def _field_value(self, f: FieldInfo) -> object:
         if f.name in self.__dict__:

@@ -200,7 +200,9 @@ class Slot:
         :raises LookupError: it is mandatory.
         """
         if self.has_default:
-            return self.default
+            default = self.default
+            # NOTE: a list default is copied: what a call does to it stays in that call
+            return list(default) if type(default) is list else default
         if self.optional:
             return [] if self.is_list else None
         raise LookupError(self.name)

@@ -330,3 +330,65 @@ def test_numbers_in_xml_schema_form_pass(client: TestApp, iface: str) -> None:
     if iface != "http":  # numbers as text: not in the http interface's JSON
         assert call(client, iface, "gt", value="1.5E+2").ok
         assert call(client, iface, "ge", value=" +7 ").ok
+
+
+# -- list fields with a length rule: their default, and nil ---------------------------------
+
+from typing import Annotated  # noqa: E402
+
+from annotated_types import MaxLen  # noqa: E402
+
+from ladon.types.ladontype import LadonType  # noqa: E402
+
+
+class Crate(LadonType):
+    """A type whose list fields have length rules and defaults."""
+
+    size: int = 0
+    labels: Annotated[list[str], MaxLen(2)] = ["fragile"]
+    notes: Annotated[list[str], MaxLen(3)] = []
+    plain: list[str] = []
+
+
+class Crates:
+    @ladonize()
+    def echo(self, crate: Crate) -> Crate:
+        return crate
+
+    @ladonize()
+    def fresh(self) -> Crate:
+        crate = Crate()
+        crate.labels.append("kept")  # a copy: the default stays as declared
+        return crate
+
+
+@pytest.fixture(scope="module")
+def crates() -> Iterator[TestApp]:
+    app = LadonWSGIApplication([Crates])
+    yield TestApp(app)
+    app.close()
+
+
+def test_a_list_field_with_a_length_rule_takes_its_default(crates: TestApp) -> None:
+    r = crates.post_json("/Crates/http/echo", {"crate": {}})
+    assert r.json == {"labels": ["fragile"], "notes": [], "plain": [], "size": 0}
+    first = crates.post_json("/Crates/http/fresh", {}).json
+    again = crates.post_json("/Crates/http/fresh", {}).json
+    assert first["labels"] == again["labels"] == ["fragile", "kept"]
+    doc = crates.get("/Crates/http/description").json
+    schema = doc["components"]["schemas"]["Crate"]
+    assert "labels" not in schema.get("required", []) and "notes" not in schema.get("required", [])
+    assert schema["properties"]["labels"]["default"] == ["fragile"]
+    assert "maxItems" in json.dumps(schema["properties"]["labels"])
+
+
+@pytest.mark.parametrize("iface", ["soap", "soap11", "soap12"])
+def test_wsdls_declare_nil_only_where_the_server_takes_it(crates: TestApp, iface: str) -> None:
+    # a nil plain list is read as []; a nil list with a length rule is refused,
+    # so its element is not nillable
+    wsdl = etree.fromstring(crates.get(f"/Crates/{iface}/description").body)
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    (crate,) = wsdl.iterfind(f".//{xs}complexType[@name='Crate']")
+    nillable = {e.get("name"): e.get("nillable") for e in crate.iter(f"{xs}element")}
+    assert nillable["plain"] == "true"
+    assert nillable["labels"] is None and nillable["notes"] is None
