@@ -13,6 +13,7 @@ import dataclasses
 import gzip
 import io
 import json
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -723,6 +724,16 @@ class Grower:
         return self.grow(depth)
 
 
+@pytest.fixture
+def python_default_recursion() -> Iterator[None]:
+    """The interpreter's default recursion limit (1000), as a server runs
+    with: an earlier test (mypy's) may leave it raised in this process."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    yield
+    sys.setrecursionlimit(before)
+
+
 def json_tree(depth: int) -> dict[str, Any]:
     tree: dict[str, Any] = {"name": "leaf", "children": []}
     for _ in range(depth):
@@ -732,6 +743,7 @@ def json_tree(depth: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize("depth", [200, 450])
 @pytest.mark.parametrize("iface", [*JSON_IFACES, "http"])
+@pytest.mark.usefixtures("python_default_recursion")
 def test_a_json_argument_nested_deeper_than_the_conversion_is_a_client_fault(
     trees_app: LadonWSGIApplication, iface: str, depth: int
 ) -> None:
@@ -788,6 +800,7 @@ def grow_call(iface: str, method: str, depth: int) -> tuple[str, bytes, str]:
 
 
 @pytest.mark.parametrize("iface", [*SOAP_IFACES, *JSON_IFACES, "xmlrpc"])
+@pytest.mark.usefixtures("python_default_recursion")
 def test_a_result_nested_deeper_than_the_conversion_is_a_server_fault_saying_so(
     grower_app: LadonWSGIApplication, iface: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -804,6 +817,7 @@ def test_a_result_nested_deeper_than_the_conversion_is_a_server_fault_saying_so(
     assert "nested too deeply" in caplog.text and "Traceback" not in caplog.text
 
 
+@pytest.mark.usefixtures("python_default_recursion")
 def test_a_task_whose_result_is_nested_too_deeply_fails_saying_so(
     grower_app: LadonWSGIApplication,
 ) -> None:
