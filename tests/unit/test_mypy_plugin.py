@@ -4,7 +4,9 @@ enables it (``plugins = ladon.mypy_plugin``, ``strict = True``)."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -90,6 +92,15 @@ poly.style.width = 1.5
 
 class RunMypy(Protocol):
     def __call__(self, files: dict[str, str], *, plugin: bool = True) -> list[str]: ...
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _recursion_limit_restored() -> Iterator[None]:
+    """mypy raises the interpreter's recursion limit for good; the tests
+    after these run with the one they had."""
+    before = sys.getrecursionlimit()
+    yield
+    sys.setrecursionlimit(before)
 
 
 @pytest.fixture(scope="module")
