@@ -109,6 +109,10 @@ class Lists:
     def basket(self, basket: Basket) -> int:
         return len(basket.counts) + len(basket.tags)
 
+    @ladonize()
+    def grid(self, rows: list[list[int]]) -> int:
+        return sum(len(row) for row in rows)
+
 
 @pytest.fixture(scope="module")
 def lists() -> Iterator[Server]:
@@ -194,3 +198,18 @@ def test_the_list_fields_of_a_ladontype_keep_their_rules(page: Any, lists: Serve
     basket.locator("button[type=submit]").click()
     assert _outcome(basket) == ("Result", "3")
     assert sent == ["basket"]
+
+
+def test_each_list_of_a_list_of_lists_counts_its_own_items(page: Any, lists: Server) -> None:
+    page.goto(lists.url + "/Lists")
+    grid = _console(page, "grid")
+    outer = grid.locator('[data-field="rows"] .group.list').first
+    outer.locator(":scope > .group-head .add-item").click()
+    outer.locator(":scope > .group-head .add-item").click()
+    inner = outer.locator(":scope > .list-items > .list-item > .group.list")
+    _add_items(inner.first, "1", "2")
+    assert outer.locator(":scope > .group-head .count").inner_text() == "2 items"
+    assert inner.first.locator(":scope > .group-head .count").inner_text() == "2 items"
+    assert inner.last.locator(":scope > .group-head .count").inner_text() == "0 items"
+    grid.locator("button[type=submit]").click()
+    assert _outcome(grid) == ("Result", "2")

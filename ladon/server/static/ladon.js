@@ -286,9 +286,11 @@
     var items = el("div", { className: "list-items" });
     var add = el("button", { type: "button", className: "btn btn-small add-item", text: "+ add item" });
     var error = el("p", { className: "field-error", id: id + "-error", role: "alert", hidden: true });
+    // its own count: a list of lists holds the counts of its items' lists too
+    var counter = el("span", { className: "hint count", text: "0 items" });
     var group = el("div", { className: "group list", id: id, "data-type": typeLabel(type) }, [
       items,
-      el("div", { className: "group-head" }, [add, el("span", { className: "hint count", text: "0 items" })]),
+      el("div", { className: "group-head" }, [add, counter]),
       error
     ]);
     group.setAttribute("aria-describedby", error.id);
@@ -301,7 +303,7 @@
     }
 
     function recount() {
-      group.querySelector(".count").textContent = count(entries.length, "item");
+      counter.textContent = count(entries.length, "item");
       unflag();
     }
 
