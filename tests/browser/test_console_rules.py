@@ -113,6 +113,10 @@ class Lists:
     def grid(self, rows: list[list[int]]) -> int:
         return sum(len(row) for row in rows)
 
+    @ladonize()
+    def big(self, n: int) -> list[int]:
+        return [n, 2**64 + 1, -(2**70), 7]
+
 
 @pytest.fixture(scope="module")
 def lists() -> Iterator[Server]:
@@ -213,3 +217,20 @@ def test_each_list_of_a_list_of_lists_counts_its_own_items(page: Any, lists: Ser
     assert inner.last.locator(":scope > .group-head .count").inner_text() == "0 items"
     grid.locator("button[type=submit]").click()
     assert _outcome(grid) == ("Result", "2")
+
+
+def test_integers_beyond_javascripts_safe_range_are_shown_as_sent(page: Any, lists: Server) -> None:
+    page.goto(lists.url + "/Lists")
+    big = _console(page, "big")
+    big.locator('[data-field="n"] input').fill("5")
+    big.locator("button[type=submit]").click()
+    title, body = _outcome(big)
+    assert title == "Result"
+    assert body.split() == [
+        "[",
+        "5,",
+        "18446744073709551617,",
+        "-1180591620717411303424,",
+        "7",
+        "]",
+    ]

@@ -492,7 +492,7 @@
       return response.text().then(function (text) {
         var data = null;
         try {
-          data = JSON.parse(text);
+          data = JSON.parse(text, exactIntegers);
         } catch (err) {
           data = null;
         }
@@ -593,6 +593,26 @@
     problems[0].input.focus();
   };
 
+  // Integers beyond 2^53 (the JSON interfaces send any integer) would lose
+  // digits as JavaScript numbers: kept as their text where the browser lets a
+  // reviver read it (JSON.parse source text access), and shown as sent.
+  function exactIntegers(key, value, context) {
+    if (typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value) &&
+        context && typeof context.source === "string" && /^-?[0-9]+$/.test(context.source)) {
+      return { "ladon:integer": context.source };
+    }
+    return value;
+  }
+
+  function resultText(value) {
+    var text = JSON.stringify(value, function (key, v) {
+      // (no field of a LadonType is named with a colon)
+      return v && typeof v === "object" && typeof v["ladon:integer"] === "string"
+        ? "\u0000" + v["ladon:integer"] + "\u0000" : v;
+    }, 2);
+    return text === undefined ? text : text.replace(/"\\u0000(-?[0-9]+)\\u0000"/g, "$1");
+  }
+
   Console.prototype.show = function (kind, title, text) {
     this.outcome.hidden = false;
     this.outcome.className = "outcome " + kind;
@@ -602,7 +622,7 @@
 
   Console.prototype.showAnswer = function (answer) {
     if (answer.ok) {
-      this.show("ok", "Result", JSON.stringify(answer.result, null, 2));
+      this.show("ok", "Result", resultText(answer.result));
       return;
     }
     var fault = answer.fault;
