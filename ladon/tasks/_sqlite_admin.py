@@ -30,12 +30,14 @@ def tasks(backend: SQLiteTaskBackend, query: TaskQuery) -> list[TaskStatus]:
     from .sqlite import _snapshot
 
     proc = backend._process()
+    backend._start_ticker(proc)
     now = backend._clock.time()
     lost = backend._query(
         proc,
         f"SELECT id, {_COLUMNS} FROM ladon_tasks WHERE expires IS NULL AND heartbeat + lease < ?",
         (now,),
     )
+    lost = backend._judgeable(proc, lost)
     if lost:  # lost tasks run again or end failed, as status() shows them
         backend._reruns.recover(proc, lost, now)
     where = ["(expires IS NULL OR expires > ?)"]

@@ -16,7 +16,9 @@ locked by another process is retried with a short back-off for up to
 otherwise (the disk full, the file or its directory not writable) is
 closed and opened afresh by the next statement, so a process recovers by
 itself once the file can be written again; a task that could not be
-started meanwhile starts then.
+started meanwhile starts then. Leases are judged only once the file has
+been writable for a lease, so an outage, however long, fails no task of a
+process that lived through it (see :mod:`ladon.tasks._sqlite_steady`).
 
 A task of a method with retries (``tasktype={"retries": N}``) runs again
 after it raised :class:`~ladon.tasks.Retry` or lost its process (any
@@ -44,6 +46,7 @@ from typing import TypeVar
 from . import _nonces
 from . import _sqlite_admin
 from . import _sqlite_extras as _extras
+from . import _sqlite_steady
 from . import _sqlite_wake
 from ._live import LiveTasks
 from ._pool import WorkerPool
@@ -333,6 +336,8 @@ class SQLiteTaskBackend:
         self.max_runtime = check_max_runtime(max_runtime)
         self.drain_timeout = float(drain_timeout)
         self._clock = clock
+        #: a longer gap between beats on the file is an outage (_sqlite_steady)
+        self._max_gap = _sqlite_steady.max_gap(self.lease, self.heartbeat)
         self._closed = False
         self._guard = threading.Lock()
         self._proc: _Process | None = None
@@ -448,6 +453,7 @@ class SQLiteTaskBackend:
         if not is_task_id(task_id):
             raise UnknownTask(task_id)
         proc = self._process()
+        self._start_ticker(proc)
         if proc.timer is not None:
             proc.timer.run_due()  # re-runs due by a clock moved by hand
         row = self._read(proc, task_id)
@@ -455,7 +461,9 @@ class SQLiteTaskBackend:
         if row is None or row["method"] != method or _expired(row, now):
             raise UnknownTask(task_id)
         overrun = _overrun(row, now)
-        if row["expires"] is None and (overrun or row["heartbeat"] + row["lease"] < now):
+        if row["expires"] is None and (
+            overrun or (row["heartbeat"] + row["lease"] < now and self._judgeable(proc, [row]))
+        ):
             if overrun:
                 self._end_overrun(proc, task_id, row["max_runtime"])
             else:  # its process is lost: run it again here, or fail it
@@ -654,15 +662,25 @@ class SQLiteTaskBackend:
         self._proc = None
 
     def _start_threads(self, proc: _Process) -> WorkerPool:
+        self._start_ticker(proc)
         with proc.lock:
             if proc.pool is None:
                 proc.pool = WorkerPool(self.max_workers, name="ladon-sqlite-task")
+            return proc.pool
+
+    def _start_ticker(self, proc: _Process) -> None:
+        """Start this process's ticker (at its first call: every process
+        serving the file beats on it, idle or not, so that an outage is told
+        from a lost process; not at :meth:`_process`, which a parent may
+        call before it forks)."""
+        if proc.ticker is not None or self._closed:
+            return
+        with proc.lock:
             if proc.ticker is None:
                 proc.ticker = threading.Thread(
                     target=self._tick, args=(proc,), name="ladon-sqlite-ticker", daemon=True
                 )
                 proc.ticker.start()
-            return proc.pool
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
@@ -748,27 +766,13 @@ class SQLiteTaskBackend:
         """Run one write statement and read the task's row back, in one
         transaction (no other write comes in between)."""
         select = f"SELECT {_COLUMNS} FROM ladon_tasks WHERE id = ?"
-        with proc.wlock:
-            conn = self._writer(proc)
 
-            def action() -> sqlite3.Row | None:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.execute(sql, params)
-                    row: sqlite3.Row | None = conn.execute(select, (task_id,)).fetchone()
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                return row
+        def action(conn: sqlite3.Connection) -> sqlite3.Row | None:
+            conn.execute(sql, params)
+            row: sqlite3.Row | None = conn.execute(select, (task_id,)).fetchone()
+            return row
 
-            try:
-                return self._retry(action)
-            except BackendUnavailable:
-                close_quietly(conn)
-                proc.wconn = None
-                raise
+        return self._transaction(proc, action)
 
     def _transaction(self, proc: _Process, action: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``action`` in one ``BEGIN IMMEDIATE`` transaction of the
@@ -787,7 +791,12 @@ class SQLiteTaskBackend:
                     raise
                 return out
 
-            return self._retry(attempt)
+            try:
+                return self._retry(attempt)
+            except BackendUnavailable:
+                close_quietly(conn)
+                proc.wconn = None  # opened afresh by the next write
+                raise
 
     def _query(
         self, proc: _Process, sql: str, params: Sequence[object] | dict[str, object]
@@ -802,6 +811,16 @@ class SQLiteTaskBackend:
                 close_quietly(conn)
                 proc.rconn = None
                 raise
+
+    def _judgeable(self, proc: _Process, rows: list[sqlite3.Row]) -> list[sqlite3.Row]:
+        """Those of ``rows`` (unfinished tasks whose lease ran out) whose
+        process is lost, not just kept from the file by an outage (see
+        :mod:`ladon.tasks._sqlite_steady`)."""
+        if not rows:
+            return rows
+        last, since = _sqlite_steady.read(self._query(proc, *_sqlite_steady.QUERY))
+        now, gap = time.time(), self._max_gap
+        return [r for r in rows if _sqlite_steady.may_judge(last, since, r["lease"], now, gap)]
 
     def _read(self, proc: _Process, task_id: str) -> sqlite3.Row | None:
         rows = self._query(proc, f"SELECT {_COLUMNS} FROM ladon_tasks WHERE id = ?", (task_id,))
@@ -943,52 +962,50 @@ class SQLiteTaskBackend:
             handle = TaskHandle(task_id, self, attempt)
             text = to_json(job(handle))
         except TaskCancelled:
-            self._end(
-                proc,
-                task_id,
-                TaskState.CANCELLED,
-                owner=proc.owner,
-                attempt=attempt,
-                message=proc.live.remove(task_id),
-            )
+            self._end_run(proc, task_id, attempt, TaskState.CANCELLED)
         except Retry as exc:
             retry = exc
         except Exception as exc:
-            self._end(
-                proc,
-                task_id,
-                TaskState.FAILED,
-                error=_describe_failure(exc),
-                owner=proc.owner,
-                attempt=attempt,
-                message=proc.live.remove(task_id),
-            )
+            self._end_run(proc, task_id, attempt, TaskState.FAILED, error=_describe_failure(exc))
         except BaseException as exc:
-            self._end(
-                proc,
-                task_id,
-                TaskState.FAILED,
-                error=_describe_failure(exc),
-                owner=proc.owner,
-                attempt=attempt,
-                message=proc.live.remove(task_id),
-            )
+            self._end_run(proc, task_id, attempt, TaskState.FAILED, error=_describe_failure(exc))
             raise
         else:
-            self._end(
-                proc,
-                task_id,
-                TaskState.SUCCEEDED,
-                result=text,
-                owner=proc.owner,
-                attempt=attempt,
-                message=proc.live.remove(task_id),  # the last one, if not written yet
-            )
+            self._end_run(proc, task_id, attempt, TaskState.SUCCEEDED, result=text)
         finally:
             proc.live.remove(task_id)
         if retry is not None:
             detail = _describe_failure(retry)[1]
             self._reruns.retry(proc, task_id, job, attempt, retry, detail)
+
+    def _end_run(
+        self,
+        proc: _Process,
+        task_id: str,
+        attempt: int,
+        state: TaskState,
+        result: str | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """Write the end of an attempt that ran here, with its last message
+        if not written yet; an end the file cannot take now is written by
+        the ticker once it can (see :meth:`_end`)."""
+        message = proc.live.remove(task_id)
+        try:
+            self._end(
+                proc,
+                task_id,
+                state,
+                result=result,
+                error=error,
+                owner=proc.owner,
+                attempt=attempt,
+                message=message,
+            )
+        except BackendUnavailable as exc:
+            logger.warning(
+                "Task %s ended; the end is written once the file can be: %s", task_id, exc
+            )
 
     def _sync(self, task_id: str, progress: float | None, message: str | None) -> bool:
         """Write a progress report; True when the task should stop."""
@@ -1053,12 +1070,16 @@ class SQLiteTaskBackend:
         proc.live.mark_cancelled(stop)
 
     def _beat(self, proc: _Process) -> None:
-        now = self._clock.time()
-        self._write(
-            proc,
-            "UPDATE ladon_tasks SET heartbeat = ? WHERE owner = ? AND expires IS NULL",
-            (now, proc.owner),
-        )
+        now, real = self._clock.time(), time.time()
+
+        def renew(conn: sqlite3.Connection) -> float:
+            conn.execute(
+                "UPDATE ladon_tasks SET heartbeat = ? WHERE owner = ? AND expires IS NULL",
+                (now, proc.owner),
+            )
+            return _sqlite_steady.beat(conn, real, self._max_gap)
+
+        steady_since = self._transaction(proc, renew)
         with proc.lock:
             unfinished, proc.unfinished = proc.unfinished, []
         for sql, params in unfinished:  # dated when they ended, kept from now
@@ -1073,6 +1094,9 @@ class SQLiteTaskBackend:
             " WHERE expires IS NULL AND heartbeat + lease < ? AND owner != ?",
             (now, proc.owner),
         )
+        # NOTE: after an outage, the processes that lived through it first
+        # get a whole lease to renew their tasks' (see _sqlite_steady)
+        lost = [row for row in lost if steady_since + row["lease"] <= real]
         if lost:
             self._reruns.recover(proc, lost, now)
         if unfinished:

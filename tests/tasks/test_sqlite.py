@@ -384,3 +384,30 @@ def test_sqlite_urls_and_options(db: Path, url: str, checks: dict[str, object]) 
 def test_bad_sqlite_urls_are_value_errors(db: Path, url: str) -> None:
     with pytest.raises(ValueError):
         backend_from_url(url.format(db=str(db).lstrip("/")))
+
+
+def test_beats_on_the_file_tell_an_outage_from_a_lost_process() -> None:
+    from ladon.tasks import _sqlite_extras
+    from ladon.tasks import _sqlite_steady
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute(_sqlite_extras.META_SCHEMA)
+    gap = _sqlite_steady.max_gap(lease=6.0, heartbeat=1.0)
+    assert gap == 3.0 and _sqlite_steady.max_gap(1.0, 0.5) == 0.75
+    # a new file: no gap was ever seen, leases are judged at once
+    assert _sqlite_steady.read(conn.execute(*_sqlite_steady.QUERY).fetchall()) == (None, 0.0)
+    assert _sqlite_steady.may_judge(None, 0.0, 6.0, 100.0, gap)
+    assert _sqlite_steady.beat(conn, 100.0, gap) == 0.0
+    assert _sqlite_steady.beat(conn, 102.9, gap) == 0.0  # beats closer than the gap
+    assert _sqlite_steady.may_judge(102.9, 0.0, 6.0, 103.0, gap)
+    # no beat for longer than the gap (under way): nobody judges
+    assert not _sqlite_steady.may_judge(102.9, 0.0, 6.0, 106.0, gap)
+    # the first beat after it: the file is writable from then on
+    assert _sqlite_steady.beat(conn, 110.0, gap) == 110.0
+    assert _sqlite_steady.beat(conn, 109.0, gap) == 110.0  # a late writer moves nothing back
+    last, since = _sqlite_steady.read(conn.execute(*_sqlite_steady.QUERY).fetchall())
+    assert (last, since) == (110.0, 110.0)
+    assert not _sqlite_steady.may_judge(last, since, 6.0, 113.0, gap)  # a lease not over
+    for now in (112.5, 115.0, 116.0):  # beats every 2.5 s: the file stays steady
+        assert _sqlite_steady.beat(conn, now, gap) == 110.0
+    assert _sqlite_steady.may_judge(116.0, 110.0, 6.0, 116.0, gap)

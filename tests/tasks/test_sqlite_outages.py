@@ -1,7 +1,9 @@
-"""The SQLite store out of reach under a real gunicorn: a full disk and a
-file that cannot be written. Calls answer at once ("The task service is
-unavailable"), tasks run once the file can be written again, and the
-process recovers by itself (same pid, no restart).
+"""The SQLite store out of reach: a full disk and a file that cannot be
+written, under a real gunicorn and between backends sharing one file. Calls
+answer at once ("The task service is unavailable"), tasks run once the file
+can be written again, the process recovers by itself (same pid, no
+restart), and an outage longer than the lease fails no task of a process
+that lived through it (only those of a process that died).
 
 The full disk is a file-size limit (``RLIMIT_FSIZE``) set in the gunicorn
 worker itself: a write beyond it fails with EFBIG, which SQLite reports as
@@ -15,14 +17,19 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ladon.tasks import SQLiteTaskBackend
+from ladon.tasks import TaskState
+
 from .backend_support import Gates
 from .backend_support import GunicornServer
+from .backend_support import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +127,66 @@ def test_a_process_that_lost_write_permission_recovers_when_it_returns(
     # the permission is back: the same process starts tasks again
     assert work.run("square", n=5) == 25
     assert server.workers() == {pid}
+
+
+def test_an_outage_longer_than_the_lease_fails_only_the_tasks_of_a_dead_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    db = store / "tasks.db"
+    # three processes' backends on one file; lease 1.5 s: a gap over 1.2 s is an outage
+    made = [
+        SQLiteTaskBackend(db, lease=1.5, heartbeat=0.1, sync_interval=0.02, max_workers=2)
+        for _ in range(3)
+    ]
+    runner, judge, dead = made
+    method = "Svc.job"
+    hold, ends_in_outage, release = threading.Event(), threading.Event(), threading.Event()
+    try:
+        held = runner.submit(method, lambda handle: hold.wait(30) and "held")
+        ended = runner.submit(method, lambda handle: ends_in_outage.wait(30) and "ended")
+        orphan = dead.submit(method, lambda handle: release.wait(30) and "never")
+
+        def all_running() -> bool:
+            ids = (held, ended, orphan)
+            return all(judge.status(method, t).state is TaskState.RUNNING for t in ids)
+
+        wait_until(all_running, what="the three tasks running")
+        proc = dead._proc
+        assert proc is not None
+        proc.stop.set()  # as if that process had died: its ticker stops
+        if proc.ticker is not None:
+            proc.ticker.join(5)
+        files = [p for p in store.iterdir() if p.name.startswith("tasks.db")] + [store]
+        _make_read_only(files)
+        try:
+            time.sleep(0.3)
+            ends_in_outage.set()  # its end cannot be written now
+            time.sleep(2.2)  # no heartbeat gets through for longer than the lease
+        finally:
+            _make_writable(files)
+        back = time.monotonic()
+        # the process that lived through it renews its leases: its tasks go on
+        wait_until(lambda: judge.status(method, ended).state is TaskState.SUCCEEDED)
+        assert judge.status(method, ended).result == "ended"
+        while time.monotonic() - back < 1.8:  # past the lease, counted from the outage's end
+            assert judge.status(method, held).state is TaskState.RUNNING
+            time.sleep(0.05)
+        # the dead process's task is judged once the file was writable for a lease
+        wait_until(lambda: judge.status(method, orphan).state is TaskState.FAILED)
+        lost = judge.status(method, orphan)
+        assert (lost.error, lost.progress) == ("worker lost", 1.0)
+        assert time.monotonic() - back >= 1.4
+        hold.set()
+        wait_until(lambda: judge.status(method, held).state is TaskState.SUCCEEDED)
+        assert judge.status(method, held).result == "held"
+        # the end held back was a warning, not a traceback
+        assert not [r for r in caplog.records if r.exc_info], caplog.text
+        assert f"Task {ended} ended; the end is written once the file can be" in caplog.text
+    finally:
+        hold.set()
+        ends_in_outage.set()
+        release.set()
+        for backend in made:
+            backend.close()
