@@ -395,15 +395,18 @@ def _policy_namespaces(service: ServiceInfo) -> dict[str, str]:
 
 def _security_policy(root: etree._Element) -> None:
     """The WS-SecurityPolicy 1.2 policy asking for a UsernameToken
-    (WS-Security 1.1 UsernameToken profile) in every request."""
+    (WS-Security 1.1 UsernameToken profile) in every request: an extension
+    element, which WSDL 1.1's schema takes only at the start of
+    ``definitions`` (after its ``documentation``)."""
     p = f"{{{WSP}}}"
     sp = f"{{{WSSP}}}"
-    policy = etree.SubElement(
-        root,
+    policy = etree.Element(
         p + "Policy",
         {f"{{{WSU}}}Id": USERNAME_TOKEN_POLICY},
         nsmap={"wsp": WSP, "sp": WSSP, "wsu": WSU},
     )
+    first = root[0] if len(root) else None
+    root.insert(1 if first is not None and first.tag == f"{{{WSDL}}}documentation" else 0, policy)
     tokens = _el(_el(_el(policy, p + "ExactlyOne"), p + "All"), sp + "SupportingTokens")
     token = etree.SubElement(
         _el(tokens, p + "Policy"),

@@ -155,6 +155,24 @@ def test_wsdl_validates_against_the_wsdl_and_soap_binding_schemas(
     embedded_schema(wsdl)  # loads, or raises
 
 
+@pytest.mark.parametrize("iface", IFACES)
+def test_a_wsdl_asking_for_a_username_token_validates(
+    wsdl_schema: xmlschema.XMLSchema, iface: str
+) -> None:
+    import auth_app
+
+    from ladon.auth import UsernameToken
+
+    app = LadonWSGIApplication([auth_app.Vault], auth=[UsernameToken(auth_app.PASSWORDS.get)])
+    try:
+        wsdl = wsdl_of(app, "Vault", iface)
+    finally:
+        app.close()
+    assert wsdl[0].tag == "{http://www.w3.org/ns/ws-policy}Policy"  # where WSDL 1.1 takes it
+    errors = [str(e)[:500] for e in wsdl_schema.iter_errors(wsdl)]
+    assert errors == []
+
+
 def test_the_wsdl_check_catches_a_broken_wsdl(
     apps: dict[str, LadonWSGIApplication], wsdl_schema: xmlschema.XMLSchema
 ) -> None:
