@@ -17,7 +17,11 @@ from .base import LadonError
 class ServiceFault(LadonError):
     """Base class of every fault.
 
-    :param faultcode: ``"client"`` or ``"server"`` (Ladon 1.0 spelling).
+    :param faultcode: ``"client"`` or ``"server"`` (Ladon 1.0 spelling;
+        ``Client`` and ``Server`` too), or a code of the service's own
+        (``"quota"``: JSON-WSP, JSON-RPC and ``http`` carry it as it is, the
+        others answer a server fault); Ladon 1.0 code that gives the message
+        alone first is read so.
     :param faultstring: the human readable message.
     :param detail: optional longer text (sent as the fault's detail).
     :param stack_depth: accepted for Ladon 1.0 compatibility and ignored;
@@ -58,9 +62,14 @@ class ServiceFault(LadonError):
         stack_depth: int = 1,
         hint: str = "",
     ) -> None:
-        if faultcode not in ("", "client", "server"):
+        faultcode = str(faultcode) if faultcode else ""
+        if faultcode.lower() in ("client", "server"):
+            faultcode = faultcode.lower()  # SOAP's spelling: Client, Server
+        elif faultcode and not faultstring:
             # Ladon 1.0 code sometimes passes the message first.
             faultstring, faultcode = faultcode, ""
+        # else: a code of the service's own ("quota"), written as it is where
+        # a protocol carries it (JSON-WSP, JSON-RPC, http); a server fault else
         self.faultcode = faultcode or self.code
         self.faultstring = str(faultstring) if faultstring else self.default_message
         self.detail = detail
