@@ -66,6 +66,8 @@ def decode_text(body: bytes, content_type: str) -> str:
         raise MalformedRequest(
             f"The request body is not valid {charset}: byte {exc.start}"
         ) from None
+    except UnicodeError:  # codecs that raise it alone (punycode, undefined)
+        raise MalformedRequest(f"The request body is not valid {charset}") from None
 
 
 @functools.lru_cache(maxsize=64)
