@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from ..wire.multipart import MultipartLimits
 from ..wire.multipart import Part
 from ..wire.multipart import boundary_of
 from ..wire.multipart import read_multipart
+
+logger = logging.getLogger("ladon")
 
 _CHUNK = 64 * 1024
 
@@ -82,6 +85,24 @@ def decompress(data: bytes, coding: str, limit: int) -> bytes:
     return out
 
 
+def _read(stream: Any, n: int) -> bytes:
+    """``stream.read(n)``; a read the server fails (the client went away,
+    a malformed chunked body: ``OSError``, gunicorn's ``NoMoreData``,
+    mod_wsgi's "request data read error") is the client's 400.
+
+    :raises BadRequest: the body could not be read.
+    """
+    try:
+        data: bytes = stream.read(n)
+    except Exception as exc:
+        logger.info("The request body could not be read: %s", type(exc).__name__)
+        raise BadRequest(
+            "The request body could not be read (the connection broke, or a chunked "
+            "body is malformed)"
+        ) from None
+    return data
+
+
 def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
     """Read the whole request body (decoded when it has a Content-Encoding),
     refusing more than ``limit`` bytes before and after decoding.
@@ -94,7 +115,7 @@ def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
         if isinstance(length, str) and length.isascii() and length.isdigit():
             n = int(length)
             if n <= limit:
-                data: bytes = environ["wsgi.input"].read(n) if n else b""
+                data: bytes = _read(environ["wsgi.input"], n) if n else b""
                 if len(data) == n:
                     return data
     coding = content_coding(environ)
@@ -117,7 +138,7 @@ def _read_raw(environ: Mapping[str, Any], limit: int) -> bytes:
     stream = environ["wsgi.input"]
     n = declared_length(environ, limit)
     if n is not None:
-        data: bytes = stream.read(n) if n else b""
+        data: bytes = _read(stream, n) if n else b""
         if len(data) < n:
             raise BadRequest("The request body is shorter than its Content-Length")
         return data
@@ -128,7 +149,7 @@ def _read_raw(environ: Mapping[str, Any], limit: int) -> bytes:
     parts: list[bytes] = []
     size = 0
     while True:
-        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        chunk = _read(stream, min(_CHUNK, limit + 1 - size))
         if not chunk:
             break
         parts.append(chunk)
@@ -155,7 +176,7 @@ def body_reader(environ: Mapping[str, Any], limit: int) -> Callable[[int], bytes
         def read_known(n: int) -> bytes:
             if remaining[0] <= 0:
                 return b""
-            data: bytes = stream.read(min(n, remaining[0]))
+            data: bytes = _read(stream, min(n, remaining[0]))
             if not data:
                 raise MultipartError("The request body is shorter than its Content-Length")
             remaining[0] -= len(data)
@@ -166,8 +187,7 @@ def body_reader(environ: Mapping[str, Any], limit: int) -> Callable[[int], bytes
         raise LengthRequired("A request body needs a Content-Length")
 
     def read_all(n: int) -> bytes:
-        data: bytes = stream.read(n)
-        return data
+        return _read(stream, n)
 
     return read_all
 

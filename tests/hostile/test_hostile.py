@@ -1075,6 +1075,42 @@ def test_post_without_length_or_chunking_is_411(app: LadonWSGIApplication, iface
     assert_clean(answer)
 
 
+class _BrokenInput:
+    """A request body the server fails to read after its first bytes (the
+    client went away: mod_wsgi's OSError; gunicorn raises its own errors)."""
+
+    def __init__(self) -> None:
+        self.first = b'{"method'
+
+    def read(self, n: int = -1) -> bytes:
+        data, self.first = self.first, b""
+        if not data:
+            raise OSError("request data read error")
+        return data
+
+
+@pytest.mark.parametrize("iface", list(FAULTS))
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_a_body_the_server_fails_to_read_is_the_protocols_400(
+    app: LadonWSGIApplication, iface: str, chunked: bool
+) -> None:
+    extra: dict[str, Any] = {"wsgi.input": _BrokenInput()}
+    if chunked:
+        extra.update({"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"})
+    ctype = "application/json" if iface in JSON_IFACES else xml_ctype(iface)
+    answer = request(
+        app,
+        f"/Shapes/{iface}",
+        b"",
+        content_type=ctype,
+        length=None if chunked else "100",
+        extra=extra,
+        drop=("CONTENT_LENGTH",) if chunked else (),
+    )
+    assert body_fault(answer, iface, 400).startswith("The request body could not be read")
+    assert_clean(answer)
+
+
 @pytest.mark.parametrize("iface", list(FAULTS))
 @pytest.mark.parametrize(
     "charset",
