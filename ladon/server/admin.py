@@ -32,9 +32,9 @@ from dataclasses import replace
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound
-from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
 from ..exceptions.service import ServiceFault
@@ -58,6 +58,7 @@ from ..tasks.base import BackendUnavailable
 from ..tasks.base import UnknownTask
 from .pages import Pages
 from .routing import RouteKind
+from .routing import query_args
 from .security import Authentication
 
 logger = logging.getLogger("ladon")
@@ -398,7 +399,11 @@ class Operations:
             if not parts:
                 if verb not in ("GET", "HEAD"):
                     raise MethodNotAllowed(valid_methods=["GET", "HEAD"])
-                return self._list(backend, Request(dict(environ)).args)
+                try:
+                    given = query_args(environ)
+                except BadRequest as exc:
+                    return _problem(400, str(exc.description))
+                return self._list(backend, given)
             task_id = parts[0]
             if len(parts) == 1:
                 if verb not in ("GET", "HEAD"):

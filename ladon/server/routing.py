@@ -25,11 +25,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map
 from werkzeug.routing import Rule
+from werkzeug.wrappers import Request
 
 
 class RouteKind(enum.Enum):
@@ -151,3 +156,17 @@ class Router:
         if rest == "description":
             return Route(RouteKind.DESCRIPTION, service, iface)
         return Route(RouteKind.CALL, service, iface, "/" + rest if rest else "")
+
+
+def query_args(environ: Mapping[str, Any]) -> MultiDict[str, str]:
+    """The parameters of the request's query string.
+
+    :raises BadRequest: it is not UTF-8 once its %-escapes are read (a
+        server such as wsgiref or mod_wsgi passes raw bytes on).
+
+    .. versionadded:: 2.0
+    """
+    try:
+        return Request(dict(environ)).args
+    except UnicodeDecodeError:
+        raise BadRequest("The query string is not valid UTF-8") from None

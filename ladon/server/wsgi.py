@@ -33,7 +33,6 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound
-from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
 from ..auth.base import Authenticator
@@ -104,6 +103,7 @@ from .pages import Pages
 from .routing import Route
 from .routing import RouteKind
 from .routing import Router
+from .routing import query_args
 from .security import Authentication
 from .security import LocalNonces
 from .security import default_access
@@ -708,7 +708,7 @@ class LadonWSGIApplication:
             wants_wsdl and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
         ):
             # ``<endpoint>?wsdl`` is where many SOAP tools look first.
-            query = Request(environ).args
+            query = query_args(environ)
             payload = iface.describe(self.public_url(environ), query)
             if payload is None:
                 raise NotFound(f"Interface {iface.name} has no description document")
@@ -971,7 +971,7 @@ def _skin(environ: Mapping[str, Any]) -> str | None:
     query = str(environ.get("QUERY_STRING", ""))
     if "skin=" not in query:
         return None
-    return Request(environ).args.get("skin") or None  # type: ignore[arg-type]
+    return query_args(environ).get("skin") or None
 
 
 def _script(environ: Mapping[str, Any]) -> str:

@@ -1075,6 +1075,19 @@ def test_post_without_length_or_chunking_is_411(app: LadonWSGIApplication, iface
     assert_clean(answer)
 
 
+@pytest.mark.parametrize(
+    "path", ["/Shapes/soap/description", "/Shapes/jsonwsp/description", "/Shapes", "/"]
+)
+def test_a_query_string_of_raw_bytes_that_are_not_utf8_is_400(
+    app: LadonWSGIApplication, path: str
+) -> None:
+    # raw bytes, as wsgiref and mod_wsgi pass them (gunicorn refuses the line)
+    query = "skin=\xff" if path in ("/Shapes", "/") else "include_doc=\xff"
+    answer = request(app, path, method="GET", extra={"QUERY_STRING": query})
+    assert (answer.status, answer.text) == (400, "The query string is not valid UTF-8\n")
+    assert_clean(answer)
+
+
 class _BrokenInput:
     """A request body the server fails to read after its first bytes (the
     client went away: mod_wsgi's OSError; gunicorn raises its own errors)."""

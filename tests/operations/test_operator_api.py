@@ -4,6 +4,7 @@ through the application's authentication; list with filters, show, cancel
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -218,3 +219,14 @@ def test_unknown_tasks_and_paths_are_404(app: LadonWSGIApplication, path: str) -
     response = get(app, path)
     assert response.status_code == 404
     assert response.get_json()["error"]
+
+
+def test_a_query_string_of_raw_bytes_that_are_not_utf8_is_400(app: LadonWSGIApplication) -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.test import run_wsgi_app
+
+    environ = EnvironBuilder(path=API, headers=list(ADMIN.items())).get_environ()
+    environ["QUERY_STRING"] = "state=\xff"  # raw bytes, as wsgiref and mod_wsgi pass them
+    body, status, _ = run_wsgi_app(app, environ)
+    assert status.startswith("400")
+    assert json.loads(b"".join(body))["error"] == "The query string is not valid UTF-8"
