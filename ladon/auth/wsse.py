@@ -27,6 +27,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..ladonizer.access import Principal
+from ..wire.schema import SOAP12_ENV
+from ..wire.schema import SOAP12_ROLE_NEXT
+from ..wire.schema import SOAP12_ROLE_ULTIMATE
+from ..wire.schema import SOAP_ACTOR_NEXT
+from ..wire.schema import SOAP_ENV
 from ..wire.schema import WSS_BASE64
 from ..wire.schema import WSS_PASSWORD_DIGEST
 from ..wire.schema import WSS_PASSWORD_TEXT
@@ -162,16 +167,20 @@ class UsernameToken:
     def authenticate(self, request: AuthRequest) -> Principal | None:
         if not self.applies_to(request.interface):
             return None
-        headers = [b for b in request.header_blocks if b.tag == _SECURITY]
+        # NOTE: a Security header for another node (an actor or role other
+        # than this one) is not ours to read (WS-Security 1.1, 6.1)
+        headers = [b for b in request.header_blocks if b.tag == _SECURITY and _for_us(b)]
         if not headers:
             return None
         if len(headers) > 1:
-            raise InvalidSecurity("The envelope has more than one wsse:Security header")
+            raise InvalidSecurity("The envelope has more than one wsse:Security header for us")
         security = headers[0]
         now = self.clock()
-        timestamp = security.find(_TIMESTAMP)
-        if timestamp is not None:
-            self._check_timestamp(timestamp, now)
+        timestamps = security.findall(_TIMESTAMP)
+        if len(timestamps) > 1:
+            raise InvalidSecurity("The wsse:Security header has more than one wsu:Timestamp")
+        if timestamps:
+            self._check_timestamp(timestamps[0], now)
         tokens = security.findall(_TOKEN)
         if not tokens:
             return None
@@ -182,6 +191,9 @@ class UsernameToken:
     # -- checks ----------------------------------------------------------------------
 
     def _check_timestamp(self, timestamp: etree._Element, now: float) -> None:
+        for tag, name in ((_CREATED, "Created"), (_EXPIRES, "Expires")):
+            if len(timestamp.findall(tag)) > 1:
+                raise InvalidSecurity(f"The wsu:Timestamp has more than one wsu:{name}")
         created = _text(timestamp.find(_CREATED), "wsu:Timestamp/wsu:Created", 64)
         if created is not None:
             self._check_created(created, now, "wsu:Timestamp")
@@ -191,6 +203,8 @@ class UsernameToken:
                 when = parse_datetime(expires)
             except ValueError:
                 raise InvalidSecurity("wsu:Timestamp/wsu:Expires is not an xsd:dateTime") from None
+            if created is not None and when < parse_datetime(created):
+                raise InvalidSecurity("The wsu:Timestamp expires before it was created")
             if when + self.skew <= now:
                 raise InvalidSecurity("The message has expired (wsu:Timestamp/wsu:Expires)")
 
@@ -255,6 +269,21 @@ class UsernameToken:
 
     def __repr__(self) -> str:
         return f"UsernameToken(window={self.window:g})"
+
+
+#: The values of SOAP 1.1's ``actor`` and SOAP 1.2's ``role`` that mean
+#: this node (no attribute: the ultimate receiver, this node too).
+_OUR_ROLES = frozenset({"", SOAP_ACTOR_NEXT, SOAP12_ROLE_NEXT, SOAP12_ROLE_ULTIMATE})
+_ACTOR = f"{{{SOAP_ENV}}}actor"
+_ROLE = f"{{{SOAP12_ENV}}}role"
+
+
+def _for_us(block: etree._Element) -> bool:
+    """Whether a header block is for this node (not another actor or role)."""
+    target = block.get(_ACTOR)
+    if target is None:
+        target = block.get(_ROLE, "")
+    return target.strip() in _OUR_ROLES
 
 
 def _text(element: etree._Element | None, what: str, limit: int) -> str | None:

@@ -183,6 +183,51 @@ def test_timestamp_is_honoured(vault_server: LiveServer) -> None:
     assert status == 200 and got.value == "3"  # type: ignore[attr-defined]
 
 
+def test_a_timestamp_must_be_one_and_say_one_time_each(vault_server: LiveServer) -> None:
+    now = _utc().strftime("%Y-%m-%dT%H:%M:%SZ")
+    fresh = (
+        f"<wsu:Timestamp><wsu:Created>{_utc().isoformat()}</wsu:Created>"
+        f"<wsu:Expires>{_utc(1).isoformat()}</wsu:Expires></wsu:Timestamp>"
+    )
+    backwards = (
+        f"<wsu:Timestamp><wsu:Created>{_utc().isoformat()}</wsu:Created>"
+        f"<wsu:Expires>{_utc(-0.5).isoformat()}</wsu:Expires></wsu:Timestamp>"
+    )
+    two_created = fresh.replace("<wsu:Expires>", f"<wsu:Created>{now}</wsu:Created><wsu:Expires>")
+    for timestamp, message in [
+        (fresh + "<wsu:Timestamp>garbage</wsu:Timestamp>", "more than one wsu:Timestamp"),
+        (two_created, "more than one wsu:Created"),
+        (backwards, "expires before it was created"),
+    ]:
+        token = _digest_token("alice", "alice-pw", now)
+        status, got = _post_soap(vault_server, _envelope(token, timestamp))
+        assert (status, got.code) == (500, "wsse:InvalidSecurity")  # type: ignore[attr-defined]
+        assert message in got.message  # type: ignore[attr-defined]
+
+
+def test_a_security_header_for_another_actor_is_not_read(vault_server: LiveServer) -> None:
+    now = _utc().strftime("%Y-%m-%dT%H:%M:%SZ")
+    theirs = (
+        '<wsse:Security e:actor="urn:intermediary">'
+        f"{_digest_token('bob', 'bob-pw', now)}</wsse:Security>"
+    )
+    ours = f"<wsse:Security>{_digest_token('alice', 'alice-pw', now)}</wsse:Security>"
+
+    def envelope(*headers: str) -> bytes:
+        return (
+            f'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/" '
+            f'xmlns:wsse="{WSSE}" xmlns:wsu="{WSU}"><e:Header>{"".join(headers)}</e:Header>'
+            "<e:Body><add><a>1</a><b>2</b></add></e:Body></e:Envelope>"
+        ).encode()
+
+    # alone, it identifies nobody: the call is anonymous, and add needs a caller
+    status, got = _post_soap(vault_server, envelope(theirs))
+    assert got.code == "wsse:SecurityTokenUnavailable"  # type: ignore[attr-defined]
+    # beside ours, ours is read
+    status, got = _post_soap(vault_server, envelope(theirs, ours))
+    assert (status, got.value) == (200, "3")  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("token", "message"),
     [
