@@ -80,7 +80,14 @@ def parse_docstring(doc: str | None, param_names: Iterable[str] = ()) -> DocInfo
             continue
         block, skipping = None, False
         info.description.append(line)
+    # NOTE: Ladon 1.0 listed the description's lines as written, up to its
+    # fields: the blank line before them too (COMPAT 3.1, ["Sum two integers.", ""])
+    blank_before_fields = bool(
+        (info.params or info.rtype) and info.description and not info.description[-1].strip()
+    )
     info.description = _trim(info.description, strip=False)
+    if blank_before_fields and info.description:
+        info.description.append("")
     info.params = {k: _trim(v) for k, v in info.params.items()}
     info.rtype = _trim(info.rtype)
     return info

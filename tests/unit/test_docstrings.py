@@ -176,9 +176,22 @@ def test_docstrings_reach_the_method_model() -> None:
     assert inspect.getdoc(Calc.add) is not None
     method = build_service(Calc).methods["add"]
     assert method.publisher == "pre"
-    assert method.doc == ("Add two numbers.",)
+    assert method.doc == (
+        "Add two numbers.",
+        "",
+    )  # the blank line before its fields, as Ladon 1.0 listed it
     assert [p.doc for p in method.params] == [
         ("the first number",),
         ("the second number,", "never negative"),
     ]
     assert method.rtype_doc == ("the sum",)
+
+
+def test_the_description_keeps_the_blank_line_before_its_fields_as_ladon_1_did() -> None:
+    # COMPAT 3.1: method doc_lines ["Sum two integers.", ""]
+    doc = "Sum two integers.\n\n@param a: the first term\n@rtype: the sum"
+    assert parse_docstring(doc, ["a"]).description == ["Sum two integers.", ""]
+    assert parse_docstring("Sum two integers.\n@param a: x", ["a"]).description == [
+        "Sum two integers."
+    ]
+    assert parse_docstring("Sum two integers.\n\n", ["a"]).description == ["Sum two integers."]

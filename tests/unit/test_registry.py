@@ -476,7 +476,7 @@ def test_task_method_expands_into_five_methods() -> None:
     assert start.kind is MethodKind.TASK_START and start.is_task
     assert start.rtype is TaskInfoResponse
     assert [(p.name, p.type) for p in start.params] == [("n", int)]
-    assert start.doc == ("Crunch numbers.",)
+    assert start.doc == ("Crunch numbers.", "")
 
     assert progress.kind is MethodKind.TASK_PROGRESS
     assert progress.rtype is TaskProgressResponse

@@ -128,7 +128,7 @@ def test_descriptions_differ_exactly_where_the_definitions_differ(client: TestAp
     }
     assert params["ServiceN"]["verbose"]["type"] == "boolean"
     assert params["Service1"]["service1_a"]["default"] == "default_a"
-    assert configure["Service2"]["doc_lines"] == ["Set the option of Service2."]
+    assert configure["Service2"]["doc_lines"] == ["Set the option of Service2.", ""]
 
 
 def test_configure_arguments_are_checked_against_each_signature(client: TestApp) -> None:
