@@ -659,7 +659,7 @@ class LadonWSGIApplication:
         if kind in _READ_ONLY and environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             raise MethodNotAllowed(
                 valid_methods=["GET", "HEAD"],
-                description="Pages and descriptions are read with GET",
+                description="This document is read with GET",
             )
         if self.protect_docs:
             refused = self._refuse_docs(kind, environ)
@@ -864,16 +864,9 @@ def _rule(value: object, default: object, name: str) -> Access:
 
 
 #: The routes only read (GET, HEAD): pages, assets and descriptions.
-_READ_ONLY = frozenset(
-    {
-        RouteKind.CATALOG,
-        RouteKind.SERVICE,
-        RouteKind.DESCRIPTION,
-        RouteKind.STATIC,
-        RouteKind.ASSET,
-        RouteKind.OPENAPI,
-    }
-)
+#: Routes read with GET (or HEAD) only. Ladon 1.0's pages, descriptions
+#: and skin files answer any method as GET does (COMPAT 2).
+_READ_ONLY = frozenset({RouteKind.ASSET, RouteKind.OPENAPI})
 #: The routes ``protect_docs`` guards (static assets stay public).
 _DOCS = frozenset({RouteKind.CATALOG, RouteKind.SERVICE, RouteKind.DESCRIPTION, RouteKind.OPENAPI})
 
