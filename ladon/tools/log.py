@@ -10,7 +10,8 @@ Messages go to the ``ladon.service`` logger, so they follow the logging set
 up of the application (gunicorn, mod_wsgi, ``logging.basicConfig``...).
 :func:`set_logfile` also writes them to a rotating file, as Ladon 1.0 did
 (it no longer writes to a fixed file in the temporary directory unless
-asked to).
+asked to), with the access lines and call records the application's
+``logging=`` flags make.
 
 .. versionadded:: 2.0
 """
@@ -76,12 +77,19 @@ def get_loglevel() -> int:
     return settings().level
 
 
+#: The loggers :func:`set_logfile` writes to the file: the service's
+#: messages, and the access lines and call records of the application's
+#: ``logging=`` flags, as Ladon 1.0's log file held them.
+FILE_LOGGERS = ("ladon.service", "ladon.access", "ladon.calls")
+
+
 def _reopen() -> None:
     state = settings()
     with _lock:
         old = state.handler
         if old is not None:
-            logger.removeHandler(old)
+            for name in FILE_LOGGERS:
+                logging.getLogger(name).removeHandler(old)
             old.close()
         state.handler = None
         if state.file:
@@ -92,6 +100,11 @@ def _reopen() -> None:
             logger.addHandler(handler)
             if logger.level == logging.NOTSET or logger.level > logging.DEBUG:
                 logger.setLevel(logging.DEBUG)
+            for name in FILE_LOGGERS[1:]:  # they log at INFO
+                other = logging.getLogger(name)
+                other.addHandler(handler)
+                if other.level == logging.NOTSET or other.level > logging.INFO:
+                    other.setLevel(logging.INFO)
             state.handler = handler
 
 
