@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import types
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,9 +89,14 @@ def publishes(cls: type) -> bool:
 MODULE_SERVICES = "LADON_SERVICES"
 
 
-def classes_of(module: types.ModuleType) -> list[object]:
+def classes_of(module: types.ModuleType, imported: Sequence[types.ModuleType] = ()) -> list[object]:
     """What ``module`` serves: its ``LADON_SERVICES`` list when it has one,
-    else the classes defined in it that publish methods, in order.
+    else the classes defined in it that publish methods, in order, then (as
+    Ladon 1.0, which served every class with a ladonized method of every
+    module imported) those it imports by name and those defined in
+    ``imported`` (the modules its import brought in), but for the bases of
+    its own classes and classes that cannot be built without arguments
+    (templates, served as instances).
 
     :raises DefinitionError: ``LADON_SERVICES`` is not a list or tuple.
     """
@@ -102,23 +108,63 @@ def classes_of(module: types.ModuleType) -> list[object]:
                 f"configured instances, not {type(listed).__name__}"
             )
         return list(listed)
-    return [
+    own = [
         obj
         for obj in vars(module).values()
         if isinstance(obj, type) and obj.__module__ == module.__name__ and publishes(obj)
     ]
+    others = [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type) and obj.__module__ != module.__name__ and publishes(obj)
+    ]
+    for other in imported:
+        if other is not module and getattr(other, MODULE_SERVICES, None) is None:
+            others.extend(
+                obj
+                for obj in vars(other).values()
+                if isinstance(obj, type) and obj.__module__ == other.__name__ and publishes(obj)
+            )
+    # NOTE: a class the module's own classes extend is their base, not a
+    # service of its own
+    bases = {base for cls in own for base in cls.__mro__[1:]}
+    served: list[object] = list(own)
+    served.extend(
+        cls for cls in others if cls not in own and cls not in bases and _constructible(cls)
+    )
+    return served
 
 
-def _modules_for(item: str | os.PathLike[str]) -> list[types.ModuleType]:
+def _constructible(cls: type) -> bool:
+    try:
+        _check_constructible(cls)
+    except DefinitionError:
+        return False
+    return True
+
+
+def _importing(load: Callable[[], types.ModuleType]) -> list[object]:
+    """What the module ``load()`` imports serves (see :func:`classes_of`)."""
+    before = set(sys.modules)
+    module = load()
+    fresh = [m for name, m in list(sys.modules.items()) if name not in before and m is not None]
+    return classes_of(module, [m for m in fresh if isinstance(m, types.ModuleType)])
+
+
+def _classes_for(item: str | os.PathLike[str]) -> list[object]:
     text = os.fspath(item)
     path = Path(text)
     if path.is_dir():
-        return [_import_file(p) for p in sorted(path.glob("*.py")) if not p.name.startswith("_")]
+        found: list[object] = []
+        for p in sorted(path.glob("*.py")):
+            if not p.name.startswith("_"):
+                found.extend(_importing(lambda p=p: _import_file(p)))  # type: ignore[misc]
+        return found
     if text.endswith(".py") or path.is_file():
         if not path.is_file():
             raise DefinitionError(f"service file {text!r} does not exist")
-        return [_import_file(path)]
-    return [importlib.import_module(text)]
+        return _importing(lambda: _import_file(path))
+    return _importing(lambda: importlib.import_module(text))
 
 
 def discover(services: object, path_list: str | Sequence[str] | None = None) -> list[object]:
@@ -140,11 +186,10 @@ def discover(services: object, path_list: str | Sequence[str] | None = None) -> 
         items = [services]
     found: list[object] = []
     for item in items:
-        if isinstance(item, (str, os.PathLike)):
-            for module in _modules_for(item):
-                found.extend(classes_of(module))
-        elif isinstance(item, types.ModuleType):
-            found.extend(classes_of(item))
+        if isinstance(item, (str, os.PathLike, types.ModuleType)):
+            served = classes_of(item) if isinstance(item, types.ModuleType) else _classes_for(item)
+            # a class that several modules define or import is served once
+            found.extend(obj for obj in served if not any(obj is seen for seen in found))
         else:
             found.append(item)
     return found

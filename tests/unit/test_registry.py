@@ -108,6 +108,33 @@ def test_discover_list_of_module_names_with_path_list_list(
     assert _names(found) == ["A1", "B1", "A2", "B2"]
 
 
+def test_a_module_serves_the_classes_it_imports_as_ladon_1_did(
+    write_module: Callable[..., tuple[str, Path]], tmp_path: Path
+) -> None:
+    # COMPAT 1: every class with a ladonized method in any imported module
+    calc, _ = write_module(stem=f"calc_{uuid.uuid4().hex[:8]}", first="Calc", second="Calc2")
+    template = (
+        "from ladon.ladonizer import ladonize\n"
+        "class Base:\n"
+        "    @ladonize(rtype=int)\n"
+        "    def one(self):\n"
+        "        return 1\n"
+        "class Template(Base):\n"
+        "    def __init__(self, config):\n"
+        "        self.config = config\n"
+    )
+    base, _ = write_module(template, stem=f"base_{uuid.uuid4().hex[:8]}")
+    gather, _ = write_module(
+        f"from {calc} import Calc\nfrom {base} import *\n",
+        stem=f"gather_{uuid.uuid4().hex[:8]}",
+    )
+    # Calc by name, Calc2 and Base because its import brought their modules
+    # in; Template needs arguments: a template, served as an instance
+    found = discover([gather, calc], path_list=str(tmp_path))
+    assert sorted(_names(found)) == ["Base", "Calc", "Calc2"]  # each once
+    assert len(build_services(found)) == 3
+
+
 def test_discover_unknown_module_name_raises_import_error() -> None:
     with pytest.raises(ImportError):
         discover(f"no_such_module_{uuid.uuid4().hex}")
