@@ -53,6 +53,11 @@ class ServiceFault(LadonError):
     #: authentication: 401, 403) and so applies on every interface, SOAP
     #: included, instead of only where the protocol's faults are HTTP 200.
     http_level: bool = False
+    #: Whether the fault is about the HTTP request itself, found before a
+    #: call was read (a body too large, unreadable...): its ``http_status``
+    #: applies even on a protocol that answers calls' faults with HTTP 200
+    #: only (XML-RPC).
+    about_request: bool = False
 
     def __init__(
         self,

@@ -288,6 +288,14 @@ class Interface(abc.ABC):
     #: request (body too large, unknown Content-Encoding...) are answered
     #: with this interface's fault rather than plain text.
     http_errors_as_faults: ClassVar[bool] = False
+    #: Whether a call's fault answered with HTTP 200 may carry the status
+    #: it asks for instead (a reused Idempotency-Key's 422, a full waiting
+    #: room's 503). False for XML-RPC, whose answers are 200 (its
+    #: specification; ``xmlrpc.client`` reads no other): only refusals at
+    #: the HTTP level (401, 403) and faults about the request itself
+    #: (:attr:`~ladon.exceptions.service.ServiceFault.about_request`) keep
+    #: theirs there.
+    fault_statuses: ClassVar[bool] = True
 
     def __init__(self, service: ServiceInfo, *, debug: bool = False) -> None:
         self.service = service

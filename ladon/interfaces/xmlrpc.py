@@ -269,6 +269,7 @@ class XMLRPCInterface(Interface):
     #: Errors found reading the body (too large, bad length, unknown
     #: coding) are answered with this interface's fault.
     http_errors_as_faults: ClassVar[bool] = True
+    fault_statuses: ClassVar[bool] = False
     #: Attachments travel inside the message, as ``<base64>``.
     inline_attachments: ClassVar[bool] = True
     #: ``bytes`` travel as ``<base64>``.

@@ -503,7 +503,8 @@ class Dispatcher:
             return _broken()
         status = fault.http_status
         extra = fault.http_headers
-        if status is None or not (payload.status == 200 or fault.http_level):
+        open_status = payload.status == 200 and (iface.fault_statuses or fault.about_request)
+        if status is None or not (open_status or fault.http_level):
             if not extra:
                 return payload
             status = payload.status

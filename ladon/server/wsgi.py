@@ -132,6 +132,7 @@ class EmptyRequest(MalformedRequest):
     """
 
     http_status: int | None = 400
+    about_request = True
 
 
 class TransportFault(MalformedRequest):
@@ -145,6 +146,8 @@ class TransportFault(MalformedRequest):
 
     .. versionadded:: 2.0
     """
+
+    about_request = True
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)

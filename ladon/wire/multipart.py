@@ -55,6 +55,7 @@ class MultipartError(MalformedRequest):
     """
 
     http_status: int | None = 400
+    about_request = True
 
 
 class AttachmentLimitExceeded(ClientFault):
@@ -66,6 +67,7 @@ class AttachmentLimitExceeded(ClientFault):
     """
 
     http_status: int | None = 413
+    about_request = True
 
 
 @dataclass(frozen=True, slots=True)

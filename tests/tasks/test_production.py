@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import xmlrpc.client
 from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -410,6 +411,13 @@ def test_waiters_beyond_the_cap_get_a_fault_at_once(make: MakeApp, gates: Gates)
     assert time.monotonic() - started < 1
     assert fault.code == "server" and fault.status == 503
     assert "Too many calls wait" in fault.string and "ends_at_progress" in fault.string
+    # XML-RPC answers it with HTTP 200, which xmlrpc.client reads as a Fault
+    call = xmlrpc.client.dumps((task_id, 30), "ends_at_wait")
+    answer = ops.http.post("/Ops/xmlrpc", call, content_type="text/xml", expect_errors=True)
+    assert answer.status_int == 200
+    with pytest.raises(xmlrpc.client.Fault) as refused:
+        xmlrpc.client.loads(answer.body)
+    assert "Too many calls wait" in refused.value.faultString
     # an ended task is answered without waiting, cap or not
     gates.release("cap")
     for waiter in waiters:
