@@ -44,6 +44,7 @@ from ..ladonizer.model import ServiceInfo
 from ..observe.context import current_request_id
 from ..tasks.calls import TaskCalls
 from ..tasks.execution import SECRET_ENVIRON_KEYS
+from ..tasks.threads import ThreadTaskBackend
 from ..types.convert import TOO_DEEP_TO_WRITE
 from . import LOG_EXECUTION_TIME
 from . import LOG_JSON_FORMAT
@@ -235,6 +236,7 @@ class Dispatcher:
         self.tasks = tasks
         self.debug = debug
         self.steps = tuple(steps)
+        self._process_checked = False  # see _check_process_backend
         # per kind of method: the befores and the observers of its steps
         self._plan: dict[
             MethodKind, tuple[tuple[Callable[[Exchange, Call], None], ...], tuple[Step, ...]]
@@ -427,6 +429,8 @@ class Dispatcher:
                 return getattr(exchange.service.factory(), m.attr)(*call.args)
             return call_method(exchange.service, m, call.args, self._kw(exchange, call))
         if kind is MethodKind.TASK_START:
+            if not self._process_checked:
+                self._check_process_backend(exchange.environ)
             kw = self._kw(exchange, call)
             if kw is not None:
                 kw.pop("wsgi.input", None)  # the request is over when the task runs
@@ -449,6 +453,22 @@ class Dispatcher:
                 exchange.service, m, call.args[0], call.args[1], exchange.principal
             )
         return self.tasks.follow(exchange.service, m, call.args[0], exchange.principal)
+
+    def _check_process_backend(self, environ: Mapping[str, Any]) -> None:
+        """At the first task start: warn when the server runs several
+        processes (PEP 3333's ``wsgi.multiprocess``) and the tasks are kept
+        in this one (the thread backend)."""
+        self._process_checked = True
+        if not environ.get("wsgi.multiprocess"):
+            return
+        if isinstance(self.tasks.task_backend(), ThreadTaskBackend):
+            logger.warning(
+                "Tasks are kept in this process (the thread backend) but the server runs "
+                "several processes (wsgi.multiprocess): a task's _progress, _result, _wait "
+                "or _cancel call that lands on another process answers 'Unknown task'. "
+                "Give the application tasks='sqlite:///PATH' (one host) or 'redis://...' "
+                "(see the deployment docs), or serve it with one process."
+            )
 
     @staticmethod
     def _kw(exchange: Exchange, call: Call) -> dict[str, Any] | None:

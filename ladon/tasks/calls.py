@@ -132,6 +132,10 @@ class TaskCalls:
         self._waiting = 0
         self._waiting_lock = threading.Lock()
 
+    def task_backend(self) -> TaskBackend:
+        """The application's task backend (made on first use)."""
+        return self._backend()
+
     def start(
         self,
         service: ServiceInfo,

@@ -265,6 +265,26 @@ def test_app_runs_tasks_on_the_backend_it_was_given() -> None:
         backend.close()
 
 
+@pytest.mark.parametrize("backend", ["thread", "sqlite"])
+def test_tasks_kept_per_process_under_a_multiprocess_server_are_warned_of_once(
+    backend: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = None if backend == "thread" else f"sqlite://{tmp_path / 'tasks.db'}"
+    app = LadonWSGIApplication(["task_services"], [str(SERVICES_DIR)], tasks=url)
+    try:
+        # gunicorn -w 2 (and mod_wsgi with processes=2) say so in the environ
+        http = TestApp(app, extra_environ={"wsgi.multiprocess": True})
+        for _ in range(2):
+            body = {"methodname": "zero", "args": {}}
+            assert http.post_json("/Jobs/jsonwsp", body).json["result"]["task_id"]
+    finally:
+        app.close()
+    warned = [r for r in caplog.records if "several processes" in r.getMessage()]
+    assert len(warned) == (1 if backend == "thread" else 0)
+    if warned:
+        assert "tasks='sqlite:///PATH'" in warned[0].getMessage()
+
+
 # -- descriptions -----------------------------------------------------------------
 
 
