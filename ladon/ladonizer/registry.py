@@ -17,7 +17,6 @@ import os
 import re
 import sys
 import types
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,14 +88,15 @@ def publishes(cls: type) -> bool:
 MODULE_SERVICES = "LADON_SERVICES"
 
 
-def classes_of(module: types.ModuleType, imported: Sequence[types.ModuleType] = ()) -> list[object]:
+def classes_of(module: types.ModuleType) -> list[object]:
     """What ``module`` serves: its ``LADON_SERVICES`` list when it has one,
     else the classes defined in it that publish methods, in order, then (as
-    Ladon 1.0, which served every class with a ladonized method of every
-    module imported) those it imports by name and those defined in
-    ``imported`` (the modules its import brought in), but for the bases of
-    its own classes and classes that cannot be built without arguments
-    (templates, served as instances).
+    Ladon 1.0, which served every class with a ladonized method of the
+    modules imported) those it imports by name (``from a import X``) and
+    those defined in the modules it imports (``import a``), but for the
+    bases of its own classes and classes that cannot be built without
+    arguments (templates, served as instances). What is served depends on
+    the module's text only, never on what was imported before.
 
     :raises DefinitionError: ``LADON_SERVICES`` is not a list or tuple.
     """
@@ -118,6 +118,7 @@ def classes_of(module: types.ModuleType, imported: Sequence[types.ModuleType] = 
         for obj in vars(module).values()
         if isinstance(obj, type) and obj.__module__ != module.__name__ and publishes(obj)
     ]
+    imported = [v for v in vars(module).values() if isinstance(v, types.ModuleType)]
     for other in imported:
         if other is not module and getattr(other, MODULE_SERVICES, None) is None:
             others.extend(
@@ -143,14 +144,6 @@ def _constructible(cls: type) -> bool:
     return True
 
 
-def _importing(load: Callable[[], types.ModuleType]) -> list[object]:
-    """What the module ``load()`` imports serves (see :func:`classes_of`)."""
-    before = set(sys.modules)
-    module = load()
-    fresh = [m for name, m in list(sys.modules.items()) if name not in before and m is not None]
-    return classes_of(module, [m for m in fresh if isinstance(m, types.ModuleType)])
-
-
 def _classes_for(item: str | os.PathLike[str]) -> list[object]:
     text = os.fspath(item)
     path = Path(text)
@@ -158,13 +151,13 @@ def _classes_for(item: str | os.PathLike[str]) -> list[object]:
         found: list[object] = []
         for p in sorted(path.glob("*.py")):
             if not p.name.startswith("_"):
-                found.extend(_importing(lambda p=p: _import_file(p)))  # type: ignore[misc]
+                found.extend(classes_of(_import_file(p)))
         return found
     if text.endswith(".py") or path.is_file():
         if not path.is_file():
             raise DefinitionError(f"service file {text!r} does not exist")
-        return _importing(lambda: _import_file(path))
-    return _importing(lambda: importlib.import_module(text))
+        return classes_of(_import_file(path))
+    return classes_of(importlib.import_module(text))
 
 
 def discover(services: object, path_list: str | Sequence[str] | None = None) -> list[object]:

@@ -125,14 +125,16 @@ def test_a_module_serves_the_classes_it_imports_as_ladon_1_did(
     )
     base, _ = write_module(template, stem=f"base_{uuid.uuid4().hex[:8]}")
     gather, _ = write_module(
-        f"from {calc} import Calc\nfrom {base} import *\n",
+        f"import {calc}\nfrom {calc} import Calc\nfrom {base} import *\n",
         stem=f"gather_{uuid.uuid4().hex[:8]}",
     )
-    # Calc by name, Calc2 and Base because its import brought their modules
-    # in; Template needs arguments: a template, served as an instance
+    # Calc by name, Calc2 through "import calc", Base through "import *";
+    # Template needs arguments: a template, served as an instance
     found = discover([gather, calc], path_list=str(tmp_path))
     assert sorted(_names(found)) == ["Base", "Calc", "Calc2"]  # each once
     assert len(build_services(found)) == 3
+    # the same again, whatever was imported meanwhile
+    assert discover([gather, calc], path_list=str(tmp_path)) == found
 
 
 def test_discover_unknown_module_name_raises_import_error() -> None:
