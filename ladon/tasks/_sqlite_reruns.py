@@ -55,6 +55,9 @@ Row = Any
 LOST_DETAIL = (
     "The process running the task stopped renewing its lease (it was killed, crashed or restarted)."
 )
+#: Seconds a process that exits keeps trying to write what it owes the
+#: file (the ends held back by an outage, its tasks handed back).
+EXIT_WRITE_WAIT = 10.0
 #: The detail of a task failed because its process exited before it ended.
 STOPPED_DETAIL = "The process running the task exited (stopped or restarted) before it ended."
 
@@ -384,14 +387,27 @@ class Reruns:
         # a delivery thread started now would die with the interpreter,
         # its callback claimed ("sending") and never sent
         b._release_callbacks()
-        try:
-            with proc.lock:
-                unfinished, proc.unfinished = proc.unfinished, []
-            for sql, params in unfinished:  # ends not written yet, kept from now
-                b._write(proc, sql, {**params, "written": b._clock.time()})
-            self.hand_back(proc)
-        except Exception as exc:  # best effort at exit: the leases tell the rest
-            logger.warning("Unfinished tasks of this process not given up at exit: %s", exc)
+        # NOTE: the file may be out (disk full, read-only): the ends held
+        # back are tried again for up to EXIT_WRITE_WAIT seconds, not lost
+        # at the first refusal (their tasks would be judged lost, or run again)
+        deadline = time.monotonic() + EXIT_WRITE_WAIT
+        while True:
+            try:
+                with proc.lock:
+                    unfinished = list(proc.unfinished)
+                while unfinished:  # ends not written yet, kept from now
+                    sql, params = unfinished[0]
+                    b._write(proc, sql, {**params, "written": b._clock.time()})
+                    unfinished.pop(0)
+                    with proc.lock:
+                        proc.unfinished.pop(0)
+                self.hand_back(proc)
+                return
+            except Exception as exc:  # best effort at exit: the leases tell the rest
+                if time.monotonic() >= deadline:
+                    logger.warning("Unfinished tasks of this process not given up at exit: %s", exc)
+                    return
+                time.sleep(0.25)
 
 
 def row_attempts(row: Row) -> tuple[int, int]:

@@ -213,6 +213,9 @@ class _Process:
         self.ticking = False
         self.queued: set[str] = set()
         self.unfinished: list[tuple[str, dict[str, Any]]] = []  # ends to write again
+        # re-runs a task asked for (Retry) that could not be written yet:
+        # (task id, job, attempt, the Retry, its detail)
+        self.owed_retries: list[tuple[str, Job, int, Retry, str]] = []
         self.live = LiveTasks(backend.sync_interval, backend._sync)
         self.claims = 0  # nonces claimed: every so many, the expired ones go
         # tasks that could not start (the file could not be written): started
@@ -820,7 +823,12 @@ class SQLiteTaskBackend:
             return rows
         last, since = _sqlite_steady.read(self._query(proc, *_sqlite_steady.QUERY))
         now, gap = time.time(), self._max_gap
-        return [r for r in rows if _sqlite_steady.may_judge(last, since, r["lease"], now, gap)]
+        # NOTE: a task handed back at exit (no owner) is anybody's at once
+        return [
+            r
+            for r in rows
+            if not r["owner"] or _sqlite_steady.may_judge(last, since, r["lease"], now, gap)
+        ]
 
     def _read(self, proc: _Process, task_id: str) -> sqlite3.Row | None:
         rows = self._query(proc, f"SELECT {_COLUMNS} FROM ladon_tasks WHERE id = ?", (task_id,))
@@ -976,7 +984,14 @@ class SQLiteTaskBackend:
             proc.live.remove(task_id)
         if retry is not None:
             detail = _describe_failure(retry)[1]
-            self._reruns.retry(proc, task_id, job, attempt, retry, detail)
+            try:
+                self._reruns.retry(proc, task_id, job, attempt, retry, detail)
+            except BackendUnavailable as exc:  # the ticker writes it once it can
+                logger.warning(
+                    "Task %s asked to run again; written once the file can be: %s", task_id, exc
+                )
+                with proc.lock:
+                    proc.owed_retries.append((task_id, job, attempt, retry, detail))
 
     def _end_run(
         self,
@@ -1082,8 +1097,20 @@ class SQLiteTaskBackend:
         steady_since = self._transaction(proc, renew)
         with proc.lock:
             unfinished, proc.unfinished = proc.unfinished, []
-        for sql, params in unfinished:  # dated when they ended, kept from now
-            self._write(proc, sql, {**params, "written": now})
+            owed, proc.owed_retries = proc.owed_retries, []
+        done = 0
+        try:
+            for sql, params in unfinished:  # dated when they ended, kept from now
+                self._write(proc, sql, {**params, "written": now})
+                done += 1
+            for item in owed:
+                self._reruns.retry(proc, *item)
+                done += 1
+        except BackendUnavailable:  # kept, in order, for the next beat
+            with proc.lock:
+                proc.unfinished[:0] = unfinished[done:]
+                proc.owed_retries[:0] = owed[max(0, done - len(unfinished)) :]
+            raise
         with proc.lock:  # the file can be written again: start what could not start
             stalled, proc.stalled = proc.stalled, []
         for task_id, job, attempt in stalled:
@@ -1096,7 +1123,7 @@ class SQLiteTaskBackend:
         )
         # NOTE: after an outage, the processes that lived through it first
         # get a whole lease to renew their tasks' (see _sqlite_steady)
-        lost = [row for row in lost if steady_since + row["lease"] <= real]
+        lost = [row for row in lost if not row["owner"] or steady_since + row["lease"] <= real]
         if lost:
             self._reruns.recover(proc, lost, now)
         if unfinished:
@@ -1146,8 +1173,12 @@ class SQLiteTaskBackend:
         running here, then give up this process's unfinished tasks (see
         :meth:`Reruns.at_exit <ladon.tasks._sqlite_reruns.Reruns.at_exit>`)."""
         proc = self._proc
-        if proc is None or proc.pid != os.getpid() or proc.wconn is None:
+        if proc is None or proc.pid != os.getpid():
             return
+        if proc.pool is None and not proc.unfinished:
+            return  # no task ran here
+        # NOTE: not "no write connection": a write that failed (an outage)
+        # dropped it, and the ends held back are what must be written now
         self._reruns.at_exit(proc, self.drain_timeout)
         try:
             self._wake.announce(None)  # waiters elsewhere read their tasks again

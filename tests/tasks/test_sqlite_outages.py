@@ -21,9 +21,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from webtest import TestApp
 
+from ladon import LadonWSGIApplication
+from ladon.ladonizer import ladonize
+from ladon.tasks import Retry
 from ladon.tasks import SQLiteTaskBackend
 from ladon.tasks import TaskState
 
@@ -190,3 +195,52 @@ def test_an_outage_longer_than_the_lease_fails_only_the_tasks_of_a_dead_process(
         release.set()
         for backend in made:
             backend.close()
+
+
+_GO = threading.Event()
+_TRIES: list[int] = []
+
+
+class Flaky:
+    @ladonize(rtype=str, tasktype={"retries": 1, "retry_delay": 0})
+    def flaky(self) -> str:
+        _TRIES.append(1)
+        if len(_TRIES) == 1:
+            _GO.wait(30)
+            raise Retry("try again")
+        return f"attempt {len(_TRIES)}"
+
+
+def test_a_retry_asked_for_during_an_outage_runs_once_the_file_is_back(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    url = f"sqlite://{store / 'tasks.db'}?lease=3&heartbeat=0.2&sync_interval=0.02"
+    app = LadonWSGIApplication([Flaky], tasks=url)
+    http = TestApp(app)
+
+    def call(method: str, **args: object) -> Any:
+        return http.post_json("/Flaky/jsonwsp", {"methodname": method, "args": args}).json
+
+    _GO.clear()
+    _TRIES.clear()
+    try:
+        task_id = call("flaky")["result"]["task_id"]
+        wait_until(lambda: call("flaky_progress", task_id=task_id)["result"]["state"] == "running")
+        files = [p for p in store.iterdir() if p.name.startswith("tasks.db")] + [store]
+        _make_read_only(files)
+        try:
+            _GO.set()  # attempt 1 asks to run again: that cannot be written now
+            backend = app.task_backend()
+            assert isinstance(backend, SQLiteTaskBackend) and backend._proc is not None
+            live = backend._proc.live
+            wait_until(lambda: not live.ids(), what="attempt 1 ended")
+            time.sleep(0.5)
+        finally:
+            _make_writable(files)
+        wait_until(
+            lambda: call("flaky_progress", task_id=task_id)["result"]["state"] == "succeeded"
+        )
+        assert call("flaky_result", task_id=task_id)["result"] == "attempt 2"
+    finally:
+        _GO.set()
+        app.close()
