@@ -484,5 +484,8 @@ def callback_method(
 
 def get_spec(obj: object) -> MethodSpec | CallbackSpec | None:
     """The spec a decorator left on a function, else ``None``."""
-    spec = getattr(obj, "_ladon_spec", None)
+    try:
+        spec = getattr(obj, "_ladon_spec", None)
+    except Exception:  # an attribute that refuses to be read (a LocalProxy...)
+        return None
     return spec if isinstance(spec, MethodSpec | CallbackSpec) else None

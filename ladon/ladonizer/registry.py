@@ -90,17 +90,18 @@ MODULE_SERVICES = "LADON_SERVICES"
 
 def classes_of(module: types.ModuleType) -> list[object]:
     """What ``module`` serves: its ``LADON_SERVICES`` list when it has one,
-    else the classes defined in it that publish methods, in order, then (as
-    Ladon 1.0, which served every class with a ladonized method of the
-    modules imported) those it imports by name (``from a import X``) and
-    those defined in the modules it imports (``import a``), but for the
-    bases of its own classes and classes that cannot be built without
+    else, in the module's order, the classes that publish methods defined
+    in it and (as Ladon 1.0, which served every class with a ladonized
+    method of the modules imported) those it imports by name (``from a
+    import X``, ``from a import *``), each once; but for the bases of its
+    own classes and imported classes that cannot be built without
     arguments (templates, served as instances). What is served depends on
-    the module's text only, never on what was imported before.
+    the module's own names only, never on what was imported before.
 
     :raises DefinitionError: ``LADON_SERVICES`` is not a list or tuple.
     """
-    listed = getattr(module, MODULE_SERVICES, None)
+    names = vars(module)  # NOTE: not getattr: a module's __getattr__ is not asked
+    listed = names.get(MODULE_SERVICES)
     if listed is not None:
         if not isinstance(listed, list | tuple):
             raise DefinitionError(
@@ -108,32 +109,19 @@ def classes_of(module: types.ModuleType) -> list[object]:
                 f"configured instances, not {type(listed).__name__}"
             )
         return list(listed)
-    own = [
-        obj
-        for obj in vars(module).values()
-        if isinstance(obj, type) and obj.__module__ == module.__name__ and publishes(obj)
-    ]
-    others = [
-        obj
-        for obj in vars(module).values()
-        if isinstance(obj, type) and obj.__module__ != module.__name__ and publishes(obj)
-    ]
-    imported = [v for v in vars(module).values() if isinstance(v, types.ModuleType)]
-    for other in imported:
-        if other is not module and getattr(other, MODULE_SERVICES, None) is None:
-            others.extend(
-                obj
-                for obj in vars(other).values()
-                if isinstance(obj, type) and obj.__module__ == other.__name__ and publishes(obj)
-            )
+    found: list[type] = []
+    for obj in names.values():
+        if isinstance(obj, type) and obj not in found and publishes(obj):
+            found.append(obj)
+    own = [cls for cls in found if cls.__module__ == module.__name__]
     # NOTE: a class the module's own classes extend is their base, not a
     # service of its own
     bases = {base for cls in own for base in cls.__mro__[1:]}
-    served: list[object] = list(own)
-    served.extend(
-        cls for cls in others if cls not in own and cls not in bases and _constructible(cls)
-    )
-    return served
+    return [
+        cls
+        for cls in found
+        if cls.__module__ == module.__name__ or (cls not in bases and _constructible(cls))
+    ]
 
 
 def _constructible(cls: type) -> bool:
@@ -144,8 +132,26 @@ def _constructible(cls: type) -> bool:
     return True
 
 
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z")
+
+
+def _is_module(text: str) -> bool:
+    """Whether ``text`` names a module or regular package Python can import
+    (a folder of the same name in the current directory notwithstanding;
+    a plain folder, a namespace package, is served as a folder)."""
+    if not _MODULE_NAME.match(text):
+        return False
+    try:
+        spec = importlib.util.find_spec(text)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin not in (None, "namespace")
+
+
 def _classes_for(item: str | os.PathLike[str]) -> list[object]:
     text = os.fspath(item)
+    if isinstance(item, str) and _is_module(text):
+        return classes_of(importlib.import_module(text))
     path = Path(text)
     if path.is_dir():
         found: list[object] = []

@@ -46,6 +46,7 @@ from typing import Any
 from typing import Protocol
 from typing import runtime_checkable
 
+from ..exceptions.base import DefinitionError
 from ..ladonizer.model import ServiceInfo
 from .base import TaskBackend
 from .delivery import CallbackSender
@@ -377,7 +378,7 @@ def serve(
     """
     try:
         worker = TaskWorker.build(targets, url)
-    except (ImportError, ValueError, OSError) as exc:
+    except (ImportError, ValueError, OSError, DefinitionError) as exc:
         sys.stderr.write(f"ladon worker: {exc}\n")
         return 2
     return worker.serve(

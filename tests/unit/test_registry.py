@@ -128,13 +128,30 @@ def test_a_module_serves_the_classes_it_imports_as_ladon_1_did(
         f"import {calc}\nfrom {calc} import Calc\nfrom {base} import *\n",
         stem=f"gather_{uuid.uuid4().hex[:8]}",
     )
-    # Calc by name, Calc2 through "import calc", Base through "import *";
-    # Template needs arguments: a template, served as an instance
+    # Calc by name, Base through "import *" (not Calc2: "import calc" binds
+    # a module, whose classes a module does not serve); Template needs
+    # arguments: a template, served as an instance
+    found = discover([gather], path_list=str(tmp_path))
+    assert _names(found) == ["Calc", "Base"]  # in the module's order
     found = discover([gather, calc], path_list=str(tmp_path))
     assert sorted(_names(found)) == ["Base", "Calc", "Calc2"]  # each once
     assert len(build_services(found)) == 3
     # the same again, whatever was imported meanwhile
     assert discover([gather, calc], path_list=str(tmp_path)) == found
+
+
+def test_a_module_name_is_a_module_even_beside_a_folder_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the layout of docs/servers.rst: shop/ a package, run from its parent
+    pkg = f"shop_{uuid.uuid4().hex[:8]}"
+    (tmp_path / pkg).mkdir()
+    (tmp_path / pkg / "__init__.py").write_text("from .orders import Orders\n")
+    (tmp_path / pkg / "orders.py").write_text(
+        textwrap.dedent(SERVICE_SOURCE).format(first="Orders", second="OrdersTwo")
+    )
+    monkeypatch.chdir(tmp_path)
+    assert _names(discover(pkg, path_list=str(tmp_path))) == ["Orders"]
 
 
 def test_discover_unknown_module_name_raises_import_error() -> None:
