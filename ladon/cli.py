@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import sysconfig
 import traceback
@@ -198,6 +199,11 @@ def _serve(
 
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # module names resolve from here, as with python -m
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # NOTE: started from a script's background job (bash ignores SIGINT
+        # there, and Python keeps an ignored SIGINT): Ctrl-C, or a SIGINT
+        # sent to it, still stops the development server
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     reloaded = reload and is_running_from_reloader()
     try:
         app = _build_app(targets, tasks, debug, base_url, trust_proxy, log_requests, max_wait)
