@@ -40,6 +40,7 @@ from ..exceptions.service import UnknownMethod
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import ServiceInfo
 from ..types.attachment import attachment
+from ..types.convert import load
 from ..types.spec import ListOf
 from ..types.spec import is_ladontype
 from ..wire.multipart import related_response
@@ -75,6 +76,7 @@ from ._soapenv import read_addressing
 from ._soapnames import NAMINGS
 from ._soapnames import PYTHON
 from ._soapnames import SOAPNaming
+from ._soapvalues import _ITEMS_COMPLEX
 from ._soapvalues import References
 from ._soapvalues import param_name
 from ._soapvalues import part_id
@@ -183,7 +185,7 @@ class SOAPBase(Interface):
         #: a parameter element's tag -> the parameter's name
         self._param_names: dict[object, str] = {}
         #: method name -> its parameters when all are int or str (see _text_args)
-        self._text_plans: dict[str, tuple[tuple[str, type], ...] | None] = {}
+        self._text_plans: dict[str, tuple[tuple[str, object], ...] | None] = {}
 
     def operation_namespace(self) -> str:
         """The namespace the WSDL gives the operation elements of a request
@@ -428,15 +430,29 @@ class SOAPBase(Interface):
         names = self._param_names
         args: list[Any] = []
         for c, (name, spec) in zip(method_el, plan, strict=True):
-            if names.get(c.tag) != name or c.keys() or len(c):
+            if names.get(c.tag) != name or c.keys():
                 return None
-            text = c.text or ""
-            if spec is str:
-                args.append(text)
-            elif 0 < len(text) < 19 and text.isascii() and text.isdigit():
-                args.append(int(text))
-            else:
-                return None
+            if spec is str or spec is int:
+                if len(c):
+                    return None
+                text = c.text or ""
+                if spec is str:
+                    args.append(text)
+                elif 0 < len(text) < 19 and text.isascii() and text.isdigit():
+                    args.append(int(text))
+                else:
+                    return None
+            else:  # a list of ints or strs
+                texts = _list_texts(c, spec is _INTS)
+                if texts is None:
+                    return None
+                if spec is _STRS:
+                    args.append(texts)
+                    continue
+                try:
+                    args.append(load(_INTS, texts, name, m.options))
+                except ArgumentError:
+                    return None  # the general path says what is wrong
         return args
 
     def _check_body_siblings(self, body_el: etree._Element) -> None:
@@ -680,12 +696,48 @@ _WSA_CODE = "{" + WSA + "}"
 _TYPE_ENDS = frozenset({"", ";", " ", "\t"})
 
 
-def _text_plan(m: MethodInfo) -> tuple[tuple[str, type], ...] | None:
-    """A method's parameters as (name, type) when each is an ``int`` or a
-    ``str`` read as SOAP reads them (not strictly); else ``None``."""
-    if m.options.strict or not all(p.type is int or p.type is str for p in m.params):
+def _text_plan(m: MethodInfo) -> tuple[tuple[str, object], ...] | None:
+    """A method's parameters as (name, kind) when each is an ``int``, a
+    ``str`` or a list of either, read as SOAP reads them (not strictly);
+    else ``None``. The kind is ``int``, ``str``, :data:`_INTS` or
+    :data:`_STRS`."""
+    if m.options.strict:
         return None
-    return tuple((p.name, int if p.type is int else str) for p in m.params)
+    plan: list[tuple[str, object]] = []
+    for p in m.params:
+        spec = p.type
+        if spec is int or spec is str:
+            plan.append((p.name, spec))
+        elif spec == _INTS or spec == _STRS:  # a list as such: no constraint, not nullable
+            plan.append((p.name, _INTS if spec == _INTS else _STRS))
+        else:
+            return None
+    return tuple(plan)
+
+
+_INTS = ListOf(int)
+_STRS = ListOf(str)
+#: The texts of a list's items, as plain strings: when none has an
+#: attribute or a child element (:data:`_ITEMS_COMPLEX`), one text node
+#: each or none (the parser joins an element's adjacent texts). NOTE: not
+#: ``*[not(@*)][not(*)]/text()``: libxml2's predicates cost 4x the whole.
+_ITEM_TEXTS = etree.XPath("*/text()", smart_strings=False)
+
+
+def _list_texts(el: etree._Element, ints: bool) -> list[str] | None:
+    """The texts of a list argument's items, read in one XPath, when each
+    of its (one or more) items is a plain element with text and, for ints,
+    at most 18 characters (within ``xsd:long``); ``None`` for any other
+    list, which the general path reads (and judges)."""
+    count = len(el)
+    if not count or _ITEMS_COMPLEX(el):
+        return None
+    texts: list[str] = _ITEM_TEXTS(el)  # type: ignore[assignment]
+    if len(texts) != count:  # an item with an attribute, a child or no text
+        return None
+    if ints and max(map(len, texts)) > 18:
+        return None
+    return texts
 
 
 class SOAPInterface(SOAPBase):
