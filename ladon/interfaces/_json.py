@@ -11,6 +11,7 @@ from typing import Any
 
 from ..exceptions.service import MalformedRequest
 from ..exceptions.service import ServiceFault
+from ..types.convert import WireNumber
 from ..wire.jsonenc import c_encoder
 
 _BOMS = (
@@ -111,9 +112,23 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def _number(text: str) -> float:
+    """A JSON number with a fraction or an exponent, its text kept (see
+    :class:`~ladon.types.convert.WireNumber`); one beyond a double's range
+    (``1e400``) is refused: no JSON answer could carry it back."""
+    value = WireNumber(text)
+    if value - value != 0.0:  # infinite
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"the number {shown} is beyond the range of a double")
+    value.text = text
+    return value
+
+
 # Duplicate keys are refused: which one wins differs between parsers, and a
 # proxy checking one and a server using the other is a known attack.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, object_pairs_hook=_unique_keys, parse_float=_number
+)
 _SCAN: Any = _DECODER.scan_once  # type: ignore[attr-defined]
 _WS_TEXT = re.compile(r"[ \t\n\r]*")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)

@@ -62,6 +62,20 @@ TOO_DEEP_TO_WRITE = "is nested too deeply to be written"
 _SCAN_INTS: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
+class WireNumber(float):
+    """A number a JSON request wrote with a fraction or an exponent: its
+    value as a float, and its text as sent (:attr:`text`), from which a
+    ``Decimal`` or a ``str`` argument is read exactly (``0.10`` stays
+    ``0.10``, ``1e2`` for a ``str`` is ``"1e2"``, as Ladon 1.0 read JSON
+    numbers as text). A ``float`` argument gets a plain float.
+
+    .. versionadded:: 2.0
+    """
+
+    __slots__ = ("text",)
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     """Per-method conversion settings.
@@ -178,6 +192,8 @@ def _load_str(v: object, opts: Options) -> str:
     if isinstance(v, str):
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if isinstance(v, WireNumber):
+            return v.text  # the number as the client wrote it
         try:
             return str(v)
         except ValueError:  # more digits than str() writes
@@ -245,7 +261,7 @@ def _load_decimal(v: object, opts: Options) -> decimal.Decimal:
         d = decimal.Decimal(v)
     elif isinstance(v, (int, float)):  # a JSON number: its own notation
         try:
-            d = decimal.Decimal(str(v))
+            d = decimal.Decimal(v.text if isinstance(v, WireNumber) else str(v))
         except (decimal.InvalidOperation, ValueError):  # more digits than str() writes
             raise _Bad("expected a decimal number") from None
     else:

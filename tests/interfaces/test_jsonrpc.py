@@ -447,6 +447,8 @@ ERRORS20: list[tuple[str, bytes, int, Any, str]] = [
     ),
     ("too-deep", b"{" + b'"a":{' * 100_000 + b"}" * 100_001, -32700, None, "nested too deeply"),
     ("nan", b'{"jsonrpc": "2.0", "method": "half", "params": [NaN], "id": 1}', -32700, None, "NaN"),
+    ("id-beyond-double", b'{"jsonrpc": "2.0", "method": "add", "params": [1, 2], "id": 1e400}', -32700, None, "1e400"),
+    ("param-beyond-double", b'{"jsonrpc": "2.0", "method": "half", "params": [-2E+999], "id": 1}', -32700, None, "range of a double"),
     ("scalar", b"5", -32600, None, "JSON object"),
     ("string", b'"add"', -32600, None, "JSON object"),
     ("null", b"null", -32600, None, "JSON object"),
