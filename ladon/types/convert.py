@@ -217,6 +217,15 @@ def _load_bytes(v: object, opts: Options) -> bytes:
     raise _Bad("expected a string")
 
 
+#: ``xsd:dateTime``'s end of a day (``2024-05-01T24:00:00``: the next day's
+#: midnight), which Python's ISO reader refuses.
+_END_OF_DAY = re.compile(r"(\d{4}-\d\d-\d\d)T24:00(?::00(?:\.0+)?)?((?:[+-]\d\d:\d\d)?)")
+#: ``xsd:date`` with its optional time zone (``2024-02-01Z``,
+#: ``2024-02-01+02:00``: Java's XMLGregorianCalendar sends them); a Python
+#: date has no zone: the date is taken as written.
+_DATE_ZONE = re.compile(r"(\d{4}-\d\d-\d\d)(?:[Zz]|[+-]\d\d:\d\d)")
+
+
 def _parse_datetime(text: str) -> datetime.datetime:
     s = text.strip()
     if s.endswith(("Z", "z")):
@@ -224,6 +233,13 @@ def _parse_datetime(text: str) -> datetime.datetime:
     try:
         return datetime.datetime.fromisoformat(s)
     except ValueError:
+        end = _END_OF_DAY.fullmatch(s)
+        if end is not None:
+            try:
+                midnight = datetime.datetime.fromisoformat(f"{end[1]}T00:00:00{end[2]}")
+                return midnight + datetime.timedelta(days=1)
+            except (ValueError, OverflowError):
+                pass
         raise _Bad("expected an ISO 8601 date and time, like 2024-05-01T12:30:00") from None
 
 
@@ -241,8 +257,10 @@ def _load_date(v: object, opts: Options) -> datetime.date:
     if isinstance(v, datetime.date):
         return v
     if isinstance(v, str):
+        s = v.strip()
+        zoned = _DATE_ZONE.fullmatch(s)
         try:
-            return datetime.date.fromisoformat(v.strip())
+            return datetime.date.fromisoformat(s if zoned is None else zoned[1])
         except ValueError:
             pass
     raise _Bad("expected an ISO 8601 date, like 2024-05-01")

@@ -177,6 +177,41 @@ def test_load_datetime_with_z_is_utc_aware() -> None:
     assert value.utcoffset() == datetime.timedelta(0)
 
 
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        ("2024-02-01Z", datetime.date(2024, 2, 1)),
+        ("2024-02-01+02:00", datetime.date(2024, 2, 1)),
+        ("2024-02-01-05:00", datetime.date(2024, 2, 1)),
+        (" 2024-02-29z ", datetime.date(2024, 2, 29)),
+    ],
+)
+def test_load_date_takes_the_xsd_time_zone(wire: str, expected: datetime.date) -> None:
+    """``xsd:date`` allows a time zone (JAXB sends one); the date is taken
+    as written."""
+    assert load(datetime.date, wire, "a", OPTS) == expected
+
+
+@pytest.mark.parametrize("wire", ["2024-02-30Z", "2024-02-01+2:00", "2024-02-01 Z", "2024-02-01T"])
+def test_load_date_refuses_a_broken_zone(wire: str) -> None:
+    with pytest.raises(ArgumentError, match="expected an ISO 8601 date"):
+        load(datetime.date, wire, "a", OPTS)
+
+
+def test_load_datetime_takes_the_end_of_a_day() -> None:
+    """``xsd:dateTime``'s 24:00:00 is the next day's midnight."""
+    utc = datetime.timezone.utc
+    assert load(datetime.datetime, "2024-12-31T24:00:00Z", "a", OPTS) == datetime.datetime(
+        2025, 1, 1, tzinfo=utc
+    )
+    assert load(datetime.datetime, "2024-02-28T24:00:00.000", "a", OPTS) == datetime.datetime(
+        2024, 2, 29
+    )
+    for wrong in ["2024-02-28T24:00:01", "2024-02-28T24:30:00", "9999-12-31T24:00:00"]:
+        with pytest.raises(ArgumentError, match="expected an ISO 8601 date and time"):
+            load(datetime.datetime, wrong, "a", OPTS)
+
+
 def test_load_bytes_uses_the_method_encoding() -> None:
     assert load(bytes, "caf\u00e9", "a", Options(encoding="latin-1")) == b"caf\xe9"
     assert load(str, b"caf\xe9", "a", Options(encoding="latin-1")) == "caf\u00e9"
