@@ -80,7 +80,11 @@ def rpc_description(iface: Interface, base_url: str, version: str) -> dict[str, 
         m.name: {
             "params": {p.name: _rpc_param(i, p) for i, p in enumerate(m.params, 1)},
             "doc_lines": list(m.doc),
-            "ret_info": {"type": json_type(m.rtype), "doc_lines": list(m.rtype_doc)},
+            "ret_info": {
+                "type": json_type(m.rtype),
+                **({"nullable": True} if m.rtype_nullable else {}),
+                "doc_lines": list(m.rtype_doc),
+            },
         }
         for m in service.methods.values()
     }

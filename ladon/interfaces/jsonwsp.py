@@ -187,6 +187,7 @@ class JSONWSPInterface(Interface):
                 "ret_info": {
                     "type": json_type(m.rtype),
                     **rule_keys(m.rtype),
+                    **({"nullable": True} if m.rtype_nullable else {}),
                     "doc_lines": _doc(m.rtype_doc, include_doc),
                 },
             }
