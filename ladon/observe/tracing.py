@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import re
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
@@ -113,7 +114,11 @@ def parent_context(carrier: Mapping[str, str]) -> Any:
 
 @contextlib.contextmanager
 def task_span(
-    traceparent: str | None, task: str, task_id: str, attributes: Mapping[str, Any] | None = None
+    traceparent: str | None,
+    task: str,
+    task_id: str,
+    attributes: Mapping[str, Any] | None = None,
+    outcome: Callable[[BaseException | None], str] | None = None,
 ) -> Iterator[Any]:
     """Run a task's job inside its span, a child of the span ``traceparent``
     names (the start call's); yields the span (``None`` when there is no
@@ -124,6 +129,11 @@ def task_span(
     :param traceparent: the start call's ``traceparent``, or ``None``.
     :param task: the task method (``Service.method``).
     :param task_id: the task's id.
+    :param outcome: what ``ladon.task.state`` the run gets, given the
+        exception it ended with (``None``: it returned); an error status
+        goes with ``failed`` only. Without it: ``cancelled`` for a
+        ``TaskCancelled``, ``failed`` for another exception, else
+        ``succeeded``.
 
     .. versionadded:: 2.0
     """
@@ -152,10 +162,13 @@ def task_span(
         try:
             yield span
         except BaseException as exc:
-            cancelled = type(exc).__name__ == "TaskCancelled"
-            span.set_attribute("ladon.task.state", "cancelled" if cancelled else "failed")
-            if not cancelled:
+            if outcome is not None:
+                state = outcome(exc)
+            else:
+                state = "cancelled" if type(exc).__name__ == "TaskCancelled" else "failed"
+            span.set_attribute("ladon.task.state", state)
+            if state == "failed":
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, str(exc)[:200] or type(exc).__name__))
             raise
-        span.set_attribute("ladon.task.state", "succeeded")
+        span.set_attribute("ladon.task.state", "succeeded" if outcome is None else outcome(None))

@@ -188,23 +188,20 @@ class ServiceJob:
         is a span (a child of the start call's, see :attr:`traceparent`)
         and is counted in the task metrics, when they are on."""
         key = f"{self.service.name}.{self.method.name}"
-        state = "failed"
+        failure: BaseException | None = None
         started = time.perf_counter()
         try:
             if self.traceparent is None:
-                result = self._run(handle)
-            else:
-                with tracing.task_span(self.traceparent, key, handle.id):
-                    result = self._run(handle)
-            state = "succeeded"
-            return result
-        except TaskCancelled:
-            state = "cancelled"
-            raise
-        except Retry:
-            state = "retried"  # this attempt asked to run again
+                return self._run(handle)
+            with tracing.task_span(
+                self.traceparent, key, handle.id, outcome=lambda exc: attempt_state(handle, exc)
+            ):
+                return self._run(handle)
+        except BaseException as exc:
+            failure = exc
             raise
         finally:
+            state = attempt_state(handle, failure)
             metrics.task_finished(key, state, time.perf_counter() - started)
 
     def _run(self, handle: TaskHandle) -> object:
@@ -319,6 +316,26 @@ _DEFERRED_MAX_LENGTH = 1024
 _IMMUTABLE = frozenset(
     {int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.datetime}
 )
+
+
+def attempt_state(handle: TaskHandle, failure: BaseException | None) -> str:
+    """How an attempt ended, for the task metrics and its span:
+    ``retried`` (it raised :class:`~ladon.tasks.Retry`), ``cancelled`` (it
+    was asked to stop: a cancel, or its ``max_runtime`` ran out; whether
+    its job then returned, raised or stopped at a progress report: the
+    task ends cancelled, or failed for the runtime, however its job
+    ends), else ``failed`` (it raised) or ``succeeded``."""
+    if isinstance(failure, Retry):
+        return "retried"
+    if isinstance(failure, TaskCancelled):
+        return "cancelled"
+    try:
+        stopped = handle.cancelled
+    except Exception:  # the store cannot say: how the job ended
+        stopped = False
+    if stopped:
+        return "cancelled"
+    return "succeeded" if failure is None else "failed"
 
 
 def _plain_args(method: MethodInfo, args: Sequence[Any]) -> list[Any]:

@@ -189,6 +189,22 @@ def test_a_thread_task_is_a_child_of_its_start_call(
     assert boom.parent.span_id == boom_start.context.span_id
 
 
+@pytest.mark.parametrize("fail", [False, True], ids=["returns", "raises"])
+def test_a_cancelled_task_span_says_cancelled_however_its_job_ends(
+    app: LadonWSGIApplication, spans: Spans, fail: bool
+) -> None:
+    from opentelemetry.trace import StatusCode
+
+    jobs = TaskClient(in_process(app, {"traceparent": TRACEPARENT}), "Jobs")
+    task_id = jobs.start("heed", fail=fail)
+    jobs.cancel("heed", task_id)
+    assert jobs.wait_state("heed", task_id)["state"] == "cancelled"
+    wait_until(lambda: any(s.name == "Jobs.heed task" for s in spans.finished()))
+    task = next(s for s in spans.finished() if s.name == "Jobs.heed task")
+    assert task.attributes["ladon.task.state"] == "cancelled"
+    assert task.status.status_code is not StatusCode.ERROR
+
+
 def read_spans(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []

@@ -75,6 +75,18 @@ class Jobs:
         """Fail with ``reason``."""
         raise ValueError(reason)
 
+    @ladonize(tasktype=True)
+    def heed(self, fail: bool, **kw: Any) -> int:
+        """Wait (at most 10 s) until cancelled, then return (``fail``:
+        raise) instead of reporting progress."""
+        task = kw["task"]
+        deadline = time.monotonic() + 10
+        while not task.cancelled and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if fail:
+            raise RuntimeError("stopped after the cancel")
+        return 1
+
     @ladonize(tasktype={"retries": 2, "retry_delay": 0})
     def flaky(self, succeed_on: int, **kw: Any) -> int:
         """Ask to be run again until attempt ``succeed_on``; return it."""
