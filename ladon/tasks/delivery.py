@@ -169,19 +169,44 @@ def post_callback(
     }
     cls = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
     conn = cls(host, port, str(addresses[0]), settings.timeout)
+    # The timeout bounds the whole try, not each read: a receiver that
+    # drips its answer a byte at a time would hold a delivery thread (and
+    # an RQ work horse) for as long as it likes. At the deadline the
+    # socket is shut, which ends the read under way.
+    expired = threading.Event()
+    deadline = threading.Timer(settings.timeout, _cut, (conn, expired))
+    deadline.daemon = True
+    deadline.start()
     try:
         conn.request("POST", path, body, headers)
         answer = conn.getresponse()
         answer.read(_MAX_ANSWER)
         status = answer.status
+        deadline.cancel()
+        if expired.is_set():  # cut short: a shut socket reads as the answer's end
+            return _Try(None, "timed out", retry=True)
     except TimeoutError:
         return _Try(None, "timed out", retry=True)
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if expired.is_set():
+            return _Try(None, "timed out", retry=True)
         return _Try(None, f"{type(exc).__name__}: {exc}"[:200], retry=True)
     finally:
+        deadline.cancel()
         conn.close()
     retry = status >= 500 or status in RETRIED_STATUSES
     return _Try(status, f"HTTP {status}", retry=retry)
+
+
+def _cut(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """End a try whose time is up: shut its socket (a blocked read ends)."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class CallbackSender:

@@ -559,3 +559,43 @@ def test_an_https_callback_checks_the_certificate_of_the_url_host(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_callback_try_is_bounded_as_a_whole() -> None:
+    """``callback_timeout`` bounds one try, connect to answer: a receiver
+    that sends its answer one header line a second (each read well within
+    the timeout) is given up as "timed out" at the timeout, not when it
+    has finished."""
+    from http.server import BaseHTTPRequestHandler
+    from http.server import HTTPServer
+
+    from ladon.tasks.delivery import post_callback
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            try:  # written raw: send_header() holds the lines until end_headers()
+                self.wfile.write(b"HTTP/1.1 204 No Content\r\n")
+                for i in range(8):
+                    self.wfile.write(b"X-Drip-%d: x\r\n" % i)
+                    self.wfile.flush()
+                    time.sleep(0.5)
+                self.wfile.write(b"\r\n")
+            except OSError:
+                pass  # the client went away: what the test wants
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Drip)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rules = CallbackSettings(["127.0.0.1"], [SECRET], ["127.0.0.1/32"], timeout=1)
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        outcome = post_callback(rules, url, b'{"a": 1}', "t" * 40)
+        # without the bound: 204 after 4 s, the answer's end
+        assert (outcome.status, outcome.text, outcome.retry) == (None, "timed out", True)
+    finally:
+        server.shutdown()
+        server.server_close()
