@@ -197,22 +197,37 @@ redis.call('HSET', KEYS[2], 'idem', KEYS[1])
 return false
 """
 
-#: KEYS: record. Takes an ended task's pending callback for sending: returns
-#: the STATUS_FIELDS then 0, or nil when there is nothing to take.
+#: KEYS: record. ARGV: the state the caller wrote and now takes again (''
+#: for none), the seconds after which a callback a process took and left
+#: alone (it died) may be taken ('' for never). Takes an ended task's
+#: callback for sending: returns the STATUS_FIELDS then 0, or nil when
+#: there is nothing to take.
 CLAIM_CALLBACK = f"""
-local f = redis.call('HMGET', KEYS[1], 'state', 'cbstate')
-if f[2] ~= 'pending' or f[1] == 'pending' or f[1] == 'running' then return false end
-redis.call('HSET', KEYS[1], 'cbstate', 'sending')
+local f = redis.call('HMGET', KEYS[1], 'state', 'cbstate', 'cbat')
+if f[2] == false or f[1] == 'pending' or f[1] == 'running' then return false end
+local t = now()
+if ARGV[1] ~= '' then
+  if f[2] ~= ARGV[1] then return false end
+elseif f[2] ~= 'pending' then
+  if ARGV[2] == '' or not f[3] or t - tonumber(f[3]) <= tonumber(ARGV[2]) then return false end
+end
+redis.call('HSET', KEYS[1], 'cbstate', 'sending', 'cbat', fmt(t))
 f = redis.call('HMGET', KEYS[1], {_FIELDS})
 f[{len(STATUS_FIELDS) + 1}] = 0
 return f
 """
 
-#: KEYS: record. ARGV: the callback's delivery state (a record that
-#: expired meanwhile is not made again).
+#: KEYS: record. ARGV: the callback's delivery state, '1' while a process
+#: holds it (sending, waiting to try again: the time is noted) else '' (a
+#: record that expired meanwhile is not made again).
 SET_CALLBACK_STATE = """
 if redis.call('HEXISTS', KEYS[1], 'callback') == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'cbstate', ARGV[1])
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 'cbat', fmt(now()))
+else
+  redis.call('HDEL', KEYS[1], 'cbat')
+end
 return 1
 """
 

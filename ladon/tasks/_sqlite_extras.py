@@ -17,13 +17,15 @@ from .callbacks import SENDING
 #: Columns added for issue 14, to new and older files alike:
 #: ``idem_key`` (unused since keyed ids, kept: files that have it keep it),
 #: ``idem_hash`` (the arguments' fingerprint of a keyed start), ``callback``
-#: (the callback target as JSON) and ``callback_state`` (how its delivery
-#: goes).
+#: (the callback target as JSON), ``callback_state`` (how its delivery
+#: goes) and ``callback_at`` (when a process took the callback or wrote
+#: that it will try again: set while one holds it, NULL otherwise).
 ADDED_COLUMNS = (
     ("idem_key", "TEXT"),
     ("idem_hash", "TEXT"),
     ("callback", "TEXT"),
     ("callback_state", "TEXT"),
+    ("callback_at", "REAL"),
 )
 #: Index changes, made once the added columns exist. A keyed start's id
 #: begins with a prefix derived from its key (:class:`KeyPrefixes`), so the
@@ -34,6 +36,8 @@ ADDED_INDEXES = (
     "DROP INDEX IF EXISTS ladon_tasks_idem",
     "CREATE INDEX IF NOT EXISTS ladon_tasks_callbacks ON ladon_tasks (callback_state)"
     f" WHERE callback_state = '{PENDING}'",
+    "CREATE INDEX IF NOT EXISTS ladon_tasks_callbacks_held ON ladon_tasks (callback_at)"
+    " WHERE callback_at IS NOT NULL",
 )
 #: What the file keeps about itself: the secret keyed task ids are made with.
 META_SCHEMA = (
@@ -90,19 +94,32 @@ INSERT = (
     " :principal, 1, :attempts, :retry_delay, :job, :idem_key, :idem_hash, :callback,"
     " :callback_state)"
 )
-#: Takes an ended task's pending callback for sending (one process wins).
+#: Takes an ended task's callback for sending (one process wins): a pending
+#: one, or one a process took and then left alone since ``:stale`` (it
+#: died: NULL ``:stale``, never).
 CLAIM_CALLBACK = (
-    f"UPDATE ladon_tasks SET callback_state = '{SENDING}'"
-    f" WHERE id = ? AND callback_state = '{PENDING}' AND expires > ?"
+    f"UPDATE ladon_tasks SET callback_state = '{SENDING}', callback_at = :now"
+    " WHERE id = :id AND expires > :now"
+    f" AND (callback_state = '{PENDING}' OR callback_at < :stale)"
+)
+#: Takes again the callback this process waits to try again (its state as
+#: it wrote it): not when another process took it meanwhile.
+CLAIM_HELD_CALLBACK = (
+    f"UPDATE ladon_tasks SET callback_state = '{SENDING}', callback_at = :now"
+    " WHERE id = :id AND expires > :now AND callback_state = :held"
 )
 SET_CALLBACK_STATE = (
-    "UPDATE ladon_tasks SET callback_state = ? WHERE id = ? AND callback IS NOT NULL"
+    "UPDATE ladon_tasks SET callback_state = :state, callback_at = :at"
+    " WHERE id = :id AND callback IS NOT NULL"
 )
 #: Ended tasks whose callback nobody took (their process had no sender, or
 #: died first): a process with a sender sends them.
 DUE_CALLBACKS = (
     f"SELECT id FROM ladon_tasks WHERE callback_state = '{PENDING}' AND expires > ? LIMIT 100"
 )
+#: Callbacks a process took, then left alone since ``?`` (it died while
+#: sending, or while waiting to try again).
+STALE_CALLBACKS = "SELECT id FROM ladon_tasks WHERE callback_at < ? AND expires > ? LIMIT 100"
 
 
 #: A kept task of a key: its id has the key's prefix (``:lo`` <= id <

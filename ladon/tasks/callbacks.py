@@ -80,6 +80,19 @@ MIN_SECRET_LENGTH = 16
 #: process took yet).
 PENDING = "pending"
 SENDING = "sending"
+#: How the state of a callback waiting to be tried again begins
+#: (``retrying (attempt 1 of 5: HTTP 503)``).
+RETRYING = "retrying ("
+
+
+def in_flight(state: str | None) -> bool:
+    """Whether a callback in ``state`` is held by a process: being sent, or
+    waiting to be tried again. A store notes when such a state was written;
+    one left unchanged too long (its process is gone) may be taken by
+    another process."""
+    return state is not None and (state == SENDING or state.startswith(RETRYING))
+
+
 #: Answers after which a callback is tried again.
 RETRIED_STATUSES = frozenset({408, 425, 429})
 

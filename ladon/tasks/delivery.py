@@ -52,6 +52,10 @@ logger = logging.getLogger("ladon")
 
 #: The most bytes of a receiver's answer read (and ignored).
 _MAX_ANSWER = 64 * 1024
+#: Seconds beyond the longest a live process leaves a callback it holds
+#: unchanged, before another process takes it (see
+#: :attr:`CallbackSender.stale_after`).
+STALE_MARGIN = 10.0
 USER_AGENT = "Ladon (task callback)"
 
 
@@ -62,9 +66,16 @@ class CallbackStore(Protocol):
     .. versionadded:: 2.0
     """
 
-    def claim_callback(self, task_id: str) -> TaskStatus | None:
+    def claim_callback(
+        self, task_id: str, held: str | None = None, stale_after: float | None = None
+    ) -> TaskStatus | None:
         """Take the callback of an ended task for sending: change its state
-        from ``pending`` to ``sending`` in one atomic step.
+        to ``sending`` in one atomic step, from ``pending``; or, with
+        ``stale_after``, from a state a process took it in (``sending``,
+        ``retrying (...)``: see :func:`~ladon.tasks.callbacks.in_flight`)
+        and has not changed for that many seconds (the process died);
+        or, with ``held``, from exactly that state (the caller's own
+        ``retrying (...)``, when its next try is due).
 
         :returns: the task's status (its :attr:`~TaskStatus.callback` set)
             when this call took it; ``None`` when there is nothing to send
@@ -76,7 +87,8 @@ class CallbackStore(Protocol):
 
     def set_callback_state(self, task_id: str, state: str) -> None:
         """Write how the delivery goes (a task that expired meanwhile is
-        left alone).
+        left alone), noting the time while a process holds the callback
+        (:func:`~ladon.tasks.callbacks.in_flight`).
 
         :raises BackendUnavailable: when the store cannot be reached.
         """
@@ -220,6 +232,14 @@ class CallbackSender:
 
     def __init__(self, settings: CallbackSettings, max_workers: int = 4) -> None:
         self.settings = settings
+        #: Seconds after which a callback a process took and left alone
+        #: (``sending``, ``retrying (...)``) is taken by another: its
+        #: process died. A live holder writes its state at least this
+        #: often: a try (``timeout``), the longest wait before the next,
+        #: and a margin.
+        self.stale_after = (
+            settings.timeout + settings.backoff * 2 ** max(settings.attempts - 2, 0) + STALE_MARGIN
+        )
         self._max_workers = max_workers
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -360,7 +380,7 @@ class CallbackSender:
             if self._is_released(store):
                 return None
         try:
-            status = store.claim_callback(task_id)
+            status = store.claim_callback(task_id, stale_after=self.stale_after)
         except BackendUnavailable as exc:
             logger.warning("Cannot claim the callback of task %s: %s", task_id, exc)
             return None
@@ -384,22 +404,37 @@ class CallbackSender:
         settings = self.settings
         attempts = settings.attempts
         attempt = 0
+        waiting: str | None = None  # the state written before a pause
         while True:
             attempt += 1
             if not self._begin_try(store, key):
                 return None
             try:
+                if waiting is not None and not self._take_again(store, task_id, waiting):
+                    self._take(key)  # another process took it: its process
+                    return None
                 outcome = post_callback(settings, target.url, body, task_id)
                 if outcome.delivered or not outcome.retry or attempt == attempts:
                     self._take(key)  # posting: release() leaves it to this thread
                     return self._outcome(store, target, task_id, outcome, attempt)
                 metrics.callback_delivered("retried")
-                self._record(
+                waiting = self._record(
                     store, task_id, f"retrying (attempt {attempt} of {attempts}: {outcome.text})"
                 )
             finally:
                 self._end_try(key)
             self._pause(store, settings.backoff * 2 ** (attempt - 1))
+
+    @staticmethod
+    def _take_again(store: CallbackStore, task_id: str, state: str) -> bool:
+        """Take the callback again for its next try, from the ``retrying``
+        state this process wrote; False when it is not that any more
+        (another process took it, believing this one dead; it expired)."""
+        try:
+            return store.claim_callback(task_id, held=state) is not None
+        except BackendUnavailable as exc:
+            logger.warning("Cannot take the callback of task %s again: %s", task_id, exc)
+            return True  # the store is away: try the receiver anyway
 
     def _outcome(
         self,
@@ -427,8 +462,10 @@ class CallbackSender:
 
     @staticmethod
     def _record(store: CallbackStore, task_id: str, state: str) -> str:
+        """Write ``state`` (at most 300 characters); return what was written."""
+        state = state[:300]
         try:
-            store.set_callback_state(task_id, state[:300])
+            store.set_callback_state(task_id, state)
         except BackendUnavailable as exc:
             logger.warning("Cannot record the callback state of task %s: %s", task_id, exc)
         return state

@@ -87,6 +87,7 @@ from .base import is_task_id
 from .base import new_task_id
 from .base import runtime_exceeded
 from .callbacks import PENDING as CALLBACK_PENDING
+from .callbacks import in_flight
 from .callbacks import job_callback
 from .delivery import CallbackSender
 from .idempotency import AlreadyStarted
@@ -488,7 +489,9 @@ class RedisTaskBackend:
     def _noticed(self, status: TaskStatus) -> TaskStatus:
         """``status``, once its callback (due, and taken by nobody) is
         handed to this process's sender."""
-        if status.callback_state == CALLBACK_PENDING and status.state.finished:
+        if status.state.finished and (
+            status.callback_state == CALLBACK_PENDING or in_flight(status.callback_state)
+        ):  # an in-flight one only if its process died: the claim judges
             sender = self.callback_sender
             if sender is not None:
                 sender.due(self, status.task_id)
@@ -513,13 +516,16 @@ class RedisTaskBackend:
             ready=wake.listen,
         )
 
-    def claim_callback(self, task_id: str) -> TaskStatus | None:
+    def claim_callback(
+        self, task_id: str, held: str | None = None, stale_after: float | None = None
+    ) -> TaskStatus | None:
         """Take an ended task's callback for sending, in one script (one
         process wins); see :class:`ladon.tasks.delivery.CallbackStore`.
 
         .. versionadded:: 2.0
         """
-        reply = self._run("claim_callback", [self.key(task_id)], [])
+        stale = "" if stale_after is None else repr(float(stale_after))
+        reply = self._run("claim_callback", [self.key(task_id)], [held or "", stale])
         return _status(task_id, reply) if reply else None
 
     def set_callback_state(self, task_id: str, state: str) -> None:
@@ -528,7 +534,8 @@ class RedisTaskBackend:
 
         .. versionadded:: 2.0
         """
-        self._run("set_callback_state", [self.key(task_id)], [state])
+        held = "1" if in_flight(state) else ""
+        self._run("set_callback_state", [self.key(task_id)], [state, held])
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
         """Request the cancellation of the task and return its status at

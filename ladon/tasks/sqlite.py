@@ -77,6 +77,7 @@ from .base import job_owner
 from .base import new_task_id
 from .base import runtime_exceeded
 from .callbacks import PENDING as CALLBACK_PENDING
+from .callbacks import in_flight
 from .callbacks import job_callback
 from .delivery import CallbackSender
 from .idempotency import AlreadyStarted
@@ -153,7 +154,8 @@ _ADDED_COLUMNS = (
 _COLUMNS = (
     "method, state, progress, message, created, started, finished, result,"
     " error, detail, heartbeat, lease, expires, max_runtime, principal,"
-    " cancel, attempt, attempts, retry_delay, job, due, owner, callback, callback_state"
+    " cancel, attempt, attempts, retry_delay, job, due, owner, callback, callback_state,"
+    " callback_at"
 )
 
 # The end of a task: progress 1.0, and kept ``ttl`` seconds from now.
@@ -474,8 +476,10 @@ class SQLiteTaskBackend:
             row = self._read(proc, task_id)
             if row is None:  # pragma: no cover - evicted in between
                 raise UnknownTask(task_id)
-        if row["callback_state"] == CALLBACK_PENDING and row["expires"] is not None:
-            self._callback_due(task_id)  # nobody took it: this process sends it
+        if row["expires"] is not None and (
+            row["callback_state"] == CALLBACK_PENDING or self._abandoned_callback(row, now)
+        ):
+            self._callback_due(task_id)  # nobody took it, or its process is gone
         return _snapshot(task_id, row, now)
 
     def cancel(self, method: str, task_id: str) -> TaskStatus:
@@ -535,7 +539,9 @@ class SQLiteTaskBackend:
             ready=wake.listen,
         )
 
-    def claim_callback(self, task_id: str) -> TaskStatus | None:
+    def claim_callback(
+        self, task_id: str, held: str | None = None, stale_after: float | None = None
+    ) -> TaskStatus | None:
         """Take an ended task's callback for sending, in one statement
         (one process wins); see :class:`ladon.tasks.delivery.CallbackStore`.
 
@@ -543,7 +549,12 @@ class SQLiteTaskBackend:
         """
         proc = self._process()
         now = self._clock.time()
-        if not self._write(proc, _extras.CLAIM_CALLBACK, (task_id, now)):
+        if held is not None:
+            sql, params = _extras.CLAIM_HELD_CALLBACK, {"id": task_id, "now": now, "held": held}
+        else:
+            stale = None if stale_after is None else now - stale_after
+            sql, params = _extras.CLAIM_CALLBACK, {"id": task_id, "now": now, "stale": stale}
+        if not self._write(proc, sql, params):
             return None
         row = self._read(proc, task_id)
         return None if row is None else _snapshot(task_id, row, now)
@@ -554,7 +565,10 @@ class SQLiteTaskBackend:
 
         .. versionadded:: 2.0
         """
-        self._write(self._process(), _extras.SET_CALLBACK_STATE, (state, task_id))
+        at = self._clock.time() if in_flight(state) else None
+        self._write(
+            self._process(), _extras.SET_CALLBACK_STATE, {"state": state, "at": at, "id": task_id}
+        )
 
     def claim_nonce(self, key: str, ttl: float) -> bool:
         """Remember a one-time value for ``ttl`` seconds in the file, for
@@ -917,6 +931,12 @@ class SQLiteTaskBackend:
         if task_id is not None:
             self._callback_due(task_id)
 
+    def _abandoned_callback(self, row: sqlite3.Row, now: float) -> bool:
+        """Whether the process that took the callback of ``row`` left it
+        alone too long (it died while sending or waiting to try again)."""
+        sender, at = self.callback_sender, row["callback_at"]
+        return sender is not None and at is not None and at < now - sender.stale_after
+
     def _callback_due(self, task_id: str) -> None:
         sender = self.callback_sender
         if sender is not None:
@@ -1137,12 +1157,14 @@ class SQLiteTaskBackend:
         """Send the callbacks nobody took (their process had no sender, or
         exited, or died, before it sent them): at the first use of the
         file in a process, then at every heartbeat."""
-        if self.callback_sender is None or self._closed:
+        sender = self.callback_sender
+        if sender is None or self._closed:
             return
+        when = self._clock.time() if now is None else now
         try:
-            rows = self._query(
-                proc, _extras.DUE_CALLBACKS, (self._clock.time() if now is None else now,)
-            )
+            rows = self._query(proc, _extras.DUE_CALLBACKS, (when,))
+            # and those whose process died sending them or waiting to try again
+            rows += self._query(proc, _extras.STALE_CALLBACKS, (when - sender.stale_after, when))
         except BackendUnavailable as exc:  # the next heartbeat tries again
             logger.warning("Callbacks left by other processes not read: %s", exc)
             return

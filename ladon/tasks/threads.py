@@ -380,15 +380,18 @@ class ThreadTaskBackend:
         """
         return wait_on_signals(lambda: self.status(method, task_id), self._ends, task_id, timeout)
 
-    def claim_callback(self, task_id: str) -> TaskStatus | None:
+    def claim_callback(
+        self, task_id: str, held: str | None = None, stale_after: float | None = None
+    ) -> TaskStatus | None:
         """Take an ended task's callback for sending; see
-        :class:`ladon.tasks.delivery.CallbackStore`."""
+        :class:`ladon.tasks.delivery.CallbackStore` (``stale_after`` is
+        moot: the callbacks live and die with this process)."""
         with self._lock:
             record = self._tasks.get(task_id)
             if (
                 record is None
                 or not record.state.finished
-                or record.callback_state != CALLBACK_PENDING
+                or record.callback_state != (CALLBACK_PENDING if held is None else held)
             ):
                 return None
             record.callback_state = CALLBACK_SENDING

@@ -195,3 +195,81 @@ def test_close_hands_back_a_callback_waiting_to_be_tried_again(
         first.close()
         if second is not None:
             second.close()
+
+
+def _set_callback(db: Path, task_id: str, state: str, at: float) -> None:
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            conn.execute(
+                "UPDATE ladon_tasks SET callback_state = ?, callback_at = ? WHERE id = ?",
+                (state, at, task_id),
+            )
+    finally:
+        conn.close()
+
+
+def test_a_callback_left_by_a_dead_process_is_sent_by_the_next_on_the_file(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Nobody reads the task: a process on the file finds, at its first use
+    and at its heartbeats, the callbacks another process took and left
+    alone too long (it was killed sending them, or waiting to try again),
+    and sends them."""
+    db = tmp_path / "tasks.db"
+    settings = callback_settings(["127.0.0.1"], SECRET, ["127.0.0.1/32"])
+    assert settings is not None
+
+    def job(task: TaskHandle) -> str:
+        return "done"
+
+    job.callback = CallbackTarget(receiver.url("/orphan"), "Svc", "job").to_text()  # type: ignore[attr-defined]
+    first = SQLiteTaskBackend(db, sync_interval=0.01)
+    first.callback_sender = CallbackSender(settings)
+    second: SQLiteTaskBackend | None = None
+    try:
+        task_id = first.submit("Svc.job", job)
+        receiver.received(1, path="/orphan")
+        wait_until(lambda: _callback_state(db, task_id) == "delivered (HTTP 200)", 5.0)
+        first.close()
+        # as a process killed while waiting for its second try leaves it
+        _set_callback(db, task_id, "retrying (attempt 1 of 5: HTTP 503)", time.time() - 120)
+        second = SQLiteTaskBackend(db, sync_interval=0.01)
+        second.callback_sender = CallbackSender(settings)
+        second.counts()  # its first use of the file
+        got = receiver.received(2, path="/orphan")
+        wait_until(lambda: _callback_state(db, task_id) == "delivered (HTTP 200)", 5.0)
+        assert json.loads(got[1].body)["state"] == "succeeded" and got[1].verified()
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
+
+
+def test_a_callback_taken_meanwhile_by_another_process_is_not_tried_again_here(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """The process that waits to try a callback again takes it again first,
+    from the state it wrote: when another process took it meanwhile
+    (believing this one dead), this one lets it go: one sender at a time."""
+    db = tmp_path / "tasks.db"
+    settings = callback_settings(["127.0.0.1"], SECRET, ["127.0.0.1/32"], backoff=0.5)
+    assert settings is not None
+
+    def job(task: TaskHandle) -> str:
+        return "done"
+
+    job.callback = CallbackTarget(receiver.url("/taken"), "Svc", "job").to_text()  # type: ignore[attr-defined]
+    receiver.answer(503)
+    backend = SQLiteTaskBackend(db, sync_interval=0.01)
+    backend.callback_sender = CallbackSender(settings)
+    try:
+        task_id = backend.submit("Svc.job", job)
+        receiver.received(1, path="/taken")
+        wait_until(lambda: _callback_state(db, task_id).startswith("retrying"), 5.0)
+        _set_callback(db, task_id, "sending", time.time())  # as another process's claim
+        time.sleep(1.5)  # past the 0.5 s wait
+        assert len(receiver.received(1, path="/taken")) == 1
+        assert _callback_state(db, task_id) == "sending"
+    finally:
+        backend.close()

@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -555,6 +556,69 @@ def test_a_callback_is_retried_after_two_500s(
     assert message == "callback delivered (HTTP 200, 3 attempts)"
     time.sleep(0.3)
     assert len(receiver.received(3, path=path)) == 3
+
+
+def _leave_callback(
+    store: Store, request: pytest.FixtureRequest, task_id: str, state: str, age: float
+) -> None:
+    """Write a callback's state as a process that holds it leaves it,
+    ``age`` seconds ago (then it died, or not)."""
+    when = time.time() - age
+    if store.name == "sqlite":
+        db = store.url(60).split("sqlite://", 1)[1].split("?", 1)[0]
+        conn = sqlite3.connect(db)
+        try:
+            with conn:
+                conn.execute(
+                    "UPDATE ladon_tasks SET callback_state = ?, callback_at = ? WHERE id = ?",
+                    (state, when, task_id),
+                )
+        finally:
+            conn.close()
+    else:
+        import redis
+
+        server: RedisServer = request.getfixturevalue("redis_server")
+        client = redis.Redis(unix_socket_path=server.socket)
+        try:
+            key = f"{QUEUE['prefix']}task:{task_id}"
+            client.hset(key, mapping={"cbstate": state, "cbat": f"{when:.6f}"})
+        finally:
+            client.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"], indirect=True)
+def test_a_callback_its_process_died_holding_is_sent_by_another(
+    ops: Ops, receiver: Receiver, store: Store, ledger: str, request: pytest.FixtureRequest
+) -> None:
+    """A process killed (SIGKILL) while it sends a callback, or while it
+    waits to try it again, leaves it ``sending`` / ``retrying (...)``:
+    once that state is older than any live process leaves it, another
+    process takes it (here: the one that reads the task) and sends it.
+    A state written just now is left to its process."""
+    name = f"orphan-{store.name}"
+    path = f"/{name}?token=q-secret"
+    task_id = ops.start("count", callback(receiver, name), ledger=ledger, label="o")
+    receiver.received(1, path=path)
+
+    def message() -> str:
+        return str(ops("count_progress", task_id=task_id)["message"] or "")
+
+    wait_until(lambda: "delivered" in message(), 10, "the delivery recorded")
+    _leave_callback(store, request, task_id, "retrying (attempt 1 of 5: HTTP 500)", age=0.0)
+    assert message() == "callback retrying (attempt 1 of 5: HTTP 500)"
+    time.sleep(0.5)
+    assert len(receiver.received(1, path=path)) == 1  # its live process will try it
+    sent = 1
+    for state in ("retrying (attempt 2 of 5: HTTP 503)", "sending"):
+        _leave_callback(store, request, task_id, state, age=120.0)
+        message()  # the reader notices, and takes it
+        sent += 1
+        got = receiver.received(sent, path=path)
+        assert all(r.verified() for r in got) and json.loads(got[-1].body)["task_id"] == task_id
+        wait_until(lambda: message() == "callback delivered (HTTP 200)", 10, "delivered again")
+    time.sleep(0.3)
+    assert len(receiver.received(sent, path=path)) == sent
 
 
 @pytest.mark.parametrize(
