@@ -33,10 +33,12 @@ retries) before it exits.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import importlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -458,6 +460,7 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> str:
     if folder is None:
         folder = tempfile.mkdtemp(prefix="ladon-worker-metrics-")
         os.environ[metrics.MULTIPROC_ENV] = folder
+        atexit.register(_remove_own_dir, folder, os.getpid())
     from prometheus_client import CollectorRegistry
     from prometheus_client import multiprocess
     from prometheus_client import start_http_server
@@ -468,6 +471,13 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> str:
     start_http_server(port, host, registry)
     logger.info("ladon worker: metrics on http://%s:%s/ (from %s)", host, port, folder)
     return folder
+
+
+def _remove_own_dir(folder: str, owner: int) -> None:
+    """At the worker's exit: remove the metrics directory it made (not in
+    a work horse, a fork that may run exit handlers too)."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -476,6 +477,12 @@ def test_an_rq_worker_serves_the_metrics_of_its_work_horses(tmp_path: Path) -> N
         assert sample(web, "ladon_tasks", backend="redis", state="succeeded") == 3
         assert sample(web, "ladon_tasks", backend="redis", state="failed") == 1
         assert sample(web, "ladon_task_workers", backend="redis") == 1
+        # the directory of its work horses' metrics goes with the worker
+        stop_process(worker)
+        said = (tmp_path / "worker.log").read_text()
+        assert "(from " in said, said[-2000:]
+        folder = said.split("(from ", 1)[1].split(")", 1)[0]
+        assert folder and not os.path.exists(folder), folder
     finally:
         stop_process(worker)
         log.close()
