@@ -41,9 +41,16 @@ OK, NOT_FOUND, USAGE = 0, 1, 2
 
 #: What a terminal must not be sent from a task (its message, its error,
 #: its principal: text a client may have chosen): control characters
-#: (escape sequences, line ends) are shown escaped.
+#: (escape sequences, line ends) and the bidirectional controls, which
+#: reorder what follows on the line ("Trojan Source"), are shown escaped.
 _ESCAPED = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _ESCAPED.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+_ESCAPED.update(
+    {
+        c: f"\\u{c:04x}"
+        for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    }
+)
 
 
 def printable(value: object) -> str:
@@ -249,6 +256,12 @@ class _Remote:
 def _source(args: argparse.Namespace) -> _Store | _Remote:
     target: str = args.target
     if target.startswith(("http://", "https://")):
+        if "@" in urllib.parse.urlsplit(target).netloc:
+            # never a password on the command line (the process list shows it)
+            raise TaskCLIError(
+                "the URL holds credentials (user:password@): give --user NAME with the "
+                "password in $LADON_PASSWORD, or --bearer with $LADON_TOKEN"
+            )
         return _Remote(target, _auth_headers(args.user, args.bearer))
     if args.user or args.bearer:
         raise TaskCLIError("--user and --bearer are for an application's URL")
@@ -283,9 +296,15 @@ def _backend(target: str, url: str | None) -> Any:
                 "give the task backend: --tasks sqlite:///path.db (or redis://...) or LADON_TASKS"
             )
         _check_store(url)
-        from .server.wsgi import LadonWSGIApplication
+        from .ladonizer.registry import discover
 
-        return LadonWSGIApplication([target], tasks=url).task_backend()
+        # The services are loaded (a wrong target is said so) but no
+        # application is built: reading and cancelling tasks needs the
+        # store alone, not the services' access rules (an "authenticated"
+        # service would ask for auth=...).
+        if not discover([target]):
+            raise TaskCLIError(f"cannot load {target}: it serves no service")
+        return backend_from_url(url)
     except (DefinitionError, ImportError, ValueError, OSError) as exc:
         raise TaskCLIError(f"cannot load {target}: {exc}") from None
 

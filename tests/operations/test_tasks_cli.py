@@ -131,18 +131,47 @@ def test_what_a_client_put_in_a_task_reaches_the_terminal_escaped(
     app = ops_app.make_app(tasks=url)
     try:
         jobs = TaskClient(in_process(app), "Jobs")
-        reason = "\x1b[31mRED\x1b[0m\nFAKE-LINE 0000 Jobs.boom succeeded\x07"
+        reason = "\x1b[31mRED\x1b[0m\nFAKE-LINE 0000 Jobs.boom succeeded\x07 \u202edetaeh"
         failed = jobs.start("boom", reason=reason)
         jobs.wait_state("boom", failed, timeout=20)
         for command in (["list"], ["show", failed]):
             status, out, err = run(capsys, "ops_app:app", "--tasks", url, *command)
             assert status == 0, err
             assert "\x1b" not in out and "\x07" not in out
+            assert "\u202e" not in out and "\\u202e" in out  # a right-to-left override
             assert not any(line.startswith("FAKE-LINE") for line in out.splitlines()), out
             assert "RED" in out
         assert "\\nFAKE-LINE" in out  # show: the line end shown as such
     finally:
         app.close()
+
+
+def test_service_files_that_ask_for_authentication_are_read_with_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store alone is read: a service whose methods need an
+    authenticated caller (which an application would build only with
+    ``auth=``) is no obstacle; a target serving nothing is said so."""
+    from ladon.tasks import SQLiteTaskBackend
+
+    service = tmp_path / "vault.py"
+    service.write_text(
+        "from ladon import ladonize\n\n\n"
+        "class Vault:\n"
+        '    ladon_access = "authenticated"\n\n'
+        "    @ladonize(tasktype=True)\n"
+        "    def seal(self, n: int) -> int:\n"
+        "        return n\n"
+    )
+    db = tmp_path / "tasks.db"
+    SQLiteTaskBackend(db).close()
+    url = f"sqlite://{db}"
+    status, out, err = run(capsys, str(service), "--tasks", url, "list", "--json")
+    assert (status, json.loads(out)) == (0, []), err
+    empty = tmp_path / "empty.py"
+    empty.write_text("X = 1\n")
+    status, _, err = run(capsys, str(empty), "--tasks", url, "list")
+    assert status == 2 and "serves no service" in err
 
 
 @pytest.mark.e2e
@@ -254,6 +283,9 @@ def test_a_url_refuses_other_callers(
     monkeypatch.delenv("LADON_PASSWORD")
     status, _, err = run(capsys, server.url, "--user", "root", "list")
     assert status == 2 and "LADON_PASSWORD" in err
+    # credentials in the URL: refused, never sent nor echoed
+    status, _, err = run(capsys, server.url.replace("://", "://root:root-pw@"), "list")
+    assert status == 2 and "--user" in err and "root-pw" not in err
     # a service's URL instead of the application's: said so
     for path in ("/Jobs", "/Jobs/jsonwsp"):
         status, _, err = run(capsys, server.url + path, "list")
