@@ -114,14 +114,16 @@ def callback_body(status: TaskStatus, target: CallbackTarget) -> bytes:
 
 class _PinnedHTTP(http.client.HTTPConnection):
     """An HTTP connection to one checked address (the URL's host is the
-    ``Host`` header)."""
+    ``Host`` header). ``expired`` is set when the try's time is up (see
+    :func:`_cut`): a connection made after that is not used."""
 
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self.pinned = address
+        self.expired = threading.Event()
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.pinned, self.port), self.timeout)
+        self.sock = _connected(self.pinned, self.port, self.timeout, self.expired)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
@@ -133,10 +135,27 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.tls = ssl.create_default_context()
         super().__init__(host, port, timeout=timeout, context=self.tls)
         self.pinned = address
+        self.expired = threading.Event()
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.pinned, self.port), self.timeout)
-        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+        sock = _connected(self.pinned, self.port, self.timeout, self.expired)
+        tls = self.tls.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
+        self.sock = tls  # before the handshake: the deadline shuts it during it too
+        tls.do_handshake()
+        if self.expired.is_set():
+            raise TimeoutError("the try's time is up")
+
+
+def _connected(
+    address: str, port: int, timeout: float | None, expired: threading.Event
+) -> socket.socket:
+    """A connection to ``address``, unless the try's time ran out while it
+    was being made."""
+    sock = socket.create_connection((address, port), timeout)
+    if expired.is_set():
+        sock.close()
+        raise TimeoutError("the try's time is up")
+    return sock
 
 
 class _Try:
@@ -185,7 +204,7 @@ def post_callback(
     # drips its answer a byte at a time would hold a delivery thread (and
     # an RQ work horse) for as long as it likes. At the deadline the
     # socket is shut, which ends the read under way.
-    expired = threading.Event()
+    expired = conn.expired
     deadline = threading.Timer(settings.timeout, _cut, (conn, expired))
     deadline.daemon = True
     deadline.start()
@@ -418,9 +437,10 @@ class CallbackSender:
                     self._take(key)  # posting: release() leaves it to this thread
                     return self._outcome(store, target, task_id, outcome, attempt)
                 metrics.callback_delivered("retried")
-                waiting = self._record(
-                    store, task_id, f"retrying (attempt {attempt} of {attempts}: {outcome.text})"
-                )
+                state = f"retrying (attempt {attempt} of {attempts}: {outcome.text})"[:300]
+                # taken back from that state before the next try; when it
+                # could not be written, the store still says "sending"
+                waiting = state if self._write_state(store, task_id, state) else None
             finally:
                 self._end_try(key)
             self._pause(store, settings.backoff * 2 ** (attempt - 1))
@@ -460,15 +480,22 @@ class CallbackSender:
         )
         return self._record(store, task_id, f"failed ({given_up}{outcome.text})")
 
-    @staticmethod
-    def _record(store: CallbackStore, task_id: str, state: str) -> str:
-        """Write ``state`` (at most 300 characters); return what was written."""
+    @classmethod
+    def _record(cls, store: CallbackStore, task_id: str, state: str) -> str:
+        """Write ``state`` (at most 300 characters); return it."""
         state = state[:300]
+        cls._write_state(store, task_id, state)
+        return state
+
+    @staticmethod
+    def _write_state(store: CallbackStore, task_id: str, state: str) -> bool:
+        """Write ``state``; False when the store could not be reached."""
         try:
             store.set_callback_state(task_id, state)
         except BackendUnavailable as exc:
             logger.warning("Cannot record the callback state of task %s: %s", task_id, exc)
-        return state
+            return False
+        return True
 
 
 def callback_settings(

@@ -325,8 +325,6 @@ def attempt_state(handle: TaskHandle, failure: BaseException | None) -> str:
     its job then returned, raised or stopped at a progress report: the
     task ends cancelled, or failed for the runtime, however its job
     ends), else ``failed`` (it raised) or ``succeeded``."""
-    if isinstance(failure, Retry):
-        return "retried"
     if isinstance(failure, TaskCancelled):
         return "cancelled"
     try:
@@ -334,7 +332,9 @@ def attempt_state(handle: TaskHandle, failure: BaseException | None) -> str:
     except Exception:  # the store cannot say: how the job ended
         stopped = False
     if stopped:
-        return "cancelled"
+        return "cancelled"  # a Retry then is not honoured either
+    if isinstance(failure, Retry):
+        return "retried"
     return "succeeded" if failure is None else "failed"
 
 

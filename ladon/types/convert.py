@@ -219,11 +219,15 @@ def _load_bytes(v: object, opts: Options) -> bytes:
 
 #: ``xsd:dateTime``'s end of a day (``2024-05-01T24:00:00``: the next day's
 #: midnight), which Python's ISO reader refuses.
-_END_OF_DAY = re.compile(r"(\d{4}-\d\d-\d\d)T24:00(?::00(?:\.0+)?)?((?:[+-]\d\d:\d\d)?)")
+_END_OF_DAY = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})T24:00(?::00(?:\.0+)?)?((?:[+-][0-9]{2}:[0-9]{2})?)"
+)
 #: ``xsd:date`` with its optional time zone (``2024-02-01Z``,
 #: ``2024-02-01+02:00``: Java's XMLGregorianCalendar sends them); a Python
 #: date has no zone: the date is taken as written.
-_DATE_ZONE = re.compile(r"(\d{4}-\d\d-\d\d)(?:[Zz]|[+-]\d\d:\d\d)")
+_DATE_ZONE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Zz]|[+-](?:1[0-3]|0[0-9]):[0-5][0-9]|[+-]14:00)"
+)
 
 
 def _parse_datetime(text: str) -> datetime.datetime:

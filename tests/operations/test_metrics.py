@@ -149,11 +149,14 @@ def test_tasks_are_counted_where_they_run_and_the_store_is_read(
     assert delta("ladon_task_duration_seconds_sum", task="Jobs.crawl", state="succeeded") >= 0.06
     assert sample(after, "ladon_task_store_up", backend="thread") == 1
     assert sample(after, "ladon_tasks", backend="thread", state="succeeded") >= 3
+    assert sample(after, "ladon_tasks", backend="thread", state="failed") >= 1
+    assert sample(after, "ladon_tasks_running", backend="thread") == 0
+    assert sample(after, "ladon_task_queue_depth", backend="thread") == 0
 
 
-@pytest.mark.parametrize("fail", [False, True], ids=["returns", "raises"])
+@pytest.mark.parametrize("fail", ["", "error", "retry"], ids=["returns", "raises", "retries"])
 def test_a_cancelled_task_is_counted_cancelled_however_its_job_ends(
-    app: LadonWSGIApplication, fail: bool
+    app: LadonWSGIApplication, fail: str
 ) -> None:
     """A job that looks at ``task.cancelled`` and then returns (or raises)
     ends cancelled, and its attempt is counted so, not as succeeded (or
@@ -172,10 +175,8 @@ def test_a_cancelled_task_is_counted_cancelled_however_its_job_ends(
         name, labels = "ladon_tasks_finished_total", {"task": "Jobs.heed", "state": state}
         return sample(after, name, **labels) - sample(before, name, **labels)
 
-    assert (delta("cancelled"), delta("succeeded"), delta("failed")) == (1, 0, 0)
-    assert sample(after, "ladon_tasks", backend="thread", state="failed") >= 1
-    assert sample(after, "ladon_tasks_running", backend="thread") == 0
-    assert sample(after, "ladon_task_queue_depth", backend="thread") == 0
+    states = ("cancelled", "succeeded", "failed", "retried")
+    assert tuple(delta(state) for state in states) == (1, 0, 0, 0)
 
 
 def test_waiters_and_callback_deliveries_have_their_recording_api(

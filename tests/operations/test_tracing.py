@@ -189,9 +189,9 @@ def test_a_thread_task_is_a_child_of_its_start_call(
     assert boom.parent.span_id == boom_start.context.span_id
 
 
-@pytest.mark.parametrize("fail", [False, True], ids=["returns", "raises"])
+@pytest.mark.parametrize("fail", ["", "error", "retry"], ids=["returns", "raises", "retries"])
 def test_a_cancelled_task_span_says_cancelled_however_its_job_ends(
-    app: LadonWSGIApplication, spans: Spans, fail: bool
+    app: LadonWSGIApplication, spans: Spans, fail: str
 ) -> None:
     from opentelemetry.trace import StatusCode
 

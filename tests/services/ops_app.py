@@ -75,14 +75,17 @@ class Jobs:
         """Fail with ``reason``."""
         raise ValueError(reason)
 
-    @ladonize(tasktype=True)
-    def heed(self, fail: bool, **kw: Any) -> int:
-        """Wait (at most 10 s) until cancelled, then return (``fail``:
-        raise) instead of reporting progress."""
+    @ladonize(tasktype={"retries": 2, "retry_delay": 0})
+    def heed(self, fail: str, **kw: Any) -> int:
+        """Wait (at most 10 s) until cancelled, then return instead of
+        reporting progress (``fail`` "error": raise; "retry": raise
+        ``Retry``)."""
         task = kw["task"]
         deadline = time.monotonic() + 10
         while not task.cancelled and time.monotonic() < deadline:
             time.sleep(0.005)
+        if fail == "retry":
+            raise Retry("asked again after the cancel", delay=0)
         if fail:
             raise RuntimeError("stopped after the cancel")
         return 1

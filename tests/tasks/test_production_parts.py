@@ -599,3 +599,93 @@ def test_a_callback_try_is_bounded_as_a_whole() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_try_cut_during_the_tls_handshake_ends_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline of a try may come while the TLS handshake is under
+    way: the connection's socket is shut then too (not only once the
+    handshake is done), and a connection made after it is not used."""
+    import socket
+    import ssl
+
+    from ladon.tasks.delivery import _cut
+    from ladon.tasks.delivery import _PinnedHTTPS
+
+    cert, key = _certificate(tmp_path, "127.0.0.1")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    listener = socket.create_server(("127.0.0.1", 0))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def serve() -> None:  # the handshake answered 0.8 s late
+        conn, _ = listener.accept()
+        time.sleep(0.8)
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+        except OSError:
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    conn = _PinnedHTTPS("127.0.0.1", listener.getsockname()[1], "127.0.0.1", 5.0)
+    timer = threading.Timer(0.3, _cut, (conn, conn.expired))
+    timer.start()
+    try:
+        began = time.monotonic()
+        with pytest.raises(OSError):  # TimeoutError, or the handshake's end of file
+            conn.connect()
+        assert time.monotonic() - began < 0.7  # not when the server answers
+    finally:
+        timer.cancel()
+        conn.close()
+        thread.join(5)
+        listener.close()
+
+
+def test_a_retry_whose_state_cannot_be_written_is_still_made() -> None:
+    """The store cannot be written for a moment when a failed try writes
+    "retrying (...)": the sender still tries again (it takes the callback
+    back only from a state it did write)."""
+    from ladon.tasks import ThreadTaskBackend
+    from ladon.tasks.base import BackendUnavailable
+    from ladon.tasks.callbacks import CallbackTarget
+    from ladon.tasks.delivery import CallbackSender
+    from ladon.tasks.delivery import callback_settings
+
+    from .receiver import Receiver
+
+    class Flaky(ThreadTaskBackend):
+        failed = False
+
+        def set_callback_state(self, task_id: str, state: str) -> None:
+            if state.startswith("retrying") and not self.failed:
+                self.failed = True
+                raise BackendUnavailable("the store is away for a moment")
+            super().set_callback_state(task_id, state)
+
+    receiver = Receiver()
+    receiver.answer(503)
+    settings = callback_settings(["127.0.0.1"], SECRET, ["127.0.0.1/32"], backoff=0.05)
+    assert settings is not None
+
+    def job(task: TaskHandle) -> str:
+        return "done"
+
+    job.callback = CallbackTarget(receiver.url("/flaky"), "Svc", "job").to_text()  # type: ignore[attr-defined]
+    backend = Flaky()
+    backend.callback_sender = CallbackSender(settings)
+    try:
+        task_id = backend.submit("Svc.job", job)
+        assert len(receiver.received(2, path="/flaky")) == 2
+        deadline = time.monotonic() + 5
+        while (
+            backend.status("Svc.job", task_id).callback_state != "delivered (HTTP 200, 2 attempts)"
+        ):
+            assert time.monotonic() < deadline, backend.status("Svc.job", task_id).callback_state
+            time.sleep(0.01)
+        assert backend.failed
+    finally:
+        backend.close()
+        receiver.stop()

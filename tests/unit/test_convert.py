@@ -192,7 +192,18 @@ def test_load_date_takes_the_xsd_time_zone(wire: str, expected: datetime.date) -
     assert load(datetime.date, wire, "a", OPTS) == expected
 
 
-@pytest.mark.parametrize("wire", ["2024-02-30Z", "2024-02-01+2:00", "2024-02-01 Z", "2024-02-01T"])
+@pytest.mark.parametrize(
+    "wire",
+    [
+        "2024-02-30Z",
+        "2024-02-01+2:00",
+        "2024-02-01 Z",
+        "2024-02-01T",
+        "2024-02-01+99:99",
+        "2024-02-01-14:01",
+        "2024-02-01+\u0661\u0662:00",
+    ],
+)
 def test_load_date_refuses_a_broken_zone(wire: str) -> None:
     with pytest.raises(ArgumentError, match="expected an ISO 8601 date"):
         load(datetime.date, wire, "a", OPTS)
