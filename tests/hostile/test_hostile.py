@@ -74,6 +74,7 @@ class Answer:
     body: bytes
     seconds: float  # CPU time of the calling thread
     peak: int
+    wall: float = 0.0  # wall-clock time: what a sleep or a block shows
 
     @property
     def text(self) -> str:
@@ -137,23 +138,26 @@ def request(
     tracemalloc.start()
     # CPU time of this thread (the app answers in it): what a quadratic
     # parse would blow up, and what other work on the machine leaves alone
-    started = time.thread_time()
+    started, began = time.thread_time(), time.monotonic()
     try:
         result = app(environ, start_response)
         data = b"".join(result)
         close = getattr(result, "close", None)
         if close is not None:
             close()
-        seconds = time.thread_time() - started
+        seconds, wall = time.thread_time() - started, time.monotonic() - began
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     status, headers = seen[0]
-    return Answer(int(status.split()[0]), dict(headers), data, seconds, peak)
+    return Answer(int(status.split()[0]), dict(headers), data, seconds, peak, wall)
 
 
 def assert_clean(answer: Answer, *, budget: float = 1.0) -> None:
-    assert answer.seconds < budget, f"took {answer.seconds:.2f} s"
+    assert answer.seconds < budget, f"took {answer.seconds:.2f} s of CPU"
+    # a request that sleeps or blocks uses no CPU: wall time, loosely (a
+    # loaded machine stretches it, never tenfold)
+    assert answer.wall < 10 * budget + 5, f"took {answer.wall:.2f} s"
     assert answer.peak < MEMORY, f"peak memory {answer.peak / 2**20:.1f} MiB"
     for marker in LEAKS:
         assert marker not in answer.text, f"{marker!r} leaked: {answer.text[:300]!r}"
