@@ -319,12 +319,13 @@ class Dispatcher:
             except Exception as exc:
                 return self.fault(iface, internal_error(exc, self.debug), decoded)
         checked = self._caller_first if self._caller_checks else None
-        outcomes = [
-            self.run(exchange, item)
-            if isinstance(item, Call)
-            else Outcome(None, fault=item if checked is None else checked(exchange, item))
-            for item in decoded.items
-        ]
+        with self.tasks.batch():  # its waits share one max_wait
+            outcomes = [
+                self.run(exchange, item)
+                if isinstance(item, Call)
+                else Outcome(None, fault=item if checked is None else checked(exchange, item))
+                for item in decoded.items
+            ]
         return self._guarded(iface, None, lambda: iface.encode_batch(decoded, outcomes))
 
     def _caller_first(self, exchange: Exchange, fault: ServiceFault) -> ServiceFault:

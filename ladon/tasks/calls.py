@@ -13,10 +13,14 @@ gets, unless it has the ``admin`` role.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from ..exceptions.service import IdempotencyConflict
@@ -47,6 +51,10 @@ from .idempotency import KeyReused
 from .waiting import wait_for_end
 
 logger = logging.getLogger("ladon")
+
+#: When the waits of the batch being answered must end (``None``: not in a
+#: batch): see :meth:`TaskCalls.batch`.
+_BATCH_DEADLINE: ContextVar[float | None] = ContextVar("ladon_batch_deadline", default=None)
 
 
 def task_key(service: ServiceInfo, method: MethodInfo) -> str:
@@ -263,6 +271,9 @@ class TaskCalls:
         key = task_key(service, method)
         backend = self._backend()
         limit = min(float(timeout), self.max_wait)
+        deadline = _BATCH_DEADLINE.get()
+        if deadline is not None:  # in a batch: what is left of the request's wait
+            limit = max(0.0, min(limit, deadline - time.monotonic()))
         try:
             status = self.visible(backend.status(key, task_id), principal)
             if status.state.finished or limit <= 0:
@@ -286,6 +297,19 @@ class TaskCalls:
         except BackendUnavailable as exc:
             raise unavailable(exc) from None
         return progress_response(status)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """The calls of one request (a JSON-RPC batch, an XML-RPC
+        multicall) share one wait: together their ``m_wait`` items wait
+        at most :attr:`max_wait` seconds, one after the other, so that a
+        request never holds its worker longer than a single wait would
+        (a later item answers the task's status as it is then)."""
+        token = _BATCH_DEADLINE.set(time.monotonic() + self.max_wait)
+        try:
+            yield
+        finally:
+            _BATCH_DEADLINE.reset(token)
 
     @property
     def waiting(self) -> int:

@@ -401,6 +401,32 @@ def test_the_server_caps_the_timeout(make: MakeApp, gates: Gates) -> None:
     assert time.monotonic() - started < 3
 
 
+def test_the_waits_of_one_request_share_the_cap(make: MakeApp, gates: Gates) -> None:
+    """A JSON-RPC batch or an XML-RPC multicall of six waits holds its
+    worker about ``max_wait`` in all, not six times it (a batch of
+    hundreds would otherwise hold it for hours, past gunicorn's
+    ``--timeout``): the later items answer the task as it is then."""
+    app = make(max_wait=0.5)
+    ops = Ops(app)
+    task_id = ops.start("ends_at", gates=gates.path, gate="b")
+    gates.wait_started("b")
+    batch = [
+        {"jsonrpc": "2.0", "method": "ends_at_wait", "params": [task_id, 3600], "id": i}
+        for i in range(6)
+    ]
+    started = time.monotonic()
+    answers = ops.http.post_json("/Ops/jsonrpc", batch).json
+    assert time.monotonic() - started < 2.5
+    assert [a["result"]["state"] for a in answers] == ["running"] * 6
+    calls = [{"methodName": "ends_at_wait", "params": [task_id, 3600]} for _ in range(6)]
+    body = xmlrpc.client.dumps((calls,), "system.multicall")
+    started = time.monotonic()
+    answer = ops.http.post("/Ops/xmlrpc", body, headers={"Content-Type": "text/xml"})
+    assert time.monotonic() - started < 2.5
+    (results,), _ = xmlrpc.client.loads(answer.body)
+    assert [r[0]["state"] for r in results] == ["running"] * 6
+
+
 def test_waiters_beyond_the_cap_get_a_fault_at_once(make: MakeApp, gates: Gates) -> None:
     ops = Ops(make(max_waiters=2))
     task_id = ops.start("ends_at", gates=gates.path, gate="cap")
