@@ -131,6 +131,11 @@ local function uptime()
 end
 """
 
+#: Seconds after Redis started during which no task is failed for want of
+#: a live worker: the workers, alive across its outage, beat again first
+#: (every 2 s; a worker counts as alive 10 s after its last beat).
+WORKERS_BACK = 10
+
 #: The fields :data:`STATUS` returns, in order (then the hard-stop flag).
 STATUS_FIELDS = (
     "method",
@@ -340,7 +345,8 @@ if state == 'pending' or state == 'running' then
     local last = tonumber(f[{_AT["queued"]}] or '') or tonumber(f[{_AT["created"]}])
     local newest = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
     if newest[2] and tonumber(newest[2]) > last then last = tonumber(newest[2]) end
-    idle = last + nwt < t
+    -- not in the first seconds after a restart: the live workers beat again first
+    idle = last + nwt < t and uptime() >= {WORKERS_BACK}
   end
   if lost and state == 'running' then
     if lose(KEYS[1], 'worker lost', ARGV[2]) == 2 then again = 1 end

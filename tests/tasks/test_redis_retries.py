@@ -20,6 +20,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from ladon.server.wsgi import LadonWSGIApplication
+from ladon.tasks._scripts import WORKERS_BACK
 
 from .backend_support import Client
 from .backend_support import Gates
@@ -163,13 +164,31 @@ def test_a_pending_task_fails_when_no_worker_is_alive_on_its_queue(
     work = _client(apps, _url(redis_server, "deserted", no_worker_timeout=1))
     task_id = work.start("mortal", gates=gates.path, name="m")
     assert work.progress("mortal", task_id)["state"] == "pending"
-    status = work.wait_state("mortal", task_id, timeout=5)
+    # (judged once Redis has run WORKERS_BACK seconds: a fresh server waits)
+    status = work.wait_state("mortal", task_id, timeout=5 + WORKERS_BACK)
     assert (status["state"], status["message"]) == (
         "failed",
         "no live worker on its queue for 1 s",
     )
     fault = work.fault("mortal_result", task_id=task_id)
     assert fault.string == "The task failed: no live worker on its queue for 1 s"
+
+
+def test_no_task_fails_for_want_of_workers_just_after_redis_started(
+    tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    """After an outage longer than ``no_worker_timeout`` the workers' last
+    beats are old: a Redis that has just started leaves its pending tasks
+    alone until its live workers have had the time to beat again (a
+    restarted Redis failed every task read first: "no live worker")."""
+    server = RedisServer()
+    try:
+        work = _client(apps, _url(server, "restarted", no_worker_timeout=0.5))
+        task_id = work.start("mortal", gates=gates.path, name="m")
+        time.sleep(1.5)  # three no_worker_timeouts, no worker ever
+        assert work.progress("mortal", task_id)["state"] == "pending"
+    finally:
+        server.stop()
 
 
 def test_a_waiting_task_is_kept_while_a_worker_is_alive(
