@@ -184,6 +184,19 @@ class TooManyWaiters(ServerFault):
     http_headers: tuple[tuple[str, str], ...] = (("Retry-After", "1"),)
 
 
+class TaskServiceUnavailable(ServerFault):
+    """The task store cannot be reached (a SQLite file that cannot be
+    written, Redis away): HTTP 503 where the protocol has statuses, with
+    ``Retry-After``, as the OpenAPI document and ``/_ladon/health/ready``
+    say. Nothing was started or changed; the client may try again.
+
+    .. versionadded:: 2.0
+    """
+
+    http_status: int | None = 503
+    http_headers: tuple[tuple[str, str], ...] = (("Retry-After", "5"),)
+
+
 class BadHeader(ClientFault):
     """A request header Ladon reads (``Idempotency-Key``,
     ``Ladon-Callback-URL``) has a value it refuses: HTTP 400 where the

@@ -26,6 +26,7 @@ from typing import Any
 from ..exceptions.service import IdempotencyConflict
 from ..exceptions.service import ServerFault
 from ..exceptions.service import TaskNotReady
+from ..exceptions.service import TaskServiceUnavailable
 from ..exceptions.service import TooManyWaiters
 from ..exceptions.service import UnknownResource
 from ..ladonizer.access import Principal
@@ -93,12 +94,13 @@ def progress_response(status: TaskStatus) -> dict[str, object]:
 
 
 def unavailable(exc: BackendUnavailable) -> ServerFault:
-    """The fault for a task store that cannot be reached (logged here).
+    """The fault for a task store that cannot be reached (logged here):
+    a :class:`~ladon.exceptions.service.TaskServiceUnavailable`.
 
     .. versionadded:: 2.0
     """
     logger.error("Task backend unavailable: %s", exc)
-    return ServerFault("The task service is unavailable; try again later")
+    return TaskServiceUnavailable("The task service is unavailable; try again later")
 
 
 class TaskCalls:

@@ -204,6 +204,42 @@ def test_redis_down_is_a_server_fault_on_every_call(
         assert fault.detail == [] and str(tmp_path) not in fault.string
 
 
+@pytest.mark.parametrize(
+    ("iface", "body", "ctype", "status"),
+    [
+        ("jsonwsp", '{"methodname": "square_progress", "args": {"task_id": "%s"}}', "application/json", 503),
+        ("jsonrpc", '{"jsonrpc": "2.0", "method": "square_progress", "params": ["%s"], "id": 1}', "application/json", 503),
+        ("xmlrpc", "<methodCall><methodName>square_progress</methodName><params><param><value><string>%s</string></value></param></params></methodCall>", "text/xml", 200),
+        ("soap", '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><square_progress><task_id>%s</task_id></square_progress></e:Body></e:Envelope>', "text/xml", 500),
+        ("soap12", '<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><m:square_progress xmlns:m="urn:Work"><m:task_id>%s</m:task_id></m:square_progress></e:Body></e:Envelope>', "application/soap+xml; charset=utf-8", 503),
+    ],
+    ids=["jsonwsp", "jsonrpc", "xmlrpc", "soap", "soap12"],
+)  # fmt: skip
+def test_redis_down_is_503_with_retry_after_where_the_protocol_has_statuses(
+    tmp_path: Path, apps: list[LadonWSGIApplication], iface: str, body: str, ctype: str, status: int
+) -> None:
+    """As the OpenAPI document and /_ladon/health/ready say: the store is
+    away, try again later (XML-RPC answers every fault 200, SOAP 1.1 its
+    faults 500)."""
+    from webtest import TestApp
+
+    app = backend_app.make_app(f"unix://{tmp_path}/nobody.sock?app=backend_app:app")
+    apps.append(app)
+    http = TestApp(app)
+    answer = http.post(
+        f"/Work/{iface}",
+        (body % ("0" * 40)).encode(),
+        headers={"Content-Type": ctype},
+        expect_errors=True,
+    )
+    assert answer.status_int == status
+    assert b"The task service is unavailable" in answer.body
+    if status == 503:
+        assert answer.headers["Retry-After"] == "5"
+    rest = http.get(f"/Work/http/square/tasks/{'0' * 40}", expect_errors=True)
+    assert (rest.status_int, rest.headers.get("Retry-After")) == (503, "5")
+
+
 def test_backend_calls_raise_backend_unavailable_when_redis_is_down(tmp_path: Path) -> None:
     backend = RedisTaskBackend(f"unix://{tmp_path}/nobody.sock")
     with pytest.raises(BackendUnavailable):
