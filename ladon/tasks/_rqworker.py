@@ -70,6 +70,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ladon")
 
+#: Seconds a stopping worker whose work horse it killed (its grace over)
+#: waits for an unreachable Redis to write that, before it exits anyway.
+STOP_WAIT = 5.0
+
 #: The errors of a Redis that cannot be reached.
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
@@ -139,7 +143,8 @@ class NameTaken(ValueError):
     """
 
     def __init__(self, name: str, pid: str, host: str) -> None:
-        super().__init__(f"a worker named {name!r} is running already (pid {pid} on {host})")
+        where = f" (pid {pid} on {host})" if pid and host else " (it beats on the queue)"
+        super().__init__(f"a worker named {name!r} is running already{where}")
         self.name = name
 
 
@@ -342,8 +347,8 @@ class ResilientWorker:
             "ladon worker %s: the previous worker of this name (pid %s on %s) is gone;"
             " its registration is removed",
             self.name,
-            pid,
-            host,
+            pid or "?",
+            host or "?",
         )
         with self.connection.pipeline() as pipe:
             worker_registration.unregister(self, pipe)  # type: ignore[arg-type]
@@ -365,7 +370,12 @@ class ResilientWorker:
                 return False
             return process_alive(pid, born)
         backend = self.ladon_backend
-        if backend is not None and backend.queue_name in fields.get("queues", "").split(","):
+        # NOTE: after Redis restarted empty, RQ's heartbeat of a worker makes
+        # its hash again with nothing but last_heartbeat: judged by the beats
+        husk = not fields.get("hostname") and not fields.get("queues")
+        if backend is not None and (
+            husk or backend.queue_name in fields.get("queues", "").split(",")
+        ):
             beat = self.connection.zscore(backend.workers_key, self.name)
             seconds, micros = self.connection.time()
             return beat is not None and beat > seconds + micros / 1e6 - self.beat_window
@@ -399,8 +409,20 @@ class ResilientWorker:
             if self._horse_pid:
                 raise
             # The horse ended abnormally while Redis was away: account for it
-            # (the task runs again, or fails) once Redis is back.
-            wait_for_redis(self.connection, lambda: False)
+            # (the task runs again, or fails) once Redis is back; but a worker
+            # stopping (its grace over, the horse killed) waits STOP_WAIT at
+            # most: its task's lease then tells the others it is lost.
+            give_up = time.monotonic() + STOP_WAIT
+            if not wait_for_redis(
+                self.connection, lambda: self.stopping and time.monotonic() > give_up
+            ):
+                logger.warning(
+                    "ladon worker %s: Redis is still away: stopping without writing how job "
+                    "%s ended (its lease will say it is lost)",
+                    self.name,
+                    job.id,
+                )
+                return
             handler = getattr(self, "_work_horse_killed_handler", None)
             if handler is not None:
                 handler(job, 0, -1, None)

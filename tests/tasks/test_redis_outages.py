@@ -121,6 +121,35 @@ def test_sigterm_stops_a_worker_while_redis_is_down(
         worker.stop()
 
 
+def test_a_busy_worker_stops_after_its_grace_while_redis_is_down(
+    server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    """SIGTERM during an outage, its task running past the grace: the horse
+    is killed at the grace and the worker exits soon after (STOP_WAIT for
+    Redis), not once Redis is back; the task is then judged lost by its
+    lease."""
+    from ladon.tasks._rqworker import STOP_WAIT
+
+    url = server.url(queue="busystop", prefix="busystop:", sync_interval=0.02)
+    worker = Worker(url, tmp_path / "w.log", "--grace", "1")
+    try:
+        work = _client(apps, server, "busystop")
+        task_id = work.start("hold", gates=gates.path, name="b", text="never")
+        gates.wait_started("b", timeout=15)
+        server.down()
+        stopped = time.monotonic()
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.wait(1 + STOP_WAIT + 10)
+        assert time.monotonic() - stopped < 1 + STOP_WAIT + 5, worker.output()
+        server.up()
+        status = work.wait_state("hold", task_id, timeout=LEASE + 15)
+        assert (status["state"], status["message"]) == ("failed", "worker lost"), status
+    finally:
+        if server.proc is None:
+            server.up()
+        worker.stop()
+
+
 def test_sigterm_stops_a_worker_at_once_after_an_outage(
     server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication]
 ) -> None:

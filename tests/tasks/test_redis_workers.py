@@ -7,6 +7,7 @@ with one line."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import socket
@@ -168,6 +169,27 @@ def test_a_name_in_use_is_refused_in_one_line(
         if second is not None:
             second.stop()
         first.stop()
+
+
+def test_a_name_left_as_a_bare_heartbeat_is_taken_at_once(
+    redis_server: RedisServer, client: redis.Redis, tmp_path: Path, apps: list[LadonWSGIApplication]
+) -> None:
+    """After Redis restarted empty, RQ's heartbeat of a worker that then
+    stopped leaves a hash holding nothing but ``last_heartbeat``: judged by
+    the worker beats on the queue (none), the name is free at once, not
+    after RQ's 90 s (and no "pid  on " is ever printed)."""
+    name = f"husk-{os.getpid()}"
+    url = _url(redis_server, "husks")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    client.hset(f"rq:worker:{name}", "last_heartbeat", stamp)
+    again = Worker(url, tmp_path / "again.log", "--name", name)
+    try:
+        work = _tasks(apps, url + "&app=backend_app:app", "Work")
+        assert work.run("square", n=6) == 36, again.output()
+        assert again.proc.poll() is None
+        assert client.hget(f"rq:worker:{name}", "pid") == str(again.pid).encode()
+    finally:
+        again.stop()
 
 
 def test_process_alive_tells_a_gone_or_reused_pid() -> None:
