@@ -167,6 +167,7 @@ def test_a_cancelled_task_is_counted_cancelled_however_its_job_ends(
     jobs = TaskClient(in_process(app), "Jobs")
     before = scrape(app)
     task_id = jobs.start("heed", fail=fail)
+    jobs.wait_state("heed", task_id, ("running",))  # a pending one would never run
     jobs.cancel("heed", task_id)
     assert jobs.wait_state("heed", task_id)["state"] == "cancelled"
     after = scrape(app)

@@ -197,6 +197,7 @@ def test_a_cancelled_task_span_says_cancelled_however_its_job_ends(
 
     jobs = TaskClient(in_process(app, {"traceparent": TRACEPARENT}), "Jobs")
     task_id = jobs.start("heed", fail=fail)
+    jobs.wait_state("heed", task_id, ("running",))  # a pending one would never run
     jobs.cancel("heed", task_id)
     assert jobs.wait_state("heed", task_id)["state"] == "cancelled"
     wait_until(lambda: any(s.name == "Jobs.heed task" for s in spans.finished()))

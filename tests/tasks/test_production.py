@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from typing import cast
 
 import backend_app
 import pytest
@@ -424,7 +425,7 @@ def test_the_waits_of_one_request_share_the_cap(make: MakeApp, gates: Gates) -> 
     answer = ops.http.post("/Ops/xmlrpc", body, headers={"Content-Type": "text/xml"})
     assert time.monotonic() - started < 2.5
     (results,), _ = xmlrpc.client.loads(answer.body)
-    assert [r[0]["state"] for r in results] == ["running"] * 6
+    assert [r[0]["state"] for r in cast("list[list[dict[str, str]]]", results)] == ["running"] * 6
 
 
 def test_waiters_beyond_the_cap_get_a_fault_at_once(make: MakeApp, gates: Gates) -> None:
