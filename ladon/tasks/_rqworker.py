@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -69,6 +70,12 @@ if TYPE_CHECKING:
     from .rqbackend import RedisTaskBackend
 
 logger = logging.getLogger("ladon")
+
+#: Set by a work horse from the end of its task's body until its outcome
+#: is written (shared memory, made before the worker forks): a stopping
+#: worker does not kill, at the end of its grace, a horse that only waits
+#: for Redis to write a result (see :meth:`ResilientWorker._grace_over`).
+OUTCOME_PENDING = multiprocessing.RawValue(ctypes.c_bool, False)
 
 #: Seconds a stopping worker whose work horse it killed (its grace over)
 #: waits for an unreachable Redis to write that, before it exits anyway.
@@ -389,6 +396,7 @@ class ResilientWorker:
 
     def execute_job(self, job: Any, queue: Any) -> None:
         self._ladon_busy = True
+        OUTCOME_PENDING.value = False
         try:
             super().execute_job(job, queue)  # type: ignore[misc]
         except REDIS_DOWN as exc:
@@ -587,6 +595,14 @@ class ResilientWorker:
     def _grace_over(self, horse: int) -> None:
         if self._horse_pid != horse:
             return  # the task ended in time
+        if OUTCOME_PENDING.value:
+            # NOTE: its body ended in time; the horse waits for Redis to
+            # write the outcome (a second SIGTERM still stops at once)
+            logger.warning(
+                "ladon worker %s: its task has ended; waiting until its outcome is written",
+                self.name,
+            )
+            return
         logger.warning("ladon worker %s: its task did not end in time: stopping it", self.name)
         self._ladon_stopping = True
         self.kill_horse()  # type: ignore[attr-defined]

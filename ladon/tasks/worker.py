@@ -198,10 +198,15 @@ class TaskWorker:
         """
         app = self.app
 
+        from ._rqworker import OUTCOME_PENDING
+
         def runner(spec: Any, handle: Any) -> object:
             if app_ref and self.ref and app_ref != self.ref:
                 raise LookupError(f"this worker serves {self.ref}, not {app_ref}")
-            return run_described(app.service, spec, handle)
+            try:
+                return run_described(app.service, spec, handle)
+            finally:
+                OUTCOME_PENDING.value = True  # the body has ended: its outcome is due
 
         in_horse = os.getpid() != self.pid
         worker = os.environ.get("RQ_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
@@ -211,6 +216,7 @@ class TaskWorker:
                 task_id, service, method, runner, worker, self.pid if in_horse else None
             )
         finally:
+            OUTCOME_PENDING.value = False  # written (or given up): callbacks may be cut
             sender = backend.callback_sender
             if in_horse and sender is not None:
                 sender.drain()  # the horse exits next: its callback goes first

@@ -150,6 +150,35 @@ def test_a_busy_worker_stops_after_its_grace_while_redis_is_down(
         worker.stop()
 
 
+def test_a_task_that_ended_in_its_grace_during_an_outage_keeps_its_result(
+    server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication], gates: Gates
+) -> None:
+    """SIGTERM while Redis is away; the task's body ends within the grace,
+    its horse waiting for Redis to write the result: the horse is not
+    killed at the end of the grace (its result would be lost), the result
+    is written once Redis is back, then the worker exits."""
+    url = server.url(queue="gracewait", prefix="gracewait:", sync_interval=0.02)
+    worker = Worker(url, tmp_path / "w.log", "--grace", "1")
+    try:
+        work = _client(apps, server, "gracewait")
+        task_id = work.start("hold", gates=gates.path, name="g", text="kept")
+        gates.wait_started("g", timeout=15)
+        server.down()
+        worker.proc.send_signal(signal.SIGTERM)
+        gates.release("g")  # the body ends within the grace
+        time.sleep(2.5)  # past the grace: the horse still waits to write
+        assert worker.proc.poll() is None, worker.output()
+        server.up()
+        status = work.wait_state("hold", task_id, timeout=15)
+        assert status["state"] == "succeeded", worker.output()
+        assert work.result("hold", task_id) == "kept"
+        worker.proc.wait(15)  # then it stops
+    finally:
+        if server.proc is None:
+            server.up()
+        worker.stop()
+
+
 def test_sigterm_stops_a_worker_at_once_after_an_outage(
     server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication]
 ) -> None:
