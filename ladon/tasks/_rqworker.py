@@ -410,6 +410,25 @@ class ResilientWorker:
         finally:
             self._ladon_busy = False
 
+    def prepare_job_execution(self, job: Any, remove_from_intermediate_queue: bool = False) -> None:
+        """RQ's bookkeeping before a job runs (in the work horse), made again
+        once Redis answers when it cannot be reached: the task has not
+        begun, and RQ would fail its job (the task then ended "worker lost"
+        after its lease, never run)."""
+        while True:
+            try:
+                super().prepare_job_execution(job, remove_from_intermediate_queue)  # type: ignore[misc]
+                return
+            except REDIS_DOWN as exc:
+                logger.warning(
+                    "ladon worker %s: job %s: Redis is unreachable before the task begins: %s",
+                    self.name,
+                    job.id,
+                    exc,
+                )
+                # one transaction (MULTI/EXEC): made whole again, or not at all
+                wait_for_redis(self.connection, lambda: False, what="work horse")
+
     def monitor_work_horse(self, job: Any, queue: Any, execution: Any) -> None:
         try:
             super().monitor_work_horse(job, queue, execution)  # type: ignore[misc]

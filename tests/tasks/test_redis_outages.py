@@ -179,6 +179,41 @@ def test_a_task_that_ended_in_its_grace_during_an_outage_keeps_its_result(
         worker.stop()
 
 
+def test_a_job_prepared_while_redis_is_away_is_prepared_once_it_is_back(
+    server: PersistentRedis,
+) -> None:
+    """RQ's bookkeeping before a job runs (in the work horse) meets a Redis
+    that does not answer: it is made again once Redis is back, instead of
+    RQ failing a job that never began (its task then ended "worker lost"
+    after its lease, never run)."""
+    import threading
+
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from ladon.tasks._rqworker import LadonWorker
+
+    # no retries of redis-py's own: the first failure is Ladon's to handle
+    connection = redis.Redis(unix_socket_path=server.socket, retry=Retry(NoBackoff(), 0))
+    queue = Queue("prepared", connection=connection, serializer=JSONSerializer)
+    job = queue.enqueue("json.dumps", 1)
+    worker = LadonWorker([queue], connection=connection, serializer=JSONSerializer)
+    server.down()
+    back = threading.Timer(1.0, server.up)
+    back.start()
+    try:
+        worker.prepare_job_execution(job)  # returns once Redis is back
+        assert job.get_status(refresh=True) == "started"
+    finally:
+        back.join(10)
+        if server.proc is None:
+            server.up()
+        connection.close()
+
+
 def test_sigterm_stops_a_worker_at_once_after_an_outage(
     server: PersistentRedis, tmp_path: Path, apps: list[LadonWSGIApplication]
 ) -> None:
