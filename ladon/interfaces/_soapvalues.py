@@ -101,6 +101,30 @@ _TEXT_TYPES = frozenset(PRIMITIVES)
 #: Whether an item has an attribute or a child element. NOTE: not the union
 #: ``*/@* | */*``, whose merge libxml2 makes in quadratic time.
 _ITEMS_COMPLEX = etree.XPath("boolean(*/@*) or boolean(*/*)")
+#: The texts of a list's items, as plain strings: when none has an
+#: attribute or a child element (:data:`_ITEMS_COMPLEX`), one text node
+#: each or none (the parser joins an element's adjacent texts). NOTE: not
+#: ``*[not(@*)][not(*)]/text()``: libxml2's predicates cost 4x the whole.
+_ITEM_TEXTS = etree.XPath("*/text()", smart_strings=False)
+
+
+def item_texts(el: etree._Element, ints: bool) -> list[str] | None:
+    """The texts of a list's items, read in one XPath, when each of its
+    (one or more) items is a plain element with text and, for ints, at most
+    :data:`_SAFE_DIGITS` characters (within ``xsd:long``); ``None`` for any
+    other list, which the caller reads item by item (and judges).
+
+    .. versionadded:: 2.0
+    """
+    count = len(el)
+    if not count or _ITEMS_COMPLEX(el):
+        return None
+    texts: list[str] = _ITEM_TEXTS(el)  # type: ignore[assignment]
+    if len(texts) != count:  # an item with an attribute, a child or no text
+        return None
+    if ints and max(map(len, texts)) > _SAFE_DIGITS:
+        return None
+    return texts
 
 
 def to_plain(
@@ -174,16 +198,12 @@ def _object_plain(
 def _list_plain(el: etree._Element, spec: ListOf, path: str, refs: References | None) -> Any:
     """:func:`to_plain` of a list."""
     item = spec.item
-    if item in _TEXT_TYPES and len(el) and not _ITEMS_COMPLEX(el):
-        # PERF: the common list of numbers or strings. When no item has
-        # attributes or children (one XPath test), their texts are the
-        # values; an item without text takes the loop. (The parser drops
-        # comments and PIs: every child is an element.) On a fresh tree
-        # this beats an XPath collecting the text nodes.
-        texts = [c.text for c in el]
-        if None not in texts:
-            if item is int and max(map(len, cast("list[str]", texts))) > _SAFE_DIGITS:
-                _check_long_items(texts, path)
+    if item in _TEXT_TYPES:
+        # PERF: the common list of numbers or strings, plain items with text
+        # (the parser drops comments and PIs: every child is an element);
+        # anything else, a long int included, takes the loop
+        texts = item_texts(el, item is int)
+        if texts is not None:
             return texts
     items = [c for c in el if isinstance(c.tag, str)]
     if not items and el.text and el.text.strip():

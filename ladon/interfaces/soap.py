@@ -76,8 +76,8 @@ from ._soapenv import read_addressing
 from ._soapnames import NAMINGS
 from ._soapnames import PYTHON
 from ._soapnames import SOAPNaming
-from ._soapvalues import _ITEMS_COMPLEX
 from ._soapvalues import References
+from ._soapvalues import item_texts
 from ._soapvalues import param_name
 from ._soapvalues import part_id
 from ._soapvalues import simple_text
@@ -443,7 +443,7 @@ class SOAPBase(Interface):
                 else:
                     return None
             else:  # a list of ints or strs
-                texts = _list_texts(c, spec is _INTS)
+                texts = item_texts(c, spec is _INTS)
                 if texts is None:
                     return None
                 if spec is _STRS:
@@ -717,27 +717,6 @@ def _text_plan(m: MethodInfo) -> tuple[tuple[str, object], ...] | None:
 
 _INTS = ListOf(int)
 _STRS = ListOf(str)
-#: The texts of a list's items, as plain strings: when none has an
-#: attribute or a child element (:data:`_ITEMS_COMPLEX`), one text node
-#: each or none (the parser joins an element's adjacent texts). NOTE: not
-#: ``*[not(@*)][not(*)]/text()``: libxml2's predicates cost 4x the whole.
-_ITEM_TEXTS = etree.XPath("*/text()", smart_strings=False)
-
-
-def _list_texts(el: etree._Element, ints: bool) -> list[str] | None:
-    """The texts of a list argument's items, read in one XPath, when each
-    of its (one or more) items is a plain element with text and, for ints,
-    at most 18 characters (within ``xsd:long``); ``None`` for any other
-    list, which the general path reads (and judges)."""
-    count = len(el)
-    if not count or _ITEMS_COMPLEX(el):
-        return None
-    texts: list[str] = _ITEM_TEXTS(el)  # type: ignore[assignment]
-    if len(texts) != count:  # an item with an attribute, a child or no text
-        return None
-    if ints and max(map(len, texts)) > 18:
-        return None
-    return texts
 
 
 class SOAPInterface(SOAPBase):
