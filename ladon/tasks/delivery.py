@@ -57,6 +57,10 @@ _MAX_ANSWER = 64 * 1024
 #: :attr:`CallbackSender.stale_after`).
 STALE_MARGIN = 10.0
 USER_AGENT = "Ladon (task callback)"
+#: Tasks :meth:`CallbackSender.recheck` remembers (then it starts afresh),
+#: and the seconds between two of its looks at one task.
+_RECHECKS_KEPT = 1000
+_RECHECK_EVERY = 1.0
 
 
 @runtime_checkable
@@ -271,6 +275,9 @@ class CallbackSender:
         self._released: list[CallbackStore] = []
         self._held: dict[tuple[int, str], CallbackStore] = {}
         self._posting: set[tuple[int, str]] = set()
+        # task id -> when this process last asked a store whether another
+        # process died holding its callback (see recheck)
+        self._rechecked: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"<CallbackSender {self.settings!r}>"
@@ -284,6 +291,7 @@ class CallbackSender:
             self._released.clear()
             self._held.clear()
             self._posting.clear()
+            self._rechecked.clear()
 
     def _is_released(self, store: CallbackStore) -> bool:
         return any(s is store for s in self._released)
@@ -305,6 +313,21 @@ class CallbackSender:
             pool.submit(self._deliver_then_count, store, task_id)
         except RuntimeError:  # pragma: no cover - shut down
             self._done()
+
+    def recheck(self, store: CallbackStore, task_id: str) -> None:
+        """:meth:`due` for a callback another process holds (``sending``,
+        ``retrying (...)``), which is taken only if that process died: the
+        store is asked at most once a second per task, however often the
+        task is read meanwhile."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._rechecked.get(task_id)
+            if last is not None and now - last < _RECHECK_EVERY:
+                return
+            if len(self._rechecked) >= _RECHECKS_KEPT:
+                self._rechecked.clear()
+            self._rechecked[task_id] = now
+        self.due(store, task_id)
 
     def _deliver_then_count(self, store: CallbackStore, task_id: str) -> None:
         try:

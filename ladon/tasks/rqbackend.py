@@ -489,12 +489,12 @@ class RedisTaskBackend:
     def _noticed(self, status: TaskStatus) -> TaskStatus:
         """``status``, once its callback (due, and taken by nobody) is
         handed to this process's sender."""
-        if status.state.finished and (
-            status.callback_state == CALLBACK_PENDING or in_flight(status.callback_state)
-        ):  # an in-flight one only if its process died: the claim judges
-            sender = self.callback_sender
-            if sender is not None:
+        sender = self.callback_sender
+        if sender is not None and status.state.finished:
+            if status.callback_state == CALLBACK_PENDING:
                 sender.due(self, status.task_id)
+            elif in_flight(status.callback_state):  # taken only if its process died
+                sender.recheck(self, status.task_id)
         return status
 
     def wait(self, method: str, task_id: str, timeout: float) -> TaskStatus:

@@ -197,7 +197,8 @@ def test_close_hands_back_a_callback_waiting_to_be_tried_again(
             second.close()
 
 
-def _set_callback(db: Path, task_id: str, state: str, at: float) -> None:
+def set_callback(db: Path, task_id: str, state: str, at: float) -> None:
+    """Write a callback's state as a process holding it writes it, at ``at``."""
     conn = sqlite3.connect(db)
     try:
         with conn:
@@ -233,7 +234,7 @@ def test_a_callback_left_by_a_dead_process_is_sent_by_the_next_on_the_file(
         wait_until(lambda: _callback_state(db, task_id) == "delivered (HTTP 200)", 5.0)
         first.close()
         # as a process killed while waiting for its second try leaves it
-        _set_callback(db, task_id, "retrying (attempt 1 of 5: HTTP 503)", time.time() - 120)
+        set_callback(db, task_id, "retrying (attempt 1 of 5: HTTP 503)", time.time() - 120)
         second = SQLiteTaskBackend(db, sync_interval=0.01)
         second.callback_sender = CallbackSender(settings)
         second.counts()  # its first use of the file
@@ -267,7 +268,7 @@ def test_a_callback_taken_meanwhile_by_another_process_is_not_tried_again_here(
         task_id = backend.submit("Svc.job", job)
         receiver.received(1, path="/taken")
         wait_until(lambda: _callback_state(db, task_id).startswith("retrying"), 5.0)
-        _set_callback(db, task_id, "sending", time.time())  # as another process's claim
+        set_callback(db, task_id, "sending", time.time())  # as another process's claim
         time.sleep(1.5)  # past the 0.5 s wait
         assert len(receiver.received(1, path="/taken")) == 1
         assert _callback_state(db, task_id) == "sending"
