@@ -424,6 +424,34 @@ def test_soap_shapes(app: LadonWSGIApplication, iface: str, body: str) -> None:
         FAULTS[iface](answer)
 
 
+BROKEN_DOCUMENTS = {
+    "truncated": lambda good: good[: len(good) // 2],
+    "mismatched-tag": lambda good: good.replace(b"</e:Body>", b"</e:Bod>"),
+    "unclosed-start-tag": lambda good: good[: good.index(b"<e:Body") + 5],
+    "two-roots": lambda good: good + good,
+    "bad-utf8": lambda good: good.replace(b"hello", b"hel\xfflo"),
+    "doctype": lambda good: b"<!DOCTYPE e:Envelope>" + good,
+}
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+@pytest.mark.parametrize("broken", BROKEN_DOCUMENTS.values(), ids=BROKEN_DOCUMENTS.keys())
+def test_a_broken_document_leaves_the_next_request_whole(
+    app: LadonWSGIApplication, iface: str, broken: Callable[[bytes], bytes]
+) -> None:
+    """Requests parsed one after another on one thread (which keeps one
+    parser): a document broken anywhere is a client fault, and the next
+    well-formed one is read as if it came first."""
+    good = xml_call(iface, "hello")
+    for _ in range(2):
+        answer = xml_post(app, iface, broken(good))
+        assert_clean(answer)
+        FAULTS[iface](answer)
+        answer = xml_post(app, iface, good)
+        assert answer.status == 200, answer.text
+        assert b"hello" in answer.body and b"Fault" not in answer.body
+
+
 def header_call(iface: str, header: str) -> bytes:
     env = envelope_ns(iface)
     start, end = op(iface, "echo")
@@ -926,14 +954,46 @@ def test_lone_surrogates_are_answered(app: LadonWSGIApplication, iface: str) -> 
     assert "error" in data or data.get("type") == "jsonwsp/fault" or "result" in data
 
 
+#: Where a key comes twice: the request's own member, a member of a nested
+#: object (in an array too), beside colons in strings, in a long request
+#: (each: a function of the interface).
+DUPLICATES: dict[str, Callable[[str], bytes]] = {
+    "member": lambda iface: (
+        b'{"methodname": "echo", "methodname": "add", "args": {"text": "x"}}'
+        if iface == "jsonwsp"
+        else json_call(iface, "x")[:-1] + b', "id": 2, "id": 3}'
+    ),
+    "nested": lambda iface: json_call(iface, {"k": 1}).replace(b'{"k": 1}', b'{"k": 1, "k": 2}'),
+    "in-array": lambda iface: json_call(iface, [{"k": 1}]).replace(
+        b'{"k": 1}', b'{"k": 1, "k": 2}'
+    ),
+    "colons-in-strings": lambda iface: json_call(iface, ["a:b", {"k": "c:d"}]).replace(
+        b'{"k": "c:d"}', b'{"k": "c:d", "k": "e"}'
+    ),
+    "long": lambda iface: json_call(iface, ["x" * 600, {"k": 1}]).replace(
+        b'{"k": 1}', b'{"k": 1, "k": 2}'
+    ),
+}
+
+
 @pytest.mark.parametrize("iface", JSON_IFACES)
-def test_duplicate_keys_are_refused(app: LadonWSGIApplication, iface: str) -> None:
-    body = json_call(iface, "x")[:-1] + b', "id": 2, "id": 3}'
-    if iface == "jsonwsp":
-        body = b'{"methodname": "echo", "methodname": "add", "args": {"text": "x"}}'
-    answer = json_post(app, iface, body)
+@pytest.mark.parametrize("where", DUPLICATES.values(), ids=DUPLICATES.keys())
+def test_duplicate_keys_are_refused(
+    app: LadonWSGIApplication, iface: str, where: Callable[[str], bytes]
+) -> None:
+    answer = json_post(app, iface, where(iface))
     assert_clean(answer)
     assert "more than once" in FAULTS[iface](answer)
+
+
+@pytest.mark.parametrize("iface", JSON_IFACES)
+def test_colons_in_strings_are_no_duplicate(app: LadonWSGIApplication, iface: str) -> None:
+    """A request whose strings hold colons (beside the members' own) is read
+    whole."""
+    answer = json_post(app, iface, json_call(iface, "a: b : c"))
+    assert answer.status == 200, answer.text
+    data = json.loads(answer.body)
+    assert data["result"] == "a: b : c", data
 
 
 @pytest.mark.parametrize("iface", JSON_IFACES)
