@@ -25,9 +25,12 @@ from typing import Any
 from ..exceptions.base import DefinitionError
 from ..types.constraints import Constraints
 from ..types.ladontype import LadonType
+from ..types.naming import Named
+from ..types.naming import described_names
 from ..types.spec import TypeSpec
 from ..types.spec import constrain
 from ..types.spec import leaf_of
+from ..types.spec import type_name
 from ..types.tasktype import TaskInfoResponse
 from ..types.tasktype import TaskProgressResponse
 from .access import ANONYMOUS
@@ -465,9 +468,49 @@ def build_service(
         all_specs.extend(p.type for p in m.params)
         all_specs.append(m.rtype)
     namespace = service_namespace(obj, name, default_namespace)
-    return ServiceInfo(
-        name, doc, methods, _collect_types(all_specs), factory, number, obj, namespace
-    )
+    reached = _collect_types(all_specs)
+    _check_type_names(name, reached, all_specs)
+    return ServiceInfo(name, doc, methods, reached, factory, number, obj, namespace)
+
+
+def _described(named: Named) -> str:
+    if isinstance(named, type):
+        return f"{named.__module__}.{named.__qualname__}"
+    return f"the type Ladon generates for {type_name(named)}"
+
+
+def _is_ladons(named: Named) -> bool:
+    """Whether Ladon names ``named``: a type it generates, or one of its own
+    LadonTypes (the task types)."""
+    return not isinstance(named, type) or named.__module__.split(".")[0] == "ladon"
+
+
+def _check_type_names(
+    service: str, classes: Iterable[type[LadonType]], specs: Iterable[TypeSpec]
+) -> None:
+    """Refuse two types that the service's descriptions would give one name
+    (two ``complexType name="Address"`` in a WSDL's schema, one OpenAPI
+    component for both): the service's LadonTypes and enums, Ladon's task
+    types and the list and constrained types the WSDL generates.
+
+    :raises DefinitionError: naming both and what to rename.
+    """
+    seen: dict[str, Named] = {}
+    for label, named in described_names(classes, specs):
+        other = seen.setdefault(label, named)
+        if other is named or other == named:
+            continue
+        ours = [n for n in (other, named) if not _is_ladons(n)]
+        fix = (
+            f"rename {_described(ours[0])}"
+            if len(ours) == 1
+            else "rename one of the classes (a class's name is its type's name in the "
+            "WSDL, OpenAPI and JSON-WSP descriptions)"
+        )
+        raise DefinitionError(
+            f"service {service!r}: two types are named {label!r} in its descriptions: "
+            f"{_described(other)} and {_described(named)}; {fix}"
+        )
 
 
 def _check_constructible(cls: type) -> None:

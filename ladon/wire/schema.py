@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ..types.constraints import Constraints
 from ..types.constraints import json_schema_keywords
+from ..types.naming import array_name as array_name
+from ..types.naming import item_name as item_name
+from ..types.naming import rules_tag as rules_tag
 from ..types.spec import Constrained
 from ..types.spec import ListOf
 from ..types.spec import TypeSpec
@@ -125,10 +126,6 @@ JSON_TYPES: Mapping[type, str] = MappingProxyType(
     }
 )
 
-_PY_NAMES: Mapping[type, str] = MappingProxyType(
-    {datetime.datetime: "datetime", datetime.date: "date", decimal.Decimal: "Decimal"}
-)
-
 
 def json_type(spec: TypeSpec) -> Any:
     """The JSON-WSP type name of a spec (a one-element list for lists; the
@@ -183,33 +180,3 @@ def restricted_inline(spec: TypeSpec) -> bool:
         and not isinstance(spec.base, ListOf)
         and not (spec.enum is not None and spec.base is str)
     )
-
-
-def rules_tag(constraints: Constraints) -> str:
-    """A short name for a set of constraints, stable across runs (the list
-    types of constrained items need names of their own)."""
-    return hashlib.sha256(repr(constraints).encode()).hexdigest()[:8]
-
-
-def item_name(spec: TypeSpec) -> str:
-    """The part of an ``ArrayOf...`` name that names the item type:
-    ``int``, ``Point``, ``Color`` (an enum), ``int_1a2b3c4d`` (an int with
-    constraints)."""
-    if isinstance(spec, Constrained):
-        if spec.enum is not None:
-            return spec.enum.__name__
-        if isinstance(spec.base, ListOf):
-            return array_name(spec)
-        return f"{item_name(spec.base)}_{rules_tag(spec.constraints)}"
-    if isinstance(spec, ListOf):
-        return array_name(spec)
-    return _PY_NAMES.get(spec, spec.__name__)
-
-
-def array_name(spec: ListOf | Constrained) -> str:
-    """``ArrayOf<PythonClassName>``, as Ladon 1.0 named list types in WSDL
-    (a list with a length rule: ``ArrayOfint_1a2b3c4d``)."""
-    if isinstance(spec, Constrained):
-        assert isinstance(spec.base, ListOf)
-        return f"{array_name(spec.base)}_{rules_tag(spec.constraints)}"
-    return "ArrayOf" + item_name(spec.item)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import re
 import sys
 import textwrap
 import uuid
@@ -701,3 +703,125 @@ def test_recursive_ladontype_is_collected_once() -> None:
 
 def test_service_without_ladontypes_has_no_types() -> None:
     assert build_service(_service("Simple")).types == ()
+
+
+# -- type names ----------------------------------------------------------------------------
+
+
+def _named(name: str, module: str, **fields: object) -> type[LadonType]:
+    """A LadonType ``name`` as if defined in ``module`` (Ladon 1.0 fields)."""
+    return type(name, (LadonType,), {"__module__": module, **fields})
+
+
+class Shade(enum.Enum):
+    LIGHT = "light"
+    DARK = "dark"
+
+
+def test_two_ladontypes_of_one_name_are_a_definition_error() -> None:
+    billing = _named("Address", "billing_types", iban=str)
+    home = _named("Address", "patient_types", street=str, city=str)
+
+    class Registry:
+        @ladonize(billing, rtype=str)
+        def set_billing(self, a):  # type: ignore[no-untyped-def]
+            return a.iban
+
+        @ladonize(home, rtype=str)
+        def set_home(self, a):  # type: ignore[no-untyped-def]
+            return a.city
+
+    message = (
+        "service 'Registry': two types are named 'Address' in its descriptions: "
+        "billing_types.Address and patient_types.Address; rename one of the classes"
+    )
+    with pytest.raises(DefinitionError, match=re.escape(message)):
+        build_service(Registry)
+
+
+def test_two_ladontypes_of_one_name_in_fields_are_a_definition_error() -> None:
+    inner = _named("Address", "patient_types", city=str)
+    outer = _named("Patient", "patient_types", home=inner, billing=[_named("Address", "b", x=int)])
+
+    class Registry:
+        @ladonize(outer, rtype=str)
+        def admit(self, p):  # type: ignore[no-untyped-def]
+            return ""
+
+    with pytest.raises(DefinitionError, match="two types are named 'Address'"):
+        build_service(Registry)
+
+
+@pytest.mark.parametrize(
+    "ladons", [TaskInfoResponse, TaskProgressResponse], ids=lambda t: t.__name__
+)
+def test_a_ladontype_named_like_a_task_type_is_refused_in_a_task_service(
+    ladons: type[LadonType],
+) -> None:
+    mine = _named(ladons.__name__, "clinical", info=str)
+
+    class Clinic:
+        @ladonize(int, rtype=mine)
+        def info(self, x):  # type: ignore[no-untyped-def]
+            return mine()
+
+        @ladonize(int, rtype=int, tasktype=True)
+        def slow(self, x, **kw):  # type: ignore[no-untyped-def]
+            return x
+
+    message = (
+        f"two types are named '{ladons.__name__}' in its descriptions: "
+        f"clinical.{ladons.__name__} and ladon.types.tasktype.{ladons.__name__}; "
+        f"rename clinical.{ladons.__name__}"
+    )
+    with pytest.raises(DefinitionError, match=re.escape(message)):
+        build_service(Clinic)
+
+
+def test_a_ladontype_named_like_a_task_type_is_fine_without_task_methods() -> None:
+    mine = _named("TaskInfoResponse", "clinical", info=str)
+
+    class Clinic:
+        @ladonize(int, rtype=mine)
+        def info(self, x):  # type: ignore[no-untyped-def]
+            return mine()
+
+    assert build_service(Clinic).types == (mine,)
+
+
+def test_a_ladontype_named_like_a_generated_list_type_is_refused() -> None:
+    mine = _named("ArrayOfint", "lists", n=int)
+
+    class Lists:
+        @ladonize([int], rtype=mine)
+        def wrap(self, xs):  # type: ignore[no-untyped-def]
+            return mine()
+
+    message = "lists.ArrayOfint and the type Ladon generates for [int]; rename lists.ArrayOfint"
+    with pytest.raises(DefinitionError, match=re.escape(message)):
+        build_service(Lists)
+
+
+def test_an_enum_and_a_ladontype_of_one_name_are_refused() -> None:
+    mine = _named("Shade", "paints", rgb=str)
+
+    class Paints:
+        @ladonize(Shade, rtype=mine)
+        def paint(self, shade):  # type: ignore[no-untyped-def]
+            return mine()
+
+    with pytest.raises(DefinitionError, match="two types are named 'Shade'"):
+        build_service(Paints)
+
+
+def test_one_type_used_in_many_places_is_fine() -> None:
+    class Shop:
+        @ladonize([Order], Shade, [Shade], rtype=[Order])
+        def process(self, orders, shade, shades):  # type: ignore[no-untyped-def]
+            return orders
+
+        @ladonize(Line, rtype=Money)
+        def price(self, line):  # type: ignore[no-untyped-def]
+            return line.price
+
+    assert build_service(Shop).types == (Money, Line, Order)
