@@ -4,11 +4,12 @@ service model.
 One document per service (``/<Service>/http/description``): every method
 an operation (``operationId`` = the method name), every LadonType and enum
 a schema component with its constraints and docs, faults as RFC 9457
-problem responses, task starts as ``202`` with a ``Location`` header, the
+problem responses (the component ``Problem``; ``ladon.Problem`` in the
+document of a service that has a type of that name), task starts as ``202`` with a ``Location`` header, the
 task resources as their own paths. The catalog document
 (``/_ladon/openapi.json``) holds every service, its paths under
 ``/<Service>/http/``, its operations and components named
-``<Service>.<name>``.
+``<Service>.<name>``, and the problem schema as ``ladon.Problem``.
 
 .. versionadded:: 2.0
 """
@@ -21,6 +22,8 @@ from typing import Any
 from ..ladonizer.model import MethodInfo
 from ..ladonizer.model import MethodKind
 from ..ladonizer.model import ServiceInfo
+from ..types.naming import described_names
+from ..types.spec import TypeSpec
 from ..types.spec import is_attachment
 from ._jsonschema import ATTACHMENT_SCHEMA
 from ._jsonschema import SchemaBuilder
@@ -28,7 +31,11 @@ from ._jsonschema import SchemaBuilder
 OPENAPI_VERSION = "3.1.0"
 #: What every document says it is (``info.version``).
 API_VERSION = "1.0"
+#: The component name of the problem schema in a service's document.
 PROBLEM = "Problem"
+#: Put before it while a type of the document has its name (and always in
+#: the catalog document, whose own components are ``<Service>.<name>``).
+PROBLEM_PREFIX = "ladon."
 _FOLLOW = (
     MethodKind.TASK_PROGRESS,
     MethodKind.TASK_RESULT,
@@ -118,11 +125,11 @@ _SCHEMES: dict[str, tuple[str, dict[str, Any]]] = {
 class _Document:
     """Builds one document; ``prefix`` names services apart in the catalog."""
 
-    def __init__(self, catalog: bool) -> None:
+    def __init__(self, catalog: bool, problem_name: str) -> None:
         self.catalog = catalog
         self.paths: dict[str, dict[str, Any]] = {}
         self.components: dict[str, dict[str, Any]] = {}
-        self.problem_name = "ladon.Problem" if catalog else PROBLEM
+        self.problem_name = problem_name
         self.problem_ref = f"#/components/schemas/{self.problem_name}"
         self.schemes: dict[str, dict[str, Any]] = {}
 
@@ -321,6 +328,34 @@ class _Document:
         }
 
 
+def _component_names(service: ServiceInfo, prefix: str) -> set[str]:
+    """The names :class:`SchemaBuilder` gives the service's components (its
+    LadonTypes and enums), each after ``prefix``."""
+    specs: list[TypeSpec] = []
+    for m in service.methods.values():
+        specs.extend(p.type for p in m.params)
+        specs.append(m.rtype)
+    return {
+        prefix + name
+        for name, named in described_names(service.types, specs)
+        if isinstance(named, type)
+    }
+
+
+def _problem_name(services: Sequence[ServiceInfo], catalog: bool) -> str:
+    """The component name of the problem schema: :data:`PROBLEM` (with
+    :data:`PROBLEM_PREFIX` in the catalog), prefixed (again) while a
+    component of the document has that name: a user type ``Problem`` keeps
+    its name, which the other descriptions give it too."""
+    taken: set[str] = set()
+    for s in services:
+        taken |= _component_names(s, f"{s.name}." if catalog else "")
+    name = PROBLEM_PREFIX + PROBLEM if catalog else PROBLEM
+    while name in taken:
+        name = PROBLEM_PREFIX + name
+    return name
+
+
 def openapi_document(
     services: Sequence[ServiceInfo],
     base_url: str,
@@ -340,7 +375,7 @@ def openapi_document(
     .. versionadded:: 2.0
     """
     catalog = len(services) != 1 or title is not None
-    doc = _Document(catalog)
+    doc = _Document(catalog, _problem_name(services, catalog))
     if not catalog:
         service = services[0]
         doc.add_service(service, "", iface)

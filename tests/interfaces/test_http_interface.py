@@ -20,6 +20,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from webtest import TestApp
 
+from ladon import LadonType
 from ladon import ladonize
 from ladon.interfaces.openapi import IDEMPOTENCY_KEY_PATTERN
 from ladon.ladonizer.model import MethodKind
@@ -380,3 +381,53 @@ def test_task_starts_declare_the_callback_header_only_when_the_app_sends_callbac
         )
         assert "sends no completion callbacks" in refused.json["detail"]
     app.close()
+
+
+class Problem(LadonType):
+    """A medical problem on a patient's problem list."""
+
+    icd_code: str
+    severity: int
+
+
+class ProblemList:
+    @ladonize()
+    def add_problem(self, problem: Problem) -> Problem:
+        return problem
+
+
+def _problem_refs(doc: dict[str, Any]) -> set[str]:
+    return {
+        response["content"]["application/problem+json"]["schema"]["$ref"]
+        for item in doc["paths"].values()
+        for op in item.values()
+        for response in op["responses"].values()
+        if "application/problem+json" in response.get("content", {})
+    }
+
+
+def test_the_problem_schema_is_named_problem(client: TestApp) -> None:
+    doc = client.get("/Calculator/http/description").json
+    assert _problem_refs(doc) == {"#/components/schemas/Problem"}
+    assert "detail" in doc["components"]["schemas"]["Problem"]["properties"]
+
+
+def test_a_type_named_problem_keeps_its_schema_beside_the_problem_schema() -> None:
+    """A service's own ``Problem`` is ``Problem`` in its document, as in its
+    other descriptions; the RFC 9457 schema is then ``ladon.Problem``, as
+    in the catalog document."""
+    client = TestApp(LadonWSGIApplication([ProblemList]))
+    doc = client.get("/ProblemList/http/description").json
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Problem"]["properties"]) == {"icd_code", "severity"}
+    assert "detail" in schemas["ladon.Problem"]["properties"]
+    assert _problem_refs(doc) == {"#/components/schemas/ladon.Problem"}
+    op = doc["paths"]["/add_problem"]["post"]
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["problem"] == {"$ref": "#/components/schemas/Problem"}
+    result = op["responses"]["200"]["content"]["application/json"]["schema"]
+    assert result == {"$ref": "#/components/schemas/Problem"}
+    catalog = client.get("/_ladon/openapi.json").json["components"]["schemas"]
+    assert set(catalog) == {"ProblemList.Problem", "ladon.Problem"}
+    sent = {"problem": {"icd_code": "J45", "severity": 2}}
+    assert client.post_json("/ProblemList/http/add_problem", sent).json == sent["problem"]
