@@ -15,6 +15,9 @@ One URL per method under the interface's URL, ``/<Service>/http/``:
 ``GET /description``                    the OpenAPI 3.1 document
 ======================================  =====================================
 
+A method's URL holds its name as UTF-8, %-escaped (``def größe`` is
+``POST /gr%C3%B6%C3%9Fe``), and so does a ``Location``.
+
 Arguments are strict JSON: each value must have the JSON type its schema
 names (``40``, not ``"40"``, for an ``int``; ``null`` only where ``None`` is
 allowed), and unknown names are refused. A method taking attachments takes
@@ -52,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 from typing import ClassVar
 from urllib.parse import parse_qs
+from urllib.parse import quote
 
 from ..exceptions.service import ArgumentError
 from ..exceptions.service import ClientFault
@@ -333,7 +337,9 @@ class HTTPInterface(Interface):
         value = self.dump_result(call, result)
         body = dumps_bytes(value)
         if m.kind is MethodKind.TASK_START and isinstance(value, dict):
-            location = f"/{m.name}/tasks/{value.get('task_id', '')}"
+            # NOTE: a header is latin-1; a URL's non-ASCII name is UTF-8,
+            # %-escaped (the router reads it back so)
+            location = f"/{quote(m.name)}/tasks/{quote(str(value.get('task_id', '')))}"
             if isinstance(call, HTTPCall) and call.base_url:
                 location = self.endpoint_url(call.base_url) + location
             return Payload(body, self.content_type, 202, (("Location", location),))

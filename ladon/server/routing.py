@@ -16,7 +16,8 @@ owned by each application.
 =================================  ============================================
 
 Empty path segments are ignored, as in Ladon 1.0 (``//Calc//jsonwsp/`` is
-``/Calc/jsonwsp``). Service names are matched case-insensitively by the
+``/Calc/jsonwsp``). A path is read as UTF-8 (see :func:`decode_path`): a
+method ``größe`` is at ``/<Service>/http/gr%C3%B6%C3%9Fe``. Service names are matched case-insensitively by the
 application; interface names are the keys of its interface mapping, matched
 exactly.
 """
@@ -116,10 +117,13 @@ class Router:
         self._cache: dict[str, Route] = {}
 
     def match(self, path_info: str) -> Route:
-        """Route a PATH_INFO (cached: the same paths come again and again)."""
+        """Route a PATH_INFO (cached: the same paths come again and again).
+
+        :raises NotFound: the path is not UTF-8 (see :func:`decode_path`).
+        """
         route = self._cache.get(path_info)
         if route is None:
-            route = self._match(path_info)
+            route = self._match(decode_path(path_info))
             if len(self._cache) >= self.max_cached:
                 self._cache.clear()
             self._cache[path_info] = route
@@ -156,6 +160,29 @@ class Router:
         if rest == "description":
             return Route(RouteKind.DESCRIPTION, service, iface)
         return Route(RouteKind.CALL, service, iface, "/" + rest if rest else "")
+
+
+def decode_path(path_info: str) -> str:
+    """The request path as the client wrote it: PEP 3333 servers pass
+    PATH_INFO's bytes (its %-escapes read) as latin-1 characters, while a
+    URL's text is UTF-8 (RFC 3987), as method names in the OpenAPI
+    document are (``/gr%C3%B6%C3%9Fe`` is ``/größe``). A path that is no
+    latin-1 text was decoded by a server already and is kept.
+
+    :raises NotFound: the bytes are not UTF-8 (no name is spelt so).
+
+    .. versionadded:: 2.0
+    """
+    if path_info.isascii():
+        return path_info
+    try:
+        raw = path_info.encode("latin-1")
+    except UnicodeEncodeError:
+        return path_info
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotFound("The request path is not valid UTF-8") from None
 
 
 def query_args(environ: Mapping[str, Any]) -> MultiDict[str, str]:

@@ -431,3 +431,39 @@ def test_a_type_named_problem_keeps_its_schema_beside_the_problem_schema() -> No
     assert set(catalog) == {"ProblemList.Problem", "ladon.Problem"}
     sent = {"problem": {"icd_code": "J45", "severity": 2}}
     assert client.post_json("/ProblemList/http/add_problem", sent).json == sent["problem"]
+
+
+class Kitchen:
+    @ladonize()
+    def größe(self, länge: int) -> int:
+        return länge * 2
+
+    @ladonize(tasktype=True)
+    def wärme(self, grad: int, **kw: Any) -> int:
+        return grad
+
+
+def test_a_method_with_a_non_ascii_name_is_called_at_its_utf8_url() -> None:
+    """PATH_INFO holds the URL's bytes as latin-1 characters (PEP 3333):
+    they are read as UTF-8, the spelling of the OpenAPI document's path."""
+    app = LadonWSGIApplication([Kitchen], tasks=ThreadTaskBackend(max_workers=1))
+    client = TestApp(app)
+    assert "/größe" in client.get("/Kitchen/http/description").json["paths"]
+    for _ in range(2):  # the first call, then the application's known endpoint
+        assert client.post_json("/Kitchen/http/gr%C3%B6%C3%9Fe", {"länge": 2}).json == 4
+    started = client.post_json("/Kitchen/http/w%C3%A4rme", {"grad": 7}, status=202)
+    location = started.headers["Location"]
+    assert location.startswith("http://localhost/Kitchen/http/w%C3%A4rme/tasks/")
+    status = _wait_state(client, location, {"succeeded"})
+    assert status["task_id"] == started.json["task_id"]
+    assert client.get(location + "/result").json == 7
+    missing = problem(client.post_json("/Kitchen/http/gr%C3%B6sse", {}, status=404), 404)
+    assert missing["detail"] == "Service Kitchen has no method 'grösse'"
+    app.close()
+
+
+def test_a_path_that_is_not_utf8_is_a_404() -> None:
+    client = TestApp(LadonWSGIApplication([Kitchen]))
+    refused = client.post_json("/Kitchen/http/gr%F6%DFe", {"länge": 2}, status=404)
+    assert refused.text.strip() == "The request path is not valid UTF-8"
+    assert client.get("/K%C3%BCche", status=404).text.strip() == "No service named 'Küche'"
