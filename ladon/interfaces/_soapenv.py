@@ -259,9 +259,41 @@ class ActionMismatch(AddressingFault):
 
 
 class ActionNotSupported(AddressingFault):
-    """The ``wsa:Action`` is not the one the WSDL declares for the operation."""
+    """The ``wsa:Action`` is not the one the WSDL declares for the operation
+    (WS-Addressing 1.0 SOAP binding, 6.4.5: subcode
+    ``wsa:ActionNotSupported``, [Details] ``wsa:ProblemAction`` holding the
+    action in ``wsa:Action``).
+
+    :param action: the request's ``wsa:Action``; ``None``: no [Details].
+        An action longer than :attr:`max_problem_action` characters is not
+        echoed either (the fault message quotes its start): a fault's size
+        never grows with what a client sends.
+
+    .. versionadded:: 2.0
+    """
 
     subcode: ClassVar[str] = "ActionNotSupported"
+    #: The longest action the [Details] repeat.
+    max_problem_action: ClassVar[int] = 2048
+
+    def __init__(
+        self,
+        faultstring: str,
+        addressing: Addressing | None = None,
+        action: str | None = None,
+    ) -> None:
+        super().__init__(faultstring, addressing)
+        #: The action that is not supported.
+        self.action = action
+
+    def details(self) -> str:
+        """The [Details]: ``wsa:ProblemAction`` (with the action as sent)."""
+        if self.action is None or len(self.action) > self.max_problem_action:
+            return ""
+        return (
+            f'<wsa:ProblemAction xmlns:wsa="{WSA}">'
+            f"<wsa:Action>{escape(xml_safe(self.action))}</wsa:Action></wsa:ProblemAction>"
+        )
 
 
 class OnlyAnonymousAddressSupported(AddressingFault):

@@ -533,7 +533,8 @@ class SOAPBase(Interface):
         if not self.naming.accepts_action(self.service, method, action):
             raise ActionNotSupported(
                 f"wsa:Action {clip(action)!r} is not the action of {method.name} "
-                "(see the wsam:Action of its input in the WSDL)"
+                "(see the wsam:Action of its input in the WSDL)",
+                action=action,
             )
 
     # -- answers --------------------------------------------------------------------

@@ -476,7 +476,13 @@ class Recorder(Plugin):
 
 
 def wsa(envelope: etree._Element, name: str) -> list[str]:
-    return [str(e.text) for e in envelope.iter(f"{{{WSA}}}{name}")]
+    """The texts of the ``wsa:`` header blocks ``name`` (not of elements of
+    that name in a fault's details)."""
+    return [
+        str(e.text)
+        for e in envelope.iter(f"{{{WSA}}}{name}")
+        if (parent := e.getparent()) is not None and etree.QName(parent).localname == "Header"
+    ]
 
 
 @pytest.mark.parametrize("iface", ["soap", "soap11", "soap12"])
@@ -539,6 +545,8 @@ def test_a_wrong_action_is_action_not_supported(url: str) -> None:
     assert status == 400
     assert fault12(root)[:2] == ("env:Sender", [f"{{{WSA}}}ActionNotSupported"])
     assert wsa(root, "Action") == [f"{WSA}/fault"]
+    problem = f"{{{WSA}}}ProblemAction/{{{WSA}}}Action"
+    assert root.findtext(f".//{{{ENV12}}}Detail/{problem}") == "urn:wrong"
     status, _, root = post(
         f"{url}/Geometry/soap",
         env11("<greet><customer-name>x</customer-name></greet>", wsa_header("urn:wrong")),
@@ -547,6 +555,7 @@ def test_a_wrong_action_is_action_not_supported(url: str) -> None:
     assert status == 500
     code = root.find(f".//{{{ENV11}}}Fault/faultcode")
     assert code is not None and _resolve(code, code.text or "") == f"{{{WSA}}}ActionNotSupported"
+    assert root.findtext(f"{{{ENV11}}}Header/{{{WSA}}}FaultDetail/{problem}") == "urn:wrong"
 
 
 def test_a_reply_address_elsewhere_is_refused(url: str) -> None:

@@ -353,6 +353,34 @@ def test_only_anonymous_is_one_fault_with_its_details_once(client: Client, iface
         assert code == ONLY_ANONYMOUS
 
 
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_action_not_supported_names_the_action_in_its_details(client: Client, iface: str) -> None:
+    """WS-Addressing 1.0 SOAP binding 6.4.5: [Details] ``wsa:ProblemAction``
+    holding the action (``env:Detail`` on SOAP 1.2, a ``wsa:FaultDetail``
+    header block on SOAP 1.1)."""
+    message_id = f"urn:uuid:{uuid.uuid4()}"
+    resp = post(
+        client, iface, envelope(iface, greet(iface), wsa_header("urn:no&amp;pe", message_id))
+    )
+    code, subcodes, message = fault(resp, iface)
+    if iface == "soap12":
+        assert (code, subcodes) == (SENDER, [f"{{{WSA}}}ActionNotSupported"])
+        where = f"{{{ENV12}}}Body/{{{ENV12}}}Fault/{{{ENV12}}}Detail"
+    else:
+        assert code == f"{{{WSA}}}ActionNotSupported"
+        where = f"{{{ENV11}}}Header/{{{WSA}}}FaultDetail"
+    assert "'urn:no&pe'" in message
+    (details,) = etree.fromstring(resp.data).iterfind(where)
+    assert [c.tag for c in details] == [f"{{{WSA}}}ProblemAction"]
+    (action,) = details[0]
+    assert (action.tag, action.text) == (f"{{{WSA}}}Action", "urn:no&pe")
+    assert wsa_values(resp, "RelatesTo") == [message_id]
+    # a fault's size does not grow with the request: a long action is not repeated
+    resp = post(client, iface, envelope(iface, greet(iface), wsa_header("urn:" + "x" * 3000)))
+    assert fault(resp, iface)[0] in (SENDER, f"{{{WSA}}}ActionNotSupported")
+    assert not list(etree.fromstring(resp.data).iter(f"{{{WSA}}}ProblemAction"))
+
+
 # -- 3. a service's own soap_subcode ---------------------------------------------------------
 
 
