@@ -35,6 +35,7 @@ from ..ladonizer.access import ADMIN_ROLE as ADMIN_ROLE
 from ..ladonizer.access import ANONYMOUS as ANONYMOUS
 from ..ladonizer.access import AUTHENTICATED as AUTHENTICATED
 from ..ladonizer.access import Access as Access
+from ..ladonizer.access import InvalidPrincipal as InvalidPrincipal
 from ..ladonizer.access import Principal as Principal
 from ..ladonizer.access import access_rule as access_rule
 from .base import Authenticator as Authenticator

@@ -32,11 +32,34 @@ AUTHENTICATED_NAME: Final = "authenticated"
 AccessSpec = str | Iterable[str]
 
 
+class InvalidPrincipal(ValueError):
+    """A principal's name or a role is text that cannot be stored or sent:
+    empty, or not encodable as UTF-8 (a lone surrogate, as a JSON string
+    or a ``surrogateescape``-decoded header may hold). An authenticator
+    whose ``verify`` (or ``roles``) gives such a value refuses the
+    credentials (HTTP 401, or the protocol's authentication fault).
+
+    .. versionadded:: 2.0
+    """
+
+
+def _checked_text(value: str, what: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPrincipal(
+            f"{what} must be text that UTF-8 can encode (no lone surrogates)"
+        ) from None
+    return value
+
+
 class Principal:
     """The caller of a request, as an authenticator found it.
 
     :param name: the user's name (an account, the ``sub`` of a token...).
     :param roles: the roles the caller has.
+    :raises InvalidPrincipal: the name is empty, or the name or a role
+        cannot be encoded as UTF-8 (tasks store the name, answers send it).
 
     Principals compare equal when name and roles are equal. A method that
     takes ``**kw`` finds the caller in ``kw["principal"]`` (``None`` for an
@@ -52,11 +75,11 @@ class Principal:
 
     def __init__(self, name: str, roles: Iterable[str] = ()) -> None:
         if not isinstance(name, str) or not name:
-            raise ValueError("a principal needs a non-empty name")
+            raise InvalidPrincipal("a principal needs a non-empty name")
         if isinstance(roles, str):
             raise TypeError(f"roles must be a collection of role names, not the string {roles!r}")
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "roles", frozenset(str(r) for r in roles))
+        object.__setattr__(self, "name", _checked_text(name, "a principal's name"))
+        object.__setattr__(self, "roles", frozenset(_checked_text(str(r), "a role") for r in roles))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a Principal cannot be changed")
@@ -91,7 +114,10 @@ class Principal:
         name, roles = data.get("name"), data.get("roles", [])
         if not isinstance(name, str) or not name or not isinstance(roles, list):
             return None
-        return cls(name, [r for r in roles if isinstance(r, str)])
+        try:
+            return cls(name, [r for r in roles if isinstance(r, str)])
+        except InvalidPrincipal:
+            return None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Principal):

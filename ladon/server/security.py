@@ -26,6 +26,7 @@ from ..auth.base import AuthRequest
 from ..auth.base import NonceStore
 from ..auth.faults import AuthFault
 from ..auth.faults import CredentialsRequired
+from ..auth.faults import FailedAuthentication
 from ..auth.faults import Forbidden
 from ..auth.faults import Unauthorized
 from ..exceptions.base import DefinitionError
@@ -36,6 +37,7 @@ from ..ladonizer.access import ANONYMOUS
 from ..ladonizer.access import AUTHENTICATED
 from ..ladonizer.access import Access
 from ..ladonizer.access import AccessKind
+from ..ladonizer.access import InvalidPrincipal
 from ..ladonizer.access import Principal
 from ..ladonizer.access import access_rule
 from ..ladonizer.model import MethodInfo
@@ -241,6 +243,18 @@ class Authentication:
                 principal = authenticator.authenticate(request)
             except AuthFault as fault:
                 raise self.refusal(fault) from None
+            except InvalidPrincipal as exc:
+                # a verify (or roles) that gave a name no task store or
+                # answer can hold (a JWT sub with a lone surrogate): the
+                # credentials are refused, as wrong ones are
+                logger.warning("%r gave a principal that cannot be used: %s", authenticator, exc)
+                message = "Authentication failed: the user name or a role cannot be used"
+                refused: AuthFault = (
+                    Unauthorized(message)
+                    if authenticator.http_level
+                    else FailedAuthentication(message)
+                )
+                raise self.refusal(refused) from None
             except BackendUnavailable as exc:
                 logger.error("The nonce store is unavailable: %s", exc)
                 raise ServerFault(

@@ -13,6 +13,7 @@ from ladon import ladonize
 from ladon.auth import ANONYMOUS
 from ladon.auth import AUTHENTICATED
 from ladon.auth import BasicAuth
+from ladon.auth import InvalidPrincipal
 from ladon.auth import Principal
 from ladon.auth import access_rule
 from ladon.exceptions.base import DefinitionError
@@ -67,6 +68,20 @@ def test_principal_holds_name_and_roles_and_cannot_change() -> None:
         Principal("")
     with pytest.raises(TypeError):
         Principal("bob", "admin")
+
+
+@pytest.mark.parametrize(
+    ("name", "roles"),
+    [("\ud800x", ()), ("alice", ("ops", "\udcff"))],
+    ids=["name", "role"],
+)
+def test_a_principal_is_text_utf8_can_encode(name: str, roles: tuple[str, ...]) -> None:
+    """Task stores keep the name and answers send it: a lone surrogate (a
+    JWT's ``"\\ud800"``) is refused, and a stored one is no principal."""
+    with pytest.raises(InvalidPrincipal, match="UTF-8") as refused:
+        Principal(name, roles)
+    assert isinstance(refused.value, ValueError)
+    assert Principal.from_dict({"name": name, "roles": list(roles)}) is None
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,10 @@ from webtest import TestApp
 from webtest import TestResponse
 
 from ladon import LadonWSGIApplication
+from ladon.auth import BasicAuth
+from ladon.auth import Principal
 from ladon.auth import UsernameToken
+from ladon.wire.schema import WSSE
 
 from .conftest import basic
 from .conftest import bearer
@@ -99,6 +102,70 @@ def test_remote_user_from_the_server_in_front() -> None:
         assert r.json["fault"]["string"].startswith("Authentication required")
     finally:
         app.close()
+
+
+#: A name no task store or answer can hold: a lone surrogate, as a JWT's
+#: JSON (``"\\ud800"``) or a ``surrogateescape``-decoded header gives it.
+UNENCODABLE = "\ud800x"
+
+
+def _unencodable(user: str, password: str) -> Principal | None:
+    return Principal(user + UNENCODABLE)
+
+
+def test_a_verify_giving_an_unencodable_name_refuses_the_credentials() -> None:
+    app = LadonWSGIApplication([auth_app.Vault], auth=[BasicAuth(_unencodable)])
+    r = _post(TestApp(app), "jsonwsp", "whoami", {}, Authorization=basic("alice", "x"))
+    assert r.status_int == 401 and r.headers.getall("WWW-Authenticate")
+    assert r.json["fault"]["string"] == (
+        "Authentication failed: the user name or a role cannot be used"
+    )
+    app.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [("whoami", {}), ("count", {"n": 1}), ("count_progress", {"task_id": "f" * 40})],
+    ids=["call", "task-start", "task-read"],
+)
+def test_a_token_whose_subject_utf8_cannot_encode_is_refused(
+    web: TestApp, method: str, args: dict[str, object]
+) -> None:
+    """Not a 500 on a task start or read (the owner is stored and compared
+    as UTF-8), nor a caller on a plain call."""
+    r = _post(web, "jsonrpc", method, args, Authorization=bearer(UNENCODABLE))
+    assert r.status_int == 401, r.text
+    assert r.json["error"]["message"].startswith("Authentication failed")
+
+
+def test_remote_user_that_utf8_cannot_encode_is_refused() -> None:
+    app = auth_app.make_app(kind="remote")
+    body, ctype = request("jsonwsp", "count", {"n": 1})
+    r = TestApp(app).post(
+        "/Vault/jsonwsp",
+        body,
+        headers={"Content-Type": ctype},
+        extra_environ={"REMOTE_USER": "\udcff\udcfe"},  # surrogateescape'd bytes
+        expect_errors=True,
+    )
+    assert r.status_int == 403 and "WWW-Authenticate" not in r.headers
+    assert r.json["fault"]["string"].startswith("Authentication failed")
+    app.close()
+
+
+def test_username_token_roles_that_utf8_cannot_encode_refuse_the_token() -> None:
+    token = UsernameToken(auth_app.PASSWORDS.get, roles=lambda user: [UNENCODABLE])
+    app = LadonWSGIApplication([auth_app.Vault], auth=[token])
+    security = (
+        f'<wsse:Security xmlns:wsse="{WSSE}"><wsse:UsernameToken>'
+        "<wsse:Username>alice</wsse:Username><wsse:Password>alice-pw</wsse:Password>"
+        "</wsse:UsernameToken></wsse:Security>"
+    )
+    body, ctype = request("soap", "add", {"a": 1, "b": 2}, security)
+    r = TestApp(app).post("/Vault/soap", body, headers={"Content-Type": ctype}, status=500)
+    got = answer("soap", r.status_int, r.body)
+    assert got.code == "wsse:FailedAuthentication" and "cannot be used" in got.message
+    app.close()
 
 
 def test_notifications_and_batches_are_refused_per_call(web: TestApp) -> None:
