@@ -110,8 +110,11 @@ class UsernameToken:
     :param window: seconds a ``Created`` (of the token or of a
         ``wsu:Timestamp``) may lie in the past; also how long a nonce is
         remembered (plus ``skew``).
-    :param skew: seconds a ``Created`` may lie in the future (clocks that
-        differ a little).
+    :param skew: seconds the sender's clock may be ahead of or behind this
+        host's: a ``Created`` may lie up to ``skew`` seconds in the future,
+        and a ``wsu:Timestamp`` whose ``Expires`` passed less than ``skew``
+        seconds ago is still accepted (as WSS4J-style receivers allow
+        clock differences both ways). ``0`` for no leeway.
     :param require_nonce: also require ``Nonce`` and ``Created`` with a
         ``PasswordText`` (a ``PasswordDigest`` always needs both).
     :param nonces: where nonces are remembered; default: the application's
@@ -205,6 +208,8 @@ class UsernameToken:
                 raise InvalidSecurity("wsu:Timestamp/wsu:Expires is not an xsd:dateTime") from None
             if created is not None and when < parse_datetime(created):
                 raise InvalidSecurity("The wsu:Timestamp expires before it was created")
+            # NOTE: skew is a grace after Expires too: a sender's clock may
+            # be behind ours as well as ahead (documented with the parameter)
             if when + self.skew <= now:
                 raise InvalidSecurity("The message has expired (wsu:Timestamp/wsu:Expires)")
 

@@ -27,6 +27,9 @@ from lxml import etree
 from suds import WebFault
 
 from ladon import LadonWSGIApplication
+from ladon.auth import AuthRequest
+from ladon.auth import InvalidSecurity
+from ladon.auth import Principal
 from ladon.auth import UsernameToken
 
 from .wire import answer
@@ -181,6 +184,37 @@ def test_timestamp_is_honoured(vault_server: LiveServer) -> None:
         vault_server, _envelope(_digest_token("alice", "alice-pw", now), fresh)
     )
     assert status == 200 and got.value == "3"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("skew", "expired_ago", "accepted"),
+    [(60, 59, True), (60, 60, False), (0, 1, False), (0, -1, True)],
+    ids=["within-skew", "at-skew", "no-skew", "no-skew-not-expired"],
+)
+def test_skew_is_also_the_grace_after_a_timestamps_expires(
+    skew: float, expired_ago: float, accepted: bool
+) -> None:
+    """Clocks differ both ways: an ``Expires`` up to ``skew`` seconds past
+    passes, as a ``Created`` up to ``skew`` seconds ahead does."""
+    now = 1_800_000_000.0
+
+    def at(offset: float) -> str:
+        moment = datetime.datetime.fromtimestamp(now + offset, datetime.timezone.utc)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    security = etree.fromstring(
+        f'<wsse:Security xmlns:wsse="{WSSE}" xmlns:wsu="{WSU}"><wsu:Timestamp>'
+        f"<wsu:Created>{at(-120)}</wsu:Created><wsu:Expires>{at(-expired_ago)}</wsu:Expires>"
+        "</wsu:Timestamp><wsse:UsernameToken><wsse:Username>alice</wsse:Username>"
+        "<wsse:Password>alice-pw</wsse:Password></wsse:UsernameToken></wsse:Security>"
+    )
+    token = UsernameToken(auth_app.PASSWORDS.get, skew=skew, clock=lambda: now)
+    request = AuthRequest({}, "soap", (security,))
+    if accepted:
+        assert token.authenticate(request) == Principal("alice")
+    else:
+        with pytest.raises(InvalidSecurity, match="The message has expired"):
+            token.authenticate(request)
 
 
 def test_a_timestamp_must_be_one_and_say_one_time_each(vault_server: LiveServer) -> None:
