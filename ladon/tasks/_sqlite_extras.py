@@ -120,6 +120,12 @@ DUE_CALLBACKS = (
 #: Callbacks a process took, then left alone since ``?`` (it died while
 #: sending, or while waiting to try again).
 STALE_CALLBACKS = "SELECT id FROM ladon_tasks WHERE callback_at < ? AND expires > ? LIMIT 100"
+#: Tasks about to be deleted (expired at ``?``) whose callback was neither
+#: sent nor given up: pending, or taken (``callback_at`` is set only then).
+EXPIRING_CALLBACKS = (
+    "SELECT id, callback_state FROM ladon_tasks WHERE expires <= ?"
+    f" AND (callback_state = '{PENDING}' OR callback_at IS NOT NULL)"
+)
 
 
 #: A kept task of a key: its id has the key's prefix (``:lo`` <= id <

@@ -9,6 +9,12 @@ A process that stops sending for a backend (it exits, or closes the
 backend: :meth:`CallbackSender.release`) hands the callbacks it claimed and
 has not sent back to ``pending``, for another process to send.
 
+One slow or dead receiver does not hold up the others: a process sends
+at most :data:`PER_RECEIVER` callbacks to one receiver (scheme, host and
+port) at a time, tries and the waits between them included; the others
+to it wait (``pending`` in the store, for this or another process), while
+those to other receivers take the free delivery threads.
+
 .. versionadded:: 2.0
 """
 
@@ -21,6 +27,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Protocol
@@ -61,6 +68,9 @@ USER_AGENT = "Ladon (task callback)"
 #: and the seconds between two of its looks at one task.
 _RECHECKS_KEPT = 1000
 _RECHECK_EVERY = 1.0
+#: The callbacks a process sends to one receiver at a time (see
+#: :class:`CallbackSender`).
+PER_RECEIVER = 2
 
 
 @runtime_checkable
@@ -249,11 +259,17 @@ class CallbackSender:
 
     :param settings: hosts, secrets, tries.
     :param max_workers: how many callbacks are sent at once.
+    :param per_receiver: how many of them at most go to one receiver
+        (scheme, host and port); the next ones to it wait until one is
+        sent or given up, for as long as its tries and the waits between
+        them take (see :mod:`ladon.tasks.delivery`).
 
     .. versionadded:: 2.0
     """
 
-    def __init__(self, settings: CallbackSettings, max_workers: int = 4) -> None:
+    def __init__(
+        self, settings: CallbackSettings, max_workers: int = 8, per_receiver: int = PER_RECEIVER
+    ) -> None:
         self.settings = settings
         #: Seconds after which a callback a process took and left alone
         #: (``sending``, ``retrying (...)``) is taken by another: its
@@ -264,6 +280,7 @@ class CallbackSender:
             settings.timeout + settings.backoff * 2 ** max(settings.attempts - 2, 0) + STALE_MARGIN
         )
         self._max_workers = max_workers
+        self.per_receiver = max(1, per_receiver)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pool: WorkerPool | None = None
@@ -278,6 +295,12 @@ class CallbackSender:
         # task id -> when this process last asked a store whether another
         # process died holding its callback (see recheck)
         self._rechecked: dict[str, float] = {}
+        # the callbacks on their way to a delivery thread, or waiting for
+        # their receiver (due() leaves them be); receiver -> how many of
+        # its callbacks this process is sending, and those waiting for it
+        self._queued: set[tuple[int, str]] = set()
+        self._busy: dict[str, int] = {}
+        self._waiting: dict[str, deque[tuple[CallbackStore, str]]] = {}
 
     def __repr__(self) -> str:
         return f"<CallbackSender {self.settings!r}>"
@@ -292,6 +315,9 @@ class CallbackSender:
             self._held.clear()
             self._posting.clear()
             self._rechecked.clear()
+            self._queued.clear()
+            self._busy.clear()
+            self._waiting.clear()
 
     def _is_released(self, store: CallbackStore) -> bool:
         return any(s is store for s in self._released)
@@ -301,17 +327,26 @@ class CallbackSender:
         thread (returns at once; safe to call while holding a lock). Once
         ``store`` is released (:meth:`release`), its callbacks are left
         ``pending``."""
+        self._submit(store, task_id, None)
+
+    def _submit(self, store: CallbackStore, task_id: str, receiver: str | None) -> None:
+        """:meth:`due`; ``receiver``: the callback waited for that receiver."""
+        key = (id(store), task_id)
         with self._lock:
             self._this_process()
-            if self._is_released(store):
+            # PERF: reads and heartbeats see a pending callback again and again
+            if self._is_released(store) or key in self._queued or key in self._held:
                 return
             if self._pool is None:
                 self._pool = WorkerPool(self._max_workers, name="ladon-callback")
+            self._queued.add(key)
             self._outstanding += 1
             pool = self._pool
         try:
-            pool.submit(self._deliver_then_count, store, task_id)
+            pool.submit(self._deliver_then_count, store, task_id, receiver)
         except RuntimeError:  # pragma: no cover - shut down
+            with self._lock:
+                self._queued.discard(key)
             self._done()
 
     def recheck(self, store: CallbackStore, task_id: str) -> None:
@@ -329,11 +364,28 @@ class CallbackSender:
             self._rechecked[task_id] = now
         self.due(store, task_id)
 
-    def _deliver_then_count(self, store: CallbackStore, task_id: str) -> None:
+    def _deliver_then_count(
+        self, store: CallbackStore, task_id: str, receiver: str | None = None
+    ) -> None:
         try:
-            self.deliver(store, task_id)
+            with self._lock:
+                self._queued.discard((id(store), task_id))
+            self.deliver(store, task_id, receiver)
         finally:
             self._done()
+
+    def _next_for(self, receiver: str) -> None:
+        """Hand the next callback waiting for ``receiver`` to a delivery
+        thread, if one waits and the receiver has a free place."""
+        with self._lock:
+            waiting = self._waiting.get(receiver)
+            if not waiting or self._busy.get(receiver, 0) >= self.per_receiver:
+                return
+            store, task_id = waiting.popleft()
+            if not waiting:
+                del self._waiting[receiver]
+            self._queued.discard((id(store), task_id))
+        self._submit(store, task_id, receiver)
 
     def _done(self) -> None:
         with self._lock:
@@ -373,6 +425,16 @@ class CallbackSender:
             keys = [k for k in self._held if k[0] == sid and k not in self._posting]
             for key in keys:
                 del self._held[key]
+            for receiver, waiting in list(self._waiting.items()):
+                # pending in the store already: left to the other processes
+                kept = deque((st, t) for st, t in waiting if st is not store)
+                for st, t in waiting:
+                    if st is store:
+                        self._queued.discard((sid, t))
+                if kept:
+                    self._waiting[receiver] = kept
+                else:
+                    del self._waiting[receiver]
         for _, task_id in keys:
             self._give_back(store, task_id)
 
@@ -410,12 +472,18 @@ class CallbackSender:
         with self._lock:
             return self._held.pop(key, None) is not None
 
-    def deliver(self, store: CallbackStore, task_id: str) -> str | None:
-        """Claim and send one callback now, with its retries.
+    def deliver(
+        self, store: CallbackStore, task_id: str, waited_for: str | None = None
+    ) -> str | None:
+        """Claim and send one callback now, with its retries; or, when this
+        process already sends :attr:`per_receiver` callbacks to its
+        receiver, hand it back to ``pending`` to be sent after those.
 
+        :param waited_for: the receiver the callback waited for (the next
+            one waiting for it goes when this one has nothing to send).
         :returns: the final delivery state, or ``None`` when there was
-            nothing to send (or ``store`` was released meanwhile: the
-            callback is ``pending`` again).
+            nothing to send (or ``store`` was released meanwhile, or the
+            receiver is busy: the callback is ``pending`` again).
         """
         with self._lock:
             self._this_process()
@@ -425,20 +493,50 @@ class CallbackSender:
             status = store.claim_callback(task_id, stale_after=self.stale_after)
         except BackendUnavailable as exc:
             logger.warning("Cannot claim the callback of task %s: %s", task_id, exc)
-            return None
+            status = None
         if status is None or status.callback is None:
+            if waited_for is not None:  # sent by another process meanwhile
+                self._next_for(waited_for)
             return None
         key = (id(store), task_id)
+        try:
+            target: CallbackTarget | None = CallbackTarget.from_text(status.callback)
+        except ValueError:
+            target = None
+        receiver = _receiver(target.url) if target is not None else ""
         with self._lock:
             released = self._is_released(store)
-            if not released:
+            busy = not released and self._busy.get(receiver, 0) >= self.per_receiver
+            if busy:
+                self._waiting.setdefault(receiver, deque()).append((store, task_id))
+                self._queued.add(key)
+            elif not released:
                 self._held[key] = store
-        if released:  # released while it was being claimed
+                self._busy[receiver] = self._busy.get(receiver, 0) + 1
+        if released or busy:  # released while it was being claimed; or wait
             self._give_back(store, task_id)
             return None
         try:
-            target = CallbackTarget.from_text(status.callback)
-        except ValueError:
+            return self._send(store, task_id, key, status, target)
+        finally:
+            with self._lock:
+                left = self._busy[receiver] - 1
+                if left:
+                    self._busy[receiver] = left
+                else:
+                    del self._busy[receiver]
+            self._next_for(receiver)
+
+    def _send(
+        self,
+        store: CallbackStore,
+        task_id: str,
+        key: tuple[int, str],
+        status: TaskStatus,
+        target: CallbackTarget | None,
+    ) -> str | None:
+        """Send a claimed callback, with its retries (see :meth:`deliver`)."""
+        if target is None:
             if not self._take(key):
                 return None
             return self._record(store, task_id, "failed (unreadable callback target)")
@@ -519,6 +617,12 @@ class CallbackSender:
             logger.warning("Cannot record the callback state of task %s: %s", task_id, exc)
             return False
         return True
+
+
+def _receiver(url: str) -> str:
+    """What one receiver's callbacks share: the URL's scheme, host and port."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
 
 
 def callback_settings(

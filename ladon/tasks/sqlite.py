@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import TypeVar
 
+from ..observe import metrics
 from . import _nonces
 from . import _sqlite_admin
 from . import _sqlite_extras as _extras
@@ -95,6 +96,8 @@ from .threads import job_max_runtime
 from .waiting import wait_on_signals
 
 logger = logging.getLogger("ladon")
+#: The expired callbacks logged one by one at a heartbeat (then a count).
+_EXPIRED_LOGGED = 20
 T = TypeVar("T")
 Job = Callable[[TaskHandle], object]
 #: Seconds a process that exits (or closes the backend) gives a callback
@@ -1148,10 +1151,33 @@ class SQLiteTaskBackend:
             self._reruns.recover(proc, lost, now)
         if unfinished:
             self._ended(None)
+        self._give_up_expiring_callbacks(proc, now)
         if self._write(proc, "DELETE FROM ladon_tasks WHERE expires <= ?", (now,)):
             self._shrink(proc)
         self._write(proc, _nonces.SQLITE_SWEEP, (now,))
         self._send_due_callbacks(proc, now)
+
+    def _give_up_expiring_callbacks(self, proc: _Process, now: float) -> None:
+        """Log (and count as given up) the callbacks of the tasks about to
+        be deleted that were neither sent nor given up: a backlog of
+        callbacks to slow receivers older than ``result_ttl``. Another
+        process may be sending one right now; its answer is then not
+        written (the task is gone)."""
+        rows = self._query(proc, _extras.EXPIRING_CALLBACKS, (now,))
+        for row in rows[:_EXPIRED_LOGGED]:
+            logger.warning(
+                "Callback of task %s given up: the task expired (result_ttl) while its "
+                "callback was %s",
+                row["id"],
+                str(row["callback_state"])[:100],
+            )
+        if len(rows) > _EXPIRED_LOGGED:
+            logger.warning(
+                "... and %d more callbacks given up: their tasks expired first",
+                len(rows) - _EXPIRED_LOGGED,
+            )
+        for _ in rows:
+            metrics.callback_delivered("failed")
 
     def _send_due_callbacks(self, proc: _Process, now: float | None = None) -> None:
         """Send the callbacks nobody took (their process had no sender, or

@@ -8,6 +8,7 @@ needs a shared backend.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -16,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..observe import metrics
 from ..types.tasktype import TaskOptions
 from ._nonces import MemoryNonces
 from ._pool import WorkerPool
@@ -41,6 +43,7 @@ from .base import new_task_id
 from .base import runtime_exceeded
 from .callbacks import PENDING as CALLBACK_PENDING
 from .callbacks import SENDING as CALLBACK_SENDING
+from .callbacks import in_flight
 from .callbacks import job_callback
 from .delivery import CallbackSender
 from .idempotency import AlreadyStarted
@@ -57,6 +60,7 @@ from .retries import waiting_message
 from .waiting import EndSignals
 from .waiting import wait_on_signals
 
+logger = logging.getLogger("ladon")
 Job = Callable[[TaskHandle], object]
 
 
@@ -566,9 +570,20 @@ class ThreadTaskBackend:
         while expiry and expiry[0][0] <= deadline:
             _, task_id = expiry.popleft()
             record = self._tasks.pop(task_id, None)
-            if record is not None and record.idem_key is not None:
-                if self._idem.get(record.idem_key) == task_id:
-                    del self._idem[record.idem_key]
+            if record is None:
+                continue
+            if record.idem_key is not None and self._idem.get(record.idem_key) == task_id:
+                del self._idem[record.idem_key]
+            state = record.callback_state
+            if record.callback is not None and (state == CALLBACK_PENDING or in_flight(state)):
+                # a backlog of callbacks to slow receivers older than result_ttl
+                logger.warning(
+                    "Callback of task %s given up: the task expired (result_ttl) while its "
+                    "callback was %s",
+                    task_id,
+                    str(state)[:100],
+                )
+                metrics.callback_delivered("failed")
 
     def _finish(
         self,

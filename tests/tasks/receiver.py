@@ -38,6 +38,10 @@ class Receiver:
         self.requests: list[Received] = []
         self.answers: deque[int] = deque()
         self._lock = threading.Lock()
+        #: Requests whose path starts with one of these are answered only
+        #: once :meth:`let_go` is called (a receiver that hangs).
+        self.held: tuple[str, ...] = ()
+        self._go = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,10 +53,15 @@ class Receiver:
                         Received(self.path, dict(self.headers.items()), body, time.time())
                     )
                     status = receiver.answers.popleft() if receiver.answers else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                if receiver.held and self.path.startswith(receiver.held):
+                    receiver._go.wait(30)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:  # a held request the sender gave up
+                    self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -69,6 +78,17 @@ class Receiver:
         """Answer the next requests with these statuses."""
         with self._lock:
             self.answers.extend(statuses)
+
+    def hold(self, *prefixes: str) -> None:
+        """Leave the requests to paths with these prefixes unanswered (the
+        sender's time-out cuts them) until :meth:`let_go`."""
+        self._go.clear()
+        self.held = prefixes
+
+    def let_go(self) -> None:
+        """Answer the held requests, and every one from now on."""
+        self.held = ()
+        self._go.set()
 
     def clear(self) -> None:
         with self._lock:

@@ -748,6 +748,86 @@ def test_a_sqlite_wait_is_woken_by_the_process_that_ends_the_task(
         peer.stdout.close()
 
 
+@pytest.mark.parametrize("store", ["thread", "sqlite"], indirect=True)
+def test_a_hanging_receiver_does_not_hold_up_the_callbacks_of_others(
+    make: MakeApp, receiver: Receiver, store: Store, ledger: str
+) -> None:
+    """Twenty callbacks to a receiver that never answers (each tried twice,
+    cut after a second: more than all the delivery threads can take in
+    turn), then three to one that answers: those arrive at once, and
+    each callback is posted once per try, not once per read of its task."""
+    ops = Ops(make(callback_timeout=1, callback_attempts=2))
+    hangs = Receiver()  # another host and port: another receiver
+    hanging = "/hangs"
+    hangs.hold(hanging)
+    try:
+        for _ in range(20):
+            ops.start("count", callback(hangs, "hangs"), ledger=ledger, label="h")
+        started = time.monotonic()
+        fine = [
+            ops.start("count", callback(receiver, f"fine-{store.name}"), ledger=ledger, label="f")
+            for _ in range(3)
+        ]
+        for task_id in fine:  # reads see the callbacks pending: sent once all the same
+            ops.ended("count", task_id)
+            ops("count_progress", task_id=task_id)
+        got = receiver.received(3, timeout=10, path=f"/fine-{store.name}?token=q-secret")
+        assert time.monotonic() - started < 2.0, "the callbacks waited behind the hanging ones"
+        assert sorted(json.loads(r.body)["task_id"] for r in got) == sorted(fine)
+        # two at a time to the hanging receiver
+        tried = len(hangs.requests)
+        assert 1 <= tried <= 4, tried
+        hangs.let_go()
+        # the rest go once the receiver answers: 20 callbacks, at most 2 tries each
+        bodies = {r.body for r in hangs.received(20, timeout=20)}
+        deadline = time.monotonic() + 20
+        while len(bodies) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            bodies = {r.body for r in hangs.requests}
+        assert len(bodies) == 20 and len(hangs.requests) <= 40
+    finally:
+        hangs.let_go()
+        hangs.stop()
+
+
+@pytest.mark.parametrize("store", ["thread", "sqlite"], indirect=True)
+def test_a_callback_its_task_outlived_is_given_up_and_logged(
+    make: MakeApp,
+    receiver: Receiver,
+    store: Store,
+    ledger: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Callbacks waiting for a receiver that never answers while their
+    tasks expire (``result_ttl``) are given up, and logged, not dropped
+    in silence."""
+    ops = Ops(make(result_ttl=1.0, callback_timeout=1, callback_attempts=3))
+    receiver.hold(f"/expires-{store.name}")
+    try:
+        with caplog.at_level(logging.WARNING, logger="ladon"):
+            ids = [
+                ops.start(
+                    "count", callback(receiver, f"expires-{store.name}"), ledger=ledger, label="x"
+                )
+                for _ in range(4)
+            ]
+            for task_id in ids:
+                ops.ended("count", task_id)
+            time.sleep(1.5)  # the tasks expire, their callbacks still waiting or being tried
+
+            def logged() -> set[str]:
+                # the thread backend forgets expired tasks as others end
+                ops.ended("count", ops.start("count", ledger=ledger, label="y"))
+                text = "\n".join(r.getMessage() for r in caplog.records)
+                return {
+                    t for t in ids if f"Callback of task {t} given up: the task expired" in text
+                }
+
+            wait_until(lambda: len(logged()) >= 2, 10, "the expired callbacks logged")
+    finally:
+        receiver.let_go()
+
+
 def test_a_callback_is_given_up_after_its_attempts_and_logged_without_secrets(
     receiver: Receiver, caplog: pytest.LogCaptureFixture, ledger: str
 ) -> None:
