@@ -18,9 +18,12 @@ mode; ``docs/operations.rst``).
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import os
+import struct
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -226,6 +229,46 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()) or None
 
 
+#: Reads of the multi-process directory a scrape makes before it gives up.
+_MERGE_TRIES = 3
+
+
+class MultiProcessFamilies:
+    """The metric families of every process that wrote to the
+    multi-process directory ``folder``, read as prometheus-client's
+    ``MultiProcessCollector`` reads them, without its two ways to fail a
+    whole scrape: a file of 0 bytes (prometheus-client creates a file
+    before it sizes it; a process killed in between leaves it so for good)
+    is skipped, and a file that vanished (``mark_process_dead``) or was
+    read while being written is read again, with the directory, up to
+    three times.
+
+    .. versionadded:: 2.0
+    """
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def collect(self) -> Iterable[Any]:
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        for attempt in range(_MERGE_TRIES):
+            files = []
+            for path in glob.glob(os.path.join(self.folder, "*.db")):
+                try:
+                    if os.path.getsize(path) > 0:
+                        files.append(path)
+                except OSError:  # gone meanwhile
+                    continue
+            try:
+                return list(MultiProcessCollector.merge(files, accumulate=True))  # type: ignore[no-untyped-call]
+            except (OSError, struct.error, RuntimeError, ValueError):
+                if attempt == _MERGE_TRIES - 1:
+                    raise
+                time.sleep(0.01)
+        return []  # pragma: no cover - the loop returns or raises
+
+
 class _Families:
     """Something :func:`prometheus_client.generate_latest` reads: the
     families of several collectors."""
@@ -249,17 +292,13 @@ def exposition(extra: Iterable[Callable[[], Iterable[Any]]] = ()) -> tuple[bytes
     """
     from prometheus_client import CONTENT_TYPE_LATEST
     from prometheus_client import REGISTRY
-    from prometheus_client import CollectorRegistry
     from prometheus_client import generate_latest
 
     enable()
     sources: list[Callable[[], Iterable[Any]]] = []
-    if multiprocess_dir():
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        sources.append(registry.collect)
+    folder = multiprocess_dir()
+    if folder:
+        sources.append(MultiProcessFamilies(folder).collect)
     else:
         sources.append(REGISTRY.collect)
     sources.extend(extra)

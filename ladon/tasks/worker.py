@@ -464,19 +464,48 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> str:
 
     folder = metrics.multiprocess_dir()
     if folder is None:
-        folder = tempfile.mkdtemp(prefix="ladon-worker-metrics-")
+        _remove_dead_dirs(tempfile.gettempdir())
+        folder = tempfile.mkdtemp(prefix=f"{_OWN_DIR_PREFIX}{os.getpid()}-")
         os.environ[metrics.MULTIPROC_ENV] = folder
         atexit.register(_remove_own_dir, folder, os.getpid())
     from prometheus_client import CollectorRegistry
-    from prometheus_client import multiprocess
     from prometheus_client import start_http_server
 
     metrics.enable()
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(metrics.MultiProcessFamilies(folder))
     start_http_server(port, host, registry)
     logger.info("ladon worker: metrics on http://%s:%s/ (from %s)", host, port, folder)
     return folder
+
+
+#: The start of the name of a worker's own metrics directory (then its
+#: pid, a dash and a random part).
+_OWN_DIR_PREFIX = "ladon-worker-metrics-"
+
+
+def _remove_dead_dirs(parent: str) -> None:
+    """Remove the metrics directories that workers killed without their
+    exit handlers (SIGKILL, the out-of-memory killer) left in ``parent``:
+    those of this user whose worker's pid no longer runs here."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        pid_text = name[len(_OWN_DIR_PREFIX) :].partition("-")[0]
+        if not name.startswith(_OWN_DIR_PREFIX) or not pid_text.isdigit():
+            continue
+        path = os.path.join(parent, name)
+        try:
+            if os.stat(path).st_uid != os.getuid():
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:  # its worker is gone
+            logger.info("ladon worker: removing %s, left by a worker that was killed", path)
+            shutil.rmtree(path, ignore_errors=True)
+        except (OSError, ValueError, OverflowError):  # not ours to judge
+            continue
 
 
 def _remove_own_dir(folder: str, owner: int) -> None:

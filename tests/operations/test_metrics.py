@@ -298,6 +298,28 @@ def test_metrics_app_serves_them_on_an_address_of_its_own(app: LadonWSGIApplicat
     assert separate.get("/anything").status_code == 200
 
 
+def test_a_scrape_skips_the_empty_file_of_a_process_killed_as_it_began(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """prometheus-client creates a process's file before it sizes it: one
+    killed in between leaves 0 bytes for good, which its collector cannot
+    read (every scrape failed). The files of the other processes count."""
+    from ladon.observe import metrics as metrics_mod
+
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    writer = "from prometheus_client import Counter\nCounter('ladon_probe', 'a probe').inc(3)\n"
+    subprocess.run(
+        [sys.executable, "-c", writer],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)},
+        check=True,
+    )
+    (folder / "counter_4194301.db").write_bytes(b"")  # killed as it began
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    body, _ = metrics_mod.exposition()
+    assert sample(body.decode(), "ladon_probe_total") == 3
+
+
 def test_metrics_off() -> None:
     import ops_app
 
@@ -429,6 +451,19 @@ def test_an_rq_worker_serves_the_metrics_of_its_work_horses(tmp_path: Path) -> N
     url = redis.url(queue="metrics", prefix="metrics:")
     app = ops_app.make_app(tasks=url)
     port = free_port()
+    # what workers killed without their exit handlers left (SIGKILL): the
+    # directory of a pid that ended goes, that of a running one stays
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = tmp_path / f"ladon-worker-metrics-{gone.stdout.strip()}-left"
+    alive = tmp_path / f"ladon-worker-metrics-{os.getpid()}-live"
+    for folder_left in (dead, alive):
+        folder_left.mkdir()
+        (folder_left / "counter_1.db").write_bytes(b"x")
     log = open(tmp_path / "worker.log", "wb")
     worker = subprocess.Popen(
         [
@@ -442,7 +477,7 @@ def test_an_rq_worker_serves_the_metrics_of_its_work_horses(tmp_path: Path) -> N
             "--metrics-port",
             str(port),
         ],
-        env=child_env(),
+        env={**child_env(), "TMPDIR": str(tmp_path)},
         cwd=str(SERVICES_DIR),
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -467,6 +502,7 @@ def test_an_rq_worker_serves_the_metrics_of_its_work_horses(tmp_path: Path) -> N
             )
 
         wait_until(counted, 10.0, "the worker's metrics")
+        assert not dead.exists() and alive.exists()
         text = scraped()
         assert sample(text, "ladon_tasks_finished_total", task="Jobs.boom", state="failed") == 1
         assert (
