@@ -271,8 +271,10 @@ class SQLiteTaskBackend:
         sent then (a POST under way is given :data:`CALLBACK_RELEASE_WAIT`
         seconds), those of the tasks it ends as it exits among them, are
         left ``pending`` for another process to send. Keep it below the
-        server's own graceful timeout (gunicorn ``--graceful-timeout``),
-        which kills the process after it.
+        server's own graceful timeout (gunicorn ``--graceful-timeout``,
+        mod_wsgi ``shutdown-timeout``), which kills the process after it;
+        under Apache at 2 or less, since an Apache restart or stop kills
+        mod_wsgi's daemon processes after 3 seconds.
     :param clock: where the stored times come from (created, started,
         heartbeats, expiry); tests move a clock of their own instead of
         sleeping until a result expires or a lease runs out.
