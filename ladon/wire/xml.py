@@ -44,6 +44,9 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
+#: The most bytes given to the push parser at once (see :func:`parse_xml`).
+_FEED_SLICE = 1024 * 1024
+
 _ASCII_STARTS = frozenset(bytes([b]) for b in b"<\t\r\n ")
 _DECLARES_ENCODING = re.compile(rb"\s*<\?xml[^>]*?\sencoding\s*=")
 _UTF8 = frozenset({"utf-8", "utf8", "UTF-8", "UTF8"})
@@ -116,10 +119,17 @@ def parse_xml(body: bytes, charset: str | None = None, strict: bool = False) -> 
         body = in_declared_charset(body, charset, strict)
     parser = getattr(_local, "parser", None) or _parser()
     try:
-        # PERF: the parser's push interface, fed the whole body at once,
-        # reuses its parser context (fromstring() sets one up per call:
-        # a tenth of a minmax(100) parse goes in its allocations)
-        parser.feed(body)
+        # PERF: the parser's push interface reuses its parser context
+        # (fromstring() sets one up per call: a tenth of a minmax(100) parse
+        # goes in its allocations)
+        if len(body) <= _FEED_SLICE:
+            parser.feed(body)
+        else:
+            # NOTE: in slices: libxml2 (huge_tree off) refuses an input
+            # buffer over 10,000,000 bytes, so a body fed whole would be
+            # refused for its size alone, below max_content_length
+            for start in range(0, len(body), _FEED_SLICE):
+                parser.feed(body[start : start + _FEED_SLICE])
         root = parser.close()
     except etree.XMLSyntaxError as exc:  # the parser is ready for the next document
         raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
