@@ -31,6 +31,7 @@ from ..types.spec import base_of
 from ..types.spec import is_attachment
 from ..wire.xml import escape
 from ..wire.xml import in_declared_charset
+from ..wire.xml import refused_document
 from ..wire.xml import safe_parser
 from ._rpc import InvalidRequest as InvalidRequest
 
@@ -43,6 +44,12 @@ I8_MIN, I8_MAX = -(2**63), 2**63 - 1
 
 
 # -- parsing -----------------------------------------------------------------------
+
+#: XML-RPC has no attachments: where a client sends a file too large for one value.
+_ATTACHMENTS_HINT = (
+    "XML-RPC has no attachments: send large files as attachments to another interface "
+    "(MTOM/XOP on soap and soap12, multipart on jsonwsp and http)"
+)
 
 
 def _only_namespace_errors(log: Any) -> bool:
@@ -74,7 +81,7 @@ def parse_request(body: bytes, charset: str | None = None) -> etree._Element:
         # NOTE: this parser's own log: exc.error_log may also hold what other
         # parses of the thread left in libxml2's global log.
         if not _only_namespace_errors(strict.error_log):
-            raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
+            raise refused_document(exc, _ATTACHMENTS_HINT) from None
         parser = safe_parser(True)
         root = etree.fromstring(body, parser)
         if root is None or not _only_namespace_errors(parser.error_log):  # pragma: no cover

@@ -132,7 +132,7 @@ def parse_xml(body: bytes, charset: str | None = None, strict: bool = False) -> 
                 parser.feed(body[start : start + _FEED_SLICE])
         root = parser.close()
     except etree.XMLSyntaxError as exc:  # the parser is ready for the next document
-        raise MalformedRequest(f"The request is not well-formed XML: {exc.msg}") from None
+        raise refused_document(exc) from None
     except ValueError as exc:  # e.g. bytes that lxml cannot take at all
         _reset(parser)
         raise MalformedRequest(f"The request is not well-formed XML: {exc}") from None
@@ -144,6 +144,38 @@ def parse_xml(body: bytes, charset: str | None = None, strict: bool = False) -> 
         if doctype.doctype or doctype.internalDTD is not None:
             raise MalformedRequest("A DOCTYPE is not allowed in the request")
     return root
+
+
+#: libxml2's limit on one text, attribute value or CDATA section, in bytes,
+#: without ``XML_PARSE_HUGE`` (``huge_tree``, which stays off).
+MAX_TEXT_BYTES = 10_000_000
+#: What libxml2 says when a value is over :data:`MAX_TEXT_BYTES`.
+_TOO_LARGE = (
+    "Text node too long",
+    "Buffer size limit exceeded",
+    "CData section too big",
+    "AttValue length too long",
+)
+#: What a client whose value is too large can do instead.
+ATTACHMENTS_HINT = (
+    "send large files as attachments (MTOM/XOP on soap and soap12, multipart on jsonwsp and http)"
+)
+
+
+def refused_document(exc: etree.XMLSyntaxError, hint: str = ATTACHMENTS_HINT) -> MalformedRequest:
+    """The client fault for a document the parser refused: not well-formed,
+    or holding a value over :data:`MAX_TEXT_BYTES` (said plainly, with
+    ``hint``, rather than as libxml2's "try XML_PARSE_HUGE").
+
+    .. versionadded:: 2.0
+    """
+    message = exc.msg or ""
+    if any(text in message for text in _TOO_LARGE):
+        return MalformedRequest(
+            f"The request holds a text over {MAX_TEXT_BYTES:,} bytes (the XML parser's "
+            f"limit for one value): {hint}"
+        )
+    return MalformedRequest(f"The request is not well-formed XML: {message}")
 
 
 def _reset(parser: etree.XMLParser) -> None:

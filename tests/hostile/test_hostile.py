@@ -482,6 +482,19 @@ def test_a_document_over_10_mb_of_small_values_is_read(
     assert b"hello" in answer.body and b"Fault" not in answer.body
 
 
+@pytest.mark.parametrize("iface", ["soap", "xmlrpc"])
+def test_a_text_over_10_mb_is_a_fault_that_says_so(
+    big_app: LadonWSGIApplication, iface: str
+) -> None:
+    """libxml2's limit on one value (huge_tree stays off) is a client fault
+    that names it and what to do, not "not well-formed XML"."""
+    answer = xml_post(big_app, iface, xml_call(iface, "y" * 10_500_000))
+    message = FAULTS[iface](answer)
+    assert message.startswith("The request holds a text over 10,000,000 bytes"), message
+    assert "attachments" in message and "MTOM/XOP" in message
+    assert "well-formed" not in message and "XML_PARSE_HUGE" not in message
+
+
 def header_call(iface: str, header: str) -> bytes:
     env = envelope_ns(iface)
     start, end = op(iface, "echo")
