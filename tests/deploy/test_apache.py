@@ -71,7 +71,7 @@ ThreadsPerChild 16
 MaxRequestWorkers 16
 WSGIRestrictEmbedded On
 WSGISocketPrefix {root}/run/wsgi
-WSGIDaemonProcess ladon user=nobody group=nogroup processes=1 threads=8 \\
+WSGIDaemonProcess ladon user=nobody group=nogroup threads=8 \\
     python-path={root}/lib:{root}/examples home={root} display-name=ladon-examples
 WSGIProcessGroup ladon
 WSGIApplicationGroup %{{GLOBAL}}
@@ -183,6 +183,9 @@ def test_example_app_under_apache_mod_wsgi_daemon_mode(site: Path) -> None:
         check_chunked_request(port)
         log = error_log.read_text(errors="replace")
         assert "Starting process 'ladon'" in log, log  # daemon mode, not embedded
+        # one process (no processes=, which sets wsgi.multiprocess even at 1):
+        # the thread backend's task start warns of no other process
+        assert "several processes" not in log, log
     finally:
         code = server.stop()
     log = error_log.read_text(errors="replace") if error_log.exists() else ""
