@@ -11,7 +11,10 @@ metrics on calls it), and prometheus-client is imported only then.
 Under several processes (``gunicorn -w 4``, forked RQ work horses) the
 values are exact when ``PROMETHEUS_MULTIPROC_DIR`` names a directory shared
 by the processes, set before they start (prometheus-client's multi-process
-mode; ``docs/operations.rst``).
+mode; ``docs/operations.rst``). There a process that sets up its metrics
+first removes the live-gauge files of the processes gone from this host
+(:func:`forget_dead_processes`), which servers without a hook for
+``mark_process_dead`` (mod_wsgi) would leave counted for good.
 
 .. versionadded:: 2.0
 """
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import glob
 import importlib.util
+import logging
 import os
+import re
 import struct
 import threading
 import time
@@ -36,8 +41,13 @@ if TYPE_CHECKING:
     from prometheus_client import Gauge
     from prometheus_client import Histogram
 
+logger = logging.getLogger("ladon")
+
 #: The environment variable of prometheus-client's multi-process mode.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: The file of one process's gauge of a ``live*`` multi-process mode
+#: (``livesum``, ``liveall``...), which counts only while it lives.
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
 
 #: How a call ended, as the ``outcome`` label says it.
 Outcome = Literal["ok", "client_fault", "server_fault"]
@@ -160,7 +170,58 @@ def enable() -> Metrics:
                     raise ImportError(
                         "metrics need prometheus-client: pip install 'ladon[metrics]'"
                     ) from exc
+                folder = multiprocess_dir()
+                if folder:
+                    forget_dead_processes(folder)
     return _METRICS
+
+
+def forget_dead_processes(folder: str) -> list[int]:
+    """Remove from the multi-process directory ``folder`` the live-gauge
+    files (``ladon_task_waiters``) of the processes that no longer exist on
+    this host, as prometheus-client's ``mark_process_dead`` does: gunicorn
+    calls it from a ``child_exit`` hook, but mod_wsgi has no such hook, and
+    a daemon process killed with a ``_wait`` in flight would count as a
+    waiter until the directory is emptied. Counters and histograms of dead
+    processes are kept (their counts stay counted). A process that exists
+    but belongs to another user counts as alive; so does a PID reused.
+
+    :returns: the PIDs whose files were removed.
+
+    .. versionadded:: 2.0
+    """
+    if os.name != "posix":  # NOTE: os.kill(pid, 0) is no existence check on Windows
+        return []
+    from prometheus_client import multiprocess
+
+    try:
+        names = os.listdir(folder)
+    except OSError as exc:
+        logger.warning("Metrics directory %s not read: %s", folder, exc)
+        return []
+    pids = {int(m.group(1)) for m in map(_LIVE_GAUGE_FILE.fullmatch, names) if m}
+    gone = sorted(pid for pid in pids if not _alive(pid))
+    for pid in gone:
+        try:
+            multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
+        except OSError:  # e.g. removed meanwhile by another process starting
+            pass
+    if gone:
+        logger.info("Metrics: forgot the live gauges of %d ended process(es)", len(gone))
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host."""
+    if pid <= 0:
+        return True  # no process of ours: never touched
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user
+        return True
+    return True
 
 
 def enabled() -> Metrics | None:

@@ -20,6 +20,7 @@ import pytest
 from tasks.backend_support import SERVICES_DIR
 from tasks.backend_support import child_env
 from tasks.backend_support import free_port
+from tasks.backend_support import pid_alive
 from tasks.backend_support import stop_process
 from tasks.backend_support import wait_until
 from werkzeug.test import Client
@@ -330,6 +331,54 @@ def test_metrics_off() -> None:
 
 
 # -- gunicorn -w 4, multi-process mode ---------------------------------------------------
+
+#: A process that dies with a ``_wait`` in flight (its live gauge file says
+#: 1), having started a task (a counter, which outlives it).
+DIES_WAITING = """
+import os
+from ladon.observe import metrics
+metrics.enable()
+metrics.waiters_changed(1)
+metrics.task_started("Jobs.gone")
+print(os.getpid())
+os._exit(0)
+"""
+#: A new process of the application: its scrape of every process's files.
+SCRAPES = """
+import sys
+from werkzeug.test import Client
+import ops_app
+sys.stdout.write(Client(ops_app.app).get("/_ladon/metrics", headers={headers!r}).get_data(True))
+"""
+
+
+def test_a_starting_process_forgets_the_live_gauges_of_dead_processes(tmp_path: Path) -> None:
+    """mod_wsgi has no hook to call ``mark_process_dead`` from: a daemon
+    process killed with a ``_wait`` in flight would count as a waiter for
+    good. A process that sets up its metrics removes the live-gauge files
+    of the processes gone from this host."""
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    env = child_env(PROMETHEUS_MULTIPROC_DIR=str(folder))
+    dead = subprocess.run(
+        [sys.executable, "-c", DIES_WAITING], env=env, capture_output=True, check=True
+    )
+    pid = int(dead.stdout)
+    assert (folder / f"gauge_livesum_{pid}.db").exists()
+    assert not pid_alive(pid)
+    scraped = subprocess.run(
+        [sys.executable, "-c", SCRAPES.format(headers=ADMIN)],
+        env=env,
+        capture_output=True,
+        check=True,
+        cwd=str(SERVICES_DIR),
+    )
+    text = scraped.stdout.decode()
+    assert "ladon_task_waiters" in text, scraped.stderr.decode()[-2000:]
+    assert sample(text, "ladon_task_waiters") == 0.0
+    assert not (folder / f"gauge_livesum_{pid}.db").exists()
+    # what the dead process counted is still counted
+    assert sample(text, "ladon_tasks_started_total", task="Jobs.gone") == 1.0
 
 
 @pytest.fixture(scope="module")
