@@ -329,14 +329,18 @@ class CallbackSender:
         ``pending``."""
         self._submit(store, task_id, None)
 
-    def _submit(self, store: CallbackStore, task_id: str, receiver: str | None) -> None:
-        """:meth:`due`; ``receiver``: the callback waited for that receiver."""
+    def _submit(self, store: CallbackStore, task_id: str, receiver: str | None) -> bool:
+        """:meth:`due`; ``receiver``: the callback waited for that receiver,
+        and holds a place reserved for it (see :meth:`_next_for`).
+
+        :returns: False when it was not handed to a delivery thread (it is
+            on its way already, or the store was released)."""
         key = (id(store), task_id)
         with self._lock:
             self._this_process()
             # PERF: reads and heartbeats see a pending callback again and again
             if self._is_released(store) or key in self._queued or key in self._held:
-                return
+                return False
             if self._pool is None:
                 self._pool = WorkerPool(self._max_workers, name="ladon-callback")
             self._queued.add(key)
@@ -348,6 +352,8 @@ class CallbackSender:
             with self._lock:
                 self._queued.discard(key)
             self._done()
+            return False
+        return True
 
     def recheck(self, store: CallbackStore, task_id: str) -> None:
         """:meth:`due` for a callback another process holds (``sending``,
@@ -375,17 +381,30 @@ class CallbackSender:
             self._done()
 
     def _next_for(self, receiver: str) -> None:
-        """Hand the next callback waiting for ``receiver`` to a delivery
-        thread, if one waits and the receiver has a free place."""
+        """Hand the callbacks waiting for ``receiver`` to delivery threads
+        while it has free places, a place reserved for each (taken by its
+        delivery, or given up when it has nothing to send)."""
+        while True:
+            with self._lock:
+                waiting = self._waiting.get(receiver)
+                if not waiting or self._busy.get(receiver, 0) >= self.per_receiver:
+                    return
+                store, task_id = waiting.popleft()
+                if not waiting:
+                    del self._waiting[receiver]
+                self._queued.discard((id(store), task_id))
+                self._busy[receiver] = self._busy.get(receiver, 0) + 1  # reserved
+            if not self._submit(store, task_id, receiver):
+                self._free(receiver)  # on its way already: the next one
+
+    def _free(self, receiver: str) -> None:
+        """Give up a place taken for ``receiver``."""
         with self._lock:
-            waiting = self._waiting.get(receiver)
-            if not waiting or self._busy.get(receiver, 0) >= self.per_receiver:
-                return
-            store, task_id = waiting.popleft()
-            if not waiting:
-                del self._waiting[receiver]
-            self._queued.discard((id(store), task_id))
-        self._submit(store, task_id, receiver)
+            left = self._busy.get(receiver, 0) - 1
+            if left > 0:
+                self._busy[receiver] = left
+            else:
+                self._busy.pop(receiver, None)
 
     def _done(self) -> None:
         with self._lock:
@@ -479,23 +498,26 @@ class CallbackSender:
         process already sends :attr:`per_receiver` callbacks to its
         receiver, hand it back to ``pending`` to be sent after those.
 
-        :param waited_for: the receiver the callback waited for (the next
-            one waiting for it goes when this one has nothing to send).
+        :param waited_for: the receiver the callback waited for, a place of
+            which :meth:`_next_for` reserved for it (given up, and the next
+            waiting callback sent, when this one has nothing to send).
         :returns: the final delivery state, or ``None`` when there was
             nothing to send (or ``store`` was released meanwhile, or the
             receiver is busy: the callback is ``pending`` again).
         """
+        reserved = waited_for is not None
         with self._lock:
             self._this_process()
-            if self._is_released(store):
-                return None
-        try:
-            status = store.claim_callback(task_id, stale_after=self.stale_after)
-        except BackendUnavailable as exc:
-            logger.warning("Cannot claim the callback of task %s: %s", task_id, exc)
-            status = None
+            released = self._is_released(store)
+        status = None
+        if not released:
+            try:
+                status = store.claim_callback(task_id, stale_after=self.stale_after)
+            except BackendUnavailable as exc:
+                logger.warning("Cannot claim the callback of task %s: %s", task_id, exc)
         if status is None or status.callback is None:
             if waited_for is not None:  # sent by another process meanwhile
+                self._free(waited_for)
                 self._next_for(waited_for)
             return None
         key = (id(store), task_id)
@@ -504,27 +526,40 @@ class CallbackSender:
         except ValueError:
             target = None
         receiver = _receiver(target.url) if target is not None else ""
+        if reserved and receiver != waited_for:  # pragma: no cover - a target never changes
+            assert waited_for is not None
+            self._free(waited_for)
+            self._next_for(waited_for)
+            reserved = False
         with self._lock:
             released = self._is_released(store)
-            busy = not released and self._busy.get(receiver, 0) >= self.per_receiver
+            busy = (
+                not released and not reserved and self._busy.get(receiver, 0) >= self.per_receiver
+            )
             if busy:
-                self._waiting.setdefault(receiver, deque()).append((store, task_id))
-                self._queued.add(key)
+                self._queued.add(key)  # due() leaves it be while it is handed back
             elif not released:
                 self._held[key] = store
-                self._busy[receiver] = self._busy.get(receiver, 0) + 1
-        if released or busy:  # released while it was being claimed; or wait
+                if not reserved:
+                    self._busy[receiver] = self._busy.get(receiver, 0) + 1
+        if released:  # released while it was being claimed
             self._give_back(store, task_id)
+            if reserved:
+                self._free(receiver)
+            return None
+        if busy:  # handed back, then queued: a place freed meanwhile takes it
+            self._give_back(store, task_id)
+            with self._lock:
+                if self._is_released(store):
+                    self._queued.discard(key)
+                    return None
+                self._waiting.setdefault(receiver, deque()).append((store, task_id))
+            self._next_for(receiver)
             return None
         try:
             return self._send(store, task_id, key, status, target)
         finally:
-            with self._lock:
-                left = self._busy[receiver] - 1
-                if left:
-                    self._busy[receiver] = left
-                else:
-                    del self._busy[receiver]
+            self._free(receiver)
             self._next_for(receiver)
 
     def _send(
