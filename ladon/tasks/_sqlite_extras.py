@@ -112,10 +112,15 @@ SET_CALLBACK_STATE = (
     "UPDATE ladon_tasks SET callback_state = :state, callback_at = :at"
     " WHERE id = :id AND callback IS NOT NULL"
 )
+#: The pending callbacks a heartbeat reads (see DUE_CALLBACKS).
+DUE_PAGE = 100
 #: Ended tasks whose callback nobody took (their process had no sender, or
-#: died first): a process with a sender sends them.
+#: died first; or it waits for a busy receiver): a process with a sender
+#: sends them, a hundred a heartbeat, the next hundred (ids after ``?``) at
+#: the next, so that a backlog for a slow receiver hides no others.
 DUE_CALLBACKS = (
-    f"SELECT id FROM ladon_tasks WHERE callback_state = '{PENDING}' AND expires > ? LIMIT 100"
+    f"SELECT id FROM ladon_tasks WHERE callback_state = '{PENDING}' AND expires > ?"
+    f" AND id > ? ORDER BY id LIMIT {DUE_PAGE}"
 )
 #: Callbacks a process took, then left alone since ``?`` (it died while
 #: sending, or while waiting to try again).

@@ -515,6 +515,8 @@ class CallbackSender:
                 status = store.claim_callback(task_id, stale_after=self.stale_after)
             except BackendUnavailable as exc:
                 logger.warning("Cannot claim the callback of task %s: %s", task_id, exc)
+            except Exception as exc:  # a store's own failure: the place is given up below
+                logger.error("Cannot claim the callback of task %s", task_id, exc_info=exc)
         if status is None or status.callback is None:
             if waited_for is not None:  # sent by another process meanwhile
                 self._free(waited_for)

@@ -228,6 +228,7 @@ class _Process:
         self.stalled: list[tuple[str, Job, int]] = []
         self.timer: RetryTimer | None = None  # delayed re-runs
         self.draining = False  # exiting: tasks not begun are not started
+        self.callbacks_after = ""  # the pending callbacks read next: ids after this
 
 
 class SQLiteTaskBackend:
@@ -1190,7 +1191,9 @@ class SQLiteTaskBackend:
             return
         when = self._clock.time() if now is None else now
         try:
-            rows = self._query(proc, _extras.DUE_CALLBACKS, (when,))
+            rows = self._query(proc, _extras.DUE_CALLBACKS, (when, proc.callbacks_after))
+            # the next page at the next heartbeat; from the first after the last
+            proc.callbacks_after = rows[-1]["id"] if len(rows) == _extras.DUE_PAGE else ""
             # and those whose process died sending them or waiting to try again
             rows += self._query(proc, _extras.STALE_CALLBACKS, (when - sender.stale_after, when))
         except BackendUnavailable as exc:  # the next heartbeat tries again

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,6 +196,65 @@ def test_close_hands_back_a_callback_waiting_to_be_tried_again(
         first.close()
         if second is not None:
             second.close()
+
+
+def test_heartbeats_page_through_a_backlog_of_pending_callbacks(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """110 callbacks left pending for a receiver that never answers, and 3
+    for one that answers, last in id order: a process's heartbeats read
+    the pending ones a hundred at a time, the next hundred at the next, so
+    the backlog (its receiver busy, the rest waiting) hides none."""
+    db = tmp_path / "tasks.db"
+    hangs = Receiver()
+    hangs.hold("/")
+    settings = callback_settings(["127.0.0.1"], SECRET, ["127.0.0.1/32"], timeout=1.0)
+    assert settings is not None
+
+    class Job:
+        """A job whose task calls back to ``url``."""
+
+        def __init__(self, url: str) -> None:
+            self.callback = CallbackTarget(url, "Svc", "job").to_text()
+
+        def __call__(self, task: TaskHandle) -> str:
+            return "done"
+
+    first = SQLiteTaskBackend(db, sync_interval=0.01)  # no sender: left pending
+    second: SQLiteTaskBackend | None = None
+    try:
+        slow = [first.submit("Svc.job", Job(hangs.url("/slow"))) for _ in range(110)]
+        fine = [first.submit("Svc.job", Job(receiver.url("/fine"))) for _ in range(3)]
+        wait_until(
+            lambda: all(first.status("Svc.job", t).state.finished for t in slow + fine), 10.0
+        )
+        first.close()
+        conn = sqlite3.connect(db)
+        try:
+            with conn:  # the three last in id order
+                for task_id in fine:
+                    conn.execute(
+                        "UPDATE ladon_tasks SET id = ? WHERE id = ?",
+                        ("f" * 4 + task_id[4:], task_id),
+                    )
+        finally:
+            conn.close()
+        assert _callback_state(db, slow[0]) == "pending"
+        second = SQLiteTaskBackend(db, sync_interval=0.01, heartbeat=0.1)
+        second.callback_sender = CallbackSender(settings)
+        second.counts()  # its first use of the file: the first hundred
+        busy = threading.Event()
+        # a task of its own keeps the process beating
+        second.submit("Svc.job", lambda task: busy.wait(10))
+        got = receiver.received(3, timeout=5.0, path="/fine")
+        assert {json.loads(r.body)["task_id"][:4] for r in got} == {"ffff"}
+        busy.set()
+    finally:
+        hangs.let_go()
+        first.close()
+        if second is not None:
+            second.close()
+        hangs.stop()
 
 
 def set_callback(db: Path, task_id: str, state: str, at: float) -> None:

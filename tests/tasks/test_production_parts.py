@@ -689,3 +689,59 @@ def test_a_retry_whose_state_cannot_be_written_is_still_made() -> None:
     finally:
         backend.close()
         receiver.stop()
+
+
+def test_a_store_failing_to_claim_does_not_block_its_receiver() -> None:
+    """A store whose claim fails with an error of its own (a bug, not an
+    outage) while callbacks wait for their receiver: the places taken for
+    them are given back, and the next callbacks to that receiver go."""
+    from ladon.tasks import ThreadTaskBackend
+    from ladon.tasks.base import TaskStatus
+    from ladon.tasks.callbacks import CallbackTarget
+    from ladon.tasks.delivery import CallbackSender
+    from ladon.tasks.delivery import callback_settings
+
+    from .receiver import Receiver
+
+    class Broken(ThreadTaskBackend):
+        fail = 0
+
+        def claim_callback(
+            self, task_id: str, held: str | None = None, stale_after: float | None = None
+        ) -> TaskStatus | None:
+            if self.fail:
+                self.fail -= 1
+                raise RuntimeError("a store's own bug")
+            return super().claim_callback(task_id, held, stale_after)
+
+    receiver = Receiver()
+    receiver.hold("/held")
+    settings = callback_settings(["127.0.0.1"], SECRET, ["127.0.0.1/32"], timeout=1.0)
+    assert settings is not None
+
+    def calling(path: str) -> Callable[[TaskHandle], object]:
+        def run(task: TaskHandle) -> str:
+            return "done"
+
+        run.callback = CallbackTarget(receiver.url(path), "Svc", "job").to_text()  # type: ignore[attr-defined]
+        return run
+
+    backend = Broken()
+    backend.callback_sender = CallbackSender(settings, per_receiver=1)
+    try:
+        backend.submit("Svc.job", calling("/held"))  # takes the receiver's one place
+        receiver.received(1, path="/held")
+        for _ in range(2):  # wait for that place
+            backend.submit("Svc.job", calling("/later"))
+        time.sleep(0.2)
+        backend.fail = 2  # both claims of the waiting callbacks fail
+        receiver.let_go()
+        # both failed: the receiver's place is free again for the next one
+        time.sleep(1.5)
+        last = backend.submit("Svc.job", calling("/last"))
+        assert len(receiver.received(1, path="/last", timeout=5)) == 1
+        assert backend.status("Svc.job", last).callback_state is not None
+    finally:
+        receiver.let_go()
+        backend.close()
+        receiver.stop()
