@@ -518,8 +518,9 @@ class LadonWSGIApplication:
         return Payload(dumps_bytes(doc), "application/json")
 
     def service(self, name: str) -> ServiceInfo | None:
-        """A service by name, case-insensitively."""
-        return self._by_name.get(name.lower())
+        """A service by name, case-insensitively (ASCII: a service's name
+        is, and no other letter folds into one, as the Kelvin sign into k)."""
+        return self._by_name.get(name.lower()) if name.isascii() else None
 
     def interface(self, service: ServiceInfo, name: str) -> Interface | None:
         """The interface instance serving ``service`` under ``name``."""

@@ -132,7 +132,18 @@ def parse_xml(body: bytes, charset: str | None = None, strict: bool = False) -> 
                 parser.feed(body[start : start + _FEED_SLICE])
         root = parser.close()
     except etree.XMLSyntaxError as exc:  # the parser is ready for the next document
-        raise refused_document(exc) from None
+        if len(body) > _FEED_SLICE:
+            raise refused_document(exc) from None
+        # NOTE: read again as before the push interface: the same document
+        # refused, with libxml2's first error (the push parser may report a
+        # later one: "no element found" for an undefined entity), or read
+        # (the push parser refuses UTF-32 with a byte order mark)
+        try:
+            root = etree.fromstring(body, parser)
+        except etree.XMLSyntaxError as first:
+            raise refused_document(first) from None
+        except ValueError as other:
+            raise MalformedRequest(f"The request is not well-formed XML: {other}") from None
     except ValueError as exc:  # e.g. bytes that lxml cannot take at all
         _reset(parser)
         raise MalformedRequest(f"The request is not well-formed XML: {exc}") from None

@@ -424,6 +424,23 @@ def test_soap_shapes(app: LadonWSGIApplication, iface: str, body: str) -> None:
         FAULTS[iface](answer)
 
 
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_an_undefined_entity_is_named_in_the_fault(app: LadonWSGIApplication, iface: str) -> None:
+    answer = xml_post(app, iface, xml_call(iface, "a&nope;b"))
+    assert_clean(answer)
+    assert "Entity 'nope' not defined" in FAULTS[iface](answer)
+
+
+@pytest.mark.parametrize("iface", SOAP_IFACES)
+def test_a_utf32_document_with_its_byte_order_mark_is_read(
+    app: LadonWSGIApplication, iface: str
+) -> None:
+    body = xml_call(iface, "h\u00e9llo").decode().encode("utf-32")
+    answer = xml_post(app, iface, body)
+    assert answer.status == 200, answer.text
+    assert "h\u00e9llo" in answer.text
+
+
 BROKEN_DOCUMENTS = {
     "truncated": lambda good: good[: len(good) // 2],
     "mismatched-tag": lambda good: good.replace(b"</e:Body>", b"</e:Bod>"),

@@ -276,6 +276,20 @@ def test_unknown_service_or_interface_is_404(client: TestApp, method: str, path:
     assert_no_leak(resp.body)
 
 
+def test_no_letter_folds_into_a_service_name() -> None:
+    """Paths are read as UTF-8: the Kelvin sign (U+212A), which lower-cases
+    to k, does not reach the service Bookkeeping (names are ASCII)."""
+    app = LadonWSGIApplication(["bookkeeping"], [str(SERVICES_DIR)])
+    try:
+        client = TestApp(app)
+        assert client.get("/bookkeeping/jsonwsp/description").status_int == 200
+        resp = client.get("/Boo%E2%84%AAkeeping/jsonwsp/description", expect_errors=True)
+        assert resp.status_int == 404
+        assert_no_leak(resp.body)
+    finally:
+        app.close()
+
+
 @pytest.mark.parametrize("iface", ["jsonwsp", "soap", "soap11", "soapdocumentliteral"], ids=str)
 @pytest.mark.parametrize(
     ("method", "suffix"),
