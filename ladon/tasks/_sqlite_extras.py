@@ -12,6 +12,7 @@ import secrets
 import sqlite3
 
 from .callbacks import PENDING
+from .callbacks import RETRYING
 from .callbacks import SENDING
 
 #: Columns added for issue 14, to new and older files alike:
@@ -126,10 +127,12 @@ DUE_CALLBACKS = (
 #: sending, or while waiting to try again).
 STALE_CALLBACKS = "SELECT id FROM ladon_tasks WHERE callback_at < ? AND expires > ? LIMIT 100"
 #: Tasks about to be deleted (expired at ``?``) whose callback was neither
-#: sent nor given up: pending, or taken (``callback_at`` is set only then).
+#: sent nor given up: pending, or taken (by the state: a process of a
+#: release before ``callback_at`` writes no time).
 EXPIRING_CALLBACKS = (
     "SELECT id, callback_state FROM ladon_tasks WHERE expires <= ?"
-    f" AND (callback_state = '{PENDING}' OR callback_at IS NOT NULL)"
+    f" AND (callback_state = '{PENDING}' OR callback_state = '{SENDING}'"
+    f" OR callback_state LIKE '{RETRYING}%')"
 )
 
 

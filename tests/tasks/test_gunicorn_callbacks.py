@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -257,7 +258,7 @@ def test_heartbeats_page_through_a_backlog_of_pending_callbacks(
         hangs.stop()
 
 
-def set_callback(db: Path, task_id: str, state: str, at: float) -> None:
+def set_callback(db: Path, task_id: str, state: str, at: float | None) -> None:
     """Write a callback's state as a process holding it writes it, at ``at``."""
     conn = sqlite3.connect(db)
     try:
@@ -333,4 +334,38 @@ def test_a_callback_taken_meanwhile_by_another_process_is_not_tried_again_here(
         assert len(receiver.received(1, path="/taken")) == 1
         assert _callback_state(db, task_id) == "sending"
     finally:
+        backend.close()
+
+
+def test_a_callback_an_older_release_left_held_is_logged_when_its_task_expires(
+    tmp_path: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process of a release without ``callback_at`` writes "retrying
+    (...)" with no time; killed then, its callback is never taken (no
+    process can tell it from a live holder), but not dropped in silence:
+    logged as given up when the task expires."""
+    db = tmp_path / "tasks.db"
+
+    def job(task: TaskHandle) -> str:
+        return "done"
+
+    job.callback = CallbackTarget(receiver.url("/old"), "Svc", "job").to_text()  # type: ignore[attr-defined]
+    backend = SQLiteTaskBackend(db, sync_interval=0.01, heartbeat=0.1, result_ttl=0.5)
+    busy = threading.Event()
+    try:
+        with caplog.at_level(logging.WARNING, logger="ladon"):
+            task_id = backend.submit("Svc.job", job)  # no sender here: left pending
+            wait_until(lambda: backend.status("Svc.job", task_id).state.finished, 5.0)
+            set_callback(db, task_id, "retrying (attempt 3 of 5: HTTP 503)", None)
+            backend.submit("Svc.job", lambda task: busy.wait(10))  # keeps the process beating
+            wait_until(
+                lambda: (
+                    f"Callback of task {task_id} given up: the task expired"
+                    in "\n".join(r.getMessage() for r in caplog.records)
+                ),
+                5.0,
+                "the expired callback logged",
+            )
+    finally:
+        busy.set()
         backend.close()
