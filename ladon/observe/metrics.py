@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
+from ..tools.processes import process_alive
+
 if TYPE_CHECKING:
     from prometheus_client import Counter
     from prometheus_client import Gauge
@@ -200,7 +202,7 @@ def forget_dead_processes(folder: str) -> list[int]:
         logger.warning("Metrics directory %s not read: %s", folder, exc)
         return []
     pids = {int(m.group(1)) for m in map(_LIVE_GAUGE_FILE.fullmatch, names) if m}
-    gone = sorted(pid for pid in pids if not _alive(pid))
+    gone = sorted(pid for pid in pids if not process_alive(pid))
     for pid in gone:
         try:
             multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
@@ -209,19 +211,6 @@ def forget_dead_processes(folder: str) -> list[int]:
     if gone:
         logger.info("Metrics: forgot the live gauges of %d ended process(es)", len(gone))
     return gone
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this host."""
-    if pid <= 0:
-        return True  # no process of ours: never touched
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, as another user
-        return True
-    return True
 
 
 def enabled() -> Metrics | None:

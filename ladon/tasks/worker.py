@@ -50,6 +50,7 @@ from typing import runtime_checkable
 
 from ..exceptions.base import DefinitionError
 from ..ladonizer.model import ServiceInfo
+from ..tools.processes import process_alive
 from .base import TaskBackend
 from .delivery import CallbackSender
 from .delivery import attach_sender
@@ -498,14 +499,12 @@ def _remove_dead_dirs(parent: str) -> None:
             continue
         path = os.path.join(parent, name)
         try:
-            if os.stat(path).st_uid != os.getuid():
+            if os.stat(path).st_uid != os.getuid() or process_alive(int(pid_text)):
                 continue
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:  # its worker is gone
-            logger.info("ladon worker: removing %s, left by a worker that was killed", path)
-            shutil.rmtree(path, ignore_errors=True)
         except (OSError, ValueError, OverflowError):  # not ours to judge
             continue
+        logger.info("ladon worker: removing %s, left by a worker that was killed", path)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_own_dir(folder: str, owner: int) -> None:
